@@ -1,0 +1,67 @@
+"""``python -m bot``: the command-line entry point (console, exec; serve comes with Slack)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+
+from bot import __version__
+from bot.console import Console, exit_status
+from bot.core.pipeline import Pipeline
+from bot.core.policy import AllowEverything
+from bot.engine.directory import DockerEngineDirectory
+from bot.errors import ChatOpsError, ConfigError
+from bot.settings import load_settings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Docker chat-ops bot.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("console", help="interactive console over the bot's command language")
+    run = commands.add_parser("exec", help='run one command and exit, e.g. exec "ps -a"')
+    run.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. ps -a")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    engines = DockerEngineDirectory.from_settings(settings)
+    console = Console(
+        pipeline=Pipeline(engines=engines, policy=AllowEverything()), out=sys.stdout, err=sys.stderr
+    )
+    try:
+        if args.command == "exec":
+            # One argument is the whole command line ("ps -a"); several are its words.
+            words: list[str] = args.words
+            text = words[0] if len(words) == 1 else shlex.join(words)
+            return exit_status(console.run_one(text))
+        return console.repl(read=sys.stdin, banner=_banner(engines))
+    finally:
+        engines.close()
+
+
+def _banner(engines: DockerEngineDirectory) -> str:
+    engine = engines.get(None)
+    others = [name for name in engines.names() if name != engine.name]
+    also = f" (others: {', '.join(others)}; pick one with -c NAME)" if others else ""
+    lines = [
+        f"Docker chat-ops console {__version__}. Type `help`, or `exit` to leave.",
+        f"Engine: {engine.name} at {engine.location}{also}",
+    ]
+    try:
+        engine.ping()
+    except ChatOpsError as err:
+        lines.append(f"Warning: {err}")
+    return "\n".join(lines)

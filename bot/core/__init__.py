@@ -1,0 +1,1 @@
+"""The core: parsing, operations, policy and results. Imports neither Slack nor Docker."""

@@ -1,0 +1,219 @@
+"""Typed, validated operations: what a parsed command asks an engine to do.
+
+Every operation is an immutable value; the parser builds them and engines execute them.
+Nothing here knows about Slack or Docker's SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from bot.core.references import ImageReference
+
+# ``--filter key=value`` options, in the order given.
+FilterPairs = tuple[tuple[str, str], ...]
+
+
+def filters_as_dict(pairs: FilterPairs) -> dict[str, list[str]]:
+    """The engine API's ``{key: [values]}`` form of ``--filter`` pairs."""
+    out: dict[str, list[str]] = {}
+    for key, value in pairs:
+        out.setdefault(key, []).append(value)
+    return out
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Pull:
+    image: ImageReference
+    all_tags: bool = False
+    platform: str | None = None
+    quiet: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListImages:
+    all: bool = False
+    quiet: bool = False
+    digests: bool = False
+    no_trunc: bool = False
+    filters: FilterPairs = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RemoveImages:
+    images: tuple[str, ...]
+    force: bool = False
+    no_prune: bool = False
+
+
+class Protocol(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+    SCTP = "sctp"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PortMapping:
+    """One published container port: ``[host_ip:][host_port[-end]:]container_port[/proto]``."""
+
+    container_port: int
+    protocol: Protocol = Protocol.TCP
+    host_ip: str | None = None
+    host_port: int | None = None
+    # A host range for a single container port: the engine picks a free port in it.
+    host_port_end: int | None = None
+
+    def host_port_text(self) -> str | None:
+        if self.host_port is None:
+            return None
+        if self.host_port_end is not None:
+            return f"{self.host_port}-{self.host_port_end}"
+        return str(self.host_port)
+
+
+class MountKind(StrEnum):
+    BIND = "bind"
+    VOLUME = "volume"
+    ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VolumeMount:
+    """One ``-v`` mount: a host path, a named volume, or an anonymous volume."""
+
+    kind: MountKind
+    target: str
+    source: str | None = None
+    options: tuple[str, ...] = ()
+
+    @property
+    def read_only(self) -> bool:
+        return "ro" in self.options
+
+
+class RestartName(StrEnum):
+    NO = "no"
+    ALWAYS = "always"
+    UNLESS_STOPPED = "unless-stopped"
+    ON_FAILURE = "on-failure"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RestartPolicy:
+    name: RestartName
+    maximum_retry_count: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunContainer:
+    image: ImageReference
+    command: tuple[str, ...] = ()
+    detach: bool = False
+    name: str | None = None
+    auto_remove: bool = False
+    env: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    ports: tuple[PortMapping, ...] = ()
+    volumes: tuple[VolumeMount, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    # ``--entrypoint ""`` clears the image's entrypoint, so "" and None differ.
+    entrypoint: str | None = None
+    restart: RestartPolicy | None = None
+    memory_bytes: int | None = None
+    nano_cpus: int | None = None
+    hostname: str | None = None
+    network: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListContainers:
+    all: bool = False
+    quiet: bool = False
+    last: int | None = None
+    latest: bool = False
+    no_trunc: bool = False
+    filters: FilterPairs = ()
+
+
+class ContainerAction(StrEnum):
+    """Actions that take one or more containers and report per-container outcomes."""
+
+    REMOVE = "rm"
+    START = "start"
+    STOP = "stop"
+    RESTART = "restart"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChangeContainers:
+    action: ContainerAction
+    containers: tuple[str, ...]
+    force: bool = False  # rm -f
+    volumes: bool = False  # rm -v
+    timeout: int | None = None  # stop/restart -t
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShowLogs:
+    container: str
+    tail: int | None = None  # None: everything (bounded by the engine adapter)
+    since: datetime | None = None
+    timestamps: bool = False
+
+
+class InspectType(StrEnum):
+    ANY = "any"
+    CONTAINER = "container"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Inspect:
+    targets: tuple[str, ...]
+    type: InspectType = InspectType.ANY
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PruneContainers:
+    filters: FilterPairs = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PruneImages:
+    all: bool = False
+    filters: FilterPairs = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Help:
+    topic: str | None = None
+
+
+EngineOperation = (
+    Pull
+    | ListImages
+    | RemoveImages
+    | RunContainer
+    | ListContainers
+    | ChangeContainers
+    | ShowLogs
+    | Inspect
+    | PruneContainers
+    | PruneImages
+)
+Operation = EngineOperation | Help
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ParsedCommand:
+    """A parsed request: the operation, the engine it names (None: default) and warnings."""
+
+    operation: Operation
+    engine: str | None = None
+    warnings: tuple[str, ...] = field(default=())
+    text: str = ""

@@ -1,0 +1,1 @@
+"""Turning ``/docker`` command text into typed operations (see ``parser.parse_command``)."""

@@ -1,0 +1,679 @@
+"""The ``/docker`` command language: one spec per command, with the builder of its operation.
+
+The spec table is the single source of usage lines, option lists and help text.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.core.operations import (
+    ChangeContainers,
+    ContainerAction,
+    EngineOperation,
+    FilterPairs,
+    Inspect,
+    InspectType,
+    ListContainers,
+    ListImages,
+    PortMapping,
+    PruneContainers,
+    PruneImages,
+    Pull,
+    RemoveImages,
+    RestartName,
+    RestartPolicy,
+    RunContainer,
+    ShowLogs,
+    VolumeMount,
+)
+from bot.core.parsing.options import OptionSpec, OptionTable, ParsedOptions
+from bot.core.parsing.ports import parse_publish
+from bot.core.parsing.units import parse_count, parse_point_in_time, parse_size
+from bot.core.parsing.volumes import parse_volume
+from bot.core.references import parse_image_reference
+
+_HELP = OptionSpec(long="help", help="Show this command's help")
+_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
+_ENV_KEY = re.compile(r"[^=\s]+\Z")
+_MIN_MEMORY = 6 * 1024 * 1024
+_CONTAINER_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+_PS_FILTERS = (
+    "ancestor", "before", "exited", "expose", "health", "id", "is-task", "isolation", "label",
+    "name", "network", "publish", "since", "status", "volume",
+)  # fmt: skip
+_IMAGE_FILTERS = ("before", "dangling", "label", "reference", "since", "until")
+_PRUNE_CONTAINER_FILTERS = ("label", "label!", "until")
+_PRUNE_IMAGE_FILTERS = ("dangling", "label", "label!", "until")
+_NO_FORMAT = "the bot renders its own tables and summaries."
+
+Builder = Callable[[ParsedOptions, OptionTable], EngineOperation]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CommandSpec:
+    """One command of the language."""
+
+    name: str
+    summary: str
+    usage: str  # without the leading command path
+    options: tuple[OptionSpec, ...]
+    build: Builder
+    aliases: tuple[str, ...] = ()  # other spellings, e.g. "container ls"
+    min_args: int = 0
+    max_args: int | None = None
+    interspersed: bool = True
+    examples: tuple[str, ...] = ()
+
+    def table(self, spelling: str) -> OptionTable:
+        return OptionTable(
+            command=spelling, usage=self.usage_line(spelling), options=(*self.options, _HELP)
+        )
+
+    def usage_line(self, spelling: str | None = None) -> str:
+        return f"/docker {spelling or self.name} {self.usage}".rstrip()
+
+
+def _filters(parsed: ParsedOptions, table: OptionTable, allowed: tuple[str, ...]) -> FilterPairs:
+    pairs: list[tuple[str, str]] = []
+    for raw in parsed.values_of("filter"):
+        key, eq, value = raw.partition("=")
+        # "label!=x" splits as key "label!" value "x".
+        if not eq or key not in allowed:
+            raise table.error(
+                f"Invalid filter {raw!r}: use KEY=VALUE with KEY one of {', '.join(allowed)}."
+            )
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def _check_status_filters(filters: FilterPairs, table: OptionTable) -> None:
+    for key, value in filters:
+        if key == "status" and value not in _CONTAINER_STATUSES:
+            raise table.error(
+                f"Invalid status filter {value!r}: use one of {', '.join(_CONTAINER_STATUSES)}."
+            )
+        if key == "dangling" and value.lower() not in ("true", "false", "1", "0"):
+            raise table.error(f"Invalid dangling filter {value!r}: use true or false.")
+
+
+def _targets(parsed: ParsedOptions) -> tuple[str, ...]:
+    # Order kept, duplicates dropped: acting twice on one container only produces a
+    # confusing second error.
+    return tuple(dict.fromkeys(parsed.positionals))
+
+
+def _timeout(parsed: ParsedOptions) -> int | None:
+    text = parsed.value("time")
+    return None if text is None else parse_count(text, option="--time", maximum=86400)
+
+
+def build_pull(parsed: ParsedOptions, table: OptionTable) -> Pull:
+    all_tags = parsed.flag("all_tags")
+    image = parse_image_reference(parsed.positionals[0], default_tag=not all_tags)
+    if all_tags and (image.tag or image.digest):
+        raise table.error("A tag or digest cannot be combined with `--all-tags`.")
+    return Pull(
+        image=image,
+        all_tags=all_tags,
+        platform=parsed.value("platform"),
+        quiet=parsed.flag("quiet"),
+    )
+
+
+def build_images(parsed: ParsedOptions, table: OptionTable) -> ListImages:
+    filters = _filters(parsed, table, _IMAGE_FILTERS)
+    _check_status_filters(filters, table)
+    if parsed.positionals:
+        # "images nginx" lists the nginx repository, like Docker.
+        filters = (*filters, ("reference", parsed.positionals[0]))
+    return ListImages(
+        all=parsed.flag("all"),
+        quiet=parsed.flag("quiet"),
+        digests=parsed.flag("digests"),
+        no_trunc=parsed.flag("no_trunc"),
+        filters=filters,
+    )
+
+
+def build_rmi(parsed: ParsedOptions, table: OptionTable) -> RemoveImages:
+    return RemoveImages(
+        images=_targets(parsed), force=parsed.flag("force"), no_prune=parsed.flag("no_prune")
+    )
+
+
+def build_ps(parsed: ParsedOptions, table: OptionTable) -> ListContainers:
+    filters = _filters(parsed, table, _PS_FILTERS)
+    _check_status_filters(filters, table)
+    last_text = parsed.value("last")
+    last = None if last_text is None else parse_count(last_text, option="--last", minimum=-1)
+    return ListContainers(
+        all=parsed.flag("all"),
+        quiet=parsed.flag("quiet"),
+        last=None if last is None or last < 0 else last,
+        latest=parsed.flag("latest"),
+        no_trunc=parsed.flag("no_trunc"),
+        filters=filters,
+    )
+
+
+def _change(action: ContainerAction) -> Builder:
+    def build(parsed: ParsedOptions, table: OptionTable) -> ChangeContainers:
+        return ChangeContainers(
+            action=action,
+            containers=_targets(parsed),
+            force=parsed.flag("force"),
+            volumes=parsed.flag("volumes"),
+            timeout=_timeout(parsed),
+        )
+
+    return build
+
+
+def build_logs(parsed: ParsedOptions, table: OptionTable) -> ShowLogs:
+    tail_text = parsed.value("tail")
+    tail = None
+    if tail_text is not None and tail_text != "all":
+        tail = parse_count(tail_text, option="--tail", minimum=-1)
+        tail = None if tail < 0 else tail
+    since_text = parsed.value("since")
+    return ShowLogs(
+        container=parsed.positionals[0],
+        tail=tail,
+        since=None if since_text is None else parse_point_in_time(since_text, option="--since"),
+        timestamps=parsed.flag("timestamps"),
+    )
+
+
+def _inspect(default: InspectType) -> Builder:
+    def build(parsed: ParsedOptions, table: OptionTable) -> Inspect:
+        kind = parsed.value("type")
+        if kind is None:
+            return Inspect(targets=_targets(parsed), type=default)
+        try:
+            chosen = InspectType(kind)
+        except ValueError:
+            raise table.error(f"Invalid --type {kind!r}: use container or image.") from None
+        if chosen is InspectType.ANY:
+            raise table.error(f"Invalid --type {kind!r}: use container or image.")
+        return Inspect(targets=_targets(parsed), type=chosen)
+
+    return build
+
+
+def build_container_prune(parsed: ParsedOptions, table: OptionTable) -> PruneContainers:
+    return PruneContainers(
+        filters=_checked_until(_filters(parsed, table, _PRUNE_CONTAINER_FILTERS))
+    )
+
+
+def build_image_prune(parsed: ParsedOptions, table: OptionTable) -> PruneImages:
+    filters = _filters(parsed, table, _PRUNE_IMAGE_FILTERS)
+    return PruneImages(all=parsed.flag("all"), filters=_checked_until(filters))
+
+
+def _checked_until(filters: FilterPairs) -> FilterPairs:
+    for key, value in filters:
+        if key == "until":
+            parse_point_in_time(value, option="--filter until")
+    return filters
+
+
+def build_run(parsed: ParsedOptions, table: OptionTable) -> RunContainer:
+    image = parse_image_reference(parsed.positionals[0])
+    name = parsed.value("name")
+    if name is not None and not _NAME.match(name.removeprefix("/")):
+        raise table.error(
+            f"Invalid container name {name!r}: use at least two characters from "
+            "letters, digits, _ . - (starting with a letter or digit)."
+        )
+    restart = _restart(parsed.value("restart"), table)
+    auto_remove = parsed.flag("rm")
+    if auto_remove and restart is not None and restart.name is not RestartName.NO:
+        raise table.error("`--rm` and `--restart` conflict: a removed container cannot restart.")
+    ports: list[PortMapping] = []
+    for spec in parsed.values_of("publish"):
+        ports.extend(parse_publish(spec))
+    volumes: list[VolumeMount] = [parse_volume(spec) for spec in parsed.values_of("volume")]
+    memory_text = parsed.value("memory")
+    memory = None if memory_text is None else parse_size(memory_text, option="--memory")
+    if memory is not None and memory < _MIN_MEMORY:
+        raise table.error("--memory must be at least 6m (the engine's minimum).")
+    cpus_text = parsed.value("cpus")
+    return RunContainer(
+        image=image,
+        command=tuple(parsed.positionals[1:]),
+        detach=parsed.flag("detach"),
+        name=name.removeprefix("/") if name else None,
+        auto_remove=auto_remove,
+        env=tuple(_env(item, table) for item in parsed.values_of("env")),
+        labels=tuple(_label(item, table) for item in parsed.values_of("label")),
+        ports=tuple(ports),
+        volumes=tuple(volumes),
+        workdir=_absolute(parsed.value("workdir"), "--workdir", table),
+        user=parsed.value("user"),
+        entrypoint=parsed.value("entrypoint"),
+        restart=restart,
+        memory_bytes=memory,
+        nano_cpus=None if cpus_text is None else _nano_cpus(cpus_text, table),
+        hostname=parsed.value("hostname"),
+        network=parsed.value("network") or parsed.value("net"),
+    )
+
+
+def _env(item: str, table: OptionTable) -> tuple[str, str]:
+    key, eq, value = item.partition("=")
+    if not eq:
+        # Docker would copy the variable from the caller's environment: here that is the bot's
+        # own environment (tokens and secrets included), so refuse.
+        raise table.error(
+            f"`-e {item}` has no value. Docker would copy it from the environment of the "
+            f"process running the command, which is the bot; write `-e {item}=VALUE`."
+        )
+    if not _ENV_KEY.match(key):
+        raise table.error(
+            f"Invalid environment variable {item!r}: the name is empty or has spaces."
+        )
+    return key, value
+
+
+def _label(item: str, table: OptionTable) -> tuple[str, str]:
+    key, _, value = item.partition("=")
+    if not key:
+        raise table.error(f"Invalid label {item!r}: the key is empty.")
+    return key, value
+
+
+def _absolute(path: str | None, option: str, table: OptionTable) -> str | None:
+    if path is not None and not path.startswith("/"):
+        raise table.error(f"{option} must be an absolute path inside the container, not {path!r}.")
+    return path
+
+
+def _nano_cpus(text: str, table: OptionTable) -> int:
+    try:
+        cpus = float(text)
+    except ValueError:
+        raise table.error(f"--cpus takes a number such as 0.5 or 2, not {text!r}.") from None
+    if not 0 < cpus <= 1024:
+        raise table.error(f"--cpus must be more than 0 and at most 1024, not {text}.")
+    return int(cpus * 1e9)
+
+
+def _restart(text: str | None, table: OptionTable) -> RestartPolicy | None:
+    if text is None:
+        return None
+    name_text, colon, count_text = text.partition(":")
+    try:
+        name = RestartName(name_text)
+    except ValueError:
+        raise table.error(
+            f"Invalid --restart {text!r}: use no, always, unless-stopped or on-failure[:N]."
+        ) from None
+    if colon and name is not RestartName.ON_FAILURE:
+        raise table.error(f"Invalid --restart {text!r}: only on-failure takes a retry count.")
+    count = parse_count(count_text, option="--restart on-failure") if colon else 0
+    return RestartPolicy(name=name, maximum_retry_count=count)
+
+
+def _filter_option(what: str) -> OptionSpec:
+    return OptionSpec(
+        long="filter", short="f", takes_value=True, repeatable=True, metavar="KEY=VALUE",
+        help=f"Filter {what} (repeatable)",
+    )  # fmt: skip
+
+
+_NOT_IN_CHAT = "chat has no terminal to attach to; use `-d` and then `logs`."
+
+COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        name="ps",
+        aliases=("container ls", "container list", "container ps"),
+        summary="List containers",
+        usage="[OPTIONS]",
+        max_args=0,
+        options=(
+            OptionSpec(long="all", short="a", help="Show all containers (default: only running)"),
+            OptionSpec(long="quiet", short="q", help="Only show container IDs"),
+            OptionSpec(
+                long="last",
+                short="n",
+                takes_value=True,
+                metavar="N",
+                help="Show the N last created containers (all states)",
+            ),
+            OptionSpec(long="latest", short="l", help="Show the latest created container"),
+            OptionSpec(long="no-trunc", help="Don't truncate output"),
+            _filter_option("by status, name, label, ancestor, ..."),
+            OptionSpec(long="format", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=build_ps,
+        examples=("ps -a", "ps --filter status=exited --filter label=team=web"),
+    ),
+    CommandSpec(
+        name="images",
+        aliases=("image ls", "image list"),
+        summary="List images",
+        usage="[OPTIONS] [REPOSITORY[:TAG]]",
+        max_args=1,
+        options=(
+            OptionSpec(long="all", short="a", help="Show all images (default hides intermediate)"),
+            OptionSpec(long="quiet", short="q", help="Only show image IDs"),
+            OptionSpec(long="digests", help="Show digests"),
+            OptionSpec(long="no-trunc", help="Don't truncate output"),
+            _filter_option("by dangling=true|false, label=..., reference=..."),
+            OptionSpec(long="format", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=build_images,
+        examples=("images", "images --filter dangling=true"),
+    ),
+    CommandSpec(
+        name="pull",
+        aliases=("image pull",),
+        summary="Download an image from a registry",
+        usage="[OPTIONS] NAME[:TAG|@DIGEST]",
+        min_args=1,
+        max_args=1,
+        options=(
+            OptionSpec(long="all-tags", short="a", help="Download all tagged images"),
+            OptionSpec(
+                long="platform",
+                takes_value=True,
+                metavar="OS/ARCH",
+                help="Platform, e.g. linux/arm64",
+            ),
+            OptionSpec(long="quiet", short="q", help="Suppress progress output"),
+        ),
+        build=build_pull,
+        examples=("pull nginx:1.27", "pull registry.example.com:5000/team/app@sha256:..."),
+    ),
+    CommandSpec(
+        name="run",
+        aliases=("container run",),
+        summary="Create and start a new container",
+        usage="[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        min_args=1,
+        interspersed=False,
+        options=(
+            OptionSpec(long="detach", short="d", help="Run in the background; print the ID"),
+            OptionSpec(long="name", takes_value=True, metavar="NAME", help="Container name"),
+            OptionSpec(long="rm", help="Remove the container when it exits"),
+            OptionSpec(
+                long="env",
+                short="e",
+                takes_value=True,
+                repeatable=True,
+                metavar="KEY=VALUE",
+                help="Set an environment variable",
+            ),
+            OptionSpec(
+                long="label",
+                short="l",
+                takes_value=True,
+                repeatable=True,
+                metavar="KEY=VALUE",
+                help="Set a label",
+            ),
+            OptionSpec(
+                long="publish",
+                short="p",
+                takes_value=True,
+                repeatable=True,
+                metavar="[IP:][HOST:]CONTAINER[/PROTO]",
+                help="Publish a port",
+            ),
+            OptionSpec(
+                long="volume",
+                short="v",
+                takes_value=True,
+                repeatable=True,
+                metavar="SOURCE:TARGET[:ro]",
+                help="Mount a host path or a volume",
+            ),
+            OptionSpec(
+                long="workdir",
+                short="w",
+                takes_value=True,
+                metavar="DIR",
+                help="Working directory inside the container",
+            ),
+            OptionSpec(
+                long="user",
+                short="u",
+                takes_value=True,
+                metavar="USER[:GROUP]",
+                help="User to run as",
+            ),
+            OptionSpec(
+                long="entrypoint",
+                takes_value=True,
+                metavar="CMD",
+                help="Override the image's entrypoint",
+            ),
+            OptionSpec(
+                long="restart",
+                takes_value=True,
+                metavar="POLICY",
+                help="no, always, unless-stopped or on-failure[:N]",
+            ),
+            OptionSpec(
+                long="memory",
+                short="m",
+                takes_value=True,
+                metavar="SIZE",
+                help="Memory limit, e.g. 512m",
+            ),
+            OptionSpec(long="cpus", takes_value=True, metavar="N", help="Number of CPUs, e.g. 1.5"),
+            OptionSpec(
+                long="hostname",
+                short="h",
+                takes_value=True,
+                metavar="NAME",
+                help="Container host name",
+            ),
+            OptionSpec(
+                long="network", takes_value=True, metavar="NETWORK", help="Connect to a network"
+            ),
+            OptionSpec(long="net", takes_value=True, metavar="NETWORK", help="Alias of --network"),
+            OptionSpec(long="interactive", short="i", rejected=_NOT_IN_CHAT),
+            OptionSpec(long="tty", short="t", rejected=_NOT_IN_CHAT),
+            OptionSpec(long="attach", short="a", takes_value=True, rejected=_NOT_IN_CHAT),
+            OptionSpec(
+                long="env-file",
+                takes_value=True,
+                rejected="the file would be read on the bot's host; use `-e KEY=VALUE`.",
+            ),
+        ),
+        build=build_run,
+        examples=(
+            "run -d --name web -p 127.0.0.1:8080:80 nginx",
+            "run --rm busybox echo hello",
+        ),
+    ),
+    CommandSpec(
+        name="rm",
+        aliases=("container rm", "container remove"),
+        summary="Remove one or more containers",
+        usage="[OPTIONS] CONTAINER [CONTAINER...]",
+        min_args=1,
+        options=(
+            OptionSpec(long="force", short="f", help="Force removal of a running container"),
+            OptionSpec(long="volumes", short="v", help="Remove anonymous volumes too"),
+        ),
+        build=_change(ContainerAction.REMOVE),
+    ),
+    CommandSpec(
+        name="rmi",
+        aliases=("image rm", "image remove"),
+        summary="Remove one or more images",
+        usage="[OPTIONS] IMAGE [IMAGE...]",
+        min_args=1,
+        options=(
+            OptionSpec(long="force", short="f", help="Force removal of the image"),
+            OptionSpec(long="no-prune", help="Do not delete untagged parents"),
+        ),
+        build=build_rmi,
+    ),
+    CommandSpec(
+        name="start",
+        aliases=("container start",),
+        summary="Start one or more stopped containers",
+        usage="CONTAINER [CONTAINER...]",
+        min_args=1,
+        options=(
+            OptionSpec(long="attach", short="a", rejected=_NOT_IN_CHAT),
+            OptionSpec(long="interactive", short="i", rejected=_NOT_IN_CHAT),
+        ),
+        build=_change(ContainerAction.START),
+    ),
+    CommandSpec(
+        name="stop",
+        aliases=("container stop",),
+        summary="Stop one or more running containers",
+        usage="[OPTIONS] CONTAINER [CONTAINER...]",
+        min_args=1,
+        options=(
+            OptionSpec(
+                long="time",
+                short="t",
+                takes_value=True,
+                metavar="SECONDS",
+                help="Seconds to wait before killing (default 10)",
+            ),
+        ),
+        build=_change(ContainerAction.STOP),
+    ),
+    CommandSpec(
+        name="restart",
+        aliases=("container restart",),
+        summary="Restart one or more containers",
+        usage="[OPTIONS] CONTAINER [CONTAINER...]",
+        min_args=1,
+        options=(
+            OptionSpec(
+                long="time",
+                short="t",
+                takes_value=True,
+                metavar="SECONDS",
+                help="Seconds to wait before killing (default 10)",
+            ),
+        ),
+        build=_change(ContainerAction.RESTART),
+    ),
+    CommandSpec(
+        name="pause",
+        aliases=("container pause",),
+        summary="Pause all processes within one or more containers",
+        usage="CONTAINER [CONTAINER...]",
+        min_args=1,
+        options=(),
+        build=_change(ContainerAction.PAUSE),
+    ),
+    CommandSpec(
+        name="unpause",
+        aliases=("container unpause",),
+        summary="Unpause all processes within one or more containers",
+        usage="CONTAINER [CONTAINER...]",
+        min_args=1,
+        options=(),
+        build=_change(ContainerAction.UNPAUSE),
+    ),
+    CommandSpec(
+        name="logs",
+        aliases=("container logs",),
+        summary="Fetch the logs of a container",
+        usage="[OPTIONS] CONTAINER",
+        min_args=1,
+        max_args=1,
+        options=(
+            OptionSpec(
+                long="tail",
+                short="n",
+                takes_value=True,
+                metavar="N",
+                help="Number of lines from the end (default: all, bounded)",
+            ),
+            OptionSpec(
+                long="since",
+                takes_value=True,
+                metavar="WHEN",
+                help="Since a time (2026-11-29T10:00:00Z) or relative (10m)",
+            ),
+            OptionSpec(long="timestamps", short="t", help="Show timestamps"),
+            OptionSpec(
+                long="follow",
+                short="f",
+                rejected="chat cannot follow a stream; use `--tail N` or `--since 5m`.",
+            ),
+        ),
+        build=build_logs,
+        examples=("logs --tail 50 web", "logs --since 10m web"),
+    ),
+    CommandSpec(
+        name="inspect",
+        summary="Show low-level information on containers or images",
+        usage="[OPTIONS] NAME|ID [NAME|ID...]",
+        min_args=1,
+        options=(
+            OptionSpec(long="type", takes_value=True, metavar="TYPE", help="container or image"),
+            OptionSpec(long="format", short="f", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=_inspect(InspectType.ANY),
+    ),
+    CommandSpec(
+        name="container inspect",
+        summary="Show low-level information on containers",
+        usage="NAME|ID [NAME|ID...]",
+        min_args=1,
+        options=(OptionSpec(long="format", short="f", takes_value=True, rejected=_NO_FORMAT),),
+        build=_inspect(InspectType.CONTAINER),
+    ),
+    CommandSpec(
+        name="image inspect",
+        summary="Show low-level information on images",
+        usage="IMAGE [IMAGE...]",
+        min_args=1,
+        options=(OptionSpec(long="format", short="f", takes_value=True, rejected=_NO_FORMAT),),
+        build=_inspect(InspectType.IMAGE),
+    ),
+    CommandSpec(
+        name="container prune",
+        summary="Remove all stopped containers",
+        usage="[OPTIONS]",
+        max_args=0,
+        options=(
+            OptionSpec(long="force", short="f", help="Accepted for compatibility"),
+            _filter_option("by until=DURATION|TIME, label=..., label!=..."),
+        ),
+        build=build_container_prune,
+    ),
+    CommandSpec(
+        name="image prune",
+        summary="Remove unused images (dangling only, unless -a)",
+        usage="[OPTIONS]",
+        max_args=0,
+        options=(
+            OptionSpec(long="all", short="a", help="Remove all unused images, not just dangling"),
+            OptionSpec(long="force", short="f", help="Accepted for compatibility"),
+            _filter_option("by until=DURATION|TIME, label=..., label!=..."),
+        ),
+        build=build_image_prune,
+    ),
+)
+
+
+def command_index() -> dict[str, CommandSpec]:
+    """Every spelling (name and aliases) -> its spec."""
+    index: dict[str, CommandSpec] = {}
+    for spec in COMMANDS:
+        for spelling in (spec.name, *spec.aliases):
+            index[spelling] = spec
+    return index
+
+
+def docker_spelling(words: list[str]) -> str:
+    """Quote ``words`` back into one command line, for messages."""
+    return shlex.join(words)

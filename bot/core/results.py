@@ -1,0 +1,171 @@
+"""Neutral results: what an operation produced, as data. Renderers turn these into text.
+
+Times are timezone-aware UTC datetimes, sizes are bytes, IDs are full IDs; shortening,
+humanising and escaping are the renderer's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PublishedPort:
+    container_port: int
+    protocol: str
+    host_ip: str | None = None
+    host_port: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ContainerRow:
+    id: str
+    image: str
+    command: str
+    created: datetime
+    status: str  # the engine's human text, e.g. "Up 3 minutes", "Exited (0) 2 hours ago"
+    state: str  # running, exited, created, paused, restarting, removing, dead
+    ports: tuple[PublishedPort, ...]
+    names: tuple[str, ...]
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ContainerList:
+    rows: tuple[ContainerRow, ...]
+    quiet: bool = False
+    no_trunc: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImageRow:
+    id: str
+    repository: str | None  # None: dangling (<none>)
+    tag: str | None
+    digest: str | None
+    created: datetime
+    size: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ImageList:
+    rows: tuple[ImageRow, ...]
+    quiet: bool = False
+    digests: bool = False
+    no_trunc: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PullProgress:
+    """One progress event of a pull: per-layer bytes so far (a callback receives these)."""
+
+    layer: str
+    status: str
+    current: int | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PullResult:
+    reference: str
+    image_id: str | None
+    digest: str | None
+    size: int | None
+    up_to_date: bool
+    tags: tuple[str, ...] = ()
+    quiet: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunResult:
+    container_id: str
+    name: str
+    detached: bool
+    exit_code: int | None = None  # None: still running (detached, or the wait timed out)
+    output: str = ""  # tail of stdout+stderr when not detached
+    output_truncated: bool = False
+    timed_out_after: float | None = None
+    removed: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TargetOutcome:
+    """What happened to one target of a multi-target action."""
+
+    target: str
+    ok: bool
+    detail: str = ""  # error message when not ok; e.g. "already stopped" otherwise
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActionResult:
+    """Per-target outcomes of rm, rmi, start, stop, restart, pause, unpause."""
+
+    action: str
+    outcomes: tuple[TargetOutcome, ...]
+    # rmi: the "Untagged: ..." / "Deleted: ..." lines the engine reported.
+    details: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return any(not outcome.ok for outcome in self.outcomes)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class LogsResult:
+    container: str
+    text: str
+    truncated: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InspectItem:
+    kind: str  # "container" or "image"
+    id: str
+    name: str
+    summary: tuple[tuple[str, str], ...]  # ordered key facts for a compact view
+    document: dict[str, Any]  # the full engine document, secrets redacted
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InspectResult:
+    items: tuple[InspectItem, ...]
+    missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PruneResult:
+    kind: str  # "containers" or "images"
+    deleted: tuple[str, ...]
+    space_reclaimed: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HelpEntry:
+    name: str
+    summary: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HelpResult:
+    title: str
+    usage: str
+    summary: str = ""
+    entries_title: str = "Options"  # "Commands" in the overview
+    entries: tuple[HelpEntry, ...] = ()
+    examples: tuple[str, ...] = ()
+
+
+Result = (
+    ContainerList
+    | ImageList
+    | PullResult
+    | RunResult
+    | ActionResult
+    | LogsResult
+    | InspectResult
+    | PruneResult
+    | HelpResult
+)

@@ -1,0 +1,1 @@
+"""Adapters to real Docker engines (the only package that imports the ``docker`` SDK)."""

@@ -1,0 +1,69 @@
+"""The configured engines by name, built once from the settings."""
+
+from __future__ import annotations
+
+from bot.engine.docker_engine import DockerEngine, EngineLimits
+from bot.errors import UnknownEngine
+from bot.settings import DEFAULT_DOCKER_HOST, Settings
+
+DEFAULT_ENGINE_NAME = "default"
+
+
+class DockerEngineDirectory:
+    """Named ``DockerEngine`` instances; clients connect lazily, on first use."""
+
+    def __init__(self, *, engines: dict[str, DockerEngine], default: str) -> None:
+        self._engines = engines
+        self._default = default
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DockerEngineDirectory:
+        """``[engines.*]`` from the TOML file, else one engine from DOCKER_HOST or the socket."""
+        if not settings.engines:
+            url = settings.docker_host or DEFAULT_DOCKER_HOST
+            limits = _limits(settings, None)
+            engine = DockerEngine(name=DEFAULT_ENGINE_NAME, url=url, limits=limits)
+            return cls(engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME)
+        engines = {
+            name: DockerEngine(
+                name=name,
+                url=config.url,
+                limits=_limits(settings, config.timeout_seconds),
+                tls=config.tls,
+                use_ssh_client=config.use_ssh_client,
+            )
+            for name, config in settings.engines.items()
+        }
+        default = next(
+            (name for name, config in settings.engines.items() if config.default),
+            next(iter(settings.engines)),
+        )
+        return cls(engines=engines, default=default)
+
+    def get(self, name: str | None) -> DockerEngine:
+        engine = self._engines.get(name or self._default)
+        if engine is None:
+            raise UnknownEngine(
+                f"No engine called `{name}`. Configured engines: {', '.join(self.names())}."
+            )
+        return engine
+
+    def names(self) -> list[str]:
+        return list(self._engines)
+
+    @property
+    def default(self) -> str:
+        return self._default
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.close()
+
+
+def _limits(settings: Settings, timeout: float | None) -> EngineLimits:
+    return EngineLimits(
+        timeout_seconds=timeout or settings.engine_timeout_seconds,
+        run_wait_seconds=settings.run_wait_seconds,
+        run_output_lines=settings.run_output_lines,
+        logs_max_lines=settings.logs_max_lines,
+    )

@@ -1,0 +1,453 @@
+"""The real engine: executes operations through the docker SDK's low-level ``APIClient``.
+
+One list call per listing (docker-py's high-level ``containers.list()`` would inspect every
+container); API version negotiated once; explicit timeouts on every call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+import docker.errors
+import docker.tls
+import requests.exceptions
+
+from bot.core.engine import ProgressCallback
+from bot.core.operations import (
+    ChangeContainers,
+    ContainerAction,
+    EngineOperation,
+    Inspect,
+    InspectType,
+    ListContainers,
+    ListImages,
+    PruneContainers,
+    PruneImages,
+    Pull,
+    RemoveImages,
+    RunContainer,
+    ShowLogs,
+    filters_as_dict,
+)
+from bot.core.results import (
+    ActionResult,
+    ContainerList,
+    ImageList,
+    InspectItem,
+    InspectResult,
+    LogsResult,
+    PruneResult,
+    PullProgress,
+    PullResult,
+    Result,
+    RunResult,
+    TargetOutcome,
+)
+from bot.engine import mapping
+from bot.engine.translate import api_error, engine_errors
+from bot.errors import EngineError, NotFound, PullFailed
+from bot.settings import TLSSettings
+
+_LOG_BYTES_LIMIT = 1_000_000
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EngineLimits:
+    """Bounds on what one request may wait for or bring back."""
+
+    timeout_seconds: float = 60.0
+    run_wait_seconds: float = 60.0
+    run_output_lines: int = 50
+    logs_max_lines: int = 1000
+
+
+class DockerEngine:
+    """One configured Docker engine."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        url: str,
+        limits: EngineLimits,
+        tls: TLSSettings | None = None,
+        use_ssh_client: bool = True,
+    ) -> None:
+        self._name = name
+        self._url = url
+        self._limits = limits
+        self._tls = tls
+        self._use_ssh_client = use_ssh_client
+        self._api: docker.APIClient | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def location(self) -> str:
+        return self._url
+
+    def ping(self) -> None:
+        with self._errors():
+            self._client().ping()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._api is not None:
+                self._api.close()
+                self._api = None
+
+    def execute(
+        self, operation: EngineOperation, *, progress: ProgressCallback | None = None
+    ) -> Result:
+        """Run ``operation``; raise only ``EngineError`` subclasses."""
+        with self._errors():
+            match operation:
+                case ListContainers():
+                    return self._ps(operation)
+                case ListImages():
+                    return self._images(operation)
+                case Pull():
+                    return self._pull(operation, progress)
+                case RunContainer():
+                    return self._run(operation, progress)
+                case ChangeContainers():
+                    return self._change(operation)
+                case RemoveImages():
+                    return self._rmi(operation)
+                case ShowLogs():
+                    return self._logs(operation)
+                case Inspect():
+                    return self._inspect(operation)
+                case PruneContainers():
+                    return self._prune_containers(operation)
+                case PruneImages():
+                    return self._prune_images(operation)
+        raise AssertionError(f"unhandled operation {operation!r}")  # pragma: no cover
+
+    def _errors(self) -> Any:
+        return engine_errors(engine=self._name, location=self._url)
+
+    def _client(self) -> docker.APIClient:
+        with self._lock:
+            if self._api is None:
+                self._api = docker.APIClient(
+                    base_url=self._url,
+                    version="auto",
+                    timeout=int(self._limits.timeout_seconds),
+                    tls=self._tls_config(),
+                    use_ssh_client=self._use_ssh_client,
+                )
+            return self._api
+
+    def _tls_config(self) -> docker.tls.TLSConfig | bool:
+        if self._tls is None:
+            return False
+        cert = None
+        if self._tls.client_cert and self._tls.client_key:
+            cert = (str(self._tls.client_cert), str(self._tls.client_key))
+        return docker.tls.TLSConfig(
+            client_cert=cert,
+            ca_cert=str(self._tls.ca_cert) if self._tls.ca_cert else None,
+            verify=self._tls.verify,
+        )
+
+    # -- listings ---------------------------------------------------------------------------
+
+    def _ps(self, op: ListContainers) -> ContainerList:
+        docs = self._client().containers(
+            all=op.all or op.last is not None or op.latest,
+            limit=op.last if op.last is not None else -1,
+            latest=op.latest,
+            filters=filters_as_dict(op.filters) or None,
+            trunc=False,
+        )
+        rows = tuple(mapping.container_row(doc) for doc in docs)
+        return ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
+
+    def _images(self, op: ListImages) -> ImageList:
+        docs = self._client().images(all=op.all, filters=filters_as_dict(op.filters) or None)
+        rows = [row for doc in docs for row in mapping.image_rows(doc)]
+        rows.sort(key=lambda row: row.created, reverse=True)
+        return ImageList(rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc)
+
+    # -- pull -------------------------------------------------------------------------------
+
+    def _pull(self, op: Pull, progress: ProgressCallback | None) -> PullResult:
+        image = op.image
+        reference = image.repository if op.all_tags else image.familiar()
+        digest: str | None = None
+        up_to_date = False
+        try:
+            stream = self._client().pull(
+                image.repository,
+                tag=None if op.all_tags else (image.digest or image.tag),
+                all_tags=op.all_tags,
+                platform=op.platform,
+                stream=True,
+                decode=True,
+            )
+            for event in stream:
+                if "error" in event:
+                    # A failed pull can still answer 200 and report the error in the stream.
+                    detail = (event.get("errorDetail") or {}).get("message") or event["error"]
+                    raise PullFailed(f"Pull of {reference} failed: {detail}")
+                status = str(event.get("status", ""))
+                if status.startswith("Digest: "):
+                    digest = status.removeprefix("Digest: ").strip()
+                elif "Image is up to date" in status:
+                    up_to_date = True
+                if progress is not None and event.get("id"):
+                    detail = event.get("progressDetail") or {}
+                    progress(
+                        PullProgress(
+                            layer=str(event["id"]),
+                            status=status,
+                            current=detail.get("current"),
+                            total=detail.get("total"),
+                        )
+                    )
+        except docker.errors.APIError as err:
+            raise PullFailed(f"Pull of {reference} failed: {api_error(err)}") from None
+        if op.all_tags:
+            return PullResult(reference=reference, image_id=None, digest=None, size=None,
+                              up_to_date=up_to_date, quiet=op.quiet)  # fmt: skip
+        doc = self._client().inspect_image(image.familiar())
+        return PullResult(
+            reference=reference,
+            image_id=doc.get("Id"),
+            digest=digest,
+            size=doc.get("Size"),
+            up_to_date=up_to_date,
+            tags=tuple(doc.get("RepoTags") or ()),
+            quiet=op.quiet,
+        )
+
+    # -- run --------------------------------------------------------------------------------
+
+    def _run(self, op: RunContainer, progress: ProgressCallback | None) -> RunResult:
+        api = self._client()
+        try:
+            created = self._create(op)
+        except docker.errors.ImageNotFound:
+            # Like the Docker CLI: pull a missing image, then create again.
+            self._pull(Pull(image=op.image, quiet=True), progress)
+            created = self._create(op)
+        container_id = created["Id"]
+        try:
+            api.start(container_id)
+        except docker.errors.APIError as err:
+            # Leave no half-made container behind: it would hold the name and block a retry.
+            self._discard(container_id)
+            error = api_error(err)
+            raise type(error)(f"The container could not start and was removed: {error}") from None
+        name = mapping.generated_name(op, api.inspect_container(container_id))
+        if op.detach:
+            return RunResult(container_id=container_id, name=name, detached=True)
+        return self._wait_for(op, container_id, name)
+
+    def _create(self, op: RunContainer) -> Any:
+        api = self._client()
+        binds, anonymous = mapping.binds_and_volumes(op.volumes)
+        bindings = mapping.port_bindings(op.ports)
+        restart = None
+        if op.restart is not None:
+            restart = {"Name": op.restart.name.value}
+            if op.restart.maximum_retry_count:
+                restart["MaximumRetryCount"] = str(op.restart.maximum_retry_count)
+        host_config = api.create_host_config(
+            port_bindings=bindings or None,
+            binds=binds or None,
+            restart_policy=restart,
+            mem_limit=op.memory_bytes,
+            nano_cpus=op.nano_cpus,
+            network_mode=op.network,
+            # Without -d the bot waits, reads the output, then removes the container itself.
+            auto_remove=op.auto_remove and op.detach,
+        )
+        container_ports = [(port.container_port, port.protocol.value) for port in op.ports]
+        return api.create_container(
+            image=op.image.familiar(),
+            command=list(op.command) or None,
+            name=op.name,
+            environment=[f"{key}={value}" for key, value in op.env] or None,
+            labels=dict(op.labels) or None,
+            ports=container_ports or None,
+            volumes=anonymous or None,
+            working_dir=op.workdir,
+            user=op.user,
+            # The Docker CLI takes --entrypoint as one word; "" clears the image's.
+            entrypoint=[op.entrypoint] if op.entrypoint is not None else None,
+            hostname=op.hostname,
+            host_config=host_config,
+        )
+
+    def _wait_for(self, op: RunContainer, container_id: str, name: str) -> RunResult:
+        api = self._client()
+        try:
+            status = api.wait(container_id, timeout=math.ceil(self._limits.run_wait_seconds))
+        except requests.exceptions.ConnectionError as err:
+            if "timed out" not in str(err).lower():
+                raise
+            status = None
+        except requests.exceptions.Timeout:
+            status = None
+        output, truncated = self._tail(container_id, self._limits.run_output_lines)
+        if status is None:
+            return RunResult(
+                container_id=container_id,
+                name=name,
+                detached=False,
+                output=output,
+                output_truncated=truncated,
+                timed_out_after=self._limits.run_wait_seconds,
+            )
+        removed = False
+        if op.auto_remove:
+            self._discard(container_id)
+            removed = True
+        return RunResult(
+            container_id=container_id,
+            name=name,
+            detached=False,
+            exit_code=int(status.get("StatusCode", -1)),
+            output=output,
+            output_truncated=truncated,
+            removed=removed,
+        )
+
+    def _discard(self, container_id: str) -> None:
+        # Best effort: the caller reports the original problem.
+        with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
+            self._client().remove_container(container_id, force=True, v=True)
+
+    def _tail(self, container: str, lines: int, **options: Any) -> tuple[str, bool]:
+        raw = self._client().logs(container, stdout=True, stderr=True, tail=lines, **options)
+        data = raw if isinstance(raw, bytes) else b"".join(raw)
+        truncated = data.count(b"\n") >= lines
+        if len(data) > _LOG_BYTES_LIMIT:
+            data = data[-_LOG_BYTES_LIMIT:]
+            truncated = True
+        return data.decode("utf-8", "replace"), truncated
+
+    # -- container actions --------------------------------------------------------------------
+
+    def _change(self, op: ChangeContainers) -> ActionResult:
+        api = self._client()
+        calls = {
+            ContainerAction.REMOVE: lambda c: api.remove_container(c, v=op.volumes, force=op.force),
+            ContainerAction.START: lambda c: api.start(c),
+            ContainerAction.STOP: lambda c: api.stop(c, **self._stop_timeout(op)),
+            ContainerAction.RESTART: lambda c: api.restart(c, **self._stop_timeout(op)),
+            ContainerAction.PAUSE: lambda c: api.pause(c),
+            ContainerAction.UNPAUSE: lambda c: api.unpause(c),
+        }
+        call = calls[op.action]
+        return self._each(op.action.value, op.containers, call)
+
+    @staticmethod
+    def _stop_timeout(op: ChangeContainers) -> dict[str, int]:
+        return {} if op.timeout is None else {"timeout": op.timeout}
+
+    def _each(self, action: str, targets: tuple[str, ...], call: Any) -> ActionResult:
+        """Apply ``call`` to each target, carrying on past failures like the Docker CLI.
+
+        With a single target, its failure is raised as the error itself.
+        """
+        outcomes: list[TargetOutcome] = []
+        details: list[str] = []
+        for target in targets:
+            try:
+                with self._errors():
+                    answer = call(target)
+            except EngineError as err:
+                if len(targets) == 1:
+                    raise
+                outcomes.append(TargetOutcome(target=target, ok=False, detail=str(err)))
+                continue
+            for entry in answer if isinstance(answer, list) else ():
+                details.extend(f"{key}: {value}" for key, value in entry.items())
+            outcomes.append(TargetOutcome(target=target, ok=True))
+        return ActionResult(action=action, outcomes=tuple(outcomes), details=tuple(details))
+
+    def _rmi(self, op: RemoveImages) -> ActionResult:
+        api = self._client()
+        return self._each(
+            "rmi",
+            op.images,
+            lambda image: api.remove_image(image, force=op.force, noprune=op.no_prune),
+        )
+
+    # -- logs, inspect, prune -----------------------------------------------------------------
+
+    def _logs(self, op: ShowLogs) -> LogsResult:
+        limit = self._limits.logs_max_lines
+        lines = limit if op.tail is None else min(op.tail, limit)
+        options: dict[str, Any] = {"timestamps": op.timestamps}
+        if op.since is not None:
+            options["since"] = op.since
+        text, truncated = self._tail(op.container, lines, **options)
+        bounded = truncated and (op.tail is None or op.tail > limit)
+        return LogsResult(container=op.container, text=text, truncated=bounded)
+
+    def _inspect(self, op: Inspect) -> InspectResult:
+        items: list[InspectItem] = []
+        missing: list[str] = []
+        for target in op.targets:
+            item = self._inspect_one(target, op.type)
+            if item is None:
+                missing.append(target)
+            else:
+                items.append(item)
+        if not items:
+            what = {InspectType.CONTAINER: "container", InspectType.IMAGE: "image"}.get(
+                op.type, "container or image"
+            )
+            raise NotFound(f"No such {what}: {', '.join(missing)}")
+        return InspectResult(items=tuple(items), missing=tuple(missing))
+
+    def _inspect_one(self, target: str, kind: InspectType) -> InspectItem | None:
+        api = self._client()
+        if kind in (InspectType.ANY, InspectType.CONTAINER):
+            try:
+                return mapping.container_item(api.inspect_container(target))
+            except docker.errors.NotFound:
+                pass
+        if kind in (InspectType.ANY, InspectType.IMAGE):
+            try:
+                return mapping.image_item(api.inspect_image(target))
+            except docker.errors.NotFound:
+                pass
+        return None
+
+    def _prune_containers(self, op: PruneContainers) -> PruneResult:
+        answer = self._client().prune_containers(filters=filters_as_dict(op.filters) or None)
+        return PruneResult(
+            kind="containers",
+            deleted=tuple(answer.get("ContainersDeleted") or ()),
+            space_reclaimed=int(answer.get("SpaceReclaimed") or 0),
+        )
+
+    def _prune_images(self, op: PruneImages) -> PruneResult:
+        filters = filters_as_dict(op.filters)
+        if op.all:
+            filters["dangling"] = ["false"]
+        answer = self._client().prune_images(filters=filters or None)
+        deleted = [
+            value
+            for entry in answer.get("ImagesDeleted") or ()
+            for key, value in entry.items()
+            if key == "Deleted"
+        ]
+        return PruneResult(
+            kind="images",
+            deleted=tuple(deleted),
+            space_reclaimed=int(answer.get("SpaceReclaimed") or 0),
+        )

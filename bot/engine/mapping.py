@@ -1,0 +1,213 @@
+"""Engine API documents -> neutral result rows. Pure functions over dicts; no I/O."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.core.operations import MountKind, PortMapping, RunContainer, VolumeMount
+from bot.core.results import ContainerRow, ImageRow, InspectItem, PublishedPort
+
+REDACTED = "<redacted>"
+
+
+def container_row(doc: dict[str, Any]) -> ContainerRow:
+    return ContainerRow(
+        id=doc["Id"],
+        image=doc.get("Image") or "",
+        command=doc.get("Command") or "",
+        created=_epoch(doc.get("Created")),
+        status=doc.get("Status") or "",
+        state=doc.get("State") or "",
+        ports=tuple(
+            PublishedPort(
+                container_port=int(port.get("PrivatePort", 0)),
+                protocol=port.get("Type", "tcp"),
+                host_ip=port.get("IP"),
+                host_port=port.get("PublicPort"),
+            )
+            for port in doc.get("Ports") or ()
+        ),
+        names=tuple(name.lstrip("/") for name in doc.get("Names") or ()),
+        labels=dict(doc.get("Labels") or {}),
+    )
+
+
+def image_rows(doc: dict[str, Any]) -> list[ImageRow]:
+    """One row per repository:tag, like ``docker images``; one ``<none>`` row if untagged."""
+    created = _epoch(doc.get("Created"))
+    size = int(doc.get("Size") or 0)
+    digests: dict[str, str] = {}
+    for repo_digest in doc.get("RepoDigests") or ():
+        repository, _, digest = repo_digest.partition("@")
+        digests.setdefault(repository, digest)
+    tags = [tag for tag in doc.get("RepoTags") or () if tag != "<none>:<none>"]
+    if not tags:
+        digest = next(iter(digests.values()), None)
+        repo = next(iter(digests), None)
+        return [
+            ImageRow(
+                id=doc["Id"], repository=repo, tag=None, digest=digest, created=created, size=size
+            )
+        ]
+    rows = []
+    for repo_tag in tags:
+        repository, _, tag = repo_tag.rpartition(":")
+        rows.append(
+            ImageRow(
+                id=doc["Id"],
+                repository=repository,
+                tag=tag,
+                digest=digests.get(repository),
+                created=created,
+                size=size,
+            )
+        )
+    return rows
+
+
+def port_bindings(ports: tuple[PortMapping, ...]) -> dict[int | str, list[Any]]:
+    """``-p`` mappings in docker-py's ``port_bindings`` form."""
+    bindings: dict[int | str, list[Any]] = {}
+    for port in ports:
+        key = f"{port.container_port}/{port.protocol.value}"
+        host_port = port.host_port_text()
+        if port.host_ip is not None:
+            binding: Any = (port.host_ip, host_port) if host_port else (port.host_ip,)
+        else:
+            binding = host_port
+        bindings.setdefault(key, []).append(binding)
+    return bindings
+
+
+def binds_and_volumes(mounts: tuple[VolumeMount, ...]) -> tuple[list[str], list[str]]:
+    """(``binds`` for the host config, anonymous volume targets for the container config)."""
+    binds: list[str] = []
+    anonymous: list[str] = []
+    for mount in mounts:
+        if mount.kind is MountKind.ANONYMOUS:
+            anonymous.append(mount.target)
+        else:
+            options = f":{','.join(mount.options)}" if mount.options else ""
+            binds.append(f"{mount.source}:{mount.target}{options}")
+    return binds, anonymous
+
+
+def generated_name(op: RunContainer, doc: dict[str, Any]) -> str:
+    return op.name or str(doc.get("Name", "")).lstrip("/")
+
+
+def redact(doc: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of an inspect document with every environment value replaced."""
+    clean = copy.deepcopy(doc)
+    for section in ("Config", "ContainerConfig"):
+        config = clean.get(section)
+        if isinstance(config, dict) and isinstance(config.get("Env"), list):
+            config["Env"] = [_redact_env(item) for item in config["Env"]]
+    return clean
+
+
+def _env_names(config: dict[str, Any]) -> str:
+    return ", ".join(str(item).partition("=")[0] for item in config.get("Env") or [])
+
+
+def _redact_env(item: str) -> str:
+    key, eq, _ = item.partition("=")
+    return f"{key}={REDACTED}" if eq else key
+
+
+def container_item(doc: dict[str, Any]) -> InspectItem:
+    state = doc.get("State") or {}
+    config = doc.get("Config") or {}
+    host = doc.get("HostConfig") or {}
+    networks = (doc.get("NetworkSettings") or {}).get("Networks") or {}
+    status = str(state.get("Status", ""))
+    if status == "exited":
+        status += f" (code {state.get('ExitCode')})"
+    if state.get("OOMKilled"):
+        status += ", OOM-killed"
+    health = (state.get("Health") or {}).get("Status")
+    summary = [
+        ("Name", str(doc.get("Name", "")).lstrip("/")),
+        ("ID", str(doc.get("Id", ""))),
+        ("Image", str(config.get("Image", ""))),
+        ("Status", status + (f", {health}" if health else "")),
+        ("Created", str(doc.get("Created", ""))),
+        ("Started", str(state.get("StartedAt", ""))),
+        ("Finished", str(state.get("FinishedAt", ""))),
+        ("Command", " ".join([str(doc.get("Path", "")), *map(str, doc.get("Args") or [])]).strip()),
+        ("Restart policy", str((host.get("RestartPolicy") or {}).get("Name") or "no")),
+        ("Restarts", str(doc.get("RestartCount", 0))),
+        ("Ports", _ports_text((doc.get("NetworkSettings") or {}).get("Ports") or {})),
+        ("Mounts", ", ".join(_mount_text(m) for m in doc.get("Mounts") or []) or "none"),
+        ("Networks", ", ".join(
+            f"{name} {net.get('IPAddress') or ''}".strip() for name, net in networks.items()
+        ) or "none"),
+        ("Environment", _env_names(config)),
+        ("Labels", _labels_text(config.get("Labels") or {})),
+    ]  # fmt: skip
+    return InspectItem(
+        kind="container",
+        id=str(doc.get("Id", "")),
+        name=str(doc.get("Name", "")).lstrip("/"),
+        summary=tuple((key, value) for key, value in summary if value),
+        document=redact(doc),
+    )
+
+
+def image_item(doc: dict[str, Any]) -> InspectItem:
+    config = doc.get("Config") or {}
+    tags = doc.get("RepoTags") or []
+    summary = [
+        ("ID", str(doc.get("Id", ""))),
+        ("Tags", ", ".join(tags) or "<none>"),
+        ("Digests", ", ".join(doc.get("RepoDigests") or [])),
+        ("Created", str(doc.get("Created", ""))),
+        ("Size", str(doc.get("Size", 0))),
+        ("Platform", f"{doc.get('Os', '')}/{doc.get('Architecture', '')}".strip("/")),
+        ("Entrypoint", " ".join(config.get("Entrypoint") or [])),
+        ("Cmd", " ".join(config.get("Cmd") or [])),
+        ("Exposed ports", ", ".join(sorted(config.get("ExposedPorts") or {}))),
+        (
+            "Environment",
+            ", ".join(_redact_env(e).partition("=")[0] for e in config.get("Env") or []),
+        ),
+        ("Labels", _labels_text(config.get("Labels") or {})),
+    ]
+    return InspectItem(
+        kind="image",
+        id=str(doc.get("Id", "")),
+        name=tags[0] if tags else str(doc.get("Id", ""))[:19],
+        summary=tuple((key, value) for key, value in summary if value),
+        document=redact(doc),
+    )
+
+
+def _ports_text(ports: dict[str, Any]) -> str:
+    parts = []
+    for container_port, bindings in sorted(ports.items()):
+        if not bindings:
+            parts.append(container_port)
+        for binding in bindings or []:
+            parts.append(
+                f"{binding.get('HostIp') or '0.0.0.0'}:{binding.get('HostPort')}->{container_port}"
+            )
+    return ", ".join(parts) or "none"
+
+
+def _mount_text(mount: dict[str, Any]) -> str:
+    source = mount.get("Name") if mount.get("Type") == "volume" else mount.get("Source")
+    mode = "" if mount.get("RW", True) else " (ro)"
+    return f"{source}:{mount.get('Destination')}{mode}"
+
+
+def _labels_text(labels: dict[str, str]) -> str:
+    return ", ".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def _epoch(value: Any) -> datetime:
+    try:
+        return datetime.fromtimestamp(int(value or 0), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return datetime.fromtimestamp(0, tz=UTC)

@@ -1,0 +1,81 @@
+"""Translating docker SDK and ``requests`` exceptions into the project's errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import docker.errors
+import requests.exceptions
+
+from bot.errors import (
+    ChatOpsError,
+    Conflict,
+    EngineError,
+    EngineRequestFailed,
+    EngineTimeout,
+    EngineUnreachable,
+    NotFound,
+)
+
+
+@contextmanager
+def engine_errors(*, engine: str, location: str) -> Iterator[None]:
+    """Re-raise any failure talking to ``engine`` as an ``EngineError`` subclass."""
+    try:
+        yield
+    except ChatOpsError:
+        raise
+    except docker.errors.APIError as err:
+        raise api_error(err) from None
+    except requests.exceptions.Timeout:
+        raise EngineTimeout(f"Engine `{engine}` ({location}) did not answer in time.") from None
+    except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as err:
+        # After start-up, docker-py lets requests' connection errors through unwrapped.
+        raise unreachable(engine=engine, location=location, cause=err) from None
+
+
+def api_error(err: docker.errors.APIError) -> EngineError:
+    """The project's error for an error answer from the engine."""
+    explanation = _explanation(err)
+    status = err.status_code
+    if status == 404:
+        return NotFound(explanation)
+    if status == 409:
+        return Conflict(explanation)
+    return EngineRequestFailed(explanation)
+
+
+def unreachable(*, engine: str, location: str, cause: BaseException) -> EngineUnreachable:
+    detail = _short_cause(cause)
+    return EngineUnreachable(
+        f"Cannot reach Docker engine `{engine}` at {location}: {detail}. Is the engine running, "
+        "and may the bot use it? Set DOCKER_HOST or [engines.NAME] url in chatops.toml to point "
+        "elsewhere."
+    )
+
+
+def _explanation(err: docker.errors.APIError) -> str:
+    text = err.explanation
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = (text or str(err)).strip()
+    return text[:1].upper() + text[1:] if text else "The engine refused the request."
+
+
+_KNOWN_CAUSES = (
+    ("FileNotFoundError", "the socket does not exist"),
+    ("No such file", "the socket does not exist"),
+    ("ConnectionRefusedError", "connection refused"),
+    ("Connection refused", "connection refused"),
+    ("PermissionError", "permission denied on the socket"),
+    ("Permission denied", "permission denied on the socket"),
+)
+
+
+def _short_cause(cause: BaseException) -> str:
+    text = str(cause)
+    for marker, meaning in _KNOWN_CAUSES:
+        if marker in text:
+            return meaning
+    return text.splitlines()[0][:200] if text else type(cause).__name__

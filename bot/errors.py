@@ -1,0 +1,88 @@
+"""The project's own error types, each carrying a message fit to show a user.
+
+Adapters catch third-party exceptions (docker, requests, pydantic) at the edge and raise one of
+these instead, so nothing above an adapter ever sees a library exception or shows a traceback::
+
+    ChatOpsError                  base: ``str(err)`` is the user-facing message
+    ├── ConfigError               a setting is missing or wrong; start-up stops with one line
+    ├── ParseError                command text is not valid; carries the usage line
+    ├── UnknownEngine             ``-c NAME`` names no configured engine
+    ├── AccessDenied              the policy refused the request; says which rule
+    ├── InternalError             a bug: the user sees a short message, the log the traceback
+    └── EngineError               the Docker engine refused or failed an operation
+        ├── EngineUnreachable     no answer from the engine (socket missing, refused, TLS)
+        ├── EngineTimeout         the engine did not answer within the configured timeout
+        ├── NotFound              no such container / image / volume / network
+        ├── Conflict              the object is in a state that forbids the action
+        ├── PullFailed            a pull failed (including errors inside a 200 stream)
+        └── EngineRequestFailed   any other refusal from the engine (bad parameter, ...)
+"""
+
+from __future__ import annotations
+
+
+class ChatOpsError(Exception):
+    """Base of every error the bot reports to a user; ``str(err)`` is the message."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigError(ChatOpsError):
+    """A setting is missing or invalid."""
+
+
+class ParseError(ChatOpsError):
+    """The command text could not be understood.
+
+    ``usage`` is the usage line of the command concerned (or of the whole language), shown
+    under the message.
+    """
+
+    def __init__(self, message: str, *, usage: str | None = None) -> None:
+        super().__init__(message)
+        self.usage = usage
+
+
+class UnknownEngine(ChatOpsError):
+    """The request names an engine that is not configured."""
+
+
+class AccessDenied(ChatOpsError):
+    """The policy refused the request."""
+
+
+class InternalError(ChatOpsError):
+    """An unexpected failure inside the bot (details go to the log, not to the user)."""
+
+
+class EngineError(ChatOpsError):
+    """The engine refused or failed an operation."""
+
+
+class EngineUnreachable(EngineError):
+    """The engine could not be reached."""
+
+
+class EngineTimeout(EngineError):
+    """The engine did not answer in time."""
+
+
+class NotFound(EngineError):
+    """The named object does not exist on the engine."""
+
+
+class Conflict(EngineError):
+    """The object's state forbids the action (running container, image in use, name taken)."""
+
+
+class PullFailed(EngineError):
+    """Pulling an image failed."""
+
+
+class EngineRequestFailed(EngineError):
+    """Any other error reported by the engine."""

@@ -1,0 +1,148 @@
+"""Plain-text rendering for the local console, close to what the Docker CLI prints."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from bot.core.pipeline import Reply
+from bot.core.results import (
+    ActionResult,
+    ContainerList,
+    HelpResult,
+    ImageList,
+    InspectResult,
+    LogsResult,
+    PruneResult,
+    PullResult,
+    Result,
+    RunResult,
+)
+from bot.errors import ParseError
+from bot.render import columns
+from bot.render.humanize import human_size, short_id
+
+
+def render_reply(reply: Reply, *, now: datetime | None = None) -> str:
+    """The whole text answer to one request: notes, then the result or the error."""
+    lines = [f"Note: {warning}" for warning in reply.warnings]
+    if reply.error is not None:
+        lines.append(f"Error: {reply.error}")
+        if isinstance(reply.error, ParseError) and reply.error.usage:
+            lines.append(f"Usage: {reply.error.usage}")
+    elif reply.result is not None:
+        lines.append(render_result(reply.result, now=now or datetime.now(UTC)))
+    return "\n".join(line for line in lines if line)
+
+
+def render_result(result: Result, *, now: datetime) -> str:
+    match result:
+        case ContainerList():
+            if result.quiet:
+                return "\n".join(
+                    columns.quiet_ids([r.id for r in result.rows], no_trunc=result.no_trunc)
+                )
+            return table(columns.CONTAINER_HEADERS, columns.container_table(result, now=now))
+        case ImageList():
+            if result.quiet:
+                return "\n".join(
+                    columns.quiet_ids([r.id for r in result.rows], no_trunc=result.no_trunc)
+                )
+            return table(columns.image_headers(result), columns.image_table(result, now=now))
+        case PullResult():
+            return _pull(result)
+        case RunResult():
+            return _run(result)
+        case ActionResult():
+            return _action(result)
+        case LogsResult():
+            note = (
+                "\n(output shortened; use --tail N or --since to choose)"
+                if result.truncated
+                else ""
+            )
+            return result.text.rstrip("\n") + note
+        case InspectResult():
+            text = json.dumps([item.document for item in result.items], indent=4, default=str)
+            missing = "".join(f"\nError: No such object: {name}" for name in result.missing)
+            return text + missing
+        case PruneResult():
+            return _prune(result)
+        case HelpResult():
+            return _help(result)
+    raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell, three spaces apart, like the Docker CLI."""
+    widths = [len(header) for header in headers]
+    for row in rows:
+        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
+    lines = []
+    for row in (headers, *rows):
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
+        lines.append("   ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _pull(result: PullResult) -> str:
+    if result.quiet:
+        return result.reference
+    if result.up_to_date:
+        head = f"{result.reference} is up to date"
+    else:
+        head = f"Pulled {result.reference}"
+    facts = []
+    if result.digest:
+        facts.append(f"digest {result.digest}")
+    if result.image_id:
+        facts.append(f"image {short_id(result.image_id)}")
+    if result.size is not None:
+        facts.append(human_size(result.size))
+    return head + (f" ({', '.join(facts)})" if facts else "")
+
+
+def _run(result: RunResult) -> str:
+    if result.detached:
+        return f"{result.container_id}\nStarted container {result.name}."
+    lines = [result.output.rstrip("\n")] if result.output else []
+    if result.output_truncated:
+        lines.insert(0, "(only the last lines of the output are shown)")
+    if result.timed_out_after is not None:
+        lines.append(
+            f"Still running after {result.timed_out_after:g}s as {result.name}; "
+            f"see `logs {result.name}`, stop it with `stop {result.name}`."
+        )
+    else:
+        removed = ", removed" if result.removed else ""
+        lines.append(f"Container {result.name} exited with code {result.exit_code}{removed}.")
+    return "\n".join(lines)
+
+
+def _action(result: ActionResult) -> str:
+    lines = list(result.details)
+    for outcome in result.outcomes:
+        if outcome.ok:
+            if result.action != "rmi":
+                lines.append(outcome.target)
+        else:
+            lines.append(f"Error: {outcome.target}: {outcome.detail}")
+    return "\n".join(lines)
+
+
+def _prune(result: PruneResult) -> str:
+    title = "Deleted Containers:" if result.kind == "containers" else "Deleted Images:"
+    body = [title, *result.deleted, ""] if result.deleted else []
+    return "\n".join([*body, f"Total reclaimed space: {human_size(result.space_reclaimed)}"])
+
+
+def _help(result: HelpResult) -> str:
+    lines = [f"Usage: {result.usage}", "", result.summary]
+    if result.entries:
+        width = max(len(entry.name) for entry in result.entries)
+        lines += ["", f"{result.entries_title}:"]
+        lines += [f"  {entry.name.ljust(width)}  {entry.summary}" for entry in result.entries]
+    if result.examples:
+        lines += ["", "Examples:", *(f"  {example}" for example in result.examples)]
+    return "\n".join(lines)
