@@ -257,11 +257,11 @@ class DockerEngine:
         api = self._client()
         binds, anonymous = mapping.binds_and_volumes(op.volumes)
         bindings = mapping.port_bindings(op.ports)
-        restart = None
+        restart: dict[str, Any] | None = None
         if op.restart is not None:
             restart = {"Name": op.restart.name.value}
             if op.restart.maximum_retry_count:
-                restart["MaximumRetryCount"] = str(op.restart.maximum_retry_count)
+                restart["MaximumRetryCount"] = op.restart.maximum_retry_count
         host_config = api.create_host_config(
             port_bindings=bindings or None,
             binds=binds or None,
@@ -392,7 +392,8 @@ class DockerEngine:
         lines = limit if op.tail is None else min(op.tail, limit)
         options: dict[str, Any] = {"timestamps": op.timestamps}
         if op.since is not None:
-            options["since"] = op.since
+            # A float keeps sub-second precision (a datetime is truncated to whole seconds).
+            options["since"] = op.since.timestamp()
         text, truncated = self._tail(op.container, lines, **options)
         bounded = truncated and (op.tail is None or op.tail > limit)
         return LogsResult(container=op.container, text=text, truncated=bounded)

@@ -40,6 +40,8 @@ def image_rows(doc: dict[str, Any]) -> list[ImageRow]:
     size = int(doc.get("Size") or 0)
     digests: dict[str, str] = {}
     for repo_digest in doc.get("RepoDigests") or ():
+        if repo_digest == "<none>@<none>":
+            continue
         repository, _, digest = repo_digest.partition("@")
         digests.setdefault(repository, digest)
     tags = [tag for tag in doc.get("RepoTags") or () if tag != "<none>:<none>"]

@@ -319,9 +319,9 @@ def _restart(text: str | None, table: OptionTable) -> RestartPolicy | None:
     return RestartPolicy(name=name, maximum_retry_count=count)
 
 
-def _filter_option(what: str) -> OptionSpec:
+def _filter_option(what: str, *, short: str | None = "f") -> OptionSpec:
     return OptionSpec(
-        long="filter", short="f", takes_value=True, repeatable=True, metavar="KEY=VALUE",
+        long="filter", short=short, takes_value=True, repeatable=True, metavar="KEY=VALUE",
         help=f"Filter {what} (repeatable)",
     )  # fmt: skip
 
@@ -646,7 +646,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         max_args=0,
         options=(
             OptionSpec(long="force", short="f", help="Accepted for compatibility"),
-            _filter_option("by until=DURATION|TIME, label=..., label!=..."),
+            _filter_option("by until=DURATION|TIME, label=..., label!=...", short=None),
         ),
         build=build_container_prune,
     ),
@@ -658,7 +658,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         options=(
             OptionSpec(long="all", short="a", help="Remove all unused images, not just dangling"),
             OptionSpec(long="force", short="f", help="Accepted for compatibility"),
-            _filter_option("by until=DURATION|TIME, label=..., label!=..."),
+            _filter_option("by until=DURATION|TIME, label=..., label!=...", short=None),
         ),
         build=build_image_prune,
     ),

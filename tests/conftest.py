@@ -1,0 +1,181 @@
+"""Shared fixtures: the private engine (never a user's own), and pipeline/console helpers.
+
+Engine tests run against the sandbox engine of ``scripts/sandbox-engine`` (or the engine named
+by ``CHATOPS_TEST_DOCKER_HOST``). A missing engine fails the run; it is never skipped.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import pytest
+
+from bot.console import Console
+from bot.core.pipeline import Pipeline, Reply
+from bot.core.policy import Actor, AllowEverything
+from bot.engine.directory import DockerEngineDirectory
+from bot.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_IMAGE = "chatops-test/busybox:latest"
+SESSION_LABEL = "chatops.test.session"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Sandbox:
+    """The private engine and registry the tests may use, and this run's label."""
+
+    docker_host: str
+    registry: str
+    session: str
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {SESSION_LABEL: self.session}
+
+    def labels_filter(self) -> str:
+        return f"{SESSION_LABEL}={self.session}"
+
+    def label_args(self) -> str:
+        return f"--label {SESSION_LABEL}={self.session}"
+
+    def name(self, stem: str) -> str:
+        """A container name unique to this test run."""
+        return f"t{self.session[:6]}-{stem}"
+
+
+def _start_sandbox() -> dict[str, str]:
+    script = REPO / "scripts" / "sandbox-engine"
+    done = subprocess.run([str(script), "start"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(
+            "No test engine: set CHATOPS_TEST_DOCKER_HOST or let scripts/sandbox-engine start "
+            f"one (it needs root).\n{done.stderr}",
+            pytrace=False,
+        )
+    values = {}
+    for line in done.stdout.splitlines():
+        key, _, value = line.removeprefix("export ").partition("=")
+        values[key] = value
+    return values
+
+
+_BOT_VARIABLES = (
+    "DOCKER_HOST", "CHATOPS_CONFIG", "CHATOPS_DATABASE_URL", "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT", "LOG_LEVEL",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_from_user_config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Run from an empty folder with none of the bot's variables: a developer's own .env,
+    chatops.toml or DOCKER_HOST must not steer the tests."""
+    saved = {name: os.environ.pop(name) for name in _BOT_VARIABLES if name in os.environ}
+    previous = Path.cwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))
+    yield
+    os.chdir(previous)
+    os.environ.update(saved)
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    host = os.environ.get("CHATOPS_TEST_DOCKER_HOST")
+    registry = os.environ.get("CHATOPS_TEST_REGISTRY")
+    if not host or not registry:
+        values = _start_sandbox()
+        host, registry = values["CHATOPS_TEST_DOCKER_HOST"], values["CHATOPS_TEST_REGISTRY"]
+    box = Sandbox(docker_host=host, registry=registry, session=uuid.uuid4().hex[:12])
+    yield box
+    _remove_labelled(box)
+
+
+def _remove_labelled(box: Sandbox) -> None:
+    api = docker.APIClient(base_url=box.docker_host, version="auto", timeout=60)
+    label = f"{SESSION_LABEL}={box.session}"
+    for doc in api.containers(all=True, filters={"label": label}):
+        api.remove_container(doc["Id"], force=True, v=True)
+    for doc in api.images(filters={"label": label}):
+        try:
+            api.remove_image(doc["Id"], force=True)
+        except docker.errors.APIError:
+            pass
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def api(sandbox: Sandbox) -> Iterator[docker.APIClient]:
+    """A raw engine client for arranging and checking what the bot did."""
+    client = docker.APIClient(base_url=sandbox.docker_host, version="auto", timeout=60)
+    client.ping()
+    yield client
+    client.close()
+
+
+def import_image(api: docker.APIClient, sandbox: Sandbox, *, repository: str, content: bytes) -> str:
+    """A one-file image, labelled for this run; returns its ID."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("content")
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
+    api.import_image_from_data(
+        buffer.getvalue(),
+        repository=repository,
+        tag="latest",
+        changes=[f"LABEL {SESSION_LABEL}={sandbox.session}"],
+    )
+    return str(api.inspect_image(f"{repository}:latest")["Id"])
+
+
+def make_settings(docker_host: str, **overrides: object) -> Settings:
+    return Settings(_env_file=None, docker_host=docker_host, **overrides)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def engines(sandbox: Sandbox) -> Iterator[DockerEngineDirectory]:
+    directory = DockerEngineDirectory.from_settings(
+        make_settings(sandbox.docker_host, run_wait_seconds=20)
+    )
+    yield directory
+    directory.close()
+
+
+class BotDriver:
+    """Runs command lines through the real pipeline and console, collecting the output."""
+
+    def __init__(self, *, pipeline: Pipeline) -> None:
+        self.pipeline = pipeline
+        self.out = io.StringIO()
+        self.err = io.StringIO()
+        self.console = Console(pipeline=pipeline, out=self.out, err=self.err)
+
+    def run(self, text: str) -> Reply:
+        """The reply to ``text``, rendered into ``out``/``err`` by the console."""
+        self.out.seek(0)
+        self.out.truncate()
+        self.err.seek(0)
+        self.err.truncate()
+        return self.console.run_one(text)
+
+    def ok(self, text: str) -> str:
+        """Run ``text``, insist that it succeeded, and return what it printed."""
+        reply = self.run(text)
+        assert reply.error is None, f"{text!r} failed: {reply.error}"
+        return self.out.getvalue()
+
+    def handle(self, text: str) -> Reply:
+        return self.pipeline.handle(text, actor=Actor(user_id="U_TEST"))
+
+
+@pytest.fixture
+def bot(engines: DockerEngineDirectory) -> BotDriver:
+    return BotDriver(pipeline=Pipeline(engines=engines, policy=AllowEverything()))

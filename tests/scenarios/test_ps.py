@@ -1,0 +1,46 @@
+"""`ps`: listings of real containers, with filters, quiet and limits."""
+
+from __future__ import annotations
+
+import docker
+
+from bot.core.results import ContainerList
+from tests.conftest import TEST_IMAGE, BotDriver, Sandbox
+
+
+def test_ps_lists_running_and_all(bot: BotDriver, sandbox: Sandbox, api: docker.APIClient) -> None:
+    up, done = sandbox.name("ps-up"), sandbox.name("ps-done")
+    bot.ok(f"run -d --name {up} {sandbox.label_args()} -p 127.0.0.1::80 {TEST_IMAGE} sleep 300")
+    bot.ok(f"run --name {done} {sandbox.label_args()} {TEST_IMAGE} true")
+
+    running = bot.ok(f"ps --filter label={sandbox.labels_filter()}")
+    assert up in running and done not in running
+    header = running.splitlines()[0].split()
+    assert header[:2] == ["CONTAINER", "ID"] and header[-1] == "NAMES"
+    port = api.port(up, 80)[0]["HostPort"]
+    assert f"127.0.0.1:{port}->80/tcp" in running
+    assert '"sleep 300"' in running
+
+    everything = bot.ok(f"ps -a --filter label={sandbox.labels_filter()}")
+    assert up in everything and done in everything
+    assert "Exited (0)" in everything
+
+    quiet = bot.ok(f"ps -aq --filter name={up}").split()
+    assert quiet == [api.inspect_container(up)["Id"][:12]]
+
+    reply = bot.handle(f"ps --filter status=exited --filter label={sandbox.labels_filter()}")
+    assert isinstance(reply.result, ContainerList)
+    assert {name for row in reply.result.rows for name in row.names} >= {done}
+    assert all(row.state == "exited" for row in reply.result.rows)
+
+
+def test_ps_last_and_latest(bot: BotDriver, sandbox: Sandbox) -> None:
+    first, second = sandbox.name("ps-first"), sandbox.name("ps-second")
+    bot.ok(f"run --name {first} {sandbox.label_args()} {TEST_IMAGE} true")
+    bot.ok(f"run --name {second} {sandbox.label_args()} {TEST_IMAGE} true")
+    latest = bot.handle("ps -l")
+    assert isinstance(latest.result, ContainerList)
+    assert [row.names for row in latest.result.rows] == [(second,)]
+    last_two = bot.handle("ps -n 2")
+    assert isinstance(last_two.result, ContainerList)
+    assert [row.names[0] for row in last_two.result.rows] == [second, first]
