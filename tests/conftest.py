@@ -6,6 +6,7 @@ by ``CHATOPS_TEST_DOCKER_HOST``). A missing engine fails the run; it is never sk
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
@@ -14,6 +15,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import pytest
@@ -22,7 +24,7 @@ from bot.console import Console
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
-from bot.settings import Settings
+from bot.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_IMAGE = "chatops-test/busybox:latest"
@@ -104,10 +106,8 @@ def _remove_labelled(box: Sandbox) -> None:
     for doc in api.containers(all=True, filters={"label": label}):
         api.remove_container(doc["Id"], force=True, v=True)
     for doc in api.images(filters={"label": label}):
-        try:
+        with contextlib.suppress(docker.errors.APIError):
             api.remove_image(doc["Id"], force=True)
-        except docker.errors.APIError:
-            pass
     api.close()
 
 
@@ -120,7 +120,9 @@ def api(sandbox: Sandbox) -> Iterator[docker.APIClient]:
     client.close()
 
 
-def import_image(api: docker.APIClient, sandbox: Sandbox, *, repository: str, content: bytes) -> str:
+def import_image(
+    api: docker.APIClient, sandbox: Sandbox, *, repository: str, content: bytes
+) -> str:
     """A one-file image, labelled for this run; returns its ID."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
@@ -136,8 +138,8 @@ def import_image(api: docker.APIClient, sandbox: Sandbox, *, repository: str, co
     return str(api.inspect_image(f"{repository}:latest")["Id"])
 
 
-def make_settings(docker_host: str, **overrides: object) -> Settings:
-    return Settings(_env_file=None, docker_host=docker_host, **overrides)  # type: ignore[call-arg]
+def make_settings(docker_host: str, **overrides: Any) -> Settings:
+    return load_settings(_env_file=None, docker_host=docker_host, **overrides)
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ from tests.conftest import TEST_IMAGE, BotDriver, Sandbox
 
 def test_inspect_container_redacts_environment(bot: BotDriver, sandbox: Sandbox) -> None:
     name = sandbox.name("insp")
-    bot.ok(f"run -d --name {name} {sandbox.label_args()} -e API_TOKEN=hunter2 {TEST_IMAGE} sleep 300")
+    bot.ok(
+        f"run -d --name {name} {sandbox.label_args()} -e API_TOKEN=hunter2 {TEST_IMAGE} sleep 300"
+    )
     reply = bot.handle(f"inspect {name}")
     assert isinstance(reply.result, InspectResult)
     item = reply.result.items[0]

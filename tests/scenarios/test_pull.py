@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import io
-import tarfile
 import os
+import tarfile
 from collections.abc import Iterator
 
 import docker
@@ -42,9 +42,13 @@ def remote_image(sandbox: Sandbox, api: docker.APIClient) -> Iterator[str]:
     yield f"{repository}:v1"
 
 
-def test_pull_downloads_with_progress(bot: BotDriver, remote_image: str, api: docker.APIClient) -> None:
+def test_pull_downloads_with_progress(
+    bot: BotDriver, remote_image: str, api: docker.APIClient
+) -> None:
     events: list[PullProgress] = []
-    reply = bot.pipeline.handle(f"pull {remote_image}", actor=Actor(user_id="U1"), progress=events.append)
+    reply = bot.pipeline.handle(
+        f"pull {remote_image}", actor=Actor(user_id="U1"), progress=events.append
+    )
     assert reply.ok, reply.error
     result = reply.result
     assert isinstance(result, PullResult)

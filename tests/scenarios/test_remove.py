@@ -49,7 +49,9 @@ def test_rm_several_carries_on_past_failures(
     assert first in out and second in out and f"Error: ghost-{sandbox.session}" in out
 
 
-def test_rmi_removes_an_unused_image(bot: BotDriver, sandbox: Sandbox, api: docker.APIClient) -> None:
+def test_rmi_removes_an_unused_image(
+    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient
+) -> None:
     repository = f"chatops-test/rmi-{sandbox.session}"
     image_id = import_image(api, sandbox, repository=repository, content=b"rmi")
     out = bot.ok(f"rmi {repository}")
@@ -59,7 +61,9 @@ def test_rmi_removes_an_unused_image(bot: BotDriver, sandbox: Sandbox, api: dock
         api.inspect_image(image_id)
 
 
-def test_rmi_refuses_an_image_in_use(bot: BotDriver, sandbox: Sandbox, api: docker.APIClient) -> None:
+def test_rmi_refuses_an_image_in_use(
+    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient
+) -> None:
     repository = f"chatops-test/used-{sandbox.session}"
     import_image(api, sandbox, repository=repository, content=b"used")
     name = sandbox.name("user")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 import urllib.request
@@ -47,14 +48,18 @@ def test_detached_web_server_answers_on_published_port(
     assert fetch(f"http://127.0.0.1:{port}/index.html").strip() == "chatops sandbox"
     state = api.inspect_container(name)
     assert state["State"]["Running"] is True
-    assert state["HostConfig"]["PortBindings"] == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}
+    assert state["HostConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]
+    }
 
 
 def test_bind_mount_is_readable_and_read_only(
     bot: BotDriver, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     (tmp_path / "hello.txt").write_text("from the host\n")
-    out = bot.ok(f"run --rm {sandbox.label_args()} -v {tmp_path}:/data:ro {TEST_IMAGE} cat /data/hello.txt")
+    out = bot.ok(
+        f"run --rm {sandbox.label_args()} -v {tmp_path}:/data:ro {TEST_IMAGE} cat /data/hello.txt"
+    )
     assert "from the host" in out
     reply = bot.run(
         f"run --rm {sandbox.label_args()} -v {tmp_path}:/data:ro {TEST_IMAGE} "
@@ -82,11 +87,14 @@ def test_foreground_run_returns_exit_code_and_output_and_removes(
     assert "exited with code 3, removed" in bot.out.getvalue()
 
 
-def test_run_options_reach_the_engine(bot: BotDriver, sandbox: Sandbox, api: docker.APIClient) -> None:
+def test_run_options_reach_the_engine(
+    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient
+) -> None:
     name = sandbox.name("opts")
     bot.ok(
         f"run -d --name {name} {sandbox.label_args()} -l team=web -e A=1 -m 64m --cpus 0.5 "
-        f"--restart on-failure:2 -h box -u 65534 --entrypoint /bin/sleep -v /scratch {TEST_IMAGE} 300"
+        "--restart on-failure:2 -h box -u 65534 --entrypoint /bin/sleep -v /scratch "
+        f"{TEST_IMAGE} 300"
     )
     doc = api.inspect_container(name)
     assert doc["Config"]["Labels"]["team"] == "web"
@@ -116,10 +124,8 @@ def test_missing_image_is_pulled_first(
     bot: BotDriver, sandbox: Sandbox, api: docker.APIClient
 ) -> None:
     image = f"{sandbox.registry}/chatops-test/busybox:1.0"
-    try:
+    with contextlib.suppress(docker.errors.NotFound):
         api.remove_image(image)
-    except docker.errors.NotFound:
-        pass
     out = bot.ok(f"run --rm {sandbox.label_args()} {image} echo pulled-and-ran")
     assert "pulled-and-ran" in out
 
@@ -156,7 +162,9 @@ def test_foreground_run_is_bounded_by_the_wait(sandbox: Sandbox, api: docker.API
     driver = BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
     name = sandbox.name("slow")
     started = time.monotonic()
-    reply = driver.run(f"run --name {name} {sandbox.label_args()} {TEST_IMAGE} sh -c 'echo begun; sleep 30'")
+    reply = driver.run(
+        f"run --name {name} {sandbox.label_args()} {TEST_IMAGE} sh -c 'echo begun; sleep 30'"
+    )
     assert time.monotonic() - started < 20
     assert isinstance(reply.result, RunResult)
     assert reply.result.timed_out_after == 1

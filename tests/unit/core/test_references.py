@@ -41,7 +41,8 @@ def test_no_default_tag_when_asked() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "UPPER", "a b", "nginx:", "nginx:-bad", "a//b", "-a", "a/", "x@sha256:zz", "a.:1/b"]
+    "text",
+    ["", "UPPER", "a b", "nginx:", "nginx:-bad", "a//b", "-a", "a/", "x@sha256:zz", "a.:1/b"],
 )
 def test_invalid(text: str) -> None:
     with pytest.raises(ParseError):

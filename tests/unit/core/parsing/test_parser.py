@@ -28,7 +28,7 @@ from bot.core.operations import (
     VolumeMount,
 )
 from bot.core.parsing.parser import parse_command
-from bot.core.references import parse_image_reference
+from bot.core.references import ImageReference, parse_image_reference
 from bot.errors import ParseError
 
 
@@ -36,7 +36,7 @@ def op(text: str) -> object:
     return parse_command(text).operation
 
 
-def ref(text: str) -> object:
+def ref(text: str) -> ImageReference:
     return parse_image_reference(text)
 
 
@@ -46,8 +46,14 @@ def ref(text: str) -> object:
         ("pull nginx", Pull(image=ref("nginx:latest"))),
         ("pull nginx:1.27", Pull(image=ref("nginx:1.27"))),
         ("pull -q nginx:1.27", Pull(image=ref("nginx:1.27"), quiet=True)),
-        ("pull --all-tags nginx", Pull(image=parse_image_reference("nginx", default_tag=False), all_tags=True)),
-        ("pull -a library/nginx", Pull(image=parse_image_reference("nginx", default_tag=False), all_tags=True)),
+        (
+            "pull --all-tags nginx",
+            Pull(image=parse_image_reference("nginx", default_tag=False), all_tags=True),
+        ),
+        (
+            "pull -a library/nginx",
+            Pull(image=parse_image_reference("nginx", default_tag=False), all_tags=True),
+        ),
         ("pull --platform linux/arm64 nginx", Pull(image=ref("nginx"), platform="linux/arm64")),
         ("pull bitnami/redis:7", Pull(image=ref("bitnami/redis:7"))),
         ("pull 127.0.0.1:5000/team/app:v2", Pull(image=ref("127.0.0.1:5000/team/app:v2"))),
@@ -252,7 +258,10 @@ def test_run_all_options() -> None:
     [
         ("run --restart always nginx", RestartPolicy(name=RestartName.ALWAYS)),
         ("run --restart=unless-stopped nginx", RestartPolicy(name=RestartName.UNLESS_STOPPED)),
-        ("run --restart on-failure:5 nginx", RestartPolicy(name=RestartName.ON_FAILURE, maximum_retry_count=5)),
+        (
+            "run --restart on-failure:5 nginx",
+            RestartPolicy(name=RestartName.ON_FAILURE, maximum_retry_count=5),
+        ),
         ("run --restart no nginx", RestartPolicy(name=RestartName.NO)),
     ],
 )

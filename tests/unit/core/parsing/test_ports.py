@@ -13,7 +13,10 @@ from bot.errors import ParseError
         ("80", [PortMapping(container_port=80)]),
         (":80", [PortMapping(container_port=80)]),
         ("8080:80", [PortMapping(container_port=80, host_port=8080)]),
-        ("127.0.0.1:8080:80", [PortMapping(container_port=80, host_ip="127.0.0.1", host_port=8080)]),
+        (
+            "127.0.0.1:8080:80",
+            [PortMapping(container_port=80, host_ip="127.0.0.1", host_port=8080)],
+        ),
         ("127.0.0.1::80", [PortMapping(container_port=80, host_ip="127.0.0.1")]),
         ("8080:80/udp", [PortMapping(container_port=80, protocol=Protocol.UDP, host_port=8080)]),
         ("53/UDP", [PortMapping(container_port=53, protocol=Protocol.UDP)]),

@@ -11,9 +11,18 @@ from bot.errors import ParseError
     ("spec", "mount"),
     [
         ("/host:/ctr", VolumeMount(kind=MountKind.BIND, source="/host", target="/ctr")),
-        ("/host:/ctr:ro", VolumeMount(kind=MountKind.BIND, source="/host", target="/ctr", options=("ro",))),
-        ("/h:/c:ro,Z", VolumeMount(kind=MountKind.BIND, source="/h", target="/c", options=("ro", "Z"))),
-        ("data:/var/lib/data", VolumeMount(kind=MountKind.VOLUME, source="data", target="/var/lib/data")),
+        (
+            "/host:/ctr:ro",
+            VolumeMount(kind=MountKind.BIND, source="/host", target="/ctr", options=("ro",)),
+        ),
+        (
+            "/h:/c:ro,Z",
+            VolumeMount(kind=MountKind.BIND, source="/h", target="/c", options=("ro", "Z")),
+        ),
+        (
+            "data:/var/lib/data",
+            VolumeMount(kind=MountKind.VOLUME, source="data", target="/var/lib/data"),
+        ),
         ("/cache", VolumeMount(kind=MountKind.ANONYMOUS, target="/cache")),
     ],
 )
@@ -23,7 +32,8 @@ def test_forms(spec: str, mount: VolumeMount) -> None:
 
 
 @pytest.mark.parametrize(
-    "spec", ["", ":", "/a:", "a:b", "/a:/", "/a:/b:ro,rw", "/a:/b:c:d", "da ta:/x", "../x:/y", "x/y:/z"]
+    "spec",
+    ["", ":", "/a:", "a:b", "/a:/", "/a:/b:ro,rw", "/a:/b:c:d", "da ta:/x", "../x:/y", "x/y:/z"],
 )
 def test_invalid(spec: str) -> None:
     with pytest.raises(ParseError, match="Invalid volume"):

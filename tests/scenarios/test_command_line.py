@@ -1,0 +1,102 @@
+"""`python -m bot exec` and `python -m bot console`, run as a user would run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import REPO, TEST_IMAGE, Sandbox
+
+
+def bot_process(
+    args: list[str], *, docker_host: str, stdin: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "CHATOPS_"))}
+    env["DOCKER_HOST"] = docker_host
+    env["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_exec_runs_one_command(sandbox: Sandbox, tmp_path: Path) -> None:
+    done = bot_process(["exec", "images"], docker_host=sandbox.docker_host, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "chatops-test/busybox" in done.stdout
+    words = bot_process(
+        ["exec", "run", "--rm", *sandbox.label_args().split(), TEST_IMAGE, "echo", "two words"],
+        docker_host=sandbox.docker_host,
+        cwd=tmp_path,
+    )
+    assert words.returncode == 0, words.stderr
+    assert "two words" in words.stdout
+
+
+def test_exec_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
+    bad = bot_process(["exec", "ps --alll"], docker_host=sandbox.docker_host, cwd=tmp_path)
+    assert bad.returncode == 1
+    assert bad.stderr.startswith("Error: Unknown option `--alll`")
+    assert "Usage: /docker ps [OPTIONS]" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    failing = bot_process(
+        ["exec", f"run --rm {sandbox.label_args()} {TEST_IMAGE} sh -c 'exit 7'"],
+        docker_host=sandbox.docker_host,
+        cwd=tmp_path,
+    )
+    assert failing.returncode == 7
+
+
+def test_exec_without_engine_says_where_it_looked(tmp_path: Path) -> None:
+    socket = tmp_path / "absent.sock"
+    done = bot_process(["exec", "ps"], docker_host=f"unix://{socket}", cwd=tmp_path)
+    assert done.returncode == 1
+    assert str(socket) in done.stderr and "DOCKER_HOST" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_setting_stops_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "chatops.toml").write_text('[engines.prod]\nurl = "ftp://nowhere"\n')
+    done = bot_process(["exec", "ps"], docker_host="unix:///x.sock", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "engines.prod.url" in lines[0] and "unix://" in lines[0]
+
+
+def test_console_session(sandbox: Sandbox, tmp_path: Path) -> None:
+    name = sandbox.name("console")
+    script = "\n".join(
+        [
+            "help",
+            f"/docker run -d --name {name} {sandbox.label_args()} {TEST_IMAGE} sleep 60",
+            f"docker ps --filter name={name}",
+            "pss",
+            f"rm -f {name}",
+            "exit",
+            "ps",  # never reached
+        ]
+    )
+    done = bot_process(["console"], docker_host=sandbox.docker_host, stdin=script, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"Engine: default at {sandbox.docker_host}" in done.stdout
+    assert "Commands:" in done.stdout
+    assert f"Started container {name}." in done.stdout
+    assert done.stdout.count(name) >= 3
+    assert "Did you mean `ps`?" in done.stderr
+
+
+def test_console_warns_when_no_engine(tmp_path: Path) -> None:
+    done = bot_process(
+        ["console"], docker_host=f"unix://{tmp_path}/none.sock", stdin="exit\n", cwd=tmp_path
+    )
+    assert done.returncode == 0
+    assert "Warning: Cannot reach Docker engine" in done.stdout

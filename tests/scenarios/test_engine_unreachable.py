@@ -1,0 +1,113 @@
+"""An engine that does not answer: a clear message that says where the bot looked."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from pathlib import Path
+
+from bot.core.pipeline import Pipeline
+from bot.core.policy import Actor, AllowEverything
+from bot.engine.directory import DockerEngineDirectory
+from bot.errors import EngineUnreachable, UnknownEngine
+from bot.settings import EngineSettings
+from tests.conftest import Sandbox, make_settings
+
+
+def pipeline_for(settings_host: str) -> Pipeline:
+    return Pipeline(
+        engines=DockerEngineDirectory.from_settings(make_settings(settings_host)),
+        policy=AllowEverything(),
+    )
+
+
+def test_missing_socket(tmp_path: Path) -> None:
+    socket = tmp_path / "nothing.sock"
+    reply = pipeline_for(f"unix://{socket}").handle("ps", actor=Actor(user_id="U1"))
+    assert isinstance(reply.error, EngineUnreachable)
+    message = str(reply.error)
+    assert str(socket) in message
+    assert "DOCKER_HOST" in message
+
+
+def test_refused_tcp_port() -> None:
+    reply = pipeline_for("tcp://127.0.0.1:1").handle("images", actor=Actor(user_id="U1"))
+    assert isinstance(reply.error, EngineUnreachable)
+    assert "tcp://127.0.0.1:1" in str(reply.error)
+    assert "connection refused" in str(reply.error)
+
+
+class SocketProxy:
+    """A Unix-socket relay to the real engine that can be switched off, like a dying daemon."""
+
+    def __init__(self, *, path: Path, target: str) -> None:
+        self.path = path
+        self._target = target
+        self._open: list[socket.socket] = []
+        self._listener = socket.socket(socket.AF_UNIX)
+        self._listener.bind(str(path))
+        self._listener.listen()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self._target)
+            self._open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_RDWR)
+
+    def stop(self) -> None:
+        self._listener.close()
+        self.path.unlink()
+        for connection in self._open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+
+
+def test_engine_that_goes_away_after_start(tmp_path: Path, sandbox: Sandbox) -> None:
+    """docker-py raises requests' errors (not DockerException) once the client exists."""
+    proxy = SocketProxy(path=tmp_path / "engine.sock", target=sandbox.docker_host[7:])
+    pipeline = pipeline_for(f"unix://{proxy.path}")
+    assert pipeline.handle("ps", actor=Actor(user_id="U1")).ok
+    proxy.stop()
+    reply = pipeline.handle("ps", actor=Actor(user_id="U1"))
+    assert isinstance(reply.error, EngineUnreachable), reply
+    assert str(proxy.path) in str(reply.error)
+
+
+def test_unknown_engine_name(sandbox: Sandbox) -> None:
+    settings = make_settings(
+        sandbox.docker_host,
+        engines={
+            "local": EngineSettings(url=sandbox.docker_host, default=True),
+            "prod": EngineSettings(url="tcp://127.0.0.1:1"),
+        },
+    )
+    pipeline = Pipeline(
+        engines=DockerEngineDirectory.from_settings(settings), policy=AllowEverything()
+    )
+    assert pipeline.handle("-c local ps", actor=Actor(user_id="U1")).ok
+    assert pipeline.handle("ps", actor=Actor(user_id="U1")).engine == "local"
+    prod = pipeline.handle("-c prod ps", actor=Actor(user_id="U1"))
+    assert isinstance(prod.error, EngineUnreachable) and prod.engine == "prod"
+    reply = pipeline.handle("-c staging ps", actor=Actor(user_id="U1"))
+    assert isinstance(reply.error, UnknownEngine)
+    assert "local, prod" in str(reply.error)

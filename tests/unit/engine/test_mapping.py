@@ -1,0 +1,99 @@
+"""Engine documents -> rows and request parameters (pure functions; engine tests cover I/O)."""
+
+from __future__ import annotations
+
+from bot.core.operations import MountKind, PortMapping, Protocol, VolumeMount
+from bot.engine.mapping import (
+    binds_and_volumes,
+    container_item,
+    container_row,
+    image_rows,
+    port_bindings,
+    redact,
+)
+
+
+def test_container_row() -> None:
+    row = container_row(
+        {"Id": "abc", "Image": "nginx", "Command": "nginx", "Created": 1764417600,
+         "Status": "Up", "State": "running", "Names": ["/web"],
+         "Ports": [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}],
+         "Labels": {"a": "b"}}
+    )  # fmt: skip
+    assert row.names == ("web",)
+    assert row.ports[0].host_port == 8080 and row.ports[0].host_ip == "127.0.0.1"
+    assert row.created.year == 2025
+
+
+def test_image_rows_one_per_tag_with_digests() -> None:
+    rows = image_rows(
+        {"Id": "sha256:1", "Created": 0, "Size": 5,
+         "RepoTags": ["nginx:1.27", "nginx:latest", "reg:5000/nginx:x"],
+         "RepoDigests": ["nginx@sha256:d1", "reg:5000/nginx@sha256:d2"]}
+    )  # fmt: skip
+    assert [(r.repository, r.tag, r.digest) for r in rows] == [
+        ("nginx", "1.27", "sha256:d1"),
+        ("nginx", "latest", "sha256:d1"),
+        ("reg:5000/nginx", "x", "sha256:d2"),
+    ]
+
+
+def test_dangling_image_row() -> None:
+    rows = image_rows(
+        {"Id": "sha256:1", "Created": 0, "Size": 5, "RepoTags": ["<none>:<none>"],
+         "RepoDigests": ["<none>@<none>"]}
+    )  # fmt: skip
+    assert [(r.repository, r.tag, r.digest) for r in rows] == [(None, None, None)]
+
+
+def test_port_bindings() -> None:
+    bindings = port_bindings(
+        (
+            PortMapping(container_port=80, host_ip="127.0.0.1", host_port=8080),
+            PortMapping(container_port=80, host_port=8081),
+            PortMapping(container_port=53, protocol=Protocol.UDP),
+            PortMapping(container_port=9, host_ip="::1"),
+            PortMapping(container_port=7, host_port=7000, host_port_end=7005),
+        )
+    )
+    assert bindings == {
+        "80/tcp": [("127.0.0.1", "8080"), "8081"],
+        "53/udp": [None],
+        "9/tcp": [("::1",)],
+        "7/tcp": ["7000-7005"],
+    }
+
+
+def test_binds_and_volumes() -> None:
+    binds, anonymous = binds_and_volumes(
+        (
+            VolumeMount(kind=MountKind.BIND, source="/h", target="/c", options=("ro",)),
+            VolumeMount(kind=MountKind.VOLUME, source="data", target="/d"),
+            VolumeMount(kind=MountKind.ANONYMOUS, target="/tmp/x"),
+        )
+    )
+    assert binds == ["/h:/c:ro", "data:/d"]
+    assert anonymous == ["/tmp/x"]
+
+
+def test_redaction_keeps_keys_and_leaves_the_original() -> None:
+    doc = {
+        "Config": {"Env": ["TOKEN=secret", "PATH=/bin", "FLAG"]},
+        "ContainerConfig": {"Env": ["A=b"]},
+    }
+    clean = redact(doc)
+    assert clean["Config"]["Env"] == ["TOKEN=<redacted>", "PATH=<redacted>", "FLAG"]
+    assert clean["ContainerConfig"]["Env"] == ["A=<redacted>"]
+    assert doc["Config"]["Env"][0] == "TOKEN=secret"
+    item = container_item(
+        {
+            "Id": "x",
+            "Name": "/web",
+            "Config": {"Env": ["TOKEN=secret"]},
+            "State": {"Status": "exited", "ExitCode": 137, "OOMKilled": True},
+        }
+    )
+    summary = dict(item.summary)
+    assert summary["Status"] == "exited (code 137), OOM-killed"
+    assert summary["Environment"] == "TOKEN"
+    assert "secret" not in str(item.summary) and "secret" not in str(item.document)

@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.errors import ConfigError
+from bot.settings import load_settings
+
+
+def test_defaults() -> None:
+    settings = load_settings(_env_file=None)
+    assert settings.port == 3000
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.engines == {}
+    assert settings.docker_host is None
+
+
+def test_environment_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
+    settings = load_settings(_env_file=None)
+    assert settings.port == 8080
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-secret"
+    assert "xoxb-secret" not in repr(settings)
+
+
+def test_dotenv_file(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("DOCKER_HOST=tcp://10.0.0.1:2376\n")
+    assert load_settings(_env_file=env).docker_host == "tcp://10.0.0.1:2376"
+
+
+def test_toml_engines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        "run_wait_seconds = 5\n"
+        "[engines.local]\nurl = 'unix:///var/run/docker.sock'\ndefault = true\n"
+        "[engines.prod]\nurl = 'tcp://prod:2376'\ntimeout_seconds = 10\n"
+        "[engines.prod.tls]\nca_cert = '/etc/ca.pem'\n"
+    )
+    monkeypatch.setenv("CHATOPS_CONFIG", str(config))
+    settings = load_settings(_env_file=None)
+    assert settings.run_wait_seconds == 5
+    assert settings.engines["local"].default
+    assert settings.engines["prod"].tls is not None
+    assert settings.engines["prod"].tls.ca_cert == Path("/etc/ca.pem")
+
+
+def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text("port = 4000\n")
+    monkeypatch.setenv("CHATOPS_CONFIG", str(config))
+    monkeypatch.setenv("PORT", "5000")
+    assert load_settings(_env_file=None).port == 5000
+
+
+@pytest.mark.parametrize(
+    ("toml", "env", "fragment"),
+    [
+        ("[engines.a]\nurl = 'ftp://x'\n", {}, "engines.a.url: must start with"),
+        ("[engines.a]\nurl = 'unix:///a'\n[engines.b]\nurl = 'unix:///b'\n", {}, "mark one"),
+        (
+            "[engines.a]\nurl='unix:///a'\ndefault=true\n[engines.b]\nurl='unix:///b'\ndefault=true\n",
+            {},
+            "only one engine",
+        ),
+        ("[engines.a]\nurl = 'unix:///a'\ncolour = 'red'\n", {}, "engines.a.colour"),
+        ("", {"PORT": "99999"}, "Invalid setting PORT"),
+        ("", {"PORT": "abc"}, "Invalid setting PORT"),
+        ("", {"SLACK_API_URL": "slack.com"}, "SLACK_API_URL: must be an http(s) URL"),
+        ("", {"DOCKER_HOST": "/var/run/docker.sock"}, "DOCKER_HOST: must start with"),
+        ("not toml = = =", {}, "is not valid TOML"),
+    ],
+)
+def test_wrong_settings_give_one_clear_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, env: dict[str, str], fragment: str
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(toml)
+    monkeypatch.setenv("CHATOPS_CONFIG", str(config))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert fragment in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_named_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("CHATOPS_CONFIG", str(tmp_path / "absent.toml"))
+    with pytest.raises(ConfigError, match=r"absent\.toml"):
+        load_settings(_env_file=None)
+
+
+def test_default_config_file_in_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "chatops.toml").write_text("logs_max_lines = 7\n")
+    assert load_settings(_env_file=None).logs_max_lines == 7
