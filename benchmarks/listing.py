@@ -26,17 +26,14 @@ import sys
 import tarfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import docker
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bot.core.pipeline import Pipeline  # noqa: E402
-from bot.core.policy import Actor, AllowEverything  # noqa: E402
-from bot.engine.directory import DockerEngineDirectory  # noqa: E402
-from bot.render.text import render_reply  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
+from bot.core.pipeline import Pipeline
+from bot.core.policy import Actor, AllowEverything
+from bot.engine.directory import DockerEngineDirectory
+from bot.render.text import render_reply
+from bot.settings import load_settings
 
 LABEL = "chatops.bench"
 BASE_IMAGE = "chatops-test/busybox:latest"
@@ -129,31 +126,25 @@ def main() -> int:
     print(f"engine {host}: preparing {args.containers} containers, {args.images} images ...")
     ensure_fixtures(api, containers=args.containers, images=args.images)
     counts = (len(api.containers(all=True)), len(api.images()))
-    version = subprocess.run(
-        [docker_cli, "--version"], capture_output=True, text=True
-    ).stdout.strip()
-    print(
-        f"engine holds {counts[0]} containers, {counts[1]} images; baseline: {version} ({docker_cli})"
-    )
+    version = subprocess.run([docker_cli, "--version"], capture_output=True, text=True).stdout
+    print(f"engine holds {counts[0]} containers, {counts[1]} images")
+    print(f"baseline: {version.strip()} ({docker_cli})")
 
     directory = DockerEngineDirectory.from_settings(load_settings(_env_file=None, docker_host=host))
     pipeline = Pipeline(engines=directory, policy=AllowEverything())
-    print(
-        f"\n{'command':<10} {'baseline CLI':>13} {'bot warm':>10} {'ratio':>7} {'bot cold':>10} {'ratio':>7}"
-    )
+    titles = ("baseline CLI", "bot warm", "ratio", "bot cold", "ratio")
+    print(f"\n{'command':<10}" + "".join(f"{title:>14}" for title in titles))
     worst = 0.0
     for text in ("ps -a", "images"):
         base = statistics.median(timed(cli(docker_cli, text.split()), runs=args.runs))
         warm = statistics.median(timed(bot_warm(pipeline, text), runs=args.runs))
         cold = statistics.median(timed(bot_cold(text), runs=max(3, args.runs // 3)))
         worst = max(worst, warm / base)
-        print(
-            f"{text:<10} {base * 1000:>11.1f}ms {warm * 1000:>8.1f}ms {warm / base:>6.2f}x "
-            f"{cold * 1000:>8.1f}ms {cold / base:>6.2f}x"
-        )
-    print(
-        f"\nwarm ratio worst case {worst:.2f}x (target <= 1.50x): {'OK' if worst <= 1.5 else 'OVER'}"
-    )
+        cells = (f"{base * 1000:.1f}ms", f"{warm * 1000:.1f}ms", f"{warm / base:.2f}x",
+                 f"{cold * 1000:.1f}ms", f"{cold / base:.2f}x")  # fmt: skip
+        print(f"{text:<10}" + "".join(f"{cell:>14}" for cell in cells))
+    verdict = "OK" if worst <= 1.5 else "OVER"
+    print(f"\nwarm ratio, worst case: {worst:.2f}x (target <= 1.50x): {verdict}")
     directory.close()
     return 0
 
