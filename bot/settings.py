@@ -78,6 +78,14 @@ class Settings(BaseSettings):
     run_output_lines: int = Field(default=50, ge=1, le=10_000)
     logs_max_lines: int = Field(default=1000, ge=1, le=100_000)
 
+    @field_validator(
+        "slack_bot_token", "slack_signing_secret", "slack_app_token", "docker_host", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        # .env.example ships "SLACK_BOT_TOKEN=": an empty value means "not set".
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, url: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import docker
 
-from bot.core.results import ContainerList
+from bot.core.results import ContainerList, ImageList
+from bot.engine.directory import DockerEngineDirectory
 from tests.conftest import TEST_IMAGE, BotDriver, Sandbox
 
 
@@ -44,3 +45,18 @@ def test_ps_last_and_latest(bot: BotDriver, sandbox: Sandbox) -> None:
     last_two = bot.handle("ps -n 2")
     assert isinstance(last_two.result, ContainerList)
     assert [row.names[0] for row in last_two.result.rows] == [second, first]
+
+
+def test_listings_make_one_api_call(engines: DockerEngineDirectory, bot: BotDriver) -> None:
+    """No per-row requests: a listing of many objects is one engine call."""
+    engine = engines.get(None)
+    engine.ping()  # connect and negotiate the API version first
+    client = engine._client()
+    calls: list[str] = []
+    client.hooks["response"].append(lambda response, **_: calls.append(response.request.url))
+    for text in ("ps -a", "images -a"):
+        calls.clear()
+        reply = bot.handle(text)
+        assert isinstance(reply.result, ContainerList | ImageList)
+        assert len(reply.result.rows) >= 2
+        assert len(calls) == 1, calls

@@ -102,3 +102,12 @@ def test_default_config_file_in_working_directory(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "chatops.toml").write_text("logs_max_lines = 7\n")
     assert load_settings(_env_file=None).logs_max_lines == 7
+
+
+def test_shipped_examples_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.setenv("CHATOPS_CONFIG", str(repo / "chatops.example.toml"))
+    settings = load_settings(_env_file=repo / ".env.example")
+    assert settings.engines["local"].default
+    assert settings.docker_host == "unix:///var/run/docker.sock"
+    assert settings.slack_bot_token is None  # blank in the example means unset
