@@ -28,9 +28,14 @@ def engine_errors(*, engine: str, location: str) -> Iterator[None]:
         raise
     except docker.errors.APIError as err:
         raise api_error(err) from None
-    except requests.exceptions.Timeout:
-        raise EngineTimeout(f"Engine `{engine}` ({location}) did not answer in time.") from None
     except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as err:
+        # docker-py wraps a timeout during API version negotiation in a DockerException.
+        if isinstance(err, requests.exceptions.Timeout) or isinstance(
+            err.__cause__, requests.exceptions.Timeout
+        ):
+            raise EngineTimeout(
+                f"Docker engine `{engine}` at {location} did not answer in time."
+            ) from None
         # After start-up, docker-py lets requests' connection errors through unwrapped.
         raise unreachable(engine=engine, location=location, cause=err) from None
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.core.pipeline import Pipeline
 from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
-from bot.errors import EngineUnreachable, UnknownEngine
+from bot.errors import EngineTimeout, EngineUnreachable, UnknownEngine
 from bot.settings import EngineSettings
 from tests.conftest import Sandbox, make_settings
 
@@ -91,6 +91,24 @@ def test_engine_that_goes_away_after_start(tmp_path: Path, sandbox: Sandbox) -> 
     reply = pipeline.handle("ps", actor=Actor(user_id="U1"))
     assert isinstance(reply.error, EngineUnreachable), reply
     assert str(proxy.path) in str(reply.error)
+
+
+def test_stalled_engine_times_out(tmp_path: Path) -> None:
+    """An engine that accepts connections but never answers: a timeout, not a hang."""
+    path = tmp_path / "stalled.sock"
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(str(path))
+    listener.listen(16)
+    try:
+        settings = make_settings(f"unix://{path}", engine_timeout_seconds=1)
+        pipeline = Pipeline(
+            engines=DockerEngineDirectory.from_settings(settings), policy=AllowEverything()
+        )
+        reply = pipeline.handle("ps", actor=Actor(user_id="U1"))
+        assert isinstance(reply.error, EngineTimeout), reply.error
+        assert str(path) in str(reply.error) and "did not answer in time" in str(reply.error)
+    finally:
+        listener.close()
 
 
 def test_unknown_engine_name(sandbox: Sandbox) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 import tarfile
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import docker
 import pytest
@@ -102,3 +106,64 @@ def test_pull_all_tags(bot: BotDriver, sandbox: Sandbox) -> None:
 def test_pull_bad_reference_never_reaches_the_engine(bot: BotDriver) -> None:
     reply = bot.handle("pull UPPER/Case")
     assert isinstance(reply.error, ParseError)
+
+
+class BrokenBlobRegistry(BaseHTTPRequestHandler):
+    """A registry whose manifests resolve but whose blobs fail: the engine has already
+    answered 200 when the failure comes, so it arrives inside the progress stream."""
+
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "config": {
+                "mediaType": "application/vnd.docker.container.image.v1+json",
+                "size": 10,
+                "digest": "sha256:" + "1" * 64,
+            },
+            "layers": [
+                {
+                    "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "size": 10,
+                    "digest": "sha256:" + "2" * 64,
+                }
+            ],
+        }
+    ).encode()
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        if "/manifests/" in self.path:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.docker.distribution.manifest.v2+json")
+            digest = "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+            self.send_header("Docker-Content-Digest", digest)
+            self.send_header("Content-Length", str(len(self.manifest)))
+            self.end_headers()
+            if self.command == "GET":
+                self.wfile.write(self.manifest)
+            return
+        status = 200 if self.path == "/v2/" else 500
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(b"{}")
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def test_failure_inside_the_pull_stream(bot: BotDriver) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BrokenBlobRegistry)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        reference = f"127.0.0.1:{server.server_address[1]}/broken/image:1"
+        reply = bot.handle(f"pull {reference}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert isinstance(reply.error, PullFailed), reply
+    assert str(reply.error).startswith(f"Pull of {reference} failed: ")
