@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import shlex
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 from bot import __version__
@@ -14,7 +16,8 @@ from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.engine.directory import DockerEngineDirectory
 from bot.errors import ChatOpsError, ConfigError
-from bot.settings import load_settings
+from bot.server import SlackService
+from bot.settings import Settings, load_settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("console", help="interactive console over the bot's command language")
     run = commands.add_parser("exec", help='run one command and exit, e.g. exec "ps -a"')
     run.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. ps -a")
+    commands.add_parser("serve", help="serve Slack (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     return parser
 
 
@@ -38,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     engines = DockerEngineDirectory.from_settings(settings)
+    if args.command == "serve":
+        try:
+            return serve(settings, engines)
+        finally:
+            engines.close()
     console = Console(
         pipeline=Pipeline(engines=engines, policy=AllowEverything()), out=sys.stdout, err=sys.stderr
     )
@@ -50,6 +59,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console.repl(read=sys.stdin, banner=_banner(engines))
     finally:
         engines.close()
+
+
+def serve(settings: Settings, engines: DockerEngineDirectory) -> int:
+    """Run the Slack service until SIGTERM or SIGINT."""
+    try:
+        service = SlackService(
+            settings=settings, engines=engines, default_engine=engines.default,
+            policy=AllowEverything(),
+        )  # fmt: skip
+    except ConfigError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return 2
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    service.start()
+    stopping.wait()
+    logging.getLogger(__name__).info("stopping: finishing the work under way")
+    service.stop()
+    return 0
 
 
 def _banner(engines: DockerEngineDirectory) -> str:

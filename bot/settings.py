@@ -69,7 +69,8 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
-    port: int = Field(default=3000, ge=1, le=65535)
+    port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
+    host: str = "0.0.0.0"
     log_level: str = "INFO"
 
     engines: dict[str, EngineSettings] = Field(default_factory=dict)
@@ -77,6 +78,15 @@ class Settings(BaseSettings):
     run_wait_seconds: float = Field(default=60.0, gt=0)
     run_output_lines: int = Field(default=50, ge=1, le=10_000)
     logs_max_lines: int = Field(default=1000, ge=1, le=100_000)
+
+    # Slack replies: results of changes (run, rm, pull, ...) are posted for the channel to see,
+    # listings and errors only to the person who asked.
+    slack_changes_in_channel: bool = True
+    slack_listings_in_channel: bool = False
+    slack_command: str = "/docker"
+    # Threads that run engine work after Slack has been acknowledged, and HTTP threads.
+    worker_threads: int = Field(default=8, ge=1, le=256)
+    http_threads: int = Field(default=16, ge=1, le=256)
 
     @field_validator(
         "slack_bot_token", "slack_signing_secret", "slack_app_token", "docker_host", mode="before"

@@ -11,6 +11,7 @@ import io
 import os
 import subprocess
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,12 +20,21 @@ from typing import Any
 
 import docker
 import pytest
+import requests
 
 from bot.console import Console
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
+from bot.server import SlackService
 from bot.settings import Settings, load_settings
+from tests.fakes.fake_slack import (
+    FakeSlack,
+    post_signed,
+    slash_command_body,
+    start_fake_slack,
+    stop_fake_slack,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_IMAGE = "chatops-test/busybox:latest"
@@ -181,3 +191,70 @@ class BotDriver:
 @pytest.fixture
 def bot(engines: DockerEngineDirectory) -> BotDriver:
     return BotDriver(pipeline=Pipeline(engines=engines, policy=AllowEverything()))
+
+
+# --- Slack --------------------------------------------------------------------------------
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    state = start_fake_slack()
+    yield state
+    stop_fake_slack(state)
+
+
+@dataclass
+class SlackBot:
+    """The bot served over HTTP as in production, wired to the fake Slack."""
+
+    service: SlackService
+    fake: FakeSlack
+    sandbox: Sandbox
+
+    @property
+    def events_url(self) -> str:
+        return f"http://127.0.0.1:{self.service.port}/slack/events"
+
+    def command(self, text: str, *, name: str = "r1", **fields: str) -> requests.Response:
+        """Post ``/docker text`` as Slack would, signed; the response URL is named ``name``."""
+        body = slash_command_body(text=text, response_url=self.fake.response_url(name), **fields)
+        return post_signed(self.events_url, body, secret=SIGNING_SECRET)
+
+    def responses(self, name: str = "r1", *, count: int = 1) -> list[dict[str, Any]]:
+        """What the bot posted to response URL ``name`` (waits for ``count`` posts)."""
+        self.fake.wait_for("response", count=count)
+        deadline = time.monotonic() + 30
+        while True:
+            found = [c.body for c in self.fake.of("response") if c.path.endswith(f"/{name}")]
+            if len(found) >= count or time.monotonic() > deadline:
+                assert len(found) >= count, f"{len(found)} posts to {name}"
+                return found
+            self.fake.wait_for("response", count=len(self.fake.of("response")) + 1, timeout=30)
+
+
+def serve_bot(sandbox: Sandbox, fake: FakeSlack, **overrides: Any) -> SlackService:
+    values: dict[str, Any] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake.api_url,
+        "host": "127.0.0.1",
+        "port": 0,
+        "run_wait_seconds": 20,
+    }
+    settings = make_settings(sandbox.docker_host, **(values | overrides))
+    engines = DockerEngineDirectory.from_settings(settings)
+    service = SlackService(
+        settings=settings, engines=engines, default_engine=engines.default,
+        policy=AllowEverything(),
+    )  # fmt: skip
+    service.start()
+    return service
+
+
+@pytest.fixture
+def slack_bot(sandbox: Sandbox, fake_slack: FakeSlack) -> Iterator[SlackBot]:
+    service = serve_bot(sandbox, fake_slack)
+    yield SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    service.stop()

@@ -209,6 +209,14 @@ EngineOperation = (
 Operation = EngineOperation | Help
 
 
+READ_ONLY_OPERATIONS = (ListContainers, ListImages, ShowLogs, Inspect, Help)
+
+
+def changes_something(operation: Operation) -> bool:
+    """False for listings, logs, inspect and help; True for everything that acts."""
+    return not isinstance(operation, READ_ONLY_OPERATIONS)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ParsedCommand:
     """A parsed request: the operation, the engine it names (None: default) and warnings."""

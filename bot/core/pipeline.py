@@ -10,6 +10,7 @@ from bot.core.engine import EngineDirectory, ProgressCallback
 from bot.core.help import build_help
 from bot.core.operations import Help, ParsedCommand
 from bot.core.parsing.parser import parse_command
+from bot.core.parsing.redaction import redact_command_text
 from bot.core.policy import Actor, Policy, Verdict
 from bot.core.results import Result
 from bot.errors import AccessDenied, ChatOpsError, InternalError
@@ -45,10 +46,21 @@ class Pipeline:
 
     def handle(self, text: str, *, actor: Actor, progress: ProgressCallback | None = None) -> Reply:
         """Parse, authorize and execute ``text`` on behalf of ``actor``."""
-        command: ParsedCommand | None = None
-        engine_name: str | None = None
         try:
             command = parse_command(text)
+        except ChatOpsError as err:
+            return Reply(text=text, error=err)
+        except Exception:
+            return Reply(text=text, error=_internal_error(text))
+        return self.run(command, actor=actor, progress=progress)
+
+    def run(
+        self, command: ParsedCommand, *, actor: Actor, progress: ProgressCallback | None = None
+    ) -> Reply:
+        """Authorize and execute an already parsed command."""
+        text = command.text
+        engine_name: str | None = None
+        try:
             if isinstance(command.operation, Help):
                 return Reply(text=text, command=command, result=build_help(command.operation.topic))
             engine = self._engines.get(command.engine)
@@ -61,9 +73,15 @@ class Pipeline:
         except ChatOpsError as err:
             return Reply(text=text, command=command, engine=engine_name, error=err)
         except Exception:
-            incident = uuid.uuid4().hex[:8]
-            log.exception("internal error %s while handling %r", incident, text)
-            error = InternalError(
-                f"Something went wrong inside the bot (incident {incident}); it has been logged."
+            return Reply(
+                text=text, command=command, engine=engine_name, error=_internal_error(text)
             )
-            return Reply(text=text, command=command, engine=engine_name, error=error)
+
+
+def _internal_error(text: str) -> InternalError:
+    """Log the exception being handled with an incident number the user can quote."""
+    incident = uuid.uuid4().hex[:8]
+    log.exception("internal error %s while handling %r", incident, redact_command_text(text))
+    return InternalError(
+        f"Something went wrong inside the bot (incident {incident}); it has been logged."
+    )

@@ -137,15 +137,27 @@ class DockerEngine:
 
     def _client(self) -> docker.APIClient:
         with self._lock:
+            if self._api is not None:
+                return self._api
+        # Negotiating the API version is a network call: make it outside the lock, so that
+        # a stalled engine does not queue every request behind one attempt.
+        api = docker.APIClient(
+            base_url=self._url,
+            version="auto",
+            timeout=int(self._limits.timeout_seconds),
+            tls=self._tls_config(),
+            use_ssh_client=self._use_ssh_client,
+        )
+        if not self._url.startswith(("tcp://", "http://", "https://")):
+            # requests scans the whole environment for proxy settings on every call, which
+            # cannot apply to a local socket: a measurable cost on every engine request.
+            api.trust_env = False
+        with self._lock:
             if self._api is None:
-                self._api = docker.APIClient(
-                    base_url=self._url,
-                    version="auto",
-                    timeout=int(self._limits.timeout_seconds),
-                    tls=self._tls_config(),
-                    use_ssh_client=self._use_ssh_client,
-                )
-            return self._api
+                self._api = api
+                return api
+        api.close()  # another request connected first
+        return self._api
 
     def _tls_config(self) -> docker.tls.TLSConfig | bool:
         if self._tls is None:

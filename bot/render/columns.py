@@ -7,7 +7,15 @@ from datetime import datetime
 from bot.core.results import ContainerList, ContainerRow, ImageList, ImageRow, PublishedPort
 from bot.render.humanize import ago, ellipsis, human_size, short_id
 
-CONTAINER_HEADERS = ("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES")
+CONTAINER_HEADERS: tuple[str, ...] = (
+    "CONTAINER ID",
+    "IMAGE",
+    "COMMAND",
+    "CREATED",
+    "STATUS",
+    "PORTS",
+    "NAMES",
+)
 
 
 def ports_text(ports: tuple[PublishedPort, ...]) -> str:

@@ -1,4 +1,4 @@
-"""A one-line pull progress bar for terminals, fed by ``PullProgress`` events."""
+"""Pull progress: per-layer events aggregated into one bar, drawn in a terminal or in Slack."""
 
 from __future__ import annotations
 
@@ -7,43 +7,70 @@ from typing import TextIO
 
 from bot.core.results import PullProgress
 
-_WIDTH = 30
+_FINISHED = frozenset({"Pull complete", "Already exists", "Download complete"})
+
+
+class PullTracker:
+    """Aggregates ``PullProgress`` events from all layers into one fraction."""
+
+    def __init__(self) -> None:
+        self._layers: dict[str, tuple[int, int]] = {}
+        self._done: set[str] = set()
+
+    def add(self, event: PullProgress) -> None:
+        if event.total:
+            self._layers[event.layer] = (event.current or 0, event.total)
+        if event.status in _FINISHED:
+            self._done.add(event.layer)
+
+    @property
+    def fraction(self) -> float:
+        total = sum(size for _, size in self._layers.values())
+        current = sum(done for done, _ in self._layers.values())
+        return min(current / total, 1.0) if total else 0.0
+
+    def line(self, *, width: int = 30, fill: str = "#", empty: str = "-") -> str:
+        """``[#####-----]  50% 2/4 layers``."""
+        filled = int(self.fraction * width)
+        layers = max(len(self._layers), len(self._done))
+        bar = fill * filled + empty * (width - filled)
+        return f"[{bar}] {self.fraction:4.0%} {len(self._done)}/{layers} layers"
+
+
+class Throttle:
+    """True at most once per ``interval`` seconds."""
+
+    def __init__(self, *, interval: float) -> None:
+        self._interval = interval
+        self._last = float("-inf")
+
+    def ready(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            return False
+        self._last = now
+        return True
 
 
 class TerminalProgress:
-    """Aggregates per-layer progress and redraws one line, at most ``rate`` times a second."""
+    """Redraws one terminal line, at most ``rate`` times a second."""
 
     def __init__(self, *, stream: TextIO, rate: float = 10.0) -> None:
         self._stream = stream
-        self._interval = 1.0 / rate
-        self._layers: dict[str, tuple[int, int]] = {}
-        self._done: set[str] = set()
-        self._last_draw = 0.0
-        self._drawn = False
+        self._tracker = PullTracker()
+        self._throttle = Throttle(interval=1.0 / rate)
+        self._width = 0
 
     def __call__(self, event: PullProgress) -> None:
-        if event.total:
-            self._layers[event.layer] = (event.current or 0, event.total)
-        if event.status in ("Pull complete", "Already exists", "Download complete"):
-            self._done.add(event.layer)
-        now = time.monotonic()
-        if now - self._last_draw >= self._interval:
-            self._last_draw = now
-            self._draw()
+        self._tracker.add(event)
+        if self._throttle.ready():
+            line = f"Pulling {self._tracker.line()}"
+            self._width = max(self._width, len(line))
+            self._stream.write("\r" + line)
+            self._stream.flush()
 
     def finish(self) -> None:
         """Clear the bar so that the result prints on a clean line."""
-        if self._drawn:
-            self._stream.write("\r" + " " * (_WIDTH + 40) + "\r")
+        if self._width:
+            self._stream.write("\r" + " " * self._width + "\r")
             self._stream.flush()
-
-    def _draw(self) -> None:
-        current = sum(done for done, _ in self._layers.values())
-        total = sum(size for _, size in self._layers.values())
-        fraction = current / total if total else 0.0
-        filled = int(fraction * _WIDTH)
-        bar = "#" * filled + "-" * (_WIDTH - filled)
-        layers = f"{len(self._done)}/{max(len(self._layers), len(self._done))} layers"
-        self._stream.write(f"\rPulling [{bar}] {fraction:4.0%} {layers}")
-        self._stream.flush()
-        self._drawn = True

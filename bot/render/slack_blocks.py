@@ -1,0 +1,359 @@
+"""Slack rendering: replies -> Block Kit messages that stay within Slack's limits.
+
+Everything that came from a user or an engine is escaped for mrkdwn (``&``, ``<``, ``>``), so
+a container name or a log line can never mention ``@channel`` or a user. What does not fit in
+a message travels as a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+    TableBlock,
+)
+from slack_sdk.models.blocks.basic_components import RawTextObject
+
+from bot.core.parsing.redaction import redact_command_text
+from bot.core.pipeline import Reply
+from bot.core.results import (
+    ActionResult,
+    ContainerList,
+    HelpResult,
+    ImageList,
+    InspectResult,
+    LogsResult,
+    PruneResult,
+    PullResult,
+    Result,
+    RunResult,
+)
+from bot.errors import ParseError
+from bot.render import columns
+from bot.render.humanize import human_size, short_id
+from bot.render.text import table as text_table
+
+MAX_BLOCKS = 50
+MAX_SECTION_TEXT = 3000
+MAX_FIELD_TEXT = 2000
+MAX_FIELDS = 10
+MAX_HEADER_TEXT = 150
+MAX_TABLE_ROWS = 100  # the header row included
+MAX_CELL_TEXT = 500
+MAX_FALLBACK_TEXT = 3000
+_CODE_BUDGET = MAX_SECTION_TEXT - 10  # room for the fences
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}\Z")
+
+_ACTION_VERBS = {
+    "rm": "Removed",
+    "rmi": "Removed image",
+    "start": "Started",
+    "stop": "Stopped",
+    "restart": "Restarted",
+    "pause": "Paused",
+    "unpause": "Unpaused",
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlackFile:
+    """Content too long for a message, delivered as a file beside it."""
+
+    filename: str
+    content: str
+    title: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlackMessage:
+    text: str  # notification / fallback text
+    blocks: list[dict[str, Any]]
+    files: tuple[SlackFile, ...] = field(default=())
+
+
+def escape(text: str) -> str:
+    """Escape Slack's control characters; nothing else needs it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def bounded(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def code(text: str, *, limit: int = 300) -> str:
+    """Inline code for one value, escaped and bounded (a backtick inside would end it early)."""
+    return f"`{escape(bounded(text, limit)).replace('`', 'ˋ')}`"
+
+
+def code_block(text: str, *, budget: int = _CODE_BUDGET) -> tuple[str, bool]:
+    """A fenced block of the *last* lines of ``text`` that fit; True if some were left out."""
+    safe = escape(text.rstrip("\n")).replace("```", "`\u200b``")
+    if len(safe) + 8 <= budget:
+        return f"```\n{safe}\n```", False
+    kept: list[str] = []
+    size = 0
+    for line in reversed(safe.splitlines()):
+        line = bounded(line, budget - 8)
+        if size + len(line) + 1 + 8 > budget:
+            break
+        kept.append(line)
+        size += len(line) + 1
+    return "```\n" + "\n".join(reversed(kept)) + "\n```", True
+
+
+def section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=bounded(text, MAX_SECTION_TEXT)))
+
+
+def context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=bounded(text, MAX_SECTION_TEXT))])
+
+
+def credit_line(requester: str, text: str, engine: str | None) -> str:
+    """``@someone ran `/docker rm web` on `prod``` (a mention only for a well-formed ID)."""
+    who = f"<@{requester}>" if _USER_ID.match(requester) else escape(requester)
+    where = f" on {code(engine)}" if engine else ""
+    return f"{who} ran {code('/docker ' + text)}{where}"
+
+
+def render_slack(
+    reply: Reply, *, requester: str | None = None, now: datetime | None = None
+) -> SlackMessage:
+    """The Slack message for ``reply``. ``requester`` (a user ID) is credited when given."""
+    now = now or datetime.now(UTC)
+    blocks: list[Block] = []
+    files: list[SlackFile] = []
+    if requester and reply.text:
+        shown = redact_command_text(reply.text)
+        blocks.append(context(credit_line(requester, shown, reply.engine)))
+    blocks.extend(context(f":information_source: {escape(note)}") for note in reply.warnings)
+    if reply.error is not None:
+        blocks.append(section(f":warning: {escape(str(reply.error))}"))
+        if isinstance(reply.error, ParseError) and reply.error.usage:
+            blocks.append(context(f"Usage: {code(reply.error.usage)}"))
+        fallback = f"Error: {reply.error}"
+    elif reply.result is not None:
+        fallback = _result_blocks(reply.result, blocks, files, now=now)
+    else:
+        fallback = "Done."
+    if len(blocks) > MAX_BLOCKS:
+        blocks = [*blocks[: MAX_BLOCKS - 1], context("(more was left out)")]
+    return SlackMessage(
+        text=bounded(fallback, MAX_FALLBACK_TEXT),
+        blocks=[block.to_dict() for block in blocks],
+        files=tuple(files),
+    )
+
+
+def _result_blocks(
+    result: Result, blocks: list[Block], files: list[SlackFile], *, now: datetime
+) -> str:
+    """Append the blocks for ``result``; return the fallback text."""
+    match result:
+        case ContainerList():
+            if result.quiet:
+                ids = columns.quiet_ids([row.id for row in result.rows], no_trunc=result.no_trunc)
+                return _id_list("containers", ids, blocks, files)
+            headers = columns.CONTAINER_HEADERS
+            rows = columns.container_table(result, now=now)
+            return _listing("container", headers, rows, blocks, files)
+        case ImageList():
+            if result.quiet:
+                ids = columns.quiet_ids([row.id for row in result.rows], no_trunc=result.no_trunc)
+                return _id_list("images", ids, blocks, files)
+            headers = columns.image_headers(result)
+            return _listing("image", headers, columns.image_table(result, now=now), blocks, files)
+        case PullResult():
+            return _pull(result, blocks)
+        case RunResult():
+            return _run(result, blocks, files)
+        case ActionResult():
+            return _action(result, blocks)
+        case LogsResult():
+            return _logs(result, blocks, files)
+        case InspectResult():
+            return _inspect(result, blocks, files)
+        case PruneResult():
+            return _prune(result, blocks)
+        case HelpResult():
+            return _help(result, blocks)
+    raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
+
+
+def _listing(
+    noun: str,
+    headers: tuple[str, ...],
+    rows: list[tuple[str, ...]],
+    blocks: list[Block],
+    files: list[SlackFile],
+) -> str:
+    count = f"{len(rows)} {noun}{'' if len(rows) == 1 else 's'}"
+    if not rows:
+        blocks.append(section(f"No {noun}s."))
+        return f"No {noun}s."
+    shown = rows[: MAX_TABLE_ROWS - 1]
+    table_rows = [[_cell(title) for title in headers]]
+    table_rows += [[_cell(value) for value in row] for row in shown]
+    blocks.append(TableBlock(rows=table_rows))
+    if len(shown) < len(rows):
+        blocks.append(
+            context(f"Showing {len(shown)} of {count}; the full listing is attached as a file.")
+        )
+        files.append(
+            SlackFile(filename=f"{noun}s.txt", content=text_table(headers, rows), title=count)
+        )
+    return count
+
+
+def _cell(text: str) -> RawTextObject:
+    return RawTextObject(text=escape(bounded(text, MAX_CELL_TEXT)) or " ")
+
+
+def _id_list(noun: str, ids: list[str], blocks: list[Block], files: list[SlackFile]) -> str:
+    if not ids:
+        blocks.append(section(f"No {noun}."))
+        return f"No {noun}."
+    text, cut = code_block("\n".join(ids))
+    blocks.append(section(text))
+    if cut:
+        files.append(SlackFile(filename=f"{noun}.txt", content="\n".join(ids), title=noun))
+    return f"{len(ids)} {noun}"
+
+
+def _pull(result: PullResult, blocks: list[Block]) -> str:
+    if result.up_to_date:
+        headline = f":white_check_mark: {code(result.reference)} is up to date"
+    else:
+        headline = f":inbox_tray: Pulled {code(result.reference)}"
+    facts = []
+    if result.digest:
+        facts.append(f"*Digest*\n{code(result.digest)}")
+    if result.image_id:
+        facts.append(f"*Image ID*\n{code(short_id(result.image_id))}")
+    if result.size is not None:
+        facts.append(f"*Size*\n{human_size(result.size)}")
+    block = section(headline)
+    if facts:
+        block.fields = [MarkdownTextObject(text=bounded(fact, MAX_FIELD_TEXT)) for fact in facts]
+    blocks.append(block)
+    return f"Pulled {result.reference}"
+
+
+def _run(result: RunResult, blocks: list[Block], files: list[SlackFile]) -> str:
+    name = code(result.name)
+    if result.detached:
+        blocks.append(
+            section(f":rocket: Started container {name} ({code(short_id(result.container_id))})")
+        )
+        return f"Started container {result.name}"
+    if result.timed_out_after is not None:
+        headline = (
+            f":hourglass: {name} is still running after {result.timed_out_after:g}s; "
+            f"see {code('/docker logs ' + result.name)}, stop it with "
+            f"{code('/docker stop ' + result.name)}."
+        )
+    else:
+        icon = ":white_check_mark:" if result.exit_code == 0 else ":x:"
+        removed = " and was removed" if result.removed else ""
+        headline = f"{icon} {name} exited with code {result.exit_code}{removed}."
+    blocks.append(section(headline))
+    if result.output:
+        text, cut = code_block(result.output)
+        blocks.append(section(text))
+        if cut:
+            files.append(
+                SlackFile(filename=f"{result.name}-output.txt", content=result.output,
+                          title=f"Output of {result.name}")
+            )  # fmt: skip
+        if cut or result.output_truncated:
+            blocks.append(context("Only the last lines of the output are shown."))
+    return headline.split(" ", 1)[1]
+
+
+def _action(result: ActionResult, blocks: list[Block]) -> str:
+    verb = _ACTION_VERBS.get(result.action, result.action)
+    done = [code(o.target) for o in result.outcomes if o.ok]
+    lines = []
+    if done:
+        lines.append(f":white_check_mark: {verb} {', '.join(done)}")
+    lines += [f":x: {code(o.target)}: {escape(o.detail)}" for o in result.outcomes if not o.ok]
+    blocks.append(section("\n".join(lines)))
+    if result.details:
+        text, _ = code_block("\n".join(result.details))
+        blocks.append(section(text))
+    return f"{verb} {len(done)} of {len(result.outcomes)}"
+
+
+def _logs(result: LogsResult, blocks: list[Block], files: list[SlackFile]) -> str:
+    if not result.text.strip():
+        blocks.append(section(f"No log output from {code(result.container)}."))
+        return "No log output."
+    text, cut = code_block(result.text)
+    blocks.append(context(f"Logs of {code(result.container)}"))
+    blocks.append(section(text))
+    if cut:
+        files.append(
+            SlackFile(filename=f"{result.container}.log", content=result.text,
+                      title=f"Logs of {result.container}")
+        )  # fmt: skip
+        blocks.append(context("Only the last lines fit here; the rest is attached as a file."))
+    if result.truncated:
+        blocks.append(context("Older lines were left out: use `--tail N` or `--since`."))
+    return f"Logs of {result.container}"
+
+
+def _inspect(result: InspectResult, blocks: list[Block], files: list[SlackFile]) -> str:
+    for item in result.items[:10]:
+        title = escape(bounded(f"{item.kind} {item.name}", MAX_HEADER_TEXT - 20))
+        blocks.append(HeaderBlock(text=PlainTextObject(text=title)))
+        fields = [
+            MarkdownTextObject(text=bounded(f"*{escape(key)}*\n{escape(value)}", MAX_FIELD_TEXT))
+            for key, value in item.summary
+        ]
+        for start in range(0, len(fields), MAX_FIELDS):  # a section holds at most 10 fields
+            blocks.append(SectionBlock(fields=fields[start : start + MAX_FIELDS]))
+    if result.missing:
+        missing = ", ".join(code(name) for name in result.missing)
+        blocks.append(context(f":x: No such object: {missing}"))
+    documents = [item.document for item in result.items]
+    files.append(
+        SlackFile(filename="inspect.json", content=json.dumps(documents, indent=2, default=str),
+                  title="Full inspect output (environment values redacted)")
+    )  # fmt: skip
+    blocks.append(context("The full JSON (environment values redacted) is attached."))
+    return f"inspect: {len(result.items)} object(s)"
+
+
+def _prune(result: PruneResult, blocks: list[Block]) -> str:
+    count = len(result.deleted)
+    headline = (
+        f":broom: Deleted {count} {result.kind}, reclaimed {human_size(result.space_reclaimed)}."
+    )
+    blocks.append(section(headline))
+    if result.deleted:
+        text, _ = code_block("\n".join(short_id(identifier) for identifier in result.deleted))
+        blocks.append(section(text))
+    return headline.split(" ", 1)[1]
+
+
+def _help(result: HelpResult, blocks: list[Block]) -> str:
+    blocks.append(
+        section(f"*{escape(result.title)}*: {escape(result.summary)}\n{code(result.usage)}")
+    )
+    lines = [f"{code(entry.name)} {escape(entry.summary)}" for entry in result.entries]
+    if lines:
+        blocks.append(section(f"*{result.entries_title}*\n" + "\n".join(lines)))
+    if result.examples:
+        blocks.append(context("Examples: " + "  ".join(code(e) for e in result.examples)))
+    return f"Help: {result.title}"

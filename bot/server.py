@@ -1,0 +1,156 @@
+"""``python -m bot serve``: the Slack app over HTTP (waitress) or Socket Mode, plus /healthz."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
+from slack_sdk.errors import SlackClientError
+from waitress.server import create_server
+
+from bot.core.engine import EngineDirectory
+from bot.core.pipeline import Pipeline
+from bot.core.policy import Policy
+from bot.errors import ConfigError
+from bot.health import HealthCheck
+from bot.settings import Settings
+from bot.slack.app import build_bolt_app
+from bot.slack.commands import SlashCommandHandler
+from bot.slack.priority import AckFirst
+from bot.slack.web import make_web_client
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def required_credentials(settings: Settings) -> None:
+    """Stop with one line naming what is missing for the chosen mode."""
+    socket_mode = settings.slack_app_token is not None
+    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+    if socket_mode:
+        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
+    else:
+        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    missing = [name for name, value in needed.items() if value is None]
+    if missing:
+        mode = "Socket Mode" if socket_mode else "HTTP mode"
+        raise ConfigError(
+            f"Missing {', '.join(missing)} for {mode}: set them in the environment or .env "
+            "(README, section 'Slack app')."
+        )
+
+
+def make_wsgi_app(
+    *, slack: SlackRequestHandler | None, health: HealthCheck, ack_first: AckFirst
+) -> WsgiApp:
+    """Routes ``/slack/events`` to Bolt and ``/healthz`` to the health check."""
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            report = health.check()
+            status = "200 OK" if report.ok else "503 Service Unavailable"
+            return _json(start_response, status, report.as_dict())
+        if path == EVENTS_PATH and slack is not None:
+            ack_first.started()
+            try:
+                answer: Iterable[bytes] = slack(environ, start_response)
+            finally:
+                ack_first.finished()
+            return answer
+        return _json(start_response, "404 Not Found", {"error": "not found"})
+
+    return app
+
+
+def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any]) -> list[bytes]:
+    data = json.dumps(body).encode()
+    start_response(
+        status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
+    )
+    return [data]
+
+
+class SlackService:
+    """The running bot: HTTP server (events and health) and, in Socket Mode, the socket."""
+
+    def __init__(
+        self, *, settings: Settings, engines: EngineDirectory, default_engine: str, policy: Policy
+    ) -> None:
+        required_credentials(settings)
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        self._client = make_web_client(token=token, base_url=settings.slack_api_url)
+        self._executor = ThreadPoolExecutor(
+            max_workers=settings.worker_threads, thread_name_prefix="engine-work"
+        )
+        ack_first = AckFirst()
+        handler = SlashCommandHandler(
+            pipeline=Pipeline(engines=engines, policy=policy),
+            executor=self._executor,
+            changes_in_channel=settings.slack_changes_in_channel,
+            listings_in_channel=settings.slack_listings_in_channel,
+            ack_first=ack_first,
+        )
+        app_token = settings.slack_app_token
+        secret = settings.slack_signing_secret
+        try:
+            app = build_bolt_app(
+                client=self._client,
+                signing_secret=None
+                if app_token
+                else (secret.get_secret_value() if secret else None),
+                command=settings.slack_command,
+                handler=handler,
+            )
+        except (BoltError, SlackClientError) as err:
+            raise ConfigError(f"Slack did not accept SLACK_BOT_TOKEN: {err}") from None
+        self.health = HealthCheck(engines=engines, default_engine=default_engine)
+        self._socket = (
+            SocketModeHandler(app, app_token.get_secret_value(), web_client=self._client)
+            if app_token
+            else None
+        )
+        wsgi = make_wsgi_app(
+            slack=None if self._socket else SlackRequestHandler(app),
+            health=self.health,
+            ack_first=ack_first,
+        )
+        self._http = create_server(
+            wsgi, host=settings.host, port=settings.port, threads=settings.http_threads,
+            ident="docker-chatops",
+        )  # fmt: skip
+        self._http_thread = threading.Thread(target=self._http.run, name="http", daemon=True)
+
+    @property
+    def port(self) -> int:
+        # One host and port give a single-socket server, which has effective_port.
+        return int(self._http.effective_port)  # type: ignore[union-attr]
+
+    @property
+    def socket_mode(self) -> bool:
+        return self._socket is not None
+
+    def start(self) -> None:
+        self._http_thread.start()
+        if self._socket is not None:
+            self._socket.connect()
+        log.info(
+            "serving on port %s (%s)", self.port, "Socket Mode" if self._socket else EVENTS_PATH
+        )
+
+    def stop(self) -> None:
+        """Stop taking requests, then let running work finish."""
+        if self._socket is not None:
+            self._socket.close()
+        self._http.close()
+        self._executor.shutdown(wait=True)
+        self.health.close()

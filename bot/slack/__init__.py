@@ -1,0 +1,1 @@
+"""The Slack adapter: Bolt app, slash command handling and message delivery."""

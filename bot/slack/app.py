@@ -1,0 +1,30 @@
+"""Building the Bolt app around the slash command handler."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.slack.commands import SlashCommandHandler
+
+
+def build_bolt_app(
+    *,
+    client: WebClient,
+    signing_secret: str | None,
+    command: str,
+    handler: SlashCommandHandler,
+) -> App:
+    """The Bolt app: request signatures checked (HTTP mode), ``ssl_check`` answered, one
+    slash command. Without a signing secret (Socket Mode) requests come over the socket."""
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        request_verification_enabled=signing_secret is not None,
+        token_verification_enabled=True,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    app.command(command)(handler)
+    return app

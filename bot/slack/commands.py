@@ -1,0 +1,116 @@
+"""The ``/docker`` slash command: acknowledge at once, work afterwards, answer by response_url.
+
+Slack wants an HTTP 200 within 3 s. Parsing happens before the acknowledgement (it is cheap and
+lets bad input be answered in the acknowledgement itself); engine work never does. It runs on
+the bot's own worker pool, so a stalled engine cannot hold up Bolt's listener threads and with
+them the acknowledgements of later commands.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import Executor
+from typing import Any
+
+from slack_sdk import WebClient
+
+from bot.core.operations import Help, ParsedCommand, Pull, changes_something
+from bot.core.parsing.parser import parse_command
+from bot.core.parsing.redaction import redact_command_text
+from bot.core.pipeline import Pipeline, Reply
+from bot.core.policy import Actor
+from bot.errors import ChatOpsError
+from bot.render.slack_blocks import code, context, credit_line, render_slack
+from bot.slack.delivery import Conversation, Delivery, Respond, SlackPullProgress
+from bot.slack.priority import AckFirst
+
+log = logging.getLogger(__name__)
+
+
+def unescape_slack(text: str) -> str:
+    """Slack sends ``&``, ``<`` and ``>`` in command text as HTML entities."""
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+class SlashCommandHandler:
+    """Bolt listener for ``/docker``."""
+
+    def __init__(
+        self,
+        *,
+        pipeline: Pipeline,
+        executor: Executor,
+        changes_in_channel: bool,
+        listings_in_channel: bool,
+        ack_first: AckFirst | None = None,
+    ) -> None:
+        self._pipeline = pipeline
+        self._executor = executor
+        self._ack_first = ack_first
+        self._changes_in_channel = changes_in_channel
+        self._listings_in_channel = listings_in_channel
+
+    def __call__(
+        self, ack: Callable[..., Any], body: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
+        text = unescape_slack(str(body.get("text", ""))).strip()
+        actor = Actor(user_id=str(body.get("user_id", "")), channel_id=body.get("channel_id"))
+        try:
+            command = parse_command(text)
+        except ChatOpsError as err:
+            message = render_slack(Reply(text=text, error=err))
+            ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+            return
+        if isinstance(command.operation, Help):
+            message = render_slack(self._pipeline.run(command, actor=actor))
+            ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+            return
+        if changes_something(command.operation):
+            shown = redact_command_text(text)
+            working = f":hourglass_flowing_sand: Working on {code('docker ' + shown)}…"
+            ack(text=f"Working on docker {shown}", blocks=[context(working).to_dict()],
+                response_type="ephemeral")  # fmt: skip
+        else:
+            ack()
+        conversation = Conversation(
+            channel_id=str(body.get("channel_id", "")), user_id=actor.user_id, respond=respond
+        )
+        self._executor.submit(self._work, command, actor, conversation, client)
+
+    def _work(
+        self, command: ParsedCommand, actor: Actor, conversation: Conversation, client: WebClient
+    ) -> None:
+        if self._ack_first is not None:
+            self._ack_first.wait_for_quiet()
+        try:
+            self._answer(command, actor, conversation, client)
+        except Exception:  # a worker must never die silently
+            log.exception("failed to answer %r", redact_command_text(command.text))
+
+    def _answer(
+        self, command: ParsedCommand, actor: Actor, conversation: Conversation, client: WebClient
+    ) -> None:
+        delivery = Delivery(client=client, conversation=conversation)
+        changes = changes_something(command.operation)
+        in_channel = self._changes_in_channel if changes else self._listings_in_channel
+        progress = None
+        if isinstance(command.operation, Pull) and in_channel and not command.operation.quiet:
+            progress = SlackPullProgress(
+                client=client,
+                conversation=conversation,
+                reference=str(command.operation.image),
+                credit=credit_line(
+                    actor.user_id, redact_command_text(command.text), command.engine
+                ),
+            )
+        reply = self._pipeline.run(command, actor=actor, progress=progress)
+        if reply.error is not None:
+            # Errors go to the person who asked, in place of the "working on" note.
+            delivery.reply(render_slack(reply), in_channel=False, replace=changes)
+            return
+        message = render_slack(reply, requester=actor.user_id if in_channel else None)
+        if progress is not None and progress.finish(message):
+            delivery.attach(message.files, in_channel=True)
+            return
+        delivery.reply(message, in_channel=in_channel, replace=changes and not in_channel)

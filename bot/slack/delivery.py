@@ -1,0 +1,139 @@
+"""Getting rendered messages to people: response_url, channel posts, files, pull progress."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from bot.core.results import PullProgress
+from bot.render.progress import PullTracker, Throttle
+from bot.render.slack_blocks import SlackFile, SlackMessage, code, context, section
+
+log = logging.getLogger(__name__)
+
+
+class Respond(Protocol):
+    """Bolt's ``respond``: posts to the request's response_url."""
+
+    def __call__(self, **kwargs: Any) -> Any: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Conversation:
+    """Where a request came from and how to answer it."""
+
+    channel_id: str
+    user_id: str
+    respond: Respond
+
+
+class Delivery:
+    """Sends messages for one conversation; failures are logged, never raised."""
+
+    def __init__(self, *, client: WebClient, conversation: Conversation) -> None:
+        self._client = client
+        self._conversation = conversation
+
+    def reply(self, message: SlackMessage, *, in_channel: bool, replace: bool = False) -> None:
+        """Answer through the response_url, then attach any files."""
+        try:
+            self._conversation.respond(
+                text=message.text,
+                blocks=message.blocks,
+                response_type="in_channel" if in_channel else "ephemeral",
+                replace_original=replace,
+            )
+        except Exception:  # the response_url is Slack's; a failure there must not kill the worker
+            log.exception("could not answer through the response_url")
+        self.attach(message.files, in_channel=in_channel)
+
+    def attach(self, files: tuple[SlackFile, ...], *, in_channel: bool) -> None:
+        """Upload files to the channel (public answers) or to the person's DM (private ones)."""
+        if not files:
+            return
+        try:
+            channel = self._conversation.channel_id if in_channel else self._direct_channel()
+            for item in files:
+                self._client.files_upload_v2(
+                    channel=channel, content=item.content, filename=item.filename, title=item.title
+                )
+        except SlackClientError as err:
+            log.warning("file upload failed: %s", err)
+            detail = err.response.get("error") if isinstance(err, SlackApiError) else str(err)
+            self.reply(
+                SlackMessage(
+                    text="The file could not be attached.",
+                    blocks=[
+                        section(
+                            f":warning: The file could not be attached: {code(str(detail))}"
+                        ).to_dict()
+                    ],
+                ),
+                in_channel=False,
+            )
+
+    def _direct_channel(self) -> str:
+        opened = self._client.conversations_open(users=[self._conversation.user_id])
+        return str(opened["channel"]["id"])
+
+
+class SlackPullProgress:
+    """One channel message that shows a pull's progress, updated at most once per ``interval``.
+
+    If the bot may not post in the channel, it stays silent and the result goes through the
+    response_url as usual.
+    """
+
+    def __init__(
+        self,
+        *,
+        client: WebClient,
+        conversation: Conversation,
+        reference: str,
+        credit: str,
+        interval: float = 1.0,
+    ) -> None:
+        self._client = client
+        self._channel = conversation.channel_id
+        self._reference = reference
+        self._credit = credit
+        self._tracker = PullTracker()
+        self._throttle = Throttle(interval=interval)
+        self.ts: str | None = None
+        try:
+            answer = self._client.chat_postMessage(
+                channel=self._channel, text=f"Pulling {reference}", blocks=self._blocks()
+            )
+            self.ts = str(answer["ts"])
+        except SlackClientError as err:
+            log.info("no progress message for the pull (%s); answering at the end", err)
+
+    def __call__(self, event: PullProgress) -> None:
+        self._tracker.add(event)
+        if self.ts is not None and self._throttle.ready():
+            self._update(self.ts, text=f"Pulling {self._reference}", blocks=self._blocks())
+
+    def finish(self, message: SlackMessage) -> bool:
+        """Replace the progress with the result; False if there was no message to replace."""
+        if self.ts is None:
+            return False
+        return self._update(self.ts, text=message.text, blocks=message.blocks)
+
+    def _blocks(self) -> list[dict[str, Any]]:
+        bar = self._tracker.line(width=20, fill="█", empty="░")
+        return [
+            context(self._credit).to_dict(),
+            section(f":arrow_down: Pulling {code(self._reference)}\n`{bar}`").to_dict(),
+        ]
+
+    def _update(self, ts: str, *, text: str, blocks: list[dict[str, Any]]) -> bool:
+        try:
+            self._client.chat_update(channel=self._channel, ts=ts, text=text, blocks=blocks)
+            return True
+        except SlackClientError as err:
+            log.warning("could not update the progress message: %s", err)
+            return False

@@ -1,0 +1,23 @@
+"""The Slack Web API client the bot uses everywhere, Socket Mode's included."""
+
+from __future__ import annotations
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+
+def make_web_client(*, token: str | None, base_url: str, timeout: int = 30) -> WebClient:
+    """A client at ``base_url`` (GovSlack, a test fake) that waits out 429s as told by
+    ``Retry-After`` and retries dropped connections."""
+    return WebClient(
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )

@@ -1,0 +1,222 @@
+"""A local stand-in for Slack: the Web API, response URLs and file uploads, recording every call.
+
+Modelled on bolt-python's ``tests/mock_web_api_server``: a threaded HTTP server the bot reaches
+through ``SLACK_API_URL``. Tests read ``calls`` to see what the bot sent, and can make a method
+answer with an error or a 429 first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
+
+
+@dataclass
+class Call:
+    """One request that reached the fake: ``method`` is the API method or the path kind."""
+
+    method: str
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class FakeSlack:
+    """The server's state; shared with the request handler."""
+
+    calls: list[Call] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
+    rate_limited: dict[str, int] = field(default_factory=dict)  # method -> 429s still to send
+    socket_mode_url: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
+
+    server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def response_url(self, name: str) -> str:
+        return f"{self.base_url}/response/{name}"
+
+    def record(self, call: Call) -> None:
+        with self.changed:
+            self.calls.append(call)
+            self.changed.notify_all()
+
+    def of(self, method: str) -> list[Call]:
+        with self.lock:
+            return [call for call in self.calls if call.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        *,
+        count: int = 1,
+        timeout: float = 30.0,
+        where: Callable[[Call], bool] = lambda call: True,
+    ) -> list[Call]:
+        """The calls of ``method`` (matching ``where``), once there are ``count`` of them."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                found = [call for call in self.calls if call.method == method and where(call)]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    seen = [call.method for call in self.calls]
+                    raise AssertionError(f"no {count} x {method} within {timeout}s; saw {seen}")
+                self.changed.wait(remaining)
+
+    def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method in self.errors:
+            return {"ok": False, "error": self.errors[method]}
+        ts = f"1700000000.{next(self._ts):06d}"
+        answers: dict[str, dict[str, Any]] = {
+            "auth.test": {"url": "https://fake.slack.com/", "team": "Fake", "user": "dockerbot",
+                          "team_id": "T0FAKE", "user_id": "U0BOT", "bot_id": "B0BOT",
+                          "is_enterprise_install": False},
+            "chat.postMessage": {"channel": body.get("channel"), "ts": ts},
+            "chat.update": {"channel": body.get("channel"), "ts": body.get("ts")},
+            "chat.postEphemeral": {"message_ts": ts},
+            "conversations.open": {"channel": {"id": "D0DIRECT"}},
+            "files.getUploadURLExternal": {"upload_url": f"{self.base_url}/upload/F{ts[-6:]}",
+                                           "file_id": f"F{ts[-6:]}"},
+            "files.completeUploadExternal": {"files": [{"id": "F1", "title": "file"}]},
+            "apps.connections.open": {"url": self.socket_mode_url},
+            "usergroups.users.list": {"users": []},
+        }  # fmt: skip
+        return {"ok": True, **answers.get(method, {})}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    state: FakeSlack
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        body = _decode(raw, self.headers.get("Content-Type", ""))
+        headers = {key.lower(): value for key, value in self.headers.items()}
+        if self.path.startswith("/api/"):
+            method = self.path[len("/api/") :].split("?")[0]
+            self.state.record(Call(method=method, path=self.path, body=body, headers=headers))
+            left = self.state.rate_limited.get(method, 0)
+            if left:
+                self.state.rate_limited[method] = left - 1
+                self._send(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
+                return
+            self._send(200, self.state.answer(method, body))
+            return
+        kind = self.path.strip("/").split("/")[0]  # "response" or "upload"
+        if kind == "upload":  # file bytes, whatever the Content-Type says
+            body = {"raw": raw.decode(errors="replace")}
+        self.state.record(Call(method=kind, path=self.path, body=body, headers=headers))
+        self._send(200, {"ok": True} if kind == "response" else None)
+
+    def _send(
+        self, status: int, body: dict[str, Any] | None, extra: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body).encode() if body is not None else b"OK"
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if body is not None else "text/plain")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in (extra or {}).items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        return dict(json.loads(raw))
+    if "x-www-form-urlencoded" in content_type:
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+    return {"raw": raw.decode(errors="replace")}
+
+
+def start_fake_slack() -> FakeSlack:
+    state = FakeSlack()
+    handler = type("Handler", (_Handler,), {"state": state})
+    state.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    state.server.daemon_threads = True
+    threading.Thread(target=state.server.serve_forever, daemon=True).start()
+    return state
+
+
+def stop_fake_slack(state: FakeSlack) -> None:
+    assert state.server is not None
+    state.server.shutdown()
+    state.server.server_close()
+
+
+# --- requests as Slack sends them ----------------------------------------------------------
+
+
+def sign(secret: str, body: str, timestamp: int) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+def slash_command_body(
+    *, text: str, response_url: str, user_id: str = "U0ALICE", channel_id: str = "C0OPS",
+    command: str = "/docker",
+) -> str:  # fmt: skip
+    """Form-encoded, field for field as Slack posts a slash command."""
+    return urllib.parse.urlencode(
+        {
+            "token": "verification-token-unused",
+            "team_id": "T0FAKE",
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": "ops",
+            "user_id": user_id,
+            "user_name": "alice",
+            "command": command,
+            "text": text,
+            "api_app_id": "A0APP",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
+def post_signed(
+    url: str, body: str, *, secret: str, timestamp: int | None = None, signature: str | None = None
+) -> requests.Response:
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    return requests.post(
+        url,
+        data=body,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": signature or sign(secret, body, timestamp),
+        },
+        timeout=10,
+    )

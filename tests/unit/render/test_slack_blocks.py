@@ -1,0 +1,168 @@
+"""Block Kit rendering: within Slack's limits at every size, and hostile text made harmless."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.core.help import build_help
+from bot.core.operations import ListContainers, ParsedCommand
+from bot.core.pipeline import Reply
+from bot.core.results import (
+    ActionResult,
+    ContainerList,
+    ContainerRow,
+    ImageList,
+    ImageRow,
+    InspectItem,
+    InspectResult,
+    LogsResult,
+    PruneResult,
+    PublishedPort,
+    PullResult,
+    Result,
+    RunResult,
+    TargetOutcome,
+)
+from bot.errors import ParseError
+from bot.render.slack_blocks import code_block, escape, render_slack
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+HOSTILE = "<!channel> & <@U123|boss> `x` ```y``` *bold* " + "z" * 5000
+
+
+def container(index: int, *, name: str | None = None, command: str = "sleep 1") -> ContainerRow:
+    return ContainerRow(
+        id=f"{index:012x}" + "0" * 52, image="nginx:1.27", command=command,
+        created=NOW - timedelta(minutes=index), status="Up 1 minute", state="running",
+        ports=(PublishedPort(container_port=80, protocol="tcp", host_ip="::1", host_port=8080),),
+        names=(name or f"web-{index}",),
+    )  # fmt: skip
+
+
+def check_limits(blocks: list[dict[str, Any]]) -> None:
+    """Every limit Slack enforces on what we send (slack_sdk checks only some)."""
+    assert 0 < len(blocks) <= 50
+    for block in blocks:
+        if block["type"] == "section":
+            if "text" in block:
+                assert len(block["text"]["text"]) <= 3000
+            for item in block.get("fields", []):
+                assert len(item["text"]) <= 2000
+            assert len(block.get("fields", [])) <= 10
+        if block["type"] == "context":
+            assert len(block["elements"]) <= 10
+            assert all(len(e["text"]) <= 3000 for e in block["elements"])
+        if block["type"] == "header":
+            assert len(block["text"]["text"]) <= 150
+        if block["type"] == "table":
+            assert len(block["rows"]) <= 100
+            assert all(len(row) <= 20 for row in block["rows"])
+    tables = [block for block in blocks if block["type"] == "table"]
+    assert len(tables) <= 1
+
+
+def reply_of(result: Result, text: str = "ps -a") -> Reply:
+    return Reply(
+        text=text, command=ParsedCommand(operation=ListContainers(), text=text), result=result
+    )
+
+
+@pytest.mark.parametrize("count", [0, 1, 99, 100, 1000])
+def test_container_listings_fit_at_every_size(count: int) -> None:
+    rows = tuple(container(i) for i in range(count))
+    message = render_slack(reply_of(ContainerList(rows=rows)), now=NOW)
+    check_limits(message.blocks)
+    tables = [block for block in message.blocks if block["type"] == "table"]
+    if count == 0:
+        assert not tables and "No containers" in json.dumps(message.blocks)
+        return
+    shown = len(tables[0]["rows"]) - 1
+    assert shown == min(count, 99)
+    if count > 99:
+        assert f"Showing 99 of {count} containers" in json.dumps(message.blocks)
+        [listing] = message.files
+        assert len(listing.content.splitlines()) == count + 1
+    else:
+        assert message.files == ()
+
+
+@pytest.mark.parametrize("count", [0, 1, 100, 1000])
+def test_image_listings_fit_at_every_size(count: int) -> None:
+    rows = tuple(
+        ImageRow(id=f"sha256:{i:064x}", repository=f"repo/{i}", tag="v1", digest=None,
+                 created=NOW, size=i * 1000)
+        for i in range(count)
+    )  # fmt: skip
+    message = render_slack(reply_of(ImageList(rows=rows), "images"), now=NOW)
+    check_limits(message.blocks)
+    assert bool(message.files) == (count > 99)
+
+
+def test_quiet_listing_of_many_ids_is_bounded() -> None:
+    rows = tuple(container(i) for i in range(1000))
+    message = render_slack(reply_of(ContainerList(rows=rows, quiet=True)), now=NOW)
+    check_limits(message.blocks)
+    assert len(message.files) == 1
+
+
+def test_hostile_text_is_escaped_and_bounded_everywhere() -> None:
+    results: list[Result] = [
+        ContainerList(rows=(container(1, name=HOSTILE, command=HOSTILE),)),
+        LogsResult(container="web", text=(HOSTILE + "\n") * 50),
+        RunResult(container_id="a" * 64, name="job", detached=False, exit_code=1, output=HOSTILE),
+        ActionResult(
+            action="rm", outcomes=(TargetOutcome(target=HOSTILE, ok=False, detail=HOSTILE),)
+        ),
+        InspectResult(items=(InspectItem(kind="container", id="x", name=HOSTILE,
+                                         summary=(("Labels", HOSTILE),) * 25, document={}),)),
+        PullResult(reference=HOSTILE, image_id=None, digest=HOSTILE, size=1, up_to_date=False),
+        PruneResult(kind="containers", deleted=(HOSTILE,), space_reclaimed=0),
+    ]  # fmt: skip
+    for result in results:
+        message = render_slack(reply_of(result, text=HOSTILE), requester="U0ALICE", now=NOW)
+        check_limits(message.blocks)
+        dumped = json.dumps(message.blocks)
+        assert "<!channel>" not in dumped and "<@U123" not in dumped
+        assert "&lt;!channel&gt;" in dumped
+        assert "<@U0ALICE>" in dumped  # the credit is the one mention we make
+        assert len(message.text) <= 3000
+
+
+def test_errors_and_warnings() -> None:
+    error = Reply(
+        text="ps -x", error=ParseError("Unknown option <!here>", usage="/docker ps [OPTIONS]")
+    )
+    message = render_slack(error)
+    dumped = json.dumps(message.blocks)
+    assert "&lt;!here&gt;" in dumped and "/docker ps [OPTIONS]" in dumped
+    command = ParsedCommand(
+        operation=ListContainers(), warnings=("Read `-all` <x>",), text="ps -all"
+    )
+    warned = render_slack(Reply(text="ps -all", command=command, result=ContainerList(rows=())))
+    assert "Read `-all` &lt;x&gt;" in json.dumps(warned.blocks)
+
+
+def test_credit_only_mentions_well_formed_ids() -> None:
+    message = render_slack(reply_of(ContainerList(rows=())), requester="<!channel>")
+    assert "<!channel>" not in json.dumps(message.blocks)
+
+
+def test_help_fits() -> None:
+    for topic in (None, "run", "ps"):
+        message = render_slack(Reply(text="help", result=build_help(topic)))
+        check_limits(message.blocks)
+
+
+def test_code_block_keeps_the_tail() -> None:
+    text, cut = code_block("\n".join(f"line {i}" for i in range(2000)))
+    assert cut and text.endswith("line 1999\n```") and len(text) <= 3000
+    small, cut_small = code_block("a < b")
+    assert small == "```\na &lt; b\n```" and not cut_small
+
+
+def test_escape() -> None:
+    assert escape("a & <b> c") == "a &amp; &lt;b&gt; c"
