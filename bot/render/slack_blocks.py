@@ -269,16 +269,21 @@ def _run(result: RunResult, blocks: list[Block], files: list[SlackFile]) -> str:
         headline = f"{icon} {name} exited with code {result.exit_code}{removed}."
     blocks.append(section(headline))
     if result.output:
-        text, cut = code_block(result.output)
-        blocks.append(section(text))
-        if cut:
-            files.append(
-                SlackFile(filename=f"{result.name}-output.txt", content=result.output,
-                          title=f"Output of {result.name}")
-            )  # fmt: skip
+        file = SlackFile(filename=f"{result.name}-output.txt", content=result.output,
+                         title=f"Output of {result.name}")  # fmt: skip
+        cut = _tail_with_file(file, blocks, files)
         if cut or result.output_truncated:
             blocks.append(context("Only the last lines of the output are shown."))
     return headline.split(" ", 1)[1]
+
+
+def _tail_with_file(file: SlackFile, blocks: list[Block], files: list[SlackFile]) -> bool:
+    """The tail of ``file`` in a code block; the whole of it as a file if it did not fit."""
+    text, cut = code_block(file.content)
+    blocks.append(section(text))
+    if cut:
+        files.append(file)
+    return cut
 
 
 def _action(result: ActionResult, blocks: list[Block]) -> str:
@@ -299,14 +304,10 @@ def _logs(result: LogsResult, blocks: list[Block], files: list[SlackFile]) -> st
     if not result.text.strip():
         blocks.append(section(f"No log output from {code(result.container)}."))
         return "No log output."
-    text, cut = code_block(result.text)
     blocks.append(context(f"Logs of {code(result.container)}"))
-    blocks.append(section(text))
-    if cut:
-        files.append(
-            SlackFile(filename=f"{result.container}.log", content=result.text,
-                      title=f"Logs of {result.container}")
-        )  # fmt: skip
+    file = SlackFile(filename=f"{result.container}.log", content=result.text,
+                     title=f"Logs of {result.container}")  # fmt: skip
+    if _tail_with_file(file, blocks, files):
         blocks.append(context("Only the last lines fit here; the rest is attached as a file."))
     if result.truncated:
         blocks.append(context("Older lines were left out: use `--tail N` or `--since`."))

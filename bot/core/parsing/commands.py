@@ -327,6 +327,10 @@ def _filter_option(what: str, *, short: str | None = "f") -> OptionSpec:
 
 
 _NOT_IN_CHAT = "chat has no terminal to attach to; use `-d` and then `logs`."
+_STOP_TIME = OptionSpec(
+    long="time", short="t", takes_value=True, metavar="SECONDS",
+    help="Seconds to wait before killing (default 10)",
+)  # fmt: skip
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
@@ -535,15 +539,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="Stop one or more running containers",
         usage="[OPTIONS] CONTAINER [CONTAINER...]",
         min_args=1,
-        options=(
-            OptionSpec(
-                long="time",
-                short="t",
-                takes_value=True,
-                metavar="SECONDS",
-                help="Seconds to wait before killing (default 10)",
-            ),
-        ),
+        options=(_STOP_TIME,),
         build=_change(ContainerAction.STOP),
     ),
     CommandSpec(
@@ -552,15 +548,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         summary="Restart one or more containers",
         usage="[OPTIONS] CONTAINER [CONTAINER...]",
         min_args=1,
-        options=(
-            OptionSpec(
-                long="time",
-                short="t",
-                takes_value=True,
-                metavar="SECONDS",
-                help="Seconds to wait before killing (default 10)",
-            ),
-        ),
+        options=(_STOP_TIME,),
         build=_change(ContainerAction.RESTART),
     ),
     CommandSpec(
