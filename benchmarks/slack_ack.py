@@ -46,7 +46,6 @@ def serve(kind: str, api_url: str, docker_host: str, ports: multiprocessing.Queu
     from slack_bolt.adapter.wsgi import SlackRequestHandler
     from waitress.server import create_server
 
-    from bot.core.policy import AllowEverything
     from bot.engine.directory import DockerEngineDirectory
     from bot.server import SlackService
     from bot.settings import load_settings
@@ -71,10 +70,7 @@ def serve(kind: str, api_url: str, docker_host: str, ports: multiprocessing.Queu
         http_threads=THREADS, engine_timeout_seconds=1 if "stalled" in kind else 60,
     )  # fmt: skip
     engines = DockerEngineDirectory.from_settings(settings)
-    service = SlackService(
-        settings=settings, engines=engines, default_engine=engines.default,
-        policy=AllowEverything(),
-    )  # fmt: skip
+    service = SlackService(settings=settings, engines=engines, default_engine=engines.default)
     service.start()
     ports.put(service.port)
     threading.Event().wait()

@@ -64,10 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve(settings: Settings, engines: DockerEngineDirectory) -> int:
     """Run the Slack service until SIGTERM or SIGINT."""
     try:
-        service = SlackService(
-            settings=settings, engines=engines, default_engine=engines.default,
-            policy=AllowEverything(),
-        )  # fmt: skip
+        service = SlackService(settings=settings, engines=engines, default_engine=engines.default)
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return 2

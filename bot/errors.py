@@ -8,6 +8,7 @@ these instead, so nothing above an adapter ever sees a library exception or show
     ├── ParseError                command text is not valid; carries the usage line
     ├── UnknownEngine             ``-c NAME`` names no configured engine
     ├── AccessDenied              the policy refused the request; says which rule
+    │   └── ApprovalRequired      the action must wait for an approver
     ├── InternalError             a bug: the user sees a short message, the log the traceback
     └── EngineError               the Docker engine refused or failed an operation
         ├── EngineUnreachable     no answer from the engine (socket missing, refused, TLS)
@@ -54,6 +55,10 @@ class UnknownEngine(ChatOpsError):
 
 class AccessDenied(ChatOpsError):
     """The policy refused the request."""
+
+
+class ApprovalRequired(AccessDenied):
+    """The action needs an approver's approval before it may run."""
 
 
 class InternalError(ChatOpsError):

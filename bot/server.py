@@ -17,12 +17,13 @@ from waitress.server import create_server
 
 from bot.core.engine import EngineDirectory
 from bot.core.pipeline import Pipeline
-from bot.core.policy import Policy
+from bot.core.policy import ConfiguredPolicy
 from bot.errors import ConfigError
 from bot.health import HealthCheck
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
 from bot.slack.commands import SlashCommandHandler
+from bot.slack.groups import SlackGroups
 from bot.slack.priority import AckFirst
 from bot.slack.web import make_web_client
 
@@ -84,7 +85,7 @@ class SlackService:
     """The running bot: HTTP server (events and health) and, in Socket Mode, the socket."""
 
     def __init__(
-        self, *, settings: Settings, engines: EngineDirectory, default_engine: str, policy: Policy
+        self, *, settings: Settings, engines: EngineDirectory, default_engine: str
     ) -> None:
         required_credentials(settings)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
@@ -93,12 +94,18 @@ class SlackService:
             max_workers=settings.worker_threads, thread_name_prefix="engine-work"
         )
         ack_first = AckFirst()
+        policy = ConfiguredPolicy.from_settings(settings)
+        groups = SlackGroups(client=self._client, ttl=settings.access.group_cache_seconds)
+        referenced = policy.rules.referenced_groups()
         handler = SlashCommandHandler(
             pipeline=Pipeline(engines=engines, policy=policy),
             executor=self._executor,
             changes_in_channel=settings.slack_changes_in_channel,
             listings_in_channel=settings.slack_listings_in_channel,
             ack_first=ack_first,
+            groups_of=lambda user: (
+                groups.groups_of(user, referenced) if referenced else frozenset()
+            ),
         )
         app_token = settings.slack_app_token
         secret = settings.slack_signing_secret
@@ -128,7 +135,8 @@ class SlackService:
             wsgi, host=settings.host, port=settings.port, threads=settings.http_threads,
             ident="docker-chatops",
         )  # fmt: skip
-        self._http_thread = threading.Thread(target=self._http.run, name="http", daemon=True)
+        self._stopping = threading.Event()
+        self._http_thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
 
     @property
     def port(self) -> int:
@@ -147,8 +155,17 @@ class SlackService:
             "serving on port %s (%s)", self.port, "Socket Mode" if self._socket else EVENTS_PATH
         )
 
+    def _serve_http(self) -> None:
+        try:
+            self._http.run()
+        except (OSError, ValueError):
+            # Closing the server from another thread can break its select loop mid-wait.
+            if not self._stopping.is_set():
+                raise
+
     def stop(self) -> None:
         """Stop taking requests, then let running work finish."""
+        self._stopping.set()
         if self._socket is not None:
             self._socket.close()
         self._http.close()

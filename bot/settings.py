@@ -6,6 +6,7 @@ Sources, strongest first: environment variables, the ``.env`` file, the TOML fil
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,9 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from bot.errors import ConfigError
+from bot.core.parsing.units import parse_size
+from bot.core.references import parse_image_reference
+from bot.errors import ChatOpsError, ConfigError
 
 DEFAULT_CONFIG_FILE = Path("chatops.toml")
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -35,6 +38,111 @@ class TLSSettings(BaseModel):
     verify: bool = True
 
 
+_SLACK_ID = re.compile(r"[UWSC][A-Z0-9]{2,}\Z")
+ROLE_NAMES = ("viewer", "operator", "admin")
+
+
+def _slack_ids(values: list[str], *, allow_everyone: bool, what: str) -> list[str]:
+    for value in values:
+        if value == "*" and allow_everyone:
+            continue
+        if not _SLACK_ID.match(value):
+            hint = ' or "*"' if allow_everyone else ""
+            raise ValueError(
+                f"{value!r} is not a Slack {what} ID (U..., W..., S...{hint}); "
+                "display names are not accepted: they can change"
+            )
+    return values
+
+
+class RolesSettings(BaseModel):
+    """``[roles]``: who holds each role, by user ID (U/W), user group ID (S) or "*"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    viewer: list[str] = Field(default_factory=lambda: ["*"])
+    operator: list[str] = Field(default_factory=list)
+    admin: list[str] = Field(default_factory=list)
+
+    @field_validator("viewer", "operator", "admin")
+    @classmethod
+    def _ids(cls, values: list[str]) -> list[str]:
+        return _slack_ids(values, allow_everyone=True, what="user or user group")
+
+
+class AccessSettings(BaseModel):
+    """``[access]``: where the bot answers at all (channel IDs; empty: everywhere)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channels: list[str] = Field(default_factory=list)
+    # How long user group memberships (usergroups.users.list) are trusted.
+    group_cache_seconds: float = Field(default=60.0, ge=0)
+
+    @field_validator("channels")
+    @classmethod
+    def _ids(cls, values: list[str]) -> list[str]:
+        return _slack_ids(values, allow_everyone=False, what="channel")
+
+
+class RunPolicySettings(BaseModel):
+    """``[run_policy]``: what ``run`` and ``pull`` may ask for. Everything risky is refused
+    until allowed here."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    allow_privileged: bool = False
+    allow_cap_add: list[str] = Field(default_factory=list)  # capabilities, or ["*"]
+    allow_host_network: bool = False  # --network host / container:NAME
+    allow_host_namespaces: bool = False  # --pid/--ipc/--uts/--userns host
+    allow_devices: bool = False
+    allow_unconfined: bool = False  # --security-opt seccomp/apparmor unconfined
+    allow_docker_socket: bool = False
+    host_path_allowlist: list[str] = Field(default_factory=list)  # absolute directories
+    image_allowlist: list[str] = Field(default_factory=list)  # empty: any image
+    default_memory: str | None = None  # e.g. "512m", when run gives no -m
+    default_cpus: float | None = Field(default=None, gt=0)
+
+    @field_validator("default_memory")
+    @classmethod
+    def _size(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_size(value, option="default_memory")
+            except ChatOpsError as err:
+                raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("image_allowlist")
+    @classmethod
+    def _references(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                # "registry.example.com/team/*" allows a whole namespace.
+                example = value[:-2] + "/x" if value.endswith("/*") else value
+                parse_image_reference(example, default_tag=False)
+            except ChatOpsError as err:
+                raise ValueError(str(err)) from None
+        return values
+
+    @field_validator("host_path_allowlist")
+    @classmethod
+    def _absolute(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if not value.startswith("/"):
+                raise ValueError(f"{value!r} is not an absolute path")
+        return values
+
+
+class ApprovalSettings(BaseModel):
+    """``[approvals]``: destructive actions that wait for an approver."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    required_for: list[str] = Field(default_factory=lambda: ["rm", "rmi", "prune", "cleanup"])
+    approvers: list[str] = Field(default_factory=lambda: ["admin"])
+
+
 class EngineSettings(BaseModel):
     """One named engine: ``[engines.NAME]`` in the TOML file."""
 
@@ -42,6 +150,14 @@ class EngineSettings(BaseModel):
 
     url: str
     default: bool = False
+    # Channels this engine may be used from (empty: any channel the bot answers in).
+    channels: list[str] = Field(default_factory=list)
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_ids(cls, values: list[str]) -> list[str]:
+        return _slack_ids(values, allow_everyone=False, what="channel")
+
     timeout_seconds: float | None = Field(default=None, gt=0)
     tls: TLSSettings | None = None
     # ssh:// engines go through the system's OpenSSH client (and its ~/.ssh/config).
@@ -74,6 +190,10 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
 
     engines: dict[str, EngineSettings] = Field(default_factory=dict)
+    roles: RolesSettings = Field(default_factory=RolesSettings)
+    access: AccessSettings = Field(default_factory=AccessSettings)
+    run_policy: RunPolicySettings = Field(default_factory=RunPolicySettings)
+    approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     engine_timeout_seconds: float = Field(default=60.0, gt=0)
     run_wait_seconds: float = Field(default=60.0, gt=0)
     run_output_lines: int = Field(default=50, ge=1, le=10_000)

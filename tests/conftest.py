@@ -242,13 +242,14 @@ def serve_bot(sandbox: Sandbox, fake: FakeSlack, **overrides: Any) -> SlackServi
         "host": "127.0.0.1",
         "port": 0,
         "run_wait_seconds": 20,
+        # Everyone may do everything unless a test says otherwise (tests/scenarios/
+        # test_slack_access.py checks the rules themselves).
+        "roles": {"viewer": ["*"], "operator": ["*"], "admin": ["*"]},
+        "approvals": {"required_for": []},
     }
     settings = make_settings(sandbox.docker_host, **(values | overrides))
     engines = DockerEngineDirectory.from_settings(settings)
-    service = SlackService(
-        settings=settings, engines=engines, default_engine=engines.default,
-        policy=AllowEverything(),
-    )  # fmt: skip
+    service = SlackService(settings=settings, engines=engines, default_engine=engines.default)
     service.start()
     return service
 

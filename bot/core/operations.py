@@ -126,6 +126,16 @@ class RunContainer:
     nano_cpus: int | None = None
     hostname: str | None = None
     network: str | None = None
+    # Options that widen what the container may do to its host; the run policy decides.
+    privileged: bool = False
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
+    pid_mode: str | None = None
+    ipc_mode: str | None = None
+    uts_mode: str | None = None
+    userns_mode: str | None = None
+    devices: tuple[str, ...] = ()
+    security_opt: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -210,6 +220,33 @@ Operation = EngineOperation | Help
 
 
 READ_ONLY_OPERATIONS = (ListContainers, ListImages, ShowLogs, Inspect, Help)
+
+
+def action_name(operation: Operation) -> str:
+    """The name access rules use: ps, images, logs, inspect, help, pull, run, start, stop,
+    restart, pause, unpause, rm, rmi, prune."""
+    match operation:
+        case ListContainers():
+            return "ps"
+        case ListImages():
+            return "images"
+        case ShowLogs():
+            return "logs"
+        case Inspect():
+            return "inspect"
+        case Help():
+            return "help"
+        case Pull():
+            return "pull"
+        case RunContainer():
+            return "run"
+        case ChangeContainers():
+            return operation.action.value
+        case RemoveImages():
+            return "rmi"
+        case PruneContainers() | PruneImages():
+            return "prune"
+    raise AssertionError(f"unnamed operation {operation!r}")  # pragma: no cover
 
 
 def changes_something(operation: Operation) -> bool:

@@ -13,7 +13,7 @@ from bot.core.parsing.parser import parse_command
 from bot.core.parsing.redaction import redact_command_text
 from bot.core.policy import Actor, Policy, Verdict
 from bot.core.results import Result
-from bot.errors import AccessDenied, ChatOpsError, InternalError
+from bot.errors import AccessDenied, ApprovalRequired, ChatOpsError, InternalError
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,17 @@ class Pipeline:
             engine = self._engines.get(command.engine)
             engine_name = engine.name
             decision = self._policy.decide(actor=actor, command=command, engine=engine.name)
+            if decision.verdict is Verdict.NEEDS_APPROVAL:
+                raise ApprovalRequired(
+                    f"Not run: {decision.reason}. Approval requests are not available in this "
+                    "version yet, so it cannot run from chat; an admin may remove it from "
+                    "[approvals] required_for to let admins run it directly."
+                )
             if decision.verdict is not Verdict.ALLOW:
-                raise AccessDenied(f"Not allowed: {decision.reason}")
-            result = engine.execute(command.operation, progress=progress)
+                raise AccessDenied(f"Not allowed: {decision.reason}.")
+            operation = decision.operation or command.operation
+            assert not isinstance(operation, Help)
+            result = engine.execute(operation, progress=progress)
             return Reply(text=text, command=command, engine=engine_name, result=result)
         except ChatOpsError as err:
             return Reply(text=text, command=command, engine=engine_name, error=err)

@@ -281,6 +281,15 @@ class DockerEngine:
             mem_limit=op.memory_bytes,
             nano_cpus=op.nano_cpus,
             network_mode=op.network,
+            privileged=op.privileged,
+            cap_add=list(op.cap_add) or None,
+            cap_drop=list(op.cap_drop) or None,
+            pid_mode=op.pid_mode,
+            ipc_mode=op.ipc_mode,
+            uts_mode=op.uts_mode,
+            userns_mode=op.userns_mode,
+            devices=list(op.devices) or None,
+            security_opt=list(op.security_opt) or None,
             # Without -d the bot waits, reads the output, then removes the container itself.
             auto_remove=op.auto_remove and op.detach,
         )

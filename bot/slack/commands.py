@@ -8,6 +8,7 @@ them the acknowledgements of later commands.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
@@ -44,8 +45,10 @@ class SlashCommandHandler:
         changes_in_channel: bool,
         listings_in_channel: bool,
         ack_first: AckFirst | None = None,
+        groups_of: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         self._pipeline = pipeline
+        self._groups_of = groups_of
         self._executor = executor
         self._ack_first = ack_first
         self._changes_in_channel = changes_in_channel
@@ -92,6 +95,8 @@ class SlashCommandHandler:
         self, command: ParsedCommand, actor: Actor, conversation: Conversation, client: WebClient
     ) -> None:
         delivery = Delivery(client=client, conversation=conversation)
+        if self._groups_of is not None:
+            actor = dataclasses.replace(actor, groups=self._groups_of(actor.user_id))
         changes = changes_something(command.operation)
         in_channel = self._changes_in_channel if changes else self._listings_in_channel
         progress = None

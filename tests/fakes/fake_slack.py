@@ -40,6 +40,7 @@ class FakeSlack:
     errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> 429s still to send
     socket_mode_url: str = ""
+    usergroups: dict[str, list[str]] = field(default_factory=dict)  # group ID -> user IDs
     lock: threading.Lock = field(default_factory=threading.Lock)
     changed: threading.Condition = field(default_factory=threading.Condition)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
@@ -104,7 +105,7 @@ class FakeSlack:
                                            "file_id": f"F{ts[-6:]}"},
             "files.completeUploadExternal": {"files": [{"id": "F1", "title": "file"}]},
             "apps.connections.open": {"url": self.socket_mode_url},
-            "usergroups.users.list": {"users": []},
+            "usergroups.users.list": {"users": self.usergroups.get(body.get("usergroup", ""), [])},
         }  # fmt: skip
         return {"ok": True, **answers.get(method, {})}
 

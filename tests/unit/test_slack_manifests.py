@@ -11,7 +11,7 @@ import yaml
 from bot.settings import load_settings
 
 SLACK = Path(__file__).resolve().parents[2] / "slack"
-SCOPES = {"commands", "chat:write", "files:write", "im:write"}
+SCOPES = {"commands", "chat:write", "files:write", "im:write", "usergroups:read"}
 
 
 def manifest(name: str) -> dict[str, Any]:

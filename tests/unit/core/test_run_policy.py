@@ -1,0 +1,136 @@
+"""The run policy matrix: every refused option (both spellings), path tricks, images, limits."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bot.core.operations import RunContainer
+from bot.core.parsing.parser import parse_command
+from bot.core.references import parse_image_reference
+from bot.core.run_policy import image_violation, run_violations, with_defaults
+from bot.settings import RunPolicySettings
+
+STRICT = RunPolicySettings()
+
+
+def run(text: str) -> RunContainer:
+    operation = parse_command(f"run {text}").operation
+    assert isinstance(operation, RunContainer)
+    return operation
+
+
+@pytest.mark.parametrize(
+    ("options", "refused", "setting"),
+    [
+        ("--privileged", "`--privileged`", "allow_privileged = true"),
+        ("--cap-add NET_ADMIN", "`--cap-add NET_ADMIN`", 'allow_cap_add = ["NET_ADMIN"]'),
+        ("--cap-add=cap_sys_admin", "`--cap-add cap_sys_admin`", 'allow_cap_add = ["SYS_ADMIN"]'),
+        ("--network host", "`--network host`", "allow_host_network = true"),
+        ("--net=container:db", "`--network container:db`", "allow_host_network = true"),
+        ("--pid host", "`--pid host`", "allow_host_namespaces = true"),
+        ("--ipc=host", "`--ipc host`", "allow_host_namespaces = true"),
+        ("--uts host", "`--uts host`", "allow_host_namespaces = true"),
+        ("--userns host", "`--userns host`", "allow_host_namespaces = true"),
+        ("--pid container:web", "`--pid container:web`", "allow_host_namespaces = true"),
+        ("--device /dev/sda", "`--device /dev/sda`", "allow_devices = true"),
+        ("--security-opt seccomp=unconfined", "`--security-opt seccomp=unconfined`", "allow_unconfined = true"),
+        ("--security-opt seccomp:unconfined", "`--security-opt seccomp:unconfined`", "allow_unconfined = true"),
+        ("--security-opt apparmor=unconfined", "apparmor=unconfined", "allow_unconfined = true"),
+        ("--security-opt apparmor:unconfined", "apparmor:unconfined", "allow_unconfined = true"),
+        ("-v /var/run/docker.sock:/var/run/docker.sock", "Docker socket", "allow_docker_socket = true"),
+        ("-v /var/run/docker.sock:/s:ro", "Docker socket", "allow_docker_socket = true"),
+        ("-v /run:/hostrun", "Docker socket", "allow_docker_socket = true"),
+        ("-v /:/host", "Docker socket", "allow_docker_socket = true"),
+        ("-v //var//run/./docker.sock:/s", "Docker socket", "allow_docker_socket = true"),
+        ("-v /srv/../var/run:/x", "Docker socket", "allow_docker_socket = true"),
+    ],
+)  # fmt: skip
+def test_refused_options_name_the_setting(options: str, refused: str, setting: str) -> None:
+    problems = run_violations(run(f"{options} busybox"), STRICT)
+    assert len(problems) == 1, problems
+    assert refused in problems[0] and setting in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("options", "policy"),
+    [
+        ("--privileged", RunPolicySettings(allow_privileged=True)),
+        ("--cap-add NET_ADMIN", RunPolicySettings(allow_cap_add=["NET_ADMIN"])),
+        ("--cap-add CAP_NET_ADMIN", RunPolicySettings(allow_cap_add=["net_admin"])),
+        ("--cap-add SYS_TIME", RunPolicySettings(allow_cap_add=["*"])),
+        ("--network host", RunPolicySettings(allow_host_network=True)),
+        ("--pid host", RunPolicySettings(allow_host_namespaces=True)),
+        ("--device /dev/fuse", RunPolicySettings(allow_devices=True)),
+        ("--security-opt seccomp:unconfined", RunPolicySettings(allow_unconfined=True)),
+        ("-v /var/run/docker.sock:/s", RunPolicySettings(allow_docker_socket=True)),
+        ("-v /srv/data:/data", RunPolicySettings(host_path_allowlist=["/srv"])),
+        ("--network backend --pid private --cap-drop ALL --security-opt no-new-privileges", STRICT),
+        ("-v named:/data -v /anonymous", STRICT),
+    ],
+)
+def test_allowed_when_configured(options: str, policy: RunPolicySettings) -> None:
+    assert run_violations(run(f"{options} busybox"), policy) == []
+
+
+def test_host_paths_are_resolved_before_comparing(tmp_path: Path) -> None:
+    allowed = tmp_path / "allowed"
+    secret = tmp_path / "secret"
+    allowed.mkdir()
+    secret.mkdir()
+    (allowed / "escape").symlink_to(secret)
+    policy = RunPolicySettings(host_path_allowlist=[str(allowed)])
+    assert run_violations(run(f"-v {allowed}/sub:/x busybox"), policy) == []
+    for trick in (f"{allowed}/../secret", f"{allowed}/escape", f"{allowed}/escape/deeper"):
+        [problem] = run_violations(run(f"-v {trick}:/x busybox"), policy)
+        assert "outside [run_policy] host_path_allowlist" in problem
+        assert os.path.realpath(trick) in problem
+    sibling = tmp_path / "allowed-but-not"
+    [problem] = run_violations(run(f"-v {sibling}:/x busybox"), policy)
+    assert "host_path_allowlist" in problem
+
+
+def test_every_problem_is_reported() -> None:
+    problems = run_violations(run("--privileged --device /dev/sda -v /etc:/etc busybox"), STRICT)
+    assert len(problems) == 3
+
+
+@pytest.mark.parametrize(
+    ("image", "allowlist", "allowed"),
+    [
+        ("nginx", ["nginx"], True),
+        ("docker.io/library/nginx:1.27", ["nginx"], True),
+        ("library/nginx@sha256:" + "a" * 64, ["docker.io/library/nginx"], True),
+        ("nginx", ["bitnami/nginx"], False),
+        ("evil/nginx", ["nginx"], False),
+        ("registry.internal:5000/team/app:v1", ["registry.internal:5000/team/*"], True),
+        ("registry.internal:5000/other/app", ["registry.internal:5000/team/*"], False),
+        ("anything/at:all", [], True),
+    ],
+)
+def test_image_allowlist(image: str, allowlist: list[str], allowed: bool) -> None:
+    policy = RunPolicySettings(image_allowlist=allowlist)
+    refused = image_violation(parse_image_reference(image), policy)
+    assert (refused is None) is allowed
+    if refused:
+        assert "image_allowlist" in refused
+
+
+def test_default_limits() -> None:
+    policy = RunPolicySettings(default_memory="256m", default_cpus=0.5)
+    adjusted = with_defaults(run("busybox"), policy)
+    assert adjusted.memory_bytes == 256 * 2**20 and adjusted.nano_cpus == 500_000_000
+    explicit = with_defaults(run("-m 1g --cpus 2 busybox"), policy)
+    assert explicit.memory_bytes == 2**30 and explicit.nano_cpus == 2_000_000_000
+    assert with_defaults(run("busybox"), STRICT) == run("busybox")
+
+
+def test_bad_policy_settings() -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        RunPolicySettings(host_path_allowlist=["srv"])
+    with pytest.raises(ValueError, match="Invalid size"):
+        RunPolicySettings(default_memory="lots")
+    with pytest.raises(ValueError, match="Invalid image reference"):
+        RunPolicySettings(image_allowlist=["UPPER"])
