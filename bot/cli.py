@@ -18,6 +18,8 @@ from bot.engine.directory import DockerEngineDirectory
 from bot.errors import ChatOpsError, ConfigError
 from bot.server import SlackService
 from bot.settings import Settings, load_settings
+from bot.state.audit import SqlAuditLog
+from bot.state.database import open_database
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser("exec", help='run one command and exit, e.g. exec "ps -a"')
     run.add_argument("words", nargs=argparse.REMAINDER, help="the command, e.g. ps -a")
     commands.add_parser("serve", help="serve Slack (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
+    audit = commands.add_parser("audit", help="check the audit log's hash chain")
+    audit.add_argument("action", choices=["verify"], help="verify: recompute the chain")
     return parser
 
 
@@ -41,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if args.command == "audit":
+        return verify_audit(settings)
     engines = DockerEngineDirectory.from_settings(settings)
     if args.command == "serve":
         try:
@@ -59,6 +65,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console.repl(read=sys.stdin, banner=_banner(engines))
     finally:
         engines.close()
+
+
+def verify_audit(settings: Settings) -> int:
+    """``audit verify``: 0 if the chain is intact, 1 (naming the first bad entry) if not."""
+    try:
+        check = SqlAuditLog(engine=open_database(settings.chatops_database_url)).verify()
+    except ConfigError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return 2
+    if check.ok:
+        print(f"Audit log intact: {check.entries} entries.")
+        return 0
+    where = f"entry {check.first_bad}" if check.first_bad is not None else "the log"
+    print(f"Audit log broken: {where} {check.problem}.", file=sys.stderr)
+    return 1
 
 
 def serve(settings: Settings, engines: DockerEngineDirectory) -> int:

@@ -85,6 +85,10 @@ class Conflict(EngineError):
     """The object's state forbids the action (running container, image in use, name taken)."""
 
 
+class PlanChanged(Conflict):
+    """Objects named in an approved plan are no longer the planned ones; nothing was done."""
+
+
 class PullFailed(EngineError):
     """Pulling an image failed."""
 

@@ -7,25 +7,34 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk.errors import SlackClientError
+from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
+from bot.core.approvals import ApprovalRules, ApprovalService, Planner
 from bot.core.engine import EngineDirectory
+from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
-from bot.core.policy import ConfiguredPolicy
+from bot.core.policy import AccessRules, ConfiguredPolicy, has_role
+from bot.engine.docker_engine import DockerEngine
 from bot.errors import ConfigError
 from bot.health import HealthCheck
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
+from bot.slack.approvals import ApprovalButtons, ApprovalMessages, ExpirySweeper
 from bot.slack.commands import SlashCommandHandler
 from bot.slack.groups import SlackGroups
 from bot.slack.priority import AckFirst
 from bot.slack.web import make_web_client
+from bot.state.approvals import SqlApprovalRepository
+from bot.state.audit import SqlAuditLog
+from bot.state.database import open_database
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +90,31 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
     return [data]
 
 
+def build_approval_service(
+    *, settings: Settings, engines: EngineDirectory, rules: AccessRules, database: Engine
+) -> ApprovalService:
+    """Approvals stored in the database, planned and executed by the named engines."""
+    expire_after = parse_duration(settings.approvals.expire_after, option="expire_after")
+
+    def planner_for(name: str) -> Planner:
+        engine = engines.get(name)
+        assert isinstance(engine, DockerEngine)
+        return engine
+
+    return ApprovalService(
+        repository=SqlApprovalRepository(engine=database),
+        planner_for=planner_for,
+        rules=ApprovalRules(
+            approvers=tuple(settings.approvals.approvers),
+            min_approvals=settings.approvals.min_approvals,
+            allow_self_approval=settings.approvals.allow_self_approval,
+            expire_after=expire_after,
+        ),
+        has_role=lambda role, user, groups: has_role(role, user, groups, rules),
+        clock=lambda: datetime.now(UTC),
+    )
+
+
 class SlackService:
     """The running bot: HTTP server (events and health) and, in Socket Mode, the socket."""
 
@@ -96,16 +130,40 @@ class SlackService:
         ack_first = AckFirst()
         policy = ConfiguredPolicy.from_settings(settings)
         groups = SlackGroups(client=self._client, ttl=settings.access.group_cache_seconds)
-        referenced = policy.rules.referenced_groups()
+        referenced = policy.rules.referenced_groups() | frozenset(
+            entry for entry in settings.approvals.approvers if entry.startswith("S")
+        )
+
+        def groups_of(user: str) -> frozenset[str]:
+            return groups.groups_of(user, referenced) if referenced else frozenset()
+
+        database = open_database(settings.chatops_database_url)
+        audit = SqlAuditLog(engine=database)
+        approvals = build_approval_service(
+            settings=settings, engines=engines, rules=policy.rules, database=database
+        )
+        messages = ApprovalMessages(
+            client=self._client,
+            service=approvals,
+            channel=settings.approvals.channel,
+            approvers=", ".join(settings.approvals.approvers),
+        )
+        self._sweeper = ExpirySweeper(service=approvals, messages=messages, audit=audit)
+        buttons = ApprovalButtons(
+            service=approvals,
+            messages=messages,
+            executor=self._executor,
+            groups_of=groups_of,
+            audit=audit,
+        )
         handler = SlashCommandHandler(
-            pipeline=Pipeline(engines=engines, policy=policy),
+            pipeline=Pipeline(engines=engines, policy=policy, approvals=approvals, audit=audit),
             executor=self._executor,
             changes_in_channel=settings.slack_changes_in_channel,
             listings_in_channel=settings.slack_listings_in_channel,
             ack_first=ack_first,
-            groups_of=lambda user: (
-                groups.groups_of(user, referenced) if referenced else frozenset()
-            ),
+            groups_of=groups_of,
+            approval_messages=messages,
         )
         app_token = settings.slack_app_token
         secret = settings.slack_signing_secret
@@ -117,6 +175,7 @@ class SlackService:
                 else (secret.get_secret_value() if secret else None),
                 command=settings.slack_command,
                 handler=handler,
+                buttons=buttons,
             )
         except (BoltError, SlackClientError) as err:
             raise ConfigError(f"Slack did not accept SLACK_BOT_TOKEN: {err}") from None
@@ -148,6 +207,7 @@ class SlackService:
         return self._socket is not None
 
     def start(self) -> None:
+        self._sweeper.start()
         self._http_thread.start()
         if self._socket is not None:
             self._socket.connect()
@@ -169,5 +229,6 @@ class SlackService:
         if self._socket is not None:
             self._socket.close()
         self._http.close()
+        self._sweeper.stop()
         self._executor.shutdown(wait=True)
         self.health.close()

@@ -18,7 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from bot.core.parsing.units import parse_size
+from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.references import parse_image_reference
 from bot.errors import ChatOpsError, ConfigError
 
@@ -140,7 +140,29 @@ class ApprovalSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     required_for: list[str] = Field(default_factory=lambda: ["rm", "rmi", "prune", "cleanup"])
+    # Role names ("admin", "operator"), user IDs (U/W) or user group IDs (S).
     approvers: list[str] = Field(default_factory=lambda: ["admin"])
+    # Where requests are posted (a channel ID); unset: the channel they were made in.
+    channel: str | None = None
+    min_approvals: int = Field(default=1, ge=1, le=10)
+    allow_self_approval: bool = False
+    expire_after: str = "15m"
+
+    @field_validator("approvers")
+    @classmethod
+    def _approvers(cls, values: list[str]) -> list[str]:
+        ids = [value for value in values if value not in ROLE_NAMES]
+        _slack_ids(ids, allow_everyone=False, what="user or user group")
+        return values
+
+    @field_validator("expire_after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            parse_duration(value, option="expire_after")
+        except ChatOpsError as err:
+            raise ValueError(str(err)) from None
+        return value
 
 
 class EngineSettings(BaseModel):

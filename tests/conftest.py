@@ -246,6 +246,7 @@ def serve_bot(sandbox: Sandbox, fake: FakeSlack, **overrides: Any) -> SlackServi
         # test_slack_access.py checks the rules themselves).
         "roles": {"viewer": ["*"], "operator": ["*"], "admin": ["*"]},
         "approvals": {"required_for": []},
+        "chatops_database_url": f"sqlite:///{Path.cwd()}/bot-{uuid.uuid4().hex[:8]}.db",
     }
     settings = make_settings(sandbox.docker_host, **(values | overrides))
     engines = DockerEngineDirectory.from_settings(settings)

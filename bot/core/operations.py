@@ -204,6 +204,25 @@ class Help:
     topic: str | None = None
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListApprovals:
+    """``approvals``: the pending approval requests."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CancelApproval:
+    """``cancel N``: the requester withdraws request N."""
+
+    request_id: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShowAudit:
+    """``audit [N]``: the newest N audit entries."""
+
+    count: int = 20
+
+
 EngineOperation = (
     Pull
     | ListImages
@@ -216,10 +235,13 @@ EngineOperation = (
     | PruneContainers
     | PruneImages
 )
-Operation = EngineOperation | Help
+BotOperation = ListApprovals | CancelApproval | ShowAudit
+Operation = EngineOperation | Help | BotOperation
 
 
-READ_ONLY_OPERATIONS = (ListContainers, ListImages, ShowLogs, Inspect, Help)
+READ_ONLY_OPERATIONS = (
+    ListContainers, ListImages, ShowLogs, Inspect, Help, ListApprovals, CancelApproval, ShowAudit,
+)  # fmt: skip
 
 
 def action_name(operation: Operation) -> str:
@@ -246,6 +268,12 @@ def action_name(operation: Operation) -> str:
             return "rmi"
         case PruneContainers() | PruneImages():
             return "prune"
+        case ListApprovals():
+            return "approvals"
+        case CancelApproval():
+            return "cancel"
+        case ShowAudit():
+            return "audit"
     raise AssertionError(f"unnamed operation {operation!r}")  # pragma: no cover
 
 

@@ -1,4 +1,8 @@
-"""The one straight line every request follows: text -> operation -> policy -> engine -> result."""
+"""The one straight line every request follows: text -> operation -> policy -> engine -> result.
+
+Destructive actions that need approval leave the line at the policy step as an approval
+request; everything that reaches the policy is written to the audit trail.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,29 @@ import logging
 import uuid
 from dataclasses import dataclass
 
+from bot.core.approvals import ApprovalService
+from bot.core.audit import AuditTrail
 from bot.core.engine import EngineDirectory, ProgressCallback
 from bot.core.help import build_help
-from bot.core.operations import Help, ParsedCommand
+from bot.core.operations import (
+    CancelApproval,
+    Help,
+    ListApprovals,
+    ParsedCommand,
+    ShowAudit,
+    changes_something,
+)
 from bot.core.parsing.parser import parse_command
 from bot.core.parsing.redaction import redact_command_text
 from bot.core.policy import Actor, Policy, Verdict
-from bot.core.results import Result
+from bot.core.results import (
+    ActionResult,
+    ApprovalList,
+    ApprovalRequested,
+    ApprovalUpdate,
+    AuditList,
+    Result,
+)
 from bot.errors import AccessDenied, ApprovalRequired, ChatOpsError, InternalError
 
 log = logging.getLogger(__name__)
@@ -40,9 +60,18 @@ class Reply:
 class Pipeline:
     """Runs requests; never raises, so no adapter can show a traceback to a user."""
 
-    def __init__(self, *, engines: EngineDirectory, policy: Policy) -> None:
+    def __init__(
+        self,
+        *,
+        engines: EngineDirectory,
+        policy: Policy,
+        approvals: ApprovalService | None = None,
+        audit: AuditTrail | None = None,
+    ) -> None:
         self._engines = engines
         self._policy = policy
+        self._approvals = approvals
+        self._audit = audit
 
     def handle(self, text: str, *, actor: Actor, progress: ProgressCallback | None = None) -> Reply:
         """Parse, authorize and execute ``text`` on behalf of ``actor``."""
@@ -61,22 +90,34 @@ class Pipeline:
         text = command.text
         engine_name: str | None = None
         try:
-            if isinstance(command.operation, Help):
-                return Reply(text=text, command=command, result=build_help(command.operation.topic))
+            operation = command.operation
+            if isinstance(operation, Help):
+                return Reply(text=text, command=command, result=build_help(operation.topic))
             engine = self._engines.get(command.engine)
             engine_name = engine.name
             decision = self._policy.decide(actor=actor, command=command, engine=engine.name)
             if decision.verdict is Verdict.NEEDS_APPROVAL:
-                raise ApprovalRequired(
-                    f"Not run: {decision.reason}. Approval requests are not available in this "
-                    "version yet, so it cannot run from chat; an admin may remove it from "
-                    "[approvals] required_for to let admins run it directly."
+                result: Result = self._request_approval(
+                    command, actor, engine.name, decision.reason
                 )
+                return Reply(text=text, command=command, engine=engine_name, result=result)
             if decision.verdict is not Verdict.ALLOW:
+                self._record("denied", actor, engine_name, text, decision.reason)
                 raise AccessDenied(f"Not allowed: {decision.reason}.")
-            operation = decision.operation or command.operation
-            assert not isinstance(operation, Help)
-            result = engine.execute(operation, progress=progress)
+            operation = decision.operation or operation
+            if isinstance(operation, ListApprovals | CancelApproval | ShowAudit):
+                result = self._bot_operation(operation, actor)
+            else:
+                assert not isinstance(operation, Help)
+                try:
+                    result = engine.execute(operation, progress=progress)
+                except ChatOpsError as err:
+                    if changes_something(operation):
+                        self._record("failed", actor, engine_name, text, str(err))
+                    raise
+            failed = isinstance(result, ActionResult) and result.failed
+            event = "failed" if failed else "executed" if changes_something(operation) else "read"
+            self._record(event, actor, engine_name, text, decision.reason)
             return Reply(text=text, command=command, engine=engine_name, result=result)
         except ChatOpsError as err:
             return Reply(text=text, command=command, engine=engine_name, error=err)
@@ -84,6 +125,48 @@ class Pipeline:
             return Reply(
                 text=text, command=command, engine=engine_name, error=_internal_error(text)
             )
+
+    def _request_approval(
+        self, command: ParsedCommand, actor: Actor, engine: str, reason: str
+    ) -> ApprovalRequested:
+        if self._approvals is None:
+            raise ApprovalRequired(f"Not run: {reason}, and approvals are not set up here.")
+        record = self._approvals.request(
+            requester=actor.user_id, channel_id=actor.channel_id, command=command, engine=engine
+        )
+        detail = f"#{record.id}: " + "; ".join(i.description for i in record.plan.items)
+        self._record("approval_requested", actor, engine, command.text, detail)
+        return ApprovalRequested(record=record, approvers=reason)
+
+    def _bot_operation(
+        self, operation: ListApprovals | CancelApproval | ShowAudit, actor: Actor
+    ) -> Result:
+        match operation:
+            case ShowAudit():
+                if self._audit is None:
+                    raise ChatOpsError("There is no audit log here (the local console keeps none).")
+                return AuditList(entries=tuple(self._audit.recent(operation.count)))
+            case _ if self._approvals is None:
+                raise ChatOpsError("Approvals are not set up here.")
+            case ListApprovals():
+                return ApprovalList(records=tuple(self._approvals.pending()))
+            case CancelApproval():
+                outcome = self._approvals.cancel(operation.request_id, user_id=actor.user_id)
+                if outcome.record is None:
+                    raise AccessDenied(outcome.message)
+                return ApprovalUpdate(
+                    kind=outcome.kind, message=outcome.message, record=outcome.record
+                )
+        raise AssertionError(operation)  # pragma: no cover
+
+    def _record(
+        self, event: str, actor: Actor, engine: str | None, command: str, detail: str
+    ) -> None:
+        if self._audit is not None:
+            self._audit.record(
+                event=event, actor=actor.user_id, channel_id=actor.channel_id, engine=engine,
+                command=command, detail=detail,
+            )  # fmt: skip
 
 
 def _internal_error(text: str) -> InternalError:

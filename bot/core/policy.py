@@ -23,7 +23,7 @@ from bot.settings import (
     Settings,
 )
 
-READ_ACTIONS = frozenset({"ps", "images", "logs", "inspect", "help"})
+READ_ACTIONS = frozenset({"ps", "images", "logs", "inspect", "help", "approvals", "cancel"})
 OPERATE_ACTIONS = frozenset({"pull", "run", "start", "stop", "restart", "pause", "unpause"})
 DESTRUCTIVE_ACTIONS = frozenset({"rm", "rmi", "prune", "cleanup"})
 
@@ -140,6 +140,14 @@ def _standing(top: str | None) -> str:
 
 def _deny(reason: str) -> Decision:
     return Decision(verdict=Verdict.DENY, reason=reason)
+
+
+def has_role(role: str, user_id: str, groups: frozenset[str], rules: AccessRules) -> bool:
+    """Does the user hold ``role`` (or a higher one)? False for names that are not roles."""
+    if role not in ROLE_NAMES:
+        return False
+    held = roles_of(Actor(user_id=user_id, groups=groups), rules)
+    return any(ROLE_NAMES.index(mine) >= ROLE_NAMES.index(role) for mine in held)
 
 
 class ConfiguredPolicy:

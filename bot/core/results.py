@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord
+    from bot.core.audit import AuditEntry
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -158,6 +162,33 @@ class HelpResult:
     examples: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalRequested:
+    """A destructive action now waiting for approvers, with its exact plan."""
+
+    record: ApprovalRecord
+    approvers: str  # who may approve, for people to read
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalList:
+    records: tuple[ApprovalRecord, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalUpdate:
+    """What a vote, a rejection or a cancellation did."""
+
+    kind: ApprovalOutcomeKind
+    message: str
+    record: ApprovalRecord | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditList:
+    entries: tuple[AuditEntry, ...]
+
+
 Result = (
     ContainerList
     | ImageList
@@ -168,4 +199,8 @@ Result = (
     | InspectResult
     | PruneResult
     | HelpResult
+    | ApprovalRequested
+    | ApprovalList
+    | ApprovalUpdate
+    | AuditList
 )

@@ -17,6 +17,7 @@ import docker.errors
 import docker.tls
 import requests.exceptions
 
+from bot.core.approvals import Plan
 from bot.core.engine import ProgressCallback
 from bot.core.operations import (
     ChangeContainers,
@@ -26,6 +27,7 @@ from bot.core.operations import (
     InspectType,
     ListContainers,
     ListImages,
+    ParsedCommand,
     PruneContainers,
     PruneImages,
     Pull,
@@ -48,7 +50,7 @@ from bot.core.results import (
     RunResult,
     TargetOutcome,
 )
-from bot.engine import mapping
+from bot.engine import mapping, planning
 from bot.engine.translate import api_error, engine_errors
 from bot.errors import EngineError, NotFound, PullFailed
 from bot.settings import TLSSettings
@@ -131,6 +133,16 @@ class DockerEngine:
                 case PruneImages():
                     return self._prune_images(operation)
         raise AssertionError(f"unhandled operation {operation!r}")  # pragma: no cover
+
+    def plan(self, command: ParsedCommand) -> Plan:
+        """The exact objects a destructive command would destroy now."""
+        with self._errors():
+            return planning.make_plan(self._client(), command.operation)
+
+    def execute_plan(self, plan: Plan) -> ActionResult:
+        """Destroy exactly the planned objects, or nothing if any of them changed."""
+        with self._errors():
+            return planning.execute_plan(self._client(), plan)
 
     def _errors(self) -> Any:
         return engine_errors(engine=self._name, location=self._url)

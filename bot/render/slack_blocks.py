@@ -14,7 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     HeaderBlock,
     MarkdownTextObject,
@@ -24,10 +26,15 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import RawTextObject
 
+from bot.core.approvals import ApprovalRecord
 from bot.core.parsing.redaction import redact_command_text
 from bot.core.pipeline import Reply
 from bot.core.results import (
     ActionResult,
+    ApprovalList,
+    ApprovalRequested,
+    ApprovalUpdate,
+    AuditList,
     ContainerList,
     HelpResult,
     ImageList,
@@ -43,6 +50,8 @@ from bot.render import columns
 from bot.render.humanize import human_size, short_id
 from bot.render.text import table as text_table
 
+APPROVE_ACTION = "chatops_approve"
+REJECT_ACTION = "chatops_reject"
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_FIELD_TEXT = 2000
@@ -120,9 +129,69 @@ def context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=bounded(text, MAX_SECTION_TEXT))])
 
 
+def mention(user_id: str) -> str:
+    """A user mention for a well-formed user ID; anything else, escaped as text."""
+    return f"<@{user_id}>" if _USER_ID.match(user_id) else escape(user_id)
+
+
+def plan_text(record: ApprovalRecord) -> str:
+    """The exact objects an approval request covers."""
+    items = [f"• {item.kind} {code(item.description)}" for item in record.plan.items[:30]]
+    more = len(record.plan.items) - len(items)
+    if more > 0:
+        items.append(f"… and {more} more")
+    body = "\n".join(items) or "_nothing matches now_"
+    return bounded(f"*Plan on {code(record.engine)}:*\n{body}", MAX_SECTION_TEXT)
+
+
+_STATE_LINES = {
+    "pending": ":hourglass: Waiting for approval",
+    "approved": ":white_check_mark: Approved",
+    "executing": ":gear: Approved; running",
+    "done": ":white_check_mark: Done",
+    "failed": ":x: Failed",
+    "rejected": ":no_entry: Rejected",
+    "expired": ":alarm_clock: Expired; nothing was done",
+    "cancelled": ":leftwards_arrow_with_hook: Cancelled by the requester; nothing was done",
+}
+
+
+def approval_request_blocks(record: ApprovalRecord, *, approvers: str) -> list[dict[str, Any]]:
+    """The request as approvers see it; with Approve/Reject buttons while it is pending."""
+    title = escape(bounded(f"Approval request #{record.id}", MAX_HEADER_TEXT))
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=title)),
+        section(
+            f"{mention(record.requester)} asks to run {code('/docker ' + record.shown_command)} "
+            f"on {code(record.engine)}."
+        ),
+        section(plan_text(record)),
+    ]
+    state = record.state.value
+    status = _STATE_LINES[state]
+    if record.approvers:
+        status += " · approved by " + ", ".join(mention(user) for user in record.approvers)
+    if record.outcome:
+        status += f" · {escape(bounded(record.outcome, 1500))}"
+    if state == "pending":
+        status += f" · approvers: {escape(approvers)} · expires {record.expires_at:%H:%M} UTC"
+    blocks.append(context(status))
+    if state == "pending":
+        blocks.append(ActionsBlock(
+            block_id=f"approval-{record.id}-{len(record.approvers)}",
+            elements=[
+                ButtonElement(text="Approve", action_id=APPROVE_ACTION, value=str(record.id),
+                              style="primary"),
+                ButtonElement(text="Reject", action_id=REJECT_ACTION, value=str(record.id),
+                              style="danger"),
+            ],
+        ))  # fmt: skip
+    return [block.to_dict() for block in blocks]
+
+
 def credit_line(requester: str, text: str, engine: str | None) -> str:
     """``@someone ran `/docker rm web` on `prod``` (a mention only for a well-formed ID)."""
-    who = f"<@{requester}>" if _USER_ID.match(requester) else escape(requester)
+    who = mention(requester)
     where = f" on {code(engine)}" if engine else ""
     return f"{who} ran {code('/docker ' + text)}{where}"
 
@@ -188,6 +257,41 @@ def _result_blocks(
             return _prune(result, blocks)
         case HelpResult():
             return _help(result, blocks)
+        case ApprovalRequested():
+            record = result.record
+            blocks.append(section(
+                f":hourglass: Waiting for approval: request *#{record.id}* "
+                f"({escape(result.approvers)}). Expires {record.expires_at:%H:%M} UTC; "
+                f"withdraw it with {code(f'/docker cancel {record.id}')}."
+            ))  # fmt: skip
+            blocks.append(section(plan_text(record)))
+            return f"Waiting for approval: request #{record.id}"
+        case ApprovalList():
+            if not result.records:
+                blocks.append(section("No pending approval requests."))
+                return "No pending approval requests."
+            lines = [
+                f"*#{r.id}* {code('/docker ' + r.shown_command)} on {code(r.engine)} "
+                f"by {mention(r.requester)}, expires {r.expires_at:%H:%M} UTC"
+                for r in result.records[:40]
+            ]
+            blocks.append(section("\n".join(lines)))
+            return f"{len(result.records)} pending approval request(s)"
+        case ApprovalUpdate():
+            blocks.append(section(escape(result.message)))
+            return result.message
+        case AuditList():
+            rows = [
+                (str(e.id), f"{e.at:%m-%d %H:%M:%S}", e.event, e.actor, e.engine or "",
+                 e.command, e.detail[:60])
+                for e in result.entries
+            ]  # fmt: skip
+            headers = ("ID", "TIME (UTC)", "EVENT", "ACTOR", "ENGINE", "COMMAND", "DETAIL")
+            text = text_table(headers, rows) if rows else "The audit log is empty."
+            _tail_with_file(
+                SlackFile(filename="audit.txt", content=text, title="Audit log"), blocks, files
+            )
+            return f"{len(rows)} audit entries"
     raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
 
 

@@ -9,6 +9,10 @@ from datetime import UTC, datetime
 from bot.core.pipeline import Reply
 from bot.core.results import (
     ActionResult,
+    ApprovalList,
+    ApprovalRequested,
+    ApprovalUpdate,
+    AuditList,
     ContainerList,
     HelpResult,
     ImageList,
@@ -71,6 +75,32 @@ def render_result(result: Result, *, now: datetime) -> str:
             return _prune(result)
         case HelpResult():
             return _help(result)
+        case ApprovalRequested():
+            record = result.record
+            plan = "\n".join(f"  - {item.kind} {item.description}" for item in record.plan.items)
+            return (
+                f"Waiting for approval: request #{record.id}, {result.approvers}; expires "
+                f"{record.expires_at:%Y-%m-%d %H:%M} UTC. The plan on {record.engine}:\n{plan}"
+            )
+        case ApprovalList():
+            if not result.records:
+                return "No pending approval requests."
+            pending = [
+                (f"#{r.id}", r.requester, r.engine, r.shown_command, f"{r.expires_at:%H:%M} UTC")
+                for r in result.records
+            ]
+            return table(("REQUEST", "REQUESTER", "ENGINE", "COMMAND", "EXPIRES"), pending)
+        case ApprovalUpdate():
+            return result.message
+        case AuditList():
+            rows = [
+                (str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.event, e.actor, e.engine or "",
+                 e.command, e.detail[:80])
+                for e in result.entries
+            ]  # fmt: skip
+            return table(
+                ("ID", "TIME (UTC)", "EVENT", "ACTOR", "ENGINE", "COMMAND", "DETAIL"), rows
+            )
     raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
 
 

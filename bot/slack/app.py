@@ -7,6 +7,8 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
+from bot.slack.approvals import ApprovalButtons
 from bot.slack.commands import SlashCommandHandler
 
 
@@ -16,6 +18,7 @@ def build_bolt_app(
     signing_secret: str | None,
     command: str,
     handler: SlashCommandHandler,
+    buttons: ApprovalButtons | None = None,
 ) -> App:
     """The Bolt app: request signatures checked (HTTP mode), ``ssl_check`` answered, one
     slash command. Without a signing secret (Socket Mode) requests come over the socket."""
@@ -27,4 +30,7 @@ def build_bolt_app(
         logger=logging.getLogger("slack_bolt"),
     )
     app.command(command)(handler)
+    if buttons is not None:
+        app.action(APPROVE_ACTION)(buttons)
+        app.action(REJECT_ACTION)(buttons)
     return app

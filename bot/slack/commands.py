@@ -21,8 +21,10 @@ from bot.core.parsing.parser import parse_command
 from bot.core.parsing.redaction import redact_command_text
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
+from bot.core.results import ApprovalRequested, ApprovalUpdate
 from bot.errors import ChatOpsError
 from bot.render.slack_blocks import code, context, credit_line, render_slack
+from bot.slack.approvals import ApprovalMessages
 from bot.slack.delivery import Conversation, Delivery, Respond, SlackPullProgress
 from bot.slack.priority import AckFirst
 
@@ -46,8 +48,10 @@ class SlashCommandHandler:
         listings_in_channel: bool,
         ack_first: AckFirst | None = None,
         groups_of: Callable[[str], frozenset[str]] | None = None,
+        approval_messages: ApprovalMessages | None = None,
     ) -> None:
         self._pipeline = pipeline
+        self._approval_messages = approval_messages
         self._groups_of = groups_of
         self._executor = executor
         self._ack_first = ack_first
@@ -112,6 +116,15 @@ class SlashCommandHandler:
         reply = self._pipeline.run(command, actor=actor, progress=progress)
         if reply.error is not None:
             # Errors go to the person who asked, in place of the "working on" note.
+            delivery.reply(render_slack(reply), in_channel=False, replace=changes)
+            return
+        if isinstance(reply.result, ApprovalRequested | ApprovalUpdate):
+            if self._approval_messages is not None and reply.result.record is not None:
+                if isinstance(reply.result, ApprovalRequested):
+                    self._approval_messages.post(reply.result.record)
+                else:
+                    self._approval_messages.update(reply.result.record)
+            # Only the requester hears that their request waits (or was withdrawn).
             delivery.reply(render_slack(reply), in_channel=False, replace=changes)
             return
         message = render_slack(reply, requester=actor.user_id if in_channel else None)

@@ -11,12 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.operations import (
+    BotOperation,
+    CancelApproval,
     ChangeContainers,
     ContainerAction,
     EngineOperation,
     FilterPairs,
     Inspect,
     InspectType,
+    ListApprovals,
     ListContainers,
     ListImages,
     PortMapping,
@@ -27,6 +30,7 @@ from bot.core.operations import (
     RestartName,
     RestartPolicy,
     RunContainer,
+    ShowAudit,
     ShowLogs,
     VolumeMount,
 )
@@ -50,7 +54,7 @@ _PRUNE_CONTAINER_FILTERS = ("label", "label!", "until")
 _PRUNE_IMAGE_FILTERS = ("dangling", "label", "label!", "until")
 _NO_FORMAT = "the bot renders its own tables and summaries."
 
-Builder = Callable[[ParsedOptions, OptionTable], EngineOperation]
+Builder = Callable[[ParsedOptions, OptionTable], EngineOperation | BotOperation]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -326,6 +330,23 @@ def _restart(text: str | None, table: OptionTable) -> RestartPolicy | None:
         raise table.error(f"Invalid --restart {text!r}: only on-failure takes a retry count.")
     count = parse_count(count_text, option="--restart on-failure") if colon else 0
     return RestartPolicy(name=name, maximum_retry_count=count)
+
+
+def build_approvals(parsed: ParsedOptions, table: OptionTable) -> ListApprovals:
+    return ListApprovals()
+
+
+def build_cancel(parsed: ParsedOptions, table: OptionTable) -> CancelApproval:
+    text = parsed.positionals[0].removeprefix("#")
+    return CancelApproval(request_id=parse_count(text, option="the request number", minimum=1))
+
+
+def build_audit(parsed: ParsedOptions, table: OptionTable) -> ShowAudit:
+    if not parsed.positionals:
+        return ShowAudit()
+    return ShowAudit(
+        count=parse_count(parsed.positionals[0], option="audit N", minimum=1, maximum=200)
+    )
 
 
 def _filter_option(what: str, *, short: str | None = "f") -> OptionSpec:
@@ -691,6 +712,33 @@ COMMANDS: tuple[CommandSpec, ...] = (
             _filter_option("by until=DURATION|TIME, label=..., label!=...", short=None),
         ),
         build=build_image_prune,
+    ),
+    CommandSpec(
+        name="approvals",
+        summary="List pending approval requests",
+        usage="",
+        max_args=0,
+        options=(),
+        build=build_approvals,
+    ),
+    CommandSpec(
+        name="cancel",
+        summary="Withdraw your approval request N",
+        usage="N",
+        min_args=1,
+        max_args=1,
+        options=(),
+        build=build_cancel,
+        examples=("cancel 12",),
+    ),
+    CommandSpec(
+        name="audit",
+        summary="Show the newest audit log entries (admins)",
+        usage="[N]",
+        max_args=1,
+        options=(),
+        build=build_audit,
+        examples=("audit 50",),
     ),
 )
 

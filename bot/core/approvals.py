@@ -1,0 +1,321 @@
+"""Approvals: destructive actions wait for approvers, bound to the exact objects planned.
+
+The lifecycle is a state machine whose every step is one compare-and-set in the database
+(``ApprovalRepository.transition``), so double clicks, simultaneous approvers, Slack retries
+and several bot replicas execute an approved plan at most once::
+
+    pending -> approved -> executing -> done | failed
+    pending -> rejected | expired | cancelled
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from bot.core.operations import ParsedCommand
+from bot.core.parsing.redaction import redact_command_text
+from bot.core.results import ActionResult
+from bot.errors import ChatOpsError
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    DONE = "done"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+TRANSITIONS: dict[ApprovalState, frozenset[ApprovalState]] = {
+    ApprovalState.PENDING: frozenset(
+        {
+            ApprovalState.APPROVED,
+            ApprovalState.REJECTED,
+            ApprovalState.EXPIRED,
+            ApprovalState.CANCELLED,
+        }
+    ),
+    ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING}),
+    ApprovalState.EXECUTING: frozenset({ApprovalState.DONE, ApprovalState.FAILED}),
+}
+
+
+def can_move(current: ApprovalState, target: ApprovalState) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanItem:
+    """One object the action will destroy, as it was when planned."""
+
+    kind: str  # "container" or "image"
+    id: str  # the exact object: a later change of what `target` names is refused
+    target: str  # how the request named it (name, reference or ID)
+    description: str  # status, image, size: what the approver sees
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Plan:
+    action: str  # rm, rmi, prune
+    items: tuple[PlanItem, ...]
+    force: bool = False
+    volumes: bool = False
+    no_prune: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalRecord:
+    id: int
+    state: ApprovalState
+    requester: str
+    channel_id: str | None
+    engine: str
+    command_text: str
+    plan: Plan
+    created_at: datetime
+    expires_at: datetime
+    approvers: tuple[str, ...] = ()
+    message_channel: str | None = None
+    message_ts: str | None = None
+    outcome: str = ""
+
+    @property
+    def shown_command(self) -> str:
+        return redact_command_text(self.command_text)
+
+
+class ApprovalRepository(Protocol):
+    """Durable storage of approval requests; every state change is a compare-and-set."""
+
+    def create(
+        self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
+        plan: Plan, created_at: datetime, expires_at: datetime,
+    ) -> ApprovalRecord: ...  # fmt: skip
+
+    def get(self, request_id: int) -> ApprovalRecord | None: ...
+
+    def add_approver(self, request_id: int, user_id: str) -> bool:
+        """Record an approval; False if this user had already approved."""
+        ...
+
+    def transition(
+        self, request_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
+    ) -> bool:
+        """Move ``current`` -> ``target`` atomically; False if the state was not ``current``."""
+        ...
+
+    def set_message(self, request_id: int, *, channel: str, ts: str) -> None: ...
+
+    def pending(self) -> list[ApprovalRecord]: ...
+
+
+class Planner(Protocol):
+    """What an engine offers approvals: exact plans, and executing exactly a plan."""
+
+    def plan(self, command: ParsedCommand) -> Plan: ...
+
+    def execute_plan(self, plan: Plan) -> ActionResult: ...
+
+
+class ApprovalOutcomeKind(StrEnum):
+    REFUSED = "refused"  # nothing changed; `message` says why
+    RECORDED = "recorded"  # an approval counted, more are needed
+    EXECUTED = "executed"  # done or failed: see the record
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalOutcome:
+    kind: ApprovalOutcomeKind
+    message: str
+    record: ApprovalRecord | None = None
+    result: ActionResult | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalRules:
+    approvers: tuple[str, ...]  # role names ("admin"), user IDs or user group IDs
+    min_approvals: int = 1
+    allow_self_approval: bool = False
+    expire_after: timedelta = field(default=timedelta(minutes=15))
+
+
+RoleCheck = Callable[[str, str, frozenset[str]], bool]  # (role, user, groups) -> holds it?
+
+
+class ApprovalService:
+    """Creates requests and moves them through their lifecycle."""
+
+    def __init__(
+        self,
+        *,
+        repository: ApprovalRepository,
+        planner_for: Callable[[str], Planner],
+        rules: ApprovalRules,
+        has_role: RoleCheck,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._repository = repository
+        self._planner_for = planner_for
+        self._rules = rules
+        self._has_role = has_role
+        self._clock = clock
+
+    def request(
+        self, *, requester: str, channel_id: str | None, command: ParsedCommand, engine: str
+    ) -> ApprovalRecord:
+        """Plan the exact objects now and store a pending request."""
+        plan = self._planner_for(engine).plan(command)
+        now = self._clock()
+        return self._repository.create(
+            requester=requester, channel_id=channel_id, engine=engine,
+            command_text=command.text, plan=plan, created_at=now,
+            expires_at=now + self._rules.expire_after,
+        )  # fmt: skip
+
+    def may_approve(self, user_id: str, groups: frozenset[str]) -> bool:
+        for entry in self._rules.approvers:
+            if entry in (user_id, *groups) or self._has_role(entry, user_id, groups):
+                return True
+        return False
+
+    def approve(self, request_id: int, *, user_id: str, groups: frozenset[str]) -> ApprovalOutcome:
+        record, refusal = self._open(request_id)
+        if record is None:
+            return refusal
+        if not self.may_approve(user_id, groups):
+            return _refused(f"You are not an approver for #{request_id} ([approvals] approvers).")
+        if user_id == record.requester and not self._rules.allow_self_approval:
+            return _refused(f"You asked for #{request_id}: someone else has to approve it.")
+        if not self._repository.add_approver(request_id, user_id):
+            return _refused(f"You have already approved #{request_id}.")
+        current = self._repository.get(request_id)
+        assert current is not None
+        if len(current.approvers) < self._rules.min_approvals:
+            count = f"{len(current.approvers)} of {self._rules.min_approvals}"
+            return ApprovalOutcome(
+                kind=ApprovalOutcomeKind.RECORDED, message=f"Approval {count} recorded.",
+                record=current,
+            )  # fmt: skip
+        if not self._repository.transition(
+            request_id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED
+        ):
+            return _refused(f"#{request_id} has already been handled.")
+        return self._execute(current)
+
+    def _execute(self, record: ApprovalRecord) -> ApprovalOutcome:
+        if not self._repository.transition(
+            record.id, current=ApprovalState.APPROVED, target=ApprovalState.EXECUTING
+        ):
+            return _refused(f"#{record.id} has already been handled.")
+        try:
+            result = self._planner_for(record.engine).execute_plan(record.plan)
+        except ChatOpsError as err:
+            self._repository.transition(
+                record.id, current=ApprovalState.EXECUTING, target=ApprovalState.FAILED,
+                outcome=str(err),
+            )  # fmt: skip
+            return self._executed(record.id, message=str(err))
+        summary = _summary(result)
+        final = ApprovalState.FAILED if result.failed else ApprovalState.DONE
+        self._repository.transition(
+            record.id, current=ApprovalState.EXECUTING, target=final, outcome=summary
+        )
+        return self._executed(record.id, message=summary, result=result)
+
+    def _executed(
+        self, request_id: int, *, message: str, result: ActionResult | None = None
+    ) -> ApprovalOutcome:
+        return ApprovalOutcome(
+            kind=ApprovalOutcomeKind.EXECUTED, message=message,
+            record=self._repository.get(request_id), result=result,
+        )  # fmt: skip
+
+    def reject(self, request_id: int, *, user_id: str, groups: frozenset[str]) -> ApprovalOutcome:
+        record, refusal = self._open(request_id)
+        if record is None:
+            return refusal
+        if not self.may_approve(user_id, groups):
+            return _refused(f"You are not an approver for #{request_id} ([approvals] approvers).")
+        if not self._repository.transition(
+            request_id, current=ApprovalState.PENDING, target=ApprovalState.REJECTED,
+            outcome=f"rejected by {user_id}",
+        ):  # fmt: skip
+            return _refused(f"#{request_id} has already been handled.")
+        return ApprovalOutcome(
+            kind=ApprovalOutcomeKind.REJECTED, message=f"#{request_id} rejected.",
+            record=self._repository.get(request_id),
+        )  # fmt: skip
+
+    def cancel(self, request_id: int, *, user_id: str) -> ApprovalOutcome:
+        record, refusal = self._open(request_id)
+        if record is None:
+            return refusal
+        if record.requester != user_id:
+            return _refused(f"Only the person who asked for #{request_id} can cancel it.")
+        if not self._repository.transition(
+            request_id, current=ApprovalState.PENDING, target=ApprovalState.CANCELLED,
+            outcome=f"cancelled by {user_id}",
+        ):  # fmt: skip
+            return _refused(f"#{request_id} has already been handled.")
+        return ApprovalOutcome(
+            kind=ApprovalOutcomeKind.CANCELLED, message=f"#{request_id} cancelled.",
+            record=self._repository.get(request_id),
+        )  # fmt: skip
+
+    def expire_due(self) -> list[ApprovalRecord]:
+        """Expire every pending request past its time; return the ones this call expired."""
+        now = self._clock()
+        expired = []
+        for record in self._repository.pending():
+            if record.expires_at <= now and self._repository.transition(
+                record.id, current=ApprovalState.PENDING, target=ApprovalState.EXPIRED,
+                outcome="expired",
+            ):  # fmt: skip
+                expired.append(self._repository.get(record.id) or record)
+        return expired
+
+    def pending(self) -> list[ApprovalRecord]:
+        return self._repository.pending()
+
+    def attach_message(self, request_id: int, *, channel: str, ts: str) -> None:
+        """Remember the chat message that shows the request, to update it later."""
+        self._repository.set_message(request_id, channel=channel, ts=ts)
+
+    def get(self, request_id: int) -> ApprovalRecord | None:
+        return self._repository.get(request_id)
+
+    def _open(self, request_id: int) -> tuple[ApprovalRecord | None, ApprovalOutcome]:
+        """The request if it is still pending and in time, else the refusal to give."""
+        record = self._repository.get(request_id)
+        if record is None:
+            return None, _refused(f"There is no approval request #{request_id}.")
+        if record.state is ApprovalState.PENDING and record.expires_at <= self._clock():
+            self._repository.transition(
+                request_id, current=ApprovalState.PENDING, target=ApprovalState.EXPIRED,
+                outcome="expired",
+            )  # fmt: skip
+            return None, _refused(f"#{request_id} has expired.")
+        if record.state is not ApprovalState.PENDING:
+            return None, _refused(f"#{request_id} is already {record.state.value}.")
+        return record, _refused("")
+
+
+def _refused(message: str) -> ApprovalOutcome:
+    return ApprovalOutcome(kind=ApprovalOutcomeKind.REFUSED, message=message)
+
+
+def _summary(result: ActionResult) -> str:
+    done = [o.target for o in result.outcomes if o.ok]
+    failed = [f"{o.target}: {o.detail}" for o in result.outcomes if not o.ok]
+    parts = [f"removed {', '.join(done)}"] if done else []
+    parts += [f"failed {item}" for item in failed]
+    return "; ".join(parts) or "nothing to do"

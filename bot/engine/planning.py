@@ -1,0 +1,142 @@
+"""Exact plans for destructive actions, and executing exactly a plan (for approvals)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import docker
+import docker.errors
+
+from bot.core.approvals import Plan, PlanItem
+from bot.core.operations import (
+    ChangeContainers,
+    ContainerAction,
+    FilterPairs,
+    Operation,
+    PruneContainers,
+    PruneImages,
+    RemoveImages,
+    filters_as_dict,
+)
+from bot.core.parsing.units import parse_point_in_time
+from bot.core.results import ActionResult, TargetOutcome
+from bot.errors import Conflict, EngineError, PlanChanged
+from bot.render.humanize import human_size, short_id
+
+_STOPPED = ["exited", "dead", "created"]
+
+
+def make_plan(api: docker.APIClient, operation: Operation) -> Plan:
+    """The exact objects ``operation`` would destroy now."""
+    match operation:
+        case ChangeContainers(action=ContainerAction.REMOVE):
+            items = tuple(
+                _container_item(api, target, operation.force) for target in operation.containers
+            )
+            return Plan(action="rm", items=items, force=operation.force, volumes=operation.volumes)
+        case RemoveImages():
+            items = tuple(
+                _image_item(api.inspect_image(target), target) for target in operation.images
+            )
+            return Plan(
+                action="rmi", items=items, force=operation.force, no_prune=operation.no_prune
+            )
+        case PruneContainers():
+            filters = filters_as_dict(_without_until(operation.filters)) | {"status": _STOPPED}
+            docs = api.containers(all=True, filters=filters)
+            items = tuple(
+                PlanItem(kind="container", id=doc["Id"], target=doc["Id"],
+                         description=f"{_name(doc)} ({doc.get('Image')}, {doc.get('Status')})")
+                for doc in docs
+                if _old_enough(doc.get("Created"), operation.filters)
+            )  # fmt: skip
+            return Plan(action="prune", items=items)
+        case PruneImages():
+            return Plan(action="prune", items=_unused_images(api, operation))
+    raise EngineError(f"`{operation}` needs no approval plan.")
+
+
+def execute_plan(api: docker.APIClient, plan: Plan) -> ActionResult:
+    """Check every planned object is still the planned one, then destroy exactly those."""
+    changes = [change for item in plan.items if (change := _changed(api, item))]
+    if changes:
+        raise PlanChanged(
+            "Nothing was done, because the plan no longer holds: " + "; ".join(changes)
+        )
+    outcomes = []
+    for item in plan.items:
+        try:
+            if item.kind == "container":
+                api.remove_container(item.id, force=plan.force, v=plan.volumes)
+            else:
+                target = item.target if plan.action == "rmi" else item.id
+                api.remove_image(target, force=plan.force, noprune=plan.no_prune)
+            outcomes.append(TargetOutcome(target=item.target, ok=True))
+        except docker.errors.APIError as err:
+            outcomes.append(
+                TargetOutcome(target=item.target, ok=False, detail=str(err.explanation))
+            )
+    return ActionResult(action=plan.action, outcomes=tuple(outcomes))
+
+
+def _container_item(api: docker.APIClient, target: str, force: bool) -> PlanItem:
+    doc = api.inspect_container(target)
+    state = doc.get("State") or {}
+    if state.get("Running") and not force:
+        raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")
+    name = str(doc.get("Name", "")).lstrip("/")
+    image = (doc.get("Config") or {}).get("Image", "")
+    return PlanItem(kind="container", id=doc["Id"], target=target,
+                    description=f"{name} ({image}, {state.get('Status', '?')})")  # fmt: skip
+
+
+def _image_item(doc: dict[str, Any], target: str) -> PlanItem:
+    tags = ", ".join(doc.get("RepoTags") or []) or "<none>"
+    size = human_size(int(doc.get("Size") or 0))
+    return PlanItem(kind="image", id=doc["Id"], target=target,
+                    description=f"{tags} ({short_id(doc['Id'])}, {size})")  # fmt: skip
+
+
+def _unused_images(api: docker.APIClient, operation: PruneImages) -> tuple[PlanItem, ...]:
+    filters = filters_as_dict(_without_until(operation.filters))
+    if not operation.all:
+        filters["dangling"] = ["true"]
+    used = {doc.get("ImageID") for doc in api.containers(all=True)}
+    return tuple(
+        _image_item(doc, doc["Id"])
+        for doc in api.images(filters=filters)
+        if doc["Id"] not in used and _old_enough(doc.get("Created"), operation.filters)
+    )
+
+
+def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
+    try:
+        if item.kind == "container":
+            current = api.inspect_container(item.target)["Id"]
+        else:
+            current = api.inspect_image(item.target)["Id"]
+    except docker.errors.NotFound:
+        return f"{item.target} no longer exists"
+    if current != item.id:
+        return (f"{item.target} is now {short_id(current)}, "
+                f"not the planned {short_id(item.id)}")  # fmt: skip
+    return None
+
+
+def _without_until(filters: FilterPairs) -> FilterPairs:
+    return tuple((key, value) for key, value in filters if key != "until")
+
+
+def _old_enough(created: Any, filters: FilterPairs) -> bool:
+    for key, value in filters:
+        if key == "until":
+            limit = parse_point_in_time(value, option="until")
+            if datetime.fromtimestamp(int(created or 0), tz=UTC) > limit:
+                return False
+    return True
+
+
+def _name(doc: dict[str, Any]) -> str:
+    names = doc.get("Names") or []
+    return str(names[0]).lstrip("/") if names else short_id(doc["Id"])

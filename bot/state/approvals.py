@@ -1,0 +1,144 @@
+"""Approval requests in the database; each state change is one conditional UPDATE."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.core.approvals import ApprovalRecord, ApprovalState, Plan, PlanItem, can_move
+from bot.state.database import approval_votes, approvals
+
+
+class SqlApprovalRepository:
+    """``ApprovalRepository`` over SQLAlchemy Core."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(
+        self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
+        plan: Plan, created_at: datetime, expires_at: datetime,
+    ) -> ApprovalRecord:  # fmt: skip
+        with self._engine.begin() as connection:
+            inserted = connection.execute(
+                insert(approvals).values(
+                    state=ApprovalState.PENDING.value,
+                    requester=requester,
+                    channel_id=channel_id,
+                    engine=engine,
+                    command_text=command_text,
+                    plan=_plan_json(plan),
+                    created_at=created_at,
+                    expires_at=expires_at,
+                    outcome="",
+                )
+            )
+            key = inserted.inserted_primary_key
+            assert key is not None
+            request_id = int(key[0])
+        record = self.get(request_id)
+        assert record is not None
+        return record
+
+    def get(self, request_id: int) -> ApprovalRecord | None:
+        with self._engine.connect() as connection:
+            row = connection.execute(select(approvals).where(approvals.c.id == request_id)).first()
+            if row is None:
+                return None
+            voters = connection.execute(
+                select(approval_votes.c.user_id)
+                .where(approval_votes.c.approval_id == request_id)
+                .order_by(approval_votes.c.at)
+            ).scalars()
+            return _record(row._mapping, tuple(voters))
+
+    def add_approver(self, request_id: int, user_id: str) -> bool:
+        try:
+            with self._engine.begin() as connection:
+                connection.execute(
+                    insert(approval_votes).values(
+                        approval_id=request_id, user_id=user_id, at=datetime.now(UTC)
+                    )
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    def transition(
+        self, request_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
+    ) -> bool:
+        if not can_move(current, target):
+            raise ValueError(f"no transition {current} -> {target}")
+        values: dict[str, Any] = {"state": target.value}
+        if outcome:
+            values["outcome"] = outcome
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(approvals)
+                .where(approvals.c.id == request_id, approvals.c.state == current.value)
+                .values(**values)
+            )
+            return changed.rowcount == 1
+
+    def set_message(self, request_id: int, *, channel: str, ts: str) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(approvals)
+                .where(approvals.c.id == request_id)
+                .values(message_channel=channel, message_ts=ts)
+            )
+
+    def pending(self) -> list[ApprovalRecord]:
+        with self._engine.connect() as connection:
+            ids = connection.execute(
+                select(approvals.c.id)
+                .where(approvals.c.state == ApprovalState.PENDING.value)
+                .order_by(approvals.c.id)
+            ).scalars()
+            found = [self.get(int(request_id)) for request_id in ids]
+        return [record for record in found if record is not None]
+
+
+def _plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "action": plan.action, "force": plan.force, "volumes": plan.volumes,
+        "no_prune": plan.no_prune,
+        "items": [
+            {"kind": i.kind, "id": i.id, "target": i.target, "description": i.description}
+            for i in plan.items
+        ],
+    }  # fmt: skip
+
+
+def _record(row: Any, voters: tuple[str, ...]) -> ApprovalRecord:
+    plan = row["plan"]
+    return ApprovalRecord(
+        id=int(row["id"]),
+        state=ApprovalState(row["state"]),
+        requester=row["requester"],
+        channel_id=row["channel_id"],
+        engine=row["engine"],
+        command_text=row["command_text"],
+        plan=Plan(
+            action=plan["action"],
+            force=plan["force"],
+            volumes=plan["volumes"],
+            no_prune=plan["no_prune"],
+            items=tuple(PlanItem(**item) for item in plan["items"]),
+        ),
+        created_at=_aware(row["created_at"]),
+        expires_at=_aware(row["expires_at"]),
+        approvers=voters,
+        message_channel=row["message_channel"],
+        message_ts=row["message_ts"],
+        outcome=row["outcome"] or "",
+    )
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,0 +1,104 @@
+"""The database: engine creation (SQLite made crash-safe) and the schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from bot.errors import ConfigError
+
+metadata = MetaData()
+
+# Integer on SQLite keeps ROWID autoincrement; BigInteger elsewhere.
+_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+approvals = Table(
+    "approvals",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("state", String(16), nullable=False, index=True),
+    Column("requester", String(32), nullable=False),
+    Column("channel_id", String(32)),
+    Column("engine", String(128), nullable=False),
+    Column("command_text", Text, nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("message_channel", String(32)),
+    Column("message_ts", String(32)),
+    Column("outcome", Text, nullable=False, default=""),
+)
+
+approval_votes = Table(
+    "approval_votes",
+    metadata,
+    Column("approval_id", _ID, ForeignKey("approvals.id"), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("approval_id", "user_id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("channel_id", String(32)),
+    Column("engine", String(128)),
+    Column("command", Text, nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# One row holding the newest audit hash: updating it serialises appends on every database.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("hash", String(64), nullable=False),
+)
+
+
+def open_database(url: str) -> Engine:
+    """Connect and create the schema if needed; SQLite gets WAL and synchronous=FULL."""
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, SQLAlchemyError, ImportError) as err:
+        raise ConfigError(f"CHATOPS_DATABASE_URL is not usable: {err}") from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    try:
+        metadata.create_all(engine)
+    except SQLAlchemyError as err:
+        raise ConfigError(f"Cannot open the database at CHATOPS_DATABASE_URL: {err}") from None
+    return engine
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    # WAL survives a crash without losing committed transactions when synchronous is FULL.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

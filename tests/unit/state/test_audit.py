@@ -1,0 +1,67 @@
+"""The audit log's hash chain: intact when untouched, broken by any edit, serial under load."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlalchemy import delete, update
+
+from bot.state.audit import SqlAuditLog
+from bot.state.database import audit_log, open_database
+
+
+def log_at(tmp_path: Path) -> tuple[SqlAuditLog, object]:
+    engine = open_database(f"sqlite:///{tmp_path}/audit.db")
+    return SqlAuditLog(engine=engine), engine
+
+
+def test_chain_verifies_and_redacts(tmp_path: Path) -> None:
+    audit, _ = log_at(tmp_path)
+    audit.record(event="executed", actor="U1", channel_id="C1", engine="local",
+                 command="run -e TOKEN=secret busybox", detail="ok")  # fmt: skip
+    audit.record(event="denied", actor="U2", command="rm web", detail="needs operator")
+    check = audit.verify()
+    assert check.ok and check.entries == 2
+    newest = audit.recent(1)[0]
+    assert newest.event == "denied" and newest.actor == "U2"
+    assert "secret" not in audit.recent(2)[1].command
+
+
+def test_an_edited_row_is_detected(tmp_path: Path) -> None:
+    audit, engine = log_at(tmp_path)
+    for index in range(5):
+        audit.record(event="executed", actor=f"U{index}", command=f"rm c{index}")
+    with engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.execute(update(audit_log).where(audit_log.c.id == 3).values(actor="U9"))
+    check = audit.verify()
+    assert not check.ok and check.first_bad == 3 and "changed" in check.problem
+
+
+def test_a_removed_row_is_detected(tmp_path: Path) -> None:
+    audit, engine = log_at(tmp_path)
+    for index in range(4):
+        audit.record(event="executed", actor="U1", command=f"rm c{index}")
+    with engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.execute(delete(audit_log).where(audit_log.c.id == 2))
+    assert audit.verify().first_bad == 3
+    with engine.begin() as connection:  # type: ignore[attr-defined]
+        connection.execute(delete(audit_log).where(audit_log.c.id == 4))
+    # Removing the newest entry is caught through the head hash.
+    audit2, _ = log_at(tmp_path)
+    assert not audit2.verify().ok
+
+
+def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
+    audit, _ = log_at(tmp_path)
+    threads = [
+        threading.Thread(target=lambda i=i: [audit.record(event="read", actor=f"U{i}")
+                                              for _ in range(10)])
+        for i in range(8)
+    ]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    check = audit.verify()
+    assert check.ok and check.entries == 80
