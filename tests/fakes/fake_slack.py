@@ -228,7 +228,7 @@ def block_actions_body(
     message_ts: str = "1700000000.000001",
 ) -> str:  # fmt: skip
     """A button click, form-encoded as Slack posts ``block_actions`` interactivity payloads."""
-    payload = {
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(),
                  "team_id": "T0FAKE"},

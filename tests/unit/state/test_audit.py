@@ -54,11 +54,12 @@ def test_a_removed_row_is_detected(tmp_path: Path) -> None:
 
 def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
     audit, _ = log_at(tmp_path)
-    threads = [
-        threading.Thread(target=lambda i=i: [audit.record(event="read", actor=f"U{i}")
-                                              for _ in range(10)])
-        for i in range(8)
-    ]  # fmt: skip
+
+    def append_ten(index: int) -> None:
+        for _ in range(10):
+            audit.record(event="read", actor=f"U{index}")
+
+    threads = [threading.Thread(target=append_ten, args=(i,)) for i in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:
