@@ -21,6 +21,7 @@ from typing import Any
 import docker
 import pytest
 import requests
+from sqlalchemy import create_engine
 
 from bot.console import Console
 from bot.core.pipeline import Pipeline, Reply
@@ -28,6 +29,7 @@ from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
 from bot.server import SlackService
 from bot.settings import Settings, load_settings
+from bot.state.database import metadata
 from tests.fakes.fake_slack import (
     FakeSlack,
     post_signed,
@@ -191,6 +193,34 @@ class BotDriver:
 @pytest.fixture
 def bot(engines: DockerEngineDirectory) -> BotDriver:
     return BotDriver(pipeline=Pipeline(engines=engines, policy=AllowEverything()))
+
+
+# --- Databases ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The private PostgreSQL (scripts/sandbox-postgres); missing is a failure, not a skip."""
+    url = os.environ.get("CHATOPS_TEST_POSTGRES_URL")
+    if url:
+        return url
+    script = REPO / "scripts" / "sandbox-postgres"
+    done = subprocess.run([str(script), "start"], capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"No test PostgreSQL: {done.stderr}", pytrace=False)
+    return done.stdout.strip().split("=", 1)[1]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each state test runs on SQLite and on PostgreSQL, from empty tables."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/state.db"
+    url = str(request.getfixturevalue("postgres_url"))
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    engine.dispose()
+    return url
 
 
 # --- Slack --------------------------------------------------------------------------------

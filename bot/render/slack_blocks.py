@@ -156,7 +156,9 @@ _STATE_LINES = {
 }
 
 
-def approval_request_blocks(record: ApprovalRecord, *, approvers: str) -> list[dict[str, Any]]:
+def approval_request_blocks(
+    record: ApprovalRecord, *, approvers: str, now: datetime | None = None
+) -> list[dict[str, Any]]:
     """The request as approvers see it; with Approve/Reject buttons while it is pending."""
     title = escape(bounded(f"Approval request #{record.id}", MAX_HEADER_TEXT))
     blocks: list[Block] = [
@@ -175,6 +177,8 @@ def approval_request_blocks(record: ApprovalRecord, *, approvers: str) -> list[d
         status += f" · {escape(bounded(record.outcome, 1500))}"
     if state == "pending":
         status += f" · approvers: {escape(approvers)} · expires {record.expires_at:%H:%M} UTC"
+    else:
+        status += f" · {(now or datetime.now(UTC)):%Y-%m-%d %H:%M} UTC"
     blocks.append(context(status))
     if state == "pending":
         blocks.append(ActionsBlock(

@@ -48,10 +48,12 @@ class CountingPlanner:
         return ActionResult(action="rm", outcomes=(TargetOutcome(target="web", ok=True),))
 
 
-def make_service(min_approvals: int) -> tuple[ApprovalService, CountingPlanner, list[datetime]]:
+def make_service(
+    min_approvals: int, url: str | None = None
+) -> tuple[ApprovalService, CountingPlanner, list[datetime]]:
     planner = CountingPlanner()
     now = [datetime(2026, 11, 29, 12, 0, tzinfo=UTC)]
-    database = open_database(f"sqlite:///{tempfile.mkdtemp()}/approvals.db")
+    database = open_database(url or f"sqlite:///{tempfile.mkdtemp()}/approvals.db")
     service = ApprovalService(
         repository=SqlApprovalRepository(engine=database),
         planner_for=lambda name: planner,
@@ -125,8 +127,8 @@ TestApprovalLifecycle = ApprovalLifecycle.TestCase
 TestApprovalLifecycle.settings = settings(max_examples=40, stateful_step_count=25, deadline=None)
 
 
-def test_twenty_simultaneous_approvals_execute_once() -> None:
-    service, planner, _ = make_service(1)
+def test_twenty_simultaneous_approvals_execute_once(database_url: str) -> None:
+    service, planner, _ = make_service(1, database_url)
     record = service.request(requester="U0REQ", channel_id="C1",
                              command=parse_command("rm web"), engine="local")  # fmt: skip
     barrier = threading.Barrier(20)

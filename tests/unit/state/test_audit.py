@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from sqlalchemy import delete, update
 
@@ -11,13 +10,13 @@ from bot.state.audit import SqlAuditLog
 from bot.state.database import audit_log, open_database
 
 
-def log_at(tmp_path: Path) -> tuple[SqlAuditLog, object]:
-    engine = open_database(f"sqlite:///{tmp_path}/audit.db")
+def log_at(url: str) -> tuple[SqlAuditLog, object]:
+    engine = open_database(url)
     return SqlAuditLog(engine=engine), engine
 
 
-def test_chain_verifies_and_redacts(tmp_path: Path) -> None:
-    audit, _ = log_at(tmp_path)
+def test_chain_verifies_and_redacts(database_url: str) -> None:
+    audit, _ = log_at(database_url)
     audit.record(event="executed", actor="U1", channel_id="C1", engine="local",
                  command="run -e TOKEN=secret busybox", detail="ok")  # fmt: skip
     audit.record(event="denied", actor="U2", command="rm web", detail="needs operator")
@@ -28,8 +27,8 @@ def test_chain_verifies_and_redacts(tmp_path: Path) -> None:
     assert "secret" not in audit.recent(2)[1].command
 
 
-def test_an_edited_row_is_detected(tmp_path: Path) -> None:
-    audit, engine = log_at(tmp_path)
+def test_an_edited_row_is_detected(database_url: str) -> None:
+    audit, engine = log_at(database_url)
     for index in range(5):
         audit.record(event="executed", actor=f"U{index}", command=f"rm c{index}")
     with engine.begin() as connection:  # type: ignore[attr-defined]
@@ -38,8 +37,8 @@ def test_an_edited_row_is_detected(tmp_path: Path) -> None:
     assert not check.ok and check.first_bad == 3 and "changed" in check.problem
 
 
-def test_a_removed_row_is_detected(tmp_path: Path) -> None:
-    audit, engine = log_at(tmp_path)
+def test_a_removed_row_is_detected(database_url: str) -> None:
+    audit, engine = log_at(database_url)
     for index in range(4):
         audit.record(event="executed", actor="U1", command=f"rm c{index}")
     with engine.begin() as connection:  # type: ignore[attr-defined]
@@ -48,12 +47,12 @@ def test_a_removed_row_is_detected(tmp_path: Path) -> None:
     with engine.begin() as connection:  # type: ignore[attr-defined]
         connection.execute(delete(audit_log).where(audit_log.c.id == 4))
     # Removing the newest entry is caught through the head hash.
-    audit2, _ = log_at(tmp_path)
+    audit2, _ = log_at(database_url)
     assert not audit2.verify().ok
 
 
-def test_concurrent_appends_keep_one_chain(tmp_path: Path) -> None:
-    audit, _ = log_at(tmp_path)
+def test_concurrent_appends_keep_one_chain(database_url: str) -> None:
+    audit, _ = log_at(database_url)
 
     def append_ten(index: int) -> None:
         for _ in range(10):
