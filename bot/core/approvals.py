@@ -169,11 +169,15 @@ class ApprovalService:
         self._has_role = has_role
         self._clock = clock
 
+    def plan(self, command: ParsedCommand, *, engine: str) -> Plan:
+        """The exact objects ``command`` would destroy on ``engine`` now."""
+        return self._planner_for(engine).plan(command)
+
     def request(
-        self, *, requester: str, channel_id: str | None, command: ParsedCommand, engine: str
-    ) -> ApprovalRecord:
-        """Plan the exact objects now and store a pending request."""
-        plan = self._planner_for(engine).plan(command)
+        self, *, requester: str, channel_id: str | None, command: ParsedCommand, engine: str,
+        plan: Plan,
+    ) -> ApprovalRecord:  # fmt: skip
+        """Store a pending request for exactly ``plan``."""
         now = self._clock()
         return self._repository.create(
             requester=requester, channel_id=channel_id, engine=engine,

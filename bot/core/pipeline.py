@@ -19,6 +19,7 @@ from bot.core.operations import (
     Help,
     ListApprovals,
     ParsedCommand,
+    PruneImages,
     ShowAudit,
     changes_something,
 )
@@ -31,6 +32,7 @@ from bot.core.results import (
     ApprovalRequested,
     ApprovalUpdate,
     AuditList,
+    PruneResult,
     Result,
 )
 from bot.errors import AccessDenied, ApprovalRequired, ChatOpsError, InternalError
@@ -128,12 +130,18 @@ class Pipeline:
 
     def _request_approval(
         self, command: ParsedCommand, actor: Actor, engine: str, reason: str
-    ) -> ApprovalRequested:
+    ) -> Result:
         if self._approvals is None:
             raise ApprovalRequired(f"Not run: {reason}, and approvals are not set up here.")
+        plan = self._approvals.plan(command, engine=engine)
+        if not plan.items:
+            # Nothing would be destroyed (a prune with nothing to prune): nothing to approve.
+            kind = "images" if isinstance(command.operation, PruneImages) else "containers"
+            return PruneResult(kind=kind, deleted=(), space_reclaimed=0)
         record = self._approvals.request(
-            requester=actor.user_id, channel_id=actor.channel_id, command=command, engine=engine
-        )
+            requester=actor.user_id, channel_id=actor.channel_id, command=command, engine=engine,
+            plan=plan,
+        )  # fmt: skip
         detail = f"#{record.id}: " + "; ".join(i.description for i in record.plan.items)
         self._record("approval_requested", actor, engine, command.text, detail)
         return ApprovalRequested(record=record, approvers=reason)

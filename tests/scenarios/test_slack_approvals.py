@@ -193,3 +193,33 @@ def test_cancel_and_audit(approvals_bot: SlackBot, api: docker.APIClient) -> Non
     approvals_bot.fake.wait_for("response", where=lambda c: c.path.endswith("/audit"))
     shown = json.dumps(approvals_bot.responses("audit")[0])
     assert "approval_requested" in shown and "denied" in shown
+
+
+def test_an_approved_prune_removes_only_what_was_planned(
+    approvals_bot: SlackBot, api: docker.APIClient
+) -> None:
+    box = approvals_bot.sandbox
+    label = f"chatops.test.prune={box.session}"
+    planned = box.name("prune-planned")
+    api.create_container(TEST_IMAGE, command=["true"], name=planned,
+                         labels=box.labels | {"chatops.test.prune": box.session})  # fmt: skip
+    before = len(approvals_bot.fake.of("chat.postMessage"))
+    approvals_bot.command(f"container prune --filter label={label}", name="ask", user_id="U0OPS")
+    approvals_bot.responses("ask")
+    posted = approvals_bot.fake.wait_for("chat.postMessage", count=before + 1)[-1]
+    assert planned in json.dumps(posted.body["blocks"])
+    request_id = int(posted.body["text"].rsplit("#", 1)[1])
+    late = box.name("prune-late")  # appears after the plan: must survive
+    api.create_container(TEST_IMAGE, command=["true"], name=late,
+                         labels=box.labels | {"chatops.test.prune": box.session})  # fmt: skip
+    click(approvals_bot, approve=True, request_id=request_id, user="U0ADMIN", name="go")
+    final_update(approvals_bot, request_id, "done")
+    with pytest.raises(docker.errors.NotFound):
+        api.inspect_container(planned)
+    api.inspect_container(late)
+
+
+def test_nothing_to_prune_needs_no_approval(approvals_bot: SlackBot) -> None:
+    approvals_bot.command("container prune --filter label=nothing.has=this", name="empty",
+                          user_id="U0OPS")  # fmt: skip
+    assert "Deleted 0 containers" in json.dumps(approvals_bot.responses("empty")[0])

@@ -76,8 +76,11 @@ class ApprovalLifecycle(RuleBasedStateMachine):
     @precondition(lambda self: self.request_id is None)
     @rule(requester=st.sampled_from(USERS))
     def request(self, requester: str) -> None:
-        record = self.service.request(requester=requester, channel_id="C1",
-                                      command=parse_command("rm web"), engine="local")  # fmt: skip
+        command = parse_command("rm web")
+        record = self.service.request(
+            requester=requester, channel_id="C1", command=command, engine="local",
+            plan=self.service.plan(command, engine="local"),
+        )  # fmt: skip
         self.request_id = record.id
         self.requester = requester
 
@@ -129,8 +132,11 @@ TestApprovalLifecycle.settings = settings(max_examples=40, stateful_step_count=2
 
 def test_twenty_simultaneous_approvals_execute_once(database_url: str) -> None:
     service, planner, _ = make_service(1, database_url)
-    record = service.request(requester="U0REQ", channel_id="C1",
-                             command=parse_command("rm web"), engine="local")  # fmt: skip
+    command = parse_command("rm web")
+    record = service.request(
+        requester="U0REQ", channel_id="C1", command=command, engine="local",
+        plan=service.plan(command, engine="local"),
+    )  # fmt: skip
     barrier = threading.Barrier(20)
 
     def click(index: int) -> None:
