@@ -249,15 +249,9 @@ class ApprovalService:
             return refusal
         if not self.may_approve(user_id, groups):
             return _refused(f"You are not an approver for #{request_id} ([approvals] approvers).")
-        if not self._repository.transition(
-            request_id, current=ApprovalState.PENDING, target=ApprovalState.REJECTED,
-            outcome=f"rejected by {user_id}",
-        ):  # fmt: skip
-            return _refused(f"#{request_id} has already been handled.")
-        return ApprovalOutcome(
-            kind=ApprovalOutcomeKind.REJECTED, message=f"#{request_id} rejected.",
-            record=self._repository.get(request_id),
-        )  # fmt: skip
+        return self._close(
+            request_id, ApprovalState.REJECTED, ApprovalOutcomeKind.REJECTED, user_id, "rejected"
+        )
 
     def cancel(self, request_id: int, *, user_id: str) -> ApprovalOutcome:
         record, refusal = self._open(request_id)
@@ -265,15 +259,23 @@ class ApprovalService:
             return refusal
         if record.requester != user_id:
             return _refused(f"Only the person who asked for #{request_id} can cancel it.")
+        return self._close(
+            request_id, ApprovalState.CANCELLED, ApprovalOutcomeKind.CANCELLED, user_id, "cancelled"
+        )
+
+    def _close(
+        self, request_id: int, target: ApprovalState, kind: ApprovalOutcomeKind, user_id: str,
+        verb: str,
+    ) -> ApprovalOutcome:  # fmt: skip
+        """End a pending request without running it (one compare-and-set)."""
         if not self._repository.transition(
-            request_id, current=ApprovalState.PENDING, target=ApprovalState.CANCELLED,
-            outcome=f"cancelled by {user_id}",
+            request_id, current=ApprovalState.PENDING, target=target,
+            outcome=f"{verb} by {user_id}",
         ):  # fmt: skip
             return _refused(f"#{request_id} has already been handled.")
         return ApprovalOutcome(
-            kind=ApprovalOutcomeKind.CANCELLED, message=f"#{request_id} cancelled.",
-            record=self._repository.get(request_id),
-        )  # fmt: skip
+            kind=kind, message=f"#{request_id} {verb}.", record=self._repository.get(request_id)
+        )
 
     def expire_due(self) -> list[ApprovalRecord]:
         """Expire every pending request past its time; return the ones this call expired."""
