@@ -22,18 +22,22 @@ from bot.core.engine import EngineDirectory
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AccessRules, ConfiguredPolicy, has_role
+from bot.core.results import CleanupReport
 from bot.engine.docker_engine import DockerEngine
 from bot.errors import ConfigError
 from bot.health import HealthCheck
+from bot.housekeeping import EngineSchedule, HousekeepingScheduler
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
 from bot.slack.approvals import ApprovalButtons, ApprovalMessages, ExpirySweeper
 from bot.slack.commands import SlashCommandHandler
+from bot.slack.delivery import post_cleanup_report
 from bot.slack.groups import SlackGroups
 from bot.slack.priority import AckFirst
 from bot.slack.web import make_web_client
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog
+from bot.state.cleanup_runs import SqlCleanupRuns
 from bot.state.database import open_database
 
 log = logging.getLogger(__name__)
@@ -115,6 +119,26 @@ def build_approval_service(
     )
 
 
+def engine_schedules(settings: Settings, engines: EngineDirectory) -> list[EngineSchedule]:
+    """Each engine's housekeeping schedule: its own [engines.NAME.cleanup] or [cleanup]."""
+    schedules = []
+    for name in engines.names():
+        engine_config = settings.engines.get(name)
+        config = (engine_config.cleanup if engine_config else None) or settings.cleanup
+        if config.schedule:
+            schedules.append(
+                EngineSchedule(
+                    engine=name,
+                    crontab=config.schedule,
+                    timezone=config.timezone,
+                    dry_run=config.dry_run,
+                    notify_channel=config.notify_channel,
+                    quiet_when_empty=config.quiet_when_empty,
+                )
+            )
+    return schedules
+
+
 class SlackService:
     """The running bot: HTTP server (events and health) and, in Socket Mode, the socket."""
 
@@ -156,8 +180,26 @@ class SlackService:
             groups_of=groups_of,
             audit=audit,
         )
+
+        def housekeep(name: str, dry_run: bool) -> CleanupReport:
+            engine = engines.get(name)
+            assert isinstance(engine, DockerEngine)
+            return engine.housekeep(dry_run=dry_run)
+
+        self._housekeeping = HousekeepingScheduler(
+            schedules=engine_schedules(settings, engines),
+            runs=SqlCleanupRuns(engine=database),
+            housekeep=housekeep,
+            notify=lambda channel, report: post_cleanup_report(self._client, channel, report),
+        )
         handler = SlashCommandHandler(
-            pipeline=Pipeline(engines=engines, policy=policy, approvals=approvals, audit=audit),
+            pipeline=Pipeline(
+                engines=engines,
+                policy=policy,
+                approvals=approvals,
+                audit=audit,
+                cleanup_status=self._housekeeping.status,
+            ),
             executor=self._executor,
             changes_in_channel=settings.slack_changes_in_channel,
             listings_in_channel=settings.slack_listings_in_channel,
@@ -203,11 +245,16 @@ class SlackService:
         return int(self._http.effective_port)  # type: ignore[union-attr]
 
     @property
+    def housekeeping(self) -> HousekeepingScheduler:
+        return self._housekeeping
+
+    @property
     def socket_mode(self) -> bool:
         return self._socket is not None
 
     def start(self) -> None:
         self._sweeper.start()
+        self._housekeeping.start()
         self._http_thread.start()
         if self._socket is not None:
             self._socket.connect()
@@ -230,5 +277,6 @@ class SlackService:
             self._socket.close()
         self._http.close()
         self._sweeper.stop()
+        self._housekeeping.stop()
         self._executor.shutdown(wait=True)
         self.health.close()

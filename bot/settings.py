@@ -10,6 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -165,6 +166,54 @@ class ApprovalSettings(BaseModel):
         return value
 
 
+class CleanupSettings(BaseModel):
+    """``[cleanup]`` (defaults for every engine) or ``[engines.NAME.cleanup]`` (one engine)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schedule: str | None = None  # crontab, e.g. "0 3 * * *"; unset: no scheduled runs
+    timezone: str = "UTC"
+    container_grace: str = "24h"  # since the container stopped
+    image_grace: str = "24h"
+    keep_label: str = "chatops.keep"
+    exclude: list[str] = Field(default_factory=list)  # globs on names and image references
+    dry_run: bool = False  # scheduled runs only report what they would remove
+    notify_channel: str | None = None
+    quiet_when_empty: bool = True
+
+    @field_validator("container_grace", "image_grace")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        try:
+            parse_duration(value, option="grace")
+        except ChatOpsError as err:
+            raise ValueError(str(err)) from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        if value is not None:
+            from bot.schedule import cron_trigger  # APScheduler is only needed when scheduling
+
+            try:
+                cron_trigger(value, timezone="UTC")
+            except ValueError as err:
+                raise ValueError(f"{value!r} is not a crontab schedule: {err}") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not a time zone name such as UTC or Europe/Berlin"
+            ) from None
+        return value
+
+
 class EngineSettings(BaseModel):
     """One named engine: ``[engines.NAME]`` in the TOML file."""
 
@@ -184,6 +233,7 @@ class EngineSettings(BaseModel):
     tls: TLSSettings | None = None
     # ssh:// engines go through the system's OpenSSH client (and its ~/.ssh/config).
     use_ssh_client: bool = True
+    cleanup: CleanupSettings | None = None  # this engine's housekeeping, replacing [cleanup]
 
     @field_validator("url")
     @classmethod
@@ -216,6 +266,7 @@ class Settings(BaseSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     run_policy: RunPolicySettings = Field(default_factory=RunPolicySettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     engine_timeout_seconds: float = Field(default=60.0, gt=0)
     run_wait_seconds: float = Field(default=60.0, gt=0)
     run_output_lines: int = Field(default=50, ge=1, le=10_000)

@@ -59,6 +59,8 @@ class PlanItem:
     id: str  # the exact object: a later change of what `target` names is refused
     target: str  # how the request named it (name, reference or ID)
     description: str  # status, image, size: what the approver sees
+    marker: str = ""  # state that must not change before execution (a container's FinishedAt)
+    size: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

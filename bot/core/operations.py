@@ -223,6 +223,18 @@ class ShowAudit:
     count: int = 20
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Cleanup:
+    """``cleanup``: remove dead containers and dangling images past their grace periods."""
+
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CleanupStatusQuery:
+    """``cleanup status``: schedules, next runs and last results."""
+
+
 EngineOperation = (
     Pull
     | ListImages
@@ -234,13 +246,15 @@ EngineOperation = (
     | Inspect
     | PruneContainers
     | PruneImages
+    | Cleanup
 )
-BotOperation = ListApprovals | CancelApproval | ShowAudit
+BotOperation = ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery
 Operation = EngineOperation | Help | BotOperation
 
 
 READ_ONLY_OPERATIONS = (
     ListContainers, ListImages, ShowLogs, Inspect, Help, ListApprovals, CancelApproval, ShowAudit,
+    CleanupStatusQuery,
 )  # fmt: skip
 
 
@@ -274,11 +288,17 @@ def action_name(operation: Operation) -> str:
             return "cancel"
         case ShowAudit():
             return "audit"
+        case Cleanup(dry_run=True) | CleanupStatusQuery():
+            return "cleanup-preview"
+        case Cleanup():
+            return "cleanup"
     raise AssertionError(f"unnamed operation {operation!r}")  # pragma: no cover
 
 
 def changes_something(operation: Operation) -> bool:
-    """False for listings, logs, inspect and help; True for everything that acts."""
+    """False for listings, logs, inspect, help and previews; True for everything that acts."""
+    if isinstance(operation, Cleanup):
+        return not operation.dry_run
     return not isinstance(operation, READ_ONLY_OPERATIONS)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.approvals import ApprovalService
@@ -16,6 +17,7 @@ from bot.core.engine import EngineDirectory, ProgressCallback
 from bot.core.help import build_help
 from bot.core.operations import (
     CancelApproval,
+    CleanupStatusQuery,
     Help,
     ListApprovals,
     ParsedCommand,
@@ -32,6 +34,7 @@ from bot.core.results import (
     ApprovalRequested,
     ApprovalUpdate,
     AuditList,
+    CleanupStatus,
     PruneResult,
     Result,
 )
@@ -69,11 +72,13 @@ class Pipeline:
         policy: Policy,
         approvals: ApprovalService | None = None,
         audit: AuditTrail | None = None,
+        cleanup_status: Callable[[], CleanupStatus] | None = None,
     ) -> None:
         self._engines = engines
         self._policy = policy
         self._approvals = approvals
         self._audit = audit
+        self._cleanup_status = cleanup_status
 
     def handle(self, text: str, *, actor: Actor, progress: ProgressCallback | None = None) -> Reply:
         """Parse, authorize and execute ``text`` on behalf of ``actor``."""
@@ -107,7 +112,9 @@ class Pipeline:
                 self._record("denied", actor, engine_name, text, decision.reason)
                 raise AccessDenied(f"Not allowed: {decision.reason}.")
             operation = decision.operation or operation
-            if isinstance(operation, ListApprovals | CancelApproval | ShowAudit):
+            if isinstance(
+                operation, ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery
+            ):
                 result = self._bot_operation(operation, actor)
             else:
                 assert not isinstance(operation, Help)
@@ -147,9 +154,15 @@ class Pipeline:
         return ApprovalRequested(record=record, approvers=reason)
 
     def _bot_operation(
-        self, operation: ListApprovals | CancelApproval | ShowAudit, actor: Actor
+        self,
+        operation: ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery,
+        actor: Actor,
     ) -> Result:
         match operation:
+            case CleanupStatusQuery():
+                if self._cleanup_status is None:
+                    raise ChatOpsError("Scheduled housekeeping runs only in the Slack service.")
+                return self._cleanup_status()
             case ShowAudit():
                 if self._audit is None:
                     raise ChatOpsError("There is no audit log here (the local console keeps none).")

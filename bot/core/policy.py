@@ -23,7 +23,9 @@ from bot.settings import (
     Settings,
 )
 
-READ_ACTIONS = frozenset({"ps", "images", "logs", "inspect", "help", "approvals", "cancel"})
+READ_ACTIONS = frozenset(
+    {"ps", "images", "logs", "inspect", "help", "approvals", "cancel", "cleanup-preview"}
+)
 OPERATE_ACTIONS = frozenset({"pull", "run", "start", "stop", "restart", "pause", "unpause"})
 DESTRUCTIVE_ACTIONS = frozenset({"rm", "rmi", "prune", "cleanup"})
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord
     from bot.core.audit import AuditEntry
+    from bot.core.cleanup import Candidate
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -189,6 +190,30 @@ class AuditList:
     entries: tuple[AuditEntry, ...]
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CleanupReport:
+    """A housekeeping run (or its preview): what went, what stayed and why, what failed."""
+
+    engine: str
+    dry_run: bool
+    removed: tuple[Candidate, ...] = ()  # for a dry run: what would be removed
+    skipped: tuple[tuple[Candidate, str], ...] = ()  # changed or vanished since the plan
+    errors: tuple[str, ...] = ()
+
+    @property
+    def space_reclaimed(self) -> int:
+        return sum(candidate.size for candidate in self.removed)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.removed or self.skipped or self.errors)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CleanupStatus:
+    engines: tuple[tuple[str, str, str], ...]  # (engine, schedule and next run, last result)
+
+
 Result = (
     ContainerList
     | ImageList
@@ -203,4 +228,6 @@ Result = (
     | ApprovalList
     | ApprovalUpdate
     | AuditList
+    | CleanupReport
+    | CleanupStatus
 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from bot.core.cleanup import CleanupRules
 from bot.engine.docker_engine import DockerEngine, EngineLimits
 from bot.errors import UnknownEngine
-from bot.settings import DEFAULT_DOCKER_HOST, Settings
+from bot.settings import DEFAULT_DOCKER_HOST, CleanupSettings, Settings
 
 DEFAULT_ENGINE_NAME = "default"
 
@@ -22,7 +23,10 @@ class DockerEngineDirectory:
         if not settings.engines:
             url = settings.docker_host or DEFAULT_DOCKER_HOST
             limits = _limits(settings, None)
-            engine = DockerEngine(name=DEFAULT_ENGINE_NAME, url=url, limits=limits)
+            engine = DockerEngine(
+                name=DEFAULT_ENGINE_NAME, url=url, limits=limits,
+                cleanup_rules=cleanup_rules(settings.cleanup),
+            )  # fmt: skip
             return cls(engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME)
         engines = {
             name: DockerEngine(
@@ -31,6 +35,7 @@ class DockerEngineDirectory:
                 limits=_limits(settings, config.timeout_seconds),
                 tls=config.tls,
                 use_ssh_client=config.use_ssh_client,
+                cleanup_rules=cleanup_rules(config.cleanup or settings.cleanup),
             )
             for name, config in settings.engines.items()
         }
@@ -58,6 +63,13 @@ class DockerEngineDirectory:
     def close(self) -> None:
         for engine in self._engines.values():
             engine.close()
+
+
+def cleanup_rules(config: CleanupSettings) -> CleanupRules:
+    return CleanupRules.from_text(
+        container_grace=config.container_grace, image_grace=config.image_grace,
+        keep_label=config.keep_label, exclude=config.exclude,
+    )  # fmt: skip
 
 
 def _limits(settings: Settings, timeout: float | None) -> EngineLimits:

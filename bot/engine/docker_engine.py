@@ -10,6 +10,7 @@ import contextlib
 import math
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import docker
@@ -18,9 +19,11 @@ import docker.tls
 import requests.exceptions
 
 from bot.core.approvals import Plan
+from bot.core.cleanup import CleanupRules
 from bot.core.engine import ProgressCallback
 from bot.core.operations import (
     ChangeContainers,
+    Cleanup,
     ContainerAction,
     EngineOperation,
     Inspect,
@@ -38,6 +41,7 @@ from bot.core.operations import (
 )
 from bot.core.results import (
     ActionResult,
+    CleanupReport,
     ContainerList,
     ImageList,
     InspectItem,
@@ -50,7 +54,7 @@ from bot.core.results import (
     RunResult,
     TargetOutcome,
 )
-from bot.engine import mapping, planning
+from bot.engine import housekeeping, mapping, planning
 from bot.engine.translate import api_error, engine_errors
 from bot.errors import EngineError, NotFound, PullFailed
 from bot.settings import TLSSettings
@@ -79,12 +83,16 @@ class DockerEngine:
         limits: EngineLimits,
         tls: TLSSettings | None = None,
         use_ssh_client: bool = True,
+        cleanup_rules: CleanupRules | None = None,
     ) -> None:
         self._name = name
         self._url = url
         self._limits = limits
         self._tls = tls
         self._use_ssh_client = use_ssh_client
+        self._cleanup_rules = cleanup_rules or CleanupRules(
+            container_grace=timedelta(hours=24), image_grace=timedelta(hours=24)
+        )
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
 
@@ -132,17 +140,27 @@ class DockerEngine:
                     return self._prune_containers(operation)
                 case PruneImages():
                     return self._prune_images(operation)
+                case Cleanup():
+                    return self.housekeep(dry_run=operation.dry_run)
         raise AssertionError(f"unhandled operation {operation!r}")  # pragma: no cover
 
     def plan(self, command: ParsedCommand) -> Plan:
         """The exact objects a destructive command would destroy now."""
         with self._errors():
-            return planning.make_plan(self._client(), command.operation)
+            return planning.make_plan(self._client(), command.operation, self._cleanup_rules)
 
     def execute_plan(self, plan: Plan) -> ActionResult:
         """Destroy exactly the planned objects, or nothing if any of them changed."""
         with self._errors():
-            return planning.execute_plan(self._client(), plan)
+            return planning.execute_plan(self._client(), plan, engine=self._name)
+
+    def housekeep(self, *, dry_run: bool) -> CleanupReport:
+        """Plan the cleanup and, unless ``dry_run``, remove exactly what was planned."""
+        with self._errors():
+            plan = housekeeping.plan_cleanup(self._client(), self._cleanup_rules)
+            if dry_run:
+                return CleanupReport(engine=self._name, dry_run=True, removed=tuple(plan))
+            return housekeeping.apply_cleanup(self._client(), plan, engine=self._name)
 
     def _errors(self) -> Any:
         return engine_errors(engine=self._name, location=self._url)

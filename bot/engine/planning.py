@@ -9,8 +9,10 @@ import docker
 import docker.errors
 
 from bot.core.approvals import Plan, PlanItem
+from bot.core.cleanup import Candidate, CleanupRules
 from bot.core.operations import (
     ChangeContainers,
+    Cleanup,
     ContainerAction,
     FilterPairs,
     Operation,
@@ -21,15 +23,23 @@ from bot.core.operations import (
 )
 from bot.core.parsing.units import parse_point_in_time
 from bot.core.results import ActionResult, TargetOutcome
+from bot.engine.housekeeping import apply_cleanup, plan_cleanup
 from bot.errors import Conflict, EngineError, PlanChanged
 from bot.render.humanize import human_size, short_id
 
 _STOPPED = ["exited", "dead", "created"]
 
 
-def make_plan(api: docker.APIClient, operation: Operation) -> Plan:
+def make_plan(api: docker.APIClient, operation: Operation, rules: CleanupRules) -> Plan:
     """The exact objects ``operation`` would destroy now."""
     match operation:
+        case Cleanup():
+            items = tuple(
+                PlanItem(kind=c.kind, id=c.id, target=c.id, marker=c.finished_at, size=c.size,
+                         description=f"{c.name} ({c.state or 'dangling'}, {human_size(c.size)})")
+                for c in plan_cleanup(api, rules)
+            )  # fmt: skip
+            return Plan(action="cleanup", items=items)
         case ChangeContainers(action=ContainerAction.REMOVE):
             items = tuple(
                 _container_item(api, target, operation.force) for target in operation.containers
@@ -57,8 +67,23 @@ def make_plan(api: docker.APIClient, operation: Operation) -> Plan:
     raise EngineError(f"`{operation}` needs no approval plan.")
 
 
-def execute_plan(api: docker.APIClient, plan: Plan) -> ActionResult:
-    """Check every planned object is still the planned one, then destroy exactly those."""
+def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionResult:
+    """Check every planned object is still the planned one, then destroy exactly those.
+
+    A cleanup skips what changed (and says so); the other actions refuse the whole plan.
+    """
+    if plan.action == "cleanup":
+        candidates = [
+            Candidate(kind=i.kind, id=i.id, name=i.description.split(" (")[0], size=i.size,
+                      since=datetime.now(UTC), finished_at=i.marker)
+            for i in plan.items
+        ]  # fmt: skip
+        report = apply_cleanup(api, candidates, engine=engine)
+        outcomes = [TargetOutcome(target=c.name, ok=True) for c in report.removed]
+        outcomes += [TargetOutcome(target=c.name, ok=True, detail=f"skipped: {why}")
+                     for c, why in report.skipped]  # fmt: skip
+        outcomes += [TargetOutcome(target="cleanup", ok=False, detail=e) for e in report.errors]
+        return ActionResult(action="cleanup", outcomes=tuple(outcomes))
     changes = [change for item in plan.items if (change := _changed(api, item))]
     if changes:
         raise PlanChanged(

@@ -35,6 +35,8 @@ from bot.core.results import (
     ApprovalRequested,
     ApprovalUpdate,
     AuditList,
+    CleanupReport,
+    CleanupStatus,
     ContainerList,
     HelpResult,
     ImageList,
@@ -296,7 +298,35 @@ def _result_blocks(
                 SlackFile(filename="audit.txt", content=text, title="Audit log"), blocks, files
             )
             return f"{len(rows)} audit entries"
+        case CleanupReport():
+            return _cleanup(result, blocks)
+        case CleanupStatus():
+            lines = [f"*{escape(engine)}*: {escape(schedule)} · last: {escape(last)}"
+                     for engine, schedule, last in result.engines]  # fmt: skip
+            blocks.append(section("\n".join(lines) or "No engines."))
+            return "Housekeeping status"
     raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
+
+
+def _cleanup(report: CleanupReport, blocks: list[Block]) -> str:
+    verb = "Would remove" if report.dry_run else "Removed"
+    headline = (
+        f":broom: {verb} {len(report.removed)} object(s) on {code(report.engine)}, "
+        f"{human_size(report.space_reclaimed)}."
+    )
+    blocks.append(section(headline))
+    for kind in ("container", "image"):
+        names = [code(c.name) for c in report.removed if c.kind == kind]
+        if names:
+            blocks.append(section(bounded(f"*{kind.title()}s:* " + ", ".join(names),
+                                          MAX_SECTION_TEXT)))  # fmt: skip
+    if report.skipped:
+        skipped = [f"{code(c.name)}: {escape(why)}" for c, why in report.skipped]
+        blocks.append(section(bounded("*Skipped:* " + "; ".join(skipped), MAX_SECTION_TEXT)))
+    if report.errors:
+        errors = "\n".join(f":x: {escape(error)}" for error in report.errors)
+        blocks.append(section(bounded(errors, MAX_SECTION_TEXT)))
+    return headline.split(" ", 1)[1]
 
 
 def _listing(

@@ -13,6 +13,8 @@ from bot.core.results import (
     ApprovalRequested,
     ApprovalUpdate,
     AuditList,
+    CleanupReport,
+    CleanupStatus,
     ContainerList,
     HelpResult,
     ImageList,
@@ -101,7 +103,21 @@ def render_result(result: Result, *, now: datetime) -> str:
             return table(
                 ("ID", "TIME (UTC)", "EVENT", "ACTOR", "ENGINE", "COMMAND", "DETAIL"), rows
             )
+        case CleanupReport():
+            return _cleanup(result)
+        case CleanupStatus():
+            return table(("ENGINE", "SCHEDULE", "LAST RESULT"), list(result.engines))
     raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
+
+
+def _cleanup(report: CleanupReport) -> str:
+    verb = "Would remove" if report.dry_run else "Removed"
+    lines = [f"{verb} {len(report.removed)} object(s) on {report.engine}, "
+             f"{human_size(report.space_reclaimed)}."]  # fmt: skip
+    lines += [f"  {c.kind} {c.name} ({human_size(c.size)})" for c in report.removed]
+    lines += [f"  skipped {c.kind} {c.name}: {why}" for c, why in report.skipped]
+    lines += [f"  error: {error}" for error in report.errors]
+    return "\n".join(lines)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -9,9 +9,17 @@ from typing import Any, Protocol
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.core.results import PullProgress
+from bot.core.pipeline import Reply
+from bot.core.results import CleanupReport, PullProgress
 from bot.render.progress import PullTracker, Throttle
-from bot.render.slack_blocks import SlackFile, SlackMessage, code, context, section
+from bot.render.slack_blocks import (
+    SlackFile,
+    SlackMessage,
+    code,
+    context,
+    render_slack,
+    section,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,3 +145,12 @@ class SlackPullProgress:
         except SlackClientError as err:
             log.warning("could not update the progress message: %s", err)
             return False
+
+
+def post_cleanup_report(client: WebClient, channel: str, report: CleanupReport) -> None:
+    """A housekeeping run's report, posted to its notify channel (failures are logged)."""
+    message = render_slack(Reply(text="cleanup", result=report))
+    try:
+        client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
+    except SlackClientError as err:
+        log.warning("could not post the housekeeping report to %s: %s", channel, err)

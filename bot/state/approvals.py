@@ -108,7 +108,8 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
         "action": plan.action, "force": plan.force, "volumes": plan.volumes,
         "no_prune": plan.no_prune,
         "items": [
-            {"kind": i.kind, "id": i.id, "target": i.target, "description": i.description}
+            {"kind": i.kind, "id": i.id, "target": i.target, "description": i.description,
+             "marker": i.marker, "size": i.size}
             for i in plan.items
         ],
     }  # fmt: skip

@@ -79,6 +79,19 @@ audit_head = Table(
 )
 
 
+# One row per scheduled housekeeping run: the unique key lets exactly one replica claim it.
+cleanup_runs = Table(
+    "cleanup_runs",
+    metadata,
+    Column("engine", String(128), nullable=False),
+    Column("scheduled_for", DateTime(timezone=True), nullable=False),
+    Column("claimed_by", String(64), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("result", Text, nullable=False, default=""),
+    UniqueConstraint("engine", "scheduled_for"),
+)
+
+
 def open_database(url: str) -> Engine:
     """Connect and create the schema if needed; SQLite gets WAL and synchronous=FULL."""
     try:

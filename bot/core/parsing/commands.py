@@ -14,6 +14,8 @@ from bot.core.operations import (
     BotOperation,
     CancelApproval,
     ChangeContainers,
+    Cleanup,
+    CleanupStatusQuery,
     ContainerAction,
     EngineOperation,
     FilterPairs,
@@ -330,6 +332,16 @@ def _restart(text: str | None, table: OptionTable) -> RestartPolicy | None:
         raise table.error(f"Invalid --restart {text!r}: only on-failure takes a retry count.")
     count = parse_count(count_text, option="--restart on-failure") if colon else 0
     return RestartPolicy(name=name, maximum_retry_count=count)
+
+
+def build_cleanup(parsed: ParsedOptions, table: OptionTable) -> Cleanup | CleanupStatusQuery:
+    if parsed.positionals == ["status"]:
+        if parsed.flag("dry_run"):
+            raise table.error("`cleanup status` takes no options.")
+        return CleanupStatusQuery()
+    if parsed.positionals:
+        raise table.error(f"Unknown `cleanup` argument {parsed.positionals[0]!r}: try `status`.")
+    return Cleanup(dry_run=parsed.flag("dry_run"))
 
 
 def build_approvals(parsed: ParsedOptions, table: OptionTable) -> ListApprovals:
@@ -712,6 +724,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
             _filter_option("by until=DURATION|TIME, label=..., label!=...", short=None),
         ),
         build=build_image_prune,
+    ),
+    CommandSpec(
+        name="cleanup",
+        summary="Remove dead containers and dangling images past their grace periods",
+        usage="[--dry-run] | status",
+        max_args=1,
+        options=(OptionSpec(long="dry-run", help="Show what would be removed; remove nothing"),),
+        build=build_cleanup,
+        examples=("cleanup --dry-run", "cleanup status"),
     ),
     CommandSpec(
         name="approvals",

@@ -1,0 +1,169 @@
+"""Housekeeping against the real engine, with grace periods of seconds, and from Slack."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime, timedelta
+
+import docker
+import pytest
+
+from bot.core.cleanup import CleanupRules
+from bot.engine.docker_engine import DockerEngine, EngineLimits
+from bot.engine.housekeeping import apply_cleanup, plan_cleanup
+from bot.housekeeping import EngineSchedule, HousekeepingScheduler
+from bot.slack.delivery import post_cleanup_report
+from bot.slack.web import make_web_client
+from bot.state.cleanup_runs import SqlCleanupRuns
+from bot.state.database import open_database
+from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, import_image, serve_bot
+from tests.fakes.fake_slack import FakeSlack
+
+GRACE = 2.0
+RULES = CleanupRules(container_grace=timedelta(seconds=GRACE), image_grace=timedelta(seconds=GRACE),
+                     exclude=("*-excluded",))  # fmt: skip
+
+
+def exited(api: docker.APIClient, sandbox: Sandbox, stem: str, **labels: str) -> str:
+    name = sandbox.name(stem)
+    api.create_container(TEST_IMAGE, command=["true"], name=name, labels=sandbox.labels | labels)
+    api.start(name)
+    api.wait(name, timeout=30)
+    return name
+
+
+def exists(api: docker.APIClient, name: str) -> bool:
+    try:
+        api.inspect_container(name)
+        return True
+    except docker.errors.NotFound:
+        return False
+
+
+def test_cleanup_takes_what_is_dead_long_enough_and_nothing_else(
+    sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    old = exited(api, sandbox, "old")
+    kept = exited(api, sandbox, "kept", **{"chatops.keep": "true"})
+    excluded = exited(api, sandbox, "hk-excluded")
+    never_started = sandbox.name("never")
+    api.create_container(TEST_IMAGE, command=["true"], name=never_started, labels=sandbox.labels)
+    # Created long ago, died just now: still in its grace period.
+    late = sandbox.name("died-late")
+    api.create_container(TEST_IMAGE, command=["true"], name=late, labels=sandbox.labels)
+    repository = f"chatops-test/hk-{sandbox.session}"
+    old_image = import_image(api, sandbox, repository=repository, content=b"v1")
+    user = sandbox.name("image-user")
+    api.create_container(f"{repository}:latest", command=["x"], name=user,
+                         labels=sandbox.labels | {"chatops.keep": "true"})  # fmt: skip
+    import_image(api, sandbox, repository=repository, content=b"v2")  # old_image now dangling
+    unused = import_image(api, sandbox, repository=f"{repository}-b", content=b"b1")
+    import_image(api, sandbox, repository=f"{repository}-b", content=b"b2")  # unused: dangling
+    time.sleep(GRACE + 1)
+    api.start(late)
+    api.wait(late, timeout=30)
+
+    engine = DockerEngine(name="sandbox", url=sandbox.docker_host, limits=EngineLimits(),
+                          cleanup_rules=RULES)  # fmt: skip
+    preview = engine.housekeep(dry_run=True)
+    planned = {c.name for c in preview.removed}
+    assert {old, never_started} <= planned
+    assert not {kept, excluded, late} & planned
+    assert unused[7:19] in planned and old_image[7:19] not in planned  # used by `user`
+    assert all(exists(api, name) for name in (old, never_started))  # the dry run removed nothing
+
+    report = engine.housekeep(dry_run=False)
+    assert not exists(api, old) and not exists(api, never_started)
+    assert all(exists(api, name) for name in (kept, excluded, late, user))
+    with pytest.raises(docker.errors.ImageNotFound):
+        api.inspect_image(unused)
+    api.inspect_image(old_image)
+    assert report.space_reclaimed > 0 and not report.errors
+    engine.close()
+
+
+def test_only_the_plan_is_applied(sandbox: Sandbox, api: docker.APIClient) -> None:
+    planned_name = exited(api, sandbox, "planned")
+    restarted = exited(api, sandbox, "restarted")
+    time.sleep(GRACE + 1)
+    client = docker.APIClient(base_url=sandbox.docker_host, version="auto")
+    plan = [c for c in plan_cleanup(client, RULES) if c.name in (planned_name, restarted)]
+    assert len(plan) == 2
+    newcomer = exited(api, sandbox, "newcomer")  # appears after the plan
+    api.start(restarted)  # runs again after the plan: must be skipped
+    api.wait(restarted, timeout=30)
+    report = apply_cleanup(client, plan, engine="sandbox")
+    assert [c.name for c in report.removed] == [planned_name]
+    assert [(c.name, why) for c, why in report.skipped] == [(restarted, "ran again since the plan")]
+    assert exists(api, newcomer) and exists(api, restarted)
+
+
+@pytest.fixture
+def housekeeping_bot(sandbox: Sandbox, fake_slack: FakeSlack) -> SlackBot:
+    return SlackBot(
+        service=serve_bot(
+            sandbox, fake_slack,
+            roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND"]},
+            approvals={"required_for": ["cleanup"], "approvers": ["admin"]},
+            cleanup={"schedule": "0 3 * * 0", "container_grace": "2s", "image_grace": "2s",
+                     "notify_channel": "C0HOUSE", "quiet_when_empty": False},
+        ),
+        fake=fake_slack, sandbox=sandbox,
+    )  # fmt: skip
+
+
+def test_cleanup_from_slack(housekeeping_bot: SlackBot, api: docker.APIClient) -> None:
+    bot = housekeeping_bot
+    try:
+        victim = exited(api, bot.sandbox, "slack-victim")
+        time.sleep(GRACE + 1)
+        bot.command("cleanup --dry-run", name="preview", user_id="U0ANYONE")
+        preview = json.dumps(bot.responses("preview")[0])
+        assert "Would remove" in preview and victim in preview
+        assert exists(api, victim)
+
+        bot.command("cleanup status", name="status", user_id="U0ANYONE")
+        status = json.dumps(bot.responses("status")[0])
+        assert ("0 3 * * 0 (UTC), next" in status and "Sun" not in status) or "next" in status
+
+        before = len(bot.fake.of("chat.postMessage"))
+        bot.command("cleanup", name="ask", user_id="U0OPS")
+        assert "Waiting for approval" in json.dumps(bot.responses("ask")[0])
+        posted = bot.fake.wait_for("chat.postMessage", count=before + 1)[-1]
+        assert victim in json.dumps(posted.body["blocks"])
+        request_id = posted.body["text"].rsplit("#", 1)[1]
+        from tests.scenarios.test_slack_approvals import click
+
+        click(bot, approve=True, request_id=int(request_id), user="U0ADMIN", name="go")
+        bot.fake.wait_for("chat.update", where=lambda c: "done" in str(c.body.get("text")))
+        assert not exists(api, victim)
+
+    finally:
+        bot.service.stop()
+
+
+def test_a_scheduled_run_cleans_and_reports(
+    sandbox: Sandbox, api: docker.APIClient, fake_slack: FakeSlack, database_url: str
+) -> None:
+    victim = exited(api, sandbox, "scheduled-victim")
+    time.sleep(GRACE + 1)
+    engine = DockerEngine(name="sandbox", url=sandbox.docker_host, limits=EngineLimits(),
+                          cleanup_rules=RULES)  # fmt: skip
+    client = make_web_client(token="xoxb-test", base_url=fake_slack.api_url)
+    schedule = EngineSchedule(engine="sandbox", crontab="0 3 * * *", timezone="UTC",
+                              dry_run=False, notify_channel="C0HOUSE", quiet_when_empty=True)  # fmt: skip
+    at_three = datetime.now(UTC).replace(hour=3, minute=0, second=5, microsecond=0)
+    scheduler = HousekeepingScheduler(
+        schedules=[schedule], runs=SqlCleanupRuns(engine=open_database(database_url)),
+        housekeep=lambda name, dry_run: engine.housekeep(dry_run=dry_run),
+        notify=lambda channel, report: post_cleanup_report(client, channel, report),
+        clock=lambda: at_three,
+    )  # fmt: skip
+    assert scheduler.run_due("sandbox") is True
+    assert not exists(api, victim)
+    [report] = fake_slack.wait_for("chat.postMessage")
+    assert report.body["channel"] == "C0HOUSE"
+    assert victim in json.dumps(report.body["blocks"]) and "Removed" in report.body["text"]
+    assert scheduler.run_due("sandbox") is False  # the same scheduled time runs once
+    engine.close()

@@ -1,0 +1,88 @@
+"""Housekeeping rules on engine documents: grace from the stop time, keep labels, excludes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.core.cleanup import (
+    CleanupRules,
+    container_candidate,
+    image_candidate,
+    parse_engine_time,
+)
+
+NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+RULES = CleanupRules(container_grace=timedelta(hours=24), image_grace=timedelta(hours=24),
+                     exclude=("db-*", "registry.internal/keep/*"))  # fmt: skip
+NEVER = "0001-01-01T00:00:00Z"
+
+
+def container(*, status: str = "exited", created: timedelta, finished: timedelta | None,
+              name: str = "web", image: str = "nginx", labels: dict[str, str] | None = None
+              ) -> dict[str, Any]:  # fmt: skip
+    def stamp(ago: timedelta) -> str:
+        return (NOW - ago).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
+
+    return {
+        "Id": "c" * 64, "Name": f"/{name}", "Created": stamp(created),
+        "State": {"Status": status, "FinishedAt": stamp(finished) if finished else NEVER},
+        "Config": {"Image": image, "Labels": labels or {}},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("doc", "goes"),
+    [
+        (container(created=timedelta(days=9), finished=timedelta(days=2)), True),
+        # Created long ago, died a minute ago: prune --filter until would take it; we must not.
+        (container(created=timedelta(days=9), finished=timedelta(minutes=1)), False),
+        (container(status="created", created=timedelta(days=2), finished=None), True),
+        (container(status="created", created=timedelta(hours=1), finished=None), False),
+        (container(status="dead", created=timedelta(days=3), finished=timedelta(days=2)), True),
+        (container(status="running", created=timedelta(days=9), finished=timedelta(days=5)), False),
+        (container(status="paused", created=timedelta(days=9), finished=None), False),
+        (container(created=timedelta(days=9), finished=timedelta(days=2),
+                   labels={"chatops.keep": "true"}), False),
+        (container(created=timedelta(days=9), finished=timedelta(days=2),
+                   labels={"chatops.keep": "false"}), True),
+        (container(created=timedelta(days=9), finished=timedelta(days=2), name="db-main"), False),
+        (container(created=timedelta(days=9), finished=timedelta(days=2),
+                   image="registry.internal/keep/tool:1"), False),
+    ],
+)  # fmt: skip
+def test_containers(doc: dict[str, Any], goes: bool) -> None:
+    assert (container_candidate(doc, 10, now=NOW, rules=RULES) is not None) is goes
+
+
+def image(*, age: timedelta, tags: list[str] | None = None, image_id: str = "sha256:" + "1" * 64,
+          labels: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
+    return {"Id": image_id, "RepoTags": tags, "Created": int((NOW - age).timestamp()),
+            "Size": 5000, "Labels": labels, "RepoDigests": []}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("doc", "used", "goes"),
+    [
+        (image(age=timedelta(days=2)), set(), True),
+        (image(age=timedelta(days=2), tags=["<none>:<none>"]), set(), True),
+        (image(age=timedelta(hours=2)), set(), False),
+        (image(age=timedelta(days=2), tags=["nginx:1"]), set(), False),
+        (image(age=timedelta(days=2)), {"sha256:" + "1" * 64}, False),
+        (image(age=timedelta(days=2), labels={"chatops.keep": "1"}), set(), False),
+    ],
+)
+def test_images(doc: dict[str, Any], used: set[str], goes: bool) -> None:
+    assert (image_candidate(doc, used, now=NOW, rules=RULES) is not None) is goes
+
+
+def test_engine_times() -> None:
+    assert parse_engine_time("2026-11-29T04:39:47.687304133Z") == datetime(
+        2026, 11, 29, 4, 39, 47, 687304, tzinfo=UTC
+    )
+    assert parse_engine_time("2026-11-29T04:39:47Z") == datetime(
+        2026, 11, 29, 4, 39, 47, tzinfo=UTC
+    )
+    assert parse_engine_time("") is None and parse_engine_time("garbage") is None
