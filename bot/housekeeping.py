@@ -35,6 +35,11 @@ class EngineSchedule:
     dry_run: bool
     notify_channel: str | None
     quiet_when_empty: bool
+    veto_window: timedelta | None = None
+
+
+# Post a plan that runs when the veto window ends unless cancelled; returns a summary.
+Propose = Callable[[EngineSchedule, timedelta], str]
 
 
 class HousekeepingScheduler:
@@ -45,12 +50,14 @@ class HousekeepingScheduler:
         runs: SqlCleanupRuns,
         housekeep: Housekeep,
         notify: Notify | None,
+        propose: Propose | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._schedules = {schedule.engine: schedule for schedule in schedules}
         self._runs = runs
         self._housekeep = housekeep
         self._notify = notify
+        self._propose = propose
         self._clock = clock
         self._replica = uuid.uuid4().hex[:12]
         self._scheduler = BackgroundScheduler(timezone="UTC")
@@ -113,6 +120,11 @@ class HousekeepingScheduler:
     def _run(self, schedule: EngineSchedule, scheduled_for: datetime) -> bool:
         if not self._runs.claim(schedule.engine, scheduled_for, replica=self._replica):
             return False  # another replica (or an earlier attempt) has it
+        if schedule.veto_window is not None and self._propose is not None:
+            # The plan waits out the veto window as a request that runs unless cancelled.
+            outcome = self._propose(schedule, schedule.veto_window)
+            self._runs.finish(schedule.engine, scheduled_for, result=outcome)
+            return True
         try:
             report = self._housekeep(schedule.engine, schedule.dry_run)
         except Exception as err:  # recorded and reported, never fatal to the scheduler

@@ -7,7 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -19,6 +19,7 @@ from waitress.server import create_server
 
 from bot.core.approvals import ApprovalRules, ApprovalService, Planner
 from bot.core.engine import EngineDirectory
+from bot.core.operations import Cleanup, ParsedCommand
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AccessRules, ConfiguredPolicy, has_role
@@ -134,9 +135,14 @@ def engine_schedules(settings: Settings, engines: EngineDirectory) -> list[Engin
                     dry_run=config.dry_run,
                     notify_channel=config.notify_channel,
                     quiet_when_empty=config.quiet_when_empty,
+                    veto_window=_duration(config.veto_window),
                 )
             )
     return schedules
+
+
+def _duration(text: str | None) -> timedelta | None:
+    return parse_duration(text, option="veto_window") if text else None
 
 
 class SlackService:
@@ -186,10 +192,26 @@ class SlackService:
             assert isinstance(engine, DockerEngine)
             return engine.housekeep(dry_run=dry_run)
 
+        def propose(schedule: EngineSchedule, window: timedelta) -> str:
+            command = ParsedCommand(operation=Cleanup(), text="cleanup")
+            plan = approvals.plan(command, engine=schedule.engine)
+            if not plan.items:
+                return "nothing to do"
+            record = approvals.request(
+                requester="housekeeping", channel_id=schedule.notify_channel, command=command,
+                engine=schedule.engine, plan=plan, veto_window=window,
+            )  # fmt: skip
+            messages.post(record, channel=schedule.notify_channel)
+            detail = f"#{record.id}: {len(plan.items)} object(s)"
+            audit.record(event="cleanup_proposed", actor="bot", engine=schedule.engine,
+                         command="cleanup", detail=detail)  # fmt: skip
+            return f"proposed as #{record.id}, runs in {window} unless cancelled"
+
         self._housekeeping = HousekeepingScheduler(
             schedules=engine_schedules(settings, engines),
             runs=SqlCleanupRuns(engine=database),
             housekeep=housekeep,
+            propose=propose,
             notify=lambda channel, report: post_cleanup_report(self._client, channel, report),
         )
         handler = SlashCommandHandler(

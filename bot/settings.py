@@ -180,8 +180,10 @@ class CleanupSettings(BaseModel):
     dry_run: bool = False  # scheduled runs only report what they would remove
     notify_channel: str | None = None
     quiet_when_empty: bool = True
+    # Post the plan to notify_channel with Cancel / Run now; it runs when the window ends.
+    veto_window: str | None = None
 
-    @field_validator("container_grace", "image_grace")
+    @field_validator("container_grace", "image_grace", "veto_window")
     @classmethod
     def _duration(cls, value: str) -> str:
         try:

@@ -87,6 +87,7 @@ class ApprovalRecord:
     message_channel: str | None = None
     message_ts: str | None = None
     outcome: str = ""
+    auto_run: bool = False  # a veto window: runs at expiry unless cancelled
 
     @property
     def shown_command(self) -> str:
@@ -98,7 +99,7 @@ class ApprovalRepository(Protocol):
 
     def create(
         self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
-        plan: Plan, created_at: datetime, expires_at: datetime,
+        plan: Plan, created_at: datetime, expires_at: datetime, auto_run: bool = False,
     ) -> ApprovalRecord: ...  # fmt: skip
 
     def get(self, request_id: int) -> ApprovalRecord | None: ...
@@ -177,14 +178,16 @@ class ApprovalService:
 
     def request(
         self, *, requester: str, channel_id: str | None, command: ParsedCommand, engine: str,
-        plan: Plan,
+        plan: Plan, veto_window: timedelta | None = None,
     ) -> ApprovalRecord:  # fmt: skip
-        """Store a pending request for exactly ``plan``."""
+        """Store a pending request for exactly ``plan``. With ``veto_window`` it is the other
+        way round: the plan runs when the window ends, unless someone cancels it first."""
         now = self._clock()
         return self._repository.create(
             requester=requester, channel_id=channel_id, engine=engine,
             command_text=command.text, plan=plan, created_at=now,
-            expires_at=now + self._rules.expire_after,
+            expires_at=now + (veto_window or self._rules.expire_after),
+            auto_run=veto_window is not None,
         )  # fmt: skip
 
     def may_approve(self, user_id: str, groups: frozenset[str]) -> bool:
@@ -280,16 +283,25 @@ class ApprovalService:
         )
 
     def expire_due(self) -> list[ApprovalRecord]:
-        """Expire every pending request past its time; return the ones this call expired."""
+        """Settle every pending request past its time: a veto-window request runs, any other
+        expires. Returns the requests this call settled."""
         now = self._clock()
-        expired = []
+        settled = []
         for record in self._repository.pending():
-            if record.expires_at <= now and self._repository.transition(
+            if record.expires_at > now:
+                continue
+            if record.auto_run:
+                if self._repository.transition(
+                    record.id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED
+                ):
+                    self._execute(record)
+                    settled.append(self._repository.get(record.id) or record)
+            elif self._repository.transition(
                 record.id, current=ApprovalState.PENDING, target=ApprovalState.EXPIRED,
                 outcome="expired",
             ):  # fmt: skip
-                expired.append(self._repository.get(record.id) or record)
-        return expired
+                settled.append(self._repository.get(record.id) or record)
+        return settled
 
     def pending(self) -> list[ApprovalRecord]:
         return self._repository.pending()
@@ -306,7 +318,10 @@ class ApprovalService:
         record = self._repository.get(request_id)
         if record is None:
             return None, _refused(f"There is no approval request #{request_id}.")
-        if record.state is ApprovalState.PENDING and record.expires_at <= self._clock():
+        overdue = record.state is ApprovalState.PENDING and record.expires_at <= self._clock()
+        if overdue and record.auto_run:
+            return None, _refused(f"#{request_id} is running now.")
+        if overdue:
             self._repository.transition(
                 request_id, current=ApprovalState.PENDING, target=ApprovalState.EXPIRED,
                 outcome="expired",

@@ -162,12 +162,16 @@ def approval_request_blocks(
     record: ApprovalRecord, *, approvers: str, now: datetime | None = None
 ) -> list[dict[str, Any]]:
     """The request as approvers see it; with Approve/Reject buttons while it is pending."""
-    title = escape(bounded(f"Approval request #{record.id}", MAX_HEADER_TEXT))
+    kind = "Scheduled cleanup" if record.auto_run else "Approval request"
+    title = escape(bounded(f"{kind} #{record.id}", MAX_HEADER_TEXT))
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=title)),
         section(
-            f"{mention(record.requester)} asks to run {code('/docker ' + record.shown_command)} "
+            f"The housekeeping schedule will run {code('/docker ' + record.shown_command)} "
             f"on {code(record.engine)}."
+            if record.auto_run
+            else f"{mention(record.requester)} asks to run "
+            f"{code('/docker ' + record.shown_command)} on {code(record.engine)}."
         ),
         section(plan_text(record)),
     ]
@@ -177,7 +181,10 @@ def approval_request_blocks(
         status += " · approved by " + ", ".join(mention(user) for user in record.approvers)
     if record.outcome:
         status += f" · {escape(bounded(record.outcome, 1500))}"
-    if state == "pending":
+    if state == "pending" and record.auto_run:
+        status = (f":hourglass: Runs at {record.expires_at:%H:%M} UTC unless someone cancels it "
+                  f"({escape(approvers)})")  # fmt: skip
+    elif state == "pending":
         status += f" · approvers: {escape(approvers)} · expires {record.expires_at:%H:%M} UTC"
     else:
         status += f" · {(now or datetime.now(UTC)):%Y-%m-%d %H:%M} UTC"
@@ -186,10 +193,10 @@ def approval_request_blocks(
         blocks.append(ActionsBlock(
             block_id=f"approval-{record.id}-{len(record.approvers)}",
             elements=[
-                ButtonElement(text="Approve", action_id=APPROVE_ACTION, value=str(record.id),
-                              style="primary"),
-                ButtonElement(text="Reject", action_id=REJECT_ACTION, value=str(record.id),
-                              style="danger"),
+                ButtonElement(text="Run now" if record.auto_run else "Approve",
+                              action_id=APPROVE_ACTION, value=str(record.id), style="primary"),
+                ButtonElement(text="Cancel" if record.auto_run else "Reject",
+                              action_id=REJECT_ACTION, value=str(record.id), style="danger"),
             ],
         ))  # fmt: skip
     return [block.to_dict() for block in blocks]

@@ -29,13 +29,13 @@ class ApprovalMessages:
         self._channel = channel
         self._approvers = approvers
 
-    def post(self, record: ApprovalRecord) -> None:
-        channel = self._channel or record.channel_id
+    def post(self, record: ApprovalRecord, *, channel: str | None = None) -> None:
+        channel = channel or self._channel or record.channel_id
         if channel is None:
             return
         try:
             answer = self._client.chat_postMessage(
-                channel=channel, text=f"Approval request #{record.id}",
+                channel=channel, text=f"{_title(record)} #{record.id}",
                 blocks=approval_request_blocks(record, approvers=self._approvers),
             )  # fmt: skip
             self._service.attach_message(record.id, channel=channel, ts=str(answer["ts"]))
@@ -50,14 +50,14 @@ class ApprovalMessages:
         try:
             self._client.chat_update(
                 channel=current.message_channel, ts=current.message_ts,
-                text=f"Approval request #{current.id}: {current.state.value}",
+                text=f"{_title(current)} #{current.id}: {current.state.value}",
                 blocks=approval_request_blocks(current, approvers=self._approvers),
             )  # fmt: skip
         except SlackClientError as err:
             log.warning("could not update approval request #%s: %s", record.id, err)
 
     def tell_requester(self, record: ApprovalRecord, text: str) -> None:
-        if not record.channel_id:
+        if not record.channel_id or record.auto_run:  # the schedule asked: nobody to tell
             return
         try:
             self._client.chat_postEphemeral(
@@ -65,6 +65,10 @@ class ApprovalMessages:
             )
         except SlackClientError as err:
             log.warning("could not tell %s about #%s: %s", record.requester, record.id, err)
+
+
+def _title(record: ApprovalRecord) -> str:
+    return "Scheduled cleanup" if record.auto_run else "Approval request"
 
 
 class ApprovalButtons:
@@ -114,13 +118,14 @@ class ApprovalButtons:
             self._audit_event("refused", user, request_id, outcome.message, record)
             respond(text=outcome.message, response_type="ephemeral", replace_original=False)
             return
+        # The audit trail first: what happened is recorded before anyone is shown it.
         self._audit_event("approved" if approve else "rejected", user, request_id, "", record)
+        if outcome.kind is ApprovalOutcomeKind.EXECUTED:
+            self._audit_event(record.state.value, user, request_id, record.outcome, record)
         self._messages.update(record)
         if outcome.kind is ApprovalOutcomeKind.RECORDED:
             respond(text=outcome.message, response_type="ephemeral", replace_original=False)
             return
-        if outcome.kind is ApprovalOutcomeKind.EXECUTED:
-            self._audit_event(record.state.value, user, request_id, record.outcome, record)
         verb = "approved and run" if approve else "rejected"
         self._messages.tell_requester(
             record, f"Your request #{request_id} was {verb}: {record.outcome or record.state.value}"
@@ -160,13 +165,17 @@ class ExpirySweeper:
 
     def sweep(self) -> None:
         for record in self._service.expire_due():
-            if self._audit is not None:
+            if self._audit is not None and not record.auto_run:
                 self._audit.record(
                     event="expired", actor="bot", channel_id=record.channel_id,
                     engine=record.engine, command=record.command_text, detail=f"#{record.id}",
                 )  # fmt: skip
             self._messages.update(record)
             self._messages.tell_requester(record, f"Your request #{record.id} expired.")
+            if record.auto_run and self._audit is not None:
+                self._audit.record(event=record.state.value, actor="bot", engine=record.engine,
+                                   command=record.command_text,
+                                   detail=f"#{record.id} {record.outcome}")  # fmt: skip
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -21,7 +21,7 @@ class SqlApprovalRepository:
 
     def create(
         self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
-        plan: Plan, created_at: datetime, expires_at: datetime,
+        plan: Plan, created_at: datetime, expires_at: datetime, auto_run: bool = False,
     ) -> ApprovalRecord:  # fmt: skip
         with self._engine.begin() as connection:
             inserted = connection.execute(
@@ -35,6 +35,7 @@ class SqlApprovalRepository:
                     created_at=created_at,
                     expires_at=expires_at,
                     outcome="",
+                    auto_run=auto_run,
                 )
             )
             key = inserted.inserted_primary_key
@@ -137,6 +138,7 @@ def _record(row: Any, voters: tuple[str, ...]) -> ApprovalRecord:
         message_channel=row["message_channel"],
         message_ts=row["message_ts"],
         outcome=row["outcome"] or "",
+        auto_run=bool(row["auto_run"]),
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     ForeignKey,
@@ -44,6 +45,8 @@ approvals = Table(
     Column("message_channel", String(32)),
     Column("message_ts", String(32)),
     Column("outcome", Text, nullable=False, default=""),
+    # A veto-window request: it runs when it expires, unless someone cancelled it.
+    Column("auto_run", Boolean, nullable=False, default=False),
 )
 
 approval_votes = Table(

@@ -167,3 +167,62 @@ def test_a_scheduled_run_cleans_and_reports(
     assert victim in json.dumps(report.body["blocks"]) and "Removed" in report.body["text"]
     assert scheduler.run_due("sandbox") is False  # the same scheduled time runs once
     engine.close()
+
+
+def veto_bot(sandbox: Sandbox, fake: FakeSlack, window: str) -> SlackBot:
+    return SlackBot(
+        service=serve_bot(
+            sandbox, fake,
+            roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
+            cleanup={"schedule": "* * * * *", "container_grace": "2s", "image_grace": "2s",
+                     "notify_channel": "C0HOUSE", "veto_window": window},
+        ),
+        fake=fake, sandbox=sandbox,
+    )  # fmt: skip
+
+
+def proposal(bot: SlackBot, victim: str) -> int:
+    bot.service.housekeeping.run_due("default")  # or the minute's own job got there first
+    posted = bot.fake.wait_for(
+        "chat.postMessage", where=lambda c: "Scheduled cleanup" in str(c.body.get("text"))
+    )[-1]
+    assert posted.body["channel"] == "C0HOUSE"
+    blocks = json.dumps(posted.body["blocks"])
+    assert victim in blocks and "Run now" in blocks and "Cancel" in blocks
+    return int(posted.body["text"].rsplit("#", 1)[1])
+
+
+def test_a_vetoed_scheduled_cleanup_removes_nothing(
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
+) -> None:
+    victim = exited(api, sandbox, "veto-kept")
+    time.sleep(GRACE + 1)
+    bot = veto_bot(sandbox, fake_slack, "10m")
+    try:
+        request_id = proposal(bot, victim)
+        from tests.scenarios.test_slack_approvals import click
+
+        click(bot, approve=False, request_id=request_id, user="U0OPS", name="no")
+        assert "not an approver" in bot.responses("no")[0]["text"]
+        click(bot, approve=False, request_id=request_id, user="U0ADMIN", name="cancel")
+        bot.fake.wait_for("chat.update", where=lambda c: "rejected" in str(c.body.get("text")))
+        assert exists(api, victim)
+    finally:
+        bot.service.stop()
+
+
+def test_a_scheduled_cleanup_runs_when_the_veto_window_ends(
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
+) -> None:
+    victim = exited(api, sandbox, "veto-gone")
+    time.sleep(GRACE + 1)
+    bot = veto_bot(sandbox, fake_slack, "1s")
+    try:
+        request_id = proposal(bot, victim)
+        assert exists(api, victim)  # waits for the window
+        bot.fake.wait_for(
+            "chat.update", where=lambda c: f"#{request_id}: done" in str(c.body.get("text"))
+        )
+        assert not exists(api, victim)
+    finally:
+        bot.service.stop()
