@@ -182,8 +182,10 @@ class CleanupSettings(BaseModel):
     quiet_when_empty: bool = True
     # Post the plan to notify_channel with Cancel / Run now; it runs when the window ends.
     veto_window: str | None = None
+    # Also remove tagged images that no container uses and that are this old; off by default.
+    unused_images_after: str | None = None
 
-    @field_validator("container_grace", "image_grace", "veto_window")
+    @field_validator("container_grace", "image_grace", "veto_window", "unused_images_after")
     @classmethod
     def _duration(cls, value: str) -> str:
         try:

@@ -24,17 +24,22 @@ class CleanupRules:
     image_grace: timedelta
     keep_label: str = "chatops.keep"
     exclude: tuple[str, ...] = ()  # glob patterns on container names and image references
+    # Tagged images no container uses, this old (by creation): off unless set.
+    unused_images_after: timedelta | None = None
 
     @classmethod
     def from_text(
-        cls, *, container_grace: str, image_grace: str, keep_label: str, exclude: list[str]
-    ) -> CleanupRules:
+        cls, *, container_grace: str, image_grace: str, keep_label: str, exclude: list[str],
+        unused_images_after: str | None = None,
+    ) -> CleanupRules:  # fmt: skip
         return cls(
             container_grace=parse_duration(container_grace, option="container_grace"),
             image_grace=parse_duration(image_grace, option="image_grace"),
             keep_label=keep_label,
             exclude=tuple(exclude),
-        )
+            unused_images_after=parse_duration(unused_images_after, option="unused_images_after")
+            if unused_images_after else None,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -110,15 +115,19 @@ def container_candidate(
 def image_candidate(
     doc: dict[str, Any], used: set[str], *, now: datetime, rules: CleanupRules
 ) -> Candidate | None:
-    """A dangling, unused image old enough to go (``doc`` from the image list), or None."""
+    """An unused image old enough to go (``doc`` from the image list), or None: dangling ones
+    after ``image_grace``; tagged ones only with ``unused_images_after`` set."""
     tags = [tag for tag in doc.get("RepoTags") or () if tag != "<none>:<none>"]
-    if tags or doc["Id"] in used:
+    if doc["Id"] in used:
+        return None
+    grace = rules.unused_images_after if tags else rules.image_grace
+    if grace is None:
         return None
     created = datetime.fromtimestamp(int(doc.get("Created") or 0), tz=now.tzinfo)
-    if now - created < rules.image_grace:
+    if now - created < grace:
         return None
     repos = [digest.partition("@")[0] for digest in doc.get("RepoDigests") or ()]
-    if keeps(doc.get("Labels"), [r for r in repos if r != "<none>"], rules):
+    if keeps(doc.get("Labels"), [*tags, *(r for r in repos if r != "<none>")], rules):
         return None
-    return Candidate(kind="image", id=str(doc["Id"]), name=doc["Id"][7:19], since=created,
-                     size=int(doc.get("Size") or 0))  # fmt: skip
+    return Candidate(kind="image", id=str(doc["Id"]), name=tags[0] if tags else doc["Id"][7:19],
+                     since=created, size=int(doc.get("Size") or 0))  # fmt: skip

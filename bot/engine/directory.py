@@ -69,6 +69,7 @@ def cleanup_rules(config: CleanupSettings) -> CleanupRules:
     return CleanupRules.from_text(
         container_grace=config.container_grace, image_grace=config.image_grace,
         keep_label=config.keep_label, exclude=config.exclude,
+        unused_images_after=config.unused_images_after,
     )  # fmt: skip
 
 

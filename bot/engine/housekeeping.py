@@ -38,7 +38,7 @@ def plan_cleanup(api: docker.APIClient, rules: CleanupRules) -> list[Candidate]:
     used = {doc.get("ImageID") for doc in api.containers(all=True)}
     images = [
         candidate
-        for doc in api.images(filters={"dangling": True})
+        for doc in api.images(filters=None if rules.unused_images_after else {"dangling": True})
         if (candidate := image_candidate(doc, used, now=now, rules=rules))
     ]
     return [*containers, *images]

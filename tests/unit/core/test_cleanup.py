@@ -78,6 +78,21 @@ def test_images(doc: dict[str, Any], used: set[str], goes: bool) -> None:
     assert (image_candidate(doc, used, now=NOW, rules=RULES) is not None) is goes
 
 
+def test_unused_tagged_images_only_when_asked() -> None:
+    tagged = image(age=timedelta(days=40), tags=["app:old"])
+    assert image_candidate(tagged, set(), now=NOW, rules=RULES) is None
+    rules = CleanupRules(container_grace=timedelta(hours=24), image_grace=timedelta(hours=24),
+                         unused_images_after=timedelta(days=30),
+                         exclude=("registry.internal/base/*",))  # fmt: skip
+    candidate = image_candidate(tagged, set(), now=NOW, rules=rules)
+    assert candidate is not None and candidate.name == "app:old"
+    assert image_candidate(tagged, {tagged["Id"]}, now=NOW, rules=rules) is None
+    young = image(age=timedelta(days=3), tags=["app:new"])
+    assert image_candidate(young, set(), now=NOW, rules=rules) is None
+    base = image(age=timedelta(days=90), tags=["registry.internal/base/python:3"])
+    assert image_candidate(base, set(), now=NOW, rules=rules) is None
+
+
 def test_engine_times() -> None:
     assert parse_engine_time("2026-11-29T04:39:47.687304133Z") == datetime(
         2026, 11, 29, 4, 39, 47, 687304, tzinfo=UTC
