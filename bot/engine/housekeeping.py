@@ -50,37 +50,31 @@ def apply_cleanup(api: docker.APIClient, plan: list[Candidate], *, engine: str) 
     skipped: list[tuple[Candidate, str]] = []
     errors: list[str] = []
 
-    def remove_container(candidate: Candidate) -> None:
-        why = _container_changed(api, candidate)
-        if why:
-            skipped.append((candidate, why))
+    def remove(candidate: Candidate, changed: str | None) -> None:
+        """Remove one planned object unless it changed; file the outcome."""
+        if changed:
+            skipped.append((candidate, changed))
             return
         try:
-            api.remove_container(candidate.id)
+            if candidate.kind == "container":
+                api.remove_container(candidate.id)
+            else:
+                api.remove_image(candidate.id)
             removed.append(candidate)
         except docker.errors.NotFound:
             skipped.append((candidate, "already gone"))
         except docker.errors.APIError as err:
-            errors.append(f"container {candidate.name}: {err.explanation}")
+            errors.append(f"{candidate.kind} {candidate.name}: {err.explanation}")
 
+    containers = [c for c in plan if c.kind == "container"]
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-        list(pool.map(remove_container, [c for c in plan if c.kind == "container"]))
+        list(pool.map(lambda c: remove(c, _container_changed(api, c)), containers))
+    # Images once the containers are gone: a removed container frees its image.
     used = {doc.get("ImageID") for doc in api.containers(all=True)}
-
-    def remove_image(candidate: Candidate) -> None:
-        if candidate.id in used:
-            skipped.append((candidate, "now used by a container"))
-            return
-        try:
-            api.remove_image(candidate.id)
-            removed.append(candidate)
-        except docker.errors.NotFound:
-            skipped.append((candidate, "already gone"))
-        except docker.errors.APIError as err:
-            errors.append(f"image {candidate.name}: {err.explanation}")
-
+    images = [c for c in plan if c.kind == "image"]
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-        list(pool.map(remove_image, [c for c in plan if c.kind == "image"]))
+        list(pool.map(lambda c: remove(c, "now used by a container" if c.id in used else None),
+                      images))  # fmt: skip
     return CleanupReport(engine=engine, dry_run=False, removed=tuple(removed),
                          skipped=tuple(skipped), errors=tuple(errors))  # fmt: skip
 
