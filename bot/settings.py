@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -41,6 +50,16 @@ class TLSSettings(BaseModel):
 
 _SLACK_ID = re.compile(r"[UWSC][A-Z0-9]{2,}\Z")
 ROLE_NAMES = ("viewer", "operator", "admin")
+
+
+def _parses(value: str | None, parse: Callable[[str], object]) -> str | None:
+    """``value`` if ``parse`` accepts it (None passes); the parser's message otherwise."""
+    if value is not None:
+        try:
+            parse(value)
+        except ChatOpsError as err:
+            raise ValueError(str(err)) from None
+    return value
 
 
 def _slack_ids(values: list[str], *, allow_everyone: bool, what: str) -> list[str]:
@@ -107,23 +126,15 @@ class RunPolicySettings(BaseModel):
     @field_validator("default_memory")
     @classmethod
     def _size(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_size(value, option="default_memory")
-            except ChatOpsError as err:
-                raise ValueError(str(err)) from None
-        return value
+        return _parses(value, lambda text: parse_size(text, option="default_memory"))
 
     @field_validator("image_allowlist")
     @classmethod
     def _references(cls, values: list[str]) -> list[str]:
         for value in values:
-            try:
-                # "registry.example.com/team/*" allows a whole namespace.
-                example = value[:-2] + "/x" if value.endswith("/*") else value
-                parse_image_reference(example, default_tag=False)
-            except ChatOpsError as err:
-                raise ValueError(str(err)) from None
+            # "registry.example.com/team/*" allows a whole namespace.
+            example = value[:-2] + "/x" if value.endswith("/*") else value
+            _parses(example, lambda text: parse_image_reference(text, default_tag=False))
         return values
 
     @field_validator("host_path_allowlist")
@@ -159,10 +170,7 @@ class ApprovalSettings(BaseModel):
     @field_validator("expire_after")
     @classmethod
     def _duration(cls, value: str) -> str:
-        try:
-            parse_duration(value, option="expire_after")
-        except ChatOpsError as err:
-            raise ValueError(str(err)) from None
+        _parses(value, lambda text: parse_duration(text, option="expire_after"))
         return value
 
 
@@ -187,12 +195,8 @@ class CleanupSettings(BaseModel):
 
     @field_validator("container_grace", "image_grace", "veto_window", "unused_images_after")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        try:
-            parse_duration(value, option="grace")
-        except ChatOpsError as err:
-            raise ValueError(str(err)) from None
-        return value
+    def _duration(cls, value: str | None, info: ValidationInfo) -> str | None:
+        return _parses(value, lambda text: parse_duration(text, option=str(info.field_name)))
 
     @field_validator("schedule")
     @classmethod

@@ -35,7 +35,7 @@ def make_plan(api: docker.APIClient, operation: Operation, rules: CleanupRules) 
     match operation:
         case Cleanup():
             items = tuple(
-                PlanItem(kind=c.kind, id=c.id, target=c.id, marker=c.finished_at, size=c.size,
+                PlanItem(kind=c.kind, id=c.id, target=c.name, marker=c.finished_at, size=c.size,
                          description=f"{c.name} ({c.state or 'dangling'}, {human_size(c.size)})")
                 for c in plan_cleanup(api, rules)
             )  # fmt: skip
@@ -74,7 +74,7 @@ def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionRes
     """
     if plan.action == "cleanup":
         candidates = [
-            Candidate(kind=i.kind, id=i.id, name=i.description.split(" (")[0], size=i.size,
+            Candidate(kind=i.kind, id=i.id, name=i.target, size=i.size,
                       since=datetime.now(UTC), finished_at=i.marker)
             for i in plan.items
         ]  # fmt: skip

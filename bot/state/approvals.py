@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.approvals import ApprovalRecord, ApprovalState, Plan, PlanItem, can_move
-from bot.state.database import approval_votes, approvals
+from bot.state.database import approval_votes, approvals, as_utc
 
 
 class SqlApprovalRepository:
@@ -132,16 +132,11 @@ def _record(row: Any, voters: tuple[str, ...]) -> ApprovalRecord:
             no_prune=plan["no_prune"],
             items=tuple(PlanItem(**item) for item in plan["items"]),
         ),
-        created_at=_aware(row["created_at"]),
-        expires_at=_aware(row["expires_at"]),
+        created_at=as_utc(row["created_at"]),
+        expires_at=as_utc(row["expires_at"]),
         approvers=voters,
         message_channel=row["message_channel"],
         message_ts=row["message_ts"],
         outcome=row["outcome"] or "",
         auto_run=bool(row["auto_run"]),
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

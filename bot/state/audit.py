@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.core.audit import AuditEntry, ChainCheck
 from bot.core.parsing.redaction import redact_command_text
-from bot.state.database import audit_head, audit_log
+from bot.state.database import as_utc, audit_head, audit_log
 
 GENESIS = "0" * 64
 
@@ -89,7 +89,7 @@ class SqlAuditLog:
                     return ChainCheck(ok=False, entries=count, first_bad=int(values["id"]),
                                       problem="does not follow the entry before it")  # fmt: skip
                 expected = entry_hash(
-                    prev_hash=prev, at=_aware(values["at"]), event=values["event"],
+                    prev_hash=prev, at=as_utc(values["at"]), event=values["event"],
                     actor=values["actor"], channel_id=values["channel_id"],
                     engine=values["engine"], command=values["command"], detail=values["detail"],
                 )  # fmt: skip
@@ -106,11 +106,7 @@ class SqlAuditLog:
 def _entry(values: object) -> AuditEntry:
     row = dict(values)  # type: ignore[call-overload]
     return AuditEntry(
-        id=int(row["id"]), at=_aware(row["at"]), event=row["event"], actor=row["actor"],
+        id=int(row["id"]), at=as_utc(row["at"]), event=row["event"], actor=row["actor"],
         channel_id=row["channel_id"], engine=row["engine"], command=row["command"],
         detail=row["detail"],
     )  # fmt: skip
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.state.database import cleanup_runs
+from bot.state.database import as_utc, cleanup_runs
 
 
 class SqlCleanupRuns:
@@ -48,5 +48,4 @@ class SqlCleanupRuns:
             ).first()
         if row is None:
             return None
-        moment = row[0] if row[0].tzinfo else row[0].replace(tzinfo=UTC)
-        return moment, str(row[1])
+        return as_utc(row[0]), str(row[1])

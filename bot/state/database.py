@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -93,6 +94,11 @@ cleanup_runs = Table(
     Column("result", Text, nullable=False, default=""),
     UniqueConstraint("engine", "scheduled_for"),
 )
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything the bot stores is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def open_database(url: str) -> Engine:
