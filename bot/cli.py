@@ -18,7 +18,7 @@ from bot.engine.directory import DockerEngineDirectory
 from bot.errors import ChatOpsError, ConfigError
 from bot.server import SlackService
 from bot.settings import Settings, load_settings
-from bot.state.audit import SqlAuditLog
+from bot.state.audit import SqlAuditLog, audit_key, verify_unkeyed
 from bot.state.database import open_database
 
 
@@ -32,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="serve Slack (Socket Mode with SLACK_APP_TOKEN, else HTTP)")
     audit = commands.add_parser("audit", help="check the audit log's hash chain")
     audit.add_argument("action", choices=["verify"], help="verify: recompute the chain")
+    audit.add_argument(
+        "--head",
+        metavar="HASH",
+        help="a head the bot published (Slack, log): it must still be in the chain",
+    )
     return parser
 
 
@@ -46,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     if args.command == "audit":
-        return verify_audit(settings)
+        return verify_audit(settings, published=args.head)
     engines = DockerEngineDirectory.from_settings(settings)
     if args.command == "serve":
         try:
@@ -67,32 +72,62 @@ def main(argv: Sequence[str] | None = None) -> int:
         engines.close()
 
 
-def verify_audit(settings: Settings) -> int:
-    """``audit verify``: 0 if the chain is intact, 1 (naming the first bad entry) if not."""
+def verify_audit(settings: Settings, *, published: str | None = None) -> int:
+    """``audit verify [--head HASH]``: 0 if the chain is intact (and holds HASH), 1 naming what
+    is wrong, 2 for a configuration error (CHATOPS_AUDIT_KEY missing while entries are keyed)."""
+    note = ""
     try:
-        check = SqlAuditLog(engine=open_database(settings.chatops_database_url)).verify()
+        database = open_database(settings.chatops_database_url)
+        if settings.chatops_audit_key is not None:
+            audit = SqlAuditLog(engine=database, key=audit_key(settings.chatops_audit_key))
+            check = audit.verify(published=published)
+        else:
+            unkeyed = verify_unkeyed(database, published=published)
+            if unkeyed is None:
+                raise ConfigError(
+                    "CHATOPS_AUDIT_KEY is not set: the audit log holds keyed entries, which only "
+                    "that key can verify."
+                )
+            check = unkeyed
+            note = (
+                "Note: the audit log is unkeyed (plain SHA-256): anyone who can write the "
+                "database could have rewritten it. Set CHATOPS_AUDIT_KEY for the bot."
+            )
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return 2
-    if check.ok:
-        print(f"Audit log intact: {check.entries} entries.")
-        return 0
-    where = f"entry {check.first_bad}" if check.first_bad is not None else "the log"
-    print(f"Audit log broken: {where} {check.problem}.", file=sys.stderr)
-    return 1
+    if not check.ok:
+        where = f"entry {check.first_bad} " if check.first_bad is not None else ""
+        print(f"Audit log broken: {where}{check.problem}.", file=sys.stderr)
+        return 1
+    old = (
+        f" ({check.unkeyed} unkeyed, from before CHATOPS_AUDIT_KEY)"
+        if check.unkeyed and not note
+        else ""
+    )
+    held = ", the published head among them" if published is not None else ""
+    print(f"Audit log intact: {check.entries} entries{old}{held}.")
+    if note:
+        print(note, file=sys.stderr)
+    return 0
 
 
 def serve(settings: Settings, engines: DockerEngineDirectory) -> int:
     """Run the Slack service until SIGTERM or SIGINT."""
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
     try:
         service = SlackService(settings=settings, engines=engines, default_engine=engines.default)
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return 2
-    stopping = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stopping.set())
-    service.start()
+    try:
+        service.start(until=stopping)
+    except ConfigError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        service.stop()
+        return 2
     stopping.wait()
     logging.getLogger(__name__).info("stopping: finishing the work under way")
     service.stop()

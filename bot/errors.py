@@ -9,12 +9,15 @@ these instead, so nothing above an adapter ever sees a library exception or show
     ├── UnknownEngine             ``-c NAME`` names no configured engine
     ├── AccessDenied              the policy refused the request; says which rule
     │   └── ApprovalRequired      the action must wait for an approver
+    ├── AuditError                the audit log must not be extended (another key, tampering)
     ├── InternalError             a bug: the user sees a short message, the log the traceback
     └── EngineError               the Docker engine refused or failed an operation
         ├── EngineUnreachable     no answer from the engine (socket missing, refused, TLS)
         ├── EngineTimeout         the engine did not answer within the configured timeout
+        ├── EngineBusy            too many requests already run or wait for this engine
         ├── NotFound              no such container / image / volume / network
         ├── Conflict              the object is in a state that forbids the action
+        │   └── PlanChanged       an approved plan's objects are no longer the planned ones
         ├── PullFailed            a pull failed (including errors inside a 200 stream)
         └── EngineRequestFailed   any other refusal from the engine (bad parameter, ...)
 """
@@ -61,6 +64,10 @@ class ApprovalRequired(AccessDenied):
     """The action needs an approver's approval before it may run."""
 
 
+class AuditError(ChatOpsError):
+    """The audit log cannot be extended: its newest entry does not verify under our key."""
+
+
 class InternalError(ChatOpsError):
     """An unexpected failure inside the bot (details go to the log, not to the user)."""
 
@@ -75,6 +82,10 @@ class EngineUnreachable(EngineError):
 
 class EngineTimeout(EngineError):
     """The engine did not answer in time."""
+
+
+class EngineBusy(EngineError):
+    """Too many requests are already running or waiting for this engine (it may be stalled)."""
 
 
 class NotFound(EngineError):

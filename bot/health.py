@@ -1,44 +1,53 @@
-"""Health: is the bot up, and do its engines answer? Bounded in time whatever the engines do."""
+"""Health: is the bot up, and do its engines answer? Bounded in time whatever the engines do.
+
+``/healthz`` is often reachable by more people than the bot's operators, so it shows the status
+and each engine's name with ok / unreachable, nothing more: engine addresses and error texts go
+to the log (once per change, not once per probe).
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 from bot.core.engine import EngineDirectory
 from bot.errors import ChatOpsError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class EngineHealth:
     name: str
     ok: bool
-    detail: str = ""
+    detail: str = ""  # for the log only
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Health:
     engines: tuple[EngineHealth, ...]
     default_engine: str
+    starting: bool = False  # not ready yet (Slack not reached): not healthy whatever else
 
     @property
     def ok(self) -> bool:
-        """Healthy when the default engine answers (other engines are reported, not required)."""
+        """Healthy when ready and the default engine answers (others are reported only)."""
+        if self.starting:
+            return False
         return any(e.ok for e in self.engines if e.name == self.default_engine)
 
     def as_dict(self) -> dict[str, object]:
+        status = "starting" if self.starting else "ok" if self.ok else "degraded"
         return {
-            "status": "ok" if self.ok else "degraded",
-            "default_engine": self.default_engine,
-            "engines": {e.name: {"ok": e.ok, **({"detail": e.detail} if e.detail else {})}
-                        for e in self.engines},
-        }  # fmt: skip
+            "status": status,
+            "engines": {e.name: "ok" if e.ok else "unreachable" for e in self.engines},
+        }
 
 
 class HealthCheck:
-    """Pings every engine concurrently and waits at most ``deadline`` seconds.
+    """Pings every engine concurrently and waits at most ``deadline`` seconds for all of them.
 
     At most one ping per engine is in flight: a stalled engine does not gather a thread per
     health request.
@@ -51,20 +60,40 @@ class HealthCheck:
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
         self._pending: dict[str, Future[None]] = {}
         self._lock = threading.Lock()
+        self._last_detail: dict[str, str] = {}
+        self._ready = threading.Event()
+
+    def ready(self) -> None:
+        """Start-up is complete (Slack reached): health now depends on the engines."""
+        self._ready.set()
 
     def check(self) -> Health:
         futures = {name: self._ping(name) for name in self._engines.names()}
+        # One budget for all engines together, not one per engine.
+        wait(futures.values(), timeout=self._deadline)
         results = []
         for name, future in futures.items():
-            try:
-                future.result(timeout=self._deadline)
-                results.append(EngineHealth(name=name, ok=True))
-            except FutureTimeout:
+            if not future.done():
                 detail = f"no answer within {self._deadline:g}s"
-                results.append(EngineHealth(name=name, ok=False, detail=detail))
-            except ChatOpsError as err:
-                results.append(EngineHealth(name=name, ok=False, detail=str(err)))
-        return Health(engines=tuple(results), default_engine=self._default)
+            elif (error := future.exception()) is not None:
+                detail = str(error) if isinstance(error, ChatOpsError) else repr(error)
+            else:
+                detail = ""
+            self._log_change(name, detail)
+            results.append(EngineHealth(name=name, ok=not detail, detail=detail))
+        return Health(
+            engines=tuple(results), default_engine=self._default, starting=not self._ready.is_set()
+        )
+
+    def _log_change(self, name: str, detail: str) -> None:
+        with self._lock:
+            if self._last_detail.get(name, "") == detail:
+                return
+            self._last_detail[name] = detail
+        if detail:
+            log.warning("engine %s is unhealthy: %s", name, detail)
+        else:
+            log.info("engine %s answers again", name)
 
     def _ping(self, name: str) -> Future[None]:
         with self._lock:

@@ -6,26 +6,26 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
+from bot.audit_head import AuditHeadPublisher
 from bot.core.approvals import ApprovalRules, ApprovalService, Planner
 from bot.core.engine import EngineDirectory
-from bot.core.operations import Cleanup, ParsedCommand
+from bot.core.operations import BotOperation, Cleanup, ParsedCommand
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
-from bot.core.policy import AccessRules, ConfiguredPolicy, has_role
+from bot.core.policy import AccessRules, ConfiguredPolicy, channel_refusal, has_role
 from bot.core.results import CleanupReport
 from bot.engine.docker_engine import DockerEngine
-from bot.errors import ConfigError
+from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping import EngineSchedule, HousekeepingScheduler
 from bot.settings import Settings
@@ -35,15 +35,21 @@ from bot.slack.commands import SlashCommandHandler
 from bot.slack.delivery import post_cleanup_report
 from bot.slack.groups import SlackGroups
 from bot.slack.priority import AckFirst
-from bot.slack.web import make_web_client
+from bot.slack.web import make_probe_client, make_web_client
 from bot.state.approvals import SqlApprovalRepository
-from bot.state.audit import SqlAuditLog
+from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.cleanup_runs import SqlCleanupRuns
 from bot.state.database import open_database
+from bot.workers import EngineWorkers
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+# Slack's own payloads are a few KiB; anything near this is not from Slack. waitress answers
+# 413 from the Content-Length (or as a chunked body passes it) without reading the rest, and
+# before the signature check could even start.
+MAX_BODY_BYTES = 64 * 1024
+MAX_HEADER_BYTES = 16 * 1024
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -65,8 +71,9 @@ def required_credentials(settings: Settings) -> None:
 
 
 def make_wsgi_app(
-    *, slack: SlackRequestHandler | None, health: HealthCheck, ack_first: AckFirst
-) -> WsgiApp:
+    *, slack: SlackRequestHandler | None, health: HealthCheck, ack_first: AckFirst,
+    ready: threading.Event,
+) -> WsgiApp:  # fmt: skip
     """Routes ``/slack/events`` to Bolt and ``/healthz`` to the health check."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -76,6 +83,8 @@ def make_wsgi_app(
             status = "200 OK" if report.ok else "503 Service Unavailable"
             return _json(start_response, status, report.as_dict())
         if path == EVENTS_PATH and slack is not None:
+            if not ready.is_set():  # Slack retries; nothing may run before start-up is done
+                return _json(start_response, "503 Service Unavailable", {"error": "starting"})
             ack_first.started()
             try:
                 answer: Iterable[bytes] = slack(environ, start_response)
@@ -114,10 +123,22 @@ def build_approval_service(
             min_approvals=settings.approvals.min_approvals,
             allow_self_approval=settings.approvals.allow_self_approval,
             expire_after=expire_after,
+            interrupted_after=parse_duration(
+                settings.approvals.interrupted_after, option="interrupted_after"
+            ),
         ),
         has_role=lambda role, user, groups: has_role(role, user, groups, rules),
         clock=lambda: datetime.now(UTC),
     )
+
+
+def engine_for(command: ParsedCommand, configured: list[str], default: str) -> str | None:
+    """The configured engine whose workers run ``command`` (None: it needs no engine, or
+    names none that exists, which the pipeline answers at once)."""
+    if isinstance(command.operation, BotOperation):
+        return None
+    name = command.engine or default
+    return name if name in configured else None
 
 
 def engine_schedules(settings: Settings, engines: EngineDirectory) -> list[EngineSchedule]:
@@ -154,9 +175,12 @@ class SlackService:
         required_credentials(settings)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self._client = make_web_client(token=token, base_url=settings.slack_api_url)
-        self._executor = ThreadPoolExecutor(
-            max_workers=settings.worker_threads, thread_name_prefix="engine-work"
-        )
+        self._api_url = settings.slack_api_url
+        self._probe = make_probe_client(token=token, base_url=settings.slack_api_url)
+        self._workers = EngineWorkers(
+            engines=engines.names(), per_engine=settings.engine_concurrency,
+            control_threads=settings.worker_threads, max_waiting=settings.engine_queue,
+        )  # fmt: skip
         ack_first = AckFirst()
         policy = ConfiguredPolicy.from_settings(settings)
         groups = SlackGroups(client=self._client, ttl=settings.access.group_cache_seconds)
@@ -168,7 +192,17 @@ class SlackService:
             return groups.groups_of(user, referenced) if referenced else frozenset()
 
         database = open_database(settings.chatops_database_url)
-        audit = SqlAuditLog(engine=database)
+        audit = SqlAuditLog(engine=database, key=audit_key(settings.chatops_audit_key))
+        try:
+            audit.check_key()  # before anything runs: entries are written after commands run
+        except AuditError as err:
+            raise ConfigError(str(err)) from None
+        self._head_publisher = AuditHeadPublisher(
+            audit=audit,
+            publish=lambda line: self._publish_head(settings.audit.channel, line),
+            log=logging.getLogger("bot.audit"),
+            interval=parse_duration(settings.audit.publish_every, option="publish_every"),
+        )
         approvals = build_approval_service(
             settings=settings, engines=engines, rules=policy.rules, database=database
         )
@@ -177,12 +211,13 @@ class SlackService:
             service=approvals,
             channel=settings.approvals.channel,
             approvers=", ".join(settings.approvals.approvers),
+            audit=audit,
         )
         self._sweeper = ExpirySweeper(service=approvals, messages=messages, audit=audit)
         buttons = ApprovalButtons(
             service=approvals,
             messages=messages,
-            executor=self._executor,
+            workers=self._workers,
             groups_of=groups_of,
             audit=audit,
         )
@@ -193,7 +228,7 @@ class SlackService:
             return engine.housekeep(dry_run=dry_run)
 
         def propose(schedule: EngineSchedule, window: timedelta) -> str:
-            command = ParsedCommand(operation=Cleanup(), text="cleanup")
+            command = ParsedCommand(operation=Cleanup())
             plan = approvals.plan(command, engine=schedule.engine)
             if not plan.items:
                 return "nothing to do"
@@ -201,7 +236,9 @@ class SlackService:
                 requester="housekeeping", channel_id=schedule.notify_channel, command=command,
                 engine=schedule.engine, plan=plan, veto_window=window,
             )  # fmt: skip
-            messages.post(record, channel=schedule.notify_channel)
+            problem = messages.post_or_withdraw(record, channel=schedule.notify_channel)
+            if problem is not None:
+                return f"not run: #{record.id} was withdrawn ({problem})"
             detail = f"#{record.id}: {len(plan.items)} object(s)"
             audit.record(event="cleanup_proposed", actor="bot", engine=schedule.engine,
                          command="cleanup", detail=detail)  # fmt: skip
@@ -222,7 +259,9 @@ class SlackService:
                 audit=audit,
                 cleanup_status=self._housekeeping.status,
             ),
-            executor=self._executor,
+            workers=self._workers,
+            engine_for=lambda command: engine_for(command, engines.names(), default_engine),
+            channel_refusal=lambda channel: channel_refusal(channel, policy.rules),
             changes_in_channel=settings.slack_changes_in_channel,
             listings_in_channel=settings.slack_listings_in_channel,
             ack_first=ack_first,
@@ -241,8 +280,9 @@ class SlackService:
                 handler=handler,
                 buttons=buttons,
             )
-        except (BoltError, SlackClientError) as err:
-            raise ConfigError(f"Slack did not accept SLACK_BOT_TOKEN: {err}") from None
+        except BoltError as err:
+            raise ConfigError(f"The Slack app could not be set up: {err}") from None
+        self._ready = threading.Event()
         self.health = HealthCheck(engines=engines, default_engine=default_engine)
         self._socket = (
             SocketModeHandler(app, app_token.get_secret_value(), web_client=self._client)
@@ -253,10 +293,12 @@ class SlackService:
             slack=None if self._socket else SlackRequestHandler(app),
             health=self.health,
             ack_first=ack_first,
+            ready=self._ready,
         )
         self._http = create_server(
             wsgi, host=settings.host, port=settings.port, threads=settings.http_threads,
-            ident="docker-chatops",
+            ident="docker-chatops", max_request_body_size=MAX_BODY_BYTES,
+            max_request_header_size=MAX_HEADER_BYTES,
         )  # fmt: skip
         self._stopping = threading.Event()
         self._http_thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
@@ -274,15 +316,44 @@ class SlackService:
     def socket_mode(self) -> bool:
         return self._socket is not None
 
-    def start(self) -> None:
+    def start(self, *, until: threading.Event | None = None) -> bool:
+        """Serve /healthz at once ("starting"), reach Slack (retrying while it is unreachable),
+        then take requests. False if ``until`` was set before Slack answered."""
+        self._http_thread.start()
+        if not self._reach_slack(until or self._stopping):
+            return False
         self._sweeper.start()
         self._housekeeping.start()
-        self._http_thread.start()
+        self._head_publisher.start()
         if self._socket is not None:
             self._socket.connect()
+        self._ready.set()
+        self.health.ready()
         log.info(
             "serving on port %s (%s)", self.port, "Socket Mode" if self._socket else EVENTS_PATH
         )
+        return True
+
+    def _reach_slack(self, until: threading.Event) -> bool:
+        """``auth.test`` until it answers: a refused token stops start-up with one line; an
+        unreachable API is retried with backoff (one log line each), /healthz saying
+        "starting" meanwhile."""
+        delay = 1.0
+        while not until.is_set():
+            try:
+                self._probe.auth_test()
+                return True
+            except SlackApiError as err:
+                code = err.response.get("error")
+                raise ConfigError(f"Slack did not accept SLACK_BOT_TOKEN ({code}).") from None
+            except Exception as err:  # urllib, socket and SDK errors alike: Slack is not there
+                log.warning(
+                    "Slack's API (%s) does not answer: %s; retrying in %.0f s",
+                    self._api_url, _one_line(err), delay,
+                )  # fmt: skip
+            until.wait(delay)
+            delay = min(delay * 2, 60.0)
+        return False
 
     def _serve_http(self) -> None:
         try:
@@ -300,5 +371,17 @@ class SlackService:
         self._http.close()
         self._sweeper.stop()
         self._housekeeping.stop()
-        self._executor.shutdown(wait=True)
+        self._workers.shutdown(wait=True)
+        self._head_publisher.stop()  # after the work: its entries are covered too
         self.health.close()
+
+    def _publish_head(self, channel: str | None, line: str) -> None:
+        """Post the audit head to ``[audit] channel`` (the publisher has logged it already);
+        a failure raises, so the same head is tried again next time."""
+        if channel is not None:
+            self._client.chat_postMessage(channel=channel, text=line)
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text[:300]

@@ -6,6 +6,7 @@ Sources, strongest first: environment variables, the ``.env`` file, the TOML fil
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import (
     BaseSettings,
@@ -28,8 +30,10 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.core.host_paths import HostPathError, clean_host_path, nested_entries
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.references import parse_image_reference
+from bot.core.run_policy import normalise_security_option
 from bot.errors import ChatOpsError, ConfigError
 
 DEFAULT_CONFIG_FILE = Path("chatops.toml")
@@ -48,7 +52,8 @@ class TLSSettings(BaseModel):
     verify: bool = True
 
 
-_SLACK_ID = re.compile(r"[UWSC][A-Z0-9]{2,}\Z")
+_PRINCIPAL_ID = re.compile(r"[UWS][A-Z0-9]{2,}\Z")  # users (U, W) and user groups (S)
+_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}\Z")  # channels (C), private (G), DMs (D)
 ROLE_NAMES = ("viewer", "operator", "admin")
 
 
@@ -63,16 +68,32 @@ def _parses(value: str | None, parse: Callable[[str], object]) -> str | None:
 
 
 def _slack_ids(values: list[str], *, allow_everyone: bool, what: str) -> list[str]:
+    """User and user group IDs (U..., W..., S...); display names are refused."""
     for value in values:
         if value == "*" and allow_everyone:
             continue
-        if not _SLACK_ID.match(value):
+        if not _PRINCIPAL_ID.match(value):
             hint = ' or "*"' if allow_everyone else ""
             raise ValueError(
                 f"{value!r} is not a Slack {what} ID (U..., W..., S...{hint}); "
                 "display names are not accepted: they can change"
             )
     return values
+
+
+def _channel_ids(values: list[str]) -> list[str]:
+    """Channel IDs (C..., G..., D...); channel names (#ops) are refused: they can change."""
+    for value in values:
+        if not _CHANNEL_ID.match(value):
+            raise ValueError(
+                f"{value!r} is not a Slack channel ID (C..., G...; in Slack: channel details, "
+                "at the bottom); channel names are not accepted: they can change"
+            )
+    return values
+
+
+def _channel_id(value: str | None) -> str | None:
+    return None if value is None else _channel_ids([value])[0]
 
 
 class RolesSettings(BaseModel):
@@ -102,7 +123,7 @@ class AccessSettings(BaseModel):
     @field_validator("channels")
     @classmethod
     def _ids(cls, values: list[str]) -> list[str]:
-        return _slack_ids(values, allow_everyone=False, what="channel")
+        return _channel_ids(values)
 
 
 class RunPolicySettings(BaseModel):
@@ -117,8 +138,13 @@ class RunPolicySettings(BaseModel):
     allow_host_namespaces: bool = False  # --pid/--ipc/--uts/--userns host
     allow_devices: bool = False
     allow_unconfined: bool = False  # --security-opt seccomp/apparmor unconfined
+    # Exact --security-opt values allowed besides no-new-privileges and apparmor=docker-default.
+    allow_security_opt: list[str] = Field(default_factory=list)
     allow_docker_socket: bool = False
-    host_path_allowlist: list[str] = Field(default_factory=list)  # absolute directories
+    # Bind mounts (README, "Host paths"): these exact paths, read-write or read-only...
+    host_path_allowlist: list[str] = Field(default_factory=list)
+    # ...and anything below these, read-only only. No entry may lie inside another.
+    host_path_readonly_trees: list[str] = Field(default_factory=list)
     image_allowlist: list[str] = Field(default_factory=list)  # empty: any image
     default_memory: str | None = None  # e.g. "512m", when run gives no -m
     default_cpus: float | None = Field(default=None, gt=0)
@@ -137,13 +163,25 @@ class RunPolicySettings(BaseModel):
             _parses(example, lambda text: parse_image_reference(text, default_tag=False))
         return values
 
-    @field_validator("host_path_allowlist")
+    @field_validator("host_path_allowlist", "host_path_readonly_trees")
     @classmethod
-    def _absolute(cls, values: list[str]) -> list[str]:
-        for value in values:
-            if not value.startswith("/"):
-                raise ValueError(f"{value!r} is not an absolute path")
-        return values
+    def _clean_paths(cls, values: list[str]) -> list[str]:
+        try:
+            return [str(clean_host_path(value)) for value in values]
+        except HostPathError as err:
+            raise ValueError(str(err)) from None
+
+    @field_validator("allow_security_opt")
+    @classmethod
+    def _security_options(cls, values: list[str]) -> list[str]:
+        return [normalise_security_option(value) for value in values]
+
+    @model_validator(mode="after")
+    def _no_nested_paths(self) -> RunPolicySettings:
+        problem = nested_entries(self.host_path_allowlist, self.host_path_readonly_trees)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class ApprovalSettings(BaseModel):
@@ -159,6 +197,9 @@ class ApprovalSettings(BaseModel):
     min_approvals: int = Field(default=1, ge=1, le=10)
     allow_self_approval: bool = False
     expire_after: str = "15m"
+    # An approved plan whose process stopped renewing its lease (crash, kill -9) for this long
+    # is reported interrupted (never run again).
+    interrupted_after: str = "60s"
 
     @field_validator("approvers")
     @classmethod
@@ -167,11 +208,16 @@ class ApprovalSettings(BaseModel):
         _slack_ids(ids, allow_everyone=False, what="user or user group")
         return values
 
-    @field_validator("expire_after")
+    @field_validator("expire_after", "interrupted_after")
     @classmethod
-    def _duration(cls, value: str) -> str:
-        _parses(value, lambda text: parse_duration(text, option="expire_after"))
+    def _duration(cls, value: str, info: ValidationInfo) -> str:
+        _parses(value, lambda text: parse_duration(text, option=str(info.field_name)))
         return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return _channel_id(value)
 
 
 class CleanupSettings(BaseModel):
@@ -198,6 +244,11 @@ class CleanupSettings(BaseModel):
     def _duration(cls, value: str | None, info: ValidationInfo) -> str | None:
         return _parses(value, lambda text: parse_duration(text, option=str(info.field_name)))
 
+    @field_validator("notify_channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return _channel_id(value)
+
     @field_validator("schedule")
     @classmethod
     def _crontab(cls, value: str | None) -> str | None:
@@ -222,6 +273,27 @@ class CleanupSettings(BaseModel):
         return value
 
 
+class AuditSettings(BaseModel):
+    """``[audit]``: where the audit chain's head is published, outside the database."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # A channel ID; unset: the head is published in the log only.
+    channel: str | None = None
+    publish_every: str = "1h"
+
+    @field_validator("publish_every")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        _parses(value, lambda text: parse_duration(text, option="publish_every"))
+        return value
+
+    @field_validator("channel")
+    @classmethod
+    def _channel(cls, value: str | None) -> str | None:
+        return _channel_id(value)
+
+
 class EngineSettings(BaseModel):
     """One named engine: ``[engines.NAME]`` in the TOML file."""
 
@@ -234,8 +306,8 @@ class EngineSettings(BaseModel):
 
     @field_validator("channels")
     @classmethod
-    def _channel_ids(cls, values: list[str]) -> list[str]:
-        return _slack_ids(values, allow_everyone=False, what="channel")
+    def _channels(cls, values: list[str]) -> list[str]:
+        return _channel_ids(values)
 
     timeout_seconds: float | None = Field(default=None, gt=0)
     tls: TLSSettings | None = None
@@ -264,6 +336,8 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
+    # The audit chain's HMAC key: from the environment only, never stored in the database.
+    chatops_audit_key: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     host: str = "0.0.0.0"
@@ -275,6 +349,7 @@ class Settings(BaseSettings):
     run_policy: RunPolicySettings = Field(default_factory=RunPolicySettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     engine_timeout_seconds: float = Field(default=60.0, gt=0)
     run_wait_seconds: float = Field(default=60.0, gt=0)
     run_output_lines: int = Field(default=50, ge=1, le=10_000)
@@ -285,12 +360,22 @@ class Settings(BaseSettings):
     slack_changes_in_channel: bool = True
     slack_listings_in_channel: bool = False
     slack_command: str = "/docker"
-    # Threads that run engine work after Slack has been acknowledged, and HTTP threads.
+    # Work after Slack has been acknowledged: at most engine_concurrency requests run on one
+    # engine at once and engine_queue more wait for it (past that: "engine busy"), so a
+    # stalled engine holds only its own workers; worker_threads serve work that needs no
+    # engine (approvals, clicks, audit). http_threads serve HTTP.
+    engine_concurrency: int = Field(default=4, ge=1, le=64)
+    engine_queue: int = Field(default=50, ge=0, le=10_000)
     worker_threads: int = Field(default=8, ge=1, le=256)
     http_threads: int = Field(default=16, ge=1, le=256)
 
     @field_validator(
-        "slack_bot_token", "slack_signing_secret", "slack_app_token", "docker_host", mode="before"
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "chatops_audit_key",
+        "docker_host",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
@@ -366,11 +451,30 @@ class TomlFileSource(PydanticBaseSettingsSource):
             return {}
         try:
             with path.open("rb") as handle:
-                return tomllib.load(handle)
+                data = tomllib.load(handle)
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path} is not valid TOML: {err}.") from None
         except OSError as err:
             raise ConfigError(f"Cannot read {path}: {err.strerror}.") from None
+        _known_keys_only(path, data, self.settings_cls)
+        return data
+
+
+def _known_keys_only(path: Path, data: dict[str, Any], settings_cls: type[BaseSettings]) -> None:
+    """Fail closed: a misspelt table (``[acess]``) or key at the top level stops start-up.
+
+    The settings ignore unknown *environment* variables (the environment holds many that are
+    not ours), so the TOML file's top level is checked here; tables below are strict models.
+    """
+    known = set(settings_cls.model_fields)
+    for key in data:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            kind = "table" if isinstance(data[key], dict) else "setting"
+            raise ConfigError(
+                f"{path}: unknown {kind} {key!r}{hint}. See chatops.example.toml for every key."
+            )
 
 
 def load_settings(**overrides: Any) -> Settings:

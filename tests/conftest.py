@@ -150,8 +150,13 @@ def import_image(
     return str(api.inspect_image(f"{repository}:latest")["Id"])
 
 
+# The audit log's HMAC key for every Settings built here (CHATOPS_AUDIT_KEY in production).
+AUDIT_KEY = "0123456789abcdef" * 4
+
+
 def make_settings(docker_host: str, **overrides: Any) -> Settings:
-    return load_settings(_env_file=None, docker_host=docker_host, **overrides)
+    values: dict[str, Any] = {"chatops_audit_key": AUDIT_KEY} | overrides
+    return load_settings(_env_file=None, docker_host=docker_host, **values)
 
 
 @pytest.fixture

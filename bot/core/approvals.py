@@ -5,11 +5,20 @@ The lifecycle is a state machine whose every step is one compare-and-set in the 
 and several bot replicas execute an approved plan at most once::
 
     pending -> approved -> executing -> done | failed
-    pending -> rejected | expired | cancelled
+    pending -> rejected | expired | cancelled | withdrawn
+    approved | executing -> interrupted
+
+``withdrawn``: the request could not be shown to approvers (the bot is not in the approvals
+channel), so nobody could have acted on it. ``interrupted``: the process running the plan
+stopped (crash, ``kill -9``, lost host) before it finished; it is reported, never run again,
+because part of it may have run. Executions hold a lease that their process renews; a lease
+not renewed within ``ApprovalRules.interrupted_after`` marks the execution interrupted, which
+holds with several replicas too (a replica never takes a live one's execution for dead).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,7 +26,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.core.operations import ParsedCommand
-from bot.core.parsing.redaction import redact_command_text
 from bot.core.results import ActionResult
 from bot.errors import ChatOpsError
 
@@ -31,6 +39,8 @@ class ApprovalState(StrEnum):
     REJECTED = "rejected"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"
+    INTERRUPTED = "interrupted"
 
 
 TRANSITIONS: dict[ApprovalState, frozenset[ApprovalState]] = {
@@ -40,10 +50,13 @@ TRANSITIONS: dict[ApprovalState, frozenset[ApprovalState]] = {
             ApprovalState.REJECTED,
             ApprovalState.EXPIRED,
             ApprovalState.CANCELLED,
+            ApprovalState.WITHDRAWN,
         }
     ),
-    ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING}),
-    ApprovalState.EXECUTING: frozenset({ApprovalState.DONE, ApprovalState.FAILED}),
+    ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING, ApprovalState.INTERRUPTED}),
+    ApprovalState.EXECUTING: frozenset(
+        {ApprovalState.DONE, ApprovalState.FAILED, ApprovalState.INTERRUPTED}
+    ),
 }
 
 
@@ -91,7 +104,8 @@ class ApprovalRecord:
 
     @property
     def shown_command(self) -> str:
-        return redact_command_text(self.command_text)
+        """Stored as rendered from the parsed operation: environment values redacted."""
+        return self.command_text
 
 
 class ApprovalRepository(Protocol):
@@ -117,6 +131,22 @@ class ApprovalRepository(Protocol):
     def set_message(self, request_id: int, *, channel: str, ts: str) -> None: ...
 
     def pending(self) -> list[ApprovalRecord]: ...
+
+    def begin_execution(self, request_id: int, *, holder: str, now: datetime) -> bool:
+        """approved -> executing and a lease for ``holder``, atomically; False if not approved."""
+        ...
+
+    def end_execution(self, request_id: int) -> None:
+        """Drop the lease of a finished execution."""
+        ...
+
+    def renew_leases(self, *, holder: str, now: datetime) -> None:
+        """``holder`` is alive: renew the leases of its executions."""
+        ...
+
+    def abandoned(self, *, renewed_before: datetime) -> list[ApprovalRecord]:
+        """Approved or executing requests whose lease is missing or older than the bound."""
+        ...
 
 
 class Planner(Protocol):
@@ -149,6 +179,8 @@ class ApprovalRules:
     min_approvals: int = 1
     allow_self_approval: bool = False
     expire_after: timedelta = field(default=timedelta(minutes=15))
+    # An execution whose process has not renewed its lease for this long is interrupted.
+    interrupted_after: timedelta = field(default=timedelta(seconds=60))
 
 
 RoleCheck = Callable[[str, str, frozenset[str]], bool]  # (role, user, groups) -> holds it?
@@ -165,12 +197,15 @@ class ApprovalService:
         rules: ApprovalRules,
         has_role: RoleCheck,
         clock: Callable[[], datetime],
+        holder: str = "",
     ) -> None:
         self._repository = repository
         self._planner_for = planner_for
         self._rules = rules
         self._has_role = has_role
         self._clock = clock
+        # This process, as the holder of execution leases (unique per process start).
+        self._holder = holder or uuid.uuid4().hex
 
     def plan(self, command: ParsedCommand, *, engine: str) -> Plan:
         """The exact objects ``command`` would destroy on ``engine`` now."""
@@ -185,7 +220,7 @@ class ApprovalService:
         now = self._clock()
         return self._repository.create(
             requester=requester, channel_id=channel_id, engine=engine,
-            command_text=command.text, plan=plan, created_at=now,
+            command_text=command.shown, plan=plan, created_at=now,
             expires_at=now + (veto_window or self._rules.expire_after),
             auto_run=veto_window is not None,
         )  # fmt: skip
@@ -221,24 +256,54 @@ class ApprovalService:
         return self._execute(current)
 
     def _execute(self, record: ApprovalRecord) -> ApprovalOutcome:
-        if not self._repository.transition(
-            record.id, current=ApprovalState.APPROVED, target=ApprovalState.EXECUTING
-        ):
+        if not self._repository.begin_execution(record.id, holder=self._holder, now=self._clock()):
             return _refused(f"#{record.id} has already been handled.")
         try:
-            result = self._planner_for(record.engine).execute_plan(record.plan)
-        except ChatOpsError as err:
+            try:
+                result = self._planner_for(record.engine).execute_plan(record.plan)
+            except ChatOpsError as err:
+                self._repository.transition(
+                    record.id, current=ApprovalState.EXECUTING, target=ApprovalState.FAILED,
+                    outcome=str(err),
+                )  # fmt: skip
+                return self._executed(record.id, message=str(err))
+            summary = _summary(result)
+            final = ApprovalState.FAILED if result.failed else ApprovalState.DONE
             self._repository.transition(
-                record.id, current=ApprovalState.EXECUTING, target=ApprovalState.FAILED,
-                outcome=str(err),
-            )  # fmt: skip
-            return self._executed(record.id, message=str(err))
-        summary = _summary(result)
-        final = ApprovalState.FAILED if result.failed else ApprovalState.DONE
-        self._repository.transition(
-            record.id, current=ApprovalState.EXECUTING, target=final, outcome=summary
-        )
-        return self._executed(record.id, message=summary, result=result)
+                record.id, current=ApprovalState.EXECUTING, target=final, outcome=summary
+            )
+            return self._executed(record.id, message=summary, result=result)
+        finally:
+            self._repository.end_execution(record.id)
+
+    def renew_leases(self) -> None:
+        """This process is alive: keep its executions from being taken for interrupted."""
+        self._repository.renew_leases(holder=self._holder, now=self._clock())
+
+    def interrupt_abandoned(self) -> list[ApprovalRecord]:
+        """Mark interrupted every execution whose process stopped renewing its lease (a crash,
+        ``kill -9``); returns them, to be reported. Nothing is run again: part of the plan may
+        have run, and only a person can tell what is left to do."""
+        bound = self._clock() - self._rules.interrupted_after
+        interrupted = []
+        for record in self._repository.abandoned(renewed_before=bound):
+            if self._repository.transition(
+                record.id, current=record.state, target=ApprovalState.INTERRUPTED,
+                outcome="interrupted: the bot stopped while running it; nothing was run again, "
+                "check what is left on the engine",
+            ):  # fmt: skip
+                self._repository.end_execution(record.id)
+                interrupted.append(self._repository.get(record.id) or record)
+        return interrupted
+
+    def withdraw(self, request_id: int, *, reason: str) -> ApprovalRecord | None:
+        """Take back a pending request that nobody can see (it could not be posted)."""
+        if not self._repository.transition(
+            request_id, current=ApprovalState.PENDING, target=ApprovalState.WITHDRAWN,
+            outcome=f"withdrawn: {reason}",
+        ):  # fmt: skip
+            return None
+        return self._repository.get(request_id)
 
     def _executed(
         self, request_id: int, *, message: str, result: ActionResult | None = None

@@ -24,7 +24,18 @@ class ChainCheck:
     ok: bool
     entries: int
     first_bad: int | None = None
-    problem: str = ""
+    problem: str = ""  # a clause: "entry N <problem>" when first_bad is set, else on its own
+    # Entries chained with plain SHA-256 (written before CHATOPS_AUDIT_KEY): anyone who can
+    # write the database could have rewritten them, so the count is shown, not hidden.
+    unkeyed: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class AuditHead:
+    """The newest entry (0 and the genesis hash for an empty log): what is published."""
+
+    entry: int
+    hash: str
 
 
 class AuditTrail(Protocol):
@@ -35,4 +46,4 @@ class AuditTrail(Protocol):
 
     def recent(self, count: int) -> list[AuditEntry]: ...
 
-    def verify(self) -> ChainCheck: ...
+    def verify(self, *, published: str | None = None) -> ChainCheck: ...

@@ -56,21 +56,51 @@ class Protocol(StrEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PortMapping:
-    """One published container port: ``[host_ip:][host_port[-end]:]container_port[/proto]``."""
+    """One ``-p`` value, ranges kept as ranges:
+    ``[host_ip:][host_port[-host_port_end]:]container_port[-container_port_end][/proto]``.
+
+    As in Docker: a container range maps port by port onto a host range of the same size; one
+    container port with a host range gets a free host port the engine picks in it; without a
+    host port the engine picks any. An ``*_end`` is None for a single port. Only the engine
+    adapter expands ranges, after the parser's cap on published ports.
+    """
 
     container_port: int
+    container_port_end: int | None = None
     protocol: Protocol = Protocol.TCP
     host_ip: str | None = None
     host_port: int | None = None
-    # A host range for a single container port: the engine picks a free port in it.
     host_port_end: int | None = None
 
+    def __post_init__(self) -> None:
+        # The engine adapter expands what this describes: a malformed value must not get there.
+        _check_port_range(self.container_port, self.container_port_end)
+        if self.host_port is None:
+            if self.host_port_end is not None:
+                raise ValueError("host_port_end needs host_port")
+            return
+        _check_port_range(self.host_port, self.host_port_end)
+        host_count = (self.host_port_end or self.host_port) - self.host_port + 1
+        if self.container_count > 1 and host_count != self.container_count:
+            raise ValueError("the host and container port ranges differ in size")
+
+    @property
+    def container_count(self) -> int:
+        """How many container ports this publishes (arithmetic: nothing is expanded)."""
+        return (self.container_port_end or self.container_port) - self.container_port + 1
+
     def host_port_text(self) -> str | None:
+        """``8080``, ``8000-8010`` or None (the engine picks the host port)."""
         if self.host_port is None:
             return None
         if self.host_port_end is not None:
             return f"{self.host_port}-{self.host_port_end}"
         return str(self.host_port)
+
+
+def _check_port_range(first: int, last: int | None) -> None:
+    if not 1 <= first <= 65535 or (last is not None and not first < last <= 65535):
+        raise ValueError(f"invalid port range {first}-{last}" if last else f"invalid port {first}")
 
 
 class MountKind(StrEnum):
@@ -304,9 +334,19 @@ def changes_something(operation: Operation) -> bool:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ParsedCommand:
-    """A parsed request: the operation, the engine it names (None: default) and warnings."""
+    """A parsed request: the operation, the engine it names (None: default) and warnings.
+
+    The text as typed is deliberately not kept: what is shown or stored is ``shown``,
+    rendered from the operation with environment values redacted.
+    """
 
     operation: Operation
     engine: str | None = None
     warnings: tuple[str, ...] = field(default=())
-    text: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The command in Docker's spelling, fit to show and store (``-e`` values redacted)."""
+        from bot.core.parsing.display import shown_command  # display imports this module
+
+        return shown_command(self.operation, engine=self.engine)

@@ -26,7 +26,6 @@ from bot.core.operations import (
     changes_something,
 )
 from bot.core.parsing.parser import parse_command
-from bot.core.parsing.redaction import redact_command_text
 from bot.core.policy import Actor, Policy, Verdict
 from bot.core.results import (
     ActionResult,
@@ -47,7 +46,7 @@ log = logging.getLogger(__name__)
 class Reply:
     """What became of one request: a result or an error, never both."""
 
-    text: str
+    text: str  # the command as shown: rendered from the operation, secrets redacted
     command: ParsedCommand | None = None
     engine: str | None = None
     result: Result | None = None
@@ -85,16 +84,16 @@ class Pipeline:
         try:
             command = parse_command(text)
         except ChatOpsError as err:
-            return Reply(text=text, error=err)
+            return Reply(text="", error=err)  # unparsed text is never echoed: it may hold secrets
         except Exception:
-            return Reply(text=text, error=_internal_error(text))
+            return Reply(text="", error=_internal_error(_first_word(text)))
         return self.run(command, actor=actor, progress=progress)
 
     def run(
         self, command: ParsedCommand, *, actor: Actor, progress: ProgressCallback | None = None
     ) -> Reply:
         """Authorize and execute an already parsed command."""
-        text = command.text
+        text = command.shown
         engine_name: str | None = None
         try:
             operation = command.operation
@@ -150,7 +149,7 @@ class Pipeline:
             plan=plan,
         )  # fmt: skip
         detail = f"#{record.id}: " + "; ".join(i.description for i in record.plan.items)
-        self._record("approval_requested", actor, engine, command.text, detail)
+        self._record("approval_requested", actor, engine, command.shown, detail)
         return ApprovalRequested(record=record, approvers=reason)
 
     def _bot_operation(
@@ -190,10 +189,15 @@ class Pipeline:
             )  # fmt: skip
 
 
-def _internal_error(text: str) -> InternalError:
+def _first_word(text: str) -> str:
+    words = text.split(maxsplit=1)
+    return words[0][:40] + " …" if words else ""
+
+
+def _internal_error(shown: str) -> InternalError:
     """Log the exception being handled with an incident number the user can quote."""
     incident = uuid.uuid4().hex[:8]
-    log.exception("internal error %s while handling %r", incident, redact_command_text(text))
+    log.exception("internal error %s while handling %r", incident, shown)
     return InternalError(
         f"Something went wrong inside the bot (incident {incident}); it has been logged."
     )

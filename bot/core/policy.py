@@ -100,11 +100,21 @@ def roles_of(actor: Actor, rules: AccessRules) -> dict[str, str]:
     return held
 
 
+def channel_refusal(channel_id: str | None, rules: AccessRules) -> str | None:
+    """Why the bot takes no commands at all in this channel, or None. Cheap and needs no
+    parsing, so adapters can ask it before spending anything on untrusted text."""
+    channel = channel_id or "(none)"
+    if rules.access.channels and channel not in rules.access.channels:
+        return f"the bot does not take commands in channel {channel} ([access] channels)"
+    return None
+
+
 def authorize(*, actor: Actor, action: str, engine: str, rules: AccessRules) -> Decision:
     """May ``actor`` do ``action`` on ``engine`` from where they are? Pure; tested as a table."""
     channel = actor.channel_id or "(none)"
-    if rules.access.channels and channel not in rules.access.channels:
-        return _deny(f"the bot does not take commands in channel {channel} ([access] channels)")
+    refused = channel_refusal(actor.channel_id, rules)
+    if refused is not None:
+        return _deny(refused)
     bound = rules.engine_channels.get(engine, ())
     if bound and channel not in bound:
         return _deny(

@@ -24,6 +24,9 @@ _DOMAIN = re.compile(
 _TAG = re.compile(r"[\w][\w.-]{0,127}\Z")
 _DIGEST = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}\Z")
 _MAX_NAME = 255
+# The longest valid reference: a 255-character name, a 128-character tag and a sha512 digest.
+# Longer text is refused before any regular expression reads it.
+_MAX_REFERENCE = _MAX_NAME + 1 + 128 + 1 + len("sha512:") + 128
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -69,6 +72,11 @@ def parse_image_reference(text: str, *, default_tag: bool = True) -> ImageRefere
     """
     if not text:
         raise ParseError("The image name is empty.")
+    if len(text) > _MAX_REFERENCE:
+        raise ParseError(
+            f"Invalid image reference {text[:40]!r}…: it is longer than {_MAX_REFERENCE} "
+            "characters."
+        )
     if any(ch.isspace() for ch in text):
         raise ParseError(f"Invalid image reference {text!r}: it contains white space.")
     remainder, digest = _split_digest(text)

@@ -1,16 +1,23 @@
 """The run policy: which risky ``run`` options and which images are allowed, and default limits.
 
-Everything that widens a container's reach into its host is refused unless the configuration
-allows it; each refusal names the option and the setting that would allow it.
+Every option that can widen a container's reach into its host is checked against an
+allowlist: known-safe values pass, everything else is refused unless the configuration allows
+it, and each refusal names the option and the setting that would allow it. (A denylist of
+known-bad values is what let ``seccomp={"defaultAction":"SCMP_ACT_ALLOW"}`` through.)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os.path
-from pathlib import PurePosixPath
+import re
 from typing import TYPE_CHECKING
 
+from bot.core.host_paths import (
+    HostPathError,
+    clean_host_path,
+    exposes_docker_socket,
+    host_path_refusal,
+)
 from bot.core.operations import MountKind, RunContainer
 from bot.core.parsing.units import parse_size
 from bot.core.references import ImageReference, parse_image_reference
@@ -18,10 +25,26 @@ from bot.core.references import ImageReference, parse_image_reference
 if TYPE_CHECKING:
     from bot.settings import RunPolicySettings
 
-DOCKER_SOCKETS = (PurePosixPath("/var/run/docker.sock"), PurePosixPath("/run/docker.sock"))
-_UNCONFINED = {
-    "seccomp=unconfined", "apparmor=unconfined", "label=disable", "systempaths=unconfined",
-}  # fmt: skip
+_UNCONFINED = frozenset(
+    {"seccomp=unconfined", "apparmor=unconfined", "label=disable", "systempaths=unconfined"}
+)
+# --security-opt values that only narrow what a container may do (or name the default).
+_SAFE_SECURITY_OPTIONS = frozenset(
+    {"no-new-privileges", "apparmor=docker-default"}
+    | {f"no-new-privileges={word}" for word in ("true", "false", "1", "0", "TRUE", "FALSE")}
+)
+# Namespace modes that keep the container's own namespace; "host" and "container:NAME" share
+# another's and need allow_host_namespaces; anything else is refused as unknown.
+_PRIVATE_NAMESPACES = {
+    "--pid": frozenset({"private"}),
+    "--ipc": frozenset({"private", "shareable", "none"}),
+    "--uts": frozenset({"private"}),
+    "--userns": frozenset({"private"}),
+}
+# Networks a container may join without sharing another's stack: the engine's own and any
+# user-defined network, by name (the host's stack is "host"; another container's "container:").
+_NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\Z")
+_SHOWN_LIMIT = 80
 
 
 def run_violations(op: RunContainer, policy: RunPolicySettings) -> list[str]:
@@ -33,25 +56,29 @@ def run_violations(op: RunContainer, policy: RunPolicySettings) -> list[str]:
     for cap in op.cap_add:
         if "*" not in policy.allow_cap_add and _capability(cap) not in allowed_caps:
             problems.append(_refused(f"--cap-add {cap}", f'allow_cap_add = ["{_capability(cap)}"]'))
-    network = op.network or ""
-    if (network == "host" or network.startswith("container:")) and not policy.allow_host_network:
-        problems.append(_refused(f"--network {network}", "allow_host_network = true"))
+    problems += _network_problems(op.network, policy)
     namespaces = {"--pid": op.pid_mode, "--ipc": op.ipc_mode, "--uts": op.uts_mode,
                   "--userns": op.userns_mode}  # fmt: skip
     for option, mode in namespaces.items():
-        shared = mode is not None and (mode == "host" or mode.startswith("container:"))
-        if shared and not policy.allow_host_namespaces:
-            problems.append(_refused(f"{option} {mode}", "allow_host_namespaces = true"))
+        if mode is None or mode in _PRIVATE_NAMESPACES[option]:
+            continue
+        if mode == "host" or mode.startswith("container:"):
+            if not policy.allow_host_namespaces:
+                problems.append(_refused(f"{option} {mode}", "allow_host_namespaces = true"))
+        else:
+            safe = ", ".join(sorted(_PRIVATE_NAMESPACES[option]))
+            problems.append(f"`{option} {_shown(mode)}` is refused: use {safe} (or host, "
+                            "with [run_policy] allow_host_namespaces = true)")  # fmt: skip
     if op.devices and not policy.allow_devices:
         problems += [
             _refused(f"--device {device}", "allow_devices = true") for device in op.devices
         ]
-    for option in op.security_opt:
-        if option.replace(":", "=", 1) in _UNCONFINED and not policy.allow_unconfined:
-            problems.append(_refused(f"--security-opt {option}", "allow_unconfined = true"))
+    problems += [
+        problem for option in op.security_opt if (problem := _security_problem(option, policy))
+    ]
     for mount in op.volumes:
         if mount.kind is MountKind.BIND and mount.source is not None:
-            problem = _host_path_problem(mount.source, policy)
+            problem = _host_path_problem(mount.source, mount.read_only, policy)
             if problem:
                 problems.append(problem)
     refused_image = image_violation(op.image, policy)
@@ -88,18 +115,63 @@ def with_defaults(op: RunContainer, policy: RunPolicySettings) -> RunContainer:
     return dataclasses.replace(op, memory_bytes=memory, nano_cpus=cpus)
 
 
-def _host_path_problem(source: str, policy: RunPolicySettings) -> str | None:
-    # Compare resolved paths: "..", "//" and symlinks must not lead around the rules.
-    path = PurePosixPath(os.path.realpath(source))
-    exposes_socket = any(socket == path or socket.is_relative_to(path) for socket in DOCKER_SOCKETS)
-    if exposes_socket or path.name == "docker.sock":
+def normalise_security_option(option: str) -> str:
+    """``key:value`` (Docker's older spelling) and ``key=value`` compare as ``key=value``."""
+    equals, colon = option.find("="), option.find(":")
+    if colon != -1 and (equals == -1 or colon < equals):
+        return option[:colon] + "=" + option[colon + 1 :]
+    return option
+
+
+def _security_problem(option: str, policy: RunPolicySettings) -> str | None:
+    normal = normalise_security_option(option)
+    if normal in _SAFE_SECURITY_OPTIONS or normal in policy.allow_security_opt:
+        return None
+    if normal in _UNCONFINED:
+        if policy.allow_unconfined:
+            return None
+        return _refused(f"--security-opt {option}", "allow_unconfined = true")
+    # Inline seccomp profiles, other AppArmor profiles, SELinux labels, writable cgroups...:
+    # the bot cannot tell a narrower profile from a wider one, so the configuration must.
+    return (
+        f"`--security-opt {_shown(option)}` is refused: only no-new-privileges and "
+        "apparmor=docker-default are allowed (allow an exact value with [run_policy] "
+        f'allow_security_opt = ["{_shown(normal)}"])'
+    )
+
+
+def _network_problems(network: str | None, policy: RunPolicySettings) -> list[str]:
+    if network is None:
+        return []
+    if network == "host" or network.startswith("container:"):
+        if policy.allow_host_network:
+            return []
+        return [_refused(f"--network {network}", "allow_host_network = true")]
+    if _NETWORK_NAME.match(network):
+        return []
+    return [f"`--network {_shown(network)}` is refused: not a network name"]
+
+
+def _host_path_problem(source: str, read_only: bool, policy: RunPolicySettings) -> str | None:
+    try:
+        exposes_socket = exposes_docker_socket(clean_host_path(source))
+    except HostPathError:
+        exposes_socket = False  # host_path_refusal names the problem
+    if exposes_socket:
         if policy.allow_docker_socket:
             return None
         return _refused(f"-v {source} (it exposes the Docker socket)", "allow_docker_socket = true")
-    for allowed in policy.host_path_allowlist:
-        if path.is_relative_to(PurePosixPath(os.path.realpath(allowed))):
-            return None
-    return f"host path `{source}` (resolved: {path}) is outside [run_policy] host_path_allowlist"
+    return host_path_refusal(
+        source,
+        read_only=read_only,
+        exact=policy.host_path_allowlist,
+        trees=policy.host_path_readonly_trees,
+    )
+
+
+def _shown(text: str) -> str:
+    """Option values in refusals stay short: an inline JSON profile can be kilobytes."""
+    return text if len(text) <= _SHOWN_LIMIT else text[: _SHOWN_LIMIT - 1] + "…"
 
 
 def _capability(name: str) -> str:

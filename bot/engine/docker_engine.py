@@ -323,7 +323,7 @@ class DockerEngine:
             # Without -d the bot waits, reads the output, then removes the container itself.
             auto_remove=op.auto_remove and op.detach,
         )
-        container_ports = [(port.container_port, port.protocol.value) for port in op.ports]
+        container_ports = mapping.exposed_ports(op.ports)
         return api.create_container(
             image=op.image.familiar(),
             command=list(op.command) or None,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.core.operations import MountKind, PortMapping, RunContainer, VolumeMount
+from bot.core.parsing.ports import check_published_ports
 from bot.core.results import ContainerRow, ImageRow, InspectItem, PublishedPort
 
 REDACTED = "<redacted>"
@@ -69,17 +70,39 @@ def image_rows(doc: dict[str, Any]) -> list[ImageRow]:
     return rows
 
 
+def exposed_ports(ports: tuple[PortMapping, ...]) -> list[tuple[int, str]]:
+    """``-p`` mappings as docker-py's ``ports`` (ExposedPorts): each container port once."""
+    check_published_ports(ports)  # the expansion below is bounded by the cap
+    exposed: dict[tuple[int, str], None] = {}
+    for port in ports:
+        for offset in range(port.container_count):
+            exposed[(port.container_port + offset, port.protocol.value)] = None
+    return list(exposed)
+
+
 def port_bindings(ports: tuple[PortMapping, ...]) -> dict[int | str, list[Any]]:
-    """``-p`` mappings in docker-py's ``port_bindings`` form."""
+    """``-p`` mappings in docker-py's ``port_bindings`` form: one key per container port.
+
+    A container range maps port by port onto its host range; one container port keeps a host
+    range whole (``"8000-8010"``) for the engine to pick from, as the Docker CLI sends it.
+    """
+    check_published_ports(ports)  # the expansion below is bounded by the cap
     bindings: dict[int | str, list[Any]] = {}
     for port in ports:
-        key = f"{port.container_port}/{port.protocol.value}"
-        host_port = port.host_port_text()
-        if port.host_ip is not None:
-            binding: Any = (port.host_ip, host_port) if host_port else (port.host_ip,)
-        else:
-            binding = host_port
-        bindings.setdefault(key, []).append(binding)
+        for offset in range(port.container_count):
+            key = f"{port.container_port + offset}/{port.protocol.value}"
+            host_port: str | None
+            if port.host_port is None:
+                host_port = None
+            elif port.container_count > 1:
+                host_port = str(port.host_port + offset)
+            else:
+                host_port = port.host_port_text()
+            if port.host_ip is not None:
+                binding: Any = (port.host_ip, host_port) if host_port else (port.host_ip,)
+            else:
+                binding = host_port
+            bindings.setdefault(key, []).append(binding)
     return bindings
 
 

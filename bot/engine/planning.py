@@ -95,14 +95,41 @@ def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionRes
             if item.kind == "container":
                 api.remove_container(item.id, force=plan.force, v=plan.volumes)
             else:
-                target = item.target if plan.action == "rmi" else item.id
-                api.remove_image(target, force=plan.force, noprune=plan.no_prune)
+                _remove_planned_image(api, item, plan)
             outcomes.append(TargetOutcome(target=item.target, ok=True))
+        except PlanChanged as err:
+            outcomes.append(TargetOutcome(target=item.target, ok=False, detail=str(err)))
         except docker.errors.APIError as err:
             outcomes.append(
                 TargetOutcome(target=item.target, ok=False, detail=str(err.explanation))
             )
     return ActionResult(action=plan.action, outcomes=tuple(outcomes))
+
+
+def _remove_planned_image(api: docker.APIClient, item: PlanItem, plan: Plan) -> None:
+    """Remove exactly the planned image, never whatever its name points at by now.
+
+    By ID wherever that means the same as the name: a tag re-pointed after the check then
+    cannot take another image with it. Only ``rmi`` of one tag of an image that has several
+    must go by name (by ID it would take every tag); that name is checked again just
+    before, so what is left is the moment between two engine calls.
+    """
+    if plan.action != "rmi" or item.target == item.id:
+        api.remove_image(item.id, force=plan.force, noprune=plan.no_prune)
+        return
+    try:
+        current = api.inspect_image(item.target)
+    except docker.errors.NotFound:
+        raise PlanChanged(f"{item.target} no longer exists; nothing was removed") from None
+    if current["Id"] != item.id:
+        raise PlanChanged(
+            f"{item.target} is now {short_id(current['Id'])}, not the planned "
+            f"{short_id(item.id)}; nothing was removed"
+        )
+    if len(current.get("RepoTags") or []) > 1:
+        api.remove_image(item.target, force=plan.force, noprune=plan.no_prune)
+    else:
+        api.remove_image(item.id, force=plan.force, noprune=plan.no_prune)
 
 
 def _container_item(api: docker.APIClient, target: str, force: bool) -> PlanItem:

@@ -27,7 +27,6 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.blocks.basic_components import RawTextObject
 
 from bot.core.approvals import ApprovalRecord
-from bot.core.parsing.redaction import redact_command_text
 from bot.core.pipeline import Reply
 from bot.core.results import (
     ActionResult,
@@ -64,6 +63,7 @@ MAX_CELL_TEXT = 500
 MAX_FALLBACK_TEXT = 3000
 _CODE_BUDGET = MAX_SECTION_TEXT - 10  # room for the fences
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}\Z")
+_BACKTICK_PAIR = re.compile(r"`(?=`)")
 
 _ACTION_VERBS = {
     "rm": "Removed",
@@ -107,20 +107,42 @@ def code(text: str, *, limit: int = 300) -> str:
     return f"`{escape(bounded(text, limit)).replace('`', 'ˋ')}`"
 
 
+def _fence_safe(text: str) -> str:
+    """``text`` escaped for inside a code block: no run of backticks can open or end a fence.
+
+    A zero-width space goes between every two adjacent backticks, so no two are adjacent at
+    all: replacing only "```" would leave "```" behind from "````".
+    """
+    return _BACKTICK_PAIR.sub("`\u200b", escape(text))
+
+
 def code_block(text: str, *, budget: int = _CODE_BUDGET) -> tuple[str, bool]:
     """A fenced block of the *last* lines of ``text`` that fit; True if some were left out."""
-    safe = escape(text.rstrip("\n")).replace("```", "`\u200b``")
+    safe = _fence_safe(text.rstrip("\n"))
     if len(safe) + 8 <= budget:
         return f"```\n{safe}\n```", False
     kept: list[str] = []
     size = 0
     for line in reversed(safe.splitlines()):
-        line = bounded(line, budget - 8)
+        # Cut to what fits with the fences and a newline: a longer cut never fit, and a long
+        # last line left the block empty.
+        line = _cut_escaped(line, budget - 9)
         if size + len(line) + 1 + 8 > budget:
             break
         kept.append(line)
         size += len(line) + 1
     return "```\n" + "\n".join(reversed(kept)) + "\n```", True
+
+
+def _cut_escaped(text: str, limit: int) -> str:
+    """``bounded`` for escaped text: never ends inside an entity such as ``&amp;``."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    amp = cut.rfind("&", max(0, len(cut) - 4))  # entities are at most five characters long
+    if amp != -1 and ";" not in cut[amp:]:
+        cut = cut[:amp]
+    return cut + "…"
 
 
 def section(text: str) -> SectionBlock:
@@ -155,6 +177,8 @@ _STATE_LINES = {
     "rejected": ":no_entry: Rejected",
     "expired": ":alarm_clock: Expired; nothing was done",
     "cancelled": ":leftwards_arrow_with_hook: Cancelled by the requester; nothing was done",
+    "withdrawn": ":leftwards_arrow_with_hook: Withdrawn; nothing was done",
+    "interrupted": ":warning: Interrupted while running; not run again",
 }
 
 
@@ -217,8 +241,7 @@ def render_slack(
     blocks: list[Block] = []
     files: list[SlackFile] = []
     if requester and reply.text:
-        shown = redact_command_text(reply.text)
-        blocks.append(context(credit_line(requester, shown, reply.engine)))
+        blocks.append(context(credit_line(requester, reply.text, reply.engine)))
     blocks.extend(context(f":information_source: {escape(note)}") for note in reply.warnings)
     if reply.error is not None:
         blocks.append(section(f":warning: {escape(str(reply.error))}"))

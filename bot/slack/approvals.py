@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
 from bot.core.audit import AuditTrail
-from bot.render.slack_blocks import approval_request_blocks, escape
+from bot.errors import EngineBusy
+from bot.periodic import Periodic
+from bot.render.slack_blocks import approval_request_blocks, escape, section
 from bot.slack.delivery import Respond
+from bot.workers import EngineWorkers
 
 log = logging.getLogger(__name__)
 
@@ -23,24 +24,61 @@ class ApprovalMessages:
     """Posts and updates request messages; tells requesters what became of their request."""
 
     def __init__(self, *, client: WebClient, service: ApprovalService, channel: str | None,
-                 approvers: str) -> None:  # fmt: skip
+                 approvers: str, audit: AuditTrail | None = None) -> None:  # fmt: skip
         self._client = client
         self._service = service
         self._channel = channel
         self._approvers = approvers
+        self._audit = audit
 
-    def post(self, record: ApprovalRecord, *, channel: str | None = None) -> None:
+    def post_or_withdraw(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
+        """Post the request; if nobody can be shown it, withdraw it (audited) and return why.
+
+        A request that approvers cannot see would wait until it expires, while its requester
+        is told it waits: fail closed, and say what to fix.
+        """
+        problem = self.post(record, channel=channel)
+        if problem is None:
+            return None
+        withdrawn = self._service.withdraw(record.id, reason=problem)
+        if self._audit is not None:
+            self._audit.record(
+                event="withdrawn", actor="bot", channel_id=record.channel_id,
+                engine=record.engine, command=record.command_text,
+                detail=f"#{record.id} {problem}",
+            )  # fmt: skip
+        log.error("approval request #%s withdrawn: %s", record.id, problem)
+        return problem if withdrawn is not None else None
+
+    def post(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
+        """Show the request to approvers; None when posted, else why it could not be (a
+        request nobody can see must be withdrawn, not left waiting)."""
         channel = channel or self._channel or record.channel_id
         if channel is None:
-            return
+            return "no channel to post it in ([approvals] channel)"
         try:
             answer = self._client.chat_postMessage(
                 channel=channel, text=f"{_title(record)} #{record.id}",
                 blocks=approval_request_blocks(record, approvers=self._approvers),
             )  # fmt: skip
-            self._service.attach_message(record.id, channel=channel, ts=str(answer["ts"]))
         except SlackClientError as err:
             log.warning("could not post approval request #%s: %s", record.id, err)
+            return cannot_post(channel, err)
+        self._service.attach_message(record.id, channel=channel, ts=str(answer["ts"]))
+        return None
+
+    def announce(self, record: ApprovalRecord, text: str) -> None:
+        """A notice about the request where approvers look (failures are logged)."""
+        channel = self._channel or record.message_channel or record.channel_id
+        if channel is None:
+            log.error("nowhere to report #%s: %s", record.id, text)
+            return
+        try:
+            self._client.chat_postMessage(
+                channel=channel, text=text, blocks=[section(escape(text)).to_dict()]
+            )
+        except SlackClientError as err:
+            log.error("could not report #%s in %s (%s): %s", record.id, channel, err, text)
 
     def update(self, record: ApprovalRecord) -> None:
         """Show the request's current state in its message (buttons gone once decided)."""
@@ -67,6 +105,17 @@ class ApprovalMessages:
             log.warning("could not tell %s about #%s: %s", record.requester, record.id, err)
 
 
+def cannot_post(channel: str, err: SlackClientError) -> str:
+    """Why the bot could not post in ``channel``, with what a person can do about it."""
+    code = err.response.get("error") if isinstance(err, SlackApiError) else None
+    if code in ("not_in_channel", "channel_not_found", "is_archived"):
+        return (
+            f"the bot cannot post in channel {channel} ({code}); invite it there "
+            "(`/invite @docker`) or set [approvals] channel to a channel it is in"
+        )
+    return f"the bot could not post in channel {channel} ({code or err})"
+
+
 def _title(record: ApprovalRecord) -> str:
     return "Scheduled cleanup" if record.auto_run else "Approval request"
 
@@ -79,13 +128,13 @@ class ApprovalButtons:
         *,
         service: ApprovalService,
         messages: ApprovalMessages,
-        executor: Executor,
+        workers: EngineWorkers,
         groups_of: Callable[[str], frozenset[str]],
         audit: AuditTrail | None,
     ) -> None:
         self._service = service
         self._messages = messages
-        self._executor = executor
+        self._workers = workers
         self._groups_of = groups_of
         self._audit = audit
 
@@ -99,7 +148,17 @@ class ApprovalButtons:
         if not value.isdigit():
             return
         approve = action.get("action_id") == "chatops_approve"
-        self._executor.submit(self._click, int(value), user, approve, respond)
+        request_id = int(value)
+        # An approval runs the plan on its engine, so it queues there; a rejection needs no
+        # engine and never waits behind engine work.
+        engine = None
+        if approve:
+            record = self._service.get(request_id)
+            engine = record.engine if record is not None else None
+        try:
+            self._workers.submit(engine, lambda: self._click(request_id, user, approve, respond))
+        except EngineBusy as err:
+            respond(text=str(err), response_type="ephemeral", replace_original=False)
 
     def _click(self, request_id: int, user: str, approve: bool, respond: Respond) -> None:
         try:
@@ -144,26 +203,33 @@ class ApprovalButtons:
 
 
 class ExpirySweeper:
-    """Expires overdue requests every ``interval`` seconds (and once at start, after a restart)."""
+    """Every ``interval`` seconds (and once at start, after a restart): expires overdue
+    requests and reports executions that their process abandoned (a crash) as interrupted.
+    Lease renewal runs on its own thread: a sweep that runs a veto-window plan on a slow
+    engine must not let this process's own executions look abandoned."""
 
     def __init__(self, *, service: ApprovalService, messages: ApprovalMessages,
-                 audit: AuditTrail | None, interval: float = 10.0) -> None:  # fmt: skip
+                 audit: AuditTrail | None, interval: float = 10.0,
+                 renew_interval: float = 5.0) -> None:  # fmt: skip
         self._service = service
         self._messages = messages
         self._audit = audit
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="approval-expiry", daemon=True)
+        self._sweeps = Periodic(name="approval-expiry", interval=interval, task=self.sweep)
+        self._leases = Periodic(
+            name="approval-leases", interval=renew_interval, task=service.renew_leases
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._leases.start()
+        self._sweeps.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        self._sweeps.stop()
+        self._leases.stop()
 
     def sweep(self) -> None:
+        for record in self._service.interrupt_abandoned():
+            self._report_interrupted(record)
         for record in self._service.expire_due():
             if self._audit is not None and not record.auto_run:
                 self._audit.record(
@@ -177,10 +243,18 @@ class ExpirySweeper:
                                    command=record.command_text,
                                    detail=f"#{record.id} {record.outcome}")  # fmt: skip
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.sweep()
-            except Exception:
-                log.exception("approval expiry sweep failed")
-            self._stop.wait(self._interval)
+    def _report_interrupted(self, record: ApprovalRecord) -> None:
+        if self._audit is not None:
+            self._audit.record(
+                event="interrupted", actor="bot", channel_id=record.channel_id,
+                engine=record.engine, command=record.command_text,
+                detail=f"#{record.id} {record.outcome}",
+            )  # fmt: skip
+        self._messages.update(record)
+        text = (
+            f"Request #{record.id} (/docker {record.command_text} on {record.engine}) was "
+            "interrupted: the bot stopped while running it. It was not run again; check what "
+            "is left on the engine and ask again if needed."
+        )
+        self._messages.announce(record, text)
+        self._messages.tell_requester(record, text)

@@ -11,22 +11,21 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from concurrent.futures import Executor
 from typing import Any
 
 from slack_sdk import WebClient
 
 from bot.core.operations import Help, ParsedCommand, Pull, changes_something
 from bot.core.parsing.parser import parse_command
-from bot.core.parsing.redaction import redact_command_text
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
 from bot.core.results import ApprovalRequested, ApprovalUpdate
-from bot.errors import ChatOpsError
+from bot.errors import AccessDenied, ChatOpsError, EngineBusy
 from bot.render.slack_blocks import code, context, credit_line, render_slack
 from bot.slack.approvals import ApprovalMessages
 from bot.slack.delivery import Conversation, Delivery, Respond, SlackPullProgress
 from bot.slack.priority import AckFirst
+from bot.workers import EngineWorkers
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +42,11 @@ class SlashCommandHandler:
         self,
         *,
         pipeline: Pipeline,
-        executor: Executor,
+        workers: EngineWorkers,
         changes_in_channel: bool,
         listings_in_channel: bool,
+        engine_for: Callable[[ParsedCommand], str | None] = lambda command: None,
+        channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
         ack_first: AckFirst | None = None,
         groups_of: Callable[[str], frozenset[str]] | None = None,
         approval_messages: ApprovalMessages | None = None,
@@ -53,7 +54,9 @@ class SlashCommandHandler:
         self._pipeline = pipeline
         self._approval_messages = approval_messages
         self._groups_of = groups_of
-        self._executor = executor
+        self._workers = workers
+        self._engine_for = engine_for
+        self._channel_refusal = channel_refusal
         self._ack_first = ack_first
         self._changes_in_channel = changes_in_channel
         self._listings_in_channel = listings_in_channel
@@ -63,10 +66,16 @@ class SlashCommandHandler:
     ) -> None:
         text = unescape_slack(str(body.get("text", ""))).strip()
         actor = Actor(user_id=str(body.get("user_id", "")), channel_id=body.get("channel_id"))
+        refusal = self._channel_refusal(actor.channel_id)
+        if refusal is not None:
+            # Nothing from a channel the bot does not serve is even parsed.
+            message = render_slack(Reply(text="", error=AccessDenied(f"Not allowed: {refusal}.")))
+            ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+            return
         try:
             command = parse_command(text)
         except ChatOpsError as err:
-            message = render_slack(Reply(text=text, error=err))
+            message = render_slack(Reply(text="", error=err))
             ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
             return
         if isinstance(command.operation, Help):
@@ -74,7 +83,7 @@ class SlashCommandHandler:
             ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
             return
         if changes_something(command.operation):
-            shown = redact_command_text(text)
+            shown = command.shown
             working = f":hourglass_flowing_sand: Working on {code('docker ' + shown)}…"
             ack(text=f"Working on docker {shown}", blocks=[context(working).to_dict()],
                 response_type="ephemeral")  # fmt: skip
@@ -83,7 +92,16 @@ class SlashCommandHandler:
         conversation = Conversation(
             channel_id=str(body.get("channel_id", "")), user_id=actor.user_id, respond=respond
         )
-        self._executor.submit(self._work, command, actor, conversation, client)
+        try:
+            self._workers.submit(
+                self._engine_for(command),
+                lambda: self._work(command, actor, conversation, client),
+            )
+        except EngineBusy as err:
+            Delivery(client=client, conversation=conversation).reply(
+                render_slack(Reply(text=command.shown, command=command, error=err)),
+                in_channel=False, replace=changes_something(command.operation),
+            )  # fmt: skip
 
     def _work(
         self, command: ParsedCommand, actor: Actor, conversation: Conversation, client: WebClient
@@ -93,7 +111,7 @@ class SlashCommandHandler:
         try:
             self._answer(command, actor, conversation, client)
         except Exception:  # a worker must never die silently
-            log.exception("failed to answer %r", redact_command_text(command.text))
+            log.exception("failed to answer %r", command.shown)
 
     def _answer(
         self, command: ParsedCommand, actor: Actor, conversation: Conversation, client: WebClient
@@ -109,9 +127,7 @@ class SlashCommandHandler:
                 client=client,
                 conversation=conversation,
                 reference=str(command.operation.image),
-                credit=credit_line(
-                    actor.user_id, redact_command_text(command.text), command.engine
-                ),
+                credit=credit_line(actor.user_id, command.shown, command.engine),
             )
         reply = self._pipeline.run(command, actor=actor, progress=progress)
         if reply.error is not None:
@@ -119,11 +135,19 @@ class SlashCommandHandler:
             delivery.reply(render_slack(reply), in_channel=False, replace=changes)
             return
         if isinstance(reply.result, ApprovalRequested | ApprovalUpdate):
-            if self._approval_messages is not None and reply.result.record is not None:
+            record = reply.result.record
+            if self._approval_messages is not None and record is not None:
                 if isinstance(reply.result, ApprovalRequested):
-                    self._approval_messages.post(reply.result.record)
+                    problem = self._approval_messages.post_or_withdraw(record)
+                    if problem is not None:
+                        error = ChatOpsError(
+                            f"Request #{record.id} was withdrawn and nothing was run: {problem}."
+                        )
+                        refused = dataclasses.replace(reply, result=None, error=error)
+                        delivery.reply(render_slack(refused), in_channel=False, replace=changes)
+                        return
                 else:
-                    self._approval_messages.update(reply.result.record)
+                    self._approval_messages.update(record)
             # Only the requester hears that their request waits (or was withdrawn).
             delivery.reply(render_slack(reply), in_channel=False, replace=changes)
             return

@@ -47,17 +47,61 @@ class Delivery:
         self._conversation = conversation
 
     def reply(self, message: SlackMessage, *, in_channel: bool, replace: bool = False) -> None:
-        """Answer through the response_url, then attach any files."""
+        """Answer through the response_url (or, if Slack refuses it, another way), then
+        attach any files."""
         try:
-            self._conversation.respond(
+            # Bolt's respond() returns Slack's answer instead of raising on a refusal.
+            answer = self._conversation.respond(
                 text=message.text,
                 blocks=message.blocks,
                 response_type="in_channel" if in_channel else "ephemeral",
                 replace_original=replace,
             )
-        except Exception:  # the response_url is Slack's; a failure there must not kill the worker
-            log.exception("could not answer through the response_url")
+            status = getattr(answer, "status_code", 200)
+            problem = None if status == 200 else f"HTTP {status} {getattr(answer, 'body', '')}"
+        except Exception as err:  # the response_url is Slack's; a failure must not kill the worker
+            problem = repr(err)
+        if problem is not None:
+            log.warning("the response_url refused an answer (%s); answering another way", problem)
+            self._fallback(message, in_channel=in_channel)
         self.attach(message.files, in_channel=in_channel)
+
+    def _fallback(self, message: SlackMessage, *, in_channel: bool) -> None:
+        """An answer the response_url refused (expired, too many uses): posted in the channel,
+        privately there, or in a direct message, whichever works first."""
+        conversation = self._conversation
+        attempts: list[tuple[str, Any]] = []
+        if in_channel:
+            attempts.append(
+                (
+                    "the channel",
+                    lambda: self._client.chat_postMessage(
+                        channel=conversation.channel_id, text=message.text, blocks=message.blocks
+                    ),
+                )
+            )
+        attempts.append(
+            (
+                "an ephemeral message",
+                lambda: self._client.chat_postEphemeral(
+                    channel=conversation.channel_id,
+                    user=conversation.user_id,
+                    text=message.text,
+                    blocks=message.blocks,
+                ),
+            )
+        )
+        attempts.append(("a direct message", lambda: self._client.chat_postMessage(
+            channel=self._direct_channel(), text=message.text, blocks=message.blocks)))  # fmt: skip
+        for where, attempt in attempts:
+            try:
+                attempt()
+                log.info("answered %s through %s instead", conversation.user_id, where)
+                return
+            except SlackClientError as err:
+                log.warning("could not answer through %s: %s", where, err)
+        log.error("no way to answer %s in %s: the answer is lost", conversation.user_id,
+                  conversation.channel_id)  # fmt: skip
 
     def attach(self, files: tuple[SlackFile, ...], *, in_channel: bool) -> None:
         """Upload files to the channel (public answers) or to the person's DM (private ones)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -21,3 +23,12 @@ def make_web_client(*, token: str | None, base_url: str, timeout: int = 30) -> W
             ConnectionErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def make_probe_client(*, token: str | None, base_url: str, timeout: int = 10) -> WebClient:
+    """A client for the start-up check: no retries of its own and a quiet logger, because the
+    caller retries with backoff and says so in one line per attempt."""
+    quiet = logging.getLogger("bot.slack.probe")
+    quiet.setLevel(logging.CRITICAL)
+    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[],
+                     logger=quiet)  # fmt: skip

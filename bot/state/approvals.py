@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.core.approvals import ApprovalRecord, ApprovalState, Plan, PlanItem, can_move
-from bot.state.database import approval_votes, approvals, as_utc
+from bot.state.database import approval_executions, approval_votes, approvals, as_utc
 
 
 class SqlApprovalRepository:
@@ -94,13 +94,67 @@ class SqlApprovalRepository:
             )
 
     def pending(self) -> list[ApprovalRecord]:
+        return self._in_states(select(approvals.c.id).where(
+            approvals.c.state == ApprovalState.PENDING.value
+        ))  # fmt: skip
+
+    def begin_execution(self, request_id: int, *, holder: str, now: datetime) -> bool:
+        # One transaction: nobody may see the request executing without its lease.
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(approvals)
+                .where(
+                    approvals.c.id == request_id,
+                    approvals.c.state == ApprovalState.APPROVED.value,
+                )
+                .values(state=ApprovalState.EXECUTING.value)
+            )
+            if changed.rowcount != 1:
+                return False
+            connection.execute(
+                insert(approval_executions).values(
+                    approval_id=request_id, holder=holder, heartbeat_at=now
+                )
+            )
+            return True
+
+    def end_execution(self, request_id: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(approval_executions).where(approval_executions.c.approval_id == request_id)
+            )
+
+    def renew_leases(self, *, holder: str, now: datetime) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(approval_executions)
+                .where(approval_executions.c.holder == holder)
+                .values(heartbeat_at=now)
+            )
+
+    def abandoned(self, *, renewed_before: datetime) -> list[ApprovalRecord]:
+        running = (ApprovalState.APPROVED.value, ApprovalState.EXECUTING.value)
+        query = (
+            select(approvals.c.id)
+            .select_from(
+                approvals.outerjoin(
+                    approval_executions, approval_executions.c.approval_id == approvals.c.id
+                )
+            )
+            .where(
+                approvals.c.state.in_(running),
+                or_(
+                    approval_executions.c.approval_id.is_(None),
+                    approval_executions.c.heartbeat_at < renewed_before,
+                ),
+            )
+        )
+        return self._in_states(query)
+
+    def _in_states(self, query: Any) -> list[ApprovalRecord]:
         with self._engine.connect() as connection:
-            ids = connection.execute(
-                select(approvals.c.id)
-                .where(approvals.c.state == ApprovalState.PENDING.value)
-                .order_by(approvals.c.id)
-            ).scalars()
-            found = [self.get(int(request_id)) for request_id in ids]
+            ids = list(connection.execute(query.order_by(approvals.c.id)).scalars())
+        found = [self.get(int(request_id)) for request_id in ids]
         return [record for record in found if record is not None]
 
 

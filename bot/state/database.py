@@ -50,6 +50,16 @@ approvals = Table(
     Column("auto_run", Boolean, nullable=False, default=False),
 )
 
+# The lease of an execution under way: its process renews heartbeat_at while it runs, so a
+# lease that goes stale means the process died (the request is then reported interrupted).
+approval_executions = Table(
+    "approval_executions",
+    metadata,
+    Column("approval_id", _ID, ForeignKey("approvals.id"), primary_key=True),
+    Column("holder", String(64), nullable=False, index=True),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)
+
 approval_votes = Table(
     "approval_votes",
     metadata,
@@ -72,6 +82,24 @@ audit_log = Table(
     Column("detail", Text, nullable=False, default=""),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+)
+
+# Keyed entries. audit_log's hash columns are VARCHAR(64), too narrow for "hmac-sha256:" and 64
+# hex digits, and create_all alters no existing table: rows written before keys stay in
+# audit_log and the chain continues here, numbered on from them (ids are given, not generated).
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("channel_id", String(32)),
+    Column("engine", String(128)),
+    Column("command", Text, nullable=False, default=""),
+    Column("detail", Text, nullable=False, default=""),
+    Column("prev_hash", String(128), nullable=False),
+    Column("hash", String(128), nullable=False),
 )
 
 # One row holding the newest audit hash: updating it serialises appends on every database.

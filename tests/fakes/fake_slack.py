@@ -41,6 +41,8 @@ class FakeSlack:
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> 429s still to send
     socket_mode_url: str = ""
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # group ID -> user IDs
+    # Response URL names Slack refuses (expired, used too often): answered 404 expired_url.
+    refused_responses: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
     changed: threading.Condition = field(default_factory=threading.Condition)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))  # type: ignore[type-arg]
@@ -132,6 +134,9 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "upload":  # file bytes, whatever the Content-Type says
             body = {"raw": raw.decode(errors="replace")}
         self.state.record(Call(method=kind, path=self.path, body=body, headers=headers))
+        if kind == "response" and self.path.rsplit("/", 1)[-1] in self.state.refused_responses:
+            self._send(404, {"ok": False, "error": "expired_url"})
+            return
         self._send(200, {"ok": True} if kind == "response" else None)
 
     def _send(
@@ -160,10 +165,10 @@ def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
     return {"raw": raw.decode(errors="replace")}
 
 
-def start_fake_slack() -> FakeSlack:
+def start_fake_slack(port: int = 0) -> FakeSlack:
     state = FakeSlack()
     handler = type("Handler", (_Handler,), {"state": state})
-    state.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    state.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     state.server.daemon_threads = True
     threading.Thread(target=state.server.serve_forever, daemon=True).start()
     return state

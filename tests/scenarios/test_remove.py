@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import docker
 import pytest
 
+from bot.core.cleanup import CleanupRules
+from bot.core.operations import RemoveImages
 from bot.core.results import ActionResult
+from bot.engine.planning import execute_plan, make_plan
 from bot.errors import Conflict, NotFound
 from tests.conftest import TEST_IMAGE, BotDriver, Sandbox, import_image
 
@@ -78,3 +83,41 @@ def test_rmi_missing_image(bot: BotDriver) -> None:
     reply = bot.handle("rmi chatops-test/never-existed:9")
     assert isinstance(reply.error, NotFound)
     assert "never-existed" in str(reply.error)
+
+
+class RepointBeforeRemoval:
+    """The real engine client, except that ``reference`` is re-pointed at another image
+    between the plan's last check and the removal: the race an approved `rmi` must lose."""
+
+    def __init__(self, api: docker.APIClient, *, reference: str, other: str) -> None:
+        self._api = api
+        self._reference = reference
+        self._other = other
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._api, name)
+
+    def remove_image(self, image: str, **options: Any) -> Any:
+        repository, _, tag = self._reference.rpartition(":")
+        self._api.tag(self._other, repository, tag)
+        return self._api.remove_image(image, **options)
+
+
+def test_an_approved_rmi_removes_the_planned_image_not_the_name(
+    sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    planned = import_image(api, sandbox, repository=f"chatops-test/p-{sandbox.session}",
+                           content=b"planned")  # fmt: skip
+    other = import_image(api, sandbox, repository=f"chatops-test/o-{sandbox.session}",
+                         content=b"nobody approved this")  # fmt: skip
+    reference = f"chatops-test/p-{sandbox.session}:latest"
+    rules = CleanupRules.from_text(container_grace="1h", image_grace="1h", keep_label="k",
+                                   exclude=[])  # fmt: skip
+    plan = make_plan(api, RemoveImages(images=(reference,)), rules)
+    assert [item.id for item in plan.items] == [planned]
+    racing = RepointBeforeRemoval(api, reference=reference, other=other)
+    result = execute_plan(racing, plan, engine="test")  # type: ignore[arg-type]
+    assert [outcome.ok for outcome in result.outcomes] == [True]
+    assert api.inspect_image(reference)["Id"] == other  # the re-pointed tag is untouched
+    with pytest.raises(docker.errors.ImageNotFound):
+        api.inspect_image(planned)  # and exactly the approved image is gone

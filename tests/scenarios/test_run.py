@@ -25,6 +25,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def free_range(count: int, *, start: int = 18000) -> int:
+    """The first of ``count`` consecutive free loopback ports from ``start`` on."""
+    first = start
+    while first + count <= 65535:
+        with contextlib.ExitStack() as probes:
+            try:
+                for port in range(first, first + count):
+                    probe = probes.enter_context(socket.socket())
+                    probe.bind(("127.0.0.1", port))
+            except OSError:
+                first = port + 1
+                continue
+        return first
+    raise AssertionError(f"no {count} consecutive free ports from {start}")
+
+
 def fetch(url: str, *, attempts: int = 50) -> str:
     for _ in range(attempts):
         try:
@@ -172,3 +188,39 @@ def test_foreground_run_is_bounded_by_the_wait(sandbox: Sandbox, api: docker.API
     assert api.inspect_container(name)["State"]["Running"] is True
     assert "Still running after 1s" in driver.out.getvalue()
     directory.close()
+
+
+def test_port_ranges_publish_port_by_port_or_pick_in_the_host_range(
+    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    """One -p range is one mapping in the bot; the engine still gets every port."""
+    first = free_range(4)
+    name = sandbox.name("ranges")
+    bot.ok(
+        f"run -d --name {name} {sandbox.label_args()} -p 127.0.0.1:{first}-{first + 3}:8000-8003 "
+        f"{TEST_IMAGE} sh -c 'for p in 8000 8001 8002 8003; do httpd -p $p -h /www; done; "
+        "sleep 300'"
+    )
+    doc = api.inspect_container(name)
+    expected = {f"{8000 + i}/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(first + i)}]
+                for i in range(4)}  # fmt: skip
+    assert doc["HostConfig"]["PortBindings"] == expected
+    assert doc["NetworkSettings"]["Ports"] == expected
+    assert set(doc["Config"]["ExposedPorts"]) == set(expected)
+    for i in range(4):
+        assert fetch(f"http://127.0.0.1:{first + i}/index.html").strip() == "chatops sandbox"
+
+    pool = free_range(3, start=first + 10)
+    picked_name = sandbox.name("pool")
+    bot.ok(
+        f"run -d --name {picked_name} {sandbox.label_args()} -p 127.0.0.1:{pool}-{pool + 2}:80 "
+        f"{TEST_IMAGE} httpd -f -p 80 -h /www"
+    )
+    doc = api.inspect_container(picked_name)
+    assert doc["HostConfig"]["PortBindings"] == {
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": f"{pool}-{pool + 2}"}]
+    }
+    [binding] = doc["NetworkSettings"]["Ports"]["80/tcp"]
+    assert binding["HostIp"] == "127.0.0.1"
+    assert pool <= int(binding["HostPort"]) <= pool + 2
+    assert fetch(f"http://127.0.0.1:{binding['HostPort']}/index.html").strip() == "chatops sandbox"

@@ -12,8 +12,14 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import REPO, SIGNING_SECRET, Sandbox
-from tests.fakes.fake_slack import FakeSlack, post_signed, slash_command_body
+from tests.conftest import AUDIT_KEY, REPO, SIGNING_SECRET, Sandbox
+from tests.fakes.fake_slack import (
+    FakeSlack,
+    post_signed,
+    slash_command_body,
+    start_fake_slack,
+    stop_fake_slack,
+)
 
 
 def environment(**values: str) -> dict[str, str]:
@@ -49,7 +55,7 @@ def test_serve_answers_and_stops_on_sigterm(
         env=environment(
             DOCKER_HOST=sandbox.docker_host, SLACK_BOT_TOKEN="xoxb-test",
             SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url,
-            PORT=str(port), HOST="127.0.0.1",
+            PORT=str(port), HOST="127.0.0.1", CHATOPS_AUDIT_KEY=AUDIT_KEY,
         ),
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
@@ -99,7 +105,7 @@ def test_pending_approval_survives_kill_9(
                 DOCKER_HOST=sandbox.docker_host, SLACK_BOT_TOKEN="xoxb-test",
                 SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url,
                 PORT=str(port), HOST="127.0.0.1", CHATOPS_CONFIG=str(config),
-                CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db",
+                CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db", CHATOPS_AUDIT_KEY=AUDIT_KEY,
             ),
             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
@@ -136,7 +142,144 @@ def test_pending_approval_survives_kill_9(
     verified = subprocess.run(
         [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, capture_output=True,
         text=True, timeout=60, check=False,
-        env=environment(CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db"),
+        env=environment(CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db",
+                        CHATOPS_AUDIT_KEY=AUDIT_KEY),
     )  # fmt: skip
     assert verified.returncode == 0, verified.stderr
     assert "Audit log intact" in verified.stdout
+
+
+def serve_process(tmp_path: Path, **values: str) -> tuple[subprocess.Popen[str], str]:
+    """``python -m bot serve`` with ``values`` in its environment; returns it and its base URL.
+    What it prints goes to ``tmp_path / "serve.log"``."""
+    port = free_port()
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        env=environment(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                        PORT=str(port), HOST="127.0.0.1", CHATOPS_AUDIT_KEY=AUDIT_KEY,
+                        CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db", **values),
+        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    log.close()
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            requests.get(f"{base}/healthz", timeout=5)
+            return process, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError(f"serve did not listen: {(tmp_path / 'serve.log').read_text()}")
+
+
+def stop(process: subprocess.Popen[str], tmp_path: Path) -> str:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return (tmp_path / "serve.log").read_text()
+
+
+def test_a_misspelt_table_stops_start_up(tmp_path: Path) -> None:
+    config = tmp_path / "chatops.toml"
+    config.write_text('[acess]\nchannels = ["C0OPS"]\n')
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, capture_output=True, text=True,
+        timeout=60, check=False,
+        env=environment(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                        CHATOPS_CONFIG=str(config), CHATOPS_AUDIT_KEY=AUDIT_KEY),
+    )  # fmt: skip
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert "unknown table 'acess' (did you mean 'access'?)" in line
+
+
+def test_slack_unreachable_at_start_is_retried_and_not_ready(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    slack_port = free_port()  # nothing listens here yet
+    process, base = serve_process(
+        tmp_path, DOCKER_HOST=sandbox.docker_host,
+        SLACK_API_URL=f"http://127.0.0.1:{slack_port}/api/",
+    )  # fmt: skip
+    fake = None
+    try:
+        waiting = requests.get(f"{base}/healthz", timeout=10)
+        assert waiting.status_code == 503 and waiting.json()["status"] == "starting"
+        body = slash_command_body(text="ps", response_url=f"http://127.0.0.1:{slack_port}/r")
+        assert post_signed(f"{base}/slack/events", body, secret=SIGNING_SECRET).status_code == 503
+        deadline = time.monotonic() + 30
+        while "does not answer" not in (tmp_path / "serve.log").read_text():
+            assert time.monotonic() < deadline, "no word that Slack does not answer"
+            time.sleep(0.1)
+        fake = start_fake_slack(slack_port)
+        deadline = time.monotonic() + 60
+        while requests.get(f"{base}/healthz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "never became ready once Slack answered"
+            time.sleep(0.2)
+        body = slash_command_body(text="images", response_url=fake.response_url("late"))
+        assert post_signed(f"{base}/slack/events", body, secret=SIGNING_SECRET).status_code == 200
+        fake.wait_for("response")
+    finally:
+        output = stop(process, tmp_path)
+        if fake is not None:
+            stop_fake_slack(fake)
+    assert process.returncode == 0
+    assert "Traceback" not in output
+    retries = [line for line in output.splitlines() if "does not answer" in line]
+    assert retries and all("retrying in" in line for line in retries)
+
+
+def _post_raw(base: str, head: str, chunks: int, chunk: bytes) -> str:
+    """Send ``head`` and up to ``chunks`` body chunks; return the status line the bot sent."""
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=20) as connection:
+        connection.sendall(head.encode())
+        try:
+            for _ in range(chunks):
+                connection.sendall(chunk)
+        except OSError:
+            pass  # the bot closed the connection: it will not read what is left
+        return connection.recv(4096).decode(errors="replace").splitlines()[0]
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise AssertionError(field)
+
+
+def test_oversized_bodies_are_refused_without_being_read(tmp_path: Path, sandbox: Sandbox) -> None:
+    fake = start_fake_slack()
+    process, base = serve_process(
+        tmp_path, DOCKER_HOST=sandbox.docker_host, SLACK_API_URL=fake.api_url
+    )
+    try:
+        before = _memory_kib(process.pid, "VmRSS")
+        megabyte = b"x" * 2**20
+        declared = (
+            "POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {300 * 2**20}\r\n\r\n"
+        )
+        chunked = (
+            "POST /slack/events HTTP/1.1\r\nHost: bot\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = f"{len(megabyte):x}\r\n".encode() + megabyte + b"\r\n"
+        for _ in range(2):
+            assert " 413 " in _post_raw(base, declared, 40, megabyte)
+            assert " 413 " in _post_raw(base, chunked, 40, chunk)
+        peak = _memory_kib(process.pid, "VmHWM")
+        small = slash_command_body(text="images", response_url=fake.response_url("ok"))
+        assert post_signed(f"{base}/slack/events", small, secret=SIGNING_SECRET).status_code == 200
+    finally:
+        stop(process, tmp_path)
+        stop_fake_slack(fake)
+    # Nothing near the 80 MiB sent per request was held: the bot's peak stayed near its size.
+    assert peak - before < 32 * 1024, (before, peak)

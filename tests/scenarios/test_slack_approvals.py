@@ -15,7 +15,7 @@ import pytest
 from bot.server import SlackService
 from bot.state.audit import SqlAuditLog
 from bot.state.database import open_database
-from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
+from tests.conftest import AUDIT_KEY, SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
 from tests.fakes.fake_slack import FakeSlack, block_actions_body, post_signed
 
 ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND", "S0SRE"]}
@@ -135,7 +135,7 @@ def test_twenty_concurrent_clicks_execute_once(
     approvals_bot.fake.wait_for("response", count=19, where=lambda c: "/s" in c.path)
     with pytest.raises(docker.errors.NotFound):
         api.inspect_container(name)
-    entries = SqlAuditLog(engine=open_database(database)).recent(200)
+    entries = SqlAuditLog(engine=open_database(database), key=AUDIT_KEY.encode()).recent(200)
     assert [e.event for e in entries if e.detail.startswith(f"#{request_id}")].count("done") == 1
 
 

@@ -70,10 +70,6 @@ def test_ssl_check(slack_bot: SlackBot) -> None:
 def test_healthz_reports_engines(slack_bot: SlackBot) -> None:
     answer = requests.get(f"http://127.0.0.1:{slack_bot.service.port}/healthz", timeout=10)
     assert answer.status_code == 200
-    assert answer.json() == {
-        "status": "ok",
-        "default_engine": "default",
-        "engines": {"default": {"ok": True}},
-    }
+    assert answer.json() == {"status": "ok", "engines": {"default": "ok"}}
     missing = requests.get(f"http://127.0.0.1:{slack_bot.service.port}/nothing", timeout=10)
     assert missing.status_code == 404

@@ -74,6 +74,28 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ("", {"SLACK_API_URL": "slack.com"}, "SLACK_API_URL: must be an http(s) URL"),
         ("", {"DOCKER_HOST": "/var/run/docker.sock"}, "DOCKER_HOST: must start with"),
         ("not toml = = =", {}, "is not valid TOML"),
+        # A misspelt table or key fails closed instead of being ignored.
+        ("[acess]\nchannels = ['C0OPS']\n", {}, "unknown table 'acess' (did you mean 'access'?)"),
+        ("[run_polcy]\nallow_privileged = false\n", {}, "unknown table 'run_polcy'"),
+        ("[role]\nadmin = ['U0ADMIN']\n", {}, "unknown table 'role' (did you mean 'roles'?)"),
+        ("run_wait_secs = 5\n", {}, "unknown setting 'run_wait_secs'"),
+        ("[access]\nchannel = ['C0OPS']\n", {}, "access.channel"),
+        # Slack IDs wherever a setting holds one.
+        (
+            "[approvals]\nchannel = '#approvals'\n",
+            {},
+            "approvals.channel: '#approvals' is not a Slack channel ID",
+        ),
+        (
+            "[cleanup]\nnotify_channel = 'ops'\n",
+            {},
+            "cleanup.notify_channel: 'ops' is not a Slack channel ID",
+        ),
+        ("[audit]\nchannel = 'U0USER'\n", {}, "audit.channel: 'U0USER' is not a Slack channel ID"),
+        ("[access]\nchannels = ['U0USER']\n", {}, "is not a Slack channel ID"),
+        ("[engines.a]\nurl = 'unix:///a'\nchannels = ['general']\n", {}, "engines.a.channels"),
+        ("[roles]\nadmin = ['C0CHANNEL']\n", {}, "roles.admin: 'C0CHANNEL' is not a Slack user"),
+        ("[approvals]\napprovers = ['@alice']\n", {}, "approvals.approvers"),
     ],
 )
 def test_wrong_settings_give_one_clear_line(
@@ -111,3 +133,18 @@ def test_shipped_examples_are_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.engines["local"].default
     assert settings.docker_host == "unix:///var/run/docker.sock"
     assert settings.slack_bot_token is None  # blank in the example means unset
+
+
+def test_channel_ids_accepted_where_settings_hold_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "bot.toml"
+    config.write_text(
+        "[approvals]\nchannel = 'C0APPROVALS'\n[cleanup]\nnotify_channel = 'G0PRIVATE'\n"
+        "[audit]\nchannel = 'C0AUDIT'\n[access]\nchannels = ['C0OPS', 'G0OPS']\n"
+    )
+    monkeypatch.setenv("CHATOPS_CONFIG", str(config))
+    settings = load_settings(_env_file=None)
+    assert settings.approvals.channel == "C0APPROVALS"
+    assert settings.cleanup.notify_channel == "G0PRIVATE"
+    assert settings.audit.channel == "C0AUDIT"

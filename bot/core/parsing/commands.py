@@ -6,7 +6,6 @@ The spec table is the single source of usage lines, option lists and help text.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -37,7 +36,7 @@ from bot.core.operations import (
     VolumeMount,
 )
 from bot.core.parsing.options import OptionSpec, OptionTable, ParsedOptions
-from bot.core.parsing.ports import parse_publish
+from bot.core.parsing.ports import check_published_ports, parse_publish
 from bot.core.parsing.units import parse_count, parse_point_in_time, parse_size
 from bot.core.parsing.volumes import parse_volume
 from bot.core.references import parse_image_reference
@@ -242,7 +241,8 @@ def build_run(parsed: ParsedOptions, table: OptionTable) -> RunContainer:
         raise table.error("`--rm` and `--restart` conflict: a removed container cannot restart.")
     ports: list[PortMapping] = []
     for spec in parsed.values_of("publish"):
-        ports.extend(parse_publish(spec))
+        ports.append(parse_publish(spec))
+    check_published_ports(ports)
     volumes: list[VolumeMount] = [parse_volume(spec) for spec in parsed.values_of("volume")]
     memory_text = parsed.value("memory")
     memory = None if memory_text is None else parse_size(memory_text, option="--memory")
@@ -289,9 +289,8 @@ def _env(item: str, table: OptionTable) -> tuple[str, str]:
             f"process running the command, which is the bot; write `-e {item}=VALUE`."
         )
     if not _ENV_KEY.match(key):
-        raise table.error(
-            f"Invalid environment variable {item!r}: the name is empty or has spaces."
-        )
+        # Name the variable, never the value: it may be a secret.
+        raise table.error(f"Invalid environment variable name {key!r}: it is empty or has spaces.")
     return key, value
 
 
@@ -771,8 +770,3 @@ def command_index() -> dict[str, CommandSpec]:
         for spelling in (spec.name, *spec.aliases):
             index[spelling] = spec
     return index
-
-
-def docker_spelling(words: list[str]) -> str:
-    """Quote ``words`` back into one command line, for messages."""
-    return shlex.join(words)

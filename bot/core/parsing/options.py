@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from bot.errors import ParseError
 
 _BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
+# difflib's ratio for a word of n letters against a name of k is at most 2k/(k+n): with names
+# of a dozen letters, a word this long is never close enough to suggest anything.
+_MAX_SUGGESTED = 40
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -120,17 +123,19 @@ class OptionTable:
                 f"(Docker itself would read it as single-letter options)."
             )
             return self._take(opt, has_value, inline, words, index, parsed)
-        letters = word[1:]
-        for position, letter in enumerate(letters):
-            opt = self._find_short(letter, word)
-            rest = letters[position + 1 :]
+        # Slice the rest of a bundle only where it is used: slicing at every letter of
+        # "-aaaa…" would copy the word once per letter.
+        for position in range(1, len(word)):
+            # Only the letters read so far are named in an error: what follows an unknown
+            # letter may be a value (a secret typed as -xeKEY=VALUE).
+            opt = self._find_short(word[position], word[: position + 1])
             if opt.takes_value:
-                if rest:
-                    value = rest[1:] if rest.startswith("=") else rest
+                if position + 1 < len(word):
+                    value = word[position + 1 :].removeprefix("=")
                     return self._take(opt, True, value, words, index, parsed)
                 return self._take(opt, False, "", words, index, parsed)
-            if rest.startswith("="):
-                return self._take(opt, True, rest[1:], words, index, parsed)
+            if word.startswith("=", position + 1):
+                return self._take(opt, True, word[position + 2 :], words, index, parsed)
             self._take(opt, False, "", words, index, parsed)
         return index
 
@@ -191,11 +196,13 @@ class OptionTable:
     def _find_short(self, letter: str, word: str) -> OptionSpec:
         opt = self._short.get(letter)
         if opt is None:
-            where = f" (in `{word}`)" if len(word) > 2 else ""
+            where = f" (in `{word}…`)" if len(word) > 2 else ""
             hint = self._suggest_long(word.lstrip("-"))
             raise self.error(f"Unknown option `-{letter}`{where} for `{self.command}`.{hint}")
         return opt
 
     def _suggest_long(self, name: str) -> str:
+        if len(name) > _MAX_SUGGESTED:
+            return ""  # no option name is close to it; spare difflib the long word
         close = difflib.get_close_matches(name, list(self._long), n=1, cutoff=0.6)
         return f" Did you mean `--{close[0]}`?" if close else ""

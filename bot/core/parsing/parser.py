@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 
 from bot.core.operations import Help, ParsedCommand
-from bot.core.parsing.commands import COMMANDS, CommandSpec, command_index, docker_spelling
+from bot.core.parsing.commands import COMMANDS, CommandSpec, command_index
+from bot.core.parsing.display import shown_command
 from bot.core.parsing.options import OptionTable, ParsedOptions
 from bot.core.parsing.tokens import tokenize
 from bot.errors import ParseError
@@ -46,19 +47,30 @@ def parse_command(text: str) -> ParsedCommand:
         words = words[1:]  # people paste whole Docker command lines
     engine, words = _take_engine(words)
     if not words:
-        return ParsedCommand(operation=Help(), engine=engine, text=text)
+        return ParsedCommand(operation=Help(), engine=engine)
     if words[0] in ("help", "--help", "-h"):
-        return ParsedCommand(operation=Help(topic=_help_topic(words[1:])), engine=engine, text=text)
+        return ParsedCommand(operation=Help(topic=_help_topic(words[1:])), engine=engine)
     spelling, spec, rest = _find_command(words)
     table = spec.table(spelling)
-    parsed = table.parse(rest) if spec.interspersed else _parse_run_like(table, rest)
+    moved = False
+    if spec.interspersed:
+        parsed = table.parse(rest)
+    else:
+        parsed, moved = _parse_run_like(table, rest)
     if parsed.flag("help"):
-        return ParsedCommand(operation=Help(topic=spec.name), engine=engine, text=text)
+        return ParsedCommand(operation=Help(topic=spec.name), engine=engine)
     _check_arity(spec, table, parsed)
     operation = spec.build(parsed, table)
-    return ParsedCommand(
-        operation=operation, engine=engine, warnings=tuple(parsed.warnings), text=text
-    )
+    warnings = list(parsed.warnings)
+    if moved:
+        # Docker's spelling is rendered from the operation: the words as typed may hold a
+        # secret (`-e KEY=value` after the image) and must not be echoed.
+        warnings.append(
+            "Options came after the image, where Docker would pass them to the container's "
+            "command. The bot read them as options of `run`; Docker's spelling is "
+            f"`{shown_command(operation)}`."
+        )
+    return ParsedCommand(operation=operation, engine=engine, warnings=tuple(warnings))
 
 
 def _take_engine(words: list[str]) -> tuple[str | None, list[str]]:
@@ -147,19 +159,18 @@ def _plural(count: int) -> str:
     return "one argument" if count == 1 else f"{count} arguments"
 
 
-def _parse_run_like(table: OptionTable, words: list[str]) -> ParsedOptions:
+def _parse_run_like(table: OptionTable, words: list[str]) -> tuple[ParsedOptions, bool]:
     """Parse ``run``'s words: options, the image, then the container's command.
 
     Docker hands everything after the image to the container, so the tutorial spelling
     ``run centos:latest --name mylinux /bin/bash`` would run ``--name`` as a program.
     People who write that mean the option; options directly after the image are read as
-    options, with a warning that says how Docker spells it.
+    options (True: some were), and the caller warns with Docker's spelling.
     """
     parsed = table.parse(words, interspersed=False)
     if not parsed.positionals or parsed.flag("help"):
-        return parsed
+        return parsed, False
     image, after = parsed.positionals[0], parsed.positionals[1:]
-    before = words[: len(words) - len(parsed.positionals)]
     moved: list[str] = []
     index = 0
     while index < len(after) and _is_misplaced_option(table, after[index]):
@@ -168,16 +179,8 @@ def _parse_run_like(table: OptionTable, words: list[str]) -> ParsedOptions:
         moved.extend(after[start:index])
     if index < len(after) and after[index] == "--" and moved:
         index += 1
-    command = after[index:]
-    if moved:
-        suggestion = docker_spelling([table.command, *before, *moved, image, *command])
-        parsed.warnings.append(
-            f"`{docker_spelling(moved)}` came after the image, where Docker would pass it to "
-            f"the container's command. The bot read it as options of `run`; Docker's "
-            f"spelling is `{suggestion}`."
-        )
-    parsed.positionals = [image, *command]
-    return parsed
+    parsed.positionals = [image, *after[index:]]
+    return parsed, bool(moved)
 
 
 def _is_misplaced_option(table: OptionTable, word: str) -> bool:

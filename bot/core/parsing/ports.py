@@ -1,23 +1,39 @@
-"""``-p/--publish`` specifications in every form the Docker CLI accepts."""
+"""``-p/--publish`` specifications in every form the Docker CLI accepts.
+
+A range stays one ``PortMapping``: ``-p1-65535`` costs the same to parse as ``-p80``. The total
+number of published ports is capped by arithmetic over the ranges, before anything expands them
+(the engine adapter does, for the Engine API's one-entry-per-port form).
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 
 from bot.core.operations import PortMapping, Protocol
 from bot.errors import ParseError
 
+# Far above what a chat-started container needs, far below what would let one message make the
+# bot (and the engine) build and hold tens of thousands of port bindings.
+MAX_PUBLISHED_PORTS = 1024
+
+# A dict, not Protocol(...): one -p may be repeated a thousand times in one message.
+_PROTOCOLS = {"": Protocol.TCP, **{protocol.value: protocol for protocol in Protocol}}
 _FORMS = "80, 8080:80, 127.0.0.1:8080:80, 127.0.0.1::80, 8080:80/udp or 8000-8010:8000-8010"
+# The longest valid spec is a bracketed IPv6 address with two ranges and a protocol: well under
+# this. Longer text is refused before ipaddress or int() look at it.
+_MAX_SPEC = 128
 
 
-def parse_publish(spec: str) -> list[PortMapping]:
-    """Parse one ``-p`` value into one mapping per container port."""
+def parse_publish(spec: str) -> PortMapping:
+    """Parse one ``-p`` value into one mapping (a range stays a range)."""
+    if len(spec) > _MAX_SPEC:
+        raise _error(spec, f"longer than {_MAX_SPEC} characters")
     body, _, proto_text = spec.partition("/")
-    try:
-        protocol = Protocol((proto_text or "tcp").lower())
-    except ValueError:
-        raise _error(spec, f"unknown protocol {proto_text!r} (use tcp, udp or sctp)") from None
-    host_ip, rest = _split_ip(spec, body)
+    protocol = _PROTOCOLS.get(proto_text.lower())
+    if protocol is None:
+        raise _error(spec, f"unknown protocol {proto_text!r} (use tcp, udp or sctp)")
+    host_ip, rest = _split_ip(spec, body) if body.startswith("[") else (None, body)
     parts = rest.split(":")
     if len(parts) == 1:
         host_text, container_text = "", parts[0]
@@ -32,38 +48,42 @@ def parse_publish(spec: str) -> list[PortMapping]:
         raise _error(spec, "the container port is missing")
     c_first, c_last = _port_range(spec, container_text)
     if not host_text:
-        return [
-            PortMapping(container_port=port, protocol=protocol, host_ip=host_ip)
-            for port in range(c_first, c_last + 1)
-        ]
-    h_first, h_last = _port_range(spec, host_text)
-    if c_first == c_last:
-        end = h_last if h_last != h_first else None
-        return [
-            PortMapping(
-                container_port=c_first,
-                protocol=protocol,
-                host_ip=host_ip,
-                host_port=h_first,
-                host_port_end=end,
-            )
-        ]
-    if h_last - h_first != c_last - c_first:
-        raise _error(spec, "the host and container port ranges differ in size")
-    return [
-        PortMapping(
-            container_port=c_first + offset,
+        return PortMapping(
+            container_port=c_first,
+            container_port_end=_end(c_first, c_last),
             protocol=protocol,
             host_ip=host_ip,
-            host_port=h_first + offset,
         )
-        for offset in range(c_last - c_first + 1)
-    ]
+    h_first, h_last = _port_range(spec, host_text)
+    # Docker: a host range for one container port is a pool to pick from; for a container
+    # range it maps port by port, so the sizes must agree.
+    if c_first != c_last and h_last - h_first != c_last - c_first:
+        raise _error(spec, "the host and container port ranges differ in size")
+    return PortMapping(
+        container_port=c_first,
+        container_port_end=_end(c_first, c_last),
+        protocol=protocol,
+        host_ip=host_ip,
+        host_port=h_first,
+        host_port_end=_end(h_first, h_last),
+    )
+
+
+def check_published_ports(mappings: Iterable[PortMapping]) -> None:
+    """Refuse more than ``MAX_PUBLISHED_PORTS`` container ports in all, counted, not expanded."""
+    total = sum(mapping.container_count for mapping in mappings)
+    if total > MAX_PUBLISHED_PORTS:
+        raise ParseError(
+            f"A container can have at most {MAX_PUBLISHED_PORTS} published ports; "
+            f"these -p options publish {total}. Publish fewer or smaller port ranges."
+        )
+
+
+def _end(first: int, last: int) -> int | None:
+    return last if last != first else None
 
 
 def _split_ip(spec: str, body: str) -> tuple[str | None, str]:
-    if not body.startswith("["):
-        return None, body
     address, bracket, rest = body[1:].partition("]")
     if not bracket or not rest.startswith(":"):
         raise _error(spec, "an IPv6 address must be written as [ADDRESS]:HOST_PORT:CONTAINER_PORT")
@@ -96,4 +116,5 @@ def _port(spec: str, text: str) -> int:
 
 
 def _error(spec: str, detail: str) -> ParseError:
-    return ParseError(f"Invalid port specification {spec!r}: {detail}. Forms: {_FORMS}.")
+    shown = spec if len(spec) <= _MAX_SPEC else spec[: _MAX_SPEC - 1] + "…"
+    return ParseError(f"Invalid port specification {shown!r}: {detail}. Forms: {_FORMS}.")

@@ -12,6 +12,9 @@ _SIZE_FACTORS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4, "p"
 _MAX_SIZE = float(2**62)
 _MAX_SECONDS = 100 * 365 * 86400.0
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
+# No size, duration, time or count Docker accepts is longer than this; refusing longer text
+# first keeps float(), int() and the regular expressions below on short input.
+_MAX_VALUE_TEXT = 64
 _DURATION_FACTORS = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -26,6 +29,7 @@ _DURATION_FACTORS = {
 
 def parse_size(text: str, *, option: str) -> int:
     """``512m`` -> bytes, with Docker's binary units (k, m, g, t, p; optional ``b``)."""
+    _check_length(text, option)
     match = _SIZE.match(text.strip())
     if not match:
         raise ParseError(
@@ -41,10 +45,14 @@ def parse_size(text: str, *, option: str) -> int:
 
 def parse_duration(text: str, *, option: str) -> timedelta:
     """A Go-style duration (``90s``, ``1h30m``, ``2d``) as a timedelta."""
+    _check_length(text, option)
     position = 0
     seconds = 0.0
-    for match in _DURATION_PART.finditer(text):
-        if match.start() != position:
+    # Each part is matched where the previous one ended (a scan with finditer would retry
+    # from every position of a long digit run: quadratic).
+    while position < len(text):
+        match = _DURATION_PART.match(text, position)
+        if match is None:
             break
         seconds += float(match.group(1)) * _DURATION_FACTORS[match.group(2)]
         position = match.end()
@@ -58,6 +66,7 @@ def parse_duration(text: str, *, option: str) -> timedelta:
 def parse_point_in_time(text: str, *, option: str, now: datetime | None = None) -> datetime:
     """``--since``/``until`` values: a relative duration (``10m``: ten minutes ago), a Unix
     timestamp, or an RFC 3339 / ISO 8601 date or time (UTC unless it says otherwise)."""
+    _check_length(text, option)
     now = now or datetime.now(UTC)
     try:
         return now - parse_duration(text, option=option)
@@ -79,6 +88,7 @@ def parse_point_in_time(text: str, *, option: str, now: datetime | None = None) 
 
 def parse_count(text: str, *, option: str, minimum: int = 0, maximum: int = 10**9) -> int:
     """A whole number within ``[minimum, maximum]``."""
+    _check_length(text, option)
     try:
         number = int(text, 10)
     except ValueError:
@@ -86,3 +96,11 @@ def parse_count(text: str, *, option: str, minimum: int = 0, maximum: int = 10**
     if not minimum <= number <= maximum:
         raise ParseError(f"{option} must be between {minimum} and {maximum}, not {number}.")
     return number
+
+
+def _check_length(text: str, option: str) -> None:
+    if len(text) > _MAX_VALUE_TEXT:
+        # Say how long, not what: the message should not echo a flood back into the channel.
+        raise ParseError(
+            f"Invalid value {text[:20]!r}… for {option}: {len(text)} characters is too long."
+        )

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+from docker.utils import convert_port_bindings
+
 from bot.core.operations import MountKind, PortMapping, Protocol, VolumeMount
+from bot.core.parsing.ports import MAX_PUBLISHED_PORTS
 from bot.engine.mapping import (
     binds_and_volumes,
     container_item,
     container_row,
+    exposed_ports,
     image_rows,
     port_bindings,
     redact,
 )
+from bot.errors import ParseError
 
 
 def test_container_row() -> None:
@@ -62,6 +70,64 @@ def test_port_bindings() -> None:
         "9/tcp": [("::1",)],
         "7/tcp": ["7000-7005"],
     }
+
+
+def test_ranges_expand_port_by_port_only_here() -> None:
+    ports = (
+        PortMapping(container_port=8000, container_port_end=8002, host_ip="127.0.0.1",
+                    host_port=18000, host_port_end=18002),
+        PortMapping(container_port=53, container_port_end=54, protocol=Protocol.UDP),
+        PortMapping(container_port=80, host_ip="127.0.0.1", host_port=18010, host_port_end=18012),
+    )  # fmt: skip
+    assert port_bindings(ports) == {
+        "8000/tcp": [("127.0.0.1", "18000")],
+        "8001/tcp": [("127.0.0.1", "18001")],
+        "8002/tcp": [("127.0.0.1", "18002")],
+        "53/udp": [None],
+        "54/udp": [None],
+        # One container port keeps its host range: the engine picks a free port in it.
+        "80/tcp": [("127.0.0.1", "18010-18012")],
+    }
+    assert exposed_ports(ports) == [
+        (8000, "tcp"), (8001, "tcp"), (8002, "tcp"), (53, "udp"), (54, "udp"), (80, "tcp"),
+    ]  # fmt: skip
+
+
+def test_bindings_in_the_engine_api_form_the_docker_cli_sends() -> None:
+    """What docker-py puts on the wire is what ``docker run -p`` would send."""
+    ports = (
+        PortMapping(container_port=8000, container_port_end=8001, host_ip="127.0.0.1",
+                    host_port=9000, host_port_end=9001),
+        PortMapping(container_port=80, host_port=7000, host_port_end=7005),
+        PortMapping(container_port=81),
+    )  # fmt: skip
+    bindings: Any = port_bindings(ports)  # types-docker's Mapping type has no host ranges
+    assert convert_port_bindings(bindings) == {
+        "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "9000"}],
+        "8001/tcp": [{"HostIp": "127.0.0.1", "HostPort": "9001"}],
+        "80/tcp": [{"HostIp": "", "HostPort": "7000-7005"}],
+        "81/tcp": [{"HostIp": "", "HostPort": ""}],
+    }
+
+
+def test_exposed_ports_name_each_container_port_once() -> None:
+    ports = (
+        PortMapping(container_port=80, host_port=8080),
+        PortMapping(container_port=80, host_port=8081),
+        PortMapping(container_port=79, container_port_end=81),
+    )
+    assert exposed_ports(ports) == [(80, "tcp"), (79, "tcp"), (81, "tcp")]
+
+
+def test_expansion_is_bounded_by_the_cap() -> None:
+    """An operation built without the parser still cannot make the adapter expand 65535 ports."""
+    ports = (PortMapping(container_port=1, container_port_end=65535),)
+    with pytest.raises(ParseError, match=f"at most {MAX_PUBLISHED_PORTS} published ports"):
+        port_bindings(ports)
+    with pytest.raises(ParseError, match=f"at most {MAX_PUBLISHED_PORTS} published ports"):
+        exposed_ports(ports)
+    full = (PortMapping(container_port=1, container_port_end=MAX_PUBLISHED_PORTS),)
+    assert len(port_bindings(full)) == len(exposed_ports(full)) == MAX_PUBLISHED_PORTS
 
 
 def test_binds_and_volumes() -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from bot.core.help import build_help
 from bot.core.operations import ListContainers, ParsedCommand
@@ -28,7 +31,7 @@ from bot.core.results import (
     TargetOutcome,
 )
 from bot.errors import ParseError
-from bot.render.slack_blocks import code_block, escape, render_slack
+from bot.render.slack_blocks import code, code_block, escape, render_slack
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 HOSTILE = "<!channel> & <@U123|boss> `x` ```y``` *bold* " + "z" * 5000
@@ -66,9 +69,7 @@ def check_limits(blocks: list[dict[str, Any]]) -> None:
 
 
 def reply_of(result: Result, text: str = "ps -a") -> Reply:
-    return Reply(
-        text=text, command=ParsedCommand(operation=ListContainers(), text=text), result=result
-    )
+    return Reply(text=text, command=ParsedCommand(operation=ListContainers()), result=result)
 
 
 @pytest.mark.parametrize("count", [0, 1, 99, 100, 1000])
@@ -139,9 +140,7 @@ def test_errors_and_warnings() -> None:
     message = render_slack(error)
     dumped = json.dumps(message.blocks)
     assert "&lt;!here&gt;" in dumped and "/docker ps [OPTIONS]" in dumped
-    command = ParsedCommand(
-        operation=ListContainers(), warnings=("Read `-all` <x>",), text="ps -all"
-    )
+    command = ParsedCommand(operation=ListContainers(), warnings=("Read `-all` <x>",))
     warned = render_slack(Reply(text="ps -all", command=command, result=ContainerList(rows=())))
     assert "Read `-all` &lt;x&gt;" in json.dumps(warned.blocks)
 
@@ -166,3 +165,50 @@ def test_code_block_keeps_the_tail() -> None:
 
 def test_escape() -> None:
     assert escape("a & <b> c") == "a &amp; &lt;b&gt; c"
+
+
+# An "&" that starts no entity, or a raw "<" or ">": Slack would read these as markup.
+_UNESCAPED = re.compile(r"&(?!amp;|lt;|gt;)|[<>]")
+# Text rich in what breaks fences and escapes, and any text at all.
+_FENCE_HOSTILE = st.text(alphabet="`&<>;ampltg \n\u200ba", max_size=400) | st.text(max_size=400)
+
+
+def _unescaped(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+@given(_FENCE_HOSTILE, st.integers(min_value=16, max_value=3000))
+@example("a ```` b", 3000)
+@example("`" * 500, 3000)
+@example("&" * 500, 100)
+@example("x" * 20 + "&" + "\n" + "`" * 30, 30)
+@example("first\n" + "y" * 5000, 3000)
+def test_no_text_can_end_or_open_a_fence(text: str, budget: int) -> None:
+    block, cut = code_block(text, budget=budget)
+    assert block.startswith("```\n") and block.endswith("\n```") and len(block) <= budget
+    content = block[len("```\n") : -len("\n```")]
+    assert "``" not in content  # no run of backticks of any length survives
+    assert not _UNESCAPED.search(content)
+    lines = text.rstrip("\n").splitlines()
+    if lines and lines[-1].strip():
+        assert content.strip(), "the last line, however long, is shown (cut if need be)"
+    if not cut and "\u200b" not in text:
+        # Nothing lost: the zero-width spaces and the escapes are all that was added.
+        assert _unescaped(content.replace("\u200b", "")) == text.rstrip("\n")
+
+
+def test_four_backticks_do_not_end_the_block() -> None:
+    block, _ = code_block("a ```` b")
+    assert block == "```\na `\u200b`\u200b`\u200b` b\n```"
+    assert block.count("```") == 2  # the fences, nothing else
+    message = render_slack(reply_of(LogsResult(container="web", text="x ```` <!here> ``` y")))
+    section = next(b for b in message.blocks if b["type"] == "section")
+    assert section["text"]["text"].count("```") == 2
+
+
+@given(_FENCE_HOSTILE)
+def test_inline_code_holds_no_backtick(text: str) -> None:
+    inline = code(text)
+    assert inline.startswith("`") and inline.endswith("`")
+    assert "`" not in inline[1:-1]
+    assert not _UNESCAPED.search(inline)

@@ -295,7 +295,7 @@ def test_misplaced_flags_after_image() -> None:
     assert parsed.operation.detach
     assert parsed.operation.ports == (PortMapping(container_port=80, host_port=8080),)
     assert parsed.operation.command == ()
-    assert "run -d -p 8080:80 nginx" in parsed.warnings[0]
+    assert "run -d -p 8080:80 nginx:latest" in parsed.warnings[0]
 
 
 def test_words_after_the_command_stay_with_the_container() -> None:
@@ -401,6 +401,6 @@ def test_port_protocols_and_ranges() -> None:
     assert ports == (
         PortMapping(container_port=80, protocol=Protocol.UDP, host_port=8080),
         PortMapping(container_port=53, host_ip="127.0.0.1"),
-        PortMapping(container_port=9000, host_port=9000),
-        PortMapping(container_port=9001, host_port=9001),
-    )
+        PortMapping(container_port=9000, container_port_end=9001, host_port=9000,
+                    host_port_end=9001),
+    )  # fmt: skip

@@ -63,11 +63,10 @@ def test_image_references(text: str) -> None:
 @given(st.text(alphabet="0123456789:-/.[]abcdefptu", max_size=30))
 def test_port_specs(text: str) -> None:
     try:
-        mappings = parse_publish(text)
+        mapping = parse_publish(text)
     except ParseError:
         return
-    assert mappings
-    assert all(1 <= mapping.container_port <= 65535 for mapping in mappings)
+    assert 1 <= mapping.container_port <= (mapping.container_port_end or 65535) <= 65535
 
 
 _RUN_OPTIONS = ["-d", "--rm", "-e A=1", "--env=B=2", "--name web", "-p 80", "-v /a:/b", "-dit"]

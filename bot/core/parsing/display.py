@@ -1,0 +1,205 @@
+"""The command as shown and stored: rendered from the parsed operation, secrets redacted.
+
+Acknowledgements, channel credits, approval requests, the audit log and log lines show this,
+never the text as typed: whatever spelling put a secret into ``-e`` (``-deKEY=v``,
+``--env=KEY=v``, after the image...), the parser knows it was an environment value, and only
+its name is rendered. What is shown is also what runs: options in Docker's own order.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Iterable
+from datetime import UTC
+from typing import assert_never
+
+from bot.core.operations import (
+    CancelApproval,
+    ChangeContainers,
+    Cleanup,
+    CleanupStatusQuery,
+    FilterPairs,
+    Help,
+    Inspect,
+    InspectType,
+    ListApprovals,
+    ListContainers,
+    ListImages,
+    Operation,
+    PortMapping,
+    Protocol,
+    PruneContainers,
+    PruneImages,
+    Pull,
+    RemoveImages,
+    RunContainer,
+    ShowAudit,
+    ShowLogs,
+    VolumeMount,
+)
+
+REDACTED = "<redacted>"
+
+
+def shown_command(operation: Operation, *, engine: str | None = None) -> str:
+    """``operation`` in Docker CLI spelling, without ``docker``; ``-e`` values redacted."""
+    words = ["-c", engine] if engine else []
+    return shlex.join(words + operation_words(operation))
+
+
+def operation_words(operation: Operation) -> list[str]:
+    """The words of ``operation``'s command line (environment values redacted)."""
+    match operation:
+        case ListContainers():
+            return [
+                "ps",
+                *_flags(operation.all, "-a"),
+                *_flags(operation.quiet, "-q"),
+                *_value("-n", operation.last),
+                *_flags(operation.latest, "-l"),
+                *_flags(operation.no_trunc, "--no-trunc"),
+                *_filters(operation.filters),
+            ]
+        case ListImages():
+            return [
+                "images",
+                *_flags(operation.all, "-a"),
+                *_flags(operation.quiet, "-q"),
+                *_flags(operation.digests, "--digests"),
+                *_flags(operation.no_trunc, "--no-trunc"),
+                *_filters(operation.filters),
+            ]
+        case Pull():
+            return [
+                "pull",
+                *_flags(operation.all_tags, "-a"),
+                *_value("--platform", operation.platform),
+                *_flags(operation.quiet, "-q"),
+                operation.image.familiar(),
+            ]
+        case RemoveImages():
+            return [
+                "rmi",
+                *_flags(operation.force, "-f"),
+                *_flags(operation.no_prune, "--no-prune"),
+                *operation.images,
+            ]
+        case RunContainer():
+            return ["run", *_run_options(operation), operation.image.familiar(), *operation.command]
+        case ChangeContainers():
+            return [
+                operation.action.value,
+                *_flags(operation.force, "-f"),
+                *_flags(operation.volumes, "-v"),
+                *_value("-t", operation.timeout),
+                *operation.containers,
+            ]
+        case ShowLogs():
+            since = operation.since.astimezone(UTC).isoformat() if operation.since else None
+            return [
+                "logs",
+                *_value("-n", operation.tail),
+                *_value("--since", since),
+                *_flags(operation.timestamps, "-t"),
+                operation.container,
+            ]
+        case Inspect():
+            kind = None if operation.type is InspectType.ANY else operation.type.value
+            return ["inspect", *_value("--type", kind), *operation.targets]
+        case PruneContainers():
+            return ["container", "prune", "-f", *_filters(operation.filters)]
+        case PruneImages():
+            return [
+                "image",
+                "prune",
+                "-f",
+                *_flags(operation.all, "-a"),
+                *_filters(operation.filters),
+            ]
+        case Help():
+            return ["help", *([operation.topic] if operation.topic else [])]
+        case ListApprovals():
+            return ["approvals"]
+        case CancelApproval():
+            return ["cancel", str(operation.request_id)]
+        case ShowAudit():
+            return ["audit", str(operation.count)]
+        case Cleanup():
+            return ["cleanup", *_flags(operation.dry_run, "--dry-run")]
+        case CleanupStatusQuery():
+            return ["cleanup", "status"]
+        case _:
+            assert_never(operation)
+
+
+def _run_options(op: RunContainer) -> list[str]:
+    words = [*_flags(op.detach, "-d"), *_value("--name", op.name), *_flags(op.auto_remove, "--rm")]
+    words += _each("-e", [f"{key}={REDACTED}" for key, _ in op.env])
+    words += _each("-l", [f"{key}={value}" for key, value in op.labels])
+    words += _each("-p", [publish_spec(port) for port in op.ports])
+    words += _each("-v", [volume_spec(volume) for volume in op.volumes])
+    words += _value("-w", op.workdir) + _value("-u", op.user)
+    words += _value("--entrypoint", op.entrypoint)
+    if op.restart is not None:
+        count = op.restart.maximum_retry_count
+        words += [f"--restart={op.restart.name.value}" + (f":{count}" if count else "")]
+    words += _value("-m", _size(op.memory_bytes))
+    words += _value("--cpus", f"{op.nano_cpus / 1e9:g}" if op.nano_cpus is not None else None)
+    words += _value("-h", op.hostname) + _value("--network", op.network)
+    words += _flags(op.privileged, "--privileged")
+    words += _each("--cap-add", op.cap_add) + _each("--cap-drop", op.cap_drop)
+    for option, mode in (
+        ("--pid", op.pid_mode),
+        ("--ipc", op.ipc_mode),
+        ("--uts", op.uts_mode),
+        ("--userns", op.userns_mode),
+    ):
+        words += _value(option, mode)
+    return words + _each("--device", op.devices) + _each("--security-opt", op.security_opt)
+
+
+def publish_spec(port: PortMapping) -> str:
+    """``-p`` in Docker's spelling: ``127.0.0.1:8080:80``, ``[::1]::80/udp``."""
+    ip = port.host_ip or ""
+    if ":" in ip:
+        ip = f"[{ip}]"
+    host = port.host_port_text() or ""
+    container = str(port.container_port)
+    if port.container_port_end is not None:
+        container += f"-{port.container_port_end}"
+    body = f"{ip}:{host}:{container}" if ip else (f"{host}:{container}" if host else container)
+    return body if port.protocol is Protocol.TCP else f"{body}/{port.protocol.value}"
+
+
+def volume_spec(volume: VolumeMount) -> str:
+    """``-v`` in Docker's spelling: ``SOURCE:TARGET[:OPTIONS]`` or ``TARGET``."""
+    parts = [volume.source] if volume.source else []
+    parts.append(volume.target)
+    if volume.options:
+        parts.append(",".join(volume.options))
+    return ":".join(parts)
+
+
+def _size(size: int | None) -> str | None:
+    if size is None:
+        return None
+    for unit, factor in (("g", 2**30), ("m", 2**20), ("k", 2**10)):
+        if size % factor == 0:
+            return f"{size // factor}{unit}"
+    return f"{size}b"
+
+
+def _flags(on: bool, flag: str) -> list[str]:
+    return [flag] if on else []
+
+
+def _value(option: str, value: object) -> list[str]:
+    return [] if value is None else [option, str(value)]
+
+
+def _each(option: str, values: Iterable[str]) -> list[str]:
+    return [word for value in values for word in (option, value)]
+
+
+def _filters(filters: FilterPairs) -> list[str]:
+    return _each("--filter", [f"{key}={value}" for key, value in filters])

@@ -1,0 +1,235 @@
+"""The gate fails closed: hostile input, stalls and silent failures, through signed Slack
+requests to the real server, the real engine and the real database."""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+import requests
+from sqlalchemy import select
+
+from bot.state.database import approvals, metadata, open_database
+from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, serve_bot
+from tests.fakes.fake_slack import FakeSlack
+
+
+@contextmanager
+def stalled_engine() -> Iterator[str]:
+    """A TCP engine address that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    try:
+        yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+def everything_stored(database: str) -> str:
+    """Every row of every table of the bot's database, as text."""
+    with open_database(database).connect() as connection:
+        return json.dumps(
+            [[str(v) for v in row] for table in metadata.sorted_tables
+             for row in connection.execute(select(table))]
+        )  # fmt: skip
+
+
+def everything_sent(fake: FakeSlack) -> str:
+    return json.dumps([call.body for call in fake.calls])
+
+
+# --- Secrets: what is shown or stored is rendered from the parsed command -----------------
+
+
+def test_environment_values_are_shown_and_stored_nowhere(
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    database = f"sqlite:///{tmp_path}/state.db"
+    service = serve_bot(sandbox, fake_slack, chatops_database_url=database)
+    bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    caplog.set_level(logging.DEBUG)
+    try:
+        secret = "hunter2-Zq9x"
+        name = sandbox.name("secret")
+        # -deKEY=VALUE and an --env after the image: spellings string matching missed.
+        ack = bot.command(
+            f"run -deDB_PASSWORD={secret} --name {name} {sandbox.label_args()} {TEST_IMAGE} "
+            f"--env=API_TOKEN={secret} sleep 30",
+            name="secret",
+        )
+        assert ack.status_code == 200
+        posted = bot.responses("secret")[0]
+        assert "DB_PASSWORD=&lt;redacted&gt;" in json.dumps(posted)  # the credit line
+        # The engine got the values; nothing else did.
+        env = api.inspect_container(name)["Config"]["Env"]
+        assert f"DB_PASSWORD={secret}" in env and f"API_TOKEN={secret}" in env
+        bad = bot.command(f"run -e 'BAD KEY={secret}' {TEST_IMAGE}", name="bad")
+        assert "BAD KEY" in bad.text
+    finally:
+        service.stop()
+    assert secret not in ack.text and secret not in bad.text
+    assert secret not in everything_sent(fake_slack)
+    stored = everything_stored(database)
+    assert "DB_PASSWORD" in stored  # the audit log has the command...
+    assert secret not in stored  # ...without its values
+    assert secret not in caplog.text
+
+
+# --- Stalls stay with the engine that stalls ------------------------------------------------
+
+
+def test_a_stalled_engine_holds_only_its_own_workers(
+    sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    with stalled_engine() as stalled:
+        service = serve_bot(
+            sandbox, fake_slack, engine_concurrency=2, engine_queue=1, worker_threads=2,
+            engines={
+                "local": {"url": sandbox.docker_host, "default": True},
+                "stalled": {"url": stalled, "timeout_seconds": 8},
+            },
+        )  # fmt: skip
+        bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+        try:
+            for index in range(3):  # two run, one waits
+                assert bot.command("-c stalled ps", name=f"stalled-{index}").status_code == 200
+            bot.command("-c stalled images", name="too-many")
+            bot.command("ps -a", name="healthy")
+            bot.command("approvals", name="control")
+            busy = json.dumps(bot.responses("too-many")[0])
+            assert "Engine `stalled` is busy" in busy
+            assert '"table"' in json.dumps(bot.responses("healthy")[0])
+            assert "approval" in json.dumps(bot.responses("control")[0]).lower()
+            # Answered while every stalled command still waits for its engine...
+            answered = {call.path.rsplit("/", 1)[-1] for call in fake_slack.of("response")}
+            assert not any(name.startswith("stalled-") for name in answered)
+            # ...which does answer them in the end (they were not lost): a timeout.
+            for index in range(3):
+                assert "did not answer in time" in json.dumps(bot.responses(f"stalled-{index}"))
+        finally:
+            service.stop()
+
+
+def test_healthz_checks_engines_in_parallel_and_shows_no_details(
+    sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    with stalled_engine() as one, stalled_engine() as two, stalled_engine() as three:
+        service = serve_bot(
+            sandbox, fake_slack,
+            engines={
+                "local": {"url": sandbox.docker_host, "default": True},
+                "a": {"url": one}, "b": {"url": two}, "c": {"url": three},
+            },
+        )  # fmt: skip
+        try:
+            started = time.monotonic()
+            answer = requests.get(f"http://127.0.0.1:{service.port}/healthz", timeout=30)
+            elapsed = time.monotonic() - started
+        finally:
+            service.stop()
+    # One 2 s budget for all engines (one after another took 2 s each: 6 s here).
+    assert elapsed < 5, elapsed
+    assert answer.status_code == 200
+    assert answer.json() == {
+        "status": "ok",
+        "engines": {"local": "ok", "a": "unreachable", "b": "unreachable", "c": "unreachable"},
+    }
+    assert "127.0.0.1" not in answer.text and "unix://" not in answer.text
+
+
+# --- Every failure reaches a person ---------------------------------------------------------
+
+
+def test_an_approval_request_nobody_can_see_is_withdrawn(
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient, tmp_path: Path
+) -> None:
+    database = f"sqlite:///{tmp_path}/state.db"
+    service = serve_bot(
+        sandbox, fake_slack, chatops_database_url=database,
+        approvals={"required_for": ["rm"], "approvers": ["admin"], "channel": "C0APPROVALS"},
+    )  # fmt: skip
+    bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    name = sandbox.name("unseen")
+    api.create_container(TEST_IMAGE, command=["true"], name=name, labels=sandbox.labels)
+    fake_slack.errors["chat.postMessage"] = "not_in_channel"
+    try:
+        bot.command(f"rm {name}", name="ask")
+        told = json.dumps(bot.responses("ask")[0])
+    finally:
+        service.stop()
+    assert "withdrawn and nothing was run" in told
+    assert "C0APPROVALS (not_in_channel)" in told and "/invite @docker" in told
+    assert "Waiting for approval" not in told
+    with open_database(database).connect() as connection:
+        [state] = connection.execute(select(approvals.c.state)).scalars()
+    assert state == "withdrawn" and '"withdrawn"' in everything_stored(database)
+    assert api.containers(all=True, filters={"name": name})  # nothing was removed
+
+
+def test_a_refused_response_url_falls_back_to_a_message(
+    sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    service = serve_bot(sandbox, fake_slack)
+    bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    fake_slack.refused_responses.add("gone")
+    try:
+        bot.command("images", name="gone")
+        [fallback] = fake_slack.wait_for("chat.postEphemeral")
+    finally:
+        service.stop()
+    assert fallback.body["user"] == "U0ALICE" and fallback.body["channel"] == "C0OPS"
+    assert '"table"' in json.dumps(fallback.body) or "REPOSITORY" in json.dumps(fallback.body)
+
+
+def test_an_execution_left_by_a_crash_is_reported_interrupted(
+    sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """A request a dead process was running (its lease no longer renewed) is reported, once,
+    and never run again."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.core.approvals import ApprovalState, Plan, PlanItem
+    from bot.state.approvals import SqlApprovalRepository
+
+    database = f"sqlite:///{tmp_path}/state.db"
+    repository = SqlApprovalRepository(engine=open_database(database))
+    now = datetime.now(UTC)
+    plan = Plan(action="rm", items=(PlanItem(kind="container", id="c" * 64, target="web",
+                                             description="web (busybox, Exited)"),))  # fmt: skip
+    created: dict[str, Any] = {
+        "requester": "U0OPS", "channel_id": "C0OPS", "engine": "default",
+        "command_text": "rm web", "plan": plan, "created_at": now, "expires_at": now,
+    }  # fmt: skip
+    dead = repository.create(**created)
+    live = repository.create(**created)
+    for record, holder, beat in ((dead, "dead", now - timedelta(minutes=5)), (live, "live", now)):
+        repository.transition(
+            record.id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED
+        )
+        assert repository.begin_execution(record.id, holder=holder, now=beat)
+    service = serve_bot(
+        sandbox, fake_slack, chatops_database_url=database,
+        approvals={"required_for": ["rm"], "channel": "C0APPROVALS", "interrupted_after": "60s"},
+    )  # fmt: skip
+    try:
+        [notice] = fake_slack.wait_for(
+            "chat.postMessage", where=lambda call: "interrupted" in json.dumps(call.body)
+        )
+    finally:
+        service.stop()
+    assert notice.body["channel"] == "C0APPROVALS"
+    assert f"Request #{dead.id}" in json.dumps(notice.body)
+    assert repository.get(dead.id).state is ApprovalState.INTERRUPTED  # type: ignore[union-attr]
+    # The positive control: a lease renewed within the bound is a live execution, left alone.
+    assert repository.get(live.id).state is ApprovalState.EXECUTING  # type: ignore[union-attr]
+    assert not any(f"#{live.id}" in json.dumps(c.body) for c in fake_slack.of("chat.postMessage"))

@@ -1,0 +1,126 @@
+"""What is shown and stored is rendered from the parsed operation: no spelling leaks a secret."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.operations import ParsedCommand, RunContainer
+from bot.core.parsing.parser import parse_command
+from bot.errors import ParseError
+
+# Every spelling of an environment value the parser accepts (pflag's rules, plus the bot's
+# kindness to `-env` and to options typed after the image).
+SPELLINGS = (
+    "run -e {k}={v} img",
+    "run -e={k}={v} img",
+    "run -e{k}={v} img",
+    "run --env {k}={v} img",
+    "run --env={k}={v} img",
+    "run -de {k}={v} img",
+    "run -de{k}={v} img",
+    "run -de={k}={v} img",
+    "run -d -e {k}={v} img",
+    "run -env {k}={v} img",
+    "run -env={k}={v} img",
+    "run --rm -e '{k}={v}' img echo hi",
+    'run -e "{k}={v}" img',
+    "run -e “{k}={v}” img",
+    "run img -e {k}={v}",
+    "run img -d -e {k}={v} sh",
+    "run img --env={k}={v} -- sh",
+    "docker run -e {k}={v} img",
+    "/docker -c prod run -e {k}={v} img",
+    "container run -e {k}={v} img",
+    "run --name web -p 8080:80 -e A=1 -e {k}={v} -l x=y img",
+)
+
+
+def _everything_shown(command: ParsedCommand) -> str:
+    return "\n".join([command.shown, *command.warnings])
+
+
+@pytest.mark.parametrize("spelling", SPELLINGS)
+def test_every_spelling_is_redacted(spelling: str) -> None:
+    command = parse_command(spelling.format(k="DB_PASSWORD", v="hunter2"))
+    assert isinstance(command.operation, RunContainer)
+    assert ("DB_PASSWORD", "hunter2") in command.operation.env  # the engine still gets it
+    shown = _everything_shown(command)
+    assert "hunter2" not in shown
+    assert "-e 'DB_PASSWORD=<redacted>'" in shown
+
+
+_secret = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="'\"\\“”‘’"),
+    min_size=1,
+    max_size=40,
+).map(lambda text: "Zq9" + text.replace(" ", "_") + "Xw7")
+
+
+@given(spelling=st.sampled_from(SPELLINGS), secret=_secret,
+       key=st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True))  # fmt: skip
+def test_no_accepted_spelling_shows_the_value(spelling: str, secret: str, key: str) -> None:
+    text = spelling.format(k=key, v=secret)
+    try:
+        command = parse_command(text)
+    except ParseError as err:
+        assert secret not in str(err)  # a refusal does not echo it either
+        return
+    assert secret not in _everything_shown(command)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "run -e 'BAD KEY=hunter2' img",
+        "run -e =hunter2 img",
+        "run -xe K=hunter2 img",
+        "run -dxeK=hunter2 img",
+        "run --bogus -e K=hunter2 img",
+    ],
+)
+def test_refusals_do_not_echo_values(text: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_command(text)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ps -a -n 3 --no-trunc --filter status=exited --filter label=a=b",
+        "images -a --digests --filter dangling=true",
+        "pull -q --platform linux/arm64 registry.example.com:5000/team/app:v1",
+        "run -d --name web --rm -l team=web -p 127.0.0.1:8080:80 -p 53:53/udp -v /srv:/srv:ro "
+        "-v data:/data -w /app -u 1000:1000 --entrypoint '' --memory 64m --cpus 0.5 "
+        "-h box --network backend --cap-drop ALL --security-opt no-new-privileges "
+        "nginx:1.27 sh -c 'echo hi; sleep 1'",
+        "run --restart on-failure:3 busybox",
+        "rm -f -v web db",
+        "stop -t 5 web",
+        "rmi -f --no-prune nginx:1.27",
+        "logs -n 20 -t web",
+        "inspect --type image nginx",
+        "container prune --filter until=24h",
+        "image prune -a --filter label=x",
+        "cleanup --dry-run",
+        "cleanup status",
+        "cancel 12",
+        "audit 5",
+        "approvals",
+        "-c prod ps",
+    ],
+)
+def test_what_is_shown_parses_back_to_the_same_operation(text: str) -> None:
+    command = parse_command(text)
+    again = parse_command(command.shown)
+    assert again.operation == command.operation
+    assert again.engine == command.engine
+
+
+def test_misplaced_options_are_explained_in_dockers_spelling() -> None:
+    command = parse_command("run img --name web -e TOKEN=s3cret")
+    [warning] = command.warnings
+    assert "Docker's spelling is `run --name web -e 'TOKEN=<redacted>' img:latest`" in warning
+    assert "s3cret" not in warning
