@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from bot.core.engine import EngineDirectory
 from bot.errors import ChatOpsError
+from bot.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,15 @@ class Health:
 class HealthCheck:
     """Pings every engine concurrently and waits at most ``deadline`` seconds for all of them.
 
-    At most one ping per engine is in flight: a stalled engine does not gather a thread per
-    health request.
+    ``/healthz`` answers from the last result, which a background probe refreshes every
+    ``interval`` seconds once started: a flood of probes (or a stalled engine) never holds an
+    HTTP thread for the deadline. At most one ping per engine is in flight.
     """
 
-    def __init__(self, *, engines: EngineDirectory, default_engine: str, deadline: float = 2.0):
+    def __init__(
+        self, *, engines: EngineDirectory, default_engine: str, deadline: float = 2.0,
+        interval: float = 5.0,
+    ) -> None:  # fmt: skip
         self._engines = engines
         self._default = default_engine
         self._deadline = deadline
@@ -62,12 +67,30 @@ class HealthCheck:
         self._lock = threading.Lock()
         self._last_detail: dict[str, str] = {}
         self._ready = threading.Event()
+        self._latest: tuple[EngineHealth, ...] | None = None
+        self._first = threading.Lock()  # one synchronous probe before the background has one
+        self._probe = Periodic(name="health-probe", interval=interval, task=self._refresh_quietly)
+
+    def start(self) -> None:
+        """Keep the result fresh in the background."""
+        self._probe.start()
 
     def ready(self) -> None:
         """Start-up is complete (Slack reached): health now depends on the engines."""
         self._ready.set()
 
     def check(self) -> Health:
+        """The latest result (probing once now if there is none yet)."""
+        latest = self._latest
+        if latest is None:
+            with self._first:
+                latest = self._latest if self._latest is not None else self.refresh()
+        return Health(
+            engines=latest, default_engine=self._default, starting=not self._ready.is_set()
+        )
+
+    def refresh(self) -> tuple[EngineHealth, ...]:
+        """Ping every engine now, within one budget, and keep the result."""
         futures = {name: self._ping(name) for name in self._engines.names()}
         # One budget for all engines together, not one per engine.
         wait(futures.values(), timeout=self._deadline)
@@ -81,9 +104,8 @@ class HealthCheck:
                 detail = ""
             self._log_change(name, detail)
             results.append(EngineHealth(name=name, ok=not detail, detail=detail))
-        return Health(
-            engines=tuple(results), default_engine=self._default, starting=not self._ready.is_set()
-        )
+        self._latest = tuple(results)
+        return self._latest
 
     def _log_change(self, name: str, detail: str) -> None:
         with self._lock:
@@ -103,5 +125,9 @@ class HealthCheck:
                 self._pending[name] = pending
             return pending
 
+    def _refresh_quietly(self) -> None:
+        self.refresh()
+
     def close(self) -> None:
+        self._probe.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)

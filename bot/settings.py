@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -30,7 +30,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from bot.core.host_paths import HostPathError, clean_host_path, nested_entries
+from bot.core.host_paths import (
+    HostPathError,
+    clean_host_path,
+    exposes_docker_socket,
+    nested_entries,
+)
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.references import parse_image_reference
 from bot.core.run_policy import normalise_security_option
@@ -52,8 +57,16 @@ class TLSSettings(BaseModel):
     verify: bool = True
 
 
-_PRINCIPAL_ID = re.compile(r"[UWS][A-Z0-9]{2,}\Z")  # users (U, W) and user groups (S)
-_CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,}\Z")  # channels (C), private (G), DMs (D)
+# Slack IDs are a type letter and upper-case letters and digits, with at least one digit: a
+# word such as "SECOPS" or "GENERAL" is a name typed where an ID belongs.
+_PRINCIPAL_ID = re.compile(r"[UWS](?=[A-Z]*[0-9])[A-Z0-9]{2,}\Z")  # users (U, W), groups (S)
+_CHANNEL_ID = re.compile(r"[CGD](?=[A-Z]*[0-9])[A-Z0-9]{2,}\Z")  # channels, private, DMs
+# What [approvals] required_for may name: the actions that destroy something.
+DESTRUCTIVE_ACTIONS = ("rm", "rmi", "prune", "cleanup")
+# Credentials come from the environment (or .env), never from the TOML file, which is
+# usually readable by more people and committed to configuration repositories.
+_SECRET_SETTINGS = ("slack_bot_token", "slack_signing_secret", "slack_app_token",
+                    "chatops_audit_key")  # fmt: skip
 ROLE_NAMES = ("viewer", "operator", "admin")
 
 
@@ -141,18 +154,26 @@ class RunPolicySettings(BaseModel):
     # Exact --security-opt values allowed besides no-new-privileges and apparmor=docker-default.
     allow_security_opt: list[str] = Field(default_factory=list)
     allow_docker_socket: bool = False
+    # -v options that change the host (z, Z relabel its files; shared, rshared propagate
+    # mounts into it): refused unless listed.
+    allow_mount_options: list[Literal["z", "Z", "shared", "rshared"]] = Field(default_factory=list)
+    # Filled in from the configured unix:// engines (their sockets are never mountable).
+    engine_sockets: list[str] = Field(default_factory=list)
     # Bind mounts (README, "Host paths"): these exact paths, read-write or read-only...
     host_path_allowlist: list[str] = Field(default_factory=list)
     # ...and anything below these, read-only only. No entry may lie inside another.
     host_path_readonly_trees: list[str] = Field(default_factory=list)
     image_allowlist: list[str] = Field(default_factory=list)  # empty: any image
     default_memory: str | None = None  # e.g. "512m", when run gives no -m
-    default_cpus: float | None = Field(default=None, gt=0)
+    default_cpus: float | None = Field(default=None, ge=0.01)  # Docker's smallest share
 
     @field_validator("default_memory")
     @classmethod
     def _size(cls, value: str | None) -> str | None:
-        return _parses(value, lambda text: parse_size(text, option="default_memory"))
+        _parses(value, lambda text: parse_size(text, option="default_memory"))
+        if value is not None and parse_size(value, option="default_memory") < 6 * 2**20:
+            raise ValueError("must be at least 6m (the engine's minimum; 0 would mean no limit)")
+        return value
 
     @field_validator("image_allowlist")
     @classmethod
@@ -181,6 +202,13 @@ class RunPolicySettings(BaseModel):
         problem = nested_entries(self.host_path_allowlist, self.host_path_readonly_trees)
         if problem:
             raise ValueError(problem)
+        if not self.allow_docker_socket:
+            for entry in (*self.host_path_allowlist, *self.host_path_readonly_trees):
+                if exposes_docker_socket(clean_host_path(entry), sockets=self.engine_sockets):
+                    raise ValueError(
+                        f"{entry} is or holds an engine socket; mounting it is root on the "
+                        "host (allow_docker_socket = true if that is really meant)"
+                    )
         return self
 
 
@@ -204,8 +232,25 @@ class ApprovalSettings(BaseModel):
     @field_validator("approvers")
     @classmethod
     def _approvers(cls, values: list[str]) -> list[str]:
+        if "viewer" in values:
+            raise ValueError(
+                "'viewer' cannot approve: it is everyone by default; name operator, admin, "
+                "users or user groups"
+            )
         ids = [value for value in values if value not in ROLE_NAMES]
         _slack_ids(ids, allow_everyone=False, what="user or user group")
+        return values
+
+    @field_validator("required_for")
+    @classmethod
+    def _destructive(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value not in DESTRUCTIVE_ACTIONS:
+                close = difflib.get_close_matches(value, DESTRUCTIVE_ACTIONS, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(
+                    f"{value!r} is not a destructive action{hint}; use {', '.join(DESTRUCTIVE_ACTIONS)}"
+                )
         return values
 
     @field_validator("expire_after", "interrupted_after")
@@ -403,6 +448,28 @@ class Settings(BaseSettings):
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return level.upper()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_sockets_into_policy(cls, data: Any) -> Any:
+        """The run policy refuses to mount the configured engines' sockets too."""
+        if not isinstance(data, dict):
+            return data
+        engines = data.get("engines") or {}
+        urls = [
+            engine.get("url") if isinstance(engine, dict) else getattr(engine, "url", None)
+            for engine in (engines.values() if isinstance(engines, dict) else [])
+        ]
+        if not urls:
+            urls = [data.get("docker_host") or DEFAULT_DOCKER_HOST]
+        sockets = [url[len("unix://") :] for url in urls if isinstance(url, str)
+                   and url.startswith("unix://")]  # fmt: skip
+        policy = data.get("run_policy") or {}
+        if isinstance(policy, BaseModel):
+            policy = policy.model_dump()
+        if isinstance(policy, dict):
+            data = {**data, "run_policy": {**policy, "engine_sockets": sockets}}
+        return data
+
     @field_validator("engines")
     @classmethod
     def _one_default(cls, engines: dict[str, EngineSettings]) -> dict[str, EngineSettings]:
@@ -468,6 +535,11 @@ def _known_keys_only(path: Path, data: dict[str, Any], settings_cls: type[BaseSe
     """
     known = set(settings_cls.model_fields)
     for key in data:
+        if key in _SECRET_SETTINGS:
+            raise ConfigError(
+                f"{path}: {key} is a credential: set {key.upper()} in the environment or .env, "
+                "not in the TOML file."
+            )
         if key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -14,6 +14,12 @@ lexical clean-up (``//`` and ``.`` collapse; ``..`` is refused outright), by thi
 * No entry may lie inside another (checked at start-up): a writable entry inside a tree, or
   any entry inside a writable one, would bring the symlink back.
 
+* Nothing under ``/proc``, ``/sys`` or ``/dev`` is ever mountable: ``/proc/1/root`` *is* the
+  host's root (Docker socket included) whatever any rule says about the path's text.
+* Nothing that is or holds an engine's socket (``*.sock``, ``/run``, ``/var/run``, ``/``, the
+  configured ``unix://`` engines) unless ``allow_docker_socket``: a read-only mount of a
+  socket still connects.
+
 Symlinks that the host's own administrators put inside these paths are theirs to own.
 """
 
@@ -22,7 +28,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import PurePosixPath
 
-DOCKER_SOCKETS = (PurePosixPath("/var/run/docker.sock"), PurePosixPath("/run/docker.sock"))
+DOCKER_SOCKETS = (
+    PurePosixPath("/var/run/docker.sock"),
+    PurePosixPath("/run/docker.sock"),
+    PurePosixPath("/run/containerd/containerd.sock"),
+    PurePosixPath("/var/run/containerd/containerd.sock"),
+    PurePosixPath("/run/podman/podman.sock"),
+)
+# Kernel views of the host: /proc/1/root is the host's root, /sys and /dev its devices.
+FORBIDDEN_TREES = (PurePosixPath("/proc"), PurePosixPath("/sys"), PurePosixPath("/dev"))
 
 
 class HostPathError(ValueError):
@@ -43,17 +57,27 @@ def clean_host_path(text: str) -> PurePosixPath:
     return PurePosixPath("/", *parts)
 
 
-def exposes_docker_socket(path: PurePosixPath) -> bool:
-    """True for the socket itself, a folder that holds it, or anything named docker.sock."""
-    return path.name == "docker.sock" or any(
-        socket == path or socket.is_relative_to(path) for socket in DOCKER_SOCKETS
+def exposes_docker_socket(path: PurePosixPath, *, sockets: Iterable[str] = ()) -> bool:
+    """True for a socket (``*.sock``), a known or configured engine socket, or a folder that
+    holds one."""
+    known = [*DOCKER_SOCKETS, *(PurePosixPath(socket) for socket in sockets)]
+    return path.name.endswith(".sock") or any(
+        socket == path or socket.is_relative_to(path) for socket in known
     )
+
+
+def in_forbidden_tree(path: PurePosixPath) -> bool:
+    """Under /proc, /sys or /dev (or one of them): never mountable."""
+    return any(path.is_relative_to(tree) for tree in FORBIDDEN_TREES)
 
 
 def nested_entries(exact: Iterable[str], trees: Iterable[str]) -> str | None:
     """Why the two lists may not be used together (one entry inside another), or None."""
     entries = [(clean_host_path(p), "host_path_allowlist") for p in exact]
     entries += [(clean_host_path(p), "host_path_readonly_trees") for p in trees]
+    for path, kind in entries:
+        if in_forbidden_tree(path):
+            return f"{path} ({kind}) is under /proc, /sys or /dev: /proc/1/root is the host's root"
     for index, (path, kind) in enumerate(entries):
         for other, other_kind in entries[index + 1 :]:
             if path.is_relative_to(other) or other.is_relative_to(path):
@@ -72,6 +96,8 @@ def host_path_refusal(
         path = clean_host_path(source)
     except HostPathError as err:
         return f"host path {err} (give the exact path as allowed)"
+    if in_forbidden_tree(path):
+        return f"host path `{source}` is under /proc, /sys or /dev, which are never mounted"
     if any(path == clean_host_path(entry) for entry in exact):
         return None
     for tree in trees:

@@ -45,6 +45,9 @@ _PRIVATE_NAMESPACES = {
 # user-defined network, by name (the host's stack is "host"; another container's "container:").
 _NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\Z")
 _SHOWN_LIMIT = 80
+# -v options that change the host itself: SELinux relabelling of the host's files, and
+# mount propagation from the container back into the host.
+_HOST_CHANGING_MOUNT_OPTIONS = frozenset({"z", "Z", "shared", "rshared"})
 
 
 def run_violations(op: RunContainer, policy: RunPolicySettings) -> list[str]:
@@ -78,7 +81,7 @@ def run_violations(op: RunContainer, policy: RunPolicySettings) -> list[str]:
     ]
     for mount in op.volumes:
         if mount.kind is MountKind.BIND and mount.source is not None:
-            problem = _host_path_problem(mount.source, mount.read_only, policy)
+            problem = _host_path_problem(mount.source, mount.read_only, mount.options, policy)
             if problem:
                 problems.append(problem)
     refused_image = image_violation(op.image, policy)
@@ -152,9 +155,22 @@ def _network_problems(network: str | None, policy: RunPolicySettings) -> list[st
     return [f"`--network {_shown(network)}` is refused: not a network name"]
 
 
-def _host_path_problem(source: str, read_only: bool, policy: RunPolicySettings) -> str | None:
+def _host_path_problem(
+    source: str, read_only: bool, options: tuple[str, ...], policy: RunPolicySettings
+) -> str | None:
+    risky = [option for option in options if option in _HOST_CHANGING_MOUNT_OPTIONS]
+    refused = [option for option in risky if option not in policy.allow_mount_options]
+    if refused:
+        listed = ", ".join(f'"{option}"' for option in refused)
+        return (
+            f"`-v {_shown(source)}:…:{','.join(refused)}` is refused: it changes the host "
+            f"(relabels files or propagates mounts); allow with [run_policy] "
+            f"allow_mount_options = [{listed}]"
+        )
     try:
-        exposes_socket = exposes_docker_socket(clean_host_path(source))
+        exposes_socket = exposes_docker_socket(
+            clean_host_path(source), sockets=policy.engine_sockets
+        )
     except HostPathError:
         exposes_socket = False  # host_path_refusal names the problem
     if exposes_socket:

@@ -97,14 +97,29 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def escaped_within(text: str, limit: int) -> str:
+    """``escape(text)`` cut to at most ``limit`` characters, never inside an entity."""
+    escaped = escape(text)
+    if len(escaped) <= limit:
+        return escaped
+    size, cut = 1, 0  # 1: the ellipsis
+    for cut, char in enumerate(text):  # noqa: B007 - the position is the answer
+        size += len(escape(char))
+        if size > limit:
+            break
+    return escape(text[:cut]) + "…"
+
+
 def bounded(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters, marked with an ellipsis when cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def code(text: str, *, limit: int = 300) -> str:
-    """Inline code for one value, escaped and bounded (a backtick inside would end it early)."""
-    return f"`{escape(bounded(text, limit)).replace('`', 'ˋ')}`"
+    """Inline code for one value, escaped and bounded, on one line: a backtick or a line
+    break inside would end it early and let the rest render as formatting."""
+    flat = " ".join(text.splitlines()) if "\n" in text or "\r" in text else text
+    return f"`{escape(bounded(flat, limit)).replace('`', 'ˋ')}`"
 
 
 def _fence_safe(text: str) -> str:
@@ -145,12 +160,18 @@ def _cut_escaped(text: str, limit: int) -> str:
     return cut + "…"
 
 
+def mrkdwn(text: str) -> MarkdownTextObject:
+    """Markdown as written: verbatim, so Slack does not turn a plain "@channel" or a channel
+    name in user or engine text into a mention or link on its own."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
 def section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=bounded(text, MAX_SECTION_TEXT)))
+    return SectionBlock(text=mrkdwn(bounded(text, MAX_SECTION_TEXT)))
 
 
 def context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=bounded(text, MAX_SECTION_TEXT))])
+    return ContextBlock(elements=[mrkdwn(bounded(text, MAX_SECTION_TEXT))])
 
 
 def mention(user_id: str) -> str:
@@ -255,7 +276,8 @@ def render_slack(
     if len(blocks) > MAX_BLOCKS:
         blocks = [*blocks[: MAX_BLOCKS - 1], context("(more was left out)")]
     return SlackMessage(
-        text=bounded(fallback, MAX_FALLBACK_TEXT),
+        # The fallback text is parsed for mentions in notifications: escaped like the rest.
+        text=escaped_within(fallback, MAX_FALLBACK_TEXT),
         blocks=[block.to_dict() for block in blocks],
         files=tuple(files),
     )
@@ -413,7 +435,7 @@ def _pull(result: PullResult, blocks: list[Block]) -> str:
         facts.append(f"*Size*\n{human_size(result.size)}")
     block = section(headline)
     if facts:
-        block.fields = [MarkdownTextObject(text=bounded(fact, MAX_FIELD_TEXT)) for fact in facts]
+        block.fields = [mrkdwn(bounded(fact, MAX_FIELD_TEXT)) for fact in facts]
     blocks.append(block)
     return f"Pulled {result.reference}"
 
@@ -487,7 +509,7 @@ def _inspect(result: InspectResult, blocks: list[Block], files: list[SlackFile])
         title = escape(bounded(f"{item.kind} {item.name}", MAX_HEADER_TEXT - 20))
         blocks.append(HeaderBlock(text=PlainTextObject(text=title)))
         fields = [
-            MarkdownTextObject(text=bounded(f"*{escape(key)}*\n{escape(value)}", MAX_FIELD_TEXT))
+            mrkdwn(bounded(f"*{escape(key)}*\n{escape(value)}", MAX_FIELD_TEXT))
             for key, value in item.summary
         ]
         for start in range(0, len(fields), MAX_FIELDS):  # a section holds at most 10 fields

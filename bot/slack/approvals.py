@@ -75,7 +75,7 @@ class ApprovalMessages:
             return
         try:
             self._client.chat_postMessage(
-                channel=channel, text=text, blocks=[section(escape(text)).to_dict()]
+                channel=channel, text=escape(text), blocks=[section(escape(text)).to_dict()]
             )
         except SlackClientError as err:
             log.error("could not report #%s in %s (%s): %s", record.id, channel, err, text)

@@ -44,6 +44,7 @@ from bot.core.references import parse_image_reference
 _HELP = OptionSpec(long="help", help="Show this command's help")
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
 _ENV_KEY = re.compile(r"[^=\s]+\Z")
+_ENV_NAME_SHAPE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}\Z")
 _MIN_MEMORY = 6 * 1024 * 1024
 _CONTAINER_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 _PS_FILTERS = (
@@ -283,10 +284,12 @@ def _env(item: str, table: OptionTable) -> tuple[str, str]:
     key, eq, value = item.partition("=")
     if not eq:
         # Docker would copy the variable from the caller's environment: here that is the bot's
-        # own environment (tokens and secrets included), so refuse.
+        # own environment (tokens and secrets included), so refuse. The word is repeated only
+        # when it has a variable name's shape: it may be a value typed without its name.
+        name = item if _ENV_NAME_SHAPE.match(item) else "NAME"
         raise table.error(
-            f"`-e {item}` has no value. Docker would copy it from the environment of the "
-            f"process running the command, which is the bot; write `-e {item}=VALUE`."
+            f"`-e {name}` has no value. Docker would copy it from the environment of the "
+            f"process running the command, which is the bot; write `-e {name}=VALUE`."
         )
     if not _ENV_KEY.match(key):
         # Name the variable, never the value: it may be a secret.
@@ -312,9 +315,10 @@ def _nano_cpus(text: str, table: OptionTable) -> int:
         cpus = float(text)
     except ValueError:
         raise table.error(f"--cpus takes a number such as 0.5 or 2, not {text!r}.") from None
-    if not 0 < cpus <= 1024:
-        raise table.error(f"--cpus must be more than 0 and at most 1024, not {text}.")
-    return int(cpus * 1e9)
+    # Below 0.01 the engine's share rounds to nothing, which it reads as "no limit".
+    if not 0.01 <= cpus <= 1024:
+        raise table.error(f"--cpus must be at least 0.01 and at most 1024, not {text}.")
+    return round(cpus * 1e9)
 
 
 def _restart(text: str | None, table: OptionTable) -> RestartPolicy | None:

@@ -85,7 +85,15 @@ def operation_words(operation: Operation) -> list[str]:
                 *operation.images,
             ]
         case RunContainer():
-            return ["run", *_run_options(operation), operation.image.familiar(), *operation.command]
+            # A command that starts like an option needs `--`, or it would read as one.
+            separator = ["--"] if operation.command and operation.command[0].startswith("-") else []
+            return [
+                "run",
+                *_run_options(operation),
+                operation.image.familiar(),
+                *separator,
+                *operation.command,
+            ]
         case ChangeContainers():
             return [
                 operation.action.value,
@@ -144,7 +152,7 @@ def _run_options(op: RunContainer) -> list[str]:
         count = op.restart.maximum_retry_count
         words += [f"--restart={op.restart.name.value}" + (f":{count}" if count else "")]
     words += _value("-m", _size(op.memory_bytes))
-    words += _value("--cpus", f"{op.nano_cpus / 1e9:g}" if op.nano_cpus is not None else None)
+    words += _value("--cpus", _cpus(op.nano_cpus))
     words += _value("-h", op.hostname) + _value("--network", op.network)
     words += _flags(op.privileged, "--privileged")
     words += _each("--cap-add", op.cap_add) + _each("--cap-drop", op.cap_drop)
@@ -178,6 +186,12 @@ def volume_spec(volume: VolumeMount) -> str:
     if volume.options:
         parts.append(",".join(volume.options))
     return ":".join(parts)
+
+
+def _cpus(nano_cpus: int | None) -> str | None:
+    if nano_cpus is None:
+        return None
+    return f"{nano_cpus / 1e9:.9f}".rstrip("0").rstrip(".")  # every digit, as it will run
 
 
 def _size(size: int | None) -> str | None:

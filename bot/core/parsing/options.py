@@ -101,14 +101,21 @@ class OptionTable:
         return parsed
 
     def is_option_word(self, word: str) -> bool:
-        """True if ``word`` on its own would parse as one of this table's options."""
+        """True if ``word`` on its own would parse as one of this table's options (with its
+        value inline, as in ``-deKEY=VALUE``, or in the next word)."""
         if word.startswith("--"):
             return word[2:].partition("=")[0] in self._long
         if not word.startswith("-") or len(word) < 2:
             return False
         if self._single_dash_long(word) is not None:
             return True
-        return all(letter in self._short for letter in word[1:])
+        for position in range(1, len(word)):
+            opt = self._short.get(word[position])
+            if opt is None:
+                return False
+            if opt.takes_value or word.startswith("=", position + 1):
+                return True  # the rest of the word (or the next one) is its value
+        return True
 
     def parse_option(self, word: str, words: list[str], index: int, parsed: ParsedOptions) -> int:
         """Consume the option ``word`` (and its value from ``words[index]`` if needed)."""

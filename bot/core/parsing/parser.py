@@ -98,7 +98,7 @@ def _take_engine(words: list[str]) -> tuple[str | None, list[str]]:
             engine = word[2:].removeprefix("=")
         else:
             raise ParseError(
-                f"Unknown option `{word}` before the command: the only one is "
+                f"Unknown option `{word.partition('=')[0]}` before the command: the only one is "
                 "`-c ENGINE` / `--context ENGINE`.",
                 usage=USAGE,
             )
@@ -173,26 +173,40 @@ def _parse_run_like(table: OptionTable, words: list[str]) -> tuple[ParsedOptions
     image, after = parsed.positionals[0], parsed.positionals[1:]
     moved: list[str] = []
     index = 0
-    while index < len(after) and _is_misplaced_option(table, after[index]):
+    # Options typed after the image are read as options (see _is_misplaced_option). A `--`
+    # right after the image (or the moved options) ends them.
+    while index < len(after) and _is_misplaced_option(table, after, index):
         start = index
         index = table.parse_option(after[index], after, index + 1, parsed)
         moved.extend(after[start:index])
-    if index < len(after) and after[index] == "--" and moved:
+    if index < len(after) and after[index] == "--":
         index += 1
     parsed.positionals = [image, *after[index:]]
     return parsed, bool(moved)
 
 
-def _is_misplaced_option(table: OptionTable, word: str) -> bool:
+def _is_misplaced_option(table: OptionTable, words: list[str], index: int) -> bool:
+    """Is ``words[index]``, after the image, an option of ``run`` rather than the container's?
+
+    Long options, single letters and bundles of plain flags (``-dit``) are. A bundle that ends
+    in a letter taking a value is one when that value has the KEY=VALUE shape of ``-e`` and
+    ``-l`` (``-deKEY=v``, ``-de KEY=v``): a secret must never become the container's program
+    and be echoed as such. ``-la`` stays the container's.
+    """
+    word = words[index]
     if not table.is_option_word(word):
         return False
     if word.startswith("--") or len(word) == 2:
         return True
-    # A bundle of short letters is an option only if it is unambiguous: single-dash long
-    # options, or letters that are all plain flags (``-d``, ``-dit``) - not ``-la``.
-    return word.partition("=")[0][1:] in {opt.long for opt in table.options} or all(
-        not opt.takes_value for opt in table.options if opt.short and opt.short in word[1:]
-    )
+    if word.partition("=")[0][1:] in {opt.long for opt in table.options}:
+        return True
+    shorts = {opt.short: opt for opt in table.options if opt.short}
+    for position in range(1, len(word)):
+        if shorts[word[position]].takes_value:
+            rest = word[position + 1 :].removeprefix("=")
+            value = rest or (words[index + 1] if index + 1 < len(words) else "")
+            return "=" in value
+    return True
 
 
 def command_names() -> list[str]:

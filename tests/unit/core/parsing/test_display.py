@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import shlex
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -124,3 +127,61 @@ def test_misplaced_options_are_explained_in_dockers_spelling() -> None:
     [warning] = command.warnings
     assert "Docker's spelling is `run --name web -e 'TOKEN=<redacted>' img:latest`" in warning
     assert "s3cret" not in warning
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "run busybox -d -eK=S3CRETVAL",
+        "run busybox -deK=S3CRETVAL",
+        "run busybox -de K=S3CRETVAL",
+        "run busybox -de=K=S3CRETVAL sh",
+    ],
+)
+def test_environment_bundles_after_the_image_are_environment(text: str) -> None:
+    command = parse_command(text)
+    assert isinstance(command.operation, RunContainer)
+    assert command.operation.env == (("K", "S3CRETVAL"),)
+    assert "S3CRETVAL" not in _everything_shown(command)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "run busybox --network -d -- --rm /a:/b",
+        "run n -h 80 --pid -u -- --help",
+        "run --cpus 1.23456789 busybox",
+        "run busybox -- -x",
+        "run busybox -la",
+    ],
+)
+def test_tricky_commands_round_trip(text: str) -> None:
+    command = parse_command(text)
+    assert parse_command(command.shown).operation == command.operation
+
+
+def _without_env_values(operation: object) -> object:
+    if isinstance(operation, RunContainer):
+        return dataclasses.replace(
+            operation, env=tuple((key, "<redacted>") for key, _ in operation.env)
+        )
+    return operation
+
+
+_WORDS = st.sampled_from(
+    ["-d", "--rm", "-e", "K=v", "-eK=v", "-deA=b", "-l", "a=b", "-p", "80", "8080:80/udp",
+     "-v", "/a:/b", "--name", "web", "-h", "--pid", "-u", "--network", "--", "--help",
+     "-w", "/w", "--cpus", "0.5", "--entrypoint", "", "sh", "-c", "echo hi", "-la", "x",
+     "--restart", "on-failure:2", "-t", "-i", "--security-opt", "no-new-privileges"]
+)  # fmt: skip
+
+
+@given(before=st.lists(_WORDS, max_size=6), after=st.lists(_WORDS, max_size=6))
+def test_what_is_shown_always_parses_back(before: list[str], after: list[str]) -> None:
+    text = shlex.join(["run", *before, "busybox", *after])
+    try:
+        command = parse_command(text)
+    except ParseError:
+        return
+    again = parse_command(command.shown)
+    assert _without_env_values(again.operation) == _without_env_values(command.operation)
