@@ -26,7 +26,7 @@ from datetime import timedelta
 
 import docker
 
-from bot.core.cleanup import CleanupRules
+from bot.core.cleanup import STOPPED, CleanupRules, run_cleanup
 from bot.engine.docker_engine import DockerEngine, EngineLimits
 
 IMAGE = "chatops-test/busybox:latest"
@@ -60,7 +60,7 @@ def build(api: docker.APIClient, *, containers: int, images: int, round_: int) -
 
 
 def count(api: docker.APIClient) -> tuple[int, int]:
-    stopped = api.containers(all=True, filters={"status": ["exited", "dead", "created"]})
+    stopped = api.containers(all=True, filters={"status": list(STOPPED)})
     return len(stopped), len(api.images(filters={"dangling": True}))
 
 
@@ -83,7 +83,7 @@ def main() -> int:
         subprocess.run([docker_cli, "image", "prune", "-f"], check=True, capture_output=True)
 
     def bot() -> None:
-        report = engine.housekeep(dry_run=False)
+        report = run_cleanup(engine, dry_run=False)
         assert not report.errors, report.errors
 
     baseline()  # start both from an engine with nothing stopped or dangling

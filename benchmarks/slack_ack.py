@@ -13,6 +13,11 @@ API and response URLs for the answers:
 - bot, engine stalled: the real service with an engine that accepts connections and never
   answers.
 
+The engine first gets ``--containers`` (500) labelled containers, so that `ps -a` is real
+work; they are removed at the end. Rounds follow each other without a pause (sustained load:
+a round's work is still running when the next round arrives), unless ``--drain`` asks for
+a pause between them. Run it again with ``--containers 2000`` to see how the ratio grows.
+
 Prints p50 and p99 acknowledgement latency and the ratio of the bot's p99 to the baseline's.
 Targets: ratio <= 1.25; p99 < 3 s with the engine stalled.
 """
@@ -111,11 +116,40 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--text", default="ps -a")
+    parser.add_argument("--containers", type=int, default=500)
+    parser.add_argument("--drain", action="store_true", help="pause 0.3 s between rounds")
     args = parser.parse_args()
-    docker_host = os.environ.get("DOCKER_HOST")
+    docker_host = os.environ.get("DOCKER_HOST") or os.environ.get("CHATOPS_TEST_DOCKER_HOST")
     if not docker_host:
         sys.exit('Set DOCKER_HOST (eval "$(scripts/sandbox-engine start)").')
+    fill_engine(docker_host, args.containers)
+    try:
+        return measure(args, docker_host)
+    finally:
+        fill_engine(docker_host, 0)
 
+
+BENCH_LABEL = "chatops.benchmark.slack_ack"
+
+
+def fill_engine(docker_host: str, count: int) -> None:
+    """Exactly ``count`` labelled (created, never started) containers on the engine."""
+    import docker
+
+    api = docker.APIClient(base_url=docker_host, version="auto", timeout=120)
+    have = [doc["Id"] for doc in api.containers(all=True, filters={"label": BENCH_LABEL})]
+    for container in have[count:]:
+        api.remove_container(container, force=True)
+    if len(have) < count:
+        image = "chatops-test/busybox:latest"
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(lambda _: api.create_container(image, command=["true"],
+                                                         labels={BENCH_LABEL: "1"}),
+                          range(count - len(have))))  # fmt: skip
+    api.close()
+
+
+def measure(args: argparse.Namespace, docker_host: str) -> int:
     context = multiprocessing.get_context("spawn")
     children = []
     urls: multiprocessing.Queue[str] = context.Queue()
@@ -150,11 +184,16 @@ def main() -> int:
                 samples[title] += burst(
                     ports[title], slack_url, concurrency=args.concurrency, text=args.text
                 )
-                time.sleep(0.3)  # let the burst's background work drain, as between real bursts
+                if args.drain:
+                    time.sleep(0.3)  # let the burst's background work drain
     finally:
         for child in children:
             os.kill(child.pid or 0, signal.SIGKILL)
-    print(f"{args.concurrency} concurrent signed `/docker {args.text}`, waitress {THREADS} threads")
+    mode = "drained" if args.drain else "sustained"
+    print(
+        f"{args.concurrency} concurrent signed `/docker {args.text}`, waitress {THREADS} "
+        f"threads, {args.containers} containers on the engine, {args.rounds} {mode} rounds"
+    )
     print(f"{'server':<32}{'requests':>10}{'p50':>10}{'p99':>10}")
     results: dict[str, tuple[float, float]] = {}
     for title, measured in samples.items():

@@ -6,39 +6,46 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
+from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
 from bot.audit_head import AuditHeadPublisher
+from bot.config import configured_policy
 from bot.core.approvals import ApprovalRules, ApprovalService, Planner
+from bot.core.cleanup import run_cleanup
 from bot.core.engine import EngineDirectory
-from bot.core.operations import BotOperation, Cleanup, ParsedCommand
+from bot.core.operations import Cleanup, ParsedCommand
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
-from bot.core.policy import AccessRules, ConfiguredPolicy, channel_refusal, has_role
+from bot.core.policy import AccessRules, channel_refusal, has_role
 from bot.core.results import CleanupReport
-from bot.engine.docker_engine import DockerEngine
 from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
-from bot.housekeeping import EngineSchedule, HousekeepingScheduler
+from bot.housekeeping.runs import SqlCleanupRuns
+from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
 from bot.slack.approvals import ApprovalButtons, ApprovalMessages, ExpirySweeper
 from bot.slack.commands import SlashCommandHandler
 from bot.slack.delivery import post_cleanup_report
+from bot.slack.dispatch import Dispatch, InProcess, WorkProcess
 from bot.slack.groups import SlackGroups
+from bot.slack.ids import referenced_groups
+from bot.slack.orders import WorkOrder
 from bot.slack.priority import AckFirst
 from bot.slack.web import make_probe_client, make_web_client
+from bot.slack.work import SlackWork
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog, audit_key
-from bot.state.cleanup_runs import SqlCleanupRuns
 from bot.state.database import open_database
 from bot.workers import EngineWorkers
 
@@ -111,9 +118,7 @@ def build_approval_service(
     expire_after = parse_duration(settings.approvals.expire_after, option="expire_after")
 
     def planner_for(name: str) -> Planner:
-        engine = engines.get(name)
-        assert isinstance(engine, DockerEngine)
-        return engine
+        return engines.get(name)
 
     return ApprovalService(
         repository=SqlApprovalRepository(engine=database),
@@ -130,15 +135,6 @@ def build_approval_service(
         has_role=lambda role, user, groups: has_role(role, user, groups, rules),
         clock=lambda: datetime.now(UTC),
     )
-
-
-def engine_for(command: ParsedCommand, configured: list[str], default: str) -> str | None:
-    """The configured engine whose workers run ``command`` (None: it needs no engine, or
-    names none that exists, which the pipeline answers at once)."""
-    if isinstance(command.operation, BotOperation):
-        return None
-    name = command.engine or default
-    return name if name in configured else None
 
 
 def engine_schedules(settings: Settings, engines: EngineDirectory) -> list[EngineSchedule]:
@@ -166,6 +162,108 @@ def _duration(text: str | None) -> timedelta | None:
     return parse_duration(text, option="veto_window") if text else None
 
 
+@dataclass(frozen=True, kw_only=True)
+class Backend:
+    """What requests and the schedules need, built the same way in every process."""
+
+    audit: SqlAuditLog
+    approvals: ApprovalService
+    messages: ApprovalMessages
+    housekeeping: HousekeepingScheduler
+    work: SlackWork
+    rules: AccessRules
+
+
+def build_backend(
+    *, settings: Settings, engines: EngineDirectory, default_engine: str, client: WebClient,
+    wait_for_acks: Callable[[], None] | None = None,
+) -> Backend:  # fmt: skip
+    """Policy, database, approvals, housekeeping and the work side, wired from the settings."""
+    workers = EngineWorkers(
+        engines=engines.names(), per_engine=settings.engine_concurrency,
+        control_threads=settings.worker_threads, max_waiting=settings.engine_queue,
+    )  # fmt: skip
+    policy = configured_policy(settings)
+    groups = SlackGroups(client=client, ttl=settings.access.group_cache_seconds)
+    referenced = referenced_groups(policy.rules)
+
+    def groups_of(user: str) -> frozenset[str]:
+        return groups.groups_of(user, referenced) if referenced else frozenset()
+
+    database = open_database(settings.chatops_database_url)
+    audit = SqlAuditLog(engine=database, key=audit_key(settings.chatops_audit_key))
+    try:
+        audit.check_key()  # before anything runs: entries are written after commands run
+    except AuditError as err:
+        raise ConfigError(str(err)) from None
+    approvals = build_approval_service(
+        settings=settings, engines=engines, rules=policy.rules, database=database
+    )
+    messages = ApprovalMessages(
+        client=client,
+        service=approvals,
+        channel=settings.approvals.channel,
+        approvers=", ".join(settings.approvals.approvers),
+        audit=audit,
+    )
+
+    def housekeep(name: str, dry_run: bool) -> CleanupReport:
+        return run_cleanup(engines.get(name), dry_run=dry_run)
+
+    def propose(schedule: EngineSchedule, window: timedelta) -> str:
+        command = ParsedCommand(operation=Cleanup())
+        plan = approvals.plan(command, engine=schedule.engine)
+        if not plan.items:
+            return "nothing to do"
+        record = approvals.request(
+            requester="housekeeping", channel_id=schedule.notify_channel, command=command,
+            engine=schedule.engine, plan=plan, veto_window=window,
+        )  # fmt: skip
+        problem = messages.post_or_withdraw(record, channel=schedule.notify_channel)
+        if problem is not None:
+            return f"not run: #{record.id} was withdrawn ({problem})"
+        detail = f"#{record.id}: {len(plan.items)} object(s)"
+        audit.record(event="cleanup_proposed", actor="bot", engine=schedule.engine,
+                     command="cleanup", detail=detail)  # fmt: skip
+        return f"proposed as #{record.id}, runs in {window} unless cancelled"
+
+    housekeeping = HousekeepingScheduler(
+        schedules=engine_schedules(settings, engines),
+        runs=SqlCleanupRuns(engine=database),
+        housekeep=housekeep,
+        propose=propose,
+        notify=lambda channel, report: post_cleanup_report(client, channel, report),
+    )
+    pipeline = Pipeline(
+        engines=engines, policy=policy, approvals=approvals, audit=audit,
+        cleanup_status=housekeeping.status,
+    )  # fmt: skip
+    work = SlackWork(
+        pipeline=pipeline, workers=workers, client=client, approvals=approvals,
+        messages=messages, audit=audit, groups_of=groups_of, default_engine=default_engine,
+        changes_in_channel=settings.slack_changes_in_channel,
+        listings_in_channel=settings.slack_listings_in_channel,
+        wait_for_acks=wait_for_acks or (lambda: None),
+    )  # fmt: skip
+    return Backend(
+        audit=audit, approvals=approvals, messages=messages, housekeeping=housekeeping,
+        work=work, rules=policy.rules,
+    )  # fmt: skip
+
+
+def build_slack_work(settings: Settings) -> tuple[SlackWork, Callable[[], None]]:
+    """The work side on its own, for the work process; returns it and what closes it."""
+    from bot.engine.directory import DockerEngineDirectory  # the work process's own engines
+
+    engines = DockerEngineDirectory.from_settings(settings)
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    client = make_web_client(token=token, base_url=settings.slack_api_url)
+    backend = build_backend(
+        settings=settings, engines=engines, default_engine=engines.default, client=client
+    )
+    return backend.work, engines.close
+
+
 class SlackService:
     """The running bot: HTTP server (events and health) and, in Socket Mode, the socket."""
 
@@ -177,97 +275,31 @@ class SlackService:
         self._client = make_web_client(token=token, base_url=settings.slack_api_url)
         self._api_url = settings.slack_api_url
         self._probe = make_probe_client(token=token, base_url=settings.slack_api_url)
-        self._workers = EngineWorkers(
-            engines=engines.names(), per_engine=settings.engine_concurrency,
-            control_threads=settings.worker_threads, max_waiting=settings.engine_queue,
-        )  # fmt: skip
+        self._settings = settings
         ack_first = AckFirst()
-        policy = ConfiguredPolicy.from_settings(settings)
-        groups = SlackGroups(client=self._client, ttl=settings.access.group_cache_seconds)
-        referenced = policy.rules.referenced_groups() | frozenset(
-            entry for entry in settings.approvals.approvers if entry.startswith("S")
-        )
-
-        def groups_of(user: str) -> frozenset[str]:
-            return groups.groups_of(user, referenced) if referenced else frozenset()
-
-        database = open_database(settings.chatops_database_url)
-        audit = SqlAuditLog(engine=database, key=audit_key(settings.chatops_audit_key))
-        try:
-            audit.check_key()  # before anything runs: entries are written after commands run
-        except AuditError as err:
-            raise ConfigError(str(err)) from None
+        backend = build_backend(
+            settings=settings, engines=engines, default_engine=default_engine,
+            client=self._client,
+            # In one process, work also waits for acknowledgements in flight (up to 1 s).
+            wait_for_acks=ack_first.wait_for_quiet if not settings.work_process else None,
+        )  # fmt: skip
+        self._backend = backend
         self._head_publisher = AuditHeadPublisher(
-            audit=audit,
+            audit=backend.audit,
             publish=lambda line: self._publish_head(settings.audit.channel, line),
             log=logging.getLogger("bot.audit"),
             interval=parse_duration(settings.audit.publish_every, option="publish_every"),
         )
-        approvals = build_approval_service(
-            settings=settings, engines=engines, rules=policy.rules, database=database
+        self._sweeper = ExpirySweeper(
+            service=backend.approvals, messages=backend.messages, audit=backend.audit
         )
-        messages = ApprovalMessages(
-            client=self._client,
-            service=approvals,
-            channel=settings.approvals.channel,
-            approvers=", ".join(settings.approvals.approvers),
-            audit=audit,
-        )
-        self._sweeper = ExpirySweeper(service=approvals, messages=messages, audit=audit)
-        buttons = ApprovalButtons(
-            service=approvals,
-            messages=messages,
-            workers=self._workers,
-            groups_of=groups_of,
-            audit=audit,
-        )
-
-        def housekeep(name: str, dry_run: bool) -> CleanupReport:
-            engine = engines.get(name)
-            assert isinstance(engine, DockerEngine)
-            return engine.housekeep(dry_run=dry_run)
-
-        def propose(schedule: EngineSchedule, window: timedelta) -> str:
-            command = ParsedCommand(operation=Cleanup())
-            plan = approvals.plan(command, engine=schedule.engine)
-            if not plan.items:
-                return "nothing to do"
-            record = approvals.request(
-                requester="housekeeping", channel_id=schedule.notify_channel, command=command,
-                engine=schedule.engine, plan=plan, veto_window=window,
-            )  # fmt: skip
-            problem = messages.post_or_withdraw(record, channel=schedule.notify_channel)
-            if problem is not None:
-                return f"not run: #{record.id} was withdrawn ({problem})"
-            detail = f"#{record.id}: {len(plan.items)} object(s)"
-            audit.record(event="cleanup_proposed", actor="bot", engine=schedule.engine,
-                         command="cleanup", detail=detail)  # fmt: skip
-            return f"proposed as #{record.id}, runs in {window} unless cancelled"
-
-        self._housekeeping = HousekeepingScheduler(
-            schedules=engine_schedules(settings, engines),
-            runs=SqlCleanupRuns(engine=database),
-            housekeep=housekeep,
-            propose=propose,
-            notify=lambda channel, report: post_cleanup_report(self._client, channel, report),
-        )
+        self._housekeeping = backend.housekeeping
+        self._dispatch: Dispatch | None = None  # started with the service
         handler = SlashCommandHandler(
-            pipeline=Pipeline(
-                engines=engines,
-                policy=policy,
-                approvals=approvals,
-                audit=audit,
-                cleanup_status=self._housekeeping.status,
-            ),
-            workers=self._workers,
-            engine_for=lambda command: engine_for(command, engines.names(), default_engine),
-            channel_refusal=lambda channel: channel_refusal(channel, policy.rules),
-            changes_in_channel=settings.slack_changes_in_channel,
-            listings_in_channel=settings.slack_listings_in_channel,
-            ack_first=ack_first,
-            groups_of=groups_of,
-            approval_messages=messages,
+            dispatch=self._send,
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
         )
+        buttons = ApprovalButtons(dispatch=self._send)
         app_token = settings.slack_app_token
         secret = settings.slack_signing_secret
         try:
@@ -299,6 +331,9 @@ class SlackService:
             wsgi, host=settings.host, port=settings.port, threads=settings.http_threads,
             ident="docker-chatops", max_request_body_size=MAX_BODY_BYTES,
             max_request_header_size=MAX_HEADER_BYTES,
+            # Idle or trickling connections cost a socket, never a thread; close them sooner
+            # and allow more of them, so a few hundred cannot lock Slack out.
+            connection_limit=1000, channel_timeout=30,
         )  # fmt: skip
         self._stopping = threading.Event()
         self._http_thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
@@ -322,6 +357,11 @@ class SlackService:
         self._http_thread.start()
         if not self._reach_slack(until or self._stopping):
             return False
+        self._dispatch = (
+            WorkProcess(settings=self._settings)
+            if self._settings.work_process
+            else InProcess(work=self._backend.work)
+        )
         self._sweeper.start()
         self._housekeeping.start()
         self._head_publisher.start()
@@ -329,6 +369,7 @@ class SlackService:
             self._socket.connect()
         self._ready.set()
         self.health.ready()
+        self.health.start()
         log.info(
             "serving on port %s (%s)", self.port, "Socket Mode" if self._socket else EVENTS_PATH
         )
@@ -371,9 +412,16 @@ class SlackService:
         self._http.close()
         self._sweeper.stop()
         self._housekeeping.stop()
-        self._workers.shutdown(wait=True)
+        if self._dispatch is not None:
+            self._dispatch.close()  # the work under way finishes
         self._head_publisher.stop()  # after the work: its entries are covered too
         self.health.close()
+
+    def _send(self, order: WorkOrder) -> None:
+        dispatch = self._dispatch
+        if dispatch is None:  # /slack/events answers 503 until start() has set it
+            raise RuntimeError("work dispatched before the service started")
+        dispatch(order)
 
     def _publish_head(self, channel: str | None, line: str) -> None:
         """Post the audit head to ``[audit] channel`` (the publisher has logged it already);

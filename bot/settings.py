@@ -7,7 +7,6 @@ Sources, strongest first: environment variables, the ``.env`` file, the TOML fil
 from __future__ import annotations
 
 import difflib
-import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -36,10 +35,13 @@ from bot.core.host_paths import (
     exposes_docker_socket,
     nested_entries,
 )
+from bot.core.operations import DESTRUCTIVE_ACTIONS
 from bot.core.parsing.units import parse_duration, parse_size
+from bot.core.policy import ROLE_NAMES
 from bot.core.references import parse_image_reference
 from bot.core.run_policy import normalise_security_option
 from bot.errors import ChatOpsError, ConfigError
+from bot.slack.ids import channel_id, channel_ids, principal_ids
 
 DEFAULT_CONFIG_FILE = Path("chatops.toml")
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
@@ -57,17 +59,10 @@ class TLSSettings(BaseModel):
     verify: bool = True
 
 
-# Slack IDs are a type letter and upper-case letters and digits, with at least one digit: a
-# word such as "SECOPS" or "GENERAL" is a name typed where an ID belongs.
-_PRINCIPAL_ID = re.compile(r"[UWS](?=[A-Z]*[0-9])[A-Z0-9]{2,}\Z")  # users (U, W), groups (S)
-_CHANNEL_ID = re.compile(r"[CGD](?=[A-Z]*[0-9])[A-Z0-9]{2,}\Z")  # channels, private, DMs
-# What [approvals] required_for may name: the actions that destroy something.
-DESTRUCTIVE_ACTIONS = ("rm", "rmi", "prune", "cleanup")
 # Credentials come from the environment (or .env), never from the TOML file, which is
 # usually readable by more people and committed to configuration repositories.
 _SECRET_SETTINGS = ("slack_bot_token", "slack_signing_secret", "slack_app_token",
                     "chatops_audit_key")  # fmt: skip
-ROLE_NAMES = ("viewer", "operator", "admin")
 
 
 def _parses(value: str | None, parse: Callable[[str], object]) -> str | None:
@@ -78,35 +73,6 @@ def _parses(value: str | None, parse: Callable[[str], object]) -> str | None:
         except ChatOpsError as err:
             raise ValueError(str(err)) from None
     return value
-
-
-def _slack_ids(values: list[str], *, allow_everyone: bool, what: str) -> list[str]:
-    """User and user group IDs (U..., W..., S...); display names are refused."""
-    for value in values:
-        if value == "*" and allow_everyone:
-            continue
-        if not _PRINCIPAL_ID.match(value):
-            hint = ' or "*"' if allow_everyone else ""
-            raise ValueError(
-                f"{value!r} is not a Slack {what} ID (U..., W..., S...{hint}); "
-                "display names are not accepted: they can change"
-            )
-    return values
-
-
-def _channel_ids(values: list[str]) -> list[str]:
-    """Channel IDs (C..., G..., D...); channel names (#ops) are refused: they can change."""
-    for value in values:
-        if not _CHANNEL_ID.match(value):
-            raise ValueError(
-                f"{value!r} is not a Slack channel ID (C..., G...; in Slack: channel details, "
-                "at the bottom); channel names are not accepted: they can change"
-            )
-    return values
-
-
-def _channel_id(value: str | None) -> str | None:
-    return None if value is None else _channel_ids([value])[0]
 
 
 class RolesSettings(BaseModel):
@@ -121,7 +87,7 @@ class RolesSettings(BaseModel):
     @field_validator("viewer", "operator", "admin")
     @classmethod
     def _ids(cls, values: list[str]) -> list[str]:
-        return _slack_ids(values, allow_everyone=True, what="user or user group")
+        return principal_ids(values, allow_everyone=True, what="user or user group")
 
 
 class AccessSettings(BaseModel):
@@ -136,7 +102,7 @@ class AccessSettings(BaseModel):
     @field_validator("channels")
     @classmethod
     def _ids(cls, values: list[str]) -> list[str]:
-        return _channel_ids(values)
+        return channel_ids(values)
 
 
 class RunPolicySettings(BaseModel):
@@ -157,6 +123,9 @@ class RunPolicySettings(BaseModel):
     # -v options that change the host (z, Z relabel its files; shared, rshared propagate
     # mounts into it): refused unless listed.
     allow_mount_options: list[Literal["z", "Z", "shared", "rshared"]] = Field(default_factory=list)
+    # Existing named volumes backed by a host path, driver options or another driver (a bind
+    # mount under another name) are refused unless named here.
+    volume_allowlist: list[str] = Field(default_factory=list)
     # Filled in from the configured unix:// engines (their sockets are never mountable).
     engine_sockets: list[str] = Field(default_factory=list)
     # Bind mounts (README, "Host paths"): these exact paths, read-write or read-only...
@@ -217,7 +186,8 @@ class ApprovalSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    required_for: list[str] = Field(default_factory=lambda: ["rm", "rmi", "prune", "cleanup"])
+    # What [approvals] required_for may name: the actions declared destructive in the core.
+    required_for: list[str] = Field(default_factory=lambda: list(DESTRUCTIVE_ACTIONS))
     # Role names ("admin", "operator"), user IDs (U/W) or user group IDs (S).
     approvers: list[str] = Field(default_factory=lambda: ["admin"])
     # Where requests are posted (a channel ID); unset: the channel they were made in.
@@ -238,7 +208,7 @@ class ApprovalSettings(BaseModel):
                 "users or user groups"
             )
         ids = [value for value in values if value not in ROLE_NAMES]
-        _slack_ids(ids, allow_everyone=False, what="user or user group")
+        principal_ids(ids, allow_everyone=False, what="user or user group")
         return values
 
     @field_validator("required_for")
@@ -248,9 +218,8 @@ class ApprovalSettings(BaseModel):
             if value not in DESTRUCTIVE_ACTIONS:
                 close = difflib.get_close_matches(value, DESTRUCTIVE_ACTIONS, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ValueError(
-                    f"{value!r} is not a destructive action{hint}; use {', '.join(DESTRUCTIVE_ACTIONS)}"
-                )
+                actions = ", ".join(DESTRUCTIVE_ACTIONS)
+                raise ValueError(f"{value!r} is not a destructive action{hint}; use {actions}")
         return values
 
     @field_validator("expire_after", "interrupted_after")
@@ -262,7 +231,7 @@ class ApprovalSettings(BaseModel):
     @field_validator("channel")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
-        return _channel_id(value)
+        return channel_id(value)
 
 
 class CleanupSettings(BaseModel):
@@ -292,13 +261,13 @@ class CleanupSettings(BaseModel):
     @field_validator("notify_channel")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
-        return _channel_id(value)
+        return channel_id(value)
 
     @field_validator("schedule")
     @classmethod
     def _crontab(cls, value: str | None) -> str | None:
         if value is not None:
-            from bot.schedule import cron_trigger  # APScheduler is only needed when scheduling
+            from bot.housekeeping.schedule import cron_trigger  # APScheduler: only to schedule
 
             try:
                 cron_trigger(value, timezone="UTC")
@@ -336,7 +305,7 @@ class AuditSettings(BaseModel):
     @field_validator("channel")
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
-        return _channel_id(value)
+        return channel_id(value)
 
 
 class EngineSettings(BaseModel):
@@ -352,7 +321,7 @@ class EngineSettings(BaseModel):
     @field_validator("channels")
     @classmethod
     def _channels(cls, values: list[str]) -> list[str]:
-        return _channel_ids(values)
+        return channel_ids(values)
 
     timeout_seconds: float | None = Field(default=None, gt=0)
     tls: TLSSettings | None = None
@@ -409,6 +378,9 @@ class Settings(BaseSettings):
     # engine at once and engine_queue more wait for it (past that: "engine busy"), so a
     # stalled engine holds only its own workers; worker_threads serve work that needs no
     # engine (approvals, clicks, audit). http_threads serve HTTP.
+    # Run request work (engine calls, rendering, answers) in a work process beside the one
+    # that acknowledges Slack, so acknowledgements never wait for it.
+    work_process: bool = True
     engine_concurrency: int = Field(default=4, ge=1, le=64)
     engine_queue: int = Field(default=50, ge=0, le=10_000)
     worker_threads: int = Field(default=8, ge=1, le=256)

@@ -22,90 +22,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 from typing import Protocol
 
+# The record's vocabulary, importable from here too: adapters speak of approvals as one thing.
+from bot.core.approval_records import ApprovalOutcomeKind as ApprovalOutcomeKind
+from bot.core.approval_records import ApprovalRecord as ApprovalRecord
+from bot.core.approval_records import ApprovalState as ApprovalState
 from bot.core.operations import ParsedCommand
+from bot.core.plans import Plan
 from bot.core.results import ActionResult
 from bot.errors import ChatOpsError
-
-
-class ApprovalState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    EXECUTING = "executing"
-    DONE = "done"
-    FAILED = "failed"
-    REJECTED = "rejected"
-    EXPIRED = "expired"
-    CANCELLED = "cancelled"
-    WITHDRAWN = "withdrawn"
-    INTERRUPTED = "interrupted"
-
-
-TRANSITIONS: dict[ApprovalState, frozenset[ApprovalState]] = {
-    ApprovalState.PENDING: frozenset(
-        {
-            ApprovalState.APPROVED,
-            ApprovalState.REJECTED,
-            ApprovalState.EXPIRED,
-            ApprovalState.CANCELLED,
-            ApprovalState.WITHDRAWN,
-        }
-    ),
-    ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING, ApprovalState.INTERRUPTED}),
-    ApprovalState.EXECUTING: frozenset(
-        {ApprovalState.DONE, ApprovalState.FAILED, ApprovalState.INTERRUPTED}
-    ),
-}
-
-
-def can_move(current: ApprovalState, target: ApprovalState) -> bool:
-    return target in TRANSITIONS.get(current, frozenset())
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PlanItem:
-    """One object the action will destroy, as it was when planned."""
-
-    kind: str  # "container" or "image"
-    id: str  # the exact object: a later change of what `target` names is refused
-    target: str  # how the request named it (name, reference or ID)
-    description: str  # status, image, size: what the approver sees
-    marker: str = ""  # state that must not change before execution (a container's FinishedAt)
-    size: int = 0
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Plan:
-    action: str  # rm, rmi, prune
-    items: tuple[PlanItem, ...]
-    force: bool = False
-    volumes: bool = False
-    no_prune: bool = False
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ApprovalRecord:
-    id: int
-    state: ApprovalState
-    requester: str
-    channel_id: str | None
-    engine: str
-    command_text: str
-    plan: Plan
-    created_at: datetime
-    expires_at: datetime
-    approvers: tuple[str, ...] = ()
-    message_channel: str | None = None
-    message_ts: str | None = None
-    outcome: str = ""
-    auto_run: bool = False  # a veto window: runs at expiry unless cancelled
-
-    @property
-    def shown_command(self) -> str:
-        """Stored as rendered from the parsed operation: environment values redacted."""
-        return self.command_text
 
 
 class ApprovalRepository(Protocol):
@@ -155,14 +81,6 @@ class Planner(Protocol):
     def plan(self, command: ParsedCommand) -> Plan: ...
 
     def execute_plan(self, plan: Plan) -> ActionResult: ...
-
-
-class ApprovalOutcomeKind(StrEnum):
-    REFUSED = "refused"  # nothing changed; `message` says why
-    RECORDED = "recorded"  # an approval counted, more are needed
-    EXECUTED = "executed"  # done or failed: see the record
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -1,8 +1,12 @@
-"""Housekeeping rules: which dead containers and dangling images may go. Pure functions.
+"""Housekeeping rules and the plan they make: which dead containers and unused images may go.
 
 A container's grace period runs from when it *stopped* (``State.FinishedAt``), or from its
 creation if it never started; Docker's own ``prune --filter until=`` counts from creation, so a
 container created long ago that died a minute ago would go, and must not here.
+
+The plan is the approvals' ``Plan`` (action ``cleanup``) from the moment it is made: previewed,
+stored for a veto window, applied and reported as the same items. Pure functions over engine
+documents (dicts in the Engine API's shape); ``run_cleanup`` drives any ``Engine``.
 """
 
 from __future__ import annotations
@@ -10,11 +14,19 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from bot.core.humanize import human_size
 from bot.core.parsing.units import parse_duration
+from bot.core.plans import PlanItem
+from bot.core.results import ActionResult, CleanupReport, TargetOutcome
 
-STOPPED = ("exited", "dead", "created")
+if TYPE_CHECKING:
+    from bot.core.engine import Engine
+
+# The states in which a container is stopped: what housekeeping and prunes may remove.
+STOPPED: tuple[str, ...] = ("exited", "dead", "created")
+CLEANUP = "cleanup"  # the action of a housekeeping plan
 _TRUE = ("true", "1", "yes", "on")
 
 
@@ -40,19 +52,6 @@ class CleanupRules:
             unused_images_after=parse_duration(unused_images_after, option="unused_images_after")
             if unused_images_after else None,
         )  # fmt: skip
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Candidate:
-    """An object the cleanup would remove, with what identifies it exactly."""
-
-    kind: str  # "container" or "image"
-    id: str
-    name: str
-    since: datetime  # stopped (or created) at, for containers; created, for images
-    size: int
-    state: str = ""  # the container's status when planned
-    finished_at: str = ""  # State.FinishedAt as the engine wrote it (changes on a restart)
 
 
 def stopped_at(doc: dict[str, Any]) -> datetime:
@@ -92,29 +91,27 @@ def keeps(labels: dict[str, str] | None, names: list[str], rules: CleanupRules) 
     return None
 
 
-def container_candidate(
+def container_item(
     doc: dict[str, Any], size: int, *, now: datetime, rules: CleanupRules
-) -> Candidate | None:
-    """``doc`` (an inspect document) as a candidate, or None when it must stay."""
+) -> PlanItem | None:
+    """``doc`` (an inspect document) as a plan item, or None when it must stay."""
     state = doc.get("State") or {}
-    if state.get("Status") not in STOPPED:
-        return None
-    since = stopped_at(doc)
-    if now - since < rules.container_grace:
+    status = str(state.get("Status"))
+    if status not in STOPPED or now - stopped_at(doc) < rules.container_grace:
         return None
     config = doc.get("Config") or {}
     name = str(doc.get("Name", "")).lstrip("/")
     if keeps(config.get("Labels"), [name, str(config.get("Image", ""))], rules):
         return None
-    return Candidate(
-        kind="container", id=str(doc["Id"]), name=name, since=since, size=size,
-        state=str(state.get("Status")), finished_at=str(state.get("FinishedAt") or ""),
-    )  # fmt: skip
+    # The marker is FinishedAt as the engine wrote it: a restart since the plan changes it.
+    return PlanItem(kind="container", id=str(doc["Id"]), target=name, size=size,
+                    marker=str(state.get("FinishedAt") or ""),
+                    description=_describe(name, status, size))  # fmt: skip
 
 
-def image_candidate(
+def image_item(
     doc: dict[str, Any], used: set[str], *, now: datetime, rules: CleanupRules
-) -> Candidate | None:
+) -> PlanItem | None:
     """An unused image old enough to go (``doc`` from the image list), or None: dangling ones
     after ``image_grace``; tagged ones only with ``unused_images_after`` set."""
     tags = [tag for tag in doc.get("RepoTags") or () if tag != "<none>:<none>"]
@@ -129,5 +126,47 @@ def image_candidate(
     repos = [digest.partition("@")[0] for digest in doc.get("RepoDigests") or ()]
     if keeps(doc.get("Labels"), [*tags, *(r for r in repos if r != "<none>")], rules):
         return None
-    return Candidate(kind="image", id=str(doc["Id"]), name=tags[0] if tags else doc["Id"][7:19],
-                     since=created, size=int(doc.get("Size") or 0))  # fmt: skip
+    name = tags[0] if tags else str(doc["Id"])[7:19]
+    size = int(doc.get("Size") or 0)
+    return PlanItem(kind="image", id=str(doc["Id"]), target=name, size=size,
+                    description=_describe(name, "dangling", size))  # fmt: skip
+
+
+def container_change(item: PlanItem, doc: dict[str, Any] | None) -> str | None:
+    """Why a planned container may no longer go (``doc``: its inspect document now, None if
+    it is gone), or None if it is as planned."""
+    if doc is None:
+        return "already gone"
+    state = doc.get("State") or {}
+    if state.get("Status") not in STOPPED:
+        return f"now {state.get('Status')}"
+    if str(state.get("FinishedAt") or "") != item.marker:
+        return "ran again since the plan"
+    return None
+
+
+def image_change(item: PlanItem, used: set[str]) -> str | None:
+    """Why a planned image may no longer go (``used``: image IDs containers use now)."""
+    return "now used by a container" if item.id in used else None
+
+
+def run_cleanup(engine: Engine, *, dry_run: bool) -> CleanupReport:
+    """Plan the cleanup and, unless ``dry_run``, remove exactly what was planned."""
+    plan = engine.plan_cleanup()
+    if dry_run:
+        return CleanupReport(engine=engine.name, dry_run=True, removed=plan.items)
+    return engine.apply_cleanup(plan)
+
+
+def cleanup_result(report: CleanupReport) -> ActionResult:
+    """An applied cleanup plan as the outcome of an approved request: what changed since the
+    plan was skipped, which is not a failure."""
+    outcomes = [TargetOutcome(target=item.target, ok=True) for item in report.removed]
+    outcomes += [TargetOutcome(target=item.target, ok=True, detail=f"skipped: {why}")
+                 for item, why in report.skipped]  # fmt: skip
+    outcomes += [TargetOutcome(target=CLEANUP, ok=False, detail=e) for e in report.errors]
+    return ActionResult(action=CLEANUP, outcomes=tuple(outcomes))
+
+
+def _describe(name: str, state: str, size: int) -> str:
+    return f"{name} ({state}, {human_size(size)})"

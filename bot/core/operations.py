@@ -1,14 +1,19 @@
 """Typed, validated operations: what a parsed command asks an engine to do.
 
 Every operation is an immutable value; the parser builds them and engines execute them.
-Nothing here knows about Slack or Docker's SDK.
+Each declares, next to its fields, the action name access rules use and the permission it
+needs (``access``); an operation without one stops the import. Nothing here knows about Slack
+or Docker's SDK.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
+from typing import ClassVar, get_args
 
 from bot.core.references import ImageReference
 
@@ -24,8 +29,27 @@ def filters_as_dict(pairs: FilterPairs) -> dict[str, list[str]]:
     return out
 
 
+class Permission(StrEnum):
+    """What an operation needs; ``bot.core.policy`` maps these onto roles and approvals."""
+
+    READ = "read"  # viewer
+    OPERATE = "operate"  # operator
+    DESTRUCTIVE = "destructive"  # an approval if [approvals] required_for names it, else admin
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Access:
+    """An operation's declaration: the action name rules and messages use, and what it needs."""
+
+    action: str
+    permission: Permission
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Pull:
+    access: ClassVar[Access] = Access(action="pull", permission=Permission.OPERATE)
+
     image: ImageReference
     all_tags: bool = False
     platform: str | None = None
@@ -34,6 +58,8 @@ class Pull:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListImages:
+    access: ClassVar[Access] = Access(action="images", permission=Permission.READ)
+
     all: bool = False
     quiet: bool = False
     digests: bool = False
@@ -43,6 +69,8 @@ class ListImages:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RemoveImages:
+    access: ClassVar[Access] = Access(action="rmi", permission=Permission.DESTRUCTIVE)
+
     images: tuple[str, ...]
     force: bool = False
     no_prune: bool = False
@@ -138,6 +166,8 @@ class RestartPolicy:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunContainer:
+    access: ClassVar[Access] = Access(action="run", permission=Permission.OPERATE)
+
     image: ImageReference
     command: tuple[str, ...] = ()
     detach: bool = False
@@ -170,6 +200,8 @@ class RunContainer:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListContainers:
+    access: ClassVar[Access] = Access(action="ps", permission=Permission.READ)
+
     all: bool = False
     quiet: bool = False
     last: int | None = None
@@ -191,15 +223,34 @@ class ContainerAction(StrEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ChangeContainers:
+    # rm destroys containers; the other actions only change their state.
+    by_action: ClassVar[Mapping[ContainerAction, Access]] = MappingProxyType(
+        {
+            ContainerAction.REMOVE: Access(action="rm", permission=Permission.DESTRUCTIVE),
+            ContainerAction.START: Access(action="start", permission=Permission.OPERATE),
+            ContainerAction.STOP: Access(action="stop", permission=Permission.OPERATE),
+            ContainerAction.RESTART: Access(action="restart", permission=Permission.OPERATE),
+            ContainerAction.PAUSE: Access(action="pause", permission=Permission.OPERATE),
+            ContainerAction.UNPAUSE: Access(action="unpause", permission=Permission.OPERATE),
+        }
+    )
+    accesses: ClassVar[tuple[Access, ...]] = tuple(by_action.values())
+
     action: ContainerAction
     containers: tuple[str, ...]
     force: bool = False  # rm -f
     volumes: bool = False  # rm -v
     timeout: int | None = None  # stop/restart -t
 
+    @property
+    def access(self) -> Access:
+        return self.by_action[self.action]
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShowLogs:
+    access: ClassVar[Access] = Access(action="logs", permission=Permission.READ)
+
     container: str
     tail: int | None = None  # None: everything (bounded by the engine adapter)
     since: datetime | None = None
@@ -214,23 +265,31 @@ class InspectType(StrEnum):
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Inspect:
+    access: ClassVar[Access] = Access(action="inspect", permission=Permission.READ)
+
     targets: tuple[str, ...]
     type: InspectType = InspectType.ANY
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PruneContainers:
+    access: ClassVar[Access] = Access(action="prune", permission=Permission.DESTRUCTIVE)
+
     filters: FilterPairs = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PruneImages:
+    access: ClassVar[Access] = Access(action="prune", permission=Permission.DESTRUCTIVE)
+
     all: bool = False
     filters: FilterPairs = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Help:
+    access: ClassVar[Access] = Access(action="help", permission=Permission.READ)
+
     topic: str | None = None
 
 
@@ -238,10 +297,14 @@ class Help:
 class ListApprovals:
     """``approvals``: the pending approval requests."""
 
+    access: ClassVar[Access] = Access(action="approvals", permission=Permission.READ)
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CancelApproval:
     """``cancel N``: the requester withdraws request N."""
+
+    access: ClassVar[Access] = Access(action="cancel", permission=Permission.READ)
 
     request_id: int
 
@@ -250,6 +313,8 @@ class CancelApproval:
 class ShowAudit:
     """``audit [N]``: the newest N audit entries."""
 
+    access: ClassVar[Access] = Access(action="audit", permission=Permission.ADMIN)
+
     count: int = 20
 
 
@@ -257,23 +322,35 @@ class ShowAudit:
 class Cleanup:
     """``cleanup``: remove dead containers and dangling images past their grace periods."""
 
+    REMOVAL: ClassVar[Access] = Access(action="cleanup", permission=Permission.DESTRUCTIVE)
+    # --dry-run (and ``cleanup status``) only read: anyone may look.
+    PREVIEW: ClassVar[Access] = Access(action="cleanup-preview", permission=Permission.READ)
+    accesses: ClassVar[tuple[Access, ...]] = (REMOVAL, PREVIEW)
+
     dry_run: bool = False
+
+    @property
+    def access(self) -> Access:
+        return self.PREVIEW if self.dry_run else self.REMOVAL
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CleanupStatusQuery:
     """``cleanup status``: schedules, next runs and last results."""
 
+    access: ClassVar[Access] = Cleanup.PREVIEW
 
+
+# The order is the order actions are listed in (DESTRUCTIVE_ACTIONS, configuration errors).
 EngineOperation = (
-    Pull
-    | ListImages
-    | RemoveImages
+    ListContainers
     | RunContainer
-    | ListContainers
     | ChangeContainers
     | ShowLogs
     | Inspect
+    | ListImages
+    | Pull
+    | RemoveImages
     | PruneContainers
     | PruneImages
     | Cleanup
@@ -289,40 +366,43 @@ READ_ONLY_OPERATIONS = (
 
 
 def action_name(operation: Operation) -> str:
-    """The name access rules use: ps, images, logs, inspect, help, pull, run, start, stop,
-    restart, pause, unpause, rm, rmi, prune."""
-    match operation:
-        case ListContainers():
-            return "ps"
-        case ListImages():
-            return "images"
-        case ShowLogs():
-            return "logs"
-        case Inspect():
-            return "inspect"
-        case Help():
-            return "help"
-        case Pull():
-            return "pull"
-        case RunContainer():
-            return "run"
-        case ChangeContainers():
-            return operation.action.value
-        case RemoveImages():
-            return "rmi"
-        case PruneContainers() | PruneImages():
-            return "prune"
-        case ListApprovals():
-            return "approvals"
-        case CancelApproval():
-            return "cancel"
-        case ShowAudit():
-            return "audit"
-        case Cleanup(dry_run=True) | CleanupStatusQuery():
-            return "cleanup-preview"
-        case Cleanup():
-            return "cleanup"
-    raise AssertionError(f"unnamed operation {operation!r}")  # pragma: no cover
+    """The name access rules use (``ps``, ``run``, ``rm``, ``cleanup-preview``...)."""
+    return operation.access.action
+
+
+def declared_accesses(kind: type) -> tuple[Access, ...]:
+    """Every access an operation class declares: its ``access`` or, where that depends on
+    the operation's fields (a property), every value it can take (``accesses``)."""
+    access = getattr(kind, "access", None)
+    if isinstance(access, Access):
+        return (access,)
+    accesses = getattr(kind, "accesses", ())
+    if isinstance(access, property) and accesses and all(isinstance(a, Access) for a in accesses):
+        return tuple(accesses)
+    raise TypeError(
+        f"operation {kind.__name__} declares no access: give it `access: ClassVar[Access] = "
+        "Access(action=..., permission=...)` (bot/core/operations.py)"
+    )
+
+
+def actions_by_name(kinds: tuple[type, ...]) -> dict[str, Access]:
+    """action name -> its access, over every declaration of ``kinds``."""
+    actions: dict[str, Access] = {}
+    for kind in kinds:
+        for access in declared_accesses(kind):
+            if actions.setdefault(access.action, access) != access:
+                raise TypeError(f"action {access.action!r} is declared with two permissions")
+    return actions
+
+
+OPERATION_TYPES: tuple[type, ...] = get_args(Operation)
+# Every action by name. Built at import, so an operation without a declaration (or two
+# operations that disagree about an action) stops the bot from starting at all.
+ACTIONS: Mapping[str, Access] = MappingProxyType(actions_by_name(OPERATION_TYPES))
+# What [approvals] required_for may name.
+DESTRUCTIVE_ACTIONS: tuple[str, ...] = tuple(
+    name for name, access in ACTIONS.items() if access.permission is Permission.DESTRUCTIVE
+)
 
 
 def changes_something(operation: Operation) -> bool:

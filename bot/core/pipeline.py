@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import assert_never
 
 from bot.core.approvals import ApprovalService
 from bot.core.audit import AuditTrail
@@ -37,6 +38,7 @@ from bot.core.results import (
     PruneResult,
     Result,
 )
+from bot.core.single_flight import SingleFlight
 from bot.errors import AccessDenied, ApprovalRequired, ChatOpsError, InternalError
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,7 @@ class Pipeline:
         self._approvals = approvals
         self._audit = audit
         self._cleanup_status = cleanup_status
+        self._reads: SingleFlight[Result] = SingleFlight()
 
     def handle(self, text: str, *, actor: Actor, progress: ProgressCallback | None = None) -> Reply:
         """Parse, authorize and execute ``text`` on behalf of ``actor``."""
@@ -118,7 +121,11 @@ class Pipeline:
             else:
                 assert not isinstance(operation, Help)
                 try:
-                    result = engine.execute(operation, progress=progress)
+                    if changes_something(operation) or progress is not None:
+                        result = engine.execute(operation, progress=progress)
+                    else:  # identical reads in flight share one engine call
+                        read = operation
+                        result = self._reads.do((engine.name, read), lambda: engine.execute(read))
                 except ChatOpsError as err:
                     if changes_something(operation):
                         self._record("failed", actor, engine_name, text, str(err))
@@ -177,7 +184,8 @@ class Pipeline:
                 return ApprovalUpdate(
                     kind=outcome.kind, message=outcome.message, record=outcome.record
                 )
-        raise AssertionError(operation)  # pragma: no cover
+            case _:
+                assert_never(operation)
 
     def _record(
         self, event: str, actor: Actor, engine: str | None, command: str, detail: str

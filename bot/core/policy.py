@@ -1,8 +1,9 @@
-"""Authorization: pure functions of (who, where, what, configuration) -> a decision and why.
+"""Authorization: pure functions of (who, where, what, rules) -> a decision and why.
 
-Modelled on errbot's ``acls.py``: rules are keyed by immutable Slack IDs (users ``U``/``W``,
-user groups ``S``, channels ``C``), never by display names, and every decision carries the
-reason a person will read.
+Modelled on errbot's ``acls.py``: rules are keyed by immutable IDs (users, user groups,
+channels), never by display names, and every decision carries the reason a person will read.
+What each operation needs is declared on the operation (``bot.core.operations``); the rules
+are plain values that ``bot.config`` builds from the settings.
 """
 
 from __future__ import annotations
@@ -10,30 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, assert_never
 
-from bot.core.operations import Operation, ParsedCommand, Pull, RunContainer, action_name
-from bot.core.run_policy import image_violation, run_violations, with_defaults
-from bot.settings import (
-    ROLE_NAMES,
-    AccessSettings,
-    ApprovalSettings,
-    RolesSettings,
-    RunPolicySettings,
-    Settings,
-)
+from bot.core.operations import Access, Operation, ParsedCommand, Permission, Pull, RunContainer
+from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 
-READ_ACTIONS = frozenset(
-    {"ps", "images", "logs", "inspect", "help", "approvals", "cancel", "cleanup-preview"}
-)
-OPERATE_ACTIONS = frozenset({"pull", "run", "start", "stop", "restart", "pause", "unpause"})
-DESTRUCTIVE_ACTIONS = frozenset({"rm", "rmi", "prune", "cleanup"})
+# Roles nest: each holds what the ones before it hold.
+ROLE_NAMES = ("viewer", "operator", "admin")
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Actor:
-    """Who asked, by immutable IDs (Slack user and channel IDs; ``local`` in the console),
-    with the user groups (``S...``) the adapter found them in."""
+    """Who asked, by immutable IDs (chat user and channel IDs; ``local`` in the console),
+    with the user groups the adapter found them in."""
 
     user_id: str
     channel_id: str | None = None
@@ -67,33 +57,27 @@ class AllowEverything:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AccessRules:
-    roles: RolesSettings
-    access: AccessSettings
-    approvals: ApprovalSettings
+    """Who may do what, and from where. Entries are immutable IDs (users, user groups) or
+    ``*``; channels are channel IDs. Reasons quote the configuration's names ([roles] ...)."""
+
+    roles: Mapping[str, tuple[str, ...]]  # role name -> the entries that hold it
+    channels: tuple[str, ...] = ()  # where the bot answers at all; empty: anywhere
+    required_for: tuple[str, ...] = ()  # destructive actions that wait for an approval
+    approvers: tuple[str, ...] = ()  # role names, user IDs or user group IDs
     engine_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AccessRules:
-        return cls(
-            roles=settings.roles,
-            access=settings.access,
-            approvals=settings.approvals,
-            engine_channels={
-                name: tuple(engine.channels) for name, engine in settings.engines.items()
-            },
-        )
-
-    def referenced_groups(self) -> frozenset[str]:
-        """The user group IDs the rules mention (the only memberships worth looking up)."""
-        ids = [*self.roles.viewer, *self.roles.operator, *self.roles.admin]
-        return frozenset(i for i in ids if i.startswith("S"))
+    def __post_init__(self) -> None:
+        # A misspelt role would silently grant nothing.
+        unknown = sorted(set(self.roles) - set(ROLE_NAMES))
+        if unknown:
+            raise ValueError(f"unknown roles {', '.join(unknown)}; use {', '.join(ROLE_NAMES)}")
 
 
 def roles_of(actor: Actor, rules: AccessRules) -> dict[str, str]:
     """role -> the rule entry that grants it (``*``, the user ID or a group ID)."""
     held: dict[str, str] = {}
     for role in ROLE_NAMES:
-        for entry in getattr(rules.roles, role):
+        for entry in rules.roles.get(role, ()):
             if entry == "*" or entry == actor.user_id or entry in actor.groups:
                 held[role] = entry
                 break
@@ -104,13 +88,14 @@ def channel_refusal(channel_id: str | None, rules: AccessRules) -> str | None:
     """Why the bot takes no commands at all in this channel, or None. Cheap and needs no
     parsing, so adapters can ask it before spending anything on untrusted text."""
     channel = channel_id or "(none)"
-    if rules.access.channels and channel not in rules.access.channels:
+    if rules.channels and channel not in rules.channels:
         return f"the bot does not take commands in channel {channel} ([access] channels)"
     return None
 
 
-def authorize(*, actor: Actor, action: str, engine: str, rules: AccessRules) -> Decision:
-    """May ``actor`` do ``action`` on ``engine`` from where they are? Pure; tested as a table."""
+def authorize(*, actor: Actor, access: Access, engine: str, rules: AccessRules) -> Decision:
+    """May ``actor`` do what ``access`` declares on ``engine`` from where they are? Pure;
+    tested as a table."""
     channel = actor.channel_id or "(none)"
     refused = channel_refusal(actor.channel_id, rules)
     if refused is not None:
@@ -124,19 +109,24 @@ def authorize(*, actor: Actor, action: str, engine: str, rules: AccessRules) -> 
     held = roles_of(actor, rules)
     top = next((role for role in reversed(ROLE_NAMES) if role in held), None)
     granted = f"{top} via {held[top]}" if top else ""
-    if action in READ_ACTIONS:
-        return _needs("viewer", action, held, granted, top)
-    if action in OPERATE_ACTIONS:
-        return _needs("operator", action, held, granted, top)
-    if action in rules.approvals.required_for:
-        if "operator" in held or "admin" in held:
-            approvers = ", ".join(rules.approvals.approvers)
-            return Decision(
-                verdict=Verdict.NEEDS_APPROVAL,
-                reason=f"`{action}` needs approval by {approvers} ([approvals] required_for)",
-            )
-        return _deny(f"`{action}` needs the operator role to request it; {_standing(top)}")
-    return _needs("admin", action, held, granted, top)
+    action = access.action
+    match access.permission:
+        case Permission.READ:
+            return _needs("viewer", action, held, granted, top)
+        case Permission.OPERATE:
+            return _needs("operator", action, held, granted, top)
+        case Permission.DESTRUCTIVE if action in rules.required_for:
+            if "operator" in held or "admin" in held:
+                approvers = ", ".join(rules.approvers)
+                return Decision(
+                    verdict=Verdict.NEEDS_APPROVAL,
+                    reason=f"`{action}` needs approval by {approvers} ([approvals] required_for)",
+                )
+            return _deny(f"`{action}` needs the operator role to request it; {_standing(top)}")
+        case Permission.DESTRUCTIVE | Permission.ADMIN:
+            return _needs("admin", action, held, granted, top)
+        case _:
+            assert_never(access.permission)
 
 
 def _needs(role: str, action: str, held: dict[str, str], granted: str, top: str | None) -> Decision:
@@ -163,15 +153,11 @@ def has_role(role: str, user_id: str, groups: frozenset[str], rules: AccessRules
 
 
 class ConfiguredPolicy:
-    """Access rules, then the run policy, from the configuration."""
+    """The access rules, then the run policy."""
 
-    def __init__(self, *, rules: AccessRules, run_policy: RunPolicySettings) -> None:
+    def __init__(self, *, rules: AccessRules, run_policy: RunPolicy) -> None:
         self._rules = rules
         self._run_policy = run_policy
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ConfiguredPolicy:
-        return cls(rules=AccessRules.from_settings(settings), run_policy=settings.run_policy)
 
     @property
     def rules(self) -> AccessRules:
@@ -179,19 +165,17 @@ class ConfiguredPolicy:
 
     def decide(self, *, actor: Actor, command: ParsedCommand, engine: str) -> Decision:
         operation = command.operation
-        decision = authorize(
-            actor=actor, action=action_name(operation), engine=engine, rules=self._rules
-        )
+        decision = authorize(actor=actor, access=operation.access, engine=engine, rules=self._rules)
         if decision.verdict is not Verdict.ALLOW:
             return decision
-        match operation:
-            case Pull():
-                refused = image_violation(operation.image, self._run_policy)
-                return _deny(refused) if refused else decision
-            case RunContainer():
-                problems = run_violations(operation, self._run_policy)
-                if problems:
-                    return _deny("; ".join(problems))
-                adjusted = with_defaults(operation, self._run_policy)
-                return Decision(verdict=Verdict.ALLOW, reason=decision.reason, operation=adjusted)
+        # Only pull and run carry options the run policy judges; everything else is decided.
+        if isinstance(operation, Pull):
+            refused = image_violation(operation.image, self._run_policy)
+            return _deny(refused) if refused else decision
+        if isinstance(operation, RunContainer):
+            problems = run_violations(operation, self._run_policy)
+            if problems:
+                return _deny("; ".join(problems))
+            adjusted = with_defaults(operation, self._run_policy)
+            return Decision(verdict=Verdict.ALLOW, reason=decision.reason, operation=adjusted)
         return decision

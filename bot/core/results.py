@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord
-    from bot.core.audit import AuditEntry
-    from bot.core.cleanup import Candidate
+from bot.core.approval_records import ApprovalOutcomeKind, ApprovalRecord
+from bot.core.audit import AuditEntry
+from bot.core.plans import PlanItem
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -196,13 +195,13 @@ class CleanupReport:
 
     engine: str
     dry_run: bool
-    removed: tuple[Candidate, ...] = ()  # for a dry run: what would be removed
-    skipped: tuple[tuple[Candidate, str], ...] = ()  # changed or vanished since the plan
+    removed: tuple[PlanItem, ...] = ()  # the cleanup plan's items; a dry run: all of them
+    skipped: tuple[tuple[PlanItem, str], ...] = ()  # changed or vanished since the plan
     errors: tuple[str, ...] = ()
 
     @property
     def space_reclaimed(self) -> int:
-        return sum(candidate.size for candidate in self.removed)
+        return sum(item.size for item in self.removed)
 
     @property
     def empty(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from bot.core.host_paths import (
     HostPathError,
@@ -19,11 +19,7 @@ from bot.core.host_paths import (
     host_path_refusal,
 )
 from bot.core.operations import MountKind, RunContainer
-from bot.core.parsing.units import parse_size
 from bot.core.references import ImageReference, parse_image_reference
-
-if TYPE_CHECKING:
-    from bot.settings import RunPolicySettings
 
 _UNCONFINED = frozenset(
     {"seccomp=unconfined", "apparmor=unconfined", "label=disable", "systempaths=unconfined"}
@@ -50,7 +46,30 @@ _SHOWN_LIMIT = 80
 _HOST_CHANGING_MOUNT_OPTIONS = frozenset({"z", "Z", "shared", "rshared"})
 
 
-def run_violations(op: RunContainer, policy: RunPolicySettings) -> list[str]:
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RunPolicy:
+    """``[run_policy]`` as plain values (``bot.config`` builds it): everything risky is refused
+    until allowed here. Refusals name the setting, so the names follow the configuration."""
+
+    allow_privileged: bool = False
+    allow_cap_add: tuple[str, ...] = ()  # capabilities, or ("*",)
+    allow_host_network: bool = False  # --network host / container:NAME
+    allow_host_namespaces: bool = False  # --pid/--ipc/--uts/--userns host
+    allow_devices: bool = False
+    allow_unconfined: bool = False  # --security-opt seccomp/apparmor unconfined
+    # Exact --security-opt values allowed besides no-new-privileges and apparmor=docker-default.
+    allow_security_opt: tuple[str, ...] = ()
+    allow_docker_socket: bool = False
+    allow_mount_options: tuple[str, ...] = ()  # of z, Z, shared, rshared
+    engine_sockets: tuple[str, ...] = ()  # the configured engines' sockets: never mountable
+    host_path_allowlist: tuple[str, ...] = ()  # exact paths, read-write or read-only
+    host_path_readonly_trees: tuple[str, ...] = ()  # anything below these, read-only
+    image_allowlist: tuple[str, ...] = ()  # empty: any image
+    default_memory_bytes: int | None = None  # when run gives no -m
+    default_cpus: float | None = None  # when run gives no --cpus
+
+
+def run_violations(op: RunContainer, policy: RunPolicy) -> list[str]:
     """Every refused option of ``op``, each naming what would allow it."""
     problems: list[str] = []
     if op.privileged and not policy.allow_privileged:
@@ -90,7 +109,7 @@ def run_violations(op: RunContainer, policy: RunPolicySettings) -> list[str]:
     return problems
 
 
-def image_violation(image: ImageReference, policy: RunPolicySettings) -> str | None:
+def image_violation(image: ImageReference, policy: RunPolicy) -> str | None:
     """Why ``image`` is refused by the image allowlist, or None."""
     if not policy.image_allowlist:
         return None
@@ -107,11 +126,11 @@ def image_violation(image: ImageReference, policy: RunPolicySettings) -> str | N
     return f"image `{image.familiar()}` ({repository}) is not in [run_policy] image_allowlist"
 
 
-def with_defaults(op: RunContainer, policy: RunPolicySettings) -> RunContainer:
+def with_defaults(op: RunContainer, policy: RunPolicy) -> RunContainer:
     """``op`` with the configured default memory and CPU limits where it sets none."""
     memory = op.memory_bytes
-    if memory is None and policy.default_memory:
-        memory = parse_size(policy.default_memory, option="default_memory")
+    if memory is None and policy.default_memory_bytes:
+        memory = policy.default_memory_bytes
     cpus = op.nano_cpus
     if cpus is None and policy.default_cpus:
         cpus = int(policy.default_cpus * 1e9)
@@ -126,9 +145,11 @@ def normalise_security_option(option: str) -> str:
     return option
 
 
-def _security_problem(option: str, policy: RunPolicySettings) -> str | None:
+def _security_problem(option: str, policy: RunPolicy) -> str | None:
     normal = normalise_security_option(option)
-    if normal in _SAFE_SECURITY_OPTIONS or normal in policy.allow_security_opt:
+    # Both spellings of an allowed value count, however the policy was built.
+    allowed = {normalise_security_option(value) for value in policy.allow_security_opt}
+    if normal in _SAFE_SECURITY_OPTIONS or normal in allowed:
         return None
     if normal in _UNCONFINED:
         if policy.allow_unconfined:
@@ -143,7 +164,7 @@ def _security_problem(option: str, policy: RunPolicySettings) -> str | None:
     )
 
 
-def _network_problems(network: str | None, policy: RunPolicySettings) -> list[str]:
+def _network_problems(network: str | None, policy: RunPolicy) -> list[str]:
     if network is None:
         return []
     if network == "host" or network.startswith("container:"):
@@ -156,7 +177,7 @@ def _network_problems(network: str | None, policy: RunPolicySettings) -> list[st
 
 
 def _host_path_problem(
-    source: str, read_only: bool, options: tuple[str, ...], policy: RunPolicySettings
+    source: str, read_only: bool, options: tuple[str, ...], policy: RunPolicy
 ) -> str | None:
     risky = [option for option in options if option in _HOST_CHANGING_MOUNT_OPTIONS]
     refused = [option for option in risky if option not in policy.allow_mount_options]

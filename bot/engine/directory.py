@@ -26,6 +26,7 @@ class DockerEngineDirectory:
             engine = DockerEngine(
                 name=DEFAULT_ENGINE_NAME, url=url, limits=limits,
                 cleanup_rules=cleanup_rules(settings.cleanup),
+                allowed_volumes=frozenset(settings.run_policy.volume_allowlist),
             )  # fmt: skip
             return cls(engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME)
         engines = {
@@ -36,6 +37,7 @@ class DockerEngineDirectory:
                 tls=config.tls,
                 use_ssh_client=config.use_ssh_client,
                 cleanup_rules=cleanup_rules(config.cleanup or settings.cleanup),
+                allowed_volumes=frozenset(settings.run_policy.volume_allowlist),
             )
             for name, config in settings.engines.items()
         }

@@ -9,17 +9,17 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, assert_never
 
 import docker
 import docker.errors
 import docker.tls
 import requests.exceptions
 
-from bot.core.approvals import Plan
-from bot.core.cleanup import CleanupRules
+from bot.core.cleanup import CleanupRules, run_cleanup
 from bot.core.engine import ProgressCallback
 from bot.core.operations import (
     ChangeContainers,
@@ -30,6 +30,7 @@ from bot.core.operations import (
     InspectType,
     ListContainers,
     ListImages,
+    MountKind,
     ParsedCommand,
     PruneContainers,
     PruneImages,
@@ -39,6 +40,7 @@ from bot.core.operations import (
     ShowLogs,
     filters_as_dict,
 )
+from bot.core.plans import Plan
 from bot.core.results import (
     ActionResult,
     CleanupReport,
@@ -56,7 +58,7 @@ from bot.core.results import (
 )
 from bot.engine import housekeeping, mapping, planning
 from bot.engine.translate import api_error, engine_errors
-from bot.errors import EngineError, NotFound, PullFailed
+from bot.errors import AccessDenied, EngineError, NotFound, PullFailed
 from bot.settings import TLSSettings
 
 _LOG_BYTES_LIMIT = 1_000_000
@@ -84,8 +86,12 @@ class DockerEngine:
         tls: TLSSettings | None = None,
         use_ssh_client: bool = True,
         cleanup_rules: CleanupRules | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        allowed_volumes: frozenset[str] = frozenset(),
     ) -> None:
         self._name = name
+        # Named volumes `run` may mount although a host path or a driver backs them.
+        self._allowed_volumes = allowed_volumes
         self._url = url
         self._limits = limits
         self._tls = tls
@@ -93,6 +99,8 @@ class DockerEngine:
         self._cleanup_rules = cleanup_rules or CleanupRules(
             container_grace=timedelta(hours=24), image_grace=timedelta(hours=24)
         )
+        # What "now" is for grace periods (tests move it instead of waiting).
+        self._clock = clock
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
 
@@ -141,25 +149,30 @@ class DockerEngine:
                 case PruneImages():
                     return self._prune_images(operation)
                 case Cleanup():
-                    return self.housekeep(dry_run=operation.dry_run)
-        raise AssertionError(f"unhandled operation {operation!r}")  # pragma: no cover
+                    return run_cleanup(self, dry_run=operation.dry_run)
+                case _:
+                    assert_never(operation)
 
     def plan(self, command: ParsedCommand) -> Plan:
         """The exact objects a destructive command would destroy now."""
         with self._errors():
-            return planning.make_plan(self._client(), command.operation, self._cleanup_rules)
+            return planning.make_plan(
+                self._client(), command.operation, self._cleanup_rules, now=self._clock()
+            )
 
     def execute_plan(self, plan: Plan) -> ActionResult:
         """Destroy exactly the planned objects, or nothing if any of them changed."""
         with self._errors():
             return planning.execute_plan(self._client(), plan, engine=self._name)
 
-    def housekeep(self, *, dry_run: bool) -> CleanupReport:
-        """Plan the cleanup and, unless ``dry_run``, remove exactly what was planned."""
+    def plan_cleanup(self) -> Plan:
+        """What housekeeping would remove now."""
         with self._errors():
-            plan = housekeeping.plan_cleanup(self._client(), self._cleanup_rules)
-            if dry_run:
-                return CleanupReport(engine=self._name, dry_run=True, removed=tuple(plan))
+            return housekeeping.plan_cleanup(self._client(), self._cleanup_rules, now=self._clock())
+
+    def apply_cleanup(self, plan: Plan) -> CleanupReport:
+        """Remove exactly the cleanup ``plan``, skipping (and reporting) what changed since."""
+        with self._errors():
             return housekeeping.apply_cleanup(self._client(), plan, engine=self._name)
 
     def _errors(self) -> Any:
@@ -295,9 +308,32 @@ class DockerEngine:
             return RunResult(container_id=container_id, name=name, detached=True)
         return self._wait_for(op, container_id, name)
 
+    def _check_named_volumes(self, op: RunContainer) -> None:
+        """Refuse an existing named volume that is a host path (or anything but a plain local
+        volume) under another name: `docker volume create -o o=bind -o device=/etc x` makes
+        `-v x:/h` a bind mount of /etc that no host-path rule would see."""
+        api = self._client()
+        for mount in op.volumes:
+            if mount.kind is not MountKind.VOLUME or mount.source is None:
+                continue
+            if mount.source in self._allowed_volumes:
+                continue
+            try:
+                volume = api.inspect_volume(mount.source)
+            except docker.errors.NotFound:
+                continue  # the engine creates a plain local volume
+            driver, options = volume.get("Driver"), volume.get("Options") or {}
+            if driver != "local" or options:
+                raise AccessDenied(
+                    f"Not allowed: volume `{mount.source}` is backed by driver {driver!r} "
+                    f"with options {sorted(options)} (it may be a host path); allow it with "
+                    f'[run_policy] volume_allowlist = ["{mount.source}"].'
+                )
+
     def _create(self, op: RunContainer) -> Any:
         api = self._client()
-        binds, anonymous = mapping.binds_and_volumes(op.volumes)
+        self._check_named_volumes(op)
+        binds, host_mounts, anonymous = mapping.binds_and_volumes(op.volumes)
         bindings = mapping.port_bindings(op.ports)
         restart: dict[str, Any] | None = None
         if op.restart is not None:
@@ -307,6 +343,7 @@ class DockerEngine:
         host_config = api.create_host_config(
             port_bindings=bindings or None,
             binds=binds or None,
+            mounts=host_mounts or None,
             restart_policy=restart,
             mem_limit=op.memory_bytes,
             nano_cpus=op.nano_cpus,

@@ -1,29 +1,142 @@
-"""An in-memory engine for unit tests, in the manner of httpx's ``MockTransport``.
+"""An in-memory engine: containers and images as data, time from an injected clock, no dockerd.
 
-Engine behaviour is never tested with it: it stands in where a test is about something
-else (the pipeline's error handling, rendering, a stalled engine in a benchmark).
+It implements the whole ``Engine`` port: the common operations, exact plans, plan-exact removal
+(a changed plan is refused, as on a real engine) and housekeeping, under the same rules as the
+real engine (``bot.core.cleanup``, ``bot.engine.exact``), so that tests about approvals,
+housekeeping or the pipeline run in milliseconds, and time passes when the test says so.
+Engine behaviour itself is never tested with it: that is the real engine's, tested on one.
+Documents are built in the Engine API's shape, so the same mapping and rules read them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, assert_never
 
+from bot.core.cleanup import (
+    CLEANUP,
+    STOPPED,
+    CleanupRules,
+    cleanup_result,
+    container_change,
+    container_item,
+    image_change,
+    image_item,
+    run_cleanup,
+)
 from bot.core.engine import ProgressCallback
-from bot.core.operations import EngineOperation
-from bot.core.results import Result
-from bot.errors import UnknownEngine
+from bot.core.humanize import human_size, short_id
+from bot.core.operations import (
+    ChangeContainers,
+    Cleanup,
+    ContainerAction,
+    EngineOperation,
+    FilterPairs,
+    Inspect,
+    InspectType,
+    ListContainers,
+    ListImages,
+    ParsedCommand,
+    PruneContainers,
+    PruneImages,
+    Pull,
+    RemoveImages,
+    RunContainer,
+    ShowLogs,
+)
+from bot.core.plans import Plan, PlanItem
+from bot.core.references import parse_image_reference
+from bot.core.results import (
+    ActionResult,
+    CleanupReport,
+    ContainerList,
+    ImageList,
+    InspectItem,
+    InspectResult,
+    LogsResult,
+    PruneResult,
+    PullResult,
+    Result,
+    RunResult,
+    TargetOutcome,
+)
+from bot.engine import mapping
+from bot.engine.exact import item_change, refuse_changed
+from bot.errors import Conflict, EngineError, NotFound, ParseError, UnknownEngine
 
 Handler = Callable[[EngineOperation], Result]
+_NEVER = "0001-01-01T00:00:00Z"  # what the engine reports for a time that never came
+
+
+class FakeClock:
+    """A clock that moves only when told to: grace periods and windows pass without waiting."""
+
+    def __init__(self, *, now: datetime) -> None:
+        self._now = now
+
+    def __call__(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+
+@dataclass(kw_only=True, slots=True)
+class FakeContainer:
+    id: str
+    name: str
+    image: str  # the reference it was created from
+    image_id: str
+    created: datetime
+    state: str = "created"  # created, running, paused, exited, dead
+    finished_at: datetime | None = None  # when it last stopped
+    exit_code: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+    size: int = 0  # the writable layer
+
+
+@dataclass(kw_only=True, slots=True)
+class FakeImage:
+    id: str
+    tags: list[str]  # familiar references (``nginx:latest``)
+    created: datetime
+    size: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dangling(self) -> bool:
+        return not self.tags
 
 
 class FakeEngine:
-    """Answers every operation with ``handler(operation)``; records what it was asked."""
+    """An engine held in memory. With ``handler``, ``execute`` answers ``handler(operation)``
+    instead (tests of error handling); everything it was asked is in ``operations``."""
 
-    def __init__(self, *, handler: Handler, name: str = "fake", location: str = "fake://") -> None:
-        self._handler = handler
+    def __init__(
+        self,
+        *,
+        name: str = "fake",
+        location: str = "fake://",
+        handler: Handler | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cleanup_rules: CleanupRules | None = None,
+    ) -> None:
         self._name = name
         self._location = location
+        self._handler = handler
+        self._clock = clock
+        self._rules = cleanup_rules or CleanupRules(
+            container_grace=timedelta(hours=24), image_grace=timedelta(hours=24)
+        )
+        self.containers: dict[str, FakeContainer] = {}  # by ID
+        self.images: dict[str, FakeImage] = {}  # by ID
         self.operations: list[EngineOperation] = []
+        self._serial = itertools.count(1)
 
     @property
     def name(self) -> str:
@@ -33,14 +146,489 @@ class FakeEngine:
     def location(self) -> str:
         return self._location
 
+    def ping(self) -> None:
+        return None
+
+    # -- arranging ----------------------------------------------------------------------------
+
+    def add_image(
+        self, *tags: str, size: int = 1000, labels: dict[str, str] | None = None
+    ) -> FakeImage:
+        """A new image, created now; a tag it takes leaves the image that had it dangling."""
+        image = FakeImage(
+            id=f"sha256:{self._new_id()}",
+            tags=[],
+            created=self._clock(),
+            size=size,
+            labels=dict(labels or {}),
+        )
+        for tag in tags:
+            self._tag(image, _familiar(tag))
+        self.images[image.id] = image
+        return image
+
+    def add_container(
+        self, name: str, image: str, *, labels: dict[str, str] | None = None, size: int = 0
+    ) -> FakeContainer:
+        """A container created now from ``image`` (a reference or ID), never started."""
+        found = self._image(image)
+        if any(container.name == name for container in self.containers.values()):
+            raise Conflict(f'The container name "/{name}" is already in use.')
+        container = FakeContainer(
+            id=self._new_id(),
+            name=name,
+            image=image,
+            image_id=found.id,
+            created=self._clock(),
+            labels=dict(labels or {}),
+            size=size,
+        )
+        self.containers[container.id] = container
+        return container
+
+    def container(self, target: str) -> FakeContainer:
+        """The container called ``target`` (name, ID or unique ID prefix)."""
+        for container in self.containers.values():
+            if target in (container.name, container.id):
+                return container
+        matches = [c for c in self.containers.values() if target and c.id.startswith(target)]
+        if len(matches) != 1:
+            raise NotFound(f"No such container: {target}")
+        return matches[0]
+
+    def used_by(self, image_id: str) -> list[FakeContainer]:
+        """The containers (running or not) that use the image."""
+        return [c for c in self.containers.values() if c.image_id == image_id]
+
+    # -- the operations -----------------------------------------------------------------------
+
     def execute(
         self, operation: EngineOperation, *, progress: ProgressCallback | None = None
     ) -> Result:
         self.operations.append(operation)
-        return self._handler(operation)
+        if self._handler is not None:
+            return self._handler(operation)
+        match operation:
+            case ListContainers():
+                return self._ps(operation)
+            case ListImages():
+                return self._images(operation)
+            case Pull():
+                return self._pull(operation)
+            case RunContainer():
+                return self._run(operation)
+            case ChangeContainers():
+                return self._each(
+                    operation.action.value,
+                    operation.containers,
+                    lambda target: self._change(operation, target),
+                )
+            case RemoveImages():
+                return self._each(
+                    "rmi", operation.images, lambda target: self._rmi(target, force=operation.force)
+                )
+            case ShowLogs():
+                return LogsResult(container=self.container(operation.container).name, text="")
+            case Inspect():
+                return self._inspect(operation)
+            case PruneContainers():
+                return self._prune_containers(operation)
+            case PruneImages():
+                return self._prune_images(operation)
+            case Cleanup():
+                return run_cleanup(self, dry_run=operation.dry_run)
+            case _:
+                assert_never(operation)
 
-    def ping(self) -> None:
+    def _ps(self, op: ListContainers) -> ContainerList:
+        containers = sorted(self.containers.values(), key=lambda c: c.created, reverse=True)
+        if not (op.all or op.last is not None or op.latest):
+            containers = [c for c in containers if c.state in ("running", "paused")]
+        containers = [c for c in containers if _matches(op.filters, c.labels, c.state, c.name)]
+        if op.latest or op.last is not None:
+            containers = containers[: 1 if op.latest else op.last]
+        rows = tuple(mapping.container_row(self._list_doc(c)) for c in containers)
+        return ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
+
+    def _images(self, op: ListImages) -> ImageList:
+        docs = [
+            self._image_doc(image)
+            for image in self.images.values()
+            if _matches(op.filters, image.labels, None, None, dangling=image.dangling)
+        ]
+        rows = sorted(
+            (row for doc in docs for row in mapping.image_rows(doc)),
+            key=lambda row: row.created,
+            reverse=True,
+        )
+        return ImageList(rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc)
+
+    def _pull(self, op: Pull) -> PullResult:
+        reference = op.image.familiar()
+        known = next((i for i in self.images.values() if reference in i.tags), None)
+        image = known or self.add_image(reference)
+        return PullResult(
+            reference=reference,
+            image_id=image.id,
+            digest=None,
+            size=image.size,
+            up_to_date=known is not None,
+            tags=tuple(image.tags),
+            quiet=op.quiet,
+        )
+
+    def _run(self, op: RunContainer) -> RunResult:
+        reference = op.image.familiar()
+        if not any(reference in image.tags for image in self.images.values()):
+            self._pull(Pull(image=op.image, quiet=True))  # like the Docker CLI
+        name = op.name or f"fake_{next(self._serial)}"
+        container = self.add_container(name, reference, labels=dict(op.labels))
+        container.state = "running"
+        if op.detach:
+            return RunResult(container_id=container.id, name=name, detached=True)
+        # Without -d the container "runs to completion" at once: exit code 0, no output.
+        self._stop(container)
+        if op.auto_remove:
+            del self.containers[container.id]
+        return RunResult(
+            container_id=container.id,
+            name=name,
+            detached=False,
+            exit_code=0,
+            removed=op.auto_remove,
+        )
+
+    def _change(self, op: ChangeContainers, target: str) -> None:
+        container = self.container(target)
+        match op.action:
+            case ContainerAction.REMOVE:
+                self._remove_container(container, force=op.force)
+            case ContainerAction.START:
+                container.state = "running"
+            case ContainerAction.STOP:
+                self._stop(container)
+            case ContainerAction.RESTART:
+                self._stop(container)
+                container.state = "running"
+            case ContainerAction.PAUSE:
+                self._expect(container, "running")
+                container.state = "paused"
+            case ContainerAction.UNPAUSE:
+                self._expect(container, "paused")
+                container.state = "running"
+
+    def _remove_container(self, container: FakeContainer, *, force: bool) -> None:
+        if container.state in ("running", "paused") and not force:
+            raise Conflict(
+                f"You cannot remove a running container {container.id}. Stop the container "
+                "before attempting removal or force remove"
+            )
+        del self.containers[container.id]
+
+    def _stop(self, container: FakeContainer) -> None:
+        """Stop a running container now (a stopped one stays as it is, as on the engine)."""
+        if container.state in ("running", "paused"):
+            container.state = "exited"
+            container.finished_at = self._clock()
+
+    @staticmethod
+    def _expect(container: FakeContainer, state: str) -> None:
+        if container.state != state:
+            raise Conflict(f"Container {container.id} is not {state}")
+
+    def _rmi(self, target: str, *, force: bool) -> list[dict[str, str]]:
+        """Remove (or untag) an image as the engine would; its answer's lines."""
+        image = self._image(target)
+        by_tag = _familiar_or_none(target) in image.tags
+        if by_tag and len(image.tags) > 1:
+            image.tags.remove(_familiar(target))
+            return [{"Untagged": _familiar(target)}]
+        users = self.used_by(image.id)
+        if users and not force:
+            raise Conflict(
+                f"conflict: unable to remove repository reference {target!r} (must force) - "
+                f"container {short_id(users[0].id)} is using its referenced image "
+                f"{short_id(image.id)}"
+            )
+        return self._delete_image(image)
+
+    def _delete_image(self, image: FakeImage) -> list[dict[str, str]]:
+        del self.images[image.id]
+        return [*({"Untagged": tag} for tag in image.tags), {"Deleted": image.id}]
+
+    def _inspect(self, op: Inspect) -> InspectResult:
+        items: list[InspectItem] = []
+        missing: list[str] = []
+        for target in op.targets:
+            item = self._inspect_one(target, op.type)
+            if item is None:
+                missing.append(target)
+            else:
+                items.append(item)
+        if not items:
+            raise NotFound(f"No such object: {', '.join(missing)}")
+        return InspectResult(items=tuple(items), missing=tuple(missing))
+
+    def _inspect_one(self, target: str, kind: InspectType) -> InspectItem | None:
+        if kind in (InspectType.ANY, InspectType.CONTAINER):
+            try:
+                return mapping.container_item(self._inspect_doc(self.container(target)))
+            except NotFound:
+                pass
+        if kind in (InspectType.ANY, InspectType.IMAGE):
+            try:
+                return mapping.image_item(self._image_doc(self._image(target)))
+            except NotFound:
+                pass
         return None
+
+    def _prune_containers(self, op: PruneContainers) -> PruneResult:
+        gone = [c for c in self._stopped() if _matches(op.filters, c.labels, None, None)]
+        for container in gone:
+            del self.containers[container.id]
+        return PruneResult(
+            kind="containers",
+            deleted=tuple(c.id for c in gone),
+            space_reclaimed=sum(c.size for c in gone),
+        )
+
+    def _prune_images(self, op: PruneImages) -> PruneResult:
+        gone = self._unused_images(op)
+        for image in gone:
+            self._delete_image(image)
+        return PruneResult(
+            kind="images",
+            deleted=tuple(i.id for i in gone),
+            space_reclaimed=sum(i.size for i in gone),
+        )
+
+    def _each(
+        self, action: str, targets: tuple[str, ...], call: Callable[[str], Any]
+    ) -> ActionResult:
+        """Per-target outcomes, carrying on past failures; a single target's failure raises."""
+        outcomes: list[TargetOutcome] = []
+        details: list[str] = []
+        for target in targets:
+            try:
+                answer = call(target)
+            except EngineError as err:
+                if len(targets) == 1:
+                    raise
+                outcomes.append(TargetOutcome(target=target, ok=False, detail=str(err)))
+                continue
+            for entry in answer or ():
+                details.extend(f"{key}: {value}" for key, value in entry.items())
+            outcomes.append(TargetOutcome(target=target, ok=True))
+        return ActionResult(action=action, outcomes=tuple(outcomes), details=tuple(details))
+
+    # -- plans --------------------------------------------------------------------------------
+
+    def plan(self, command: ParsedCommand) -> Plan:
+        operation = command.operation
+        match operation:
+            case Cleanup():
+                return self.plan_cleanup()
+            case ChangeContainers(action=ContainerAction.REMOVE):
+                items = tuple(
+                    self._container_plan_item(target, force=operation.force)
+                    for target in operation.containers
+                )
+                return Plan(
+                    action="rm", items=items, force=operation.force, volumes=operation.volumes
+                )
+            case RemoveImages():
+                items = tuple(
+                    self._image_plan_item(self._image(target), target)
+                    for target in operation.images
+                )
+                return Plan(
+                    action="rmi", items=items, force=operation.force, no_prune=operation.no_prune
+                )
+            case PruneContainers():
+                items = tuple(
+                    PlanItem(
+                        kind="container",
+                        id=c.id,
+                        target=c.id,
+                        description=f"{c.name} ({c.image}, {_status(c)})",
+                    )
+                    for c in self._stopped()
+                    if _matches(operation.filters, c.labels, None, None)
+                )
+                return Plan(action="prune", items=items)
+            case PruneImages():
+                items = tuple(
+                    self._image_plan_item(i, i.id) for i in self._unused_images(operation)
+                )
+                return Plan(action="prune", items=items)
+        raise EngineError(f"`{operation}` needs no approval plan.")
+
+    def execute_plan(self, plan: Plan) -> ActionResult:
+        if plan.action == CLEANUP:
+            return cleanup_result(self.apply_cleanup(plan))
+        refuse_changed(
+            [change for item in plan.items if (change := item_change(item, self._current_id(item)))]
+        )
+        outcomes = []
+        for item in plan.items:
+            try:
+                if item.kind == "container":
+                    self._remove_container(self.container(item.id), force=plan.force)
+                elif plan.action == "rmi" and item.target != item.id:
+                    self._rmi(item.target, force=plan.force)  # one tag of several: untag only
+                else:
+                    self._rmi(item.id, force=plan.force)
+                outcomes.append(TargetOutcome(target=item.target, ok=True))
+            except EngineError as err:
+                outcomes.append(TargetOutcome(target=item.target, ok=False, detail=str(err)))
+        return ActionResult(action=plan.action, outcomes=tuple(outcomes))
+
+    def plan_cleanup(self) -> Plan:
+        now = self._clock()
+        containers = [
+            item
+            for c in self.containers.values()
+            if (item := container_item(self._inspect_doc(c), c.size, now=now, rules=self._rules))
+        ]
+        used = {c.image_id for c in self.containers.values()}
+        images = [
+            item
+            for i in self.images.values()
+            if (i.dangling or self._rules.unused_images_after)
+            and (item := image_item(self._image_doc(i), used, now=now, rules=self._rules))
+        ]
+        return Plan(action=CLEANUP, items=(*containers, *images))
+
+    def apply_cleanup(self, plan: Plan) -> CleanupReport:
+        removed: list[PlanItem] = []
+        skipped: list[tuple[PlanItem, str]] = []
+        for item in (i for i in plan.items if i.kind == "container"):
+            current = self.containers.get(item.id)
+            why = container_change(item, self._inspect_doc(current) if current else None)
+            if why:
+                skipped.append((item, why))
+            else:
+                del self.containers[item.id]
+                removed.append(item)
+        used = {c.image_id for c in self.containers.values()}  # after the containers went
+        for item in (i for i in plan.items if i.kind == "image"):
+            image = self.images.get(item.id)
+            why = "already gone" if image is None else image_change(item, used)
+            if why or image is None:
+                skipped.append((item, why or "already gone"))
+                continue
+            self._delete_image(image)
+            removed.append(item)
+        return CleanupReport(
+            engine=self._name, dry_run=False, removed=tuple(removed), skipped=tuple(skipped)
+        )
+
+    def _container_plan_item(self, target: str, *, force: bool) -> PlanItem:
+        container = self.container(target)
+        if container.state in ("running", "paused") and not force:
+            raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")
+        return PlanItem(
+            kind="container",
+            id=container.id,
+            target=target,
+            description=f"{container.name} ({container.image}, {container.state})",
+        )
+
+    @staticmethod
+    def _image_plan_item(image: FakeImage, target: str) -> PlanItem:
+        tags = ", ".join(image.tags) or "<none>"
+        return PlanItem(
+            kind="image",
+            id=image.id,
+            target=target,
+            description=f"{tags} ({short_id(image.id)}, {human_size(image.size)})",
+        )
+
+    def _current_id(self, item: PlanItem) -> str | None:
+        """What ``item``'s target names now (None: nothing)."""
+        try:
+            if item.kind == "container":
+                return self.container(item.target).id
+            return self._image(item.target).id
+        except NotFound:
+            return None
+
+    # -- the model ----------------------------------------------------------------------------
+
+    def _image(self, target: str) -> FakeImage:
+        """The image ``target`` names: a tag, an ID or a unique ID prefix."""
+        reference = _familiar_or_none(target)
+        for image in self.images.values():
+            if reference in image.tags or target in (image.id, image.id[7:]):
+                return image
+        bare = target.removeprefix("sha256:")
+        matches = [i for i in self.images.values() if bare and i.id[7:].startswith(bare)]
+        if len(matches) != 1:
+            raise NotFound(f"No such image: {target}")
+        return matches[0]
+
+    def _tag(self, image: FakeImage, tag: str) -> None:
+        for other in self.images.values():
+            if tag in other.tags:
+                other.tags.remove(tag)  # as on the engine: the old image loses the tag
+        image.tags.append(tag)
+
+    def _stopped(self) -> list[FakeContainer]:
+        return [c for c in self.containers.values() if c.state in STOPPED]
+
+    def _unused_images(self, op: PruneImages) -> list[FakeImage]:
+        used = {c.image_id for c in self.containers.values()}
+        return [
+            i
+            for i in self.images.values()
+            if i.id not in used
+            and (op.all or i.dangling)
+            and _matches(op.filters, i.labels, None, None)
+        ]
+
+    def _new_id(self) -> str:
+        return hashlib.sha256(f"{self._name}:{next(self._serial)}".encode()).hexdigest()
+
+    def _inspect_doc(self, c: FakeContainer) -> dict[str, Any]:
+        return {
+            "Id": c.id,
+            "Name": f"/{c.name}",
+            "Created": _engine_time(c.created),
+            "Image": c.image_id,
+            "State": {
+                "Status": c.state,
+                "Running": c.state == "running",
+                "ExitCode": c.exit_code,
+                "FinishedAt": _engine_time(c.finished_at) if c.finished_at else _NEVER,
+            },
+            "Config": {"Image": c.image, "Labels": dict(c.labels)},
+        }
+
+    def _list_doc(self, c: FakeContainer) -> dict[str, Any]:
+        return {
+            "Id": c.id,
+            "Image": c.image,
+            "ImageID": c.image_id,
+            "Command": "",
+            "Created": int(c.created.timestamp()),
+            "Status": _status(c),
+            "State": c.state,
+            "Ports": [],
+            "Names": [f"/{c.name}"],
+            "Labels": dict(c.labels),
+            "SizeRw": c.size,
+        }
+
+    @staticmethod
+    def _image_doc(i: FakeImage) -> dict[str, Any]:
+        return {
+            "Id": i.id,
+            "RepoTags": list(i.tags),
+            "RepoDigests": [],
+            "Size": i.size,
+            "Created": int(i.created.timestamp()),
+            "Labels": dict(i.labels),
+        }
 
 
 class FakeEngineDirectory:
@@ -50,10 +638,65 @@ class FakeEngineDirectory:
         self._engines = {engine.name: engine for engine in engines}
 
     def get(self, name: str | None) -> FakeEngine:
-        engine = self._engines.get(name or next(iter(self._engines)))
+        engine = self._engines.get(name or next(iter(self._engines), ""))
         if engine is None:
             raise UnknownEngine(f"No engine called `{name}`.")
         return engine
 
     def names(self) -> list[str]:
         return list(self._engines)
+
+
+def _familiar(reference: str) -> str:
+    return parse_image_reference(reference).familiar()
+
+
+def _familiar_or_none(target: str) -> str | None:
+    try:
+        return _familiar(target)
+    except ParseError:
+        return None  # an ID, or nothing an image could be called
+
+
+def _engine_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _status(c: FakeContainer) -> str:
+    """The engine's human status text, without the age."""
+    return {
+        "running": "Up",
+        "paused": "Up (Paused)",
+        "created": "Created",
+        "exited": f"Exited ({c.exit_code})",
+        "dead": "Dead",
+    }.get(c.state, c.state)
+
+
+def _matches(
+    filters: FilterPairs,
+    labels: dict[str, str],
+    state: str | None,
+    name: str | None,
+    *,
+    dangling: bool | None = None,
+) -> bool:
+    """The ``--filter`` pairs the fake understands (label, status, name, dangling); any other
+    is refused, so a test never passes on a filter silently ignored."""
+    for key, value in filters:
+        if key == "label":
+            wanted_key, has_value, wanted = value.partition("=")
+            if wanted_key not in labels or (has_value and labels[wanted_key] != wanted):
+                return False
+        elif key == "status" and state is not None:
+            if state != value:
+                return False
+        elif key == "name" and name is not None:
+            if value not in name:
+                return False
+        elif key == "dangling" and dangling is not None:
+            if dangling != (value.lower() in ("true", "1")):
+                return False
+        else:
+            raise EngineError(f"The fake engine does not filter by {key!r}.")
+    return True

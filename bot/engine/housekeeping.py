@@ -2,101 +2,99 @@
 
 Never a blanket ``prune``, which would also take objects that appeared after the plan: each
 planned object is checked again just before it is removed, and one that changed or vanished is
-skipped and reported.
+skipped and reported. Which objects may go, and what counts as changed, is
+``bot.core.cleanup``'s; this module only asks the engine.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any
 
 import docker
 import docker.errors
 
-from bot.core.cleanup import STOPPED, Candidate, CleanupRules, container_candidate, image_candidate
+from bot.core.cleanup import (
+    CLEANUP,
+    STOPPED,
+    CleanupRules,
+    container_change,
+    container_item,
+    image_change,
+    image_item,
+)
+from bot.core.plans import Plan, PlanItem
 from bot.core.results import CleanupReport
 
 # Removals are mostly waiting on the engine; a few at a time finish sooner than one by one.
 _PARALLEL = 4
 
 
-def plan_cleanup(api: docker.APIClient, rules: CleanupRules) -> list[Candidate]:
-    """Stopped containers past their grace period, then dangling unused images past theirs."""
-    now = datetime.now(UTC)
+def plan_cleanup(api: docker.APIClient, rules: CleanupRules, *, now: datetime) -> Plan:
+    """Stopped containers past their grace period, then unused images past theirs."""
     # One listing (with writable-layer sizes) finds the stopped containers; their stop times
     # are only in the inspect documents.
     stopped = api.containers(all=True, filters={"status": list(STOPPED)}, size=True)
     sizes = {doc["Id"]: int(doc.get("SizeRw") or 0) for doc in stopped}
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-        docs = list(pool.map(_inspect_or_none(api), sizes))
+        docs = list(pool.map(lambda container_id: _inspect(api, container_id), sizes))
     containers = [
-        candidate
+        item
         for doc in docs
-        if doc is not None
-        and (candidate := container_candidate(doc, sizes[doc["Id"]], now=now, rules=rules))
+        if doc is not None and (item := container_item(doc, sizes[doc["Id"]], now=now, rules=rules))
     ]
-    used = {doc.get("ImageID") for doc in api.containers(all=True)}
+    used = _used_images(api)
     images = [
-        candidate
+        item
         for doc in api.images(filters=None if rules.unused_images_after else {"dangling": True})
-        if (candidate := image_candidate(doc, used, now=now, rules=rules))
+        if (item := image_item(doc, used, now=now, rules=rules))
     ]
-    return [*containers, *images]
+    # Containers first: removing them can free images.
+    return Plan(action=CLEANUP, items=(*containers, *images))
 
 
-def apply_cleanup(api: docker.APIClient, plan: list[Candidate], *, engine: str) -> CleanupReport:
+def apply_cleanup(api: docker.APIClient, plan: Plan, *, engine: str) -> CleanupReport:
     """Remove exactly ``plan``: containers first (they may hold images), then images."""
-    removed: list[Candidate] = []
-    skipped: list[tuple[Candidate, str]] = []
+    removed: list[PlanItem] = []
+    skipped: list[tuple[PlanItem, str]] = []
     errors: list[str] = []
 
-    def remove(candidate: Candidate, changed: str | None) -> None:
+    def remove(item: PlanItem, changed: str | None) -> None:
         """Remove one planned object unless it changed; file the outcome."""
         if changed:
-            skipped.append((candidate, changed))
+            skipped.append((item, changed))
             return
         try:
-            if candidate.kind == "container":
-                api.remove_container(candidate.id)
+            if item.kind == "container":
+                api.remove_container(item.id)
             else:
-                api.remove_image(candidate.id)
-            removed.append(candidate)
+                api.remove_image(item.id)
+            removed.append(item)
         except docker.errors.NotFound:
-            skipped.append((candidate, "already gone"))
+            skipped.append((item, "already gone"))
         except docker.errors.APIError as err:
-            errors.append(f"{candidate.kind} {candidate.name}: {err.explanation}")
+            errors.append(f"{item.kind} {item.target}: {err.explanation}")
 
-    containers = [c for c in plan if c.kind == "container"]
+    containers = [item for item in plan.items if item.kind == "container"]
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-        list(pool.map(lambda c: remove(c, _container_changed(api, c)), containers))
+        list(pool.map(lambda c: remove(c, container_change(c, _inspect(api, c.id))), containers))
     # Images once the containers are gone: a removed container frees its image.
-    used = {doc.get("ImageID") for doc in api.containers(all=True)}
-    images = [c for c in plan if c.kind == "image"]
+    used = _used_images(api)
+    images = [item for item in plan.items if item.kind == "image"]
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
-        list(pool.map(lambda c: remove(c, "now used by a container" if c.id in used else None),
-                      images))  # fmt: skip
+        list(pool.map(lambda i: remove(i, image_change(i, used)), images))
     return CleanupReport(engine=engine, dry_run=False, removed=tuple(removed),
                          skipped=tuple(skipped), errors=tuple(errors))  # fmt: skip
 
 
-def _container_changed(api: docker.APIClient, candidate: Candidate) -> str | None:
+def _used_images(api: docker.APIClient) -> set[str]:
+    """The IDs of images any container (running or not) uses."""
+    return {str(doc.get("ImageID")) for doc in api.containers(all=True)}
+
+
+def _inspect(api: docker.APIClient, container_id: str) -> dict[str, Any] | None:
     try:
-        doc = api.inspect_container(candidate.id)
+        return dict(api.inspect_container(container_id))
     except docker.errors.NotFound:
-        return "already gone"
-    state = doc.get("State") or {}
-    if state.get("Status") not in STOPPED:
-        return f"now {state.get('Status')}"
-    if str(state.get("FinishedAt") or "") != candidate.finished_at:
-        return "ran again since the plan"
-    return None
-
-
-def _inspect_or_none(api: docker.APIClient):  # type: ignore[no-untyped-def]
-    def inspect(container_id: str) -> dict[str, object] | None:
-        try:
-            return dict(api.inspect_container(container_id))
-        except docker.errors.NotFound:
-            return None  # removed between the listing and now
-
-    return inspect
+        return None  # removed since it was listed

@@ -6,6 +6,8 @@ import copy
 from datetime import UTC, datetime
 from typing import Any
 
+import docker.types
+
 from bot.core.operations import MountKind, PortMapping, RunContainer, VolumeMount
 from bot.core.parsing.ports import check_published_ports
 from bot.core.results import ContainerRow, ImageRow, InspectItem, PublishedPort
@@ -106,17 +108,40 @@ def port_bindings(ports: tuple[PortMapping, ...]) -> dict[int | str, list[Any]]:
     return bindings
 
 
-def binds_and_volumes(mounts: tuple[VolumeMount, ...]) -> tuple[list[str], list[str]]:
-    """(``binds`` for the host config, anonymous volume targets for the container config)."""
+_PROPAGATION = ("shared", "rshared", "slave", "rslave", "private", "rprivate")
+
+
+def binds_and_volumes(
+    mounts: tuple[VolumeMount, ...],
+) -> tuple[list[str], list[docker.types.Mount], list[str]]:
+    """(``binds`` and ``mounts`` for the host config, anonymous volume targets for the
+    container config).
+
+    Host paths go through the Mounts API: unlike ``-v``'s binds, it refuses a source that does
+    not exist instead of creating it on the host as root. Only an allowed SELinux relabel
+    (``z``/``Z``), which the Mounts API cannot express, keeps the binds form.
+    """
     binds: list[str] = []
+    host_mounts: list[docker.types.Mount] = []
     anonymous: list[str] = []
     for mount in mounts:
         if mount.kind is MountKind.ANONYMOUS:
             anonymous.append(mount.target)
+        elif mount.kind is MountKind.BIND and not {"z", "Z"} & set(mount.options):
+            propagation = next((o for o in mount.options if o in _PROPAGATION), None)
+            host_mounts.append(
+                docker.types.Mount(
+                    target=mount.target,
+                    source=mount.source or "",
+                    type="bind",
+                    read_only=mount.read_only,
+                    propagation=propagation,
+                )
+            )
         else:
             options = f":{','.join(mount.options)}" if mount.options else ""
             binds.append(f"{mount.source}:{mount.target}{options}")
-    return binds, anonymous
+    return binds, host_mounts, anonymous
 
 
 def generated_name(op: RunContainer, doc: dict[str, Any]) -> str:

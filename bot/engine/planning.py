@@ -8,8 +8,8 @@ from typing import Any
 import docker
 import docker.errors
 
-from bot.core.approvals import Plan, PlanItem
-from bot.core.cleanup import Candidate, CleanupRules
+from bot.core.cleanup import CLEANUP, STOPPED, CleanupRules, cleanup_result
+from bot.core.humanize import human_size, short_id
 from bot.core.operations import (
     ChangeContainers,
     Cleanup,
@@ -22,24 +22,21 @@ from bot.core.operations import (
     filters_as_dict,
 )
 from bot.core.parsing.units import parse_point_in_time
+from bot.core.plans import Plan, PlanItem
 from bot.core.results import ActionResult, TargetOutcome
+from bot.engine.exact import item_change, refuse_changed
 from bot.engine.housekeeping import apply_cleanup, plan_cleanup
 from bot.errors import Conflict, EngineError, PlanChanged
-from bot.render.humanize import human_size, short_id
-
-_STOPPED = ["exited", "dead", "created"]
 
 
-def make_plan(api: docker.APIClient, operation: Operation, rules: CleanupRules) -> Plan:
-    """The exact objects ``operation`` would destroy now."""
+def make_plan(
+    api: docker.APIClient, operation: Operation, rules: CleanupRules, *,
+    now: datetime | None = None,
+) -> Plan:  # fmt: skip
+    """The exact objects ``operation`` would destroy now (``now``: the cleanup's clock)."""
     match operation:
         case Cleanup():
-            items = tuple(
-                PlanItem(kind=c.kind, id=c.id, target=c.name, marker=c.finished_at, size=c.size,
-                         description=f"{c.name} ({c.state or 'dangling'}, {human_size(c.size)})")
-                for c in plan_cleanup(api, rules)
-            )  # fmt: skip
-            return Plan(action="cleanup", items=items)
+            return plan_cleanup(api, rules, now=now or datetime.now(UTC))
         case ChangeContainers(action=ContainerAction.REMOVE):
             items = tuple(
                 _container_item(api, target, operation.force) for target in operation.containers
@@ -53,7 +50,7 @@ def make_plan(api: docker.APIClient, operation: Operation, rules: CleanupRules) 
                 action="rmi", items=items, force=operation.force, no_prune=operation.no_prune
             )
         case PruneContainers():
-            filters = filters_as_dict(_without_until(operation.filters)) | {"status": _STOPPED}
+            filters = filters_as_dict(_without_until(operation.filters)) | {"status": list(STOPPED)}
             docs = api.containers(all=True, filters=filters)
             items = tuple(
                 PlanItem(kind="container", id=doc["Id"], target=doc["Id"],
@@ -72,23 +69,9 @@ def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionRes
 
     A cleanup skips what changed (and says so); the other actions refuse the whole plan.
     """
-    if plan.action == "cleanup":
-        candidates = [
-            Candidate(kind=i.kind, id=i.id, name=i.target, size=i.size,
-                      since=datetime.now(UTC), finished_at=i.marker)
-            for i in plan.items
-        ]  # fmt: skip
-        report = apply_cleanup(api, candidates, engine=engine)
-        outcomes = [TargetOutcome(target=c.name, ok=True) for c in report.removed]
-        outcomes += [TargetOutcome(target=c.name, ok=True, detail=f"skipped: {why}")
-                     for c, why in report.skipped]  # fmt: skip
-        outcomes += [TargetOutcome(target="cleanup", ok=False, detail=e) for e in report.errors]
-        return ActionResult(action="cleanup", outcomes=tuple(outcomes))
-    changes = [change for item in plan.items if (change := _changed(api, item))]
-    if changes:
-        raise PlanChanged(
-            "Nothing was done, because the plan no longer holds: " + "; ".join(changes)
-        )
+    if plan.action == CLEANUP:
+        return cleanup_result(apply_cleanup(api, plan, engine=engine))
+    refuse_changed([change for item in plan.items if (change := _changed(api, item))])
     outcomes = []
     for item in plan.items:
         try:
@@ -163,17 +146,12 @@ def _unused_images(api: docker.APIClient, operation: PruneImages) -> tuple[PlanI
 
 
 def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
+    inspect = api.inspect_container if item.kind == "container" else api.inspect_image
     try:
-        if item.kind == "container":
-            current = api.inspect_container(item.target)["Id"]
-        else:
-            current = api.inspect_image(item.target)["Id"]
+        current = str(inspect(item.target)["Id"])
     except docker.errors.NotFound:
-        return f"{item.target} no longer exists"
-    if current != item.id:
-        return (f"{item.target} is now {short_id(current)}, "
-                f"not the planned {short_id(item.id)}")  # fmt: skip
-    return None
+        return item_change(item, None)
+    return item_change(item, current)
 
 
 def _without_until(filters: FilterPairs) -> FilterPairs:

@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-_SIZE_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
-
-
-def human_size(size: float) -> str:
-    """``7770000`` -> ``7.77MB`` (decimal units, three significant digits, like Docker)."""
-    unit = 0
-    while size >= 1000 and unit < len(_SIZE_UNITS) - 1:
-        size /= 1000
-        unit += 1
-    return f"{size:.3g}{_SIZE_UNITS[unit]}"
+# The core writes sizes and IDs into plans too; renderers keep importing them from here.
+from bot.core.humanize import human_size as human_size
+from bot.core.humanize import short_id as short_id
 
 
 def human_duration(delta: timedelta) -> str:
@@ -46,11 +39,6 @@ def human_duration(delta: timedelta) -> str:
 
 def ago(moment: datetime, *, now: datetime) -> str:
     return f"{human_duration(now - moment)} ago"
-
-
-def short_id(identifier: str) -> str:
-    """``sha256:3cecd7b94222...`` -> ``3cecd7b94222``."""
-    return identifier.removeprefix("sha256:")[:12]
 
 
 def ellipsis(text: str, width: int) -> str:

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, assert_never
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -357,7 +357,8 @@ def _result_blocks(
                      for engine, schedule, last in result.engines]  # fmt: skip
             blocks.append(section("\n".join(lines) or "No engines."))
             return "Housekeeping status"
-    raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
+        case _:
+            assert_never(result)
 
 
 def _cleanup(report: CleanupReport, blocks: list[Block]) -> str:
@@ -368,12 +369,12 @@ def _cleanup(report: CleanupReport, blocks: list[Block]) -> str:
     )
     blocks.append(section(headline))
     for kind in ("container", "image"):
-        names = [code(c.name) for c in report.removed if c.kind == kind]
+        names = [code(i.target) for i in report.removed if i.kind == kind]
         if names:
             blocks.append(section(bounded(f"*{kind.title()}s:* " + ", ".join(names),
                                           MAX_SECTION_TEXT)))  # fmt: skip
     if report.skipped:
-        skipped = [f"{code(c.name)}: {escape(why)}" for c, why in report.skipped]
+        skipped = [f"{code(i.target)}: {escape(why)}" for i, why in report.skipped]
         blocks.append(section(bounded("*Skipped:* " + "; ".join(skipped), MAX_SECTION_TEXT)))
     if report.errors:
         errors = "\n".join(f":x: {escape(error)}" for error in report.errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import assert_never
 
 from bot.core.pipeline import Reply
 from bot.core.results import (
@@ -107,15 +108,16 @@ def render_result(result: Result, *, now: datetime) -> str:
             return _cleanup(result)
         case CleanupStatus():
             return table(("ENGINE", "SCHEDULE", "LAST RESULT"), list(result.engines))
-    raise AssertionError(f"unhandled result {result!r}")  # pragma: no cover
+        case _:
+            assert_never(result)
 
 
 def _cleanup(report: CleanupReport) -> str:
     verb = "Would remove" if report.dry_run else "Removed"
     lines = [f"{verb} {len(report.removed)} object(s) on {report.engine}, "
              f"{human_size(report.space_reclaimed)}."]  # fmt: skip
-    lines += [f"  {c.kind} {c.name} ({human_size(c.size)})" for c in report.removed]
-    lines += [f"  skipped {c.kind} {c.name}: {why}" for c, why in report.skipped]
+    lines += [f"  {i.kind} {i.target} ({human_size(i.size)})" for i in report.removed]
+    lines += [f"  skipped {i.kind} {i.target}: {why}" for i, why in report.skipped]
     lines += [f"  error: {error}" for error in report.errors]
     return "\n".join(lines)
 

@@ -9,13 +9,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
+from bot.core.approvals import ApprovalRecord, ApprovalService
 from bot.core.audit import AuditTrail
-from bot.errors import EngineBusy
 from bot.periodic import Periodic
-from bot.render.slack_blocks import approval_request_blocks, escape, section
-from bot.slack.delivery import Respond
-from bot.workers import EngineWorkers
+from bot.render.slack_blocks import APPROVE_ACTION, approval_request_blocks, escape, section
+from bot.slack.orders import ClickOrder, WorkOrder
 
 log = logging.getLogger(__name__)
 
@@ -121,85 +119,28 @@ def _title(record: ApprovalRecord) -> str:
 
 
 class ApprovalButtons:
-    """Bolt listener for the Approve and Reject buttons."""
+    """Bolt listener for the Approve and Reject buttons: acknowledge, hand the click over
+    (``bot.slack.work`` decides it, as the person who clicked)."""
 
-    def __init__(
-        self,
-        *,
-        service: ApprovalService,
-        messages: ApprovalMessages,
-        workers: EngineWorkers,
-        groups_of: Callable[[str], frozenset[str]],
-        audit: AuditTrail | None,
-    ) -> None:
-        self._service = service
-        self._messages = messages
-        self._workers = workers
-        self._groups_of = groups_of
-        self._audit = audit
+    def __init__(self, *, dispatch: Callable[[WorkOrder], None]) -> None:
+        self._dispatch = dispatch
 
     def __call__(
-        self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],
-        respond: Respond,
-    ) -> None:  # fmt: skip
+        self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
         ack()
-        user = str((body.get("user") or {}).get("id", ""))
         value = str(action.get("value", ""))
         if not value.isdigit():
             return
-        approve = action.get("action_id") == "chatops_approve"
-        request_id = int(value)
-        # An approval runs the plan on its engine, so it queues there; a rejection needs no
-        # engine and never waits behind engine work.
-        engine = None
-        if approve:
-            record = self._service.get(request_id)
-            engine = record.engine if record is not None else None
-        try:
-            self._workers.submit(engine, lambda: self._click(request_id, user, approve, respond))
-        except EngineBusy as err:
-            respond(text=str(err), response_type="ephemeral", replace_original=False)
-
-    def _click(self, request_id: int, user: str, approve: bool, respond: Respond) -> None:
-        try:
-            self._decide(request_id, user, approve, respond)
-        except Exception:
-            log.exception("failed to handle a click on #%s", request_id)
-
-    def _decide(self, request_id: int, user: str, approve: bool, respond: Respond) -> None:
-        groups = self._groups_of(user)
-        if approve:
-            outcome = self._service.approve(request_id, user_id=user, groups=groups)
-        else:
-            outcome = self._service.reject(request_id, user_id=user, groups=groups)
-        record = outcome.record
-        if outcome.kind is ApprovalOutcomeKind.REFUSED or record is None:
-            self._audit_event("refused", user, request_id, outcome.message, record)
-            respond(text=outcome.message, response_type="ephemeral", replace_original=False)
-            return
-        # The audit trail first: what happened is recorded before anyone is shown it.
-        self._audit_event("approved" if approve else "rejected", user, request_id, "", record)
-        if outcome.kind is ApprovalOutcomeKind.EXECUTED:
-            self._audit_event(record.state.value, user, request_id, record.outcome, record)
-        self._messages.update(record)
-        if outcome.kind is ApprovalOutcomeKind.RECORDED:
-            respond(text=outcome.message, response_type="ephemeral", replace_original=False)
-            return
-        verb = "approved and run" if approve else "rejected"
-        self._messages.tell_requester(
-            record, f"Your request #{request_id} was {verb}: {record.outcome or record.state.value}"
+        self._dispatch(
+            ClickOrder(
+                request_id=int(value),
+                user_id=str((body.get("user") or {}).get("id", "")),
+                channel_id=str((body.get("channel") or {}).get("id", "")),
+                approve=action.get("action_id") == APPROVE_ACTION,
+                response_url=str(body.get("response_url", "")),
+            )
         )
-
-    def _audit_event(
-        self, event: str, user: str, request_id: int, detail: str, record: ApprovalRecord | None
-    ) -> None:
-        if self._audit is not None:
-            self._audit.record(
-                event=event, actor=user, channel_id=record.channel_id if record else None,
-                engine=record.engine if record else None,
-                command=record.command_text if record else "",
-                detail=f"#{request_id} {detail}".strip(),
-            )  # fmt: skip
 
 
 class ExpirySweeper:

@@ -9,7 +9,8 @@ from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.core.approvals import ApprovalRecord, ApprovalState, Plan, PlanItem, can_move
+from bot.core.approval_records import ApprovalRecord, ApprovalState, can_move
+from bot.core.plans import Plan, PlanItem
 from bot.state.database import approval_executions, approval_votes, approvals, as_utc
 
 

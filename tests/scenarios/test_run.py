@@ -224,3 +224,36 @@ def test_port_ranges_publish_port_by_port_or_pick_in_the_host_range(
     assert binding["HostIp"] == "127.0.0.1"
     assert pool <= int(binding["HostPort"]) <= pool + 2
     assert fetch(f"http://127.0.0.1:{binding['HostPort']}/index.html").strip() == "chatops sandbox"
+
+
+def test_a_named_volume_that_is_a_host_path_is_refused(
+    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient, tmp_path: Path
+) -> None:
+    """`docker volume create -o o=bind -o device=/dir` is a bind mount under another name."""
+    hostile = f"t{sandbox.session[:6]}-hostvol"
+    plain = f"t{sandbox.session[:6]}-plainvol"
+    api.create_volume(hostile, driver="local", driver_opts={"type": "none", "o": "bind",
+                                                          "device": str(tmp_path)})  # fmt: skip
+    try:
+        name = sandbox.name("hostvol")
+        reply = bot.handle(f"run --name {name} {sandbox.label_args()} -v {hostile}:/h "
+                           f"{TEST_IMAGE} touch /h/planted")  # fmt: skip
+        assert reply.error is not None and "volume_allowlist" in str(reply.error)
+        assert not (tmp_path / "planted").exists()
+        assert api.containers(all=True, filters={"name": name}) == []
+        # The positive control: a plain volume (made on first use) is fine.
+        out = bot.ok(f"run --rm {sandbox.label_args()} -v {plain}:/p {TEST_IMAGE} touch /p/x")
+        assert "Error" not in out
+    finally:
+        for volume in (hostile, plain):
+            with contextlib.suppress(docker.errors.APIError):
+                api.remove_volume(volume, force=True)
+
+
+def test_a_missing_host_path_is_not_created_on_the_host(
+    bot: BotDriver, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    missing = tmp_path / "not" / "there"
+    reply = bot.handle(f"run --rm {sandbox.label_args()} -v {missing}:/m:ro {TEST_IMAGE} true")
+    assert reply.error is not None
+    assert not missing.exists() and not (tmp_path / "not").exists()

@@ -52,10 +52,10 @@ def everything_sent(fake: FakeSlack) -> str:
 
 def test_environment_values_are_shown_and_stored_nowhere(
     sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient, tmp_path: Path,
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     database = f"sqlite:///{tmp_path}/state.db"
-    service = serve_bot(sandbox, fake_slack, chatops_database_url=database)
+    service = serve_bot(sandbox, fake_slack, chatops_database_url=database, log_level="DEBUG")
     bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
     caplog.set_level(logging.DEBUG)
     try:
@@ -83,6 +83,9 @@ def test_environment_values_are_shown_and_stored_nowhere(
     assert "DB_PASSWORD" in stored  # the audit log has the command...
     assert secret not in stored  # ...without its values
     assert secret not in caplog.text
+    printed = capfd.readouterr()  # the work process logs to the same stderr
+    assert "[work]" in printed.err  # it did log (at DEBUG)...
+    assert secret not in printed.out + printed.err  # ...and never the value
 
 
 # --- Stalls stay with the engine that stalls ------------------------------------------------
@@ -198,7 +201,8 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
     and never run again."""
     from datetime import UTC, datetime, timedelta
 
-    from bot.core.approvals import ApprovalState, Plan, PlanItem
+    from bot.core.approvals import ApprovalState
+    from bot.core.plans import Plan, PlanItem
     from bot.state.approvals import SqlApprovalRepository
 
     database = f"sqlite:///{tmp_path}/state.db"

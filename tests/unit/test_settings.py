@@ -97,7 +97,11 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ("[roles]\nadmin = ['C0CHANNEL']\n", {}, "roles.admin: 'C0CHANNEL' is not a Slack user"),
         ("[approvals]\napprovers = ['@alice']\n", {}, "approvals.approvers"),
         # Mistakes that used to load (an attacker's review).
-        ("[approvals]\nrequired_for = ['rm', 'prunes']\n", {}, "'prunes' is not a destructive action (did you mean 'prune'?)"),
+        (
+            "[approvals]\nrequired_for = ['rm', 'prunes']\n",
+            {},
+            "'prunes' is not a destructive action (did you mean 'prune'?)",
+        ),
         ("[approvals]\napprovers = ['viewer']\n", {}, "'viewer' cannot approve"),
         ("chatops_audit_key = '" + "k" * 40 + "'\n", {}, "chatops_audit_key is a credential"),
         ("slack_signing_secret = 'x'\n", {}, "set SLACK_SIGNING_SECRET in the environment"),
@@ -105,7 +109,11 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ("[run_policy]\ndefault_cpus = 0.001\n", {}, "run_policy.default_cpus"),
         ("[roles]\nadmin = ['SECOPS']\n", {}, "'SECOPS' is not a Slack user"),
         ("[access]\nchannels = ['GENERAL']\n", {}, "'GENERAL' is not a Slack channel ID"),
-        ("[run_policy]\nhost_path_readonly_trees = ['/proc']\n", {}, "/proc/1/root is the host's root"),
+        (
+            "[run_policy]\nhost_path_readonly_trees = ['/proc']\n",
+            {},
+            "/proc/1/root is the host's root",
+        ),
         ("[run_policy]\nhost_path_allowlist = ['/var/run']\n", {}, "is or holds an engine socket"),
         ("[run_policy]\nallow_mount_options = ['rslave']\n", {}, "allow_mount_options"),
     ],

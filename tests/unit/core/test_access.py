@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.policy import AccessRules, Actor, Verdict, authorize
-from bot.settings import AccessSettings, ApprovalSettings, RolesSettings
+from bot.core.operations import ACTIONS
+from bot.core.policy import AccessRules, Actor, Verdict, authorize, has_role
 
 RULES = AccessRules(
-    roles=RolesSettings(viewer=["*"], operator=["U0OPS", "S0PLATFORM"], admin=["U0ADMIN"]),
-    access=AccessSettings(channels=["C0OPS", "C0PROD"]),
-    approvals=ApprovalSettings(required_for=["rm", "rmi", "prune"], approvers=["admin"]),
+    roles={"viewer": ("*",), "operator": ("U0OPS", "S0PLATFORM"), "admin": ("U0ADMIN",)},
+    channels=("C0OPS", "C0PROD"),
+    required_for=("rm", "rmi", "prune"),
+    approvers=("admin",),
     engine_channels={"prod": ("C0PROD",)},
 )
 
@@ -44,26 +45,26 @@ ALLOW, APPROVAL, DENY = Verdict.ALLOW, Verdict.NEEDS_APPROVAL, Verdict.DENY
     ],
 )  # fmt: skip
 def test_authorize(actor: Actor, action: str, engine: str, verdict: Verdict, reason: str) -> None:
-    decision = authorize(actor=actor, action=action, engine=engine, rules=RULES)
+    decision = authorize(actor=actor, access=ACTIONS[action], engine=engine, rules=RULES)
     assert (decision.verdict, decision.reason) == (verdict, reason)
 
 
 def test_nobody_without_a_role() -> None:
-    rules = AccessRules(
-        roles=RolesSettings(viewer=["U0ONLY"]), access=AccessSettings(),
-        approvals=ApprovalSettings(),
-    )  # fmt: skip
-    decision = authorize(actor=Actor(user_id="U0OTHER"), action="ps", engine="x", rules=rules)
+    rules = AccessRules(roles={"viewer": ("U0ONLY",)})
+    decision = authorize(
+        actor=Actor(user_id="U0OTHER"), access=ACTIONS["ps"], engine="x", rules=rules
+    )
     assert decision.verdict is DENY
     assert decision.reason == "`ps` needs the viewer role ([roles] viewer); you hold no role"
 
 
-def test_display_names_are_not_ids() -> None:
-    with pytest.raises(ValueError, match="display names are not accepted"):
-        RolesSettings(admin=["alice"])
-    with pytest.raises(ValueError, match="not a Slack channel ID"):
-        AccessSettings(channels=["#ops"])
+def test_roles_nest() -> None:
+    assert has_role("operator", "U0ADMIN", frozenset(), RULES)
+    assert has_role("viewer", "U0NEW", frozenset({"S0PLATFORM"}), RULES)
+    assert not has_role("admin", "U0OPS", frozenset(), RULES)
+    assert not has_role("approver", "U0ADMIN", frozenset(), RULES)
 
 
-def test_referenced_groups() -> None:
-    assert RULES.referenced_groups() == frozenset({"S0PLATFORM"})
+def test_a_misspelt_role_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown roles admins"):
+        AccessRules(roles={"admins": ("U0ADMIN",)})

@@ -1,4 +1,5 @@
-"""Housekeeping rules on engine documents: grace from the stop time, keep labels, excludes."""
+"""Housekeeping rules on engine documents: grace from the stop time, keep labels, excludes;
+and what makes a planned object change before it is removed."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ import pytest
 
 from bot.core.cleanup import (
     CleanupRules,
-    container_candidate,
-    image_candidate,
+    container_change,
+    container_item,
+    image_change,
+    image_item,
     parse_engine_time,
 )
 
@@ -54,7 +57,7 @@ def container(*, status: str = "exited", created: timedelta, finished: timedelta
     ],
 )  # fmt: skip
 def test_containers(doc: dict[str, Any], goes: bool) -> None:
-    assert (container_candidate(doc, 10, now=NOW, rules=RULES) is not None) is goes
+    assert (container_item(doc, 10, now=NOW, rules=RULES) is not None) is goes
 
 
 def image(*, age: timedelta, tags: list[str] | None = None, image_id: str = "sha256:" + "1" * 64,
@@ -75,22 +78,22 @@ def image(*, age: timedelta, tags: list[str] | None = None, image_id: str = "sha
     ],
 )
 def test_images(doc: dict[str, Any], used: set[str], goes: bool) -> None:
-    assert (image_candidate(doc, used, now=NOW, rules=RULES) is not None) is goes
+    assert (image_item(doc, used, now=NOW, rules=RULES) is not None) is goes
 
 
 def test_unused_tagged_images_only_when_asked() -> None:
     tagged = image(age=timedelta(days=40), tags=["app:old"])
-    assert image_candidate(tagged, set(), now=NOW, rules=RULES) is None
+    assert image_item(tagged, set(), now=NOW, rules=RULES) is None
     rules = CleanupRules(container_grace=timedelta(hours=24), image_grace=timedelta(hours=24),
                          unused_images_after=timedelta(days=30),
                          exclude=("registry.internal/base/*",))  # fmt: skip
-    candidate = image_candidate(tagged, set(), now=NOW, rules=rules)
-    assert candidate is not None and candidate.name == "app:old"
-    assert image_candidate(tagged, {tagged["Id"]}, now=NOW, rules=rules) is None
+    item = image_item(tagged, set(), now=NOW, rules=rules)
+    assert item is not None and item.target == "app:old"
+    assert image_item(tagged, {tagged["Id"]}, now=NOW, rules=rules) is None
     young = image(age=timedelta(days=3), tags=["app:new"])
-    assert image_candidate(young, set(), now=NOW, rules=rules) is None
+    assert image_item(young, set(), now=NOW, rules=rules) is None
     base = image(age=timedelta(days=90), tags=["registry.internal/base/python:3"])
-    assert image_candidate(base, set(), now=NOW, rules=rules) is None
+    assert image_item(base, set(), now=NOW, rules=rules) is None
 
 
 def test_engine_times() -> None:
@@ -101,3 +104,29 @@ def test_engine_times() -> None:
         2026, 11, 29, 4, 39, 47, tzinfo=UTC
     )
     assert parse_engine_time("") is None and parse_engine_time("garbage") is None
+
+
+def test_a_planned_item_carries_what_identifies_it_and_what_approvers_read() -> None:
+    doc = container(created=timedelta(days=9), finished=timedelta(days=2), name="old")
+    item = container_item(doc, 2500, now=NOW, rules=RULES)
+    assert item is not None
+    assert (item.kind, item.id, item.target, item.size) == ("container", "c" * 64, "old", 2500)
+    assert item.marker == doc["State"]["FinishedAt"]
+    assert item.description == "old (exited, 2.5kB)"
+    dangling = image_item(image(age=timedelta(days=2)), set(), now=NOW, rules=RULES)
+    assert dangling is not None and dangling.target == "1" * 12
+    assert dangling.description == f"{'1' * 12} (dangling, 5kB)"
+
+
+def test_a_planned_container_that_changed_is_not_removed() -> None:
+    doc = container(created=timedelta(days=9), finished=timedelta(days=2))
+    item = container_item(doc, 10, now=NOW, rules=RULES)
+    assert item is not None
+    assert container_change(item, doc) is None  # the control: unchanged, it may go
+    assert container_change(item, None) == "already gone"
+    running = container(status="running", created=timedelta(days=9), finished=timedelta(days=2))
+    assert container_change(item, running) == "now running"
+    again = container(created=timedelta(days=9), finished=timedelta(hours=1))
+    assert container_change(item, again) == "ran again since the plan"
+    assert image_change(item, set()) is None
+    assert image_change(item, {item.id}) == "now used by a container"

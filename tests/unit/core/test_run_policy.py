@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.config import run_policy
 from bot.core.operations import RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.references import parse_image_reference
-from bot.core.run_policy import image_violation, run_violations, with_defaults
+from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 from bot.settings import RunPolicySettings
 
-STRICT = RunPolicySettings()
+STRICT = RunPolicy()
+
+
+def configured(**values: Any) -> RunPolicy:
+    """A run policy as the bot builds it: checked by the settings, translated by bot.config."""
+    return run_policy(RunPolicySettings(**values))
 
 
 def run(text: str) -> RunContainer:
@@ -70,31 +77,31 @@ def test_refused_options_name_the_setting(options: str, refused: str, setting: s
 @pytest.mark.parametrize(
     ("options", "policy"),
     [
-        ("--privileged", RunPolicySettings(allow_privileged=True)),
-        ("--cap-add NET_ADMIN", RunPolicySettings(allow_cap_add=["NET_ADMIN"])),
-        ("--cap-add CAP_NET_ADMIN", RunPolicySettings(allow_cap_add=["net_admin"])),
-        ("--cap-add SYS_TIME", RunPolicySettings(allow_cap_add=["*"])),
-        ("--network host", RunPolicySettings(allow_host_network=True)),
-        ("--pid host", RunPolicySettings(allow_host_namespaces=True)),
-        ("--device /dev/fuse", RunPolicySettings(allow_devices=True)),
-        ("--security-opt seccomp:unconfined", RunPolicySettings(allow_unconfined=True)),
-        ("-v /var/run/docker.sock:/s", RunPolicySettings(allow_docker_socket=True)),
-        ("-v /srv/data:/data", RunPolicySettings(host_path_allowlist=["/srv/data"])),
-        ("-v /srv//data/:/data", RunPolicySettings(host_path_allowlist=["/srv/data/"])),
-        ("-v /etc/app/conf.d:/c:ro", RunPolicySettings(host_path_readonly_trees=["/etc/app"])),
-        ("-v /etc/app:/c:ro", RunPolicySettings(host_path_readonly_trees=["/etc/app"])),
+        ("--privileged", configured(allow_privileged=True)),
+        ("--cap-add NET_ADMIN", configured(allow_cap_add=["NET_ADMIN"])),
+        ("--cap-add CAP_NET_ADMIN", configured(allow_cap_add=["net_admin"])),
+        ("--cap-add SYS_TIME", configured(allow_cap_add=["*"])),
+        ("--network host", configured(allow_host_network=True)),
+        ("--pid host", configured(allow_host_namespaces=True)),
+        ("--device /dev/fuse", configured(allow_devices=True)),
+        ("--security-opt seccomp:unconfined", configured(allow_unconfined=True)),
+        ("-v /var/run/docker.sock:/s", configured(allow_docker_socket=True)),
+        ("-v /srv/data:/data", configured(host_path_allowlist=["/srv/data"])),
+        ("-v /srv//data/:/data", configured(host_path_allowlist=["/srv/data/"])),
+        ("-v /etc/app/conf.d:/c:ro", configured(host_path_readonly_trees=["/etc/app"])),
+        ("-v /etc/app:/c:ro", configured(host_path_readonly_trees=["/etc/app"])),
         ("--network backend --pid private --cap-drop ALL --security-opt no-new-privileges", STRICT),
         ("--security-opt no-new-privileges:true --security-opt=no-new-privileges=1", STRICT),
         ("--security-opt apparmor=docker-default --ipc shareable --network none", STRICT),
         (
             "--security-opt label=level:s0:c100",
-            RunPolicySettings(allow_security_opt=["label:level:s0:c100"]),
+            configured(allow_security_opt=["label:level:s0:c100"]),
         ),
-        ("--security-opt label=disable", RunPolicySettings(allow_unconfined=True)),
+        ("--security-opt label=disable", configured(allow_unconfined=True)),
         ("-v named:/data -v /anonymous", STRICT),
     ],
 )
-def test_allowed_when_configured(options: str, policy: RunPolicySettings) -> None:
+def test_allowed_when_configured(options: str, policy: RunPolicy) -> None:
     assert run_violations(run(f"{options} busybox"), policy) == []
 
 
@@ -104,7 +111,7 @@ def test_host_paths_are_decided_without_looking_at_the_bots_filesystem(tmp_path:
     allowed = tmp_path / "allowed"
     allowed.mkdir()
     (allowed / "root").symlink_to("/")
-    policy = RunPolicySettings(host_path_allowlist=[str(allowed)])
+    policy = configured(host_path_allowlist=[str(allowed)])
     assert run_violations(run(f"-v {allowed}:/x busybox"), policy) == []
     assert run_violations(run(f"-v {allowed}:/x:ro busybox"), policy) == []
     for trick in (f"{allowed}/root", f"{allowed}/root/etc", f"{allowed}/sub", f"{allowed}/../x"):
@@ -116,7 +123,7 @@ def test_host_paths_are_decided_without_looking_at_the_bots_filesystem(tmp_path:
 
 
 def test_readonly_trees_take_sub_paths_read_only_only() -> None:
-    policy = RunPolicySettings(host_path_readonly_trees=["/etc/app"])
+    policy = configured(host_path_readonly_trees=["/etc/app"])
     assert run_violations(run("-v /etc/app/site:/s:ro busybox"), policy) == []
     [problem] = run_violations(run("-v /etc/app/site:/s busybox"), policy)
     assert "read-only (`:ro`)" in problem
@@ -170,7 +177,7 @@ def test_long_option_values_are_not_echoed_whole() -> None:
     ],
 )
 def test_image_allowlist(image: str, allowlist: list[str], allowed: bool) -> None:
-    policy = RunPolicySettings(image_allowlist=allowlist)
+    policy = configured(image_allowlist=allowlist)
     refused = image_violation(parse_image_reference(image), policy)
     assert (refused is None) is allowed
     if refused:
@@ -178,7 +185,7 @@ def test_image_allowlist(image: str, allowlist: list[str], allowed: bool) -> Non
 
 
 def test_default_limits() -> None:
-    policy = RunPolicySettings(default_memory="256m", default_cpus=0.5)
+    policy = configured(default_memory="256m", default_cpus=0.5)
     adjusted = with_defaults(run("busybox"), policy)
     assert adjusted.memory_bytes == 256 * 2**20 and adjusted.nano_cpus == 500_000_000
     explicit = with_defaults(run("-m 1g --cpus 2 busybox"), policy)

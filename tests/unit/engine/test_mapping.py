@@ -131,14 +131,22 @@ def test_expansion_is_bounded_by_the_cap() -> None:
 
 
 def test_binds_and_volumes() -> None:
-    binds, anonymous = binds_and_volumes(
+    binds, mounts, anonymous = binds_and_volumes(
         (
             VolumeMount(kind=MountKind.BIND, source="/h", target="/c", options=("ro",)),
+            VolumeMount(kind=MountKind.BIND, source="/s", target="/t", options=("rslave",)),
+            VolumeMount(kind=MountKind.BIND, source="/z", target="/y", options=("z",)),
             VolumeMount(kind=MountKind.VOLUME, source="data", target="/d"),
             VolumeMount(kind=MountKind.ANONYMOUS, target="/tmp/x"),
         )
     )
-    assert binds == ["/h:/c:ro", "data:/d"]
+    # Host paths go through the Mounts API, which never creates a missing source on the host.
+    assert [dict(m) for m in mounts] == [
+        {"Target": "/c", "Source": "/h", "Type": "bind", "ReadOnly": True},
+        {"Target": "/t", "Source": "/s", "Type": "bind", "ReadOnly": False,
+         "BindOptions": {"Propagation": "rslave"}},
+    ]  # fmt: skip
+    assert binds == ["/z:/y:z", "data:/d"]
     assert anonymous == ["/tmp/x"]
 
 

@@ -212,3 +212,13 @@ def test_inline_code_holds_no_backtick(text: str) -> None:
     assert inline.startswith("`") and inline.endswith("`")
     assert "`" not in inline[1:-1]
     assert not _UNESCAPED.search(inline)
+
+
+def test_text_objects_are_verbatim_and_inline_code_stays_on_one_line() -> None:
+    # Slack turns a plain "@channel" into a mention unless the text object is verbatim.
+    message = render_slack(reply_of(PruneResult(kind="containers", deleted=("@channel",),
+                                                space_reclaimed=0), text="ps"), now=NOW)  # fmt: skip
+    objects = [b["text"] for b in message.blocks if "text" in b and isinstance(b["text"], dict)]
+    objects += [e for b in message.blocks for e in b.get("elements", []) if "text" in e]
+    assert objects and all(o.get("verbatim") is True for o in objects if o["type"] == "mrkdwn")
+    assert code("echo a\n*bold* http://evil") == "`echo a *bold* http://evil`"

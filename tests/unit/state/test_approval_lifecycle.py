@@ -18,11 +18,10 @@ from bot.core.approvals import (
     ApprovalRules,
     ApprovalService,
     ApprovalState,
-    Plan,
-    PlanItem,
 )
 from bot.core.operations import ParsedCommand
 from bot.core.parsing.parser import parse_command
+from bot.core.plans import Plan, PlanItem
 from bot.core.results import ActionResult, TargetOutcome
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.database import open_database

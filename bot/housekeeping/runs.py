@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
@@ -12,6 +12,8 @@ from bot.state.database import as_utc, cleanup_runs
 
 
 class SqlCleanupRuns:
+    """The ``cleanup_runs`` table: one row per (engine, scheduled time), claimed by one replica."""
+
     def __init__(self, *, engine: Engine) -> None:
         self._engine = engine
 
@@ -28,13 +30,14 @@ class SqlCleanupRuns:
             return False
         return True
 
-    def finish(self, engine: str, scheduled_for: datetime, *, result: str) -> None:
+    def finish(self, engine: str, scheduled_for: datetime, *, result: str, at: datetime) -> None:
+        """Record the result of the run claimed for ``scheduled_for``, finished ``at``."""
         with self._engine.begin() as connection:
             connection.execute(
                 update(cleanup_runs)
                 .where(cleanup_runs.c.engine == engine,
                        cleanup_runs.c.scheduled_for == scheduled_for)
-                .values(finished_at=datetime.now(UTC), result=result)
+                .values(finished_at=at, result=result)
             )  # fmt: skip
 
     def last(self, engine: str) -> tuple[datetime, str] | None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.schedule import cron_trigger, crontab_weekdays
+from bot.housekeeping.schedule import cron_trigger, crontab_weekdays
 
 UTC = ZoneInfo("UTC")
 # Saturday 2026-11-28 12:00 UTC.

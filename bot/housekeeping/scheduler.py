@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.core.humanize import human_size
 from bot.core.results import CleanupReport, CleanupStatus
-from bot.render.humanize import human_size
-from bot.schedule import cron_trigger
-from bot.state.cleanup_runs import SqlCleanupRuns
+from bot.housekeeping.runs import SqlCleanupRuns
+from bot.housekeeping.schedule import cron_trigger
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +123,7 @@ class HousekeepingScheduler:
         if schedule.veto_window is not None and self._propose is not None:
             # The plan waits out the veto window as a request that runs unless cancelled.
             outcome = self._propose(schedule, schedule.veto_window)
-            self._runs.finish(schedule.engine, scheduled_for, result=outcome)
+            self._runs.finish(schedule.engine, scheduled_for, result=outcome, at=self._clock())
             return True
         try:
             report = self._housekeep(schedule.engine, schedule.dry_run)
@@ -131,7 +131,7 @@ class HousekeepingScheduler:
             log.exception("housekeeping of %s failed", schedule.engine)
             report = CleanupReport(engine=schedule.engine, dry_run=schedule.dry_run,
                                    errors=(str(err),))  # fmt: skip
-        self._runs.finish(schedule.engine, scheduled_for, result=summary(report))
+        self._runs.finish(schedule.engine, scheduled_for, result=summary(report), at=self._clock())
         quiet = report.empty and schedule.quiet_when_empty
         if self._notify is not None and schedule.notify_channel and not quiet:
             self._notify(schedule.notify_channel, report)

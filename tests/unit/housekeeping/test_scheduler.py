@@ -3,18 +3,19 @@ replicas, one make-up run after downtime, quiet when there was nothing to do."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.core.cleanup import Candidate
+from bot.core.plans import PlanItem
 from bot.core.results import CleanupReport
-from bot.housekeeping import EngineSchedule, HousekeepingScheduler
-from bot.state.cleanup_runs import SqlCleanupRuns
+from bot.housekeeping.runs import SqlCleanupRuns
+from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.state.database import open_database
 
 DAILY = EngineSchedule(engine="local", crontab="0 3 * * *", timezone="UTC", dry_run=False,
                        notify_channel="C0OPS", quiet_when_empty=True)  # fmt: skip
-REMOVED = Candidate(kind="container", id="c1", name="old", since=datetime(2026, 1, 1, tzinfo=UTC),
-                    size=2000)  # fmt: skip
+REMOVED = PlanItem(kind="container", id="c1", target="old", description="old (exited, 2kB)",
+                   size=2000)  # fmt: skip
 
 
 class Recorder:
@@ -72,6 +73,11 @@ def test_first_start_does_not_run_at_once(database_url: str) -> None:
         is False
     )
     assert recorder.runs == []
+    # The control: the next scheduled time runs.
+    assert scheduler(database_url, recorder, datetime(2026, 11, 30, 3, 0, 5, tzinfo=UTC)).run_due(
+        "local"
+    )
+    assert recorder.runs == [("local", False)]
 
 
 def test_quiet_when_nothing_was_done(database_url: str) -> None:
@@ -79,6 +85,11 @@ def test_quiet_when_nothing_was_done(database_url: str) -> None:
     now = datetime(2026, 11, 29, 3, 0, 5, tzinfo=UTC)
     assert scheduler(database_url, recorder, now).run_due("local")
     assert recorder.notes == []
+    assert recorder.runs == [("local", False)]  # it ran; it only kept quiet
+    # The control: the same empty run is reported when quiet_when_empty is off.
+    loud = replace(DAILY, engine="other", quiet_when_empty=False)
+    assert scheduler(database_url, recorder, now, loud).run_due("other")
+    assert [channel for channel, _ in recorder.notes] == ["C0OPS"]
 
 
 def test_a_failing_run_is_recorded_not_fatal(database_url: str) -> None:

@@ -1,0 +1,80 @@
+"""An approval request as stored and shown: its states, the moves between them, the record.
+
+Kept apart from ``bot.core.approvals`` (the service) so that results can carry records
+without importing the service, which itself returns results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.core.plans import Plan
+
+
+class ApprovalState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    EXECUTING = "executing"
+    DONE = "done"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"
+    INTERRUPTED = "interrupted"
+
+
+TRANSITIONS: dict[ApprovalState, frozenset[ApprovalState]] = {
+    ApprovalState.PENDING: frozenset(
+        {
+            ApprovalState.APPROVED,
+            ApprovalState.REJECTED,
+            ApprovalState.EXPIRED,
+            ApprovalState.CANCELLED,
+            ApprovalState.WITHDRAWN,
+        }
+    ),
+    ApprovalState.APPROVED: frozenset({ApprovalState.EXECUTING, ApprovalState.INTERRUPTED}),
+    ApprovalState.EXECUTING: frozenset(
+        {ApprovalState.DONE, ApprovalState.FAILED, ApprovalState.INTERRUPTED}
+    ),
+}
+
+
+def can_move(current: ApprovalState, target: ApprovalState) -> bool:
+    return target in TRANSITIONS.get(current, frozenset())
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApprovalRecord:
+    id: int
+    state: ApprovalState
+    requester: str
+    channel_id: str | None
+    engine: str
+    command_text: str
+    plan: Plan
+    created_at: datetime
+    expires_at: datetime
+    approvers: tuple[str, ...] = ()
+    message_channel: str | None = None
+    message_ts: str | None = None
+    outcome: str = ""
+    auto_run: bool = False  # a veto window: runs at expiry unless cancelled
+
+    @property
+    def shown_command(self) -> str:
+        """Stored as rendered from the parsed operation: environment values redacted."""
+        return self.command_text
+
+
+class ApprovalOutcomeKind(StrEnum):
+    """What acting on a request (a vote, a rejection, a cancellation) did."""
+
+    REFUSED = "refused"  # nothing changed; the message says why
+    RECORDED = "recorded"  # an approval counted, more are needed
+    EXECUTED = "executed"  # done or failed: see the record
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"

@@ -1,0 +1,30 @@
+"""Plans: the exact objects a destructive action will remove, as they were when planned.
+
+Approvals, housekeeping and the engines share these: a plan is made once, shown to people,
+stored, and executed object by object, by ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PlanItem:
+    """One object the action will destroy, as it was when planned."""
+
+    kind: str  # "container" or "image"
+    id: str  # the exact object: a later change of what `target` names is refused
+    target: str  # how the request named it (name, reference or ID)
+    description: str  # status, image, size: what the approver sees
+    marker: str = ""  # state that must not change before execution (a container's FinishedAt)
+    size: int = 0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Plan:
+    action: str  # rm, rmi, prune, cleanup
+    items: tuple[PlanItem, ...]
+    force: bool = False
+    volumes: bool = False
+    no_prune: bool = False

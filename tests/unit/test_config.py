@@ -1,0 +1,83 @@
+"""The settings as the core's plain values: what bot.config hands the policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.config import access_rules, configured_policy, run_policy
+from bot.core.operations import ParsedCommand, RunContainer
+from bot.core.parsing.parser import parse_command
+from bot.core.policy import AccessRules, Actor, Verdict
+from bot.core.run_policy import RunPolicy
+from bot.settings import Settings, load_settings
+
+
+def settings(**values: Any) -> Settings:
+    return load_settings(_env_file=None, **values)
+
+
+def test_access_rules() -> None:
+    configured = settings(
+        roles={"operator": ["U0OPS", "S0PLATFORM"], "admin": ["U0ADMIN"]},
+        access={"channels": ["C0OPS", "C0PROD"]},
+        approvals={"required_for": ["rm"], "approvers": ["admin", "S0SRE"]},
+        engines={
+            "local": {"url": "unix:///var/run/docker.sock", "default": True},
+            "prod": {"url": "tcp://prod:2376", "channels": ["C0PROD"]},
+        },
+    )
+    assert access_rules(configured) == AccessRules(
+        roles={"viewer": ("*",), "operator": ("U0OPS", "S0PLATFORM"), "admin": ("U0ADMIN",)},
+        channels=("C0OPS", "C0PROD"),
+        required_for=("rm",),
+        approvers=("admin", "S0SRE"),
+        engine_channels={"local": (), "prod": ("C0PROD",)},
+    )
+
+
+def test_default_access_rules() -> None:
+    rules = access_rules(settings())
+    assert rules.roles == {"viewer": ("*",), "operator": (), "admin": ()}
+    assert rules.required_for == ("rm", "rmi", "prune", "cleanup")
+    assert rules.approvers == ("admin",) and rules.channels == ()
+
+
+def test_run_policy() -> None:
+    policy = run_policy(
+        settings(
+            docker_host="unix:///srv/docker.sock",
+            run_policy={
+                "allow_cap_add": ["NET_ADMIN"], "allow_security_opt": ["label:level:s0"],
+                "host_path_allowlist": ["/srv//data/"], "default_memory": "256m",
+                "default_cpus": 0.5, "allow_mount_options": ["z"],
+            },
+        ).run_policy
+    )  # fmt: skip
+    assert policy == RunPolicy(
+        allow_cap_add=("NET_ADMIN",),
+        allow_security_opt=("label=level:s0",),
+        allow_mount_options=("z",),
+        engine_sockets=("/srv/docker.sock",),
+        host_path_allowlist=("/srv/data",),
+        default_memory_bytes=256 * 2**20,
+        default_cpus=0.5,
+    )
+    assert run_policy(settings().run_policy).default_memory_bytes is None
+
+
+def test_configured_policy_applies_both() -> None:
+    policy = configured_policy(
+        settings(roles={"operator": ["U0OPS"]}, run_policy={"default_memory": "64m"})
+    )
+    operator, viewer = Actor(user_id="U0OPS"), Actor(user_id="U0ANYONE")
+    command = parse_command("run busybox")
+    decision = policy.decide(actor=operator, command=command, engine="default")
+    assert decision.verdict is Verdict.ALLOW
+    assert isinstance(decision.operation, RunContainer)
+    assert decision.operation.memory_bytes == 64 * 2**20
+    refused = policy.decide(actor=operator, command=parse_command("run --privileged busybox"),
+                            engine="default")  # fmt: skip
+    assert refused.verdict is Verdict.DENY and "allow_privileged" in refused.reason
+    assert policy.decide(actor=viewer, command=command, engine="default").verdict is Verdict.DENY
+    listing = ParsedCommand(operation=parse_command("ps").operation)
+    assert policy.decide(actor=viewer, command=listing, engine="default").verdict is Verdict.ALLOW

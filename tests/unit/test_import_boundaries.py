@@ -1,0 +1,180 @@
+"""Import boundaries, read from the source with ``ast``: the core imports no adapter, no
+third-party I/O library and not the settings; and no module of ``bot`` takes part in an
+import cycle."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+import bot
+
+PACKAGE = Path(bot.__file__).parent
+CORE = PACKAGE / "core"
+# What bot/core/ may never import, anywhere in a module (type-only and function-local imports
+# included): the adapters, the composition side, and the libraries they wrap.
+FORBIDDEN_IN_CORE = (
+    "slack_bolt", "slack_sdk", "docker", "sqlalchemy", "waitress", "apscheduler", "requests",
+    "pydantic", "pydantic_settings",
+    "bot.settings", "bot.config", "bot.slack", "bot.engine", "bot.state", "bot.server",
+    "bot.render", "bot.housekeeping", "bot.workers", "bot.health", "bot.cli", "bot.console",
+)  # fmt: skip
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def bot_modules() -> dict[str, Path]:
+    return {module_name(path): path for path in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imported(node: ast.Import | ast.ImportFrom, module: str, *, package: bool) -> list[str]:
+    """The modules an import statement may load: ``from a import b`` names ``a`` and ``a.b``
+    (``b`` may be a submodule); relative imports are resolved against ``module``."""
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    base = node.module or ""
+    if node.level:
+        anchor = module.split(".") if package else module.split(".")[:-1]
+        anchor = anchor[: len(anchor) - (node.level - 1)]
+        base = ".".join([*anchor, base] if base else anchor)
+    return [base, *(f"{base}.{alias.name}" for alias in node.names)]
+
+
+def all_imports(tree: ast.Module) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import statement, wherever it is."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+
+
+def top_level_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports that run when the module is imported: not in functions or classes, and not
+    under ``if TYPE_CHECKING:`` (those never run)."""
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If):
+            if not _is_type_checking(node.test):
+                yield from top_level_imports(node.body)
+            yield from top_level_imports(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody):
+                yield from top_level_imports(block)
+            for handler in node.handlers:
+                yield from top_level_imports(handler.body)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def forbidden_imports(source: str, module: str, *, package: bool = False) -> list[str]:
+    """``line: name`` for every import of ``module`` that the core may not make."""
+    found = []
+    for node in all_imports(ast.parse(source)):
+        for name in imported(node, module, package=package):
+            if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_IN_CORE):
+                found.append(f"{node.lineno}: {name}")
+                break
+    return found
+
+
+def import_graph(sources: Mapping[str, tuple[str, bool]]) -> dict[str, set[str]]:
+    """module -> the modules of ``sources`` it imports when imported (``sources``: module ->
+    (source, is a package))."""
+    graph: dict[str, set[str]] = {}
+    for module, (source, package) in sources.items():
+        edges = set()
+        for node in top_level_imports(ast.parse(source).body):
+            names = imported(node, module, package=package)
+            edges |= {name for name in names if name in sources and name != module}
+        graph[module] = edges
+    return graph
+
+
+def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
+    """One import cycle as ``[a, b, ..., a]``, or None."""
+    done: set[str] = set()
+
+    def visit(module: str, path: list[str]) -> list[str] | None:
+        if module in path:
+            return [*path[path.index(module) :], module]
+        if module in done:
+            return None
+        for imported_module in sorted(graph.get(module, ())):
+            cycle = visit(imported_module, [*path, module])
+            if cycle:
+                return cycle
+        done.add(module)
+        return None
+
+    for module in sorted(graph):
+        cycle = visit(module, [])
+        if cycle:
+            return cycle
+    return None
+
+
+CORE_MODULES = sorted(path for path in CORE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", CORE_MODULES, ids=lambda path: module_name(path))
+def test_the_core_imports_no_adapter(path: Path) -> None:
+    found = forbidden_imports(
+        path.read_text(), module_name(path), package=path.name == "__init__.py"
+    )
+    assert not found, f"{path.relative_to(PACKAGE.parent)} imports outside the core: {found}"
+
+
+def test_no_import_cycles() -> None:
+    modules = bot_modules()
+    sources = {
+        name: (path.read_text(), path.name == "__init__.py") for name, path in modules.items()
+    }
+    cycle = find_cycle(import_graph(sources))
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or ())
+
+
+def test_forbidden_imports_are_found() -> None:
+    # Positive controls: the checks above would see these.
+    source = (
+        "from __future__ import annotations\n"
+        "from typing import TYPE_CHECKING\n"
+        "import docker.errors\n"
+        "from bot.core.operations import Pull\n"
+        "if TYPE_CHECKING:\n"
+        "    from bot.settings import Settings\n"
+        "def later() -> None:\n"
+        "    from ...render import humanize\n"
+        "    from bot import slack\n"
+    )
+    assert forbidden_imports(source, "bot.core.parsing.example") == [
+        "3: docker.errors", "6: bot.settings", "8: bot.render", "9: bot.slack",
+    ]  # fmt: skip
+    assert forbidden_imports("import dockerfile_parse\nimport bot.core\n", "bot.core.x") == []
+    assert all(module_name(path).startswith("bot.core") for path in CORE_MODULES)
+    assert "bot.core.policy" in {module_name(path) for path in CORE_MODULES}
+
+
+def test_cycles_are_found() -> None:
+    sources = {
+        "bot.a": ("from bot import b\n", False),
+        "bot.b": ("from bot.c import thing\n", False),
+        "bot.c": ("import bot.a\n", False),
+        # Type-only and function-local imports never run at import time.
+        "bot.d": ("if TYPE_CHECKING:\n    import bot.e\n", False),
+        "bot.e": ("import bot.d\ndef f() -> None:\n    import bot.a\n", False),
+    }
+    graph = import_graph(sources)
+    assert graph["bot.d"] == set() and graph["bot.e"] == {"bot.d"}
+    assert find_cycle(graph) == ["bot.a", "bot.b", "bot.c", "bot.a"]
+    del sources["bot.c"]
+    assert find_cycle(import_graph(sources)) is None
