@@ -169,7 +169,9 @@ def measure(args: argparse.Namespace, docker_host: str) -> int:
     for title, host in setups.items():
         queue: multiprocessing.Queue[int] = context.Queue()
         child = context.Process(
-            target=serve, args=(title, f"{slack_url}/api/", host, queue), daemon=True
+            target=serve,
+            args=(title, f"{slack_url}/api/", host, queue),
+            daemon=False,  # the bot starts its own work process
         )
         child.start()
         children.append(child)

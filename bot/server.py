@@ -344,6 +344,11 @@ class SlackService:
         return int(self._http.effective_port)  # type: ignore[union-attr]
 
     @property
+    def work_pid(self) -> int | None:
+        """The work process's PID, or None when the work runs in this process."""
+        return self._dispatch.pid if isinstance(self._dispatch, WorkProcess) else None
+
+    @property
     def housekeeping(self) -> HousekeepingScheduler:
         return self._housekeeping
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from bot.core.approval_records import ApprovalRecord
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class AuditEntry:
@@ -47,3 +49,18 @@ class AuditTrail(Protocol):
     def recent(self, count: int) -> list[AuditEntry]: ...
 
     def verify(self, *, published: str | None = None) -> ChainCheck: ...
+
+
+def record_request_event(
+    audit: AuditTrail | None, *, event: str, actor: str, request_id: int,
+    record: ApprovalRecord | None, detail: str = "",
+) -> None:  # fmt: skip
+    """One audit entry about approval request ``request_id``: where it was asked, on which
+    engine, for which command (as stored: values redacted)."""
+    if audit is None:
+        return
+    audit.record(
+        event=event, actor=actor, channel_id=record.channel_id if record else None,
+        engine=record.engine if record else None,
+        command=record.command_text if record else "", detail=f"#{request_id} {detail}".strip(),
+    )  # fmt: skip

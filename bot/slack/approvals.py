@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.approvals import ApprovalRecord, ApprovalService
-from bot.core.audit import AuditTrail
+from bot.core.audit import AuditTrail, record_request_event
 from bot.periodic import Periodic
 from bot.render.slack_blocks import APPROVE_ACTION, approval_request_blocks, escape, section
 from bot.slack.orders import ClickOrder, WorkOrder
@@ -39,12 +39,8 @@ class ApprovalMessages:
         if problem is None:
             return None
         withdrawn = self._service.withdraw(record.id, reason=problem)
-        if self._audit is not None:
-            self._audit.record(
-                event="withdrawn", actor="bot", channel_id=record.channel_id,
-                engine=record.engine, command=record.command_text,
-                detail=f"#{record.id} {problem}",
-            )  # fmt: skip
+        record_request_event(self._audit, event="withdrawn", actor="bot", request_id=record.id,
+                             record=record, detail=problem)  # fmt: skip
         log.error("approval request #%s withdrawn: %s", record.id, problem)
         return problem if withdrawn is not None else None
 
@@ -172,11 +168,9 @@ class ExpirySweeper:
         for record in self._service.interrupt_abandoned():
             self._report_interrupted(record)
         for record in self._service.expire_due():
-            if self._audit is not None and not record.auto_run:
-                self._audit.record(
-                    event="expired", actor="bot", channel_id=record.channel_id,
-                    engine=record.engine, command=record.command_text, detail=f"#{record.id}",
-                )  # fmt: skip
+            if not record.auto_run:
+                record_request_event(self._audit, event="expired", actor="bot",
+                                     request_id=record.id, record=record)  # fmt: skip
             self._messages.update(record)
             self._messages.tell_requester(record, f"Your request #{record.id} expired.")
             if record.auto_run and self._audit is not None:
@@ -185,12 +179,8 @@ class ExpirySweeper:
                                    detail=f"#{record.id} {record.outcome}")  # fmt: skip
 
     def _report_interrupted(self, record: ApprovalRecord) -> None:
-        if self._audit is not None:
-            self._audit.record(
-                event="interrupted", actor="bot", channel_id=record.channel_id,
-                engine=record.engine, command=record.command_text,
-                detail=f"#{record.id} {record.outcome}",
-            )  # fmt: skip
+        record_request_event(self._audit, event="interrupted", actor="bot", request_id=record.id,
+                             record=record, detail=record.outcome)  # fmt: skip
         self._messages.update(record)
         text = (
             f"Request #{record.id} (/docker {record.command_text} on {record.engine}) was "

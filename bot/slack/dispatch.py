@@ -19,11 +19,12 @@ import itertools
 import logging
 import multiprocessing
 import os
-import queue
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.slack.orders import WorkOrder
 from bot.slack.work import ResponseUrl, SlackWork
@@ -56,74 +57,101 @@ class InProcess:
         self._work.shutdown()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Child:
+    process: BaseProcess
+    orders: Connection  # parent -> child: (id, order), or None to stop
+    done: Connection  # child -> parent: ids of answered orders
+
+
 class WorkProcess:
-    """Work in one child process, restarted if it dies."""
+    """Work in one child process, restarted if it dies.
+
+    Orders and their completions travel over two one-way pipes (one reader, one writer each,
+    so no lock is shared with the child: a child killed while holding a queue's lock would
+    block every child after it). A new child gets new pipes.
+    """
 
     def __init__(self, *, settings: Settings) -> None:
         self._settings = settings
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-        self._orders: multiprocessing.Queue[tuple[int, WorkOrder] | None] = self._context.Queue()
-        self._done: multiprocessing.Queue[int | None] = self._context.Queue()
         self._ids = itertools.count(1)
         self._in_flight: dict[int, WorkOrder] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the orders pipe, the current child and _in_flight
         self._stopping = threading.Event()
-        self._process = self._spawn()
-        self._threads = [
-            threading.Thread(target=self._collect_done, name="work-done", daemon=True),
-            threading.Thread(target=self._supervise, name="work-supervisor", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._child = self._spawn()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name="work-supervisor", daemon=True
+        )
+        self._supervisor.start()
 
     def __call__(self, order: WorkOrder) -> None:
         with self._lock:
             order_id = next(self._ids)
             self._in_flight[order_id] = order
-        self._orders.put((order_id, order))
+            # If the child is gone, the supervisor starts another and tells this person.
+            with contextlib.suppress(OSError):
+                self._child.orders.send((order_id, order))
+
+    @property
+    def pid(self) -> int | None:
+        """The work process's PID (for operators and tests)."""
+        return self._child.process.pid
 
     def close(self) -> None:
         self._stopping.set()
-        self._orders.put(None)
-        self._process.join(timeout=60)
-        if self._process.is_alive():
+        with self._lock, contextlib.suppress(OSError):
+            self._child.orders.send(None)
+        process = self._child.process
+        process.join(timeout=60)
+        if process.is_alive():
             log.error("the work process did not finish within 60 s; stopping it")
-            self._process.terminate()
-            self._process.join(timeout=10)
-        self._done.put(None)
+            process.terminate()
+            process.join(timeout=10)
+        self._supervisor.join(timeout=10)
 
-    def _spawn(self) -> BaseProcess:
+    def _spawn(self) -> _Child:
+        orders_in, orders_out = self._context.Pipe(duplex=False)
+        done_in, done_out = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=_child_main, args=(self._settings, self._orders, self._done),
+            target=_child_main, args=(self._settings, orders_in, done_out),
             name="chatops-work", daemon=True,
         )  # fmt: skip
         process.start()
-        return process
-
-    def _collect_done(self) -> None:
-        while (order_id := self._done.get()) is not None:
-            with self._lock:
-                self._in_flight.pop(order_id, None)
+        # Only the child holds these ends now: when it dies, reading `done` ends.
+        orders_in.close()
+        done_out.close()
+        return _Child(process=process, orders=orders_out, done=done_in)
 
     def _supervise(self) -> None:
         while True:
-            self._process.join()
+            child = self._child
+            ready = wait([child.done, child.process.sentinel])
+            if child.done in ready:
+                try:
+                    order_id = child.done.recv()
+                except (EOFError, OSError):
+                    pass  # the child is gone; its sentinel says so next
+                else:
+                    with self._lock:
+                        self._in_flight.pop(order_id, None)
+                    continue
+            if child.process.sentinel not in ready:
+                child.process.join(timeout=1)
+                if child.process.is_alive():
+                    continue
             if self._stopping.is_set():
                 return
-            log.error("the work process died (exit %s); starting it again", self._process.exitcode)
-            self._tell_lost()
-            self._process = self._spawn()
-
-    def _tell_lost(self) -> None:
-        """People whose orders the dead child had taken hear it; nobody waits in silence."""
-        # Orders still in the queue will be taken by the next child; those it had taken are
-        # the ones it had not reported done. Give the queue a moment to be told apart.
-        with self._lock:
-            lost = dict(self._in_flight)
-            self._in_flight.clear()
-        for order in lost.values():
-            _tell(order, "The bot's work process stopped while handling this; it may or may "
-                  "not have run. Check, then ask again if needed.")  # fmt: skip
+            log.error("the work process died (exit %s); starting it again",
+                      child.process.exitcode)  # fmt: skip
+            with self._lock:
+                lost = list(self._in_flight.values())
+                self._in_flight.clear()
+                child.orders.close()
+                self._child = self._spawn()
+            for order in lost:
+                _tell(order, "The bot's work process stopped while handling this; it may or "
+                      "may not have run. Check, then ask again if needed.")  # fmt: skip
 
 
 def _tell(order: WorkOrder, text: str) -> None:
@@ -136,13 +164,9 @@ def _tell(order: WorkOrder, text: str) -> None:
         log.error("could not tell about a lost order (%s): %s", type(order).__name__, err)
 
 
-def _child_main(
-    settings: Settings,
-    orders: multiprocessing.Queue[tuple[int, WorkOrder] | None],
-    done: multiprocessing.Queue[int | None],
-) -> None:
+def _child_main(settings: Settings, orders: Connection, done: Connection) -> None:
     """The work process: build the work side from the settings, then run orders until told
-    to stop, and finish what is under way."""
+    to stop (or the front is gone), and finish what is under way."""
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s [work]: %(message)s"
     )
@@ -151,22 +175,33 @@ def _child_main(
     from bot.server import build_slack_work  # the composition root, imported in the child
 
     work, close = build_slack_work(settings)
+    report = _Reporter(done)
     try:
-        while (item := _next(orders)) is not None:
+        while True:
+            try:
+                item = orders.recv()
+            except (EOFError, OSError):
+                log.error("the front process is gone; finishing the work under way")
+                break
+            if item is None:
+                break
             order_id, order = item
-            work.run(order, done=_reporter(done, order_id))
+            work.run(order, done=report.bound(order_id))
     finally:
         work.shutdown()
         close()
 
 
-def _next(orders: multiprocessing.Queue[Any]) -> Any:
-    while True:
-        try:
-            return orders.get(timeout=1.0)
-        except queue.Empty:
-            continue
+class _Reporter:
+    """Sends answered order IDs back; the workers' threads share one pipe end."""
 
+    def __init__(self, done: Connection) -> None:
+        self._done = done
+        self._lock = threading.Lock()
 
-def _reporter(done: multiprocessing.Queue[int | None], order_id: int) -> Callable[[], None]:
-    return lambda: done.put(order_id)
+    def bound(self, order_id: int) -> Callable[[], None]:
+        return lambda: self._send(order_id)
+
+    def _send(self, order_id: int) -> None:
+        with self._lock, contextlib.suppress(OSError):
+            self._done.send(order_id)

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
-from bot.core.audit import AuditTrail
+from bot.core.audit import AuditTrail, record_request_event
 from bot.core.operations import BotOperation, ParsedCommand, Pull, changes_something
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
@@ -182,6 +182,13 @@ class SlackWork:
 
     # --- approval clicks ------------------------------------------------------------------
 
+    def _audit_event(
+        self, event: str, user: str, request_id: int, record: ApprovalRecord | None,
+        detail: str = "",
+    ) -> None:  # fmt: skip
+        record_request_event(self._audit, event=event, actor=user, request_id=request_id,
+                             record=record, detail=detail)  # fmt: skip
+
     def _click(self, order: ClickOrder, respond: ResponseUrl) -> None:
         try:
             self._decide(order, respond)
@@ -197,13 +204,13 @@ class SlackWork:
             outcome = self._approvals.reject(request_id, user_id=user, groups=groups)
         record = outcome.record
         if outcome.kind is ApprovalOutcomeKind.REFUSED or record is None:
-            self._audit_event("refused", user, request_id, outcome.message, record)
+            self._audit_event("refused", user, request_id, record, outcome.message)
             respond(text=outcome.message, response_type="ephemeral", replace_original=False)
             return
         # The audit trail first: what happened is recorded before anyone is shown it.
-        self._audit_event("approved" if approve else "rejected", user, request_id, "", record)
+        self._audit_event("approved" if approve else "rejected", user, request_id, record)
         if outcome.kind is ApprovalOutcomeKind.EXECUTED:
-            self._audit_event(record.state.value, user, request_id, record.outcome, record)
+            self._audit_event(record.state.value, user, request_id, record, record.outcome)
         self._messages.update(record)
         if outcome.kind is ApprovalOutcomeKind.RECORDED:
             respond(text=outcome.message, response_type="ephemeral", replace_original=False)
@@ -212,17 +219,6 @@ class SlackWork:
         self._messages.tell_requester(
             record, f"Your request #{request_id} was {verb}: {record.outcome or record.state.value}"
         )
-
-    def _audit_event(
-        self, event: str, user: str, request_id: int, detail: str, record: ApprovalRecord | None
-    ) -> None:
-        if self._audit is not None:
-            self._audit.record(
-                event=event, actor=user, channel_id=record.channel_id if record else None,
-                engine=record.engine if record else None,
-                command=record.command_text if record else "",
-                detail=f"#{request_id} {detail}".strip(),
-            )  # fmt: skip
 
 
 def _then(task: Callable[[], None], done: Callable[[], None]) -> Callable[[], None]:

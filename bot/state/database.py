@@ -69,19 +69,27 @@ approval_votes = Table(
     UniqueConstraint("approval_id", "user_id"),
 )
 
+
+def _audit_columns(*, hash_length: int) -> list[Column[Any]]:
+    """The columns of an audit table (the two differ only in the width of their hashes)."""
+    return [
+        Column("at", DateTime(timezone=True), nullable=False),
+        Column("event", String(32), nullable=False),
+        Column("actor", String(32), nullable=False),
+        Column("channel_id", String(32)),
+        Column("engine", String(128)),
+        Column("command", Text, nullable=False, default=""),
+        Column("detail", Text, nullable=False, default=""),
+        Column("prev_hash", String(hash_length), nullable=False),
+        Column("hash", String(hash_length), nullable=False),
+    ]
+
+
 audit_log = Table(
     "audit_log",
     metadata,
     Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("event", String(32), nullable=False),
-    Column("actor", String(32), nullable=False),
-    Column("channel_id", String(32)),
-    Column("engine", String(128)),
-    Column("command", Text, nullable=False, default=""),
-    Column("detail", Text, nullable=False, default=""),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
+    *_audit_columns(hash_length=64),
 )
 
 # Keyed entries. audit_log's hash columns are VARCHAR(64), too narrow for "hmac-sha256:" and 64
@@ -91,15 +99,7 @@ audit_entries = Table(
     "audit_entries",
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    Column("event", String(32), nullable=False),
-    Column("actor", String(32), nullable=False),
-    Column("channel_id", String(32)),
-    Column("engine", String(128)),
-    Column("command", Text, nullable=False, default=""),
-    Column("detail", Text, nullable=False, default=""),
-    Column("prev_hash", String(128), nullable=False),
-    Column("hash", String(128), nullable=False),
+    *_audit_columns(hash_length=128),
 )
 
 # One row holding the newest audit hash: updating it serialises appends on every database.

@@ -38,6 +38,7 @@ def answer(bot: SlackBot, text: str, *, user: str, channel: str = "C0OPS", name:
 
 def test_viewers_may_look_but_not_run(guarded_bot: SlackBot, api: docker.APIClient) -> None:
     box = guarded_bot.sandbox
+    api.create_container(TEST_IMAGE, command=["true"], name=box.name("seen"), labels=box.labels)
     assert '"table"' in answer(guarded_bot, "ps -a", user="U0ANYONE", name="look")
     name = box.name("denied")
     text = answer(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import socket
 import time
 from collections.abc import Iterator
@@ -237,3 +239,48 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
     # The positive control: a lease renewed within the bound is a live execution, left alone.
     assert repository.get(live.id).state is ApprovalState.EXECUTING  # type: ignore[union-attr]
     assert not any(f"#{live.id}" in json.dumps(c.body) for c in fake_slack.of("chat.postMessage"))
+
+
+# --- Acknowledgements never wait for work -------------------------------------------------
+
+
+def test_work_runs_in_a_work_process_that_is_restarted_and_tells_who_it_lost(
+    sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    with stalled_engine() as stalled:
+        service = serve_bot(
+            sandbox, fake_slack,
+            engines={
+                "local": {"url": sandbox.docker_host, "default": True},
+                "stalled": {"url": stalled, "timeout_seconds": 5},
+            },
+        )  # fmt: skip
+        bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+        try:
+            first = service.work_pid
+            assert first is not None and first != os.getpid()
+            bot.command("ps -a", name="before")
+            assert '"table"' in json.dumps(bot.responses("before")[0])
+            bot.command("-c stalled ps", name="taken")  # held by the stalled engine
+            os.kill(first, signal.SIGKILL)  # the work process crashes with the order in hand
+            deadline = time.monotonic() + 30
+            while service.work_pid == first:  # polling for the restart, not waiting for time
+                assert time.monotonic() < deadline, "the work process was not restarted"
+                time.sleep(0.1)
+            lost = json.dumps(bot.responses("taken")[0])
+            assert "may or may not have run" in lost
+            bot.command("ps -a", name="after")  # the new work process answers
+            assert '"table"' in json.dumps(bot.responses("after")[0])
+        finally:
+            service.stop()
+
+
+def test_work_can_stay_in_one_process(sandbox: Sandbox, fake_slack: FakeSlack) -> None:
+    service = serve_bot(sandbox, fake_slack, work_process=False)
+    bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    try:
+        assert service.work_pid is None
+        bot.command("ps -a", name="here")
+        assert '"table"' in json.dumps(bot.responses("here")[0])
+    finally:
+        service.stop()

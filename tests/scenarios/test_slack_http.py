@@ -11,7 +11,11 @@ from tests.conftest import SIGNING_SECRET, TEST_IMAGE, SlackBot
 from tests.fakes.fake_slack import post_signed, sign, slash_command_body
 
 
-def test_ps_is_acknowledged_at_once_and_answered_with_a_table(slack_bot: SlackBot) -> None:
+def test_ps_is_acknowledged_at_once_and_answered_with_a_table(
+    slack_bot: SlackBot, api: docker.APIClient
+) -> None:
+    box = slack_bot.sandbox  # at least one container to list, whatever ran before
+    api.create_container(TEST_IMAGE, command=["true"], name=box.name("listed"), labels=box.labels)
     started = time.monotonic()
     answer = slack_bot.command("ps -a")
     assert answer.status_code == 200
@@ -31,8 +35,11 @@ def test_bad_input_is_answered_in_the_acknowledgement(slack_bot: SlackBot) -> No
     text = str(body["blocks"])
     assert "Unknown option `--alll`" in text and "Did you mean `--all`?" in text
     assert "/docker ps [OPTIONS]" in text
-    time.sleep(0.5)
-    assert slack_bot.fake.of("response") == []
+    # The positive control, instead of waiting: a good command sent after it is answered, and
+    # is the only answer there is.
+    slack_bot.command("ps -a", name="control")
+    slack_bot.responses("control")
+    assert [c.path.rsplit("/", 1)[-1] for c in slack_bot.fake.of("response")] == ["control"]
 
 
 def test_help_is_answered_in_the_acknowledgement(slack_bot: SlackBot) -> None:
@@ -56,9 +63,12 @@ def test_bad_signature_and_stale_timestamp_run_nothing(
     assert stale.status_code == 401
     unsigned = requests.post(slack_bot.events_url, data=body, timeout=10)
     assert unsigned.status_code == 401
-    time.sleep(1)
-    assert api.containers(all=True, filters={"name": name}) == []
-    assert slack_bot.fake.of("response") == []
+    # The positive control: the same command, signed, does run (and is the only answer).
+    signed = slash_command_body(text=text, response_url=slack_bot.fake.response_url("signed"))
+    assert post_signed(slack_bot.events_url, signed, secret=SIGNING_SECRET).status_code == 200
+    slack_bot.responses("signed")
+    assert [c.path.rsplit("/", 1)[-1] for c in slack_bot.fake.of("response")] == ["signed"]
+    assert len(api.containers(all=True, filters={"name": name})) == 1
 
 
 def test_ssl_check(slack_bot: SlackBot) -> None:
