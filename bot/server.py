@@ -32,18 +32,20 @@ from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
+from bot.service.approvals import ExpirySweeper, post_or_withdraw
+from bot.service.orders import WorkOrder
+from bot.service.requests import RequestService
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
-from bot.slack.approvals import ApprovalButtons, ApprovalMessages, ExpirySweeper
+from bot.slack.approvals import ApprovalButtons, ApprovalMessages
+from bot.slack.chat import SlackChat
 from bot.slack.commands import SlashCommandHandler
 from bot.slack.delivery import post_cleanup_report
 from bot.slack.dispatch import Dispatch, InProcess, WorkProcess
 from bot.slack.groups import SlackGroups
 from bot.slack.ids import referenced_groups
-from bot.slack.orders import WorkOrder
 from bot.slack.priority import AckFirst
 from bot.slack.web import make_probe_client, make_web_client
-from bot.slack.work import SlackWork
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
@@ -168,9 +170,9 @@ class Backend:
 
     audit: SqlAuditLog
     approvals: ApprovalService
-    messages: ApprovalMessages
+    chat: SlackChat
     housekeeping: HousekeepingScheduler
-    work: SlackWork
+    work: RequestService
     rules: AccessRules
 
 
@@ -204,8 +206,8 @@ def build_backend(
         service=approvals,
         channel=settings.approvals.channel,
         approvers=", ".join(settings.approvals.approvers),
-        audit=audit,
     )
+    chat = SlackChat(client=client, messages=messages, groups_of=groups_of)
 
     def housekeep(name: str, dry_run: bool) -> CleanupReport:
         return run_cleanup(engines.get(name), dry_run=dry_run)
@@ -219,7 +221,8 @@ def build_backend(
             requester="housekeeping", channel_id=schedule.notify_channel, command=command,
             engine=schedule.engine, plan=plan, veto_window=window,
         )  # fmt: skip
-        problem = messages.post_or_withdraw(record, channel=schedule.notify_channel)
+        problem = post_or_withdraw(chat=chat, approvals=approvals, audit=audit, record=record,
+                                   channel=schedule.notify_channel)  # fmt: skip
         if problem is not None:
             return f"not run: #{record.id} was withdrawn ({problem})"
         detail = f"#{record.id}: {len(plan.items)} object(s)"
@@ -238,20 +241,20 @@ def build_backend(
         engines=engines, policy=policy, approvals=approvals, audit=audit,
         cleanup_status=housekeeping.status,
     )  # fmt: skip
-    work = SlackWork(
-        pipeline=pipeline, workers=workers, client=client, approvals=approvals,
-        messages=messages, audit=audit, groups_of=groups_of, default_engine=default_engine,
+    work = RequestService(
+        pipeline=pipeline, workers=workers, chat=chat, approvals=approvals, audit=audit,
+        default_engine=default_engine,
         changes_in_channel=settings.slack_changes_in_channel,
         listings_in_channel=settings.slack_listings_in_channel,
         wait_for_acks=wait_for_acks or (lambda: None),
     )  # fmt: skip
     return Backend(
-        audit=audit, approvals=approvals, messages=messages, housekeeping=housekeeping,
+        audit=audit, approvals=approvals, chat=chat, housekeeping=housekeeping,
         work=work, rules=policy.rules,
     )  # fmt: skip
 
 
-def build_slack_work(settings: Settings) -> tuple[SlackWork, Callable[[], None]]:
+def build_request_service(settings: Settings) -> tuple[RequestService, Callable[[], None]]:
     """The work side on its own, for the work process; returns it and what closes it."""
     from bot.engine.directory import DockerEngineDirectory  # the work process's own engines
 
@@ -291,7 +294,7 @@ class SlackService:
             interval=parse_duration(settings.audit.publish_every, option="publish_every"),
         )
         self._sweeper = ExpirySweeper(
-            service=backend.approvals, messages=backend.messages, audit=backend.audit
+            service=backend.approvals, chat=backend.chat, audit=backend.audit
         )
         self._housekeeping = backend.housekeeping
         self._dispatch: Dispatch | None = None  # started with the service

@@ -1,4 +1,4 @@
-"""Approvals in Slack: the request message with its buttons, clicks on them, expiry."""
+"""Approvals in Slack: the request message with its buttons, and clicks on them."""
 
 from __future__ import annotations
 
@@ -10,10 +10,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.approvals import ApprovalRecord, ApprovalService
-from bot.core.audit import AuditTrail, record_request_event
-from bot.periodic import Periodic
 from bot.render.slack_blocks import APPROVE_ACTION, approval_request_blocks, escape, section
-from bot.slack.orders import ClickOrder, WorkOrder
+from bot.service.orders import ClickOrder, WorkOrder
 
 log = logging.getLogger(__name__)
 
@@ -22,27 +20,11 @@ class ApprovalMessages:
     """Posts and updates request messages; tells requesters what became of their request."""
 
     def __init__(self, *, client: WebClient, service: ApprovalService, channel: str | None,
-                 approvers: str, audit: AuditTrail | None = None) -> None:  # fmt: skip
+                 approvers: str) -> None:  # fmt: skip
         self._client = client
         self._service = service
         self._channel = channel
         self._approvers = approvers
-        self._audit = audit
-
-    def post_or_withdraw(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
-        """Post the request; if nobody can be shown it, withdraw it (audited) and return why.
-
-        A request that approvers cannot see would wait until it expires, while its requester
-        is told it waits: fail closed, and say what to fix.
-        """
-        problem = self.post(record, channel=channel)
-        if problem is None:
-            return None
-        withdrawn = self._service.withdraw(record.id, reason=problem)
-        record_request_event(self._audit, event="withdrawn", actor="bot", request_id=record.id,
-                             record=record, detail=problem)  # fmt: skip
-        log.error("approval request #%s withdrawn: %s", record.id, problem)
-        return problem if withdrawn is not None else None
 
     def post(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
         """Show the request to approvers; None when posted, else why it could not be (a
@@ -134,58 +116,6 @@ class ApprovalButtons:
                 user_id=str((body.get("user") or {}).get("id", "")),
                 channel_id=str((body.get("channel") or {}).get("id", "")),
                 approve=action.get("action_id") == APPROVE_ACTION,
-                response_url=str(body.get("response_url", "")),
+                reply_to=str(body.get("response_url", "")),
             )
         )
-
-
-class ExpirySweeper:
-    """Every ``interval`` seconds (and once at start, after a restart): expires overdue
-    requests and reports executions that their process abandoned (a crash) as interrupted.
-    Lease renewal runs on its own thread: a sweep that runs a veto-window plan on a slow
-    engine must not let this process's own executions look abandoned."""
-
-    def __init__(self, *, service: ApprovalService, messages: ApprovalMessages,
-                 audit: AuditTrail | None, interval: float = 10.0,
-                 renew_interval: float = 5.0) -> None:  # fmt: skip
-        self._service = service
-        self._messages = messages
-        self._audit = audit
-        self._sweeps = Periodic(name="approval-expiry", interval=interval, task=self.sweep)
-        self._leases = Periodic(
-            name="approval-leases", interval=renew_interval, task=service.renew_leases
-        )
-
-    def start(self) -> None:
-        self._leases.start()
-        self._sweeps.start()
-
-    def stop(self) -> None:
-        self._sweeps.stop()
-        self._leases.stop()
-
-    def sweep(self) -> None:
-        for record in self._service.interrupt_abandoned():
-            self._report_interrupted(record)
-        for record in self._service.expire_due():
-            if not record.auto_run:
-                record_request_event(self._audit, event="expired", actor="bot",
-                                     request_id=record.id, record=record)  # fmt: skip
-            self._messages.update(record)
-            self._messages.tell_requester(record, f"Your request #{record.id} expired.")
-            if record.auto_run and self._audit is not None:
-                self._audit.record(event=record.state.value, actor="bot", engine=record.engine,
-                                   command=record.command_text,
-                                   detail=f"#{record.id} {record.outcome}")  # fmt: skip
-
-    def _report_interrupted(self, record: ApprovalRecord) -> None:
-        record_request_event(self._audit, event="interrupted", actor="bot", request_id=record.id,
-                             record=record, detail=record.outcome)  # fmt: skip
-        self._messages.update(record)
-        text = (
-            f"Request #{record.id} (/docker {record.command_text} on {record.engine}) was "
-            "interrupted: the bot stopped while running it. It was not run again; check what "
-            "is left on the engine and ask again if needed."
-        )
-        self._messages.announce(record, text)
-        self._messages.tell_requester(record, text)

@@ -3,7 +3,7 @@
 Slack wants an HTTP 200 within 3 s. Parsing happens before the acknowledgement (it is cheap,
 bounded, and lets bad input be answered in the acknowledgement itself); nothing else does. The
 acknowledged command goes to the dispatcher as a ``CommandOrder`` and is run and answered by
-``bot.slack.work``, in a work process by default (``bot.slack.dispatch``).
+``bot.service.requests``, in a work process by default (``bot.slack.dispatch``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from bot.core.pipeline import Reply
 from bot.core.policy import Actor
 from bot.errors import AccessDenied, ChatOpsError
 from bot.render.slack_blocks import code, context, render_slack
-from bot.slack.orders import CommandOrder, WorkOrder
+from bot.service.orders import CommandOrder, WorkOrder
 
 
 def unescape_slack(text: str) -> str:
@@ -68,5 +68,5 @@ class SlashCommandHandler:
         else:
             ack()
         self._dispatch(
-            CommandOrder(command=command, actor=actor, response_url=str(body["response_url"]))
+            CommandOrder(command=command, actor=actor, reply_to=str(body["response_url"]))
         )

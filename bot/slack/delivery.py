@@ -46,6 +46,10 @@ class Delivery:
         self._client = client
         self._conversation = conversation
 
+    @property
+    def conversation(self) -> Conversation:
+        return self._conversation
+
     def reply(self, message: SlackMessage, *, in_channel: bool, replace: bool = False) -> None:
         """Answer through the response_url (or, if Slack refuses it, another way), then
         attach any files."""

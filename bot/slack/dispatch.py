@@ -26,8 +26,9 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Protocol
 
-from bot.slack.orders import WorkOrder
-from bot.slack.work import ResponseUrl, SlackWork
+from bot.service.orders import WorkOrder
+from bot.service.requests import RequestService
+from bot.slack.chat import ResponseUrl
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -47,7 +48,7 @@ class Dispatch(Protocol):
 class InProcess:
     """Work on this process's own threads (``WORK_PROCESS=false``)."""
 
-    def __init__(self, *, work: SlackWork) -> None:
+    def __init__(self, *, work: RequestService) -> None:
         self._work = work
 
     def __call__(self, order: WorkOrder) -> None:
@@ -155,7 +156,7 @@ class WorkProcess:
 
 
 def _tell(order: WorkOrder, text: str) -> None:
-    url = order.response_url
+    url = order.reply_to
     try:
         ResponseUrl(url)(
             text=f":warning: {text}", response_type="ephemeral", replace_original=False
@@ -172,9 +173,9 @@ def _child_main(settings: Settings, orders: Connection, done: Connection) -> Non
     )
     with contextlib.suppress(OSError):
         os.nice(_LOWER_PRIORITY)  # acknowledgements first when the CPU is contended
-    from bot.server import build_slack_work  # the composition root, imported in the child
+    from bot.server import build_request_service  # the composition root, imported in the child
 
-    work, close = build_slack_work(settings)
+    work, close = build_request_service(settings)
     report = _Reporter(done)
     try:
         while True:

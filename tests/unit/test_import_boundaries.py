@@ -76,12 +76,15 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def forbidden_imports(source: str, module: str, *, package: bool = False) -> list[str]:
-    """``line: name`` for every import of ``module`` that the core may not make."""
+def forbidden_imports(
+    source: str, module: str, *, package: bool = False,
+    forbidden: tuple[str, ...] = FORBIDDEN_IN_CORE,
+) -> list[str]:  # fmt: skip
+    """``line: name`` for every import of ``module`` among ``forbidden`` (the core's list)."""
     found = []
     for node in all_imports(ast.parse(source)):
         for name in imported(node, module, package=package):
-            if any(name == bad or name.startswith(bad + ".") for bad in FORBIDDEN_IN_CORE):
+            if any(name == bad or name.startswith(bad + ".") for bad in forbidden):
                 found.append(f"{node.lineno}: {name}")
                 break
     return found
@@ -124,6 +127,24 @@ def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
 
 
 CORE_MODULES = sorted(path for path in CORE.rglob("*.py"))
+# The service layer is chat-neutral: it uses the core and its own ports, never a chat SDK, the
+# Docker SDK, the database or the settings (the composition root wires those in).
+SERVICE_MODULES = sorted(path for path in (PACKAGE / "service").rglob("*.py"))
+FORBIDDEN_IN_SERVICE = (
+    "slack_bolt", "slack_sdk", "docker", "sqlalchemy", "waitress", "apscheduler", "requests",
+    "pydantic", "pydantic_settings",
+    "bot.settings", "bot.config", "bot.slack", "bot.engine", "bot.state", "bot.server",
+    "bot.render", "bot.cli", "bot.console",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("path", SERVICE_MODULES, ids=lambda path: module_name(path))
+def test_the_service_layer_is_chat_neutral(path: Path) -> None:
+    found = forbidden_imports(
+        path.read_text(), module_name(path), package=path.name == "__init__.py",
+        forbidden=FORBIDDEN_IN_SERVICE,
+    )  # fmt: skip
+    assert not found, f"{path.relative_to(PACKAGE.parent)} imports an adapter: {found}"
 
 
 @pytest.mark.parametrize("path", CORE_MODULES, ids=lambda path: module_name(path))

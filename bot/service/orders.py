@@ -1,6 +1,7 @@
-"""Work orders: what the front hands over once Slack has been acknowledged.
+"""Work orders: what a chat front hands over once the request has been acknowledged.
 
-Plain, picklable values, so that the work can run in another process.
+Plain, picklable values, so that the work can run in another process. ``reply_to`` is the
+adapter's handle for answering this request (for Slack, the response URL).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from bot.core.policy import Actor
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CommandOrder:
-    """A parsed, acknowledged slash command to run for ``actor``."""
+    """A parsed, acknowledged command to run for ``actor``."""
 
     command: ParsedCommand
     actor: Actor
-    response_url: str
+    reply_to: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -28,7 +29,7 @@ class ClickOrder:
     user_id: str
     channel_id: str
     approve: bool
-    response_url: str
+    reply_to: str
 
 
 WorkOrder = CommandOrder | ClickOrder

@@ -1,9 +1,9 @@
-"""Everything after Slack's acknowledgement: run the request, answer the person.
+"""Everything after the acknowledgement: run the request, answer the person, chat-neutral.
 
-The front (``bot.slack.commands``, the button listener) parses, acknowledges and hands a
-``WorkOrder`` to a dispatcher. Orders are plain, picklable values, so the work can run in
-another process (``bot.slack.dispatch``): rendering a 500-row listing and the Web API calls
-that deliver it then never share an interpreter lock with the acknowledgements.
+A chat front parses, acknowledges and hands a ``WorkOrder`` to a dispatcher. Orders are plain,
+picklable values, so the work can run in another process (``bot.slack.dispatch``): rendering a
+500-row listing and the calls that deliver it then never share an interpreter lock with the
+acknowledgements. Answers go out through the chat port (``bot.service.chat``).
 """
 
 from __future__ import annotations
@@ -11,10 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
-
-from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
 from bot.core.audit import AuditTrail, record_request_event
@@ -23,39 +19,25 @@ from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
 from bot.core.results import ApprovalRequested, ApprovalUpdate
 from bot.errors import ChatOpsError, EngineBusy
-from bot.render.shared import SharedRenders
-from bot.render.slack_blocks import credit_line, render_slack
-from bot.slack.approvals import ApprovalMessages
-from bot.slack.delivery import Conversation, Delivery, SlackPullProgress
-from bot.slack.orders import ClickOrder, CommandOrder, WorkOrder
+from bot.service.approvals import post_or_withdraw
+from bot.service.chat import Chat, Requester
+from bot.service.orders import ClickOrder, CommandOrder, WorkOrder
 from bot.workers import EngineWorkers
 
 log = logging.getLogger(__name__)
 
 
-class ResponseUrl:
-    """Bolt's ``respond`` rebuilt from the URL alone (the work may run in another process)."""
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-
-    def __call__(self, **kwargs: Any) -> Any:
-        return WebhookClient(self._url).send(**kwargs)
-
-
-class SlackWork:
-    """Runs orders on the engines' workers and answers through Slack."""
+class RequestService:
+    """Runs orders on the engines' workers and answers through the chat port."""
 
     def __init__(
         self,
         *,
         pipeline: Pipeline,
         workers: EngineWorkers,
-        client: WebClient,
+        chat: Chat,
         approvals: ApprovalService,
-        messages: ApprovalMessages,
         audit: AuditTrail | None,
-        groups_of: Callable[[str], frozenset[str]],
         default_engine: str,
         changes_in_channel: bool,
         listings_in_channel: bool,
@@ -63,16 +45,13 @@ class SlackWork:
     ) -> None:
         self._pipeline = pipeline
         self._workers = workers
-        self._client = client
+        self._chat = chat
         self._approvals = approvals
-        self._messages = messages
         self._audit = audit
-        self._groups_of = groups_of
         self._default_engine = default_engine
         self._changes_in_channel = changes_in_channel
         self._listings_in_channel = listings_in_channel
         self._wait_for_acks = wait_for_acks
-        self._renders = SharedRenders()
 
     def run(self, order: WorkOrder, *, done: Callable[[], None] = lambda: None) -> None:
         """Queue ``order`` on the workers of the engine it needs (never blocks on work);
@@ -90,37 +69,37 @@ class SlackWork:
     def _submit(self, order: WorkOrder, done: Callable[[], None]) -> None:
         match order:
             case CommandOrder():
-                conversation = Conversation(
+                to = Requester(
                     channel_id=order.actor.channel_id or "", user_id=order.actor.user_id,
-                    respond=ResponseUrl(order.response_url),
+                    reply_to=order.reply_to,
                 )  # fmt: skip
                 try:
                     self._workers.submit(
                         self._engine_for(order.command),
-                        _then(
-                            lambda: self._command(order.command, order.actor, conversation), done
-                        ),
+                        _then(lambda: self._command(order.command, order.actor, to), done),
                     )
                 except EngineBusy as err:
                     done()
                     command = order.command
-                    Delivery(client=self._client, conversation=conversation).reply(
-                        render_slack(Reply(text=command.shown, command=command, error=err)),
+                    self._chat.answer(
+                        to, Reply(text=command.shown, command=command, error=err),
                         in_channel=False, replace=changes_something(command.operation),
                     )  # fmt: skip
             case ClickOrder():
                 # An approval runs the plan on its engine, so it queues there; a rejection
                 # needs no engine and never waits behind engine work.
                 record = self._approvals.get(order.request_id) if order.approve else None
-                respond = ResponseUrl(order.response_url)
+                clicker = Requester(
+                    channel_id=order.channel_id, user_id=order.user_id, reply_to=order.reply_to
+                )
                 try:
                     self._workers.submit(
                         record.engine if record is not None else None,
-                        _then(lambda: self._click(order, respond), done),
+                        _then(lambda: self._click(order, clicker), done),
                     )
                 except EngineBusy as err:
                     done()
-                    respond(text=str(err), response_type="ephemeral", replace_original=False)
+                    self._chat.tell(clicker, str(err))
 
     def _engine_for(self, command: ParsedCommand) -> str | None:
         """The engine whose workers run ``command`` (None: it needs none)."""
@@ -130,55 +109,49 @@ class SlackWork:
 
     # --- slash commands -------------------------------------------------------------------
 
-    def _command(self, command: ParsedCommand, actor: Actor, conversation: Conversation) -> None:
+    def _command(self, command: ParsedCommand, actor: Actor, to: Requester) -> None:
         self._wait_for_acks()
         try:
-            self._answer(command, actor, conversation)
+            self._answer(command, actor, to)
         except Exception:  # a worker must never die silently
             log.exception("failed to answer %r", command.shown)
 
-    def _answer(self, command: ParsedCommand, actor: Actor, conversation: Conversation) -> None:
-        delivery = Delivery(client=self._client, conversation=conversation)
-        actor = dataclasses.replace(actor, groups=self._groups_of(actor.user_id))
+    def _answer(self, command: ParsedCommand, actor: Actor, to: Requester) -> None:
+        actor = dataclasses.replace(actor, groups=self._chat.groups_of(actor.user_id))
         changes = changes_something(command.operation)
         in_channel = self._changes_in_channel if changes else self._listings_in_channel
         progress = None
         if isinstance(command.operation, Pull) and in_channel and not command.operation.quiet:
-            progress = SlackPullProgress(
-                client=self._client,
-                conversation=conversation,
-                reference=str(command.operation.image),
-                credit=credit_line(actor.user_id, command.shown, command.engine),
-            )
+            progress = self._chat.pull_progress(to, command)
         reply = self._pipeline.run(command, actor=actor, progress=progress)
         if reply.error is not None:
             # Errors go to the person who asked, in place of the "working on" note.
-            delivery.reply(render_slack(reply), in_channel=False, replace=changes)
+            self._chat.answer(to, reply, in_channel=False, replace=changes)
             return
         if isinstance(reply.result, ApprovalRequested | ApprovalUpdate):
             record = reply.result.record
             if record is not None and isinstance(reply.result, ApprovalRequested):
-                problem = self._messages.post_or_withdraw(record)
+                problem = post_or_withdraw(
+                    chat=self._chat, approvals=self._approvals, audit=self._audit, record=record
+                )
                 if problem is not None:
                     error = ChatOpsError(
                         f"Request #{record.id} was withdrawn and nothing was run: {problem}."
                     )
                     refused = dataclasses.replace(reply, result=None, error=error)
-                    delivery.reply(render_slack(refused), in_channel=False, replace=changes)
+                    self._chat.answer(to, refused, in_channel=False, replace=changes)
                     return
             elif record is not None:
-                self._messages.update(record)
+                self._chat.update_request(record)
             # Only the requester hears that their request waits (or was withdrawn).
-            delivery.reply(render_slack(reply), in_channel=False, replace=changes)
+            self._chat.answer(to, reply, in_channel=False, replace=changes)
             return
-        requester = actor.user_id if in_channel else None
-        message = self._renders.render(
-            reply, requester, lambda: render_slack(reply, requester=requester)
+        credit = actor.user_id if in_channel else None
+        if progress is not None and progress.finish(reply, credit=credit):
+            return
+        self._chat.answer(
+            to, reply, in_channel=in_channel, replace=changes and not in_channel, credit=credit
         )
-        if progress is not None and progress.finish(message):
-            delivery.attach(message.files, in_channel=True)
-            return
-        delivery.reply(message, in_channel=in_channel, replace=changes and not in_channel)
 
     # --- approval clicks ------------------------------------------------------------------
 
@@ -189,15 +162,15 @@ class SlackWork:
         record_request_event(self._audit, event=event, actor=user, request_id=request_id,
                              record=record, detail=detail)  # fmt: skip
 
-    def _click(self, order: ClickOrder, respond: ResponseUrl) -> None:
+    def _click(self, order: ClickOrder, clicker: Requester) -> None:
         try:
-            self._decide(order, respond)
+            self._decide(order, clicker)
         except Exception:
             log.exception("failed to handle a click on #%s", order.request_id)
 
-    def _decide(self, order: ClickOrder, respond: ResponseUrl) -> None:
+    def _decide(self, order: ClickOrder, clicker: Requester) -> None:
         request_id, user, approve = order.request_id, order.user_id, order.approve
-        groups = self._groups_of(user)
+        groups = self._chat.groups_of(user)
         if approve:
             outcome = self._approvals.approve(request_id, user_id=user, groups=groups)
         else:
@@ -205,18 +178,18 @@ class SlackWork:
         record = outcome.record
         if outcome.kind is ApprovalOutcomeKind.REFUSED or record is None:
             self._audit_event("refused", user, request_id, record, outcome.message)
-            respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+            self._chat.tell(clicker, outcome.message)
             return
         # The audit trail first: what happened is recorded before anyone is shown it.
         self._audit_event("approved" if approve else "rejected", user, request_id, record)
         if outcome.kind is ApprovalOutcomeKind.EXECUTED:
             self._audit_event(record.state.value, user, request_id, record, record.outcome)
-        self._messages.update(record)
+        self._chat.update_request(record)
         if outcome.kind is ApprovalOutcomeKind.RECORDED:
-            respond(text=outcome.message, response_type="ephemeral", replace_original=False)
+            self._chat.tell(clicker, outcome.message)
             return
         verb = "approved and run" if approve else "rejected"
-        self._messages.tell_requester(
+        self._chat.tell_requester(
             record, f"Your request #{request_id} was {verb}: {record.outcome or record.state.value}"
         )
 

@@ -1,0 +1,83 @@
+"""The approval lifecycle around the core's state machine: posting or withdrawing a request,
+and the sweeps (expiry, interrupted executions) with their reports."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.core.approval_records import ApprovalRecord
+from bot.core.approvals import ApprovalService
+from bot.core.audit import AuditTrail, record_request_event
+from bot.periodic import Periodic
+from bot.service.chat import Chat
+
+log = logging.getLogger(__name__)
+
+
+def post_or_withdraw(
+    *, chat: Chat, approvals: ApprovalService, audit: AuditTrail | None, record: ApprovalRecord,
+    channel: str | None = None,
+) -> str | None:  # fmt: skip
+    """Show the request to its approvers; if nobody can be shown it, withdraw it (audited) and
+    return why. A request approvers cannot see would wait until it expires while its requester
+    is told it waits: fail closed, and say what to fix."""
+    problem = chat.post_request(record, channel=channel)
+    if problem is None:
+        return None
+    withdrawn = approvals.withdraw(record.id, reason=problem)
+    record_request_event(audit, event="withdrawn", actor="bot", request_id=record.id,
+                         record=record, detail=problem)  # fmt: skip
+    log.error("approval request #%s withdrawn: %s", record.id, problem)
+    return problem if withdrawn is not None else None
+
+
+class ExpirySweeper:
+    """Every ``interval`` seconds (and once at start, after a restart): expires overdue
+    requests and reports executions that their process abandoned (a crash) as interrupted.
+    Lease renewal runs on its own thread: a sweep that runs a veto-window plan on a slow
+    engine must not let this process's own executions look abandoned."""
+
+    def __init__(self, *, service: ApprovalService, chat: Chat,
+                 audit: AuditTrail | None, interval: float = 10.0,
+                 renew_interval: float = 5.0) -> None:  # fmt: skip
+        self._service = service
+        self._chat = chat
+        self._audit = audit
+        self._sweeps = Periodic(name="approval-expiry", interval=interval, task=self.sweep)
+        self._leases = Periodic(
+            name="approval-leases", interval=renew_interval, task=service.renew_leases
+        )
+
+    def start(self) -> None:
+        self._leases.start()
+        self._sweeps.start()
+
+    def stop(self) -> None:
+        self._sweeps.stop()
+        self._leases.stop()
+
+    def sweep(self) -> None:
+        for record in self._service.interrupt_abandoned():
+            self._report_interrupted(record)
+        for record in self._service.expire_due():
+            if not record.auto_run:
+                record_request_event(self._audit, event="expired", actor="bot",
+                                     request_id=record.id, record=record)  # fmt: skip
+            self._chat.update_request(record)
+            self._chat.tell_requester(record, f"Your request #{record.id} expired.")
+            if record.auto_run and self._audit is not None:
+                self._audit.record(event=record.state.value, actor="bot", engine=record.engine,
+                                   command=record.command_text,
+                                   detail=f"#{record.id} {record.outcome}")  # fmt: skip
+
+    def _report_interrupted(self, record: ApprovalRecord) -> None:
+        record_request_event(self._audit, event="interrupted", actor="bot", request_id=record.id,
+                             record=record, detail=record.outcome)  # fmt: skip
+        self._chat.update_request(record)
+        text = (
+            f"Request #{record.id} (/docker {record.command_text} on {record.engine}) was "
+            "interrupted: the bot stopped while running it. It was not run again; check what "
+            "is left on the engine and ask again if needed."
+        )
+        self._chat.announce(record, text)
+        self._chat.tell_requester(record, text)

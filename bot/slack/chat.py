@@ -1,0 +1,113 @@
+"""The chat port for Slack: the service's answers as Block Kit, over Slack's Web API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from bot.core.approval_records import ApprovalRecord
+from bot.core.operations import ParsedCommand, Pull
+from bot.core.pipeline import Reply
+from bot.core.results import PullProgress
+from bot.render.shared import SharedRenders
+from bot.render.slack_blocks import SlackMessage, credit_line, escape, render_slack
+from bot.service.chat import ProgressSink, Requester
+from bot.slack.approvals import ApprovalMessages
+from bot.slack.delivery import Conversation, Delivery, SlackPullProgress
+
+
+class ResponseUrl:
+    """Bolt's ``respond`` rebuilt from the URL alone (the work may run in another process)."""
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+
+    def __call__(self, **kwargs: Any) -> Any:
+        return WebhookClient(self._url).send(**kwargs)
+
+
+class SlackChat:
+    """``bot.service.chat.Chat`` for Slack."""
+
+    def __init__(
+        self, *, client: WebClient, messages: ApprovalMessages,
+        groups_of: Callable[[str], frozenset[str]],
+    ) -> None:  # fmt: skip
+        self._client = client
+        self._messages = messages
+        self._groups_of = groups_of
+        self._renders = SharedRenders()
+
+    def answer(
+        self, to: Requester, reply: Reply, *, in_channel: bool, replace: bool,
+        credit: str | None = None,
+    ) -> None:  # fmt: skip
+        self._delivery(to).reply(self._render(reply, credit), in_channel=in_channel,
+                                 replace=replace)  # fmt: skip
+
+    def tell(self, to: Requester, text: str) -> None:
+        ResponseUrl(to.reply_to)(
+            text=escape(text), response_type="ephemeral", replace_original=False
+        )
+
+    def pull_progress(self, to: Requester, command: ParsedCommand) -> ProgressSink | None:
+        operation = command.operation
+        if not isinstance(operation, Pull):
+            return None
+        delivery = self._delivery(to)
+        progress = SlackPullProgress(
+            client=self._client, conversation=delivery.conversation,
+            reference=str(operation.image),
+            credit=credit_line(to.user_id, command.shown, command.engine),
+        )  # fmt: skip
+        return _PullSink(progress=progress, delivery=delivery, render=self._render)
+
+    def post_request(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
+        return self._messages.post(record, channel=channel)
+
+    def update_request(self, record: ApprovalRecord) -> None:
+        self._messages.update(record)
+
+    def tell_requester(self, record: ApprovalRecord, text: str) -> None:
+        self._messages.tell_requester(record, text)
+
+    def announce(self, record: ApprovalRecord, text: str) -> None:
+        self._messages.announce(record, text)
+
+    def groups_of(self, user: str) -> frozenset[str]:
+        return self._groups_of(user)
+
+    def _render(self, reply: Reply, credit: str | None) -> SlackMessage:
+        # Fifty answers from one shared engine call are rendered once.
+        return self._renders.render(reply, credit, lambda: render_slack(reply, requester=credit))
+
+    def _delivery(self, to: Requester) -> Delivery:
+        conversation = Conversation(
+            channel_id=to.channel_id, user_id=to.user_id, respond=ResponseUrl(to.reply_to)
+        )
+        return Delivery(client=self._client, conversation=conversation)
+
+
+class _PullSink:
+    """A pull's progress message, which the result replaces (files attached beside it)."""
+
+    def __init__(
+        self, *, progress: SlackPullProgress, delivery: Delivery,
+        render: Callable[[Reply, str | None], SlackMessage],
+    ) -> None:  # fmt: skip
+        self._progress = progress
+        self._delivery = delivery
+        self._render = render
+
+    def __call__(self, event: PullProgress) -> None:
+        self._progress(event)
+
+    def finish(self, reply: Reply, *, credit: str | None) -> bool:
+        message = self._render(reply, credit)
+        if not self._progress.finish(message):
+            return False
+        self._delivery.attach(message.files, in_channel=True)
+        return True
