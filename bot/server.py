@@ -114,8 +114,9 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
 
 
 def build_approval_service(
-    *, settings: Settings, engines: EngineDirectory, rules: AccessRules, database: Engine
-) -> ApprovalService:
+    *, settings: Settings, engines: EngineDirectory, rules: AccessRules, database: Engine,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> ApprovalService:  # fmt: skip
     """Approvals stored in the database, planned and executed by the named engines."""
     expire_after = parse_duration(settings.approvals.expire_after, option="expire_after")
 
@@ -135,7 +136,7 @@ def build_approval_service(
             ),
         ),
         has_role=lambda role, user, groups: has_role(role, user, groups, rules),
-        clock=lambda: datetime.now(UTC),
+        clock=clock,
     )
 
 
@@ -179,6 +180,7 @@ class Backend:
 def build_backend(
     *, settings: Settings, engines: EngineDirectory, default_engine: str, client: WebClient,
     wait_for_acks: Callable[[], None] | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> Backend:  # fmt: skip
     """Policy, database, approvals, housekeeping and the work side, wired from the settings."""
     workers = EngineWorkers(
@@ -199,7 +201,7 @@ def build_backend(
     except AuditError as err:
         raise ConfigError(str(err)) from None
     approvals = build_approval_service(
-        settings=settings, engines=engines, rules=policy.rules, database=database
+        settings=settings, engines=engines, rules=policy.rules, database=database, clock=clock
     )
     messages = ApprovalMessages(
         client=client,
@@ -271,8 +273,11 @@ class SlackService:
     """The running bot: HTTP server (events and health) and, in Socket Mode, the socket."""
 
     def __init__(
-        self, *, settings: Settings, engines: EngineDirectory, default_engine: str
-    ) -> None:
+        self, *, settings: Settings, engines: EngineDirectory, default_engine: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:  # fmt: skip
+        """``clock``: what "now" is for this process's schedules (expiry, veto windows,
+        leases); tests move it instead of waiting."""
         required_credentials(settings)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         self._client = make_web_client(token=token, base_url=settings.slack_api_url)
@@ -285,6 +290,7 @@ class SlackService:
             client=self._client,
             # In one process, work also waits for acknowledgements in flight (up to 1 s).
             wait_for_acks=ack_first.wait_for_quiet if not settings.work_process else None,
+            clock=clock,
         )  # fmt: skip
         self._backend = backend
         self._head_publisher = AuditHeadPublisher(
@@ -354,6 +360,11 @@ class SlackService:
     @property
     def housekeeping(self) -> HousekeepingScheduler:
         return self._housekeeping
+
+    def sweep_approvals(self) -> None:
+        """One sweep now (expiry, veto windows that ended, interrupted executions), as the
+        schedule would do within its interval."""
+        self._sweeper.sweep()
 
     @property
     def socket_mode(self) -> bool:

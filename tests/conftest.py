@@ -13,8 +13,9 @@ import subprocess
 import tarfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -269,7 +270,10 @@ class SlackBot:
             self.fake.wait_for("response", count=len(self.fake.of("response")) + 1, timeout=30)
 
 
-def serve_bot(sandbox: Sandbox, fake: FakeSlack, **overrides: Any) -> SlackService:
+def serve_bot(
+    sandbox: Sandbox, fake: FakeSlack, *, clock: Callable[[], datetime] | None = None,
+    **overrides: Any,
+) -> SlackService:  # fmt: skip
     values: dict[str, Any] = {
         "slack_bot_token": "xoxb-test-token",
         "slack_signing_secret": SIGNING_SECRET,
@@ -285,7 +289,10 @@ def serve_bot(sandbox: Sandbox, fake: FakeSlack, **overrides: Any) -> SlackServi
     }
     settings = make_settings(sandbox.docker_host, **(values | overrides))
     engines = DockerEngineDirectory.from_settings(settings)
-    service = SlackService(settings=settings, engines=engines, default_engine=engines.default)
+    service = SlackService(
+        settings=settings, engines=engines, default_engine=engines.default,
+        **({"clock": clock} if clock is not None else {}),
+    )  # fmt: skip
     service.start()
     return service
 

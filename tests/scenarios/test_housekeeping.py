@@ -205,10 +205,13 @@ def test_a_scheduled_run_cleans_and_reports(
     engine.close()
 
 
-def veto_bot(sandbox: Sandbox, fake: FakeSlack, window: str) -> SlackBot:
+def veto_bot(
+    sandbox: Sandbox, fake: FakeSlack, window: str,
+    clock: Callable[[], datetime] | None = None,
+) -> SlackBot:  # fmt: skip
     return SlackBot(
         service=serve_bot(
-            sandbox, fake,
+            sandbox, fake, clock=clock,
             roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
             cleanup={"schedule": "* * * * *", "container_grace": "0s", "image_grace": "0s",
                      "notify_channel": "C0HOUSE", "veto_window": window},
@@ -250,10 +253,14 @@ def test_a_scheduled_cleanup_runs_when_the_veto_window_ends(
     sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
 ) -> None:
     victim = exited(api, sandbox, "veto-gone")
-    bot = veto_bot(sandbox, fake_slack, "1s")
+    now = [datetime.now(UTC)]
+    bot = veto_bot(sandbox, fake_slack, "10m", clock=lambda: now[0])
     try:
         request_id = proposal(bot, victim)
-        assert exists(api, victim)  # waits for the window
+        bot.service.sweep_approvals()
+        assert exists(api, victim)  # the positive control's twin: within the window, it waits
+        now[0] += timedelta(minutes=11)  # the window ends (on the bot's clock, not the wall's)
+        bot.service.sweep_approvals()
         bot.fake.wait_for(
             "chat.update", where=lambda c: f"#{request_id}: done" in str(c.body.get("text"))
         )

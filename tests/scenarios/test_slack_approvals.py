@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +21,12 @@ from tests.fakes.fake_slack import FakeSlack, block_actions_body, post_signed
 ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND", "S0SRE"]}
 
 
-def start(sandbox: Sandbox, fake: FakeSlack, database: str, **approvals: Any) -> SlackService:
+def start(
+    sandbox: Sandbox, fake: FakeSlack, database: str, *,
+    clock: Callable[[], datetime] | None = None, **approvals: Any,
+) -> SlackService:  # fmt: skip
     return serve_bot(
-        sandbox, fake, roles=ROLES, chatops_database_url=database,
+        sandbox, fake, clock=clock, roles=ROLES, chatops_database_url=database,
         approvals={"required_for": ["rm", "rmi", "prune"], "approvers": ["admin"], **approvals},
     )  # fmt: skip
 
@@ -167,8 +170,10 @@ def test_expiry_after_a_restart(sandbox: Sandbox, fake_slack: FakeSlack, databas
         name, request_id = request_removal(bot, api, "expiry")
     finally:
         service.stop()
-    time.sleep(1.5)
-    restarted = start(sandbox, fake_slack, database, expire_after="1s")
+    # The restarted bot's clock is past the expiry: nothing waits for the time to pass.
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    restarted = start(sandbox, fake_slack, database, expire_after="1s",
+                      clock=lambda: later)  # fmt: skip
     try:
         bot = SlackBot(service=restarted, fake=fake_slack, sandbox=sandbox)
         final_update(bot, request_id, "expired")
