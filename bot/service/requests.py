@@ -36,7 +36,7 @@ class RequestService:
         pipeline: Pipeline,
         workers: EngineWorkers,
         chat: Chat,
-        approvals: ApprovalService,
+        approvals: ApprovalService | None,
         audit: AuditTrail | None,
         default_engine: str,
         changes_in_channel: bool,
@@ -88,7 +88,8 @@ class RequestService:
             case ClickOrder():
                 # An approval runs the plan on its engine, so it queues there; a rejection
                 # needs no engine and never waits behind engine work.
-                record = self._approvals.get(order.request_id) if order.approve else None
+                approvals = self._approvals
+                record = approvals.get(order.request_id) if order.approve and approvals else None
                 clicker = Requester(
                     channel_id=order.channel_id, user_id=order.user_id, reply_to=order.reply_to
                 )
@@ -130,7 +131,8 @@ class RequestService:
             return
         if isinstance(reply.result, ApprovalRequested | ApprovalUpdate):
             record = reply.result.record
-            if record is not None and isinstance(reply.result, ApprovalRequested):
+            if (record is not None and isinstance(reply.result, ApprovalRequested)
+                    and self._approvals is not None):  # fmt: skip
                 problem = post_or_withdraw(
                     chat=self._chat, approvals=self._approvals, audit=self._audit, record=record
                 )
@@ -171,6 +173,9 @@ class RequestService:
     def _decide(self, order: ClickOrder, clicker: Requester) -> None:
         request_id, user, approve = order.request_id, order.user_id, order.approve
         groups = self._chat.groups_of(user)
+        if self._approvals is None:
+            self._chat.tell(clicker, "Approvals are not set up here.")
+            return
         if approve:
             outcome = self._approvals.approve(request_id, user_id=user, groups=groups)
         else:
