@@ -6,9 +6,11 @@ so it can be built and tested without pydantic or a configuration file.
 
 from __future__ import annotations
 
-from bot.core.parsing.units import parse_size
+from bot.core.notices.rules import NotificationRules, parse_restart_loop
+from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import AccessRules, ConfiguredPolicy
 from bot.core.run_policy import RunPolicy
+from bot.errors import ConfigError
 from bot.settings import RunPolicySettings, Settings
 
 
@@ -55,3 +57,42 @@ def configured_policy(settings: Settings) -> ConfiguredPolicy:
     return ConfiguredPolicy(
         rules=access_rules(settings), run_policy=run_policy(settings.run_policy)
     )
+
+
+def notification_rules(settings: Settings, engines: list[str]) -> dict[str, NotificationRules]:
+    """Each engine's ``[notifications]`` (its own table's keys over the global ones); engines
+    without a channel or without any event kind are not watched."""
+    rules = {}
+    for name in engines:
+        engine = settings.engines.get(name)
+        overrides = engine.notifications if engine else None
+        config = overrides.over(settings.notifications) if overrides else settings.notifications
+        if config.channel is None or not config.events:
+            continue
+        _notices_may_go_to(config.channel, name, settings)
+        rules[name] = NotificationRules(
+            channel=config.channel,
+            kinds=frozenset(config.events),
+            quiet_label=config.quiet_label,
+            exclude=tuple(config.exclude),
+            group_window=parse_duration(config.group_window, option="group_window"),
+            restart_loop=parse_restart_loop(config.restart_loop),
+        )
+    return rules
+
+
+def _notices_may_go_to(channel: str, engine: str, settings: Settings) -> None:
+    """A notice's buttons act from its channel: the channel must be one the bot serves, and
+    one the engine may be used from (fail closed rather than post where nobody may act)."""
+    served = settings.access.channels
+    if served and channel not in served:
+        raise ConfigError(
+            f"Notifications for engine {engine!r} go to {channel}, which is not in "
+            "[access] channels: add it there, or set another [notifications] channel."
+        )
+    bound = settings.engines[engine].channels if engine in settings.engines else []
+    if bound and channel not in bound:
+        raise ConfigError(
+            f"Notifications for engine {engine!r} go to {channel}, but the engine may only be "
+            f"used from {', '.join(bound)}: set [engines.{engine}.notifications] channel."
+        )

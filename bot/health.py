@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.engine import EngineDirectory
 from bot.errors import ChatOpsError
@@ -31,6 +32,7 @@ class Health:
     engines: tuple[EngineHealth, ...]
     default_engine: str
     starting: bool = False  # not ready yet (Slack not reached): not healthy whatever else
+    streams: dict[str, bool] = field(default_factory=dict)  # engine -> streaming events now
 
     @property
     def ok(self) -> bool:
@@ -41,10 +43,15 @@ class Health:
 
     def as_dict(self) -> dict[str, object]:
         status = "starting" if self.starting else "ok" if self.ok else "degraded"
-        return {
+        answer: dict[str, object] = {
             "status": status,
             "engines": {e.name: "ok" if e.ok else "unreachable" for e in self.engines},
         }
+        if self.streams:
+            answer["notifications"] = {
+                name: "streaming" if live else "connecting" for name, live in self.streams.items()
+            }
+        return answer
 
 
 class HealthCheck:
@@ -57,10 +64,11 @@ class HealthCheck:
 
     def __init__(
         self, *, engines: EngineDirectory, default_engine: str, deadline: float = 2.0,
-        interval: float = 5.0,
+        interval: float = 5.0, streams: Callable[[], dict[str, bool]] = dict,
     ) -> None:  # fmt: skip
         self._engines = engines
         self._default = default_engine
+        self._streams = streams
         self._deadline = deadline
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="health")
         self._pending: dict[str, Future[None]] = {}
@@ -86,7 +94,10 @@ class HealthCheck:
             with self._first:
                 latest = self._latest if self._latest is not None else self.refresh()
         return Health(
-            engines=latest, default_engine=self._default, starting=not self._ready.is_set()
+            engines=latest,
+            default_engine=self._default,
+            starting=not self._ready.is_set(),
+            streams=self._streams(),
         )
 
     def refresh(self) -> tuple[EngineHealth, ...]:

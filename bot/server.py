@@ -19,10 +19,11 @@ from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
 from bot.audit_head import AuditHeadPublisher
-from bot.config import configured_policy
+from bot.config import configured_policy, notification_rules
 from bot.core.approvals import ApprovalRules, ApprovalService, Planner
 from bot.core.cleanup import run_cleanup
 from bot.core.engine import EngineDirectory
+from bot.core.notices.events import EventSource
 from bot.core.operations import Cleanup, ParsedCommand
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
@@ -33,6 +34,7 @@ from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.service.approvals import ExpirySweeper, post_or_withdraw
+from bot.service.notices import NoticeService
 from bot.service.orders import WorkOrder
 from bot.service.requests import RequestService
 from bot.settings import Settings
@@ -44,11 +46,13 @@ from bot.slack.delivery import post_cleanup_report
 from bot.slack.dispatch import Dispatch, InProcess, WorkProcess
 from bot.slack.groups import SlackGroups
 from bot.slack.ids import referenced_groups
+from bot.slack.notices import NoticeButtons, SlackNoticeBoard
 from bot.slack.priority import AckFirst
 from bot.slack.web import make_probe_client, make_web_client
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
+from bot.state.event_streams import SqlStreamCursors
 from bot.workers import EngineWorkers
 
 log = logging.getLogger(__name__)
@@ -175,6 +179,7 @@ class Backend:
     housekeeping: HousekeepingScheduler
     work: RequestService
     rules: AccessRules
+    database: Engine
 
 
 def build_backend(
@@ -252,7 +257,7 @@ def build_backend(
     )  # fmt: skip
     return Backend(
         audit=audit, approvals=approvals, chat=chat, housekeeping=housekeeping,
-        work=work, rules=policy.rules,
+        work=work, rules=policy.rules, database=database,
     )  # fmt: skip
 
 
@@ -267,6 +272,26 @@ def build_request_service(settings: Settings) -> tuple[RequestService, Callable[
         settings=settings, engines=engines, default_engine=engines.default, client=client
     )
     return backend.work, engines.close
+
+
+def build_notices(
+    *, settings: Settings, engines: EngineDirectory, database: Engine, client: WebClient
+) -> NoticeService | None:
+    """Team notifications for the engines that have a ``[notifications]`` channel (None: no
+    engine has one)."""
+    rules = notification_rules(settings, engines.names())
+    sources = {}
+    for name in rules:
+        source = engines.get(name)
+        if not isinstance(source, EventSource):
+            raise ConfigError(f"Engine {name!r} cannot stream events, so it cannot notify.")
+        sources[name] = source
+    if not rules:
+        return None
+    return NoticeService(
+        sources=sources, rules=rules, board=SlackNoticeBoard(client=client),
+        cursors=SqlStreamCursors(engine=database),
+    )  # fmt: skip
 
 
 class SlackService:
@@ -309,6 +334,13 @@ class SlackService:
             channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
         )
         buttons = ApprovalButtons(dispatch=self._send)
+        notice_buttons = NoticeButtons(
+            dispatch=self._send, engines=engines.names(),
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+        )  # fmt: skip
+        self.notices = build_notices(
+            settings=settings, engines=engines, database=backend.database, client=self._client
+        )
         app_token = settings.slack_app_token
         secret = settings.slack_signing_secret
         try:
@@ -320,11 +352,16 @@ class SlackService:
                 command=settings.slack_command,
                 handler=handler,
                 buttons=buttons,
+                notice_buttons=notice_buttons,
             )
         except BoltError as err:
             raise ConfigError(f"The Slack app could not be set up: {err}") from None
         self._ready = threading.Event()
-        self.health = HealthCheck(engines=engines, default_engine=default_engine)
+        notices = self.notices
+        self.health = HealthCheck(
+            engines=engines, default_engine=default_engine,
+            streams=notices.streaming if notices is not None else dict,
+        )  # fmt: skip
         self._socket = (
             SocketModeHandler(app, app_token.get_secret_value(), web_client=self._client)
             if app_token
@@ -384,6 +421,8 @@ class SlackService:
         self._sweeper.start()
         self._housekeeping.start()
         self._head_publisher.start()
+        if self.notices is not None:
+            self.notices.start()
         if self._socket is not None:
             self._socket.connect()
         self._ready.set()
@@ -431,6 +470,8 @@ class SlackService:
         self._http.close()
         self._sweeper.stop()
         self._housekeeping.stop()
+        if self.notices is not None:
+            self.notices.stop()
         if self._dispatch is not None:
             self._dispatch.close()  # the work under way finishes
         self._head_publisher.stop()  # after the work: its entries are covered too

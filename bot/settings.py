@@ -35,6 +35,7 @@ from bot.core.host_paths import (
     exposes_docker_socket,
     nested_entries,
 )
+from bot.core.notices.rules import DEFAULT_KINDS, NoticeKind, parse_restart_loop
 from bot.core.operations import DESTRUCTIVE_ACTIONS
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import ROLE_NAMES
@@ -287,6 +288,59 @@ class CleanupSettings(BaseModel):
         return value
 
 
+def _notification_value(field: str, value: Any) -> Any:
+    """One ``[notifications]`` value checked (shared by the global and per-engine tables)."""
+    if value is None:
+        return None
+    if field == "channel":
+        return channel_id(value)
+    if field == "group_window":
+        return _parses(value, lambda text: parse_duration(text, option="group_window"))
+    if field == "restart_loop":
+        return _parses(value, parse_restart_loop)
+    return value
+
+
+class NotificationSettings(BaseModel):
+    """``[notifications]``: what happens on the engines that the team is told, and where."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str | None = None  # a channel ID; unset: no notifications
+    events: list[NoticeKind] = Field(default_factory=lambda: list(DEFAULT_KINDS))
+    quiet_label: str = Field(default="chatops.quiet", min_length=1, max_length=128)
+    exclude: list[str] = Field(default_factory=list)  # globs on names and image references
+    group_window: str = "10m"  # repeats within this window update one message
+    restart_loop: str = "3 in 5m"  # restarts within a span that count as a loop
+
+    @field_validator("channel", "group_window", "restart_loop")
+    @classmethod
+    def _checked(cls, value: Any, info: ValidationInfo) -> Any:
+        return _notification_value(str(info.field_name), value)
+
+
+class NotificationOverrides(BaseModel):
+    """``[engines.NAME.notifications]``: any key of ``[notifications]``, for one engine."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    channel: str | None = None
+    events: list[NoticeKind] | None = None
+    quiet_label: str | None = Field(default=None, min_length=1, max_length=128)
+    exclude: list[str] | None = None
+    group_window: str | None = None
+    restart_loop: str | None = None
+
+    @field_validator("channel", "group_window", "restart_loop")
+    @classmethod
+    def _checked(cls, value: Any, info: ValidationInfo) -> Any:
+        return _notification_value(str(info.field_name), value)
+
+    def over(self, base: NotificationSettings) -> NotificationSettings:
+        """``base`` with the keys this table sets replaced."""
+        return base.model_copy(update=self.model_dump(exclude_none=True))
+
+
 class AuditSettings(BaseModel):
     """``[audit]``: where the audit chain's head is published, outside the database."""
 
@@ -328,6 +382,7 @@ class EngineSettings(BaseModel):
     # ssh:// engines go through the system's OpenSSH client (and its ~/.ssh/config).
     use_ssh_client: bool = True
     cleanup: CleanupSettings | None = None  # this engine's housekeeping, replacing [cleanup]
+    notifications: NotificationOverrides | None = None  # keys replacing [notifications]'s
 
     @field_validator("url")
     @classmethod
@@ -364,6 +419,7 @@ class Settings(BaseSettings):
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     engine_timeout_seconds: float = Field(default=60.0, gt=0)
     run_wait_seconds: float = Field(default=60.0, gt=0)
     run_output_lines: int = Field(default=50, ge=1, le=10_000)
@@ -530,7 +586,7 @@ def load_settings(**overrides: Any) -> Settings:
         loc = [str(part) for part in first["loc"]]
         # A top-level setting is best named by its environment variable.
         where = loc[0].upper() if len(loc) == 1 else ".".join(loc) or "settings"
-        message = first["msg"].removeprefix("Value error, ")
+        message = first["msg"].removeprefix("Value error, ").rstrip(".")
         more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
         raise ConfigError(
             f"Invalid setting {where}: {message}{more}. See .env.example and chatops.example.toml."

@@ -21,6 +21,7 @@ import requests.exceptions
 
 from bot.core.cleanup import CleanupRules, run_cleanup
 from bot.core.engine import ProgressCallback
+from bot.core.notices.events import ContainerBrief, NoticeDetails
 from bot.core.operations import (
     ChangeContainers,
     Cleanup,
@@ -56,7 +57,7 @@ from bot.core.results import (
     RunResult,
     TargetOutcome,
 )
-from bot.engine import housekeeping, mapping, planning
+from bot.engine import events, housekeeping, mapping, planning
 from bot.engine.translate import api_error, engine_errors
 from bot.errors import AccessDenied, EngineError, NotFound, PullFailed
 from bot.settings import TLSSettings
@@ -174,6 +175,46 @@ class DockerEngine:
         """Remove exactly the cleanup ``plan``, skipping (and reporting) what changed since."""
         with self._errors():
             return housekeeping.apply_cleanup(self._client(), plan, engine=self._name)
+
+    # -- events (``bot.core.notices.events.EventSource``) ----------------------------------
+
+    def engine_time_ns(self) -> int:
+        with self._errors():
+            return events.engine_time_ns(self._client())
+
+    def events(self, *, since_ns: int, until_ns: int | None = None) -> events.DockerEventStream:
+        """Container events from ``since_ns``, on a connection of their own (a live stream
+        holds it for as long as it runs, and must not wait for the other calls' timeout)."""
+        with self._errors():
+            api = self._client()
+            stream_api = docker.APIClient(
+                # docker-py reads /events with no timeout, whatever the client's is.
+                base_url=self._url, version=api.api_version,
+                timeout=int(self._limits.timeout_seconds),
+                tls=self._tls_config(), use_ssh_client=self._use_ssh_client,
+            )  # fmt: skip
+            stream_api.trust_env = api.trust_env
+            # Seconds with nanoseconds, as the Engine API takes them (the stubs say int).
+            stream = stream_api.events(  # type: ignore[call-overload]
+                since=f"{since_ns // 1_000_000_000}.{since_ns % 1_000_000_000:09d}",
+                until=(
+                    None if until_ns is None
+                    else f"{until_ns // 1_000_000_000}.{until_ns % 1_000_000_000:09d}"
+                ),
+                filters=events.event_filters(),
+                decode=True,
+            )  # fmt: skip
+        return events.DockerEventStream(
+            stream=stream, errors=self._errors, on_close=stream_api.close
+        )
+
+    def containers(self) -> list[ContainerBrief]:
+        with self._errors():
+            return [events.brief(doc) for doc in self._client().containers(all=True, trunc=False)]
+
+    def notice_details(self, container_id: str, *, lines: int) -> NoticeDetails:
+        with self._errors():
+            return events.notice_details(self._client(), container_id, lines=lines)
 
     def _errors(self) -> Any:
         return engine_errors(engine=self._name, location=self._url)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.approval_records import ApprovalRecord
+from bot.core.notices.classify import Occurrence
+from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
 from bot.core.operations import ParsedCommand
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
@@ -18,6 +20,7 @@ class Requester:
     channel_id: str
     user_id: str
     reply_to: str
+    acknowledged: bool = True  # a "working on" note stands where the answer goes
 
 
 class ProgressSink(Protocol):
@@ -64,3 +67,19 @@ class Chat(Protocol):
     def groups_of(self, user: str) -> frozenset[str]:
         """The user groups (among those the rules name) ``user`` belongs to."""
         ...
+
+
+class NoticeBoard(Protocol):
+    """Where team notifications go, on one chat platform. Each call says whether it worked
+    (failures are the adapter's to log); messages are referred to by ``MessageRef``."""
+
+    def post_incident(self, channel: str, view: IncidentView) -> MessageRef | None: ...
+
+    def post_summary(self, channel: str, view: SummaryView) -> MessageRef | None: ...
+
+    def update(self, ref: MessageRef, view: IncidentView | SummaryView) -> bool: ...
+
+    def post_thread(self, ref: MessageRef, occurrences: tuple[Occurrence, ...],
+                    more: int) -> bool: ...  # fmt: skip
+
+    def post_text(self, channel: str, text: str) -> bool: ...

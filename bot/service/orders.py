@@ -19,6 +19,9 @@ class CommandOrder:
     command: ParsedCommand
     actor: Actor
     reply_to: str
+    # A slash command's change is acknowledged with a private "working on" note that its
+    # answer replaces; a button click has no such note (and its message must stay).
+    acknowledged: bool = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -71,7 +71,7 @@ class RequestService:
             case CommandOrder():
                 to = Requester(
                     channel_id=order.actor.channel_id or "", user_id=order.actor.user_id,
-                    reply_to=order.reply_to,
+                    reply_to=order.reply_to, acknowledged=order.acknowledged,
                 )  # fmt: skip
                 try:
                     self._workers.submit(
@@ -83,7 +83,8 @@ class RequestService:
                     command = order.command
                     self._chat.answer(
                         to, Reply(text=command.shown, command=command, error=err),
-                        in_channel=False, replace=changes_something(command.operation),
+                        in_channel=False,
+                        replace=changes_something(command.operation) and to.acknowledged,
                     )  # fmt: skip
             case ClickOrder():
                 # An approval runs the plan on its engine, so it queues there; a rejection
@@ -121,13 +122,14 @@ class RequestService:
         actor = dataclasses.replace(actor, groups=self._chat.groups_of(actor.user_id))
         changes = changes_something(command.operation)
         in_channel = self._changes_in_channel if changes else self._listings_in_channel
+        replace = changes and to.acknowledged
         progress = None
         if isinstance(command.operation, Pull) and in_channel and not command.operation.quiet:
             progress = self._chat.pull_progress(to, command)
         reply = self._pipeline.run(command, actor=actor, progress=progress)
         if reply.error is not None:
             # Errors go to the person who asked, in place of the "working on" note.
-            self._chat.answer(to, reply, in_channel=False, replace=changes)
+            self._chat.answer(to, reply, in_channel=False, replace=replace)
             return
         if isinstance(reply.result, ApprovalRequested | ApprovalUpdate):
             record = reply.result.record
@@ -141,18 +143,18 @@ class RequestService:
                         f"Request #{record.id} was withdrawn and nothing was run: {problem}."
                     )
                     refused = dataclasses.replace(reply, result=None, error=error)
-                    self._chat.answer(to, refused, in_channel=False, replace=changes)
+                    self._chat.answer(to, refused, in_channel=False, replace=replace)
                     return
             elif record is not None:
                 self._chat.update_request(record)
             # Only the requester hears that their request waits (or was withdrawn).
-            self._chat.answer(to, reply, in_channel=False, replace=changes)
+            self._chat.answer(to, reply, in_channel=False, replace=replace)
             return
         credit = actor.user_id if in_channel else None
         if progress is not None and progress.finish(reply, credit=credit):
             return
         self._chat.answer(
-            to, reply, in_channel=in_channel, replace=changes and not in_channel, credit=credit
+            to, reply, in_channel=in_channel, replace=replace and not in_channel, credit=credit
         )
 
     # --- approval clicks ------------------------------------------------------------------

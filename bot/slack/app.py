@@ -7,9 +7,11 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.render.notice_blocks import NOTICE_ACTIONS
 from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
 from bot.slack.approvals import ApprovalButtons
 from bot.slack.commands import SlashCommandHandler
+from bot.slack.notices import NoticeButtons
 
 
 def build_bolt_app(
@@ -19,6 +21,7 @@ def build_bolt_app(
     command: str,
     handler: SlashCommandHandler,
     buttons: ApprovalButtons | None = None,
+    notice_buttons: NoticeButtons | None = None,
 ) -> App:
     """The Bolt app: request signatures checked (HTTP mode), ``ssl_check`` answered, one
     slash command. Without a signing secret (Socket Mode) requests come over the socket."""
@@ -34,4 +37,7 @@ def build_bolt_app(
     if buttons is not None:
         app.action(APPROVE_ACTION)(buttons)
         app.action(REJECT_ACTION)(buttons)
+    if notice_buttons is not None:
+        for action_id in NOTICE_ACTIONS:
+            app.action(action_id)(notice_buttons)
     return app

@@ -123,6 +123,17 @@ cleanup_runs = Table(
     UniqueConstraint("engine", "scheduled_for"),
 )
 
+# Each engine's event stream: the last event seen (resume point) and the process streaming
+# it (a lease renewed while it runs, so that with several processes exactly one streams).
+event_streams = Table(
+    "event_streams",
+    metadata,
+    Column("engine", String(128), primary_key=True),
+    Column("cursor_ns", BigInteger, nullable=True),
+    Column("owner", String(128), nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+)
+
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything the bot stores is UTC."""

@@ -30,6 +30,7 @@ class Call:
     path: str
     body: dict[str, Any]
     headers: dict[str, str]
+    received: float = field(default_factory=time.time)  # wall clock, for latency benchmarks
 
 
 @dataclass

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
 from pathlib import Path
 
 from bot.core.pipeline import Pipeline
@@ -13,6 +11,7 @@ from bot.engine.directory import DockerEngineDirectory
 from bot.errors import EngineTimeout, EngineUnreachable, UnknownEngine
 from bot.settings import EngineSettings
 from tests.conftest import Sandbox, make_settings
+from tests.fakes.socket_relay import SocketRelay
 
 
 def pipeline_for(settings_host: str) -> Pipeline:
@@ -38,53 +37,9 @@ def test_refused_tcp_port() -> None:
     assert "connection refused" in str(reply.error)
 
 
-class SocketProxy:
-    """A Unix-socket relay to the real engine that can be switched off, like a dying daemon."""
-
-    def __init__(self, *, path: Path, target: str) -> None:
-        self.path = path
-        self._target = target
-        self._open: list[socket.socket] = []
-        self._listener = socket.socket(socket.AF_UNIX)
-        self._listener.bind(str(path))
-        self._listener.listen()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._listener.accept()
-            except OSError:
-                return
-            upstream = socket.socket(socket.AF_UNIX)
-            upstream.connect(self._target)
-            self._open += [client, upstream]
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
-        try:
-            while data := source.recv(65536):
-                sink.sendall(data)
-        except OSError:
-            pass
-        finally:
-            with contextlib.suppress(OSError):
-                sink.shutdown(socket.SHUT_RDWR)
-
-    def stop(self) -> None:
-        self._listener.close()
-        self.path.unlink()
-        for connection in self._open:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-            connection.close()
-
-
 def test_engine_that_goes_away_after_start(tmp_path: Path, sandbox: Sandbox) -> None:
     """docker-py raises requests' errors (not DockerException) once the client exists."""
-    proxy = SocketProxy(path=tmp_path / "engine.sock", target=sandbox.docker_host[7:])
+    proxy = SocketRelay(path=tmp_path / "engine.sock", target=sandbox.docker_host)
     pipeline = pipeline_for(f"unix://{proxy.path}")
     assert pipeline.handle("ps", actor=Actor(user_id="U1")).ok
     proxy.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from tests.conftest import AUDIT_KEY, REPO, SIGNING_SECRET, Sandbox
+from tests.conftest import AUDIT_KEY, SIGNING_SECRET, Sandbox
 from tests.fakes.fake_slack import (
     FakeSlack,
     post_signed,
@@ -20,19 +19,7 @@ from tests.fakes.fake_slack import (
     start_fake_slack,
     stop_fake_slack,
 )
-
-
-def environment(**values: str) -> dict[str, str]:
-    keep = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DOCKER_", "CHATOPS_"))
-    }
-    return keep | {"PYTHONPATH": str(REPO)} | values
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.serving import environment, free_port, serve_process, stop
 
 
 def test_missing_credentials_stop_start_up_with_one_line(tmp_path: Path) -> None:
@@ -147,40 +134,6 @@ def test_pending_approval_survives_kill_9(
     )  # fmt: skip
     assert verified.returncode == 0, verified.stderr
     assert "Audit log intact" in verified.stdout
-
-
-def serve_process(tmp_path: Path, **values: str) -> tuple[subprocess.Popen[str], str]:
-    """``python -m bot serve`` with ``values`` in its environment; returns it and its base URL.
-    What it prints goes to ``tmp_path / "serve.log"``."""
-    port = free_port()
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
-        env=environment(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                        PORT=str(port), HOST="127.0.0.1", CHATOPS_AUDIT_KEY=AUDIT_KEY,
-                        CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db", **values),
-        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    log.close()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            requests.get(f"{base}/healthz", timeout=5)
-            return process, base
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    process.kill()
-    raise AssertionError(f"serve did not listen: {(tmp_path / 'serve.log').read_text()}")
-
-
-def stop(process: subprocess.Popen[str], tmp_path: Path) -> str:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    return (tmp_path / "serve.log").read_text()
 
 
 def test_a_misspelt_table_stops_start_up(tmp_path: Path) -> None:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.config import access_rules, configured_policy, run_policy
+import pytest
+
+from bot.config import access_rules, configured_policy, notification_rules, run_policy
+from bot.core.notices.rules import NoticeKind
 from bot.core.operations import ParsedCommand, RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.policy import AccessRules, Actor, Verdict
 from bot.core.run_policy import RunPolicy
+from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 
 
@@ -81,3 +85,51 @@ def test_configured_policy_applies_both() -> None:
     assert policy.decide(actor=viewer, command=command, engine="default").verdict is Verdict.DENY
     listing = ParsedCommand(operation=parse_command("ps").operation)
     assert policy.decide(actor=viewer, command=listing, engine="default").verdict is Verdict.ALLOW
+
+
+def test_notification_rules_per_engine_override_the_global_table() -> None:
+    settings = load_settings(
+        notifications={"channel": "C0OPS", "exclude": ["ci-*"], "restart_loop": "4 in 2m"},
+        engines={
+            "prod": {"url": "unix:///prod.sock", "default": True,
+                     "notifications": {"channel": "C0PROD", "events": ["crash", "oom"]}},
+            "ci": {"url": "unix:///ci.sock", "notifications": {"events": []}},
+            "lab": {"url": "unix:///lab.sock"},
+        },
+    )  # fmt: skip
+    rules = notification_rules(settings, ["prod", "ci", "lab"])
+    assert set(rules) == {"prod", "lab"}  # ci: no event kinds, not watched
+    assert rules["prod"].channel == "C0PROD"
+    assert rules["prod"].kinds == {NoticeKind.CRASH, NoticeKind.OOM}
+    assert rules["prod"].exclude == ("ci-*",)  # inherited
+    assert rules["lab"].restart_loop.count == 4
+    assert notification_rules(load_settings(), ["default"]) == {}  # no channel: none
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"notifications": {"channel": "C0OPS", "events": ["crsh"]}}, "notifications.events"),
+        ({"notifications": {"channel": "C0OPS", "restart_loop": "1 in 5m"}}, "at least 2"),
+        ({"notifications": {"channel": "C0OPS", "group_window": "soon"}}, "group_window"),
+        ({"notifications": {"channel": "#ops"}}, "notifications.channel"),
+        ({"notifications": {"chanel": "C0OPS"}}, "chanel"),
+    ],
+)
+def test_notification_mistakes_stop_start_up(overrides: dict[str, Any], words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        load_settings(**overrides)
+
+
+def test_notices_must_go_where_their_buttons_may_act() -> None:
+    served_elsewhere = load_settings(
+        notifications={"channel": "C0ALERTS"}, access={"channels": ["C0OPS"]}
+    )
+    with pytest.raises(ConfigError, match="not in \\[access\\] channels"):
+        notification_rules(served_elsewhere, ["default"])
+    bound = load_settings(
+        notifications={"channel": "C0OPS"},
+        engines={"prod": {"url": "unix:///p.sock", "default": True, "channels": ["C0PROD"]}},
+    )
+    with pytest.raises(ConfigError, match=r"engines\.prod\.notifications"):
+        notification_rules(bound, ["prod"])

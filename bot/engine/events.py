@@ -1,0 +1,144 @@
+"""The real engine's event stream and what a notice reads (docker-py's low-level client)."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import docker
+import docker.errors
+
+from bot.core.cleanup import parse_engine_time
+from bot.core.notices.events import WATCHED_ACTIONS, ContainerBrief, ContainerEvent, NoticeDetails
+from bot.engine.mapping import REDACTED
+from bot.errors import EngineError
+
+# Attributes Docker adds to a container event beside the container's labels.
+_NOT_LABELS = frozenset({"name", "image", "exitCode", "signal", "execID", "exitcode"})
+_DETAIL_BYTES = 4_000
+# Values this short, or these variables, are too common to redact from a log tail.
+_MIN_SECRET = 6
+_PLAIN_VARIABLES = frozenset({"PATH", "HOME", "HOSTNAME", "TERM", "LANG", "PWD", "SHLVL"})
+
+
+def event_from_doc(doc: dict[str, Any]) -> ContainerEvent | None:
+    """A container event, or None for anything else the engine sent."""
+    if doc.get("Type") != "container":
+        return None
+    actor = doc.get("Actor") or {}
+    attributes = {str(k): str(v) for k, v in (actor.get("Attributes") or {}).items()}
+    action, _, health = str(doc.get("Action", "")).partition(":")
+    exit_code = attributes.get("exitCode")
+    return ContainerEvent(
+        action=action,
+        container_id=str(actor.get("ID", "")),
+        name=attributes.get("name", ""),
+        image=attributes.get("image", ""),
+        time_ns=int(doc.get("timeNano") or int(doc.get("time") or 0) * 1_000_000_000),
+        exit_code=int(exit_code) if exit_code and exit_code.lstrip("-").isdigit() else None,
+        health=health.strip() or None,
+        signal=attributes.get("signal"),
+        labels={k: v for k, v in attributes.items() if k not in _NOT_LABELS},
+    )
+
+
+def event_filters() -> dict[str, list[str]]:
+    return {"type": ["container"], "event": list(WATCHED_ACTIONS)}
+
+
+class DockerEventStream:
+    """``EventStream`` over one ``GET /events`` response; ``close()`` ends it from any thread."""
+
+    def __init__(
+        self, *, stream: Any, errors: Callable[[], Any], on_close: Callable[[], None]
+    ) -> None:
+        self._stream = stream
+        self._errors = errors
+        self._on_close = on_close
+        self._closed = threading.Event()
+
+    def __iter__(self) -> Iterator[ContainerEvent]:
+        iterator = iter(self._stream)
+        while True:
+            try:
+                with self._errors():
+                    doc = next(iterator)
+            except StopIteration:
+                return
+            except EngineError:
+                if self._closed.is_set():
+                    return
+                raise
+            event = event_from_doc(doc) if isinstance(doc, dict) else None
+            if event is not None:
+                yield event
+
+    def close(self) -> None:
+        self._closed.set()
+        for close in (self._stream.close, self._on_close):
+            with contextlib.suppress(Exception):  # a broken stream may fail to close; it is
+                close()
+
+
+def brief(doc: dict[str, Any]) -> ContainerBrief:
+    names = [str(name).lstrip("/") for name in doc.get("Names") or ()]
+    return ContainerBrief(
+        container_id=str(doc.get("Id", "")),
+        name=names[0] if names else str(doc.get("Id", ""))[:12],
+        image=str(doc.get("Image") or ""),
+        running=doc.get("State") == "running",
+        status=str(doc.get("Status") or doc.get("State") or ""),
+        labels={str(k): str(v) for k, v in (doc.get("Labels") or {}).items()},
+    )
+
+
+def engine_time_ns(api: docker.APIClient) -> int:
+    """The engine's clock, from ``GET /info`` (its events carry the same clock)."""
+    text = str(api.info().get("SystemTime") or "")
+    main, _, rest = text.partition(".")
+    digits = "".join(itertools.takewhile(str.isdigit, rest))
+    moment = parse_engine_time(main + rest[len(digits) :])
+    if moment is None:
+        raise docker.errors.DockerException(f"the engine reported no time ({text!r})")
+    return int(moment.timestamp()) * 1_000_000_000 + int(digits.ljust(9, "0")[:9] or 0)
+
+
+def notice_details(api: docker.APIClient, container_id: str, *, lines: int) -> NoticeDetails:
+    """The log tail and last health output of a container, environment values redacted."""
+    try:
+        doc = api.inspect_container(container_id)
+        raw = api.logs(container_id, stdout=True, stderr=True, tail=lines)
+    except docker.errors.NotFound:
+        return NoticeDetails(missing=True)
+    data = raw if isinstance(raw, bytes) else b"".join(raw)
+    config = doc.get("Config") or {}
+    secrets = _secret_values(config.get("Env") or [])
+    log = log_text(data[-_DETAIL_BYTES:], secrets)
+    health = ((doc.get("State") or {}).get("Health") or {}).get("Log") or []
+    output = str(health[-1].get("Output") or "") if health else ""
+    return NoticeDetails(
+        log_tail=log, health_output=redact_values(output[-_DETAIL_BYTES:], secrets)
+    )
+
+
+def log_text(data: bytes, secrets: list[str]) -> str:
+    return redact_values(data.decode("utf-8", "replace"), secrets)
+
+
+def redact_values(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` (longest first) replaced by ``<redacted>``."""
+    for value in secrets:
+        text = text.replace(value, REDACTED)
+    return text
+
+
+def _secret_values(env: list[Any]) -> list[str]:
+    values = []
+    for item in env:
+        key, eq, value = str(item).partition("=")
+        if eq and key not in _PLAIN_VARIABLES and len(value) >= _MIN_SECRET:
+            values.append(value)
+    return sorted(set(values), key=len, reverse=True)

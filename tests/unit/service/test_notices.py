@@ -1,0 +1,168 @@
+"""The notification service without dockerd or Slack: a scripted event source and a board
+that records what it was asked to show."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.core.notices.classify import Occurrence
+from bot.core.notices.events import ContainerEvent
+from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
+from bot.core.notices.rules import NotificationRules
+from bot.engine.fake_events import FakeEventSource
+from bot.service.notices import NoticeService
+from bot.state.database import open_database
+from bot.state.event_streams import SqlStreamCursors
+
+SECOND = 1_000_000_000
+RULES = NotificationRules(channel="C0OPS")
+
+
+class RecordingBoard:
+    def __init__(self) -> None:
+        self.posts: list[IncidentView | SummaryView | str] = []
+        self.updates: list[IncidentView | SummaryView] = []
+        self.changed = threading.Condition()
+
+    def _add(self, item: IncidentView | SummaryView | str) -> MessageRef:
+        with self.changed:
+            self.posts.append(item)
+            self.changed.notify_all()
+            return MessageRef(channel="C0OPS", ts=str(len(self.posts)))
+
+    def post_incident(self, channel: str, view: IncidentView) -> MessageRef | None:
+        return self._add(view)
+
+    def post_summary(self, channel: str, view: SummaryView) -> MessageRef | None:
+        return self._add(view)
+
+    def update(self, ref: MessageRef, view: IncidentView | SummaryView) -> bool:
+        with self.changed:
+            self.updates.append(view)
+            self.changed.notify_all()
+        return True
+
+    def post_thread(self, ref: MessageRef, occurrences: tuple[Occurrence, ...], more: int) -> bool:
+        return True
+
+    def post_text(self, channel: str, text: str) -> bool:
+        self._add(text)
+        return True
+
+    def wait(self, found: Callable[[], bool], timeout: float = 10) -> None:
+        with self.changed:
+            assert self.changed.wait_for(found, timeout), (self.posts, self.updates)
+
+    def crashes(self, name: str) -> list[IncidentView]:
+        return [p for p in self.posts if isinstance(p, IncidentView) and p.name == name]
+
+    def texts(self, words: str) -> list[str]:
+        return [p for p in self.posts if isinstance(p, str) and words in p]
+
+
+def crash(source: FakeEventSource, name: str, *, code: int = 3, deliver: bool = True) -> None:
+    at = source.time_ns + SECOND
+    for action, exit_code in (("start", None), ("die", code)):
+        source.emit(ContainerEvent(action=action, container_id=name.ljust(64, "0"), name=name,
+                                   image="app", time_ns=at, exit_code=exit_code),
+                    deliver=deliver)  # fmt: skip
+        at += 1
+
+
+@pytest.fixture
+def cursors(tmp_path: Path) -> SqlStreamCursors:
+    return SqlStreamCursors(engine=open_database(f"sqlite:///{tmp_path}/state.db"))
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[..., NoticeService]]:
+    started: list[NoticeService] = []
+
+    def start(source: FakeEventSource, board: RecordingBoard, cursors: SqlStreamCursors,
+              **options: object) -> NoticeService:  # fmt: skip
+        service = NoticeService(sources={source.name: source}, rules={source.name: RULES},
+                                board=board, cursors=cursors, **options)  # type: ignore[arg-type]  # fmt: skip
+        service.start()
+        started.append(service)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+def streaming(service: NoticeService) -> None:
+    assert service.watchers[0].connected.wait(10)
+
+
+def test_a_crash_missed_while_down_is_told_once_after_the_reconnect(
+    run: Callable[..., NoticeService], cursors: SqlStreamCursors
+) -> None:
+    source, board = FakeEventSource(), RecordingBoard()
+    service = run(source, board, cursors)
+    streaming(service)
+    crash(source, "before")
+    board.wait(lambda: len(board.crashes("before")) == 1)
+    source.down()
+    crash(source, "during", deliver=False)
+    board.wait(lambda: len(board.texts("is unreachable")) == 1)
+    source.up()
+    board.wait(
+        lambda: len(board.crashes("during")) == 1 and len(board.texts("reachable again")) == 1
+    )
+    crash(source, "after")  # the positive control for "not twice"
+    board.wait(lambda: len(board.crashes("after")) == 1)
+    assert len(board.crashes("before")) == 1 and len(board.crashes("during")) == 1
+    assert len(board.texts("is unreachable")) == 1  # once, however many retries failed
+
+
+def test_a_restarted_bot_resumes_where_it_stopped(
+    run: Callable[..., NoticeService], cursors: SqlStreamCursors
+) -> None:
+    source, board = FakeEventSource(), RecordingBoard()
+    first = run(source, board, cursors)
+    streaming(first)
+    crash(source, "one")
+    board.wait(lambda: len(board.crashes("one")) == 1)
+    first.stop()  # saves where it was
+    crash(source, "while-stopped", deliver=False)
+    second_board = RecordingBoard()
+    second = run(source, second_board, cursors)
+    streaming(second)
+    second_board.wait(lambda: len(second_board.crashes("while-stopped")) == 1)
+    crash(source, "control")
+    second_board.wait(lambda: len(second_board.crashes("control")) == 1)
+    assert second_board.crashes("one") == []  # told by the first, not again
+
+
+def test_exactly_one_process_streams_an_engine(
+    run: Callable[..., NoticeService], cursors: SqlStreamCursors
+) -> None:
+    source, board_a, board_b = FakeEventSource(), RecordingBoard(), RecordingBoard()
+    a = run(source, board_a, cursors, owner="a", claim_every=0.05)
+    streaming(a)
+    b = run(source, board_b, cursors, owner="b", claim_every=0.05)
+    crash(source, "first")
+    board_a.wait(lambda: len(board_a.crashes("first")) == 1)
+    assert not b.watchers[0].connected.is_set() and board_b.posts == []
+    a.stop()  # releases the engine: the other takes it over
+    streaming(b)
+    crash(source, "second")
+    board_b.wait(lambda: len(board_b.crashes("second")) == 1)
+    assert board_a.crashes("second") == []
+
+
+def test_the_stream_state_is_visible_for_health(
+    run: Callable[..., NoticeService], cursors: SqlStreamCursors
+) -> None:
+    source = FakeEventSource()
+    source.down()
+    service = run(source, RecordingBoard(), cursors)
+    assert service.streaming() == {"fake": False}
+    source.up()
+    streaming(service)
+    assert service.streaming() == {"fake": True}

@@ -1,0 +1,83 @@
+"""A notice's buttons and blocks: tampered values refused, engine text never a mention."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.notices.classify import Occurrence
+from bot.core.notices.events import NoticeDetails
+from bot.core.notices.incidents import IncidentView, SummaryView
+from bot.core.notices.rules import NoticeKind
+from bot.core.operations import ChangeContainers, ContainerAction, ShowLogs
+from bot.render.notice_blocks import (
+    NOTICE_ACTIONS,
+    button_value,
+    incident_message,
+    summary_message,
+    thread_text,
+)
+from bot.slack.notices import notice_command
+
+CID = "0123456789ab" * 4 + "0123456789abcdef"
+
+
+def view(**changes: object) -> IncidentView:
+    values: dict[str, object] = dict(
+        id=1, engine="prod", container_id=CID, name="web", image="nginx", kind=NoticeKind.CRASH,
+        count=1, first_ns=1_700_000_000 * 10**9, last_ns=1_700_000_000 * 10**9, exit_code=3,
+        restarts=0, details=NoticeDetails(log_tail="ready\n"),
+    )  # fmt: skip
+    return IncidentView(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_buttons_stand_for_the_commands_a_person_would_type() -> None:
+    value = button_value("prod", CID)
+    logs = notice_command("chatops_notice_logs", value, ["prod"])
+    assert logs is not None and logs.engine == "prod"
+    assert isinstance(logs.operation, ShowLogs) and logs.operation.container == CID
+    restart = notice_command("chatops_notice_restart", value, ["prod"])
+    assert restart is not None and isinstance(restart.operation, ChangeContainers)
+    assert restart.operation.action is ContainerAction.RESTART
+    assert restart.operation.containers == (CID,)
+
+
+def test_tampered_values_are_refused() -> None:
+    assert notice_command("chatops_notice_logs", button_value("other", CID), ["prod"]) is None
+    assert notice_command("chatops_notice_logs", button_value("prod", "web; rm"), ["prod"]) is None
+    assert notice_command("chatops_notice_exec", button_value("prod", CID), ["prod"]) is None
+    assert notice_command("chatops_notice_logs", "not json", ["prod"]) is None
+
+
+@given(st.sampled_from(NOTICE_ACTIONS), st.text(max_size=600))
+def test_any_value_is_a_well_formed_command_or_nothing(action: str, value: str) -> None:
+    command = notice_command(action, value, ["prod"])
+    if command is not None:
+        assert command.engine == "prod"
+        assert json.loads(value)["container"] in command.shown
+
+
+def test_engine_text_cannot_mention_anyone() -> None:
+    hostile = view(name="web<!channel>", image="evil<@U0BOSS>",
+                   details=NoticeDetails(log_tail="<!here> ```\nboom & <b>"))  # fmt: skip
+    text, blocks = incident_message(hostile)
+    rendered = text + json.dumps(blocks)
+    assert "<!channel>" not in rendered and "<!here>" not in rendered
+    assert "<@U0BOSS>" not in rendered
+    assert "&lt;!here&gt;" in json.dumps(blocks)
+    summary = SummaryView(id=2, channel="C1", incidents=(hostile,), total=1, events=1)
+    assert "<!channel>" not in json.dumps(summary_message(summary))
+    repeat = Occurrence(kind=NoticeKind.CRASH, engine="prod", container_id=CID,
+                        name="x<!everyone>", image="i", at_ns=0, exit_code=1)  # fmt: skip
+    assert "<!everyone>" not in thread_text((repeat,), 0)
+
+
+def test_an_incident_says_what_where_when_and_how_often() -> None:
+    text, blocks = incident_message(view(count=4, kind=NoticeKind.RESTART_LOOP, restarts=3))
+    assert text == "web is restarting in a loop on prod (exit code 3), 4 times"
+    flat = json.dumps(blocks)
+    assert "nginx" in flat and "ready" in flat and "<!date^1700000000^" in flat
+    assert [e["action_id"] for b in blocks for e in b.get("elements", [])
+            if "action_id" in e] == list(NOTICE_ACTIONS)  # fmt: skip
