@@ -218,6 +218,9 @@ def test_a_crash_while_the_stream_is_cut_is_told_once_after_the_reconnect(
     try:
         bot = start_bot(docker_host=relay.url)
         relay.cut()  # the bot's connection drops; the engine runs on
+        # Its reconnect fails: down. (Without waiting for this, a quick crash and resume
+        # would let the first reconnect through: nothing would have been lost.)
+        bot.wait_text("is unreachable")
         crashed = bot.crash("while-cut", code=7)
         deadline = time.monotonic() + 30
         while bot.api.inspect_container(crashed)["State"]["Running"]:
