@@ -47,6 +47,7 @@ from bot.slack.dispatch import Dispatch, InProcess, WorkProcess
 from bot.slack.groups import SlackGroups
 from bot.slack.ids import referenced_groups
 from bot.slack.notices import NoticeButtons, SlackNoticeBoard
+from bot.slack.object_actions import ObjectActions
 from bot.slack.priority import AckFirst
 from bot.slack.web import make_probe_client, make_web_client
 from bot.state.approvals import SqlApprovalRepository
@@ -338,6 +339,10 @@ class SlackService:
             dispatch=self._send, engines=engines.names(),
             channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
         )  # fmt: skip
+        object_actions = ObjectActions(
+            dispatch=self._send, engines=engines.names(),
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+        )  # fmt: skip
         self.notices = build_notices(
             settings=settings, engines=engines, database=backend.database, client=self._client
         )
@@ -353,6 +358,7 @@ class SlackService:
                 handler=handler,
                 buttons=buttons,
                 notice_buttons=notice_buttons,
+                object_actions=object_actions,
             )
         except BoltError as err:
             raise ConfigError(f"The Slack app could not be set up: {err}") from None

@@ -58,7 +58,12 @@ MAX_SECTION_TEXT = 3000
 MAX_FIELD_TEXT = 2000
 MAX_FIELDS = 10
 MAX_HEADER_TEXT = 150
-MAX_TABLE_ROWS = 100  # the header row included
+# Slack's table block: at most 100 rows (the header included) of at most 20 cells, and one
+# table per message. Slack's data table documents 10,000 characters across its cells; the
+# same budget is kept here, so a table is never refused for its size.
+MAX_TABLE_ROWS = 100
+MAX_TABLE_COLUMNS = 20
+MAX_TABLE_CHARACTERS = 10_000
 MAX_CELL_TEXT = 500
 MAX_FALLBACK_TEXT = 3000
 _CODE_BUDGET = MAX_SECTION_TEXT - 10  # room for the fences
@@ -271,6 +276,13 @@ def render_slack(
         fallback = f"Error: {reply.error}"
     elif reply.result is not None:
         fallback = _result_blocks(reply.result, blocks, files, now=now)
+        if reply.engine and isinstance(reply.result, ContainerList | ImageList):
+            # object_actions builds on this module's helpers: imported here, not at the top.
+            from bot.render.object_actions import listing_picker
+
+            picker = listing_picker(reply.result, engine=reply.engine)
+            if picker is not None:
+                blocks.append(picker)
     else:
         fallback = "Done."
     if len(blocks) > MAX_BLOCKS:
@@ -393,9 +405,15 @@ def _listing(
     if not rows:
         blocks.append(section(f"No {noun}s."))
         return f"No {noun}s."
-    shown = rows[: MAX_TABLE_ROWS - 1]
-    table_rows = [[_cell(title) for title in headers]]
-    table_rows += [[_cell(value) for value in row] for row in shown]
+    table_rows = [[_cell(title) for title in headers[:MAX_TABLE_COLUMNS]]]
+    budget = MAX_TABLE_CHARACTERS - sum(len(cell.text) for cell in table_rows[0])
+    for row in rows[: MAX_TABLE_ROWS - 1]:
+        cells = [_cell(value) for value in row[:MAX_TABLE_COLUMNS]]
+        budget -= sum(len(cell.text) for cell in cells)
+        if budget < 0:
+            break
+        table_rows.append(cells)
+    shown = table_rows[1:]
     blocks.append(TableBlock(rows=table_rows))
     if len(shown) < len(rows):
         blocks.append(

@@ -8,10 +8,12 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.render.notice_blocks import NOTICE_ACTIONS
+from bot.render.object_actions import CARD_ACTIONS, PICK_ACTIONS
 from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
 from bot.slack.approvals import ApprovalButtons
 from bot.slack.commands import SlashCommandHandler
 from bot.slack.notices import NoticeButtons
+from bot.slack.object_actions import ObjectActions
 
 
 def build_bolt_app(
@@ -22,6 +24,7 @@ def build_bolt_app(
     handler: SlashCommandHandler,
     buttons: ApprovalButtons | None = None,
     notice_buttons: NoticeButtons | None = None,
+    object_actions: ObjectActions | None = None,
 ) -> App:
     """The Bolt app: request signatures checked (HTTP mode), ``ssl_check`` answered, one
     slash command. Without a signing secret (Socket Mode) requests come over the socket."""
@@ -40,4 +43,7 @@ def build_bolt_app(
     if notice_buttons is not None:
         for action_id in NOTICE_ACTIONS:
             app.action(action_id)(notice_buttons)
+    if object_actions is not None:
+        for action_id in (*PICK_ACTIONS, *CARD_ACTIONS):
+            app.action(action_id)(object_actions)
     return app

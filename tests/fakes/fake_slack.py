@@ -231,9 +231,11 @@ def post_signed(
 
 def block_actions_body(
     *, action_id: str, value: str, user_id: str, response_url: str, channel_id: str = "C0OPS",
-    message_ts: str = "1700000000.000001",
+    message_ts: str = "1700000000.000001", action: dict[str, Any] | None = None,
+    ephemeral: bool = False,
 ) -> str:  # fmt: skip
-    """A button click, form-encoded as Slack posts ``block_actions`` interactivity payloads."""
+    """A button click (or, with ``action``, any element's action), form-encoded as Slack posts
+    ``block_actions`` interactivity payloads."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(),
@@ -241,7 +243,7 @@ def block_actions_body(
         "api_app_id": "A0APP",
         "token": "verification-token-unused",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                      "is_ephemeral": False},
+                      "is_ephemeral": ephemeral},
         "trigger_id": "1.2.3",
         "team": {"id": "T0FAKE", "domain": "fake"},
         "enterprise": None,
@@ -250,8 +252,8 @@ def block_actions_body(
         "message": {"type": "message", "ts": message_ts, "text": "Approval request"},
         "state": {"values": {}},
         "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": "approval", "value": value,
-                     "type": "button", "action_ts": "1700000001.000000",
-                     "text": {"type": "plain_text", "text": "Approve"}}],
+        "actions": [action or {"action_id": action_id, "block_id": "approval", "value": value,
+                               "type": "button", "action_ts": "1700000001.000000",
+                               "text": {"type": "plain_text", "text": "Approve"}}],
     }  # fmt: skip
     return urllib.parse.urlencode({"payload": json.dumps(payload)})

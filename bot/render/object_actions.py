@@ -1,0 +1,164 @@
+"""Acting on what a listing shows: a menu of the listed objects, then a card of buttons.
+
+Table cells cannot hold buttons, and 100 rows of buttons would break the 50-block limit, so
+a ``ps`` or ``images`` answer ends with one select menu of its rows (at most 100 options).
+Picking one answers privately with a card for that object: Logs, Inspect, Restart, Stop,
+Remove (containers) or Pull again, Remove (images). Every value carries the engine and the
+object's full ID, so a click acts on the object shown, not on whatever has its name by then;
+destructive buttons ask Slack's ``confirm`` first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    Option,
+    StaticSelectElement,
+)
+
+from bot.core.results import ContainerList, ImageList
+from bot.render.humanize import short_id
+from bot.render.slack_blocks import MAX_TABLE_ROWS, bounded, code, escape, section
+
+PICK_CONTAINER_ACTION = "chatops_pick_container"
+PICK_IMAGE_ACTION = "chatops_pick_image"
+PICK_ACTIONS = (PICK_CONTAINER_ACTION, PICK_IMAGE_ACTION)
+
+CONTAINER_LOGS_ACTION = "chatops_container_logs"
+CONTAINER_INSPECT_ACTION = "chatops_container_inspect"
+CONTAINER_RESTART_ACTION = "chatops_container_restart"
+CONTAINER_STOP_ACTION = "chatops_container_stop"
+CONTAINER_REMOVE_ACTION = "chatops_container_remove"
+IMAGE_PULL_ACTION = "chatops_image_pull"
+IMAGE_REMOVE_ACTION = "chatops_image_remove"
+CARD_ACTIONS = (
+    CONTAINER_LOGS_ACTION, CONTAINER_INSPECT_ACTION, CONTAINER_RESTART_ACTION,
+    CONTAINER_STOP_ACTION, CONTAINER_REMOVE_ACTION, IMAGE_PULL_ACTION, IMAGE_REMOVE_ACTION,
+)  # fmt: skip
+CARD_LOG_LINES = 100  # what a card's Logs button asks for
+
+MAX_OPTIONS = 100  # a static select holds at most 100 options
+MAX_OPTION_VALUE = 150  # Slack's limit on an option's value
+MAX_OPTION_TEXT = 75  # ... and on its text
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PickedObject:
+    """One listed object: where, which (full ID), a label, and an image's repo:tag."""
+
+    engine: str
+    kind: str  # "container" or "image"
+    object_id: str
+    label: str  # a name or repo:tag as listed (engine data: escape before showing)
+    reference: str | None = None  # an image's repo:tag, for Pull again
+
+
+def option_value(*, engine: str, object_id: str) -> str:
+    """What a menu option carries (at most 150 characters: no label, the option's text
+    is the label)."""
+    return json.dumps({"engine": engine, "id": object_id}, separators=(",", ":"))
+
+
+def card_value(obj: PickedObject) -> str:
+    """What a card's buttons carry (up to 2,000 characters)."""
+    data = {"engine": obj.engine, "id": obj.object_id, "label": bounded(obj.label, 200)}
+    if obj.reference is not None:
+        data["ref"] = obj.reference
+    return json.dumps(data, separators=(",", ":"))
+
+
+def listing_picker(result: ContainerList | ImageList, *, engine: str) -> Block | None:
+    """The select menu of a listing's rows (those its table shows), or None if none."""
+    if result.quiet or not result.rows:
+        return None
+    entries: list[tuple[str, str]] = []  # (object ID, label)
+    if isinstance(result, ContainerList):
+        for row in result.rows[: MAX_TABLE_ROWS - 1]:
+            entries.append((row.id, row.names[0] if row.names else short_id(row.id)))
+        action_id, placeholder = PICK_CONTAINER_ACTION, "Act on a container…"
+    else:
+        for image in result.rows[: MAX_TABLE_ROWS - 1]:
+            tagged = image.repository is not None and image.tag is not None
+            label = f"{image.repository}:{image.tag}" if tagged else f"<none> {short_id(image.id)}"
+            entries.append((image.id, label))
+        action_id, placeholder = PICK_IMAGE_ACTION, "Act on an image…"
+    options = []
+    for object_id, label in entries[:MAX_OPTIONS]:
+        value = option_value(engine=engine, object_id=object_id)
+        if len(value) > MAX_OPTION_VALUE:
+            continue  # an engine name too long to carry: not offered rather than cut
+        options.append(Option(value=value, text=bounded(label, MAX_OPTION_TEXT)))
+    if not options:
+        return None
+    return ActionsBlock(
+        block_id=f"pick-{action_id}",
+        elements=[
+            StaticSelectElement(placeholder=placeholder, action_id=action_id, options=options)
+        ],
+    )
+
+
+def picked_object(action_id: str, *, engine: str, object_id: str, label: str) -> PickedObject:
+    """The object a menu pick names; an image's label is its repo:tag unless it was dangling
+    or cut to fit (then there is nothing to pull again)."""
+    kind = "image" if action_id == PICK_IMAGE_ACTION else "container"
+    reference = None
+    if kind == "image" and not label.startswith("<none>") and not label.endswith("…"):
+        reference = label
+    return PickedObject(engine=engine, kind=kind, object_id=object_id, label=label,
+                        reference=reference)  # fmt: skip
+
+
+def object_card(obj: PickedObject) -> tuple[str, list[Block]]:
+    """The private card for one picked object: what it is, and its buttons."""
+    value = card_value(obj)
+    label = escape(bounded(obj.label, 200))
+    where = f"on {code(obj.engine)}"
+    if obj.kind == "container":
+        text = f"Container {code(label)} ({short_id(obj.object_id)}) {where}"
+        buttons = [
+            ButtonElement(text="Logs", action_id=CONTAINER_LOGS_ACTION, value=value),
+            ButtonElement(text="Inspect", action_id=CONTAINER_INSPECT_ACTION, value=value),
+            _confirmed("Restart", CONTAINER_RESTART_ACTION, value,
+                       f"docker restart {obj.label} on {obj.engine}"),
+            _confirmed("Stop", CONTAINER_STOP_ACTION, value,
+                       f"docker stop {obj.label} on {obj.engine}"),
+            _confirmed("Remove", CONTAINER_REMOVE_ACTION, value,
+                       f"docker rm {obj.label} on {obj.engine} (approvals apply)", danger=True),
+        ]  # fmt: skip
+    else:
+        text = f"Image {code(label)} ({short_id(obj.object_id)}) {where}"
+        buttons = []
+        if obj.reference is not None:
+            buttons.append(ButtonElement(text="Pull again", action_id=IMAGE_PULL_ACTION,
+                                         value=value))  # fmt: skip
+        buttons.append(
+            _confirmed(
+                "Remove",
+                IMAGE_REMOVE_ACTION,
+                value,
+                f"docker rmi {short_id(obj.object_id)} ({obj.label}) on {obj.engine} "
+                "(approvals apply)",
+                danger=True,
+            )
+        )
+    blocks: list[Block] = [section(text), ActionsBlock(block_id="object-card", elements=buttons)]
+    return f"{obj.kind} {obj.label}", blocks
+
+
+def _confirmed(
+    text: str, action_id: str, value: str, what: str, *, danger: bool = False
+) -> ButtonElement:
+    return ButtonElement(
+        text=text, action_id=action_id, value=value, style="danger" if danger else None,
+        confirm=ConfirmObject(
+            title=f"{text}?", text=escape(bounded(what, 300)), confirm=text, deny="Cancel",
+            style="danger" if danger else None,
+        ),
+    )  # fmt: skip
