@@ -45,7 +45,9 @@ from bot.slack.commands import SlashCommandHandler
 from bot.slack.delivery import post_cleanup_report
 from bot.slack.dispatch import Dispatch, InProcess, WorkProcess
 from bot.slack.groups import SlackGroups
+from bot.slack.home import HomeTab
 from bot.slack.ids import referenced_groups
+from bot.slack.messages import MessageCommands
 from bot.slack.notices import NoticeButtons, SlackNoticeBoard
 from bot.slack.object_actions import ObjectActions
 from bot.slack.priority import AckFirst
@@ -54,6 +56,7 @@ from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
+from bot.state.slack_events import SqlSeenEvents
 from bot.workers import EngineWorkers
 
 log = logging.getLogger(__name__)
@@ -343,9 +346,25 @@ class SlackService:
             dispatch=self._send, engines=engines.names(),
             channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
         )  # fmt: skip
+        messages = MessageCommands(
+            dispatch=self._send, client=self._client,
+            seen=SqlSeenEvents(engine=backend.database), clock=clock,
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+        )  # fmt: skip
         self.notices = build_notices(
             settings=settings, engines=engines, database=backend.database, client=self._client
         )
+        notices = self.notices
+        self.health = HealthCheck(
+            engines=engines, default_engine=default_engine,
+            streams=notices.streaming if notices is not None else dict,
+        )  # fmt: skip
+        self._home = HomeTab(
+            client=self._client, rules=backend.rules, groups_of=backend.chat.groups_of,
+            engines=engines, default_engine=default_engine, health=self.health,
+            approvals=backend.approvals, approvers=", ".join(settings.approvals.approvers),
+            housekeeping=backend.housekeeping.status, command=settings.slack_command,
+        )  # fmt: skip
         app_token = settings.slack_app_token
         secret = settings.slack_signing_secret
         try:
@@ -359,15 +378,12 @@ class SlackService:
                 buttons=buttons,
                 notice_buttons=notice_buttons,
                 object_actions=object_actions,
+                messages=messages,
+                home=self._home,
             )
         except BoltError as err:
             raise ConfigError(f"The Slack app could not be set up: {err}") from None
         self._ready = threading.Event()
-        notices = self.notices
-        self.health = HealthCheck(
-            engines=engines, default_engine=default_engine,
-            streams=notices.streaming if notices is not None else dict,
-        )  # fmt: skip
         self._socket = (
             SocketModeHandler(app, app_token.get_secret_value(), web_client=self._client)
             if app_token
@@ -482,6 +498,7 @@ class SlackService:
             self._dispatch.close()  # the work under way finishes
         self._head_publisher.stop()  # after the work: its entries are covered too
         self.health.close()
+        self._home.close()
 
     def _send(self, order: WorkOrder) -> None:
         dispatch = self._dispatch

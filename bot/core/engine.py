@@ -36,6 +36,10 @@ class Engine(Protocol):
         """Raise ``EngineUnreachable`` if the engine does not answer."""
         ...
 
+    def version(self) -> str:
+        """The engine's version and OS/architecture (``27.5.1 (linux/amd64)``)."""
+        ...
+
     def plan(self, command: ParsedCommand) -> Plan:
         """The exact objects a destructive command (``rm``, ``rmi``, a prune, ``cleanup``)
         would destroy now."""

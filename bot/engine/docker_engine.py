@@ -117,6 +117,11 @@ class DockerEngine:
         with self._errors():
             self._client().ping()
 
+    def version(self) -> str:
+        with self._errors():
+            answer = self._client().version()
+        return f"{answer.get('Version', '?')} ({answer.get('Os', '?')}/{answer.get('Arch', '?')})"
+
     def close(self) -> None:
         with self._lock:
             if self._api is not None:

@@ -149,6 +149,9 @@ class FakeEngine:
     def ping(self) -> None:
         return None
 
+    def version(self) -> str:
+        return "fake (linux/amd64)"
+
     # -- arranging ----------------------------------------------------------------------------
 
     def add_image(

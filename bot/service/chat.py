@@ -21,6 +21,7 @@ class Requester:
     user_id: str
     reply_to: str
     acknowledged: bool = True  # a "working on" note stands where the answer goes
+    public: bool = False  # asked where everyone sees it (a mention): answers are public too
 
 
 class ProgressSink(Protocol):

@@ -22,6 +22,9 @@ class CommandOrder:
     # A slash command's change is acknowledged with a private "working on" note that its
     # answer replaces; a button click has no such note (and its message must stay).
     acknowledged: bool = True
+    # Typed in a message everyone sees (a mention, a direct message): the answer is a message
+    # in that thread for everyone too (errors and approval notes stay private).
+    public: bool = False
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

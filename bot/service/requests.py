@@ -72,6 +72,7 @@ class RequestService:
                 to = Requester(
                     channel_id=order.actor.channel_id or "", user_id=order.actor.user_id,
                     reply_to=order.reply_to, acknowledged=order.acknowledged,
+                    public=order.public,
                 )  # fmt: skip
                 try:
                     self._workers.submit(
@@ -121,7 +122,9 @@ class RequestService:
     def _answer(self, command: ParsedCommand, actor: Actor, to: Requester) -> None:
         actor = dataclasses.replace(actor, groups=self._chat.groups_of(actor.user_id))
         changes = changes_something(command.operation)
-        in_channel = self._changes_in_channel if changes else self._listings_in_channel
+        in_channel = to.public or (
+            self._changes_in_channel if changes else self._listings_in_channel
+        )
         replace = changes and to.acknowledged
         progress = None
         if isinstance(command.operation, Pull) and in_channel and not command.operation.quiet:

@@ -12,6 +12,8 @@ from bot.render.object_actions import CARD_ACTIONS, PICK_ACTIONS
 from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
 from bot.slack.approvals import ApprovalButtons
 from bot.slack.commands import SlashCommandHandler
+from bot.slack.home import HomeTab
+from bot.slack.messages import MessageCommands
 from bot.slack.notices import NoticeButtons
 from bot.slack.object_actions import ObjectActions
 
@@ -25,6 +27,8 @@ def build_bolt_app(
     buttons: ApprovalButtons | None = None,
     notice_buttons: NoticeButtons | None = None,
     object_actions: ObjectActions | None = None,
+    messages: MessageCommands | None = None,
+    home: HomeTab | None = None,
 ) -> App:
     """The Bolt app: request signatures checked (HTTP mode), ``ssl_check`` answered, one
     slash command. Without a signing secret (Socket Mode) requests come over the socket."""
@@ -46,4 +50,9 @@ def build_bolt_app(
     if object_actions is not None:
         for action_id in (*PICK_ACTIONS, *CARD_ACTIONS):
             app.action(action_id)(object_actions)
+    if messages is not None:
+        app.event("app_mention")(messages)
+        app.event("message")(messages)
+    if home is not None:
+        app.event("app_home_opened")(home)
     return app

@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.core.approvals import ApprovalRecord, ApprovalService
 from bot.render.slack_blocks import APPROVE_ACTION, approval_request_blocks, escape, section
 from bot.service.orders import ClickOrder, WorkOrder
+from bot.slack.reply_targets import DIRECT_REPLY
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ class ApprovalButtons:
                 user_id=str((body.get("user") or {}).get("id", "")),
                 channel_id=str((body.get("channel") or {}).get("id", "")),
                 approve=action.get("action_id") == APPROVE_ACTION,
-                reply_to=str(body.get("response_url", "")),
+                # A click in the Home tab comes with no response URL: answered by DM.
+                reply_to=str(body.get("response_url") or DIRECT_REPLY),
             )
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,44 @@ from bot.render.slack_blocks import SlackMessage, credit_line, escape, render_sl
 from bot.service.chat import ProgressSink, Requester
 from bot.slack.approvals import ApprovalMessages
 from bot.slack.delivery import Conversation, Delivery, SlackPullProgress
+from bot.slack.reply_targets import DIRECT_REPLY, thread_of
+
+log = logging.getLogger(__name__)
+
+
+class ThreadReply:
+    """``respond`` for a command typed in a message: answers go in its thread (or, without
+    one, in the conversation), for everyone or only for the person."""
+
+    def __init__(self, *, client: WebClient, channel: str, user: str, thread_ts: str | None):
+        self._client = client
+        self._channel = channel
+        self._user = user
+        self._thread_ts = thread_ts
+
+    def __call__(self, **kwargs: Any) -> Any:
+        message = {"text": kwargs.get("text", ""), "blocks": kwargs.get("blocks"),
+                   "thread_ts": self._thread_ts}  # fmt: skip
+        if kwargs.get("response_type") == "in_channel":
+            return self._client.chat_postMessage(
+                channel=self._channel, unfurl_links=False, unfurl_media=False, **message
+            )
+        return self._client.chat_postEphemeral(channel=self._channel, user=self._user, **message)
+
+
+class DirectReply:
+    """``respond`` where there is no conversation (the Home tab): a direct message."""
+
+    def __init__(self, *, client: WebClient, user: str) -> None:
+        self._client = client
+        self._user = user
+
+    def __call__(self, **kwargs: Any) -> Any:
+        opened = self._client.conversations_open(users=[self._user])
+        return self._client.chat_postMessage(
+            channel=str(opened["channel"]["id"]), text=kwargs.get("text", ""),
+            blocks=kwargs.get("blocks"),
+        )  # fmt: skip
 
 
 class ResponseUrl:
@@ -49,9 +88,10 @@ class SlackChat:
                                  replace=replace)  # fmt: skip
 
     def tell(self, to: Requester, text: str) -> None:
-        ResponseUrl(to.reply_to)(
-            text=escape(text), response_type="ephemeral", replace_original=False
-        )
+        try:
+            self._respond(to)(text=escape(text), response_type="ephemeral", replace_original=False)
+        except Exception as err:  # a note that cannot be delivered must not kill the worker
+            log.warning("could not tell %s: %s", to.user_id, err)
 
     def pull_progress(self, to: Requester, command: ParsedCommand) -> ProgressSink | None:
         operation = command.operation
@@ -84,10 +124,23 @@ class SlackChat:
         # Fifty answers from one shared engine call are rendered once.
         return self._renders.render(reply, credit, lambda: render_slack(reply, requester=credit))
 
+    def _respond(self, to: Requester) -> Callable[..., Any]:
+        thread = thread_of(to.reply_to)
+        if thread is not None:
+            return ThreadReply(
+                client=self._client, channel=thread[0], user=to.user_id, thread_ts=thread[1]
+            )
+        if to.reply_to == DIRECT_REPLY:
+            return DirectReply(client=self._client, user=to.user_id)
+        return ResponseUrl(to.reply_to)
+
     def _delivery(self, to: Requester) -> Delivery:
+        thread = thread_of(to.reply_to)
+        thread_ts = thread[1] if thread is not None else None
         conversation = Conversation(
-            channel_id=to.channel_id, user_id=to.user_id, respond=ResponseUrl(to.reply_to)
-        )
+            channel_id=to.channel_id, user_id=to.user_id, respond=self._respond(to),
+            thread_ts=thread_ts,
+        )  # fmt: skip
         return Delivery(client=self._client, conversation=conversation)
 
 

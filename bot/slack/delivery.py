@@ -37,6 +37,18 @@ class Conversation:
     channel_id: str
     user_id: str
     respond: Respond
+    thread_ts: str | None = None  # a command typed in a thread is answered there
+
+
+NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
+
+
+def not_a_member(channel: str) -> str:
+    """What a person can do when the bot may not post in ``channel``."""
+    return (
+        f":information_source: The answer could not be posted in <#{channel}>: the bot is not "
+        "a member there. Invite it with `/invite @docker` in that channel."
+    )
 
 
 class Delivery:
@@ -80,7 +92,10 @@ class Delivery:
                 (
                     "the channel",
                     lambda: self._client.chat_postMessage(
-                        channel=conversation.channel_id, text=message.text, blocks=message.blocks
+                        channel=conversation.channel_id,
+                        text=message.text,
+                        blocks=message.blocks,
+                        thread_ts=conversation.thread_ts,
                     ),
                 )
             )
@@ -92,11 +107,14 @@ class Delivery:
                     user=conversation.user_id,
                     text=message.text,
                     blocks=message.blocks,
+                    thread_ts=conversation.thread_ts,
                 ),
             )
         )
+        hint: list[dict[str, Any]] = []  # how to fix it, told with the answer in the DM
         attempts.append(("a direct message", lambda: self._client.chat_postMessage(
-            channel=self._direct_channel(), text=message.text, blocks=message.blocks)))  # fmt: skip
+            channel=self._direct_channel(), text=message.text,
+            blocks=[*hint, *message.blocks][:50])))  # fmt: skip
         for where, attempt in attempts:
             try:
                 attempt()
@@ -104,6 +122,9 @@ class Delivery:
                 return
             except SlackClientError as err:
                 log.warning("could not answer through %s: %s", where, err)
+                code = err.response.get("error") if isinstance(err, SlackApiError) else None
+                if code in NOT_A_MEMBER and not hint:
+                    hint.append(context(not_a_member(conversation.channel_id)).to_dict())
         log.error("no way to answer %s in %s: the answer is lost", conversation.user_id,
                   conversation.channel_id)  # fmt: skip
 
@@ -112,11 +133,14 @@ class Delivery:
         if not files:
             return
         try:
+            in_thread = in_channel and self._conversation.thread_ts is not None
             channel = self._conversation.channel_id if in_channel else self._direct_channel()
             for item in files:
                 self._client.files_upload_v2(
-                    channel=channel, content=item.content, filename=item.filename, title=item.title
-                )
+                    channel=channel, content=item.content, filename=item.filename,
+                    title=item.title,
+                    thread_ts=self._conversation.thread_ts if in_thread else None,
+                )  # fmt: skip
         except SlackClientError as err:
             log.warning("file upload failed: %s", err)
             detail = err.response.get("error") if isinstance(err, SlackApiError) else str(err)
@@ -155,6 +179,7 @@ class SlackPullProgress:
     ) -> None:
         self._client = client
         self._channel = conversation.channel_id
+        self._thread_ts = conversation.thread_ts
         self._reference = reference
         self._credit = credit
         self._tracker = PullTracker()
@@ -162,8 +187,9 @@ class SlackPullProgress:
         self.ts: str | None = None
         try:
             answer = self._client.chat_postMessage(
-                channel=self._channel, text=f"Pulling {reference}", blocks=self._blocks()
-            )
+                channel=self._channel, text=f"Pulling {reference}", blocks=self._blocks(),
+                thread_ts=self._thread_ts,
+            )  # fmt: skip
             self.ts = str(answer["ts"])
         except SlackClientError as err:
             log.info("no progress message for the pull (%s); answering at the end", err)

@@ -134,6 +134,15 @@ event_streams = Table(
     Column("lease_until", DateTime(timezone=True), nullable=True),
 )
 
+# Slack Events API deliveries taken (event_id): a retried delivery, to this process or to
+# another one on the same database, is not run twice. Rows older than a day are dropped.
+slack_events = Table(
+    "slack_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 
 def as_utc(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything the bot stores is UTC."""

@@ -214,19 +214,63 @@ def slash_command_body(
 
 
 def post_signed(
-    url: str, body: str, *, secret: str, timestamp: int | None = None, signature: str | None = None
-) -> requests.Response:
+    url: str, body: str, *, secret: str, timestamp: int | None = None, signature: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> requests.Response:  # fmt: skip
     timestamp = int(time.time()) if timestamp is None else timestamp
+    json_body = body.startswith("{")  # Events API deliveries are JSON; the rest form-encoded
     return requests.post(
         url,
         data=body,
         headers={
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": "application/json"
+            if json_body
+            else "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": str(timestamp),
             "X-Slack-Signature": signature or sign(secret, body, timestamp),
+            **(headers or {}),
         },
         timeout=10,
     )
+
+
+def event_body(event: dict[str, Any], *, event_id: str = "Ev0001", team_id: str = "T0FAKE") -> str:
+    """An Events API ``event_callback`` delivery, as Slack posts it (JSON)."""
+    return json.dumps(
+        {
+            "token": "verification-token-unused",
+            "team_id": team_id,
+            "api_app_id": "A0APP",
+            "event": {"event_ts": event.get("ts", "1700000000.000100"), **event},
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": 1700000000,
+            "authorizations": [{"enterprise_id": None, "team_id": team_id, "user_id": "U0BOT",
+                                "is_bot": True, "is_enterprise_install": False}],
+            "is_ext_shared_channel": False,
+            "event_context": "4-fake",
+        }
+    )  # fmt: skip
+
+
+def mention_event(
+    text: str, *, user: str = "U0ALICE", channel: str = "C0OPS", ts: str = "1700000100.000100",
+    thread_ts: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """``app_mention``: ``text`` as Slack sends it (the mention as ``<@U0BOT>``)."""
+    event = {"type": "app_mention", "user": user, "text": f"<@U0BOT> {text}", "ts": ts,
+             "channel": channel, "client_msg_id": "c0ffee"}  # fmt: skip
+    if thread_ts is not None:
+        event["thread_ts"] = thread_ts
+    return event
+
+
+def direct_message_event(
+    text: str, *, user: str = "U0ALICE", channel: str = "D0ALICE", ts: str = "1700000200.000100",
+) -> dict[str, Any]:  # fmt: skip
+    """``message.im``: a direct message to the bot."""
+    return {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
+            "channel": channel, "client_msg_id": "d0ffee"}  # fmt: skip
 
 
 def block_actions_body(

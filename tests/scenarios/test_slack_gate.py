@@ -196,6 +196,25 @@ def test_a_refused_response_url_falls_back_to_a_message(
     assert '"table"' in json.dumps(fallback.body) or "REPOSITORY" in json.dumps(fallback.body)
 
 
+def test_a_channel_the_bot_is_not_in_is_answered_by_dm_with_how_to_fix_it(
+    sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    service = serve_bot(sandbox, fake_slack)
+    bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    fake_slack.refused_responses.add("expired")
+    fake_slack.errors.update({"chat.postEphemeral": "not_in_channel"})
+    try:
+        bot.command("images", name="expired")
+        dm = fake_slack.wait_for(
+            "chat.postMessage", where=lambda call: call.body.get("channel") == "D0DIRECT"
+        )[0]
+    finally:
+        service.stop()
+    text = json.dumps(dm.body["blocks"])
+    assert "/invite @docker" in text and "<#C0OPS>" in text
+    assert '"table"' in text  # the answer itself follows the note
+
+
 def test_an_execution_left_by_a_crash_is_reported_interrupted(
     sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:

@@ -11,7 +11,11 @@ import yaml
 from bot.settings import load_settings
 
 SLACK = Path(__file__).resolve().parents[2] / "slack"
-SCOPES = {"commands", "chat:write", "files:write", "im:write", "usergroups:read"}
+SCOPES = {
+    "commands", "chat:write", "files:write", "im:write", "usergroups:read", "app_mentions:read",
+    "im:history",
+}  # fmt: skip
+EVENTS = {"app_mention", "message.im", "app_home_opened"}
 
 
 def manifest(name: str) -> dict[str, Any]:
@@ -29,6 +33,11 @@ def test_manifest(name: str, socket_mode: bool) -> None:
     assert set(data["oauth_config"]["scopes"]["bot"]) == SCOPES
     assert data["settings"]["socket_mode_enabled"] is socket_mode
     assert data["settings"]["interactivity"]["is_enabled"] is True
+    # Exactly the events the bot listens to (bot/slack/app.py), nothing more.
+    assert set(data["settings"]["event_subscriptions"]["bot_events"]) == EVENTS
+    assert data["features"]["app_home"]["home_tab_enabled"] is True
+    assert data["features"]["app_home"]["messages_tab_enabled"] is True
+    assert ("request_url" in data["settings"]["event_subscriptions"]) is not socket_mode
     assert ("url" in command) is not socket_mode
     if not socket_mode:
         assert command["url"].endswith("/slack/events")

@@ -1,0 +1,146 @@
+"""The bot's Home tab: the engines, the requests waiting, housekeeping, and what you may do.
+
+Rendered for the person who opens it from plain values (``HomeState``); within the Home tab's
+100 blocks. Engine details and commands come from configuration and engines: escaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    DividerBlock,
+    HeaderBlock,
+    PlainTextObject,
+)
+
+from bot.core.approval_records import ApprovalRecord
+from bot.core.results import CleanupStatus
+from bot.render.slack_blocks import (
+    APPROVE_ACTION,
+    REJECT_ACTION,
+    bounded,
+    code,
+    context,
+    escape,
+    mention,
+    section,
+)
+
+MAX_HOME_BLOCKS = 100
+MAX_REQUESTS_SHOWN = 15  # each takes up to three blocks
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EngineLine:
+    name: str
+    ok: bool
+    default: bool = False
+    version: str | None = None  # None: not known (unreachable or slow)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class HomeState:
+    """What the Home tab shows to ``user_id``."""
+
+    user_id: str
+    roles: tuple[str, ...]  # the roles this person holds, lowest first
+    allowed: tuple[str, ...]  # actions they may run at once (on the default engine)
+    with_approval: tuple[str, ...]  # actions that wait for an approver
+    engines: tuple[EngineLine, ...]
+    pending: tuple[ApprovalRecord, ...]
+    may_approve: bool
+    approvers: str  # who may approve, for people to read
+    housekeeping: CleanupStatus | None
+    command: str = "/docker"
+
+
+def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any]:
+    """The ``views.publish`` view for ``state``."""
+    now = now or datetime.now(UTC)
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="Docker ChatOps"))]
+    blocks += _you(state)
+    blocks += [DividerBlock(), section("*Engines*")]
+    for engine in state.engines:
+        icon = ":large_green_circle:" if engine.ok else ":red_circle:"
+        detail = escape(engine.version) if engine.ok and engine.version else (
+            "answers" if engine.ok else "unreachable")  # fmt: skip
+        default = " (default)" if engine.default else ""
+        blocks.append(section(f"{icon} {code(engine.name)}{default} · {detail}"))
+    blocks += [DividerBlock(), section(f"*Waiting for approval* ({len(state.pending)})")]
+    if not state.pending:
+        blocks.append(context("No request is waiting."))
+    for record in state.pending[:MAX_REQUESTS_SHOWN]:
+        blocks += _request(record, state)
+    if len(state.pending) > MAX_REQUESTS_SHOWN:
+        more = len(state.pending) - MAX_REQUESTS_SHOWN
+        blocks.append(context(f"…and {more} more: `{escape(state.command)} approvals` lists them."))
+    blocks += [DividerBlock(), section("*Housekeeping*")]
+    status = state.housekeeping
+    if status is None or not status.engines:
+        blocks.append(context("No housekeeping schedule is configured."))
+    else:
+        for name, schedule, last in status.engines:
+            blocks.append(section(f"{code(name)} · {escape(schedule)}\nLast run: {escape(last)}"))
+    blocks.append(context(f"Updated {now:%Y-%m-%d %H:%M} UTC · open the tab again to refresh"))
+    if len(blocks) > MAX_HOME_BLOCKS:
+        blocks = [*blocks[: MAX_HOME_BLOCKS - 1], context("(more was left out)")]
+    return {"type": "home", "blocks": [block.to_dict() for block in blocks]}
+
+
+def _you(state: HomeState) -> list[Block]:
+    role = state.roles[-1] if state.roles else None
+    who = f"You ({mention(state.user_id)}) are *{role}*." if role else (
+        f"You ({mention(state.user_id)}) hold no role here: ask an admin to add you "
+        "under [roles] in the bot's configuration.")  # fmt: skip
+    lines = [who]
+    if state.allowed:
+        lines.append("You may run: " + ", ".join(code(name) for name in state.allowed))
+    if state.with_approval:
+        lines.append("After an approval: " + ", ".join(code(name) for name in state.with_approval))
+    if state.may_approve:
+        lines.append("You may approve other people's requests.")
+    lines.append(f"Type `{escape(state.command)} help` in a channel, or mention the bot.")
+    return [section(bounded("\n".join(lines), 3000))]
+
+
+def _request(record: ApprovalRecord, state: HomeState) -> list[Block]:
+    who = "housekeeping" if record.auto_run else mention(record.requester)
+    text = (
+        f"*#{record.id}* {code('docker ' + record.shown_command)} on {code(record.engine)} · "
+        f"asked by {who} · expires {record.expires_at:%H:%M} UTC"
+    )
+    blocks: list[Block] = [section(text)]
+    if state.may_approve and record.requester != state.user_id and not record.auto_run:
+        value = str(record.id)
+        blocks.append(
+            ActionsBlock(
+                block_id=f"home-request-{record.id}",
+                elements=[
+                    ButtonElement(
+                        text="Approve",
+                        action_id=APPROVE_ACTION,
+                        value=value,
+                        style="primary",
+                        confirm=ConfirmObject(
+                            title="Approve?",
+                            confirm="Approve",
+                            deny="Cancel",
+                            text=escape(
+                                bounded(f"docker {record.shown_command} on {record.engine}", 300)
+                            ),
+                        ),
+                    ),
+                    ButtonElement(
+                        text="Reject", action_id=REJECT_ACTION, value=value, style="danger"
+                    ),
+                ],
+            )
+        )
+    return blocks

@@ -1,0 +1,123 @@
+"""The Home tab, published for the person who opens it (``app_home_opened``).
+
+Everything shown is gathered at that moment: engine health from the health probe's last
+result, versions asked of the engines that answer (within one short budget), the requests
+waiting, the housekeeping schedule and its last results, and this person's role.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.core.approvals import ApprovalService
+from bot.core.engine import EngineDirectory
+from bot.core.operations import ACTIONS
+from bot.core.policy import ROLE_NAMES, AccessRules, Actor, Verdict, authorize, roles_of
+from bot.core.results import CleanupStatus
+from bot.health import HealthCheck
+from bot.render.home_blocks import EngineLine, HomeState, home_view
+
+log = logging.getLogger(__name__)
+
+VERSION_BUDGET = 2.0  # seconds for all engines' versions together
+
+
+class HomeTab:
+    """Bolt listener for ``app_home_opened``."""
+
+    def __init__(
+        self,
+        *,
+        client: WebClient,
+        rules: AccessRules,
+        groups_of: Callable[[str], frozenset[str]],
+        engines: EngineDirectory,
+        default_engine: str,
+        health: HealthCheck,
+        approvals: ApprovalService,
+        approvers: str,
+        housekeeping: Callable[[], CleanupStatus],
+        command: str,
+    ) -> None:
+        self._client = client
+        self._rules = rules
+        self._groups_of = groups_of
+        self._engines = engines
+        self._default = default_engine
+        self._health = health
+        self._approvals = approvals
+        self._approvers = approvers
+        self._housekeeping = housekeeping
+        self._command = command
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="home")
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user", ""))
+        if not user:
+            return
+        try:
+            view = home_view(self.state(user))
+            self._client.views_publish(user_id=user, view=view)
+        except SlackClientError as err:
+            log.warning("could not publish the Home tab for %s: %s", user, err)
+        except Exception:  # the tab stays as it was; the next opening tries again
+            log.exception("the Home tab for %s failed", user)
+
+    def state(self, user: str) -> HomeState:
+        """What ``user`` sees now."""
+        groups = self._groups_of(user)
+        actor = Actor(user_id=user, groups=groups)
+        held = roles_of(actor, self._rules)
+        # What this person may do wherever the bot takes commands (the tab is no channel).
+        anywhere = dataclasses.replace(self._rules, channels=(), engine_channels={})
+        allowed, with_approval = [], []
+        for name, access in ACTIONS.items():
+            verdict = authorize(actor=actor, access=access, engine=self._default,
+                                rules=anywhere).verdict  # fmt: skip
+            if verdict is Verdict.ALLOW:
+                allowed.append(name)
+            elif verdict is Verdict.NEEDS_APPROVAL:
+                with_approval.append(name)
+        health = {engine.name: engine.ok for engine in self._health.check().engines}
+        versions = self._versions([name for name, ok in health.items() if ok])
+        return HomeState(
+            user_id=user,
+            roles=tuple(role for role in ROLE_NAMES if role in held),
+            allowed=tuple(allowed),
+            with_approval=tuple(with_approval),
+            engines=tuple(
+                EngineLine(
+                    name=name,
+                    ok=health.get(name, False),
+                    default=name == self._default,
+                    version=versions.get(name),
+                )
+                for name in self._engines.names()
+            ),
+            pending=tuple(self._approvals.pending()),
+            may_approve=self._approvals.may_approve(user, groups),
+            approvers=self._approvers,
+            housekeeping=self._housekeeping(),
+            command=self._command,
+        )
+
+    def _versions(self, names: list[str]) -> dict[str, str]:
+        futures = {name: self._pool.submit(self._engines.get(name).version) for name in names}
+        wait(futures.values(), timeout=VERSION_BUDGET)
+        return {
+            name: future.result()
+            for name, future in futures.items()
+            if future.done() and future.exception() is None
+        }
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,137 @@
+"""Commands typed in messages: ``@docker ps -a`` in a channel or thread, or a direct message.
+
+Slack allows no slash commands in threads; a mention works anywhere the bot is, and its
+answer goes in the thread (a mention outside a thread starts one). A direct message to the
+bot is read as the command itself. The same access rules apply as to ``/docker``: the channel
+check before any parsing, then roles, run policy and approvals in the service.
+
+Slack retries an Events API delivery it thinks failed, with the same ``event_id``: each
+event is claimed once (in the database, so also across replicas) before anything runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.core.help import build_help
+from bot.core.operations import Help
+from bot.core.parsing.parser import parse_command
+from bot.core.pipeline import Reply
+from bot.core.policy import Actor
+from bot.errors import AccessDenied, ChatOpsError
+from bot.render.slack_blocks import render_slack
+from bot.service.orders import CommandOrder, WorkOrder
+from bot.slack.commands import unescape_slack
+from bot.slack.reply_targets import thread_reply_to
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_TEXT = 4_000  # a command is short; more is not read at all
+# Slack's markup in message text: <@U123>, <#C123|name>, <http://x|x>, <mailto:a|a>.
+_LEADING_MENTION = re.compile(r"\s*<@[A-Z0-9]+(?:\|[^>]*)?>\s*")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]*)(?:\|([^>]*))?>")
+
+
+class SeenEvents(Protocol):
+    def first_time(self, event_id: str, *, now: datetime) -> bool: ...
+
+
+def command_text(text: str, *, bot_user_id: str | None) -> str:
+    """The command in a message: the bot's leading mention dropped, Slack's automatic links
+    (``registry.example.com/app`` becomes ``<http://registry.example.com/app|...>``) put back
+    as typed, entities unescaped."""
+    text = text[:MAX_MESSAGE_TEXT]
+    mention = _LEADING_MENTION.match(text)
+    if mention and (bot_user_id is None or f"<@{bot_user_id}" in mention.group(0)):
+        text = text[mention.end() :]
+    text = _LINK.sub(lambda m: m.group(2) if m.group(2) is not None else _bare(m.group(1)), text)
+    return unescape_slack(text).strip()
+
+
+def _bare(url: str) -> str:
+    return url.removeprefix("mailto:")
+
+
+class MessageCommands:
+    """Bolt listener for ``app_mention`` and direct-message ``message`` events."""
+
+    def __init__(
+        self,
+        *,
+        dispatch: Callable[[WorkOrder], None],
+        client: WebClient,
+        seen: SeenEvents,
+        channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._dispatch = dispatch
+        self._client = client
+        self._seen = seen
+        self._channel_refusal = channel_refusal
+        self._clock = clock
+
+    def __call__(self, body: dict[str, Any], event: dict[str, Any], context: Any) -> None:
+        kind = event.get("type")
+        channel = str(event.get("channel", ""))
+        if kind == "message":
+            # Direct messages only; never the bot's own messages, edits or joins.
+            if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+                return
+        elif kind == "app_mention":
+            if channel.startswith("D"):
+                return  # a mention in a direct message also arrives as that message
+        else:
+            return
+        user = str(event.get("user", ""))
+        if not user or not channel:
+            return
+        event_id = str(body.get("event_id") or f"{channel}:{event.get('ts')}")
+        if not self._seen.first_time(event_id, now=self._clock()):
+            log.info("event %s was delivered again (a retry): taken once already", event_id)
+            return
+        # In a channel, answer in the thread (a mention outside one starts it); in a direct
+        # message, in the conversation unless the message was in a thread.
+        thread_ts = event.get("thread_ts") or (None if kind == "message" else event.get("ts"))
+        reply_to = thread_reply_to(channel, thread_ts)
+        refusal = self._channel_refusal(channel)
+        if refusal is not None:
+            denied = AccessDenied(f"Not allowed: {refusal}.")
+            self._private(channel, user, thread_ts, Reply(text="", error=denied))
+            return
+        bot_user_id = context.get("bot_user_id") if isinstance(context, dict) else None
+        text = command_text(str(event.get("text", "")), bot_user_id=bot_user_id)
+        try:
+            command = parse_command(text)
+        except ChatOpsError as err:
+            self._private(channel, user, thread_ts, Reply(text="", error=err))
+            return
+        if isinstance(command.operation, Help):
+            help_reply = Reply(
+                text=command.shown, command=command, result=build_help(command.operation.topic)
+            )
+            self._private(channel, user, thread_ts, help_reply)
+            return
+        actor = Actor(user_id=user, channel_id=channel)
+        # No "working on" note to replace: the answer is a new message in the thread.
+        self._dispatch(
+            CommandOrder(
+                command=command, actor=actor, reply_to=reply_to, acknowledged=False, public=True
+            )
+        )
+
+    def _private(self, channel: str, user: str, thread_ts: str | None, reply: Reply) -> None:
+        message = render_slack(reply)
+        try:
+            self._client.chat_postEphemeral(
+                channel=channel, user=user, text=message.text, blocks=message.blocks,
+                thread_ts=thread_ts,
+            )  # fmt: skip
+        except SlackClientError as err:
+            log.warning("could not answer %s in %s: %s", user, channel, err)

@@ -1,0 +1,40 @@
+"""Which Slack Events API deliveries were taken already (retries carry the same event_id)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from bot.state.database import slack_events
+
+KEEP = timedelta(days=1)  # Slack retries within minutes; a day is plenty
+_PRUNE_EVERY = 500  # deliveries between two clean-ups of old rows
+
+
+class SqlSeenEvents:
+    """Claims of event IDs in the database: exactly one claim succeeds, across processes."""
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._db = engine
+        self._since_prune = 0
+
+    def first_time(self, event_id: str, *, now: datetime) -> bool:
+        """True for the first delivery of ``event_id``; False for every retry of it."""
+        try:
+            with self._db.begin() as connection:
+                connection.execute(
+                    insert(slack_events).values(event_id=event_id[:64], received_at=now)
+                )
+        except IntegrityError:
+            return False
+        self._since_prune += 1
+        if self._since_prune >= _PRUNE_EVERY:
+            self._since_prune = 0
+            with self._db.begin() as connection:
+                connection.execute(
+                    delete(slack_events).where(slack_events.c.received_at < now - KEEP)
+                )
+        return True
