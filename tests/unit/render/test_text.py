@@ -53,7 +53,8 @@ def test_ps_table_matches_docker_layout() -> None:
     header, row = text.splitlines()
     assert header.split("   ")[0] == "CONTAINER ID"
     assert row.startswith('ffffffffffff   nginx:1.27   "/docker-entrypoint.…"   2 hours ago')
-    assert "127.0.0.1:8080->80/tcp, 443/tcp" in row
+    # As docker/cli's DisplayablePorts: ranges (and lone ports) first, then other mappings.
+    assert "443/tcp, 127.0.0.1:8080->80/tcp" in row
     assert row.endswith("web")
 
 
