@@ -52,6 +52,7 @@ from bot.core.operations import (
     ShowTop,
     filters_as_dict,
 )
+from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import Plan
 from bot.core.results import (
     ActionResult,
@@ -94,12 +95,12 @@ class EngineLimits:
     logs_max_lines: int = 1000
     # `stats`: at most this many containers, sampled by this many requests at once, with
     # this pause between the two samples CPU % is computed from, all within the deadline.
-    stats_max_containers: int = 50
+    stats_max_containers: int = MAX_STATS_CONTAINERS
     stats_workers: int = 8
     stats_interval_seconds: float = 1.0
     stats_deadline_seconds: float = 20.0
     # `events`: the newest this many are kept, and reading stops after that many.
-    events_shown: int = 500
+    events_shown: int = MAX_EVENTS_SHOWN
     events_read: int = 10_000
 
 

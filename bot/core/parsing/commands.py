@@ -74,6 +74,8 @@ MAX_STATS_CONTAINERS = 50
 # `events` looks back at most this far, so a request always ends and stays small.
 MAX_EVENTS_SPAN = timedelta(hours=1)
 DEFAULT_EVENTS_SINCE = timedelta(minutes=10)
+# ... and shows at most the newest this many events.
+MAX_EVENTS_SHOWN = 500
 _PRIVATE_PORT = re.compile(r"(\d{1,5})(?:/(tcp|udp|sctp))?\Z")
 
 Builder = Callable[[ParsedOptions, OptionTable], EngineOperation | BotOperation]
@@ -817,7 +819,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         name="stats",
         aliases=("container stats",),
-        summary="One snapshot of containers' resource usage (never a live stream)",
+        summary=f"One snapshot of resource usage, at most {MAX_STATS_CONTAINERS} containers "
+        "(never a live stream)",
         usage="[OPTIONS] [CONTAINER...]",
         max_args=MAX_STATS_CONTAINERS,
         options=(
@@ -901,7 +904,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         name="events",
         aliases=("system events",),
-        summary="Show past engine events: a window of at most 1h back, never a live stream",
+        summary=f"Past engine events, at most {duration_text(MAX_EVENTS_SPAN)} back, the newest "
+        f"{MAX_EVENTS_SHOWN} (never a live stream)",
         usage="[--since DURATION] [--until DURATION] [OPTIONS]",
         max_args=0,
         options=(
@@ -909,7 +913,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 long="since",
                 takes_value=True,
                 metavar="DURATION",
-                help="Start this long ago, e.g. 30m (default 10m, at most 1h)",
+                help="Start this long ago, e.g. 30m (default "
+                f"{duration_text(DEFAULT_EVENTS_SINCE)}, at most {duration_text(MAX_EVENTS_SPAN)})",
             ),
             OptionSpec(
                 long="until",
