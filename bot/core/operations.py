@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
 from typing import ClassVar, get_args
@@ -272,6 +272,73 @@ class Inspect:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class ShowStats:
+    """``stats --no-stream``: one snapshot of resource usage (chat cannot follow a stream)."""
+
+    access: ClassVar[Access] = Access(action="stats", permission=Permission.READ)
+
+    containers: tuple[str, ...] = ()  # none: the running containers (all of them with -a)
+    all: bool = False
+    no_trunc: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShowTop:
+    """``top CONTAINER``: the container's processes, in the engine's default ps columns."""
+
+    access: ClassVar[Access] = Access(action="top", permission=Permission.READ)
+
+    container: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShowPorts:
+    """``port CONTAINER [PRIVATE_PORT[/PROTO]]``."""
+
+    access: ClassVar[Access] = Access(action="port", permission=Permission.READ)
+
+    container: str
+    private_port: int | None = None
+    protocol: Protocol = Protocol.TCP  # only meaningful with private_port
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DiskUsage:
+    """``system df``: space used by images, containers, volumes and the build cache."""
+
+    access: ClassVar[Access] = Access(action="df", permission=Permission.READ)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListVolumes:
+    access: ClassVar[Access] = Access(action="volumes", permission=Permission.READ)
+
+    quiet: bool = False
+    filters: FilterPairs = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListNetworks:
+    access: ClassVar[Access] = Access(action="networks", permission=Permission.READ)
+
+    quiet: bool = False
+    no_trunc: bool = False
+    filters: FilterPairs = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShowEvents:
+    """``events --since D --until D``: past events only, in a bounded window ending now or
+    earlier, so the call always ends. Durations count back from the engine's clock."""
+
+    access: ClassVar[Access] = Access(action="events", permission=Permission.READ)
+
+    since: timedelta = timedelta(minutes=10)
+    until: timedelta = timedelta(0)
+    filters: FilterPairs = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PruneContainers:
     access: ClassVar[Access] = Access(action="prune", permission=Permission.DESTRUCTIVE)
 
@@ -349,6 +416,13 @@ EngineOperation = (
     | ShowLogs
     | Inspect
     | ListImages
+    | ShowStats
+    | ShowTop
+    | ShowPorts
+    | DiskUsage
+    | ListVolumes
+    | ListNetworks
+    | ShowEvents
     | Pull
     | RemoveImages
     | PruneContainers
@@ -361,7 +435,8 @@ Operation = EngineOperation | Help | BotOperation
 
 READ_ONLY_OPERATIONS = (
     ListContainers, ListImages, ShowLogs, Inspect, Help, ListApprovals, CancelApproval, ShowAudit,
-    CleanupStatusQuery,
+    CleanupStatusQuery, ShowStats, ShowTop, ShowPorts, DiskUsage, ListVolumes, ListNetworks,
+    ShowEvents,
 )  # fmt: skip
 
 

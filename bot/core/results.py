@@ -140,6 +140,112 @@ class InspectResult:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class StatsRow:
+    """One container's usage, computed as the Docker CLI computes it (memory without the
+    inactive page cache). ``sampled`` is False when the engine did not answer in time."""
+
+    id: str
+    name: str
+    cpu_percent: float = 0.0
+    memory_usage: int = 0
+    memory_limit: int = 0
+    memory_percent: float = 0.0
+    net_rx: int = 0
+    net_tx: int = 0
+    block_read: int = 0
+    block_write: int = 0
+    pids: int = 0
+    sampled: bool = True
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StatsResult:
+    rows: tuple[StatsRow, ...]
+    no_trunc: bool = False
+    left_out: int = 0  # containers beyond the cap, not sampled
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TopResult:
+    container: str
+    titles: tuple[str, ...]
+    processes: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PortList:
+    """The published ports of a container; ``selected``: one private port was asked for, and
+    only its host addresses are shown (as ``docker port web 80`` does)."""
+
+    container: str
+    ports: tuple[PublishedPort, ...]
+    selected: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DiskUsageRow:
+    type: str  # Images, Containers, Local Volumes, Build Cache
+    total: int
+    active: int
+    size: int
+    reclaimable: int
+    reclaimable_percent: int | None  # None: not shown (the build cache, or nothing at all)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DiskUsageResult:
+    rows: tuple[DiskUsageRow, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VolumeRow:
+    driver: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VolumeList:
+    rows: tuple[VolumeRow, ...]
+    quiet: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NetworkRow:
+    id: str
+    name: str
+    driver: str
+    scope: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NetworkList:
+    rows: tuple[NetworkRow, ...]
+    quiet: bool = False
+    no_trunc: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EngineEvent:
+    """One engine event. ``time_ns``: nanoseconds since the epoch (UTC), as the engine
+    reports them (a datetime would lose the last three digits Docker prints)."""
+
+    time_ns: int
+    type: str
+    action: str
+    actor_id: str
+    attributes: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EventList:
+    events: tuple[EngineEvent, ...]  # oldest first
+    since: datetime
+    until: datetime
+    left_out: int = 0  # older events not kept (over the cap)
+    stopped_early: bool = False  # reading stopped at the cap on events read
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class PruneResult:
     kind: str  # "containers" or "images"
     deleted: tuple[str, ...]
@@ -221,6 +327,13 @@ Result = (
     | ActionResult
     | LogsResult
     | InspectResult
+    | StatsResult
+    | TopResult
+    | PortList
+    | DiskUsageResult
+    | VolumeList
+    | NetworkList
+    | EventList
     | PruneResult
     | HelpResult
     | ApprovalRequested

@@ -9,7 +9,10 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
+import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
@@ -17,6 +20,7 @@ from typing import Any, assert_never
 import docker
 import docker.errors
 import docker.tls
+import docker.utils
 import requests.exceptions
 
 from bot.core.cleanup import CleanupRules, run_cleanup
@@ -26,11 +30,14 @@ from bot.core.operations import (
     ChangeContainers,
     Cleanup,
     ContainerAction,
+    DiskUsage,
     EngineOperation,
     Inspect,
     InspectType,
     ListContainers,
     ListImages,
+    ListNetworks,
+    ListVolumes,
     MountKind,
     ParsedCommand,
     PruneContainers,
@@ -38,24 +45,37 @@ from bot.core.operations import (
     Pull,
     RemoveImages,
     RunContainer,
+    ShowEvents,
     ShowLogs,
+    ShowPorts,
+    ShowStats,
+    ShowTop,
     filters_as_dict,
 )
+from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import Plan
 from bot.core.results import (
     ActionResult,
     CleanupReport,
     ContainerList,
+    EngineEvent,
+    EventList,
     ImageList,
     InspectItem,
     InspectResult,
     LogsResult,
+    NetworkList,
+    PortList,
     PruneResult,
     PullProgress,
     PullResult,
     Result,
     RunResult,
+    StatsResult,
+    StatsRow,
     TargetOutcome,
+    TopResult,
+    VolumeList,
 )
 from bot.engine import events, housekeeping, mapping, planning
 from bot.engine.translate import api_error, engine_errors
@@ -73,6 +93,15 @@ class EngineLimits:
     run_wait_seconds: float = 60.0
     run_output_lines: int = 50
     logs_max_lines: int = 1000
+    # `stats`: at most this many containers, sampled by this many requests at once, with
+    # this pause between the two samples CPU % is computed from, all within the deadline.
+    stats_max_containers: int = MAX_STATS_CONTAINERS
+    stats_workers: int = 8
+    stats_interval_seconds: float = 1.0
+    stats_deadline_seconds: float = 20.0
+    # `events`: the newest this many are kept, and reading stops after that many.
+    events_shown: int = MAX_EVENTS_SHOWN
+    events_read: int = 10_000
 
 
 class DockerEngine:
@@ -150,6 +179,20 @@ class DockerEngine:
                     return self._logs(operation)
                 case Inspect():
                     return self._inspect(operation)
+                case ShowStats():
+                    return self._stats(operation)
+                case ShowTop():
+                    return self._top(operation)
+                case ShowPorts():
+                    return self._port(operation)
+                case DiskUsage():
+                    return mapping.disk_usage(self._client().df())
+                case ListVolumes():
+                    return self._volumes(operation)
+                case ListNetworks():
+                    return self._networks(operation)
+                case ShowEvents():
+                    return self._events(operation)
                 case PruneContainers():
                     return self._prune_containers(operation)
                 case PruneImages():
@@ -586,3 +629,163 @@ class DockerEngine:
             deleted=tuple(deleted),
             space_reclaimed=int(answer.get("SpaceReclaimed") or 0),
         )
+
+    # -- diagnostics --------------------------------------------------------------------------
+
+    def _stats(self, op: ShowStats) -> StatsResult:
+        """One snapshot per container, sampled concurrently within a deadline.
+
+        Where the engine offers one-shot stats (API 1.41), each container is read twice, a
+        second apart, and CPU % is computed between the two reads: the plain non-streaming
+        call waits one to two seconds per container for the engine's own second sample.
+        """
+        api = self._client()
+        limits = self._limits
+        targets, left_out = self._stats_targets(op)
+        if not targets:
+            return StatsResult(rows=(), no_trunc=op.no_trunc, left_out=left_out)
+        one_shot = docker.utils.version_gte(api.api_version, "1.41")
+        deadline = time.monotonic() + limits.stats_deadline_seconds
+        pool = ThreadPoolExecutor(max_workers=min(limits.stats_workers, len(targets)))
+        try:
+            started = time.monotonic()
+            first = self._stats_round(pool, targets, one_shot, deadline, named=bool(op.containers))
+            second: dict[str, dict[str, Any] | None] = {}
+            if one_shot and first:
+                # The interval CPU % is measured over (production pacing, not a test's wait).
+                pause = started + limits.stats_interval_seconds - time.monotonic()
+                time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+                again = [target for target in targets if first.get(target[0]) is not None]
+                second = self._stats_round(pool, again, one_shot, deadline, named=False)
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        rows: list[StatsRow] = []
+        for ident, name in targets:
+            if (ident in first and first[ident] is None) or second.get(ident, {}) is None:
+                continue  # removed between the listing and its sample
+            doc = first.get(ident)
+            if one_shot and doc is not None:
+                later = second.get(ident)
+                doc = None if later is None else {**later, "precpu_stats": doc.get("cpu_stats")}
+            if doc is None:  # not answered before the deadline
+                rows.append(StatsRow(id=ident, name=name, sampled=False))
+            else:
+                rows.append(mapping.stats_row(doc, fallback_id=ident, fallback_name=name))
+        return StatsResult(rows=tuple(rows), no_trunc=op.no_trunc, left_out=left_out)
+
+    def _stats_targets(self, op: ShowStats) -> tuple[list[tuple[str, str]], int]:
+        """(key, name) of the containers to sample, and how many were left out by the cap."""
+        cap = self._limits.stats_max_containers
+        if op.containers:
+            return [(name, name) for name in op.containers[:cap]], max(0, len(op.containers) - cap)
+        docs = self._client().containers(all=op.all, trunc=False)
+        targets = [(str(doc["Id"]), str((doc.get("Names") or [""])[0]).lstrip("/")) for doc in docs]
+        return targets[:cap], max(0, len(targets) - cap)
+
+    def _stats_round(
+        self,
+        pool: ThreadPoolExecutor,
+        targets: list[tuple[str, str]],
+        one_shot: bool,
+        deadline: float,
+        *,
+        named: bool,
+    ) -> dict[str, dict[str, Any] | None]:
+        """key -> stats document (None: the container is gone), for those answered before
+        ``deadline``. A container the user named that does not exist fails the request, as
+        in the Docker CLI; one that went away after the listing is only left out."""
+        api = self._client()
+        options: dict[str, Any] = {"stream": False}
+        if one_shot:
+            options["one_shot"] = True
+        futures: dict[Future[Any], str] = {
+            pool.submit(api.stats, ident, **options): ident for ident, _ in targets
+        }
+        done, _ = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+        answers: dict[str, dict[str, Any] | None] = {}
+        for future in done:
+            error = future.exception()
+            if error is None:
+                answers[futures[future]] = future.result()
+            elif named or not isinstance(error, docker.errors.NotFound):
+                raise error
+            else:
+                answers[futures[future]] = None
+        return answers
+
+    def _top(self, op: ShowTop) -> TopResult:
+        answer = self._client().top(op.container)
+        titles = tuple(str(title) for title in answer.get("Titles") or ())
+        processes = tuple(
+            tuple(str(cell) for cell in process) for process in answer.get("Processes") or ()
+        )
+        return TopResult(container=op.container, titles=titles, processes=processes)
+
+    def _port(self, op: ShowPorts) -> PortList:
+        ports = mapping.published_ports(self._client().inspect_container(op.container))
+        if op.private_port is None:
+            return PortList(container=op.container, ports=ports)
+        chosen = tuple(
+            p
+            for p in ports
+            if p.container_port == op.private_port and p.protocol == op.protocol.value
+        )
+        if not chosen:
+            raise NotFound(
+                f"No public port '{op.private_port}/{op.protocol.value}' published for "
+                f"{op.container}"
+            )
+        return PortList(container=op.container, ports=chosen, selected=True)
+
+    def _volumes(self, op: ListVolumes) -> VolumeList:
+        answer = self._client().volumes(filters=filters_as_dict(op.filters) or None)
+        rows = sorted(
+            (mapping.volume_row(doc) for doc in answer.get("Volumes") or ()),
+            key=lambda row: row.name,
+        )
+        return VolumeList(rows=tuple(rows), quiet=op.quiet)
+
+    def _networks(self, op: ListNetworks) -> NetworkList:
+        docs = self._client().networks(filters=filters_as_dict(op.filters) or None)
+        rows = sorted((mapping.network_row(doc) for doc in docs), key=lambda row: row.name)
+        return NetworkList(rows=tuple(rows), quiet=op.quiet, no_trunc=op.no_trunc)
+
+    def _events(self, op: ShowEvents) -> EventList:
+        """Past events in a window that ends no later than the engine's now: the engine closes
+        the stream once it has sent them, so this always ends (or times out)."""
+        api = self._client()
+        now_ns = events.engine_time_ns(api)
+        since_ns = now_ns - round(op.since.total_seconds()) * 1_000_000_000
+        until_ns = now_ns - round(op.until.total_seconds()) * 1_000_000_000
+        stream = api.events(  # type: ignore[call-overload]
+            since=_api_time(since_ns), until=_api_time(until_ns),
+            filters=filters_as_dict(op.filters) or None, decode=True,
+        )  # fmt: skip
+        kept: deque[EngineEvent] = deque(maxlen=self._limits.events_shown)
+        read = 0
+        stopped = False
+        try:
+            for doc in stream:
+                read += 1
+                kept.append(mapping.engine_event(doc))
+                if read >= self._limits.events_read:
+                    stopped = True
+                    break
+        finally:
+            stream.close()
+        return EventList(
+            events=tuple(kept),
+            since=_utc(since_ns),
+            until=_utc(until_ns),
+            left_out=read - len(kept),
+            stopped_early=stopped,
+        )
+
+
+def _api_time(time_ns: int) -> str:
+    """Seconds with nanoseconds, as the Engine API takes them."""
+    return f"{time_ns // 1_000_000_000}.{time_ns % 1_000_000_000:09d}"
+
+
+def _utc(time_ns: int) -> datetime:
+    return datetime.fromtimestamp(time_ns / 1_000_000_000, tz=UTC)

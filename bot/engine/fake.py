@@ -34,19 +34,27 @@ from bot.core.operations import (
     ChangeContainers,
     Cleanup,
     ContainerAction,
+    DiskUsage,
     EngineOperation,
     FilterPairs,
     Inspect,
     InspectType,
     ListContainers,
     ListImages,
+    ListNetworks,
+    ListVolumes,
     ParsedCommand,
     PruneContainers,
     PruneImages,
     Pull,
     RemoveImages,
     RunContainer,
+    ShowEvents,
     ShowLogs,
+    ShowPorts,
+    ShowStats,
+    ShowTop,
+    filters_as_dict,
 )
 from bot.core.plans import Plan, PlanItem
 from bot.core.references import parse_image_reference
@@ -54,15 +62,27 @@ from bot.core.results import (
     ActionResult,
     CleanupReport,
     ContainerList,
+    DiskUsageResult,
+    DiskUsageRow,
+    EngineEvent,
+    EventList,
     ImageList,
     InspectItem,
     InspectResult,
     LogsResult,
+    NetworkList,
+    NetworkRow,
+    PortList,
     PruneResult,
     PullResult,
     Result,
     RunResult,
+    StatsResult,
+    StatsRow,
     TargetOutcome,
+    TopResult,
+    VolumeList,
+    VolumeRow,
 )
 from bot.engine import mapping
 from bot.engine.exact import item_change, refuse_changed
@@ -136,6 +156,12 @@ class FakeEngine:
         self.containers: dict[str, FakeContainer] = {}  # by ID
         self.images: dict[str, FakeImage] = {}  # by ID
         self.operations: list[EngineOperation] = []
+        self.volumes: dict[str, str] = {}  # name -> driver
+        self.networks: list[NetworkRow] = [
+            NetworkRow(id=hashlib.sha256(n.encode()).hexdigest(), name=n, driver=d, scope="local")
+            for n, d in (("bridge", "bridge"), ("host", "host"), ("none", "null"))
+        ]
+        self.events: list[EngineEvent] = []  # container create/start/die/destroy, oldest first
         self._serial = itertools.count(1)
 
     @property
@@ -187,6 +213,7 @@ class FakeEngine:
             size=size,
         )
         self.containers[container.id] = container
+        self._event(container, "create")
         return container
 
     def container(self, target: str) -> FakeContainer:
@@ -234,6 +261,41 @@ class FakeEngine:
                 return LogsResult(container=self.container(operation.container).name, text="")
             case Inspect():
                 return self._inspect(operation)
+            case ShowStats():
+                return self._stats(operation)
+            case ShowTop():
+                return self._top(operation)
+            case ShowPorts():
+                # Fake containers publish nothing.
+                if operation.private_port is not None:
+                    raise NotFound(
+                        f"No public port '{operation.private_port}/{operation.protocol.value}' "
+                        f"published for {operation.container}"
+                    )
+                return PortList(container=self.container(operation.container).name, ports=())
+            case DiskUsage():
+                return self._disk_usage()
+            case ListVolumes():
+                rows = sorted(
+                    (
+                        VolumeRow(driver=driver, name=name)
+                        for name, driver in self.volumes.items()
+                        if _matches(operation.filters, {}, None, name)
+                    ),
+                    key=lambda row: row.name,
+                )
+                return VolumeList(rows=tuple(rows), quiet=operation.quiet)
+            case ListNetworks():
+                networks = [
+                    n for n in self.networks if _matches(operation.filters, {}, None, n.name)
+                ]
+                return NetworkList(
+                    rows=tuple(sorted(networks, key=lambda n: n.name)),
+                    quiet=operation.quiet,
+                    no_trunc=operation.no_trunc,
+                )
+            case ShowEvents():
+                return self._events(operation)
             case PruneContainers():
                 return self._prune_containers(operation)
             case PruneImages():
@@ -266,6 +328,68 @@ class FakeEngine:
         )
         return ImageList(rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc)
 
+    def _stats(self, op: ShowStats) -> StatsResult:
+        if op.containers:
+            chosen = [self.container(target) for target in op.containers]
+        else:
+            chosen = sorted(self.containers.values(), key=lambda c: c.created, reverse=True)
+            chosen = [c for c in chosen if op.all or c.state == "running"]
+        rows = []
+        for c in chosen:
+            running = c.state == "running"
+            # Plausible, steady figures: 10 MiB of a 2 GiB limit and one process when running.
+            memory, limit = (10 * 2**20, 2 * 2**30) if running else (0, 0)
+            rows.append(StatsRow(
+                id=c.id, name=c.name, cpu_percent=0.5 if running else 0.0,
+                memory_usage=memory, memory_limit=limit,
+                memory_percent=memory / limit * 100 if limit else 0.0,
+                net_rx=1500 if running else 0, net_tx=0, block_read=0, block_write=0,
+                pids=1 if running else 0,
+            ))  # fmt: skip
+        return StatsResult(rows=tuple(rows), no_trunc=op.no_trunc)
+
+    def _top(self, op: ShowTop) -> TopResult:
+        container = self.container(op.container)
+        if container.state != "running":
+            raise Conflict(f"Container {container.id} is not running")
+        return TopResult(
+            container=op.container,
+            titles=("UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"),
+            processes=(("root", "4242", "4221", "0", "20:00", "?", "00:00:00", "sleep 300"),),
+        )
+
+    def _disk_usage(self) -> DiskUsageResult:
+        used = {c.image_id for c in self.containers.values()}
+        images = list(self.images.values())
+        image_size = sum(i.size for i in images)
+        idle = sum(i.size for i in images if i.id not in used)
+        containers = list(self.containers.values())
+        container_size = sum(c.size for c in containers)
+        stopped = sum(c.size for c in containers if c.state != "running")
+
+        def row(kind: str, total: int, active: int, size: int, free: int) -> DiskUsageRow:
+            percent = free * 100 // size if size > 0 else None
+            return DiskUsageRow(type=kind, total=total, active=active, size=size,
+                                reclaimable=free, reclaimable_percent=percent)  # fmt: skip
+
+        return DiskUsageResult(
+            rows=(
+                row("Images", len(images), sum(i.id in used for i in images), image_size, idle),
+                row("Containers", len(containers),
+                    sum(c.state == "running" for c in containers), container_size, stopped),
+                row("Local Volumes", len(self.volumes), 0, 0, 0),
+                DiskUsageRow(type="Build Cache", total=0, active=0, size=0, reclaimable=0,
+                             reclaimable_percent=None),
+            )
+        )  # fmt: skip
+
+    def _events(self, op: ShowEvents) -> EventList:
+        now = self._clock()
+        since, until = now - op.since, now - op.until
+        low, high = int(since.timestamp() * 1e9), int(until.timestamp() * 1e9)
+        chosen = [e for e in self.events if low <= e.time_ns <= high and _event_matches(op, e)]
+        return EventList(events=tuple(chosen), since=since, until=until)
+
     def _pull(self, op: Pull) -> PullResult:
         reference = op.image.familiar()
         known = next((i for i in self.images.values() if reference in i.tags), None)
@@ -286,7 +410,7 @@ class FakeEngine:
             self._pull(Pull(image=op.image, quiet=True))  # like the Docker CLI
         name = op.name or f"fake_{next(self._serial)}"
         container = self.add_container(name, reference, labels=dict(op.labels))
-        container.state = "running"
+        self._start(container)
         if op.detach:
             return RunResult(container_id=container.id, name=name, detached=True)
         # Without -d the container "runs to completion" at once: exit code 0, no output.
@@ -307,12 +431,12 @@ class FakeEngine:
             case ContainerAction.REMOVE:
                 self._remove_container(container, force=op.force)
             case ContainerAction.START:
-                container.state = "running"
+                self._start(container)
             case ContainerAction.STOP:
                 self._stop(container)
             case ContainerAction.RESTART:
                 self._stop(container)
-                container.state = "running"
+                self._start(container)
             case ContainerAction.PAUSE:
                 self._expect(container, "running")
                 container.state = "paused"
@@ -327,12 +451,30 @@ class FakeEngine:
                 "before attempting removal or force remove"
             )
         del self.containers[container.id]
+        self._event(container, "destroy")
+
+    def _start(self, container: FakeContainer) -> None:
+        container.state = "running"
+        self._event(container, "start")
 
     def _stop(self, container: FakeContainer) -> None:
         """Stop a running container now (a stopped one stays as it is, as on the engine)."""
         if container.state in ("running", "paused"):
             container.state = "exited"
             container.finished_at = self._clock()
+            self._event(container, "die", exitCode=str(container.exit_code))
+
+    def _event(self, container: FakeContainer, action: str, **extra: str) -> None:
+        attributes = {**container.labels, "image": container.image, "name": container.name}
+        self.events.append(
+            EngineEvent(
+                time_ns=int(self._clock().timestamp() * 1e6) * 1000,
+                type="container",
+                action=action,
+                actor_id=container.id,
+                attributes=tuple(sorted({**attributes, **extra}.items())),
+            )
+        )
 
     @staticmethod
     def _expect(container: FakeContainer, state: str) -> None:
@@ -659,6 +801,23 @@ def _familiar_or_none(target: str) -> str | None:
         return _familiar(target)
     except ParseError:
         return None  # an ID, or nothing an image could be called
+
+
+def _event_matches(op: ShowEvents, event: EngineEvent) -> bool:
+    """The ``--filter`` keys the fake understands on events (type, event, container); values
+    of one key are alternatives, keys must all match, as on the engine."""
+    attributes = dict(event.attributes)
+    fields = {
+        "type": {event.type},
+        "event": {event.action},
+        "container": {event.actor_id, attributes.get("name", "")},
+    }
+    for key, values in filters_as_dict(op.filters).items():
+        if key not in fields:
+            raise EngineError(f"The fake engine does not filter events by {key!r}.")
+        if not fields[key] & set(values):
+            return False
+    return True
 
 
 def _engine_time(moment: datetime) -> str:

@@ -8,9 +8,21 @@ from typing import Any
 
 import docker.types
 
+from bot.core.humanize import human_size
 from bot.core.operations import MountKind, PortMapping, RunContainer, VolumeMount
 from bot.core.parsing.ports import check_published_ports
-from bot.core.results import ContainerRow, ImageRow, InspectItem, PublishedPort
+from bot.core.results import (
+    ContainerRow,
+    DiskUsageResult,
+    DiskUsageRow,
+    EngineEvent,
+    ImageRow,
+    InspectItem,
+    NetworkRow,
+    PublishedPort,
+    StatsRow,
+    VolumeRow,
+)
 
 REDACTED = "<redacted>"
 
@@ -214,7 +226,7 @@ def image_item(doc: dict[str, Any]) -> InspectItem:
         ("Tags", ", ".join(tags) or "<none>"),
         ("Digests", ", ".join(doc.get("RepoDigests") or [])),
         ("Created", str(doc.get("Created", ""))),
-        ("Size", str(doc.get("Size", 0))),
+        ("Size", human_size(int(doc.get("Size") or 0))),
         ("Platform", f"{doc.get('Os', '')}/{doc.get('Architecture', '')}".strip("/")),
         ("Entrypoint", " ".join(config.get("Entrypoint") or [])),
         ("Cmd", " ".join(config.get("Cmd") or [])),
@@ -261,3 +273,172 @@ def _epoch(value: Any) -> datetime:
         return datetime.fromtimestamp(int(value or 0), tz=UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return datetime.fromtimestamp(0, tz=UTC)
+
+
+# -- diagnostics ----------------------------------------------------------------------------
+
+
+def stats_row(doc: dict[str, Any], *, fallback_id: str, fallback_name: str) -> StatsRow:
+    """A stats document (with ``precpu_stats`` filled) as ``docker stats`` computes it."""
+    cpu = doc.get("cpu_stats") or {}
+    precpu = doc.get("precpu_stats") or {}
+    memory = doc.get("memory_stats") or {}
+    usage = memory_usage(memory)
+    limit = _int(memory.get("limit"))
+    rx = tx = 0
+    for network in (doc.get("networks") or {}).values():
+        rx += _int(network.get("rx_bytes"))
+        tx += _int(network.get("tx_bytes"))
+    read = write = 0
+    for entry in (doc.get("blkio_stats") or {}).get("io_service_bytes_recursive") or ():
+        operation = str(entry.get("op", "")).lower()
+        if operation == "read":
+            read += _int(entry.get("value"))
+        elif operation == "write":
+            write += _int(entry.get("value"))
+    return StatsRow(
+        id=str(doc.get("id") or fallback_id),
+        name=str(doc.get("name") or fallback_name).lstrip("/"),
+        cpu_percent=cpu_percent(cpu, precpu),
+        memory_usage=usage,
+        memory_limit=limit,
+        memory_percent=usage / limit * 100 if limit else 0.0,
+        net_rx=rx,
+        net_tx=tx,
+        block_read=read,
+        block_write=write,
+        pids=_int((doc.get("pids_stats") or {}).get("current")),
+    )
+
+
+def cpu_percent(cpu: dict[str, Any], precpu: dict[str, Any]) -> float:
+    """The Docker CLI's CPU %: container delta / system delta * online CPUs * 100."""
+    cpu_usage = cpu.get("cpu_usage") or {}
+    cpu_delta = _int(cpu_usage.get("total_usage")) - _int(
+        (precpu.get("cpu_usage") or {}).get("total_usage")
+    )
+    system_delta = _int(cpu.get("system_cpu_usage")) - _int(precpu.get("system_cpu_usage"))
+    online = _int(cpu.get("online_cpus")) or len(cpu_usage.get("percpu_usage") or ())
+    if system_delta > 0 and cpu_delta > 0:
+        return cpu_delta / system_delta * online * 100.0
+    return 0.0
+
+
+def memory_usage(memory: dict[str, Any]) -> int:
+    """Usage without the inactive page cache, as the Docker CLI shows it: cgroup v1's
+    ``total_inactive_file``, cgroup v2's ``inactive_file`` (older CLIs took ``cache``)."""
+    usage = _int(memory.get("usage"))
+    stats = memory.get("stats") or {}
+    for key in ("total_inactive_file", "inactive_file", "cache"):
+        if key in stats:
+            cache = _int(stats[key])
+            return usage - cache if cache < usage else usage
+    return usage
+
+
+def published_ports(doc: dict[str, Any]) -> tuple[PublishedPort, ...]:
+    """The published ports of an inspected container, in port order (``docker port``)."""
+    ports: list[PublishedPort] = []
+    for key, bindings in ((doc.get("NetworkSettings") or {}).get("Ports") or {}).items():
+        number, _, protocol = str(key).partition("/")
+        for binding in bindings or ():
+            host_port = str(binding.get("HostPort") or "")
+            if not number.isdigit() or not host_port.isdigit():
+                continue
+            ports.append(
+                PublishedPort(
+                    container_port=int(number),
+                    protocol=protocol or "tcp",
+                    host_ip=binding.get("HostIp") or "0.0.0.0",
+                    host_port=int(host_port),
+                )
+            )
+    ports.sort(key=lambda p: (p.container_port, p.protocol, p.host_ip or "", p.host_port or 0))
+    return tuple(ports)
+
+
+def disk_usage(doc: dict[str, Any]) -> DiskUsageResult:
+    """``GET /system/df`` as the Docker CLI's ``system df`` summary computes it."""
+    images = doc.get("Images") or []
+    layers = _int(doc.get("LayersSize"))
+    used = sum(
+        _int(i.get("VirtualSize") or i.get("Size")) - _int(i.get("SharedSize"))
+        for i in images
+        if _int(i.get("Containers")) > 0 and _int(i.get("SharedSize")) != -1
+    )
+    containers = doc.get("Containers") or []
+    container_size = sum(_int(c.get("SizeRw")) for c in containers)
+    idle = sum(_int(c.get("SizeRw")) for c in containers if c.get("State") != "running")
+    volumes = doc.get("Volumes") or []
+    usage = [v.get("UsageData") or {} for v in volumes]
+    volume_size = sum(_int(u.get("Size")) for u in usage if _int(u.get("Size")) != -1)
+    unused = sum(
+        _int(u.get("Size"))
+        for u in usage
+        if _int(u.get("Size")) != -1 and _int(u.get("RefCount")) == 0
+    )
+    cache = doc.get("BuildCache") or []
+    cache_size = sum(_int(c.get("Size")) for c in cache if not c.get("Shared"))
+    in_use = sum(_int(c.get("Size")) for c in cache if c.get("InUse") and not c.get("Shared"))
+    return DiskUsageResult(
+        rows=(
+            _usage_row("Images", len(images), sum(_int(i.get("Containers")) > 0 for i in images),
+                       layers, layers - used),
+            _usage_row("Containers", len(containers),
+                       sum(c.get("State") == "running" for c in containers), container_size, idle),
+            _usage_row("Local Volumes", len(volumes),
+                       sum(_int(u.get("RefCount")) > 0 for u in usage), volume_size, unused),
+            DiskUsageRow(
+                type="Build Cache", total=len(cache),
+                active=sum(bool(c.get("InUse")) for c in cache), size=cache_size,
+                reclaimable=max(0, _int(doc.get("BuilderSize")) - in_use),
+                reclaimable_percent=None,
+            ),
+        )
+    )  # fmt: skip
+
+
+def _usage_row(kind: str, total: int, active: int, size: int, reclaimable: int) -> DiskUsageRow:
+    # The CLI shows a whole percentage only when there is something at all.
+    percent = reclaimable * 100 // size if size > 0 else None
+    return DiskUsageRow(
+        type=kind,
+        total=total,
+        active=active,
+        size=size,
+        reclaimable=reclaimable,
+        reclaimable_percent=percent,
+    )
+
+
+def volume_row(doc: dict[str, Any]) -> VolumeRow:
+    return VolumeRow(driver=str(doc.get("Driver") or ""), name=str(doc.get("Name") or ""))
+
+
+def network_row(doc: dict[str, Any]) -> NetworkRow:
+    return NetworkRow(
+        id=str(doc.get("Id") or ""),
+        name=str(doc.get("Name") or ""),
+        driver=str(doc.get("Driver") or ""),
+        scope=str(doc.get("Scope") or ""),
+    )
+
+
+def engine_event(doc: dict[str, Any]) -> EngineEvent:
+    actor = doc.get("Actor") or {}
+    attributes = actor.get("Attributes") or {}
+    time_ns = _int(doc.get("timeNano")) or _int(doc.get("time")) * 1_000_000_000
+    return EngineEvent(
+        time_ns=time_ns,
+        type=str(doc.get("Type") or ""),
+        action=str(doc.get("Action") or doc.get("status") or ""),
+        actor_id=str(actor.get("ID") or doc.get("id") or ""),
+        attributes=tuple(sorted((str(k), str(v)) for k, v in attributes.items())),
+    )
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0

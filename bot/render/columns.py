@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
-from bot.core.results import ContainerList, ContainerRow, ImageList, ImageRow, PublishedPort
-from bot.render.humanize import ago, ellipsis, human_size, short_id
+from bot.core.results import (
+    ContainerList,
+    ContainerRow,
+    DiskUsageResult,
+    EngineEvent,
+    ImageList,
+    ImageRow,
+    NetworkList,
+    PortList,
+    PublishedPort,
+    StatsResult,
+    StatsRow,
+    TopResult,
+    VolumeList,
+)
+from bot.render.humanize import ago, binary_size, ellipsis, human_size, short_id
 
 CONTAINER_HEADERS: tuple[str, ...] = (
     "CONTAINER ID",
@@ -19,17 +33,55 @@ CONTAINER_HEADERS: tuple[str, ...] = (
 
 
 def ports_text(ports: tuple[PublishedPort, ...]) -> str:
-    """``127.0.0.1:8080->80/tcp, 443/tcp`` as ``docker ps`` shows them."""
-    parts = []
-    for port in ports:
-        target = f"{port.container_port}/{port.protocol}"
-        if port.host_port is None:
-            parts.append(target)
-        else:
-            host = port.host_ip or "0.0.0.0"
-            host = f"[{host}]" if ":" in host else host
-            parts.append(f"{host}:{port.host_port}->{target}")
-    return ", ".join(dict.fromkeys(parts))
+    """``0.0.0.0:8000-8003->8000-8003/tcp, 9000/udp`` as ``docker ps`` shows them.
+
+    As docker/cli's ``DisplayablePorts``: ports sorted; consecutive container ports published
+    on the same host port numbers, host IP and protocol collapse into one range (so do
+    consecutive unpublished ones); other mappings follow, one by one.
+    """
+    ordered = sorted(
+        ports, key=lambda p: (p.container_port, _host_ip(p), p.host_port or 0, p.protocol)
+    )
+    groups: dict[tuple[str, str], list[int]] = {}  # (host IP, protocol) -> [first, last]
+    parts: list[str] = []
+    mappings: list[str] = []
+    for port in ordered:
+        ip, current = _host_ip(port), port.container_port
+        if ip and port.host_port != current:
+            target = f"{current}/{port.protocol}"
+            mappings.append(f"{_join_host_port(ip, str(port.host_port))}->{target}")
+            continue
+        key = (ip, port.protocol)
+        group = groups.get(key)
+        if group is not None and current == group[1] + 1:
+            group[1] = current
+            continue
+        if group is not None:
+            parts.append(_port_group(key, group))
+        groups[key] = [current, current]  # a key keeps its first place, as in the CLI
+    parts += [_port_group(key, group) for key, group in groups.items()]
+    return ", ".join(parts + mappings)
+
+
+def _host_ip(port: PublishedPort) -> str:
+    """The host IP of a published port ("" when unpublished)."""
+    if port.host_port is None:
+        return ""
+    return port.host_ip or "0.0.0.0"
+
+
+def _join_host_port(host: str, port: str) -> str:
+    """Go's ``net.JoinHostPort``: IPv6 addresses in brackets."""
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _port_group(key: tuple[str, str], group: list[int]) -> str:
+    ip, protocol = key
+    first, last = group
+    text = str(first) if first == last else f"{first}-{last}"
+    if ip:
+        text = f"{_join_host_port(ip, text)}->{text}"
+    return f"{text}/{protocol}"
 
 
 def container_cells(row: ContainerRow, *, now: datetime, no_trunc: bool) -> tuple[str, ...]:
@@ -78,3 +130,85 @@ def quiet_ids(ids: list[str], *, no_trunc: bool) -> list[str]:
     """IDs for ``-q``: unique, in order, short unless ``--no-trunc``."""
     shown = ids if no_trunc else [short_id(identifier) for identifier in ids]
     return list(dict.fromkeys(shown))
+
+
+# -- diagnostics ----------------------------------------------------------------------------
+
+STATS_HEADERS: tuple[str, ...] = (
+    "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS",
+)  # fmt: skip
+DISK_USAGE_HEADERS: tuple[str, ...] = ("TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE")
+VOLUME_HEADERS: tuple[str, ...] = ("DRIVER", "VOLUME NAME")
+NETWORK_HEADERS: tuple[str, ...] = ("NETWORK ID", "NAME", "DRIVER", "SCOPE")
+
+
+def stats_cells(row: StatsRow, *, no_trunc: bool) -> tuple[str, ...]:
+    """A ``docker stats`` row; ``--`` where the engine gave no sample, as the CLI does."""
+    ident = row.id if no_trunc else short_id(row.id)
+    if not row.sampled:
+        return (ident, row.name, *(["--"] * 6))
+    return (
+        ident,
+        row.name,
+        f"{row.cpu_percent:.2f}%",
+        f"{binary_size(row.memory_usage)} / {binary_size(row.memory_limit)}",
+        f"{row.memory_percent:.2f}%",
+        f"{human_size(row.net_rx)} / {human_size(row.net_tx)}",
+        f"{human_size(row.block_read)} / {human_size(row.block_write)}",
+        str(row.pids),
+    )
+
+
+def stats_table(result: StatsResult) -> list[tuple[str, ...]]:
+    return [stats_cells(row, no_trunc=result.no_trunc) for row in result.rows]
+
+
+def top_table(result: TopResult) -> list[tuple[str, ...]]:
+    """The processes, each cut or padded to the titles' width (engine rows may be ragged)."""
+    width = len(result.titles)
+    return [(*process[:width], *([""] * (width - len(process)))) for process in result.processes]
+
+
+def port_lines(result: PortList) -> list[str]:
+    """``80/tcp -> 0.0.0.0:8080``, or only ``0.0.0.0:8080`` for one chosen port (``docker
+    port``)."""
+    lines = []
+    for port in result.ports:
+        host = _join_host_port(port.host_ip or "0.0.0.0", str(port.host_port))
+        lines.append(
+            host if result.selected else f"{port.container_port}/{port.protocol} -> {host}"
+        )
+    return lines
+
+
+def disk_usage_table(result: DiskUsageResult) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for row in result.rows:
+        reclaimable = human_size(row.reclaimable, precision=4)
+        if row.reclaimable_percent is not None:
+            reclaimable += f" ({row.reclaimable_percent}%)"
+        size = human_size(row.size, precision=4)
+        rows.append((row.type, str(row.total), str(row.active), size, reclaimable))
+    return rows
+
+
+def volume_table(result: VolumeList) -> list[tuple[str, ...]]:
+    return [(row.driver, row.name) for row in result.rows]
+
+
+def network_table(result: NetworkList) -> list[tuple[str, ...]]:
+    return [
+        (row.id if result.no_trunc else short_id(row.id), row.name, row.driver, row.scope)
+        for row in result.rows
+    ]
+
+
+def event_line(event: EngineEvent) -> str:
+    """``docker events``' line: ``2026-11-29T20:00:00.000000000Z container die ID (k=v, ...)``."""
+    seconds, nanos = divmod(event.time_ns, 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=UTC)
+    line = f"{moment:%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z {event.type} {event.action} {event.actor_id}"
+    if event.attributes:
+        line += " (" + ", ".join(f"{key}={value}" for key, value in event.attributes) + ")"
+    # One event a line, whatever a label or name holds: the lines are cut and kept by line.
+    return " ".join(line.splitlines())

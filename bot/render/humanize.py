@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 # The core writes sizes and IDs into plans too; renderers keep importing them from here.
+from bot.core.humanize import binary_size as binary_size
 from bot.core.humanize import human_size as human_size
 from bot.core.humanize import short_id as short_id
 

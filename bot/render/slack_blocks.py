@@ -37,18 +37,26 @@ from bot.core.results import (
     CleanupReport,
     CleanupStatus,
     ContainerList,
+    DiskUsageResult,
+    EventList,
     HelpResult,
     ImageList,
     InspectResult,
     LogsResult,
+    NetworkList,
+    PortList,
     PruneResult,
     PullResult,
     Result,
     RunResult,
+    StatsResult,
+    TopResult,
+    VolumeList,
 )
 from bot.errors import ParseError
 from bot.render import columns
 from bot.render.humanize import human_size, short_id
+from bot.render.text import events_note, stats_note
 from bot.render.text import table as text_table
 
 APPROVE_ACTION = "chatops_approve"
@@ -323,6 +331,36 @@ def _result_blocks(
             return _logs(result, blocks, files)
         case InspectResult():
             return _inspect(result, blocks, files)
+        case StatsResult():
+            count = _listing(
+                "container", columns.STATS_HEADERS, columns.stats_table(result), blocks, files
+            )
+            note = stats_note(result)
+            if note:
+                blocks.append(context(escape(note)))
+            return f"stats: {count}"
+        case TopResult():
+            blocks.append(context(f"Processes of {code(result.container)}"))
+            return _listing("process", result.titles, columns.top_table(result), blocks, files)
+        case PortList():
+            return _ports(result, blocks)
+        case DiskUsageResult():
+            headers = columns.DISK_USAGE_HEADERS
+            _listing("type", headers, columns.disk_usage_table(result), blocks, files)
+            return "Disk usage"
+        case VolumeList():
+            if result.quiet:
+                return _id_list("volumes", [row.name for row in result.rows], blocks, files)
+            headers = columns.VOLUME_HEADERS
+            return _listing("volume", headers, columns.volume_table(result), blocks, files)
+        case NetworkList():
+            if result.quiet:
+                ids = columns.quiet_ids([row.id for row in result.rows], no_trunc=result.no_trunc)
+                return _id_list("networks", ids, blocks, files)
+            headers = columns.NETWORK_HEADERS
+            return _listing("network", headers, columns.network_table(result), blocks, files)
+        case EventList():
+            return _events(result, blocks, files)
         case PruneResult():
             return _prune(result, blocks)
         case HelpResult():
@@ -543,6 +581,33 @@ def _inspect(result: InspectResult, blocks: list[Block], files: list[SlackFile])
     )  # fmt: skip
     blocks.append(context("The full JSON (environment values redacted) is attached."))
     return f"inspect: {len(result.items)} object(s)"
+
+
+def _ports(result: PortList, blocks: list[Block]) -> str:
+    if not result.ports:
+        blocks.append(section(f"No published ports on {code(result.container)}."))
+        return "No published ports."
+    blocks.append(context(f"Published ports of {code(result.container)}"))
+    text, _ = code_block("\n".join(columns.port_lines(result)))
+    blocks.append(section(text))
+    return f"Ports of {result.container}"
+
+
+def _events(result: EventList, blocks: list[Block], files: list[SlackFile]) -> str:
+    window = f"{result.since:%Y-%m-%d %H:%M:%S} to {result.until:%H:%M:%S} UTC"
+    if not result.events:
+        blocks.append(section(f"No events from {window}."))
+        return "No events."
+    count = f"{len(result.events) + result.left_out} event(s)"
+    blocks.append(context(f"{count} from {window}"))
+    content = "\n".join(columns.event_line(event) for event in result.events)
+    file = SlackFile(filename="events.txt", content=content, title=f"Events from {window}")
+    if _tail_with_file(file, blocks, files):
+        blocks.append(context("Only the newest events fit here; they are all attached."))
+    note = events_note(result)
+    if note:
+        blocks.append(context(escape(note)))
+    return count
 
 
 def _prune(result: PruneResult, blocks: list[Block]) -> str:

@@ -17,14 +17,21 @@ from bot.core.results import (
     CleanupReport,
     CleanupStatus,
     ContainerList,
+    DiskUsageResult,
+    EventList,
     HelpResult,
     ImageList,
     InspectResult,
     LogsResult,
+    NetworkList,
+    PortList,
     PruneResult,
     PullResult,
     Result,
     RunResult,
+    StatsResult,
+    TopResult,
+    VolumeList,
 )
 from bot.errors import ParseError
 from bot.render import columns
@@ -74,6 +81,28 @@ def render_result(result: Result, *, now: datetime) -> str:
             text = json.dumps([item.document for item in result.items], indent=4, default=str)
             missing = "".join(f"\nError: No such object: {name}" for name in result.missing)
             return text + missing
+        case StatsResult():
+            text = table(columns.STATS_HEADERS, columns.stats_table(result))
+            return text + stats_note(result, prefix="\n")
+        case TopResult():
+            return table(result.titles, columns.top_table(result))
+        case PortList():
+            return "\n".join(columns.port_lines(result))
+        case DiskUsageResult():
+            return table(columns.DISK_USAGE_HEADERS, columns.disk_usage_table(result))
+        case VolumeList():
+            if result.quiet:
+                return "\n".join(row.name for row in result.rows)
+            return table(columns.VOLUME_HEADERS, columns.volume_table(result))
+        case NetworkList():
+            if result.quiet:
+                ids = [row.id for row in result.rows]
+                return "\n".join(columns.quiet_ids(ids, no_trunc=result.no_trunc))
+            return table(columns.NETWORK_HEADERS, columns.network_table(result))
+        case EventList():
+            lines = [columns.event_line(event) for event in result.events]
+            note = events_note(result)
+            return "\n".join([*lines, *([f"({note})"] if note else [])])
         case PruneResult():
             return _prune(result)
         case HelpResult():
@@ -110,6 +139,27 @@ def render_result(result: Result, *, now: datetime) -> str:
             return table(("ENGINE", "SCHEDULE", "LAST RESULT"), list(result.engines))
         case _:
             assert_never(result)
+
+
+def stats_note(result: StatsResult, *, prefix: str = "") -> str:
+    """What a stats snapshot left out, or ""."""
+    notes = []
+    if result.left_out:
+        notes.append(f"{result.left_out} more container(s) left out: only the first "
+                     f"{len(result.rows)} are sampled; name the ones you want")  # fmt: skip
+    if any(not row.sampled for row in result.rows):
+        notes.append("-- : the engine sent no sample in time")
+    return prefix + "; ".join(notes) if notes else ""
+
+
+def events_note(result: EventList) -> str:
+    """What an event window left out, or ""."""
+    if result.stopped_early:
+        return (f"stopped reading after {result.left_out + len(result.events)} events; only "
+                "the last ones are shown: narrow --since/--until or add --filter")  # fmt: skip
+    if result.left_out:
+        return f"{result.left_out} older event(s) left out; narrow --since/--until"
+    return ""
 
 
 def _cleanup(report: CleanupReport) -> str:

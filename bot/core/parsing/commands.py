@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from bot.core.operations import (
     BotOperation,
@@ -16,6 +17,7 @@ from bot.core.operations import (
     Cleanup,
     CleanupStatusQuery,
     ContainerAction,
+    DiskUsage,
     EngineOperation,
     FilterPairs,
     Inspect,
@@ -23,7 +25,10 @@ from bot.core.operations import (
     ListApprovals,
     ListContainers,
     ListImages,
+    ListNetworks,
+    ListVolumes,
     PortMapping,
+    Protocol,
     PruneContainers,
     PruneImages,
     Pull,
@@ -32,14 +37,20 @@ from bot.core.operations import (
     RestartPolicy,
     RunContainer,
     ShowAudit,
+    ShowEvents,
     ShowLogs,
+    ShowPorts,
+    ShowStats,
+    ShowTop,
     VolumeMount,
 )
+from bot.core.parsing.display import duration_text
 from bot.core.parsing.options import OptionSpec, OptionTable, ParsedOptions
 from bot.core.parsing.ports import check_published_ports, parse_publish
-from bot.core.parsing.units import parse_count, parse_point_in_time, parse_size
+from bot.core.parsing.units import parse_count, parse_duration, parse_point_in_time, parse_size
 from bot.core.parsing.volumes import parse_volume
 from bot.core.references import parse_image_reference
+from bot.errors import ParseError
 
 _HELP = OptionSpec(long="help", help="Show this command's help")
 _NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]+\Z")
@@ -54,7 +65,18 @@ _PS_FILTERS = (
 _IMAGE_FILTERS = ("before", "dangling", "label", "reference", "since", "until")
 _PRUNE_CONTAINER_FILTERS = ("label", "label!", "until")
 _PRUNE_IMAGE_FILTERS = ("dangling", "label", "label!", "until")
+_VOLUME_FILTERS = ("dangling", "driver", "label", "name")
+_NETWORK_FILTERS = ("driver", "id", "label", "name", "scope", "type")
+_EVENT_FILTERS = ("container", "event", "image", "label", "network", "type", "volume")
 _NO_FORMAT = "the bot renders its own tables and summaries."
+# `stats` names at most this many containers (the engine adapter caps the implicit list too).
+MAX_STATS_CONTAINERS = 50
+# `events` looks back at most this far, so a request always ends and stays small.
+MAX_EVENTS_SPAN = timedelta(hours=1)
+DEFAULT_EVENTS_SINCE = timedelta(minutes=10)
+# ... and shows at most the newest this many events.
+MAX_EVENTS_SHOWN = 500
+_PRIVATE_PORT = re.compile(r"(\d{1,5})(?:/(tcp|udp|sctp))?\Z")
 
 Builder = Callable[[ParsedOptions, OptionTable], EngineOperation | BotOperation]
 
@@ -345,6 +367,95 @@ def build_cleanup(parsed: ParsedOptions, table: OptionTable) -> Cleanup | Cleanu
     if parsed.positionals:
         raise table.error(f"Unknown `cleanup` argument {parsed.positionals[0]!r}: try `status`.")
     return Cleanup(dry_run=parsed.flag("dry_run"))
+
+
+def build_stats(parsed: ParsedOptions, table: OptionTable) -> ShowStats:
+    # `--no-stream` is accepted and implied: chat shows one snapshot, never a live stream.
+    return ShowStats(
+        containers=_targets(parsed), all=parsed.flag("all"), no_trunc=parsed.flag("no_trunc")
+    )
+
+
+def build_top(parsed: ParsedOptions, table: OptionTable) -> ShowTop:
+    if len(parsed.positionals) > 1:
+        # ps options would be handed to ps on the engine's host: none is accepted.
+        raise table.error(
+            "`top` takes only CONTAINER: ps options are not accepted through the bot "
+            "(the engine's default columns are shown)."
+        )
+    return ShowTop(container=parsed.positionals[0])
+
+
+def build_port(parsed: ParsedOptions, table: OptionTable) -> ShowPorts:
+    container = parsed.positionals[0]
+    if len(parsed.positionals) == 1:
+        return ShowPorts(container=container)
+    text = parsed.positionals[1]
+    match = _PRIVATE_PORT.match(text)
+    if match is None or not 1 <= int(match.group(1)) <= 65535:
+        raise table.error(
+            f"Invalid port {text[:20]!r}: use PRIVATE_PORT[/PROTO], e.g. 80 or 53/udp "
+            "(a port 1-65535; tcp, udp or sctp)."
+        )
+    return ShowPorts(
+        container=container,
+        private_port=int(match.group(1)),
+        protocol=Protocol(match.group(2) or "tcp"),
+    )
+
+
+def build_system_df(parsed: ParsedOptions, table: OptionTable) -> DiskUsage:
+    return DiskUsage()
+
+
+def build_volume_ls(parsed: ParsedOptions, table: OptionTable) -> ListVolumes:
+    filters = _filters(parsed, table, _VOLUME_FILTERS)
+    _check_status_filters(filters, table)
+    return ListVolumes(quiet=parsed.flag("quiet"), filters=filters)
+
+
+def build_network_ls(parsed: ParsedOptions, table: OptionTable) -> ListNetworks:
+    filters = _filters(parsed, table, _NETWORK_FILTERS)
+    for key, value in filters:
+        if key == "scope" and value not in ("local", "global", "swarm"):
+            raise table.error(f"Invalid scope filter {value[:20]!r}: use local, global or swarm.")
+        if key == "type" and value not in ("builtin", "custom"):
+            raise table.error(f"Invalid type filter {value[:20]!r}: use builtin or custom.")
+    return ListNetworks(
+        quiet=parsed.flag("quiet"), no_trunc=parsed.flag("no_trunc"), filters=filters
+    )
+
+
+def build_events(parsed: ParsedOptions, table: OptionTable) -> ShowEvents:
+    since = _events_duration(parsed.value("since"), "--since", DEFAULT_EVENTS_SINCE, table)
+    until = _events_duration(parsed.value("until"), "--until", timedelta(0), table)
+    if since > MAX_EVENTS_SPAN:
+        raise table.error(
+            f"`--since` goes back at most {duration_text(MAX_EVENTS_SPAN)}: events are read "
+            "from a bounded window, never followed."
+        )
+    if until >= since:
+        raise table.error(
+            "`--until` must be more recent than `--since`: both count back from now "
+            "(e.g. `--since 30m --until 10m`)."
+        )
+    return ShowEvents(since=since, until=until, filters=_filters(parsed, table, _EVENT_FILTERS))
+
+
+def _events_duration(
+    text: str | None, option: str, default: timedelta, table: OptionTable
+) -> timedelta:
+    if text is None:
+        return default
+    try:
+        duration = parse_duration(text, option=option)
+    except ParseError:
+        raise table.error(
+            f"`{option}` takes a duration counted back from now, such as 10m, 1h or 90s, "
+            f"not {text[:20]!r}."
+        ) from None
+    # Whole seconds: what is shown (and stored) reads back as exactly the same window.
+    return timedelta(seconds=round(duration.total_seconds()))
 
 
 def build_approvals(parsed: ParsedOptions, table: OptionTable) -> ListApprovals:
@@ -704,6 +815,118 @@ COMMANDS: tuple[CommandSpec, ...] = (
         min_args=1,
         options=(OptionSpec(long="format", short="f", takes_value=True, rejected=_NO_FORMAT),),
         build=_inspect(InspectType.IMAGE),
+    ),
+    CommandSpec(
+        name="stats",
+        aliases=("container stats",),
+        summary=f"One snapshot of resource usage, at most {MAX_STATS_CONTAINERS} containers "
+        "(never a live stream)",
+        usage="[OPTIONS] [CONTAINER...]",
+        max_args=MAX_STATS_CONTAINERS,
+        options=(
+            OptionSpec(long="all", short="a", help="Show all containers (default: running)"),
+            OptionSpec(
+                long="no-stream",
+                help="One snapshot (always: chat cannot follow a stream; implied)",
+            ),
+            OptionSpec(long="no-trunc", help="Don't truncate output"),
+            OptionSpec(long="format", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=build_stats,
+        examples=("stats", "stats --no-stream web db"),
+    ),
+    CommandSpec(
+        name="top",
+        aliases=("container top",),
+        summary="Show the running processes of a container (no ps options)",
+        usage="CONTAINER",
+        min_args=1,
+        interspersed=False,
+        options=(),
+        build=build_top,
+        examples=("top web",),
+    ),
+    CommandSpec(
+        name="port",
+        aliases=("container port",),
+        summary="List a container's published ports",
+        usage="CONTAINER [PRIVATE_PORT[/PROTO]]",
+        min_args=1,
+        max_args=2,
+        options=(),
+        build=build_port,
+        examples=("port web", "port web 80/tcp"),
+    ),
+    CommandSpec(
+        name="system df",
+        summary="Show the engine's disk usage",
+        usage="",
+        max_args=0,
+        options=(
+            OptionSpec(
+                long="verbose",
+                short="v",
+                rejected="not available; see `images`, `ps -a` and `volume ls`.",
+            ),
+            OptionSpec(long="format", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=build_system_df,
+    ),
+    CommandSpec(
+        name="volume ls",
+        aliases=("volume list",),
+        summary="List volumes",
+        usage="[OPTIONS]",
+        max_args=0,
+        options=(
+            OptionSpec(long="quiet", short="q", help="Only show volume names"),
+            _filter_option("by dangling=true|false, driver=..., label=..., name=..."),
+            OptionSpec(long="format", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=build_volume_ls,
+        examples=("volume ls", "volume ls --filter dangling=true"),
+    ),
+    CommandSpec(
+        name="network ls",
+        aliases=("network list",),
+        summary="List networks",
+        usage="[OPTIONS]",
+        max_args=0,
+        options=(
+            OptionSpec(long="quiet", short="q", help="Only show network IDs"),
+            OptionSpec(long="no-trunc", help="Don't truncate output"),
+            _filter_option("by driver, id, label, name, scope=local|global|swarm, type"),
+            OptionSpec(long="format", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=build_network_ls,
+        examples=("network ls", "network ls --filter driver=bridge"),
+    ),
+    CommandSpec(
+        name="events",
+        aliases=("system events",),
+        summary=f"Past engine events, at most {duration_text(MAX_EVENTS_SPAN)} back, the newest "
+        f"{MAX_EVENTS_SHOWN} (never a live stream)",
+        usage="[--since DURATION] [--until DURATION] [OPTIONS]",
+        max_args=0,
+        options=(
+            OptionSpec(
+                long="since",
+                takes_value=True,
+                metavar="DURATION",
+                help="Start this long ago, e.g. 30m (default "
+                f"{duration_text(DEFAULT_EVENTS_SINCE)}, at most {duration_text(MAX_EVENTS_SPAN)})",
+            ),
+            OptionSpec(
+                long="until",
+                takes_value=True,
+                metavar="DURATION",
+                help="End this long ago, e.g. 5m (default: now)",
+            ),
+            _filter_option("by container, event, image, label, network, type, volume"),
+            OptionSpec(long="format", takes_value=True, rejected=_NO_FORMAT),
+        ),
+        build=build_events,
+        examples=("events --since 30m", "events --since 1h --until 30m --filter event=die"),
     ),
     CommandSpec(
         name="container prune",

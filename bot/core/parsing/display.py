@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import assert_never
 
 from bot.core.operations import (
@@ -18,6 +18,7 @@ from bot.core.operations import (
     ChangeContainers,
     Cleanup,
     CleanupStatusQuery,
+    DiskUsage,
     FilterPairs,
     Help,
     Inspect,
@@ -25,6 +26,8 @@ from bot.core.operations import (
     ListApprovals,
     ListContainers,
     ListImages,
+    ListNetworks,
+    ListVolumes,
     Operation,
     PortMapping,
     Protocol,
@@ -34,7 +37,11 @@ from bot.core.operations import (
     RemoveImages,
     RunContainer,
     ShowAudit,
+    ShowEvents,
     ShowLogs,
+    ShowPorts,
+    ShowStats,
+    ShowTop,
     VolumeMount,
 )
 
@@ -114,6 +121,49 @@ def operation_words(operation: Operation) -> list[str]:
         case Inspect():
             kind = None if operation.type is InspectType.ANY else operation.type.value
             return ["inspect", *_value("--type", kind), *operation.targets]
+        case ShowStats():
+            return [
+                "stats",
+                "--no-stream",
+                *_flags(operation.all, "-a"),
+                *_flags(operation.no_trunc, "--no-trunc"),
+                *_positionals(operation.containers),
+            ]
+        case ShowTop():
+            return ["top", *_positionals((operation.container,))]
+        case ShowPorts():
+            port = (
+                ()
+                if operation.private_port is None
+                else (f"{operation.private_port}/{operation.protocol.value}",)
+            )
+            return ["port", *_positionals((operation.container, *port))]
+        case DiskUsage():
+            return ["system", "df"]
+        case ListVolumes():
+            return [
+                "volume",
+                "ls",
+                *_flags(operation.quiet, "-q"),
+                *_filters(operation.filters),
+            ]
+        case ListNetworks():
+            return [
+                "network",
+                "ls",
+                *_flags(operation.quiet, "-q"),
+                *_flags(operation.no_trunc, "--no-trunc"),
+                *_filters(operation.filters),
+            ]
+        case ShowEvents():
+            return [
+                "events",
+                "--since",
+                duration_text(operation.since),
+                "--until",
+                duration_text(operation.until),
+                *_filters(operation.filters),
+            ]
         case PruneContainers():
             return ["container", "prune", "-f", *_filters(operation.filters)]
         case PruneImages():
@@ -201,6 +251,20 @@ def _size(size: int | None) -> str | None:
         if size % factor == 0:
             return f"{size // factor}{unit}"
     return f"{size}b"
+
+
+def duration_text(duration: timedelta) -> str:
+    """A whole-second duration in Go's spelling: ``1h30m``, ``10m``, ``90s`` -> ``1m30s``."""
+    seconds = int(duration.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{seconds}s" if seconds or not text else "")
+
+
+def _positionals(words: tuple[str, ...]) -> list[str]:
+    # A word that starts like an option needs `--` before it, or it would read as one.
+    return ["--", *words] if any(word.startswith("-") for word in words) else list(words)
 
 
 def _flags(on: bool, flag: str) -> list[str]:

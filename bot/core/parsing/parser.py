@@ -12,7 +12,8 @@ from bot.core.parsing.tokens import tokenize
 from bot.errors import ParseError
 
 USAGE = "/docker [-c ENGINE] COMMAND [OPTIONS] [ARGS]   (try `/docker help`)"
-_GROUPS = ("container", "image")
+_GROUPS = ("container", "image", "system", "volume", "network")
+_READ_ONLY_GROUPS = ("system", "volume", "network")
 _INDEX = command_index()
 # Docker commands people will try that cannot work through chat, with the reason.
 _UNSUPPORTED = {
@@ -29,14 +30,8 @@ _UNSUPPORTED = {
     "compose": "compose files live on your machine",
     "push": "it is not supported yet",
     "tag": "it is not supported yet",
-    "top": "it is not supported yet",
-    "stats": "it is not supported yet",
-    "events": "it is not supported yet",
     "kill": "it is not supported yet; use `stop`",
     "create": "it is not supported yet; use `run -d`",
-    "network": "it is not supported yet",
-    "volume": "it is not supported yet",
-    "system": "it is not supported yet; see `container prune` and `image prune`",
 }
 
 
@@ -117,6 +112,14 @@ def _find_command(words: list[str]) -> tuple[str, CommandSpec, list[str]]:
             )
         spelling = f"{first} {words[1]}"
         spec = _INDEX.get(spelling)
+        if spec is None and first in _READ_ONLY_GROUPS:
+            # `volume rm`, `system prune`...: only the read-only subcommands are offered.
+            offered = sorted(s.split(" ", 1)[1] for s in _INDEX if s.startswith(first + " "))
+            raise ParseError(
+                f"`{first} {words[1][:30]}` is not available through the bot; "
+                f"`{first}` offers: {', '.join(offered)}.",
+                usage=USAGE,
+            )
         if spec is None:
             raise ParseError(f"Unknown command `{spelling}`.{_suggest(spelling)}", usage=USAGE)
         return spelling, spec, words[2:]

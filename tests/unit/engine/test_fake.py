@@ -9,7 +9,20 @@ import pytest
 
 from bot.core.pipeline import Pipeline
 from bot.core.policy import Actor, AllowEverything
-from bot.core.results import ActionResult, ContainerList, ImageList, PruneResult, RunResult
+from bot.core.results import (
+    ActionResult,
+    ContainerList,
+    DiskUsageResult,
+    EventList,
+    ImageList,
+    NetworkList,
+    PortList,
+    PruneResult,
+    RunResult,
+    StatsResult,
+    TopResult,
+    VolumeList,
+)
 from bot.engine.fake import FakeClock, FakeEngine, FakeEngineDirectory
 from bot.errors import Conflict, NotFound
 
@@ -69,3 +82,44 @@ def test_images_pull_retag_and_go(engine: FakeEngine, clock: FakeClock) -> None:
     assert isinstance(pruned, PruneResult) and pruned.deleted == (first,)
     dangling = run(engine, "images --filter dangling=true")
     assert isinstance(dangling, ImageList) and dangling.rows == ()
+
+
+def test_diagnostics_on_the_fake(engine: FakeEngine, clock: FakeClock) -> None:
+    run(engine, "run -d --name web nginx")
+    run(engine, "run --name job busybox")  # runs to completion at once
+    stats = run(engine, "stats")
+    assert isinstance(stats, StatsResult) and [r.name for r in stats.rows] == ["web"]
+    assert stats.rows[0].memory_limit > stats.rows[0].memory_usage > 0
+    everything = run(engine, "stats -a")
+    assert isinstance(everything, StatsResult) and len(everything.rows) == 2
+    with pytest.raises(NotFound):
+        run(engine, "stats ghost")
+    top = run(engine, "top web")
+    assert isinstance(top, TopResult) and top.titles[1] == "PID" and top.processes
+    with pytest.raises(Conflict, match="is not running"):
+        run(engine, "top job")
+    assert isinstance(run(engine, "port web"), PortList)
+    with pytest.raises(NotFound, match="No public port '80/tcp' published for web"):
+        run(engine, "port web 80")
+    usage = run(engine, "system df")
+    assert isinstance(usage, DiskUsageResult)
+    assert [row.type for row in usage.rows] == [
+        "Images",
+        "Containers",
+        "Local Volumes",
+        "Build Cache",
+    ]
+    assert usage.rows[0].total == 2 and usage.rows[0].active == 2
+    engine.volumes["data"] = "local"
+    volumes = run(engine, "volume ls --filter name=dat")
+    assert isinstance(volumes, VolumeList) and [v.name for v in volumes.rows] == ["data"]
+    networks = run(engine, "network ls")
+    assert isinstance(networks, NetworkList)
+    assert [n.name for n in networks.rows] == ["bridge", "host", "none"]
+    clock.advance(timedelta(minutes=30))
+    run(engine, "stop web")
+    recent = run(engine, "events --since 10m")
+    assert isinstance(recent, EventList) and [e.action for e in recent.events] == ["die"]
+    older = run(engine, "events --since 1h --until 20m --filter event=create")
+    assert isinstance(older, EventList)
+    assert [dict(e.attributes)["name"] for e in older.events] == ["web", "job"]

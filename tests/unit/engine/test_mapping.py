@@ -9,14 +9,24 @@ from docker.utils import convert_port_bindings
 
 from bot.core.operations import MountKind, PortMapping, Protocol, VolumeMount
 from bot.core.parsing.ports import MAX_PUBLISHED_PORTS
+from bot.core.results import VolumeRow
 from bot.engine.mapping import (
     binds_and_volumes,
     container_item,
     container_row,
+    cpu_percent,
+    disk_usage,
+    engine_event,
     exposed_ports,
+    image_item,
     image_rows,
+    memory_usage,
+    network_row,
     port_bindings,
+    published_ports,
     redact,
+    stats_row,
+    volume_row,
 )
 from bot.errors import ParseError
 
@@ -171,3 +181,142 @@ def test_redaction_keeps_keys_and_leaves_the_original() -> None:
     assert summary["Status"] == "exited (code 137), OOM-killed"
     assert summary["Environment"] == "TOKEN"
     assert "secret" not in str(item.summary) and "secret" not in str(item.document)
+
+
+# -- diagnostics ----------------------------------------------------------------------------
+
+
+def _stats_doc(memory_stats: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "c" * 64, "name": "/web",
+        "cpu_stats": {"cpu_usage": {"total_usage": 3_000_000_000}, "system_cpu_usage": 40_000_000_000,
+                      "online_cpus": 2},
+        "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000},
+                         "system_cpu_usage": 30_000_000_000},
+        "memory_stats": memory_stats,
+        "networks": {"eth0": {"rx_bytes": 1000, "tx_bytes": 10}, "eth1": {"rx_bytes": 500, "tx_bytes": 5}},
+        "blkio_stats": {"io_service_bytes_recursive": [
+            {"major": 8, "minor": 0, "op": "Read", "value": 4096},
+            {"major": 8, "minor": 0, "op": "Write", "value": 8192},
+            {"major": 8, "minor": 0, "op": "Total", "value": 12288},
+            {"major": 8, "minor": 16, "op": "read", "value": 4096},
+        ]},
+        "pids_stats": {"current": 7},
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("memory", "usage"),
+    [
+        # cgroup v1: the CLI subtracts total_inactive_file.
+        (
+            {
+                "usage": 10_000,
+                "limit": 100_000,
+                "stats": {"total_inactive_file": 4_000, "cache": 6_000},
+            },
+            6_000,
+        ),
+        # cgroup v2: inactive_file.
+        ({"usage": 10_000, "limit": 100_000, "stats": {"inactive_file": 1_000}}, 9_000),
+        # Older engines: only the cache.
+        ({"usage": 10_000, "limit": 100_000, "stats": {"cache": 2_500}}, 7_500),
+        # A cache larger than the usage is not subtracted.
+        ({"usage": 10_000, "limit": 100_000, "stats": {"inactive_file": 20_000}}, 10_000),
+        ({"usage": 10_000, "limit": 100_000}, 10_000),
+    ],
+)
+def test_stats_row_computes_like_the_docker_cli(memory: dict[str, Any], usage: int) -> None:
+    row = stats_row(_stats_doc(memory), fallback_id="x", fallback_name="x")
+    assert row.id == "c" * 64 and row.name == "web"
+    # (1e9 / 1e10) * 2 CPUs * 100
+    assert row.cpu_percent == pytest.approx(20.0)
+    assert row.memory_usage == usage and row.memory_limit == 100_000
+    assert row.memory_percent == pytest.approx(usage / 1000)
+    assert (row.net_rx, row.net_tx) == (1500, 15)
+    assert (row.block_read, row.block_write) == (8192, 8192)
+    assert row.pids == 7 and row.sampled
+
+
+def test_cpu_percent_edge_cases() -> None:
+    # No progress, or no CPU count at all: 0, as the CLI shows.
+    assert cpu_percent({"cpu_usage": {"total_usage": 5}}, {"cpu_usage": {"total_usage": 5}}) == 0
+    assert cpu_percent({"cpu_usage": {"total_usage": 5}, "system_cpu_usage": 10}, {}) == 0
+    one = {"cpu_usage": {"total_usage": 5}, "system_cpu_usage": 10, "online_cpus": 1}
+    assert cpu_percent(one, {}) == pytest.approx(50.0)
+    # Online CPUs missing: the per-CPU list counts them.
+    cpu = {"cpu_usage": {"total_usage": 2, "percpu_usage": [1, 1, 0, 0]}, "system_cpu_usage": 8}
+    assert cpu_percent(cpu, {}) == pytest.approx(100.0)
+    assert memory_usage({}) == 0
+    empty = stats_row({}, fallback_id="abc", fallback_name="web")
+    assert (empty.id, empty.name, empty.memory_percent) == ("abc", "web", 0.0)
+
+
+def test_published_ports_from_inspect() -> None:
+    doc = {"NetworkSettings": {"Ports": {
+        "81/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8081"}, {"HostIp": "::", "HostPort": "8081"}],
+        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+        "53/udp": None,
+        "9000/tcp": [{"HostIp": "", "HostPort": "9000"}],
+    }}}  # fmt: skip
+    ports = published_ports(doc)
+    assert [(p.container_port, p.host_ip, p.host_port) for p in ports] == [
+        (80, "127.0.0.1", 8080), (81, "0.0.0.0", 8081), (81, "::", 8081), (9000, "0.0.0.0", 9000),
+    ]  # fmt: skip
+    assert published_ports({}) == ()
+
+
+def test_disk_usage_like_system_df() -> None:
+    doc = {
+        "LayersSize": 1_000_000,
+        "Images": [
+            {"Containers": 1, "Size": 600_000, "SharedSize": 100_000, "VirtualSize": 600_000},
+            {"Containers": 0, "Size": 500_000, "SharedSize": 100_000},
+        ],
+        "Containers": [{"State": "running", "SizeRw": 100}, {"State": "exited", "SizeRw": 300}],
+        "Volumes": [
+            {"UsageData": {"Size": 2_000, "RefCount": 1}},
+            {"UsageData": {"Size": 6_000, "RefCount": 0}},
+            {"UsageData": {"Size": -1, "RefCount": -1}},
+        ],
+        "BuildCache": [
+            {"Size": 50, "InUse": True, "Shared": False},
+            {"Size": 70, "InUse": False, "Shared": False},
+            {"Size": 90, "InUse": False, "Shared": True},
+        ],
+        "BuilderSize": 210,
+    }
+    images, containers, volumes, cache = disk_usage(doc).rows
+    assert (images.type, images.total, images.active, images.size) == ("Images", 2, 1, 1_000_000)
+    assert (images.reclaimable, images.reclaimable_percent) == (500_000, 50)
+    assert (containers.total, containers.active, containers.size) == (2, 1, 400)
+    assert (containers.reclaimable, containers.reclaimable_percent) == (300, 75)
+    assert (volumes.type, volumes.total, volumes.active, volumes.size) == (
+        "Local Volumes",
+        3,
+        1,
+        8_000,
+    )
+    assert (volumes.reclaimable, volumes.reclaimable_percent) == (6_000, 75)
+    assert (cache.type, cache.total, cache.active, cache.size) == ("Build Cache", 3, 1, 120)
+    assert (cache.reclaimable, cache.reclaimable_percent) == (160, None)
+    empty = disk_usage({})
+    assert [row.reclaimable_percent for row in empty.rows] == [None] * 4
+
+
+def test_lists_and_events() -> None:
+    assert volume_row({"Driver": "local", "Name": "data"}) == VolumeRow(driver="local", name="data")
+    network = network_row({"Id": "n" * 64, "Name": "bridge", "Driver": "bridge", "Scope": "local"})
+    assert (network.name, network.driver, network.scope) == ("bridge", "bridge", "local")
+    event = engine_event({
+        "Type": "container", "Action": "die", "time": 1, "timeNano": 1_764_446_400_123_456_789,
+        "Actor": {"ID": "abc", "Attributes": {"name": "web", "exitCode": "3", "image": "x"}},
+    })  # fmt: skip
+    assert event.time_ns == 1_764_446_400_123_456_789
+    assert event.attributes == (("exitCode", "3"), ("image", "x"), ("name", "web"))
+    assert engine_event({"time": 2}).time_ns == 2_000_000_000
+
+
+def test_image_inspect_size_is_human() -> None:
+    item = image_item({"Id": "sha256:" + "a" * 64, "Size": 12_345_678, "RepoTags": ["x:1"]})
+    assert dict(item.summary)["Size"] == "12.3MB"

@@ -18,17 +18,29 @@ from bot.core.results import (
     ActionResult,
     ContainerList,
     ContainerRow,
+    DiskUsageResult,
+    DiskUsageRow,
+    EngineEvent,
+    EventList,
     ImageList,
     ImageRow,
     InspectItem,
     InspectResult,
     LogsResult,
+    NetworkList,
+    NetworkRow,
+    PortList,
     PruneResult,
     PublishedPort,
     PullResult,
     Result,
     RunResult,
+    StatsResult,
+    StatsRow,
     TargetOutcome,
+    TopResult,
+    VolumeList,
+    VolumeRow,
 )
 from bot.errors import ParseError
 from bot.render.slack_blocks import code, code_block, escape, render_slack
@@ -222,3 +234,78 @@ def test_text_objects_are_verbatim_and_inline_code_stays_on_one_line() -> None:
     objects += [e for b in message.blocks for e in b.get("elements", []) if "text" in e]
     assert objects and all(o.get("verbatim") is True for o in objects if o["type"] == "mrkdwn")
     assert code("echo a\n*bold* http://evil") == "`echo a *bold* http://evil`"
+
+
+# -- diagnostics ----------------------------------------------------------------------------
+
+
+def _stats_row(index: int, name: str | None = None) -> StatsRow:
+    return StatsRow(id=f"{index:064x}", name=name or f"web-{index}", cpu_percent=1.5,
+                    memory_usage=2**20, memory_limit=2**30, memory_percent=0.1, pids=1,
+                    sampled=index % 7 != 3)  # fmt: skip
+
+
+def _event(index: int, name: str = "web") -> EngineEvent:
+    return EngineEvent(time_ns=1_795_982_400_000_000_000 + index, type="container", action="die",
+                       actor_id="a" * 64, attributes=(("exitCode", "3"), ("name", name)))  # fmt: skip
+
+
+@pytest.mark.parametrize("count", [0, 1, 50, 99, 100, 600])
+def test_diagnostics_fit_at_every_size(count: int) -> None:
+    results: list[Result] = [
+        StatsResult(rows=tuple(_stats_row(i) for i in range(count)), left_out=count // 10),
+        TopResult(container="web", titles=("UID", "PID", "CMD"),
+                  processes=tuple(("root", str(i), "sleep 1") for i in range(count))),
+        PortList(container="web", ports=tuple(
+            PublishedPort(container_port=i + 1, protocol="tcp", host_ip="0.0.0.0", host_port=i + 1)
+            for i in range(count))),
+        VolumeList(rows=tuple(VolumeRow(driver="local", name=f"v{i}") for i in range(count))),
+        VolumeList(rows=tuple(VolumeRow(driver="local", name=f"v{i}") for i in range(count)),
+                   quiet=True),
+        NetworkList(rows=tuple(NetworkRow(id=f"{i:064x}", name=f"n{i}", driver="bridge",
+                                          scope="local") for i in range(count))),
+        NetworkList(rows=tuple(NetworkRow(id=f"{i:064x}", name=f"n{i}", driver="bridge",
+                                          scope="local") for i in range(count)), quiet=True),
+        EventList(events=tuple(_event(i) for i in range(count)), since=NOW - timedelta(minutes=10),
+                  until=NOW, left_out=count // 3, stopped_early=count > 500),
+    ]  # fmt: skip
+    for result in results:
+        message = render_slack(reply_of(result, "stats"), now=NOW)
+        check_limits(message.blocks)
+        assert len(message.text) <= 3000
+
+
+def test_stats_table_and_notes() -> None:
+    result = StatsResult(rows=(_stats_row(1), _stats_row(3)), left_out=4)
+    dumped = json.dumps(render_slack(reply_of(result, "stats"), now=NOW).blocks)
+    for header in ("CONTAINER ID", "CPU %", "MEM USAGE / LIMIT", "NET I/O", "BLOCK I/O", "PIDS"):
+        assert header in dumped
+    assert "1.50%" in dumped and "1MiB / 1GiB" in dumped and "--" in dumped
+    assert "4 more container(s) left out" in dumped
+
+
+def test_disk_usage_and_empty_results() -> None:
+    usage = DiskUsageResult(rows=(DiskUsageRow(type="Images", total=1, active=1, size=1_984_216,
+                                               reclaimable=0, reclaimable_percent=0),))  # fmt: skip
+    dumped = json.dumps(render_slack(reply_of(usage, "system df"), now=NOW).blocks)
+    assert "RECLAIMABLE" in dumped and "1.984MB" in dumped and "0B (0%)" in dumped
+    empty_events = EventList(events=(), since=NOW - timedelta(minutes=10), until=NOW)
+    assert "No events from" in json.dumps(render_slack(reply_of(empty_events), now=NOW).blocks)
+    no_ports = PortList(container="web", ports=())
+    assert "No published ports" in json.dumps(render_slack(reply_of(no_ports), now=NOW).blocks)
+
+
+def test_hostile_diagnostics_text_is_escaped() -> None:
+    results: list[Result] = [
+        StatsResult(rows=(_stats_row(1, name=HOSTILE),)),
+        TopResult(container=HOSTILE, titles=("PID", "CMD"), processes=(("1", HOSTILE),)),
+        PortList(container=HOSTILE, ports=()),
+        VolumeList(rows=(VolumeRow(driver=HOSTILE, name=HOSTILE),)),
+        NetworkList(rows=(NetworkRow(id="x", name=HOSTILE, driver=HOSTILE, scope="local"),)),
+        EventList(events=(_event(1, name=HOSTILE),) * 3, since=NOW, until=NOW),
+    ]
+    for result in results:
+        message = render_slack(reply_of(result, text=HOSTILE), requester="U0ALICE", now=NOW)
+        check_limits(message.blocks)
+        dumped = json.dumps(message.blocks) + json.dumps(message.text)
+        assert "<!channel>" not in dumped and "<@U123" not in dumped

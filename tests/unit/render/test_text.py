@@ -12,16 +12,28 @@ from bot.core.results import (
     ActionResult,
     ContainerList,
     ContainerRow,
+    DiskUsageResult,
+    DiskUsageRow,
+    EngineEvent,
+    EventList,
     ImageList,
     ImageRow,
     InspectItem,
     InspectResult,
     LogsResult,
+    NetworkList,
+    NetworkRow,
+    PortList,
     PruneResult,
     PublishedPort,
     PullResult,
     RunResult,
+    StatsResult,
+    StatsRow,
     TargetOutcome,
+    TopResult,
+    VolumeList,
+    VolumeRow,
 )
 from bot.errors import NotFound, ParseError
 from bot.render.text import render_reply, render_result, table
@@ -53,7 +65,8 @@ def test_ps_table_matches_docker_layout() -> None:
     header, row = text.splitlines()
     assert header.split("   ")[0] == "CONTAINER ID"
     assert row.startswith('ffffffffffff   nginx:1.27   "/docker-entrypoint.…"   2 hours ago')
-    assert "127.0.0.1:8080->80/tcp, 443/tcp" in row
+    # As docker/cli's DisplayablePorts: ranges (and lone ports) first, then other mappings.
+    assert "443/tcp, 127.0.0.1:8080->80/tcp" in row
     assert row.endswith("web")
 
 
@@ -128,3 +141,43 @@ def test_reply_with_warnings_and_errors() -> None:
 
 def test_table_alignment() -> None:
     assert table(("A", "BB"), [("long", "x")]) == "A      BB\nlong   x"
+
+
+def test_diagnostics_as_the_docker_cli_prints_them() -> None:
+    stats = StatsResult(rows=(StatsRow(id=ID, name="web", cpu_percent=0.5, memory_usage=2**20,
+                                       memory_limit=2**30, memory_percent=0.1, pids=2),))  # fmt: skip
+    header, row = render_result(stats, now=NOW).splitlines()
+    assert header.split("   ") == ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
+                                   "NET I/O", "BLOCK I/O", "PIDS"]  # fmt: skip
+    assert row.startswith("ffffffffffff   web    0.50%   1MiB / 1GiB ")
+    capped = render_result(StatsResult(rows=stats.rows, left_out=3), now=NOW)
+    assert capped.endswith("3 more container(s) left out: only the first 1 are sampled; "
+                           "name the ones you want")  # fmt: skip
+    events = EventList(
+        events=(EngineEvent(time_ns=1_795_982_400_000_000_000, type="container", action="die",
+                            actor_id="abc", attributes=(("exitCode", "3"),)),),
+        since=NOW, until=NOW, left_out=2,
+    )  # fmt: skip
+    assert render_result(events, now=NOW).splitlines() == [
+        "2026-11-29T20:00:00.000000000Z container die abc (exitCode=3)",
+        "(2 older event(s) left out; narrow --since/--until)",
+    ]
+    volumes = VolumeList(rows=(VolumeRow(driver="local", name="data"),))
+    assert render_result(volumes, now=NOW) == "DRIVER   VOLUME NAME\nlocal    data"
+    assert render_result(VolumeList(rows=volumes.rows, quiet=True), now=NOW) == "data"
+    networks = NetworkList(rows=(NetworkRow(id=ID, name="bridge", driver="bridge", scope="local"),))
+    assert render_result(NetworkList(rows=networks.rows, quiet=True), now=NOW) == "f" * 12
+    assert render_result(networks, now=NOW).splitlines()[0].split() == [
+        "NETWORK", "ID", "NAME", "DRIVER", "SCOPE"
+    ]  # fmt: skip
+    usage = DiskUsageResult(rows=(DiskUsageRow(type="Local Volumes", total=1, active=0, size=8000,
+                                               reclaimable=8000, reclaimable_percent=100),))  # fmt: skip
+    assert render_result(usage, now=NOW).splitlines() == [
+        "TYPE            TOTAL   ACTIVE   SIZE   RECLAIMABLE",
+        "Local Volumes   1       0        8kB    8kB (100%)",
+    ]
+    port = PortList(container="web", ports=(PublishedPort(container_port=80, protocol="tcp",
+                                                          host_ip="::", host_port=8080),))  # fmt: skip
+    assert render_result(port, now=NOW) == "80/tcp -> [::]:8080"
+    top = TopResult(container="web", titles=("PID", "CMD"), processes=(("1", "sleep 9"),))
+    assert render_result(top, now=NOW) == "PID   CMD\n1     sleep 9"
