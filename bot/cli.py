@@ -41,7 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    if given[:1] == ["exec"] and given[1:2] not in (["-h"], ["--help"]):
+        # Everything after `exec` is the command, options included (`exec -c prod ps`, as
+        # `docker -c prod ps`): argparse would take `-c` for one of its own.
+        args = argparse.Namespace(command="exec", words=given[1:])
+    else:
+        args = build_parser().parse_args(given)
     try:
         settings = load_settings()
     except ConfigError as err:
@@ -66,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # One argument is the whole command line ("ps -a"); several are its words.
             words: list[str] = args.words
             text = words[0] if len(words) == 1 else shlex.join(words)
-            return exit_status(console.run_one(text))
+            return exit_status(console.run_one(text), text=text)
         return console.repl(read=sys.stdin, banner=_banner(engines))
     finally:
         engines.close()

@@ -4,16 +4,17 @@ plain text in a terminal."""
 from __future__ import annotations
 
 import contextlib
+import shlex
 import threading
 from typing import TextIO
 
 from bot.core.approval_records import ApprovalRecord
-from bot.core.operations import ParsedCommand
+from bot.core.operations import ParsedCommand, RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
 from bot.core.results import ActionResult, InspectResult, PullProgress, RunResult
-from bot.errors import ChatOpsError
+from bot.errors import ChatOpsError, CommandNotFound, CommandNotRunnable
 from bot.render.progress import TerminalProgress
 from bot.render.text import render_reply
 from bot.service.chat import ProgressSink, Requester
@@ -140,12 +141,20 @@ class Console:
             status = exit_status(self.run_one(text))
 
 
-def exit_status(reply: Reply) -> int:
-    """A shell exit status like the Docker CLI's: 1 on any error, a container's own code for
-    a ``run`` that waited."""
+def exit_status(reply: Reply, *, text: str = "") -> int:
+    """A shell exit status like the Docker CLI's: a container's own code for a ``run`` that
+    waited; for a ``run`` that failed 127 (its command was not found), 126 (it cannot be run)
+    or 125 (refused before it ran: a missing image, a bad option); 1 for any other error.
+    ``text``: the command as typed (a ``run`` that did not parse is still a ``run``)."""
     match reply.result:
         case _ if not reply.ok:
-            return 1
+            if not _is_run(reply, text):
+                return 1
+            if isinstance(reply.error, CommandNotFound):
+                return 127
+            if isinstance(reply.error, CommandNotRunnable):
+                return 126
+            return 125
         case ActionResult() if reply.result.failed:
             return 1
         case InspectResult() if reply.result.missing:
@@ -153,3 +162,17 @@ def exit_status(reply: Reply) -> int:
         case RunResult(exit_code=int(code)):
             return code & 0xFF
     return 0
+
+
+def _is_run(reply: Reply, text: str) -> bool:
+    if reply.command is not None:
+        return isinstance(reply.command.operation, RunContainer)
+    try:
+        words = shlex.split(text)
+    except ValueError:
+        words = text.split()
+    if words[:1] in (["-c"], ["--context"]):
+        words = words[2:]
+    elif words and words[0].startswith(("--context=", "-c=")):
+        words = words[1:]
+    return words[:1] == ["run"] or words[:2] == ["container", "run"]

@@ -19,6 +19,8 @@ these instead, so nothing above an adapter ever sees a library exception or show
         ├── Conflict              the object is in a state that forbids the action
         │   └── PlanChanged       an approved plan's objects are no longer the planned ones
         ├── PullFailed            a pull failed (including errors inside a 200 stream)
+        ├── CommandNotFound       a container's command does not exist (`docker run`: 127)
+        ├── CommandNotRunnable    ... exists but cannot be run (`docker run`: 126)
         └── EngineRequestFailed   any other refusal from the engine (bad parameter, ...)
 """
 
@@ -102,6 +104,14 @@ class PlanChanged(Conflict):
 
 class PullFailed(EngineError):
     """Pulling an image failed."""
+
+
+class CommandNotFound(EngineError):
+    """The container could not start: its command was not found."""
+
+
+class CommandNotRunnable(EngineError):
+    """The container could not start: its command cannot be run (permissions, a directory)."""
 
 
 class EngineRequestFailed(EngineError):

@@ -92,6 +92,7 @@ class RunResult:
     output_truncated: bool = False
     timed_out_after: float | None = None
     removed: bool = False
+    removes_on_exit: bool = False  # --rm, still running: the engine removes it when it exits
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -79,7 +79,14 @@ from bot.core.results import (
 )
 from bot.engine import events, housekeeping, mapping, planning
 from bot.engine.translate import api_error, engine_errors
-from bot.errors import AccessDenied, EngineError, NotFound, PullFailed
+from bot.errors import (
+    AccessDenied,
+    CommandNotFound,
+    CommandNotRunnable,
+    EngineError,
+    NotFound,
+    PullFailed,
+)
 from bot.settings import TLSSettings
 
 _LOG_BYTES_LIMIT = 1_000_000
@@ -385,17 +392,64 @@ class DockerEngine:
             self._pull(Pull(image=op.image, quiet=True), progress)
             created = self._create(op)
         container_id = created["Id"]
-        try:
-            api.start(container_id)
-        except docker.errors.APIError as err:
-            # Leave no half-made container behind: it would hold the name and block a retry.
-            self._discard(container_id)
-            error = api_error(err)
-            raise type(error)(f"The container could not start and was removed: {error}") from None
         name = mapping.generated_name(op, api.inspect_container(container_id))
+        if op.auto_remove and not op.detach:
+            return self._run_removed(op, container_id, name)
+        self._start(container_id)
         if op.detach:
             return RunResult(container_id=container_id, name=name, detached=True)
         return self._wait_for(op, container_id, name)
+
+    def _start(self, container_id: str) -> None:
+        try:
+            self._client().start(container_id)
+        except docker.errors.APIError as err:
+            # Leave no half-made container behind: it would hold the name and block a retry.
+            self._discard(container_id)
+            error = start_error(api_error(err))
+            raise type(error)(f"The container could not start and was removed: {error}") from None
+
+    def _run_removed(self, op: RunContainer, container_id: str, name: str) -> RunResult:
+        """``run --rm`` as the Docker CLI does it: the engine removes the container when it
+        exits (AutoRemove), even if the bot stopped waiting first. Its exit code then reaches
+        only a wait registered before the start, and its output only an attach: both are set
+        up before the container starts."""
+        api = self._client()
+        limit = self._limits.run_wait_seconds
+        # docker-py's wait() blocks until the body; the daemon sends the headers as soon as
+        # the wait is registered, so a streamed POST (docker-py's own helpers, untyped)
+        # returns exactly then.
+        raw: Any = api
+        waiting = raw._post(
+            raw._url("/containers/{0}/wait", container_id),
+            params={"condition": "removed"}, stream=True, timeout=math.ceil(limit),
+        )  # fmt: skip
+        status: dict[str, Any] | None = None
+        try:
+            raw._raise_for_status(waiting)
+            output = _OutputTail(
+                api.attach(container_id, stdout=True, stderr=True, stream=True, logs=True),
+                lines=self._limits.run_output_lines,
+            )
+            try:
+                self._start(container_id)
+                status = _read_wait(waiting)
+            finally:
+                # After an exit the attach ends by itself; after a timeout it is cut.
+                text, truncated = output.close(wait=status is not None)
+        finally:
+            waiting.close()
+        if status is None:
+            return RunResult(
+                container_id=container_id, name=name, detached=False, output=text,
+                output_truncated=truncated, timed_out_after=limit, removed=False,
+                removes_on_exit=True,
+            )  # fmt: skip
+        return RunResult(
+            container_id=container_id, name=name, detached=False,
+            exit_code=int(status.get("StatusCode", -1)), output=text, output_truncated=truncated,
+            removed=True,
+        )  # fmt: skip
 
     def _check_named_volumes(self, op: RunContainer) -> None:
         """Refuse an existing named volume that is a host path (or anything but a plain local
@@ -447,7 +501,7 @@ class DockerEngine:
             devices=list(op.devices) or None,
             security_opt=list(op.security_opt) or None,
             # Without -d the bot waits, reads the output, then removes the container itself.
-            auto_remove=op.auto_remove and op.detach,
+            auto_remove=op.auto_remove,
         )
         container_ports = mapping.exposed_ports(op.ports)
         return api.create_container(
@@ -486,10 +540,6 @@ class DockerEngine:
                 output_truncated=truncated,
                 timed_out_after=self._limits.run_wait_seconds,
             )
-        removed = False
-        if op.auto_remove:
-            self._discard(container_id)
-            removed = True
         return RunResult(
             container_id=container_id,
             name=name,
@@ -497,7 +547,6 @@ class DockerEngine:
             exit_code=int(status.get("StatusCode", -1)),
             output=output,
             output_truncated=truncated,
-            removed=removed,
         )
 
     def _discard(self, container_id: str) -> None:
@@ -789,3 +838,69 @@ def _api_time(time_ns: int) -> str:
 
 def _utc(time_ns: int) -> datetime:
     return datetime.fromtimestamp(time_ns / 1_000_000_000, tz=UTC)
+
+
+def _read_wait(response: requests.Response) -> dict[str, Any] | None:
+    """The body of a wait (``{"StatusCode": N}``), or None if it did not come in time."""
+    try:
+        body = response.json()
+    except requests.exceptions.Timeout:
+        return None
+    except requests.exceptions.ConnectionError as err:
+        if "timed out" not in str(err).lower():
+            raise
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def start_error(error: EngineError) -> EngineError:
+    """A start refused because of the container's command, as the Docker CLI tells it apart
+    (exit status 127: not found; 126: found but not runnable)."""
+    text = str(error)
+    if any(words in text for words in _NOT_FOUND_WORDS):
+        return CommandNotFound(text)
+    if any(words in text for words in _NOT_RUNNABLE_WORDS):
+        return CommandNotRunnable(text)
+    return error
+
+
+_NOT_FOUND_WORDS = ("executable file not found", "no such file or directory")
+_NOT_RUNNABLE_WORDS = ("permission denied", "is a directory")
+
+
+class _OutputTail:
+    """The last lines of a container's attached output, read on a thread of its own."""
+
+    def __init__(self, stream: Any, *, lines: int) -> None:
+        self._stream = stream
+        self._lines = lines
+        self._data = bytearray()
+        self._cut = False
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, name="run-output", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        try:
+            for chunk in self._stream:
+                with self._lock:
+                    self._data += chunk
+                    if len(self._data) > _LOG_BYTES_LIMIT:
+                        del self._data[: len(self._data) - _LOG_BYTES_LIMIT]
+                        self._cut = True
+        except Exception:  # a cut stream ends the output; what was read stands
+            return
+
+    def close(self, *, wait: bool) -> tuple[str, bool]:
+        """The output so far (text, whether it was cut); ``wait``: the container exited, so
+        let the stream drain (briefly) first."""
+        if wait:
+            self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):
+            self._stream.close()
+        with self._lock:
+            data, cut = bytes(self._data), self._cut
+        kept = data.splitlines(keepends=True)
+        if len(kept) > self._lines:
+            kept, cut = kept[-self._lines :], True
+        return b"".join(kept).decode("utf-8", "replace"), cut

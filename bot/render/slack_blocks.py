@@ -509,6 +509,7 @@ def _run(result: RunResult, blocks: list[Block], files: list[SlackFile]) -> str:
             f":hourglass: {name} is still running after {result.timed_out_after:g}s; "
             f"see {code('/docker logs ' + result.name)}, stop it with "
             f"{code('/docker stop ' + result.name)}."
+            + (" It will be removed when it exits (`--rm`)." if result.removes_on_exit else "")
         )
     else:
         icon = ":white_check_mark:" if result.exit_code == 0 else ":x:"

@@ -211,6 +211,7 @@ def _run(result: RunResult) -> str:
         lines.append(
             f"Still running after {result.timed_out_after:g}s as {result.name}; "
             f"see `logs {result.name}`, stop it with `stop {result.name}`."
+            + (" It will be removed when it exits (--rm)." if result.removes_on_exit else "")
         )
     else:
         removed = ", removed" if result.removed else ""

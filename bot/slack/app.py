@@ -32,13 +32,15 @@ def build_bolt_app(
 ) -> App:
     """The Bolt app: request signatures checked (HTTP mode), ``ssl_check`` answered, one
     slash command. Without a signing secret (Socket Mode) requests come over the socket."""
+    bolt_log = logging.getLogger("slack_bolt")
+    bolt_log.addFilter(_QUIET_ABOUT_OUR_CHOICES)
     app = App(
         client=client,
         signing_secret=signing_secret,
         request_verification_enabled=signing_secret is not None,
         # The service checks the token itself (auth.test, retried while Slack is unreachable).
         token_verification_enabled=False,
-        logger=logging.getLogger("slack_bolt"),
+        logger=bolt_log,
     )
     app.command(command)(handler)
     if buttons is not None:
@@ -56,3 +58,16 @@ def build_bolt_app(
     if home is not None:
         app.event("app_home_opened")(home)
     return app
+
+
+class _OurChoices(logging.Filter):
+    """Bolt warns about how the bot built it (a client given, so SLACK_BOT_TOKEN from the
+    environment is unused): nothing a user can act on, so it is not printed."""
+
+    _ABOUT = ("As you gave `client` as well",)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self._ABOUT)
+
+
+_QUIET_ABOUT_OUR_CHOICES = _OurChoices()

@@ -55,6 +55,36 @@ def test_exec_exit_codes(sandbox: Sandbox, tmp_path: Path) -> None:
     assert failing.returncode == 7
 
 
+def test_exec_exits_like_docker_run(sandbox: Sandbox, tmp_path: Path) -> None:
+    """125: refused before it ran; 126: cannot be run; 127: not found; 1: other errors."""
+
+    def status(*words: str) -> int:
+        done = bot_process(["exec", *words], docker_host=sandbox.docker_host, cwd=tmp_path)
+        assert "Traceback" not in done.stderr
+        return done.returncode
+
+    labels = sandbox.label_args().split()
+    missing = f"{sandbox.registry}/chatops-test/nothing-here-{sandbox.session}:1"
+    assert status("run", "--rm", *labels, missing, "true") == 125  # no such image anywhere
+    assert status("run", "--bogus", TEST_IMAGE, "true") == 125  # a bad option
+    assert status("-c", "default", "run", "--bogus", TEST_IMAGE) == 125
+    assert status("run", "--rm", *labels, TEST_IMAGE, "/no/such/program") == 127
+    assert status("run", "--rm", *labels, TEST_IMAGE, "/etc") == 126  # a directory
+    assert status("run", "--rm", *labels, TEST_IMAGE, "sh", "-c", "exit 0") == 0
+    assert status("rm", f"nothing-here-{sandbox.session}") == 1
+    assert status("ps", "--bogus") == 1
+
+
+def test_exec_takes_the_engine_unquoted(sandbox: Sandbox, tmp_path: Path) -> None:
+    done = bot_process(["exec", "-c", "default", "ps", "-a"], docker_host=sandbox.docker_host,
+                       cwd=tmp_path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "CONTAINER ID" in done.stdout
+    wrong = bot_process(["exec", "-c", "nowhere", "ps"], docker_host=sandbox.docker_host,
+                        cwd=tmp_path)  # fmt: skip
+    assert wrong.returncode == 1 and "nowhere" in wrong.stderr
+
+
 def test_exec_without_engine_says_where_it_looked(tmp_path: Path) -> None:
     socket = tmp_path / "absent.sock"
     done = bot_process(["exec", "ps"], docker_host=f"unix://{socket}", cwd=tmp_path)

@@ -15,7 +15,7 @@ from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.core.results import RunResult
 from bot.engine.directory import DockerEngineDirectory
-from bot.errors import Conflict, EngineRequestFailed, PullFailed
+from bot.errors import CommandNotFound, Conflict, PullFailed
 from tests.conftest import TEST_IMAGE, BotDriver, Sandbox, make_settings
 
 
@@ -165,7 +165,7 @@ def test_failed_start_leaves_no_container_behind(
 ) -> None:
     name = sandbox.name("nostart")
     reply = bot.run(f"run -d --name {name} {sandbox.label_args()} {TEST_IMAGE} /no/such/program")
-    assert isinstance(reply.error, EngineRequestFailed | Conflict)
+    assert isinstance(reply.error, CommandNotFound)  # `docker run` would exit 127
     assert "could not start and was removed" in str(reply.error)
     with pytest.raises(docker.errors.NotFound):
         api.inspect_container(name)
@@ -257,3 +257,43 @@ def test_a_missing_host_path_is_not_created_on_the_host(
     reply = bot.handle(f"run --rm {sandbox.label_args()} -v {missing}:/m:ro {TEST_IMAGE} true")
     assert reply.error is not None
     assert not missing.exists() and not (tmp_path / "not").exists()
+
+
+def test_rm_removes_even_when_the_wait_ends_first(sandbox: Sandbox, api: docker.APIClient) -> None:
+    directory = DockerEngineDirectory.from_settings(
+        make_settings(sandbox.docker_host, run_wait_seconds=1)
+    )
+    driver = BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
+    name = sandbox.name("rm-later")
+    try:
+        reply = driver.run(
+            f"run --rm --name {name} {sandbox.label_args()} {TEST_IMAGE} "
+            "sh -c 'echo begun; sleep 3; echo done'"
+        )
+        assert isinstance(reply.result, RunResult)
+        assert reply.result.timed_out_after == 1 and reply.result.removes_on_exit
+        assert "begun" in reply.result.output
+        assert "It will be removed when it exits (--rm)" in driver.out.getvalue()
+        assert api.inspect_container(name)["HostConfig"]["AutoRemove"] is True
+        # The engine removes it once it exits, though nobody waits for it any more.
+        with contextlib.suppress(docker.errors.NotFound):
+            api.wait(name, timeout=60, condition="removed")
+        assert not api.containers(all=True, filters={"name": name})
+    finally:
+        directory.close()
+
+
+def test_rm_that_exits_at_once_keeps_its_code_and_output(
+    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    """Removed by the engine the moment it exits: the code and output still arrive, as the
+    wait and the attach were in place before the start."""
+    for index in range(5):
+        name = sandbox.name(f"rm-quick-{index}")
+        reply = bot.run(
+            f"run --rm --name {name} {sandbox.label_args()} {TEST_IMAGE} sh -c 'echo q{index}; exit 4'"
+        )
+        assert isinstance(reply.result, RunResult), reply.error
+        assert reply.result.exit_code == 4 and reply.result.removed
+        assert f"q{index}" in reply.result.output
+        assert not api.containers(all=True, filters={"name": name})

@@ -64,6 +64,9 @@ def test_serve_answers_and_stops_on_sigterm(
             process.kill()
         output = process.stdout.read() if process.stdout else ""
     assert "Traceback" not in output
+    # Nothing a user cannot act on: no library's warnings about how the bot built it.
+    warnings = [line for line in output.splitlines() if " WARNING " in line or "Warning:" in line]
+    assert not warnings, warnings
 
 
 def test_pending_approval_survives_kill_9(
