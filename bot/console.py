@@ -161,6 +161,8 @@ def exit_status(reply: Reply, *, text: str = "") -> int:
             return 1
         case RunResult(exit_code=int(code)):
             return code & 0xFF
+        case RunResult() if reply.result.timed_out_after is not None:
+            return 124  # still running when the bot stopped waiting (as timeout(1) exits)
     return 0
 
 

@@ -10,6 +10,7 @@ these instead, so nothing above an adapter ever sees a library exception or show
     ├── AccessDenied              the policy refused the request; says which rule
     │   └── ApprovalRequired      the action must wait for an approver
     ├── AuditError                the audit log must not be extended (another key, tampering)
+    ├── StateUnavailable          the bot's own database failed (locked, unreachable)
     ├── InternalError             a bug: the user sees a short message, the log the traceback
     └── EngineError               the Docker engine refused or failed an operation
         ├── EngineUnreachable     no answer from the engine (socket missing, refused, TLS)
@@ -68,6 +69,10 @@ class ApprovalRequired(AccessDenied):
 
 class AuditError(ChatOpsError):
     """The audit log cannot be extended: its newest entry does not verify under our key."""
+
+
+class StateUnavailable(ChatOpsError):
+    """The bot's database did not answer (or refused) when it was needed."""
 
 
 class InternalError(ChatOpsError):

@@ -34,8 +34,9 @@ from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.service.approvals import ExpirySweeper, post_or_withdraw
+from bot.service.chat import Requester
 from bot.service.notices import NoticeService
-from bot.service.orders import WorkOrder
+from bot.service.orders import ClickOrder, CommandOrder, WorkOrder
 from bot.service.requests import RequestService
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
@@ -436,7 +437,7 @@ class SlackService:
         if not self._reach_slack(until or self._stopping):
             return False
         self._dispatch = (
-            WorkProcess(settings=self._settings)
+            WorkProcess(settings=self._settings, tell=self._tell_lost)
             if self._settings.work_process
             else InProcess(work=self._backend.work)
         )
@@ -499,6 +500,17 @@ class SlackService:
         self._head_publisher.stop()  # after the work: its entries are covered too
         self.health.close()
         self._home.close()
+
+    def _tell_lost(self, order: WorkOrder, text: str) -> None:
+        """Tell the person whose order the work process lost, wherever they asked."""
+        match order:
+            case CommandOrder():
+                to = Requester(channel_id=order.actor.channel_id or "",
+                               user_id=order.actor.user_id, reply_to=order.reply_to)  # fmt: skip
+            case ClickOrder():
+                to = Requester(channel_id=order.channel_id, user_id=order.user_id,
+                               reply_to=order.reply_to)  # fmt: skip
+        self._backend.chat.tell(to, f":warning: {text}")
 
     def _send(self, order: WorkOrder) -> None:
         dispatch = self._dispatch

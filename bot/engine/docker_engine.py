@@ -90,6 +90,7 @@ from bot.errors import (
 from bot.settings import TLSSettings
 
 _LOG_BYTES_LIMIT = 1_000_000
+_TOP_PROCESSES = 1_000  # rows of `top` read (a table shows 99; the file has the rest)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -109,6 +110,7 @@ class EngineLimits:
     # `events`: the newest this many are kept, and reading stops after that many.
     events_shown: int = MAX_EVENTS_SHOWN
     events_read: int = 10_000
+    events_deadline_seconds: float = 30.0
 
 
 class DockerEngine:
@@ -420,17 +422,23 @@ class DockerEngine:
         # the wait is registered, so a streamed POST (docker-py's own helpers, untyped)
         # returns exactly then.
         raw: Any = api
-        waiting = raw._post(
-            raw._url("/containers/{0}/wait", container_id),
-            params={"condition": "removed"}, stream=True, timeout=math.ceil(limit),
-        )  # fmt: skip
+        waiting: Any = None
+        try:
+            waiting = raw._post(
+                raw._url("/containers/{0}/wait", container_id),
+                params={"condition": "removed"}, stream=True, timeout=math.ceil(limit),
+            )  # fmt: skip
+            raw._raise_for_status(waiting)
+            attached = api.attach(container_id, stdout=True, stderr=True, stream=True, logs=True)
+        except BaseException:
+            # Never started, so AutoRemove will not remove it: it would hold the name.
+            if waiting is not None:
+                waiting.close()
+            self._discard(container_id)
+            raise
         status: dict[str, Any] | None = None
         try:
-            raw._raise_for_status(waiting)
-            output = _OutputTail(
-                api.attach(container_id, stdout=True, stderr=True, stream=True, logs=True),
-                lines=self._limits.run_output_lines,
-            )
+            output = _OutputTail(attached, lines=self._limits.run_output_lines)
             try:
                 self._start(container_id)
                 status = _read_wait(waiting)
@@ -763,10 +771,15 @@ class DockerEngine:
         return answers
 
     def _top(self, op: ShowTop) -> TopResult:
-        answer = self._client().top(op.container)
-        titles = tuple(str(title) for title in answer.get("Titles") or ())
+        api = self._client()
+        answer = api.top(op.container)
+        # A process's command line often holds an expanded secret: the container's own
+        # environment values are redacted from it, as from its logs in notices.
+        secrets = events.secret_values(api.inspect_container(op.container))
+        titles = tuple(str(title)[:200] for title in answer.get("Titles") or ())
         processes = tuple(
-            tuple(str(cell) for cell in process) for process in answer.get("Processes") or ()
+            tuple(events.redact_values(str(cell), secrets) for cell in process)
+            for process in (answer.get("Processes") or ())[:_TOP_PROCESSES]
         )
         return TopResult(container=op.container, titles=titles, processes=processes)
 
@@ -813,15 +826,33 @@ class DockerEngine:
         kept: deque[EngineEvent] = deque(maxlen=self._limits.events_shown)
         read = 0
         stopped = False
+        # docker-py reads events with no timeout: a stalled engine (or a half-open connection)
+        # would hold this worker for good. The stream is cut at the deadline instead.
+        cut = threading.Event()
+
+        def cut_stream() -> None:
+            cut.set()
+            _close_quietly(stream)
+
+        watchdog = threading.Timer(self._limits.events_deadline_seconds, cut_stream)
+        watchdog.daemon = True
+        watchdog.start()
         try:
             for doc in stream:
+                if not isinstance(doc, dict):
+                    continue
                 read += 1
                 kept.append(mapping.engine_event(doc))
                 if read >= self._limits.events_read:
                     stopped = True
                     break
+        except Exception:
+            if not cut.is_set():
+                raise
         finally:
-            stream.close()
+            watchdog.cancel()
+            _close_quietly(stream)
+        stopped = stopped or cut.is_set()  # cut at the deadline: what was read stands
         return EventList(
             events=tuple(kept),
             since=_utc(since_ns),
@@ -904,3 +935,8 @@ class _OutputTail:
         if len(kept) > self._lines:
             kept, cut = kept[-self._lines :], True
         return b"".join(kept).decode("utf-8", "replace"), cut
+
+
+def _close_quietly(stream: Any) -> None:
+    with contextlib.suppress(Exception):
+        stream.close()

@@ -135,6 +135,13 @@ def redact_values(text: str, secrets: list[str]) -> str:
     return text
 
 
+def secret_values(doc: dict[str, Any]) -> list[str]:
+    """The values of a container's environment (an inspect document) that could be secrets,
+    longest first: what is redacted from its logs and process lists."""
+    config = doc.get("Config") if isinstance(doc.get("Config"), dict) else None
+    return _secret_values(list((config or {}).get("Env") or []))
+
+
 def _secret_values(env: list[Any]) -> list[str]:
     values = []
     for item in env:

@@ -425,16 +425,31 @@ def network_row(doc: dict[str, Any]) -> NetworkRow:
 
 
 def engine_event(doc: dict[str, Any]) -> EngineEvent:
-    actor = doc.get("Actor") or {}
-    attributes = actor.get("Attributes") or {}
+    """One event as data; whatever shape the engine sent, within bounds (a time in range,
+    attributes a mapping, texts cut), and without the command lines of ``exec_create: …``
+    and ``exec_start: …`` actions (a ``docker exec`` line can hold a password)."""
+    found = doc.get("Actor")
+    actor: dict[str, Any] = found if isinstance(found, dict) else {}
+    found = actor.get("Attributes")
+    attributes: dict[str, Any] = found if isinstance(found, dict) else {}
     time_ns = _int(doc.get("timeNano")) or _int(doc.get("time")) * 1_000_000_000
+    action = str(doc.get("Action") or doc.get("status") or "")
+    if action.startswith(("exec_create:", "exec_start:")):
+        action = action.partition(":")[0]
     return EngineEvent(
-        time_ns=time_ns,
-        type=str(doc.get("Type") or ""),
-        action=str(doc.get("Action") or doc.get("status") or ""),
-        actor_id=str(actor.get("ID") or doc.get("id") or ""),
-        attributes=tuple(sorted((str(k), str(v)) for k, v in attributes.items())),
+        time_ns=min(max(time_ns, 0), _LATEST_NS),
+        type=str(doc.get("Type") or "")[:_EVENT_TEXT],
+        action=action[:_EVENT_TEXT],
+        actor_id=str(actor.get("ID") or doc.get("id") or "")[:_EVENT_TEXT],
+        attributes=tuple(
+            sorted((str(k)[:_EVENT_TEXT], str(v)[:_EVENT_TEXT]) for k, v in attributes.items())
+        )[:_EVENT_ATTRIBUTES],
     )
+
+
+_LATEST_NS = 253_402_300_799 * 1_000_000_000  # 9999-12-31T23:59:59Z: datetime's last second
+_EVENT_TEXT = 500  # characters of one event field
+_EVENT_ATTRIBUTES = 50
 
 
 def _int(value: Any) -> int:

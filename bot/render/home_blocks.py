@@ -66,6 +66,8 @@ def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any
     now = now or datetime.now(UTC)
     blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text="Docker ChatOps"))]
     blocks += _you(state)
+    if not state.roles:
+        return {"type": "home", "blocks": [block.to_dict() for block in blocks]}
     blocks += [DividerBlock(), section("*Engines*")]
     for engine in state.engines:
         icon = ":large_green_circle:" if engine.ok else ":red_circle:"

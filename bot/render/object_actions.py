@@ -59,10 +59,13 @@ class PickedObject:
     reference: str | None = None  # an image's repo:tag, for Pull again
 
 
-def option_value(*, engine: str, object_id: str) -> str:
-    """What a menu option carries (at most 150 characters: no label, the option's text
-    is the label)."""
-    return json.dumps({"engine": engine, "id": object_id}, separators=(",", ":"))
+def option_value(*, engine: str, object_id: str, index: int | None = None) -> str:
+    """What a menu option carries (at most 150 characters, so no repo:tag: the option's
+    text is the label); ``index``: the row, where one object has several rows."""
+    data: dict[str, object] = {"engine": engine, "id": object_id}
+    if index is not None:
+        data["n"] = index
+    return json.dumps(data, separators=(",", ":"))
 
 
 def card_value(obj: PickedObject) -> str:
@@ -77,20 +80,23 @@ def listing_picker(result: ContainerList | ImageList, *, engine: str) -> Block |
     """The select menu of a listing's rows (those its table shows), or None if none."""
     if result.quiet or not result.rows:
         return None
-    entries: list[tuple[str, str]] = []  # (object ID, label)
+    entries: list[tuple[str, str, str | None]] = []  # (object ID, label, image reference)
     if isinstance(result, ContainerList):
         for row in result.rows[: MAX_TABLE_ROWS - 1]:
-            entries.append((row.id, row.names[0] if row.names else short_id(row.id)))
+            entries.append((row.id, row.names[0] if row.names else short_id(row.id), None))
         action_id, placeholder = PICK_CONTAINER_ACTION, "Act on a container…"
     else:
         for image in result.rows[: MAX_TABLE_ROWS - 1]:
             tagged = image.repository is not None and image.tag is not None
-            label = f"{image.repository}:{image.tag}" if tagged else f"<none> {short_id(image.id)}"
-            entries.append((image.id, label))
+            reference = f"{image.repository}:{image.tag}" if tagged else None
+            entries.append((image.id, reference or f"<none> {short_id(image.id)}", reference))
         action_id, placeholder = PICK_IMAGE_ACTION, "Act on an image…"
     options = []
-    for object_id, label in entries[:MAX_OPTIONS]:
-        value = option_value(engine=engine, object_id=object_id)
+    images = isinstance(result, ImageList)
+    for index, (object_id, label, _reference) in enumerate(entries[:MAX_OPTIONS]):
+        # An image listed under several tags has one option per tag, all with its ID: the row
+        # number keeps the values distinct, so Slack returns the option that was picked.
+        value = option_value(engine=engine, object_id=object_id, index=index if images else None)
         if len(value) > MAX_OPTION_VALUE:
             continue  # an engine name too long to carry: not offered rather than cut
         options.append(Option(value=value, text=bounded(label, MAX_OPTION_TEXT)))
@@ -105,8 +111,10 @@ def listing_picker(result: ContainerList | ImageList, *, engine: str) -> Block |
 
 
 def picked_object(action_id: str, *, engine: str, object_id: str, label: str) -> PickedObject:
-    """The object a menu pick names; an image's label is its repo:tag unless it was dangling
-    or cut to fit (then there is nothing to pull again)."""
+    """The object a menu pick names. An image's label is the repo:tag the bot listed (Slack
+    returns the picked option as rendered; the row number in its value makes it the one
+    picked), unless it was dangling or cut to fit: then there is nothing to pull again. The
+    reference is parsed again, and the pull policy applied, when the button is clicked."""
     kind = "image" if action_id == PICK_IMAGE_ACTION else "container"
     reference = None
     if kind == "image" and not label.startswith("<none>") and not label.endswith("…"):
@@ -118,7 +126,7 @@ def picked_object(action_id: str, *, engine: str, object_id: str, label: str) ->
 def object_card(obj: PickedObject) -> tuple[str, list[Block]]:
     """The private card for one picked object: what it is, and its buttons."""
     value = card_value(obj)
-    label = escape(bounded(obj.label, 200))
+    label = bounded(obj.label, 200)  # code() escapes it
     where = f"on {code(obj.engine)}"
     if obj.kind == "container":
         text = f"Container {code(label)} ({short_id(obj.object_id)}) {where}"
@@ -149,7 +157,7 @@ def object_card(obj: PickedObject) -> tuple[str, list[Block]]:
             )
         )
     blocks: list[Block] = [section(text), ActionsBlock(block_id="object-card", elements=buttons)]
-    return f"{obj.kind} {obj.label}", blocks
+    return escape(f"{obj.kind} {bounded(obj.label, 200)}"), blocks
 
 
 def _confirmed(

@@ -440,7 +440,7 @@ def _listing(
     files: list[SlackFile],
 ) -> str:
     count = f"{len(rows)} {noun}{'' if len(rows) == 1 else 's'}"
-    if not rows:
+    if not rows or not headers:
         blocks.append(section(f"No {noun}s."))
         return f"No {noun}s."
     table_rows = [[_cell(title) for title in headers[:MAX_TABLE_COLUMNS]]]
@@ -453,10 +453,12 @@ def _listing(
         table_rows.append(cells)
     shown = table_rows[1:]
     blocks.append(TableBlock(rows=table_rows))
-    if len(shown) < len(rows):
-        blocks.append(
-            context(f"Showing {len(shown)} of {count}; the full listing is attached as a file.")
-        )
+    cut_columns = any(len(row) > MAX_TABLE_COLUMNS for row in (headers, *rows))
+    if len(shown) < len(rows) or cut_columns:
+        what = f"Showing {len(shown)} of {count}"
+        if cut_columns:
+            what += f" and {MAX_TABLE_COLUMNS} of {len(headers)} columns"
+        blocks.append(context(f"{what}; the full listing is attached as a file."))
         files.append(
             SlackFile(filename=f"{noun}s.txt", content=text_table(headers, rows), title=count)
         )

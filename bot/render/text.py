@@ -155,8 +155,9 @@ def stats_note(result: StatsResult, *, prefix: str = "") -> str:
 def events_note(result: EventList) -> str:
     """What an event window left out, or ""."""
     if result.stopped_early:
-        return (f"stopped reading after {result.left_out + len(result.events)} events; only "
-                "the last ones are shown: narrow --since/--until or add --filter")  # fmt: skip
+        return (f"stopped reading after {result.left_out + len(result.events)} events (a cap "
+                "on events or on time); only the last ones are shown: narrow --since/--until "
+                "or add --filter")  # fmt: skip
     if result.left_out:
         return f"{result.left_out} older event(s) left out; narrow --since/--until"
     return ""

@@ -73,8 +73,14 @@ class WorkProcess:
     block every child after it). A new child gets new pipes.
     """
 
-    def __init__(self, *, settings: Settings) -> None:
+    def __init__(
+        self, *, settings: Settings,
+        tell: Callable[[WorkOrder, str], None] | None = None,
+    ) -> None:  # fmt: skip
+        """``tell``: how a person whose order was lost hears of it (default: through the
+        order's response URL)."""
         self._settings = settings
+        self._tell = tell or _tell
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._ids = itertools.count(1)
         self._in_flight: dict[int, WorkOrder] = {}
@@ -151,8 +157,8 @@ class WorkProcess:
                 child.orders.close()
                 self._child = self._spawn()
             for order in lost:
-                _tell(order, "The bot's work process stopped while handling this; it may or "
-                      "may not have run. Check, then ask again if needed.")  # fmt: skip
+                self._tell(order, "The bot's work process stopped while handling this; it may "
+                           "or may not have run. Check, then ask again if needed.")  # fmt: skip
 
 
 def _tell(order: WorkOrder, text: str) -> None:

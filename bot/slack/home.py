@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
+import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from slack_sdk import WebClient
@@ -27,6 +29,7 @@ from bot.render.home_blocks import EngineLine, HomeState, home_view
 log = logging.getLogger(__name__)
 
 VERSION_BUDGET = 2.0  # seconds for all engines' versions together
+VERSION_TTL = 300.0  # seconds a known version is shown before it is asked again
 
 
 class HomeTab:
@@ -57,6 +60,9 @@ class HomeTab:
         self._housekeeping = housekeeping
         self._command = command
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="home")
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[float, str]] = {}  # engine -> (asked at, version)
+        self._asking: dict[str, Future[str]] = {}
 
     def __call__(self, event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
@@ -87,11 +93,29 @@ class HomeTab:
                 allowed.append(name)
             elif verdict is Verdict.NEEDS_APPROVAL:
                 with_approval.append(name)
+        roles = tuple(role for role in ROLE_NAMES if role in held)
+        if not roles:
+            # Nothing about the engines or anyone's requests for someone without a role.
+            return HomeState(
+                user_id=user, roles=(), allowed=(), with_approval=(), engines=(), pending=(),
+                may_approve=False, approvers=self._approvers, housekeeping=None,
+                command=self._command,
+            )  # fmt: skip
+        # Requests and schedules only of engines this person could read from here, as
+        # `approvals` and `cleanup status` would show them (an engine bound to channels
+        # shows its own there).
+        readable = {
+            name for name in self._engines.names()
+            if authorize(actor=actor, access=ACTIONS["approvals"], engine=name,
+                         rules=dataclasses.replace(self._rules, channels=())).verdict
+            is Verdict.ALLOW
+        }  # fmt: skip
         health = {engine.name: engine.ok for engine in self._health.check().engines}
         versions = self._versions([name for name, ok in health.items() if ok])
+        status = self._housekeeping()
         return HomeState(
             user_id=user,
-            roles=tuple(role for role in ROLE_NAMES if role in held),
+            roles=roles,
             allowed=tuple(allowed),
             with_approval=tuple(with_approval),
             engines=tuple(
@@ -103,21 +127,37 @@ class HomeTab:
                 )
                 for name in self._engines.names()
             ),
-            pending=tuple(self._approvals.pending()),
+            pending=tuple(r for r in self._approvals.pending() if r.engine in readable),
             may_approve=self._approvals.may_approve(user, groups),
             approvers=self._approvers,
-            housekeeping=self._housekeeping(),
+            housekeeping=CleanupStatus(
+                engines=tuple(line for line in status.engines if line[0] in readable)
+            ),
             command=self._command,
         )
 
     def _versions(self, names: list[str]) -> dict[str, str]:
-        futures = {name: self._pool.submit(self._engines.get(name).version) for name in names}
-        wait(futures.values(), timeout=VERSION_BUDGET)
-        return {
-            name: future.result()
-            for name, future in futures.items()
-            if future.done() and future.exception() is None
-        }
+        """Each engine's version, asked at most once per ``VERSION_TTL`` and with at most one
+        question in flight per engine (a stalled engine cannot pile them up)."""
+        now = time.monotonic()
+        with self._lock:
+            for name in names:
+                known = self._known.get(name)
+                pending = self._asking.get(name)
+                if (known is None or now - known[0] > VERSION_TTL) and (
+                    pending is None or pending.done()
+                ):
+                    self._asking[name] = self._pool.submit(self._engines.get(name).version)
+            asking = [self._asking[name] for name in names if name in self._asking]
+        wait(asking, timeout=VERSION_BUDGET)
+        with self._lock:
+            for name in names:
+                future = self._asking.get(name)
+                if future is not None and future.done():
+                    del self._asking[name]
+                    if future.exception() is None:
+                        self._known[name] = (time.monotonic(), future.result())
+            return {name: self._known[name][1] for name in names if name in self._known}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -25,7 +25,7 @@ from bot.core.operations import Help
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Reply
 from bot.core.policy import Actor
-from bot.errors import AccessDenied, ChatOpsError
+from bot.errors import AccessDenied, ChatOpsError, ParseError, StateUnavailable
 from bot.render.slack_blocks import render_slack
 from bot.service.orders import CommandOrder, WorkOrder
 from bot.slack.commands import unescape_slack
@@ -46,8 +46,11 @@ class SeenEvents(Protocol):
 def command_text(text: str, *, bot_user_id: str | None) -> str:
     """The command in a message: the bot's leading mention dropped, Slack's automatic links
     (``registry.example.com/app`` becomes ``<http://registry.example.com/app|...>``) put back
-    as typed, entities unescaped."""
-    text = text[:MAX_MESSAGE_TEXT]
+    as typed, entities unescaped. Longer than ``MAX_MESSAGE_TEXT``: ``ParseError`` (cutting
+    it would run another command than the one typed)."""
+    if len(text) > MAX_MESSAGE_TEXT:
+        raise ParseError(f"That message is too long to be a command ({MAX_MESSAGE_TEXT:,} "
+                         "characters at most).")  # fmt: skip
     mention = _LEADING_MENTION.match(text)
     if mention and (bot_user_id is None or f"<@{bot_user_id}" in mention.group(0)):
         text = text[mention.end() :]
@@ -87,18 +90,40 @@ class MessageCommands:
         elif kind == "app_mention":
             if channel.startswith("D"):
                 return  # a mention in a direct message also arrives as that message
+            if event.get("bot_id") or event.get("subtype"):
+                return  # another app's (or the bot's own) message, an edit: not a command
         else:
             return
         user = str(event.get("user", ""))
         if not user or not channel:
             return
-        event_id = str(body.get("event_id") or f"{channel}:{event.get('ts')}")
-        if not self._seen.first_time(event_id, now=self._clock()):
-            log.info("event %s was delivered again (a retry): taken once already", event_id)
-            return
         # In a channel, answer in the thread (a mention outside one starts it); in a direct
         # message, in the conversation unless the message was in a thread.
         thread_ts = event.get("thread_ts") or (None if kind == "message" else event.get("ts"))
+        event_id = str(body.get("event_id") or f"{channel}:{event.get('ts')}")
+        try:
+            first = self._seen.first_time(event_id, now=self._clock())
+        except StateUnavailable as err:
+            log.error("could not record event %s: %s", event_id, err)
+            failed = ChatOpsError("The bot could not take this command now (its database did "
+                                  "not answer). Try again in a moment.")  # fmt: skip
+            self._private(channel, user, thread_ts, Reply(text="", error=failed))
+            return
+        if not first:
+            log.info("event %s was delivered again (a retry): taken once already", event_id)
+            return
+        try:
+            self._take(kind=str(kind), channel=channel, user=user, thread_ts=thread_ts,
+                       event=event, context=context)  # fmt: skip
+        except Exception:  # claimed, so Slack's retry is dropped: the person must hear of it
+            log.exception("a command from %s in %s failed", user, channel)
+            failed = ChatOpsError("Something went wrong while taking this command; it was not run.")
+            self._private(channel, user, thread_ts, Reply(text="", error=failed))
+
+    def _take(
+        self, *, kind: str, channel: str, user: str, thread_ts: str | None,
+        event: dict[str, Any], context: Any,
+    ) -> None:  # fmt: skip
         reply_to = thread_reply_to(channel, thread_ts)
         refusal = self._channel_refusal(channel)
         if refusal is not None:
@@ -106,8 +131,8 @@ class MessageCommands:
             self._private(channel, user, thread_ts, Reply(text="", error=denied))
             return
         bot_user_id = context.get("bot_user_id") if isinstance(context, dict) else None
-        text = command_text(str(event.get("text", "")), bot_user_id=bot_user_id)
         try:
+            text = command_text(str(event.get("text", "")), bot_user_id=bot_user_id)
             command = parse_command(text)
         except ChatOpsError as err:
             self._private(channel, user, thread_ts, Reply(text="", error=err))
@@ -119,12 +144,15 @@ class MessageCommands:
             self._private(channel, user, thread_ts, help_reply)
             return
         actor = Actor(user_id=user, channel_id=channel)
-        # No "working on" note to replace: the answer is a new message in the thread.
+        # No "working on" note to replace: the answer is a new message in the thread. In a
+        # channel the bot's settings decide what everyone sees ([slack] listings stay private
+        # by default: ephemeral in the thread); a direct message is private anyway.
         self._dispatch(
             CommandOrder(
-                command=command, actor=actor, reply_to=reply_to, acknowledged=False, public=True
+                command=command, actor=actor, reply_to=reply_to, acknowledged=False,
+                public=kind == "message",
             )
-        )
+        )  # fmt: skip
 
     def _private(self, channel: str, user: str, thread_ts: str | None, reply: Reply) -> None:
         message = render_slack(reply)

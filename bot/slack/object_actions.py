@@ -58,7 +58,10 @@ def _decode(value: str, *, engines: Collection[str], image: bool) -> dict[str, s
         data = json.loads(value) if len(value) <= _MAX_VALUE else None
     except ValueError:
         return None
-    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+    if not isinstance(data, dict):
+        return None
+    data = {key: value for key, value in data.items() if key != "n"}  # a row index: unused
+    if not all(isinstance(v, str) for v in data.values()):
         return None
     if data.get("engine") not in engines:
         return None
@@ -138,13 +141,16 @@ class ObjectActions:
         action_id = str(action.get("action_id", ""))
         if action_id in PICK_ACTIONS:
             obj = picked(action, self._engines)
-            if obj is not None:
-                text, blocks = object_card(obj)
-                respond(text=text, blocks=[block.to_dict() for block in blocks],
-                        response_type="ephemeral", replace_original=False)  # fmt: skip
+            if obj is None:
+                self._stale(respond)
+                return
+            text, blocks = object_card(obj)
+            respond(text=text, blocks=[block.to_dict() for block in blocks],
+                    response_type="ephemeral", replace_original=False)  # fmt: skip
             return
         command = card_command(action_id, str(action.get("value", "")), self._engines)
         if command is None:
+            self._stale(respond)
             return
         actor = Actor(user_id=str((body.get("user") or {}).get("id", "")), channel_id=channel)
         self._dispatch(
@@ -153,3 +159,13 @@ class ObjectActions:
                 acknowledged=False,
             )
         )  # fmt: skip
+
+    @staticmethod
+    def _stale(respond: Callable[..., Any]) -> None:
+        """A menu or button the bot cannot act on (an engine renamed since, a value it did
+        not render): said, never silently ignored."""
+        message = render_slack(Reply(text="", error=ChatOpsError(
+            "This menu or button is no longer valid (the engine may have been renamed or "
+            "removed since). List again and pick from the new answer.")))  # fmt: skip
+        respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
+                replace_original=False)  # fmt: skip

@@ -73,6 +73,28 @@ def test_home_shows_engines_requests_housekeeping_and_role(
     assert "chatops_approve" not in json.dumps(open_home(home_bot, "U0OPS"))
 
 
+def test_home_shows_nothing_to_someone_without_a_role(
+    sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path, api: docker.APIClient
+) -> None:
+    service = serve_bot(
+        sandbox, fake_slack, roles={"viewer": [], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
+        chatops_database_url=f"sqlite:///{tmp_path}/n.db",
+        approvals={"required_for": ["rm"], "approvers": ["admin"]},
+    )  # fmt: skip
+    bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    try:
+        name = sandbox.name("home-secret")
+        api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
+        bot.command(f"rm {name}", name="ask", user_id="U0OPS")
+        bot.responses("ask")
+        stranger = json.dumps(open_home(bot, "U0GUEST"))
+        assert "hold no role" in stranger
+        assert name not in stranger and "default" not in stranger  # no requests, no engines
+        assert name in json.dumps(open_home(bot, "U0ADMIN"))  # positive control
+    finally:
+        service.stop()
+
+
 def test_approve_from_the_home_tab_runs_once_and_answers_by_dm(
     home_bot: SlackBot, sandbox: Sandbox, api: docker.APIClient
 ) -> None:

@@ -52,12 +52,20 @@ def test_a_mention_in_a_thread_is_answered_in_that_thread(
 ) -> None:
     name = sandbox.name("mention-ps")
     api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
+    # A listing stays private by default ([slack] listings_in_channel): ephemeral, in the thread.
     event = mention_event(f"ps -a --filter name={name}", thread_ts="1700000000.000050")
     deliver(mention_bot, event, event_id="EvThread")
-    [answer] = posted(mention_bot, "chat.postMessage", name)
-    assert answer.body["channel"] == "C0OPS"
+    [answer] = posted(mention_bot, "chat.postEphemeral", name)
+    assert answer.body["channel"] == "C0OPS" and answer.body["user"] == "U0ALICE"
     assert answer.body["thread_ts"] == "1700000000.000050"
-    assert "<@U0ALICE>" in json.dumps(answer.body["blocks"])  # credited, as in channels
+    # A change is for everyone in the thread, crediting who asked.
+    started = sandbox.name("mention-run")
+    run = f"run -d --name {started} {sandbox.label_args()} {TEST_IMAGE} sleep 60"
+    deliver(mention_bot, mention_event(run, user="U0OPS", thread_ts="1700000000.000050"),
+            event_id="EvThreadRun")  # fmt: skip
+    [change] = posted(mention_bot, "chat.postMessage", f"Started container `{started}`")
+    assert change.body["thread_ts"] == "1700000000.000050"
+    assert "<@U0OPS>" in json.dumps(change.body["blocks"])
 
 
 def test_a_mention_outside_a_thread_starts_one_and_links_are_read_as_typed(
@@ -86,8 +94,10 @@ def test_a_retried_delivery_runs_once(
     deliver(mention_bot, event, event_id="EvOnce", retry=2)
     # Positive control: a new event after the retries is run (so the retries had their chance).
     control = sandbox.name("mention-control")
-    deliver(mention_bot, mention_event(f"ps -a --filter name={control}x"), event_id="EvAfter")
-    posted(mention_bot, "chat.postMessage", f"name={control}x")
+    deliver(mention_bot, mention_event(
+        f"run -d --name {control} {sandbox.label_args()} {TEST_IMAGE} sleep 60", user="U0OPS"),
+        event_id="EvAfter")  # fmt: skip
+    posted(mention_bot, "chat.postMessage", f"Started container `{control}`")
     runs = [c for c in mention_bot.fake.of("chat.postMessage") if name in json.dumps(c.body)]
     assert len(runs) == 1, [c.body.get("text") for c in runs]
     assert len(api.containers(all=True, filters={"name": name})) == 1
@@ -123,3 +133,9 @@ def test_a_direct_message_is_a_command(
     posted(mention_bot, "chat.postMessage", f"name={name}z")
     answers = [c for c in mention_bot.fake.of("chat.postMessage") if c.body["channel"] == "D0ALICE"]
     assert len(answers) == 2
+
+
+def test_a_message_too_long_to_be_a_command_is_refused_not_cut(mention_bot: SlackBot) -> None:
+    text = "stop " + "x" * 4100 + " web"
+    deliver(mention_bot, mention_event(text), event_id="EvLong")
+    posted(mention_bot, "chat.postEphemeral", "too long to be a command")

@@ -191,4 +191,6 @@ def test_tampered_values_do_nothing(
             "action_ts": "1"}  # fmt: skip
     act(acting_bot, good, user="U0OPS", name="good", ephemeral=True)
     assert not api.inspect_container(name)["State"]["Running"]
-    assert not [c for c in acting_bot.fake.of("response") if c.path.endswith("/tampered")]
+    # Each tampered click was answered, privately, and did nothing.
+    refused = acting_bot.responses("tampered", count=4)
+    assert len(refused) == 4 and all("no longer valid" in json.dumps(r) for r in refused)

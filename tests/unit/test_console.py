@@ -30,3 +30,29 @@ def test_answers_go_to_the_right_stream_with_dockers_exit_status() -> None:
     assert "Did you mean `--all`?" in err.getvalue()
     assert exit_status(console.run_one("rm web")) == 0  # no approvals in the console
     assert engine.containers == {}
+
+
+def test_exit_status_follows_docker_run() -> None:
+    from bot.console import exit_status
+    from bot.core.parsing.parser import parse_command
+    from bot.core.pipeline import Reply
+    from bot.core.results import RunResult
+    from bot.errors import CommandNotFound, CommandNotRunnable, EngineRequestFailed, ParseError
+
+    run = parse_command("run busybox true")
+    ps = parse_command("ps")
+
+    def failed(error: Exception, command: object = run, text: str = "run x") -> int:
+        return exit_status(Reply(text="", command=command, error=error), text=text)  # type: ignore[arg-type]
+
+    assert failed(CommandNotFound("x")) == 127
+    assert failed(CommandNotRunnable("x")) == 126
+    assert failed(EngineRequestFailed("no such image")) == 125
+    assert failed(ParseError("bad"), None, "-c prod run --bogus x") == 125
+    assert failed(ParseError("bad"), None, "container run --bogus x") == 125
+    assert failed(ParseError("bad"), None, "ps --bogus") == 1
+    assert failed(EngineRequestFailed("x"), ps, "ps") == 1
+    done = RunResult(container_id="c", name="n", detached=False, exit_code=3)
+    waiting = RunResult(container_id="c", name="n", detached=False, timed_out_after=1.0)
+    assert exit_status(Reply(text="", command=run, result=done)) == 3
+    assert exit_status(Reply(text="", command=run, result=waiting)) == 124

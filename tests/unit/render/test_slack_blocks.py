@@ -309,3 +309,25 @@ def test_hostile_diagnostics_text_is_escaped() -> None:
         check_limits(message.blocks)
         dumped = json.dumps(message.blocks) + json.dumps(message.text)
         assert "<!channel>" not in dumped and "<@U123" not in dumped
+
+
+def test_tables_keep_within_slacks_limits() -> None:
+    """100 rows with the header, 20 columns, 10,000 characters; the rest in a file."""
+    from bot.render.slack_blocks import _listing
+
+    blocks: list[Any] = []
+    files: list[Any] = []
+    headers = tuple(f"C{i}" for i in range(25))
+    rows = [tuple("x" * 30 for _ in range(25)) for _ in range(150)]
+    _listing("thing", headers, rows, blocks, files)
+    [table] = [b.to_dict() for b in blocks if b.to_dict()["type"] == "table"]
+    assert len(table["rows"]) <= 100 and all(len(row) <= 20 for row in table["rows"])
+    assert sum(len(cell["text"]) for row in table["rows"] for cell in row) <= 10_000
+    assert files and "20 of 25 columns" in json.dumps([b.to_dict() for b in blocks])
+    # A narrow table that fits is whole, with no file (positive control).
+    blocks, files = [], []
+    _listing("thing", ("A", "B"), [("a", "b")] * 10, blocks, files)
+    assert not files and len(blocks[0].to_dict()["rows"]) == 11
+    blocks, files = [], []
+    _listing("thing", (), [("a",)], blocks, files)  # no columns at all: no empty table
+    assert "table" not in json.dumps([b.to_dict() for b in blocks])
