@@ -1,0 +1,177 @@
+"""The deployment's Docker socket proxy (deploy/haproxy.cfg, as compose.yaml runs it): every
+command the bot offers works through it, and what the bot never needs is refused.
+
+A local HAProxy (Debian's package) runs that very file in front of the private engine, so a
+rule that blocks something the bot needs fails here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+from bot.core.pipeline import Pipeline
+from bot.core.policy import AllowEverything
+from bot.core.results import EventList, RunResult
+from bot.engine.directory import DockerEngineDirectory
+from tests.conftest import REPO, TEST_IMAGE, BotDriver, Sandbox, make_settings
+from tests.serving import free_port
+
+CONFIG = REPO / "deploy" / "haproxy.cfg"
+
+
+@pytest.fixture(scope="module")
+def proxy(sandbox: Sandbox) -> Iterator[str]:
+    """``tcp://127.0.0.1:PORT``: HAProxy with deploy/haproxy.cfg before the private engine."""
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    assert Path(haproxy).exists(), "haproxy is missing: scripts/bootstrap --sandbox installs it"
+    port = free_port()
+    env = os.environ | {
+        "PROXY_BIND": f"127.0.0.1:{port}",
+        "DOCKER_SOCKET": sandbox.docker_host.removeprefix("unix://"),
+    }
+    process = subprocess.Popen([haproxy, "-db", "-f", str(CONFIG)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    try:
+        for _ in range(200):
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            time.sleep(0.05)  # waiting for the proxy to listen, not for time to pass
+        yield f"tcp://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def through_proxy(proxy: str) -> Iterator[BotDriver]:
+    directory = DockerEngineDirectory.from_settings(make_settings(proxy, run_wait_seconds=20))
+    yield BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
+    directory.close()
+
+
+def test_every_command_works_through_the_proxy(
+    through_proxy: BotDriver, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    bot = through_proxy
+    labels = sandbox.label_args()
+    name, quick, gone = sandbox.name("px-web"), sandbox.name("px-quick"), sandbox.name("px-rm")
+    reference = f"{sandbox.registry}/chatops-test/proxy-{sandbox.session}:v1"
+    repository, tag = reference.rsplit(":", 1)
+    api.tag(TEST_IMAGE, repository, tag)
+    for line in api.push(repository, tag=tag, stream=True, decode=True):
+        assert "error" not in line, line
+    api.remove_image(reference)
+    try:
+        bot.ok(f"pull {reference}")
+        bot.ok(f"run -d --name {name} {labels} -p 127.0.0.1::80 {TEST_IMAGE} sleep 300")
+        reply = bot.run(f"run --name {quick} {labels} {TEST_IMAGE} sh -c 'echo hi; exit 3'")
+        assert isinstance(reply.result, RunResult) and reply.result.exit_code == 3
+        removed = bot.run(f"run --rm --name {gone} {labels} {TEST_IMAGE} sh -c 'echo bye'")
+        assert isinstance(removed.result, RunResult), removed.error  # wait + attach (upgrade)
+        assert removed.result.removed and "bye" in removed.result.output
+        for text in (
+            f"ps -a --filter label={sandbox.labels_filter()}",
+            "images",
+            f"images {repository}",
+            f"logs {quick}",
+            f"inspect {name}",
+            f"inspect {reference}",
+            f"stats {name}",
+            f"top {name}",
+            f"port {name}",
+            "system df",
+            "volume ls",
+            "network ls",
+            f"stop {name}",
+            f"start {name}",
+            f"restart -t 1 {name}",
+            f"pause {name}",
+            f"unpause {name}",
+            f"rm -f {name}",
+            f"rm {quick}",
+            f"rmi {reference}",
+            f"container prune -f --filter label={sandbox.labels_filter()}",
+            "image prune -f --filter label=chatops.test.none=1",
+            "cleanup --dry-run",
+        ):
+            bot.ok(text)
+        events = bot.run("events --since 5m")
+        assert isinstance(events.result, EventList) and events.result.events
+    finally:
+        for leftover in (name, quick, gone):
+            with contextlib.suppress(docker.errors.NotFound):
+                api.remove_container(leftover, force=True)
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            api.remove_image(reference)
+
+
+def test_notifications_stream_through_the_proxy(proxy: str, sandbox: Sandbox,
+                                                api: docker.APIClient) -> None:  # fmt: skip
+    directory = DockerEngineDirectory.from_settings(make_settings(proxy))
+    engine = directory.get(None)
+    try:
+        start = engine.engine_time_ns()
+        name = sandbox.name("px-event")
+        api.start(api.create_container(TEST_IMAGE, ["sh", "-c", "exit 5"], name=name,
+                                       labels=sandbox.labels))  # fmt: skip
+        api.wait(name, timeout=30)
+        stream = engine.events(since_ns=start)
+        try:
+            for event in stream:
+                if event.name == name and event.action == "die":
+                    assert event.exit_code == 5
+                    break
+        finally:
+            stream.close()
+        assert [brief for brief in engine.containers() if brief.name == name]  # type: ignore[attr-defined,unused-ignore]
+    finally:
+        directory.close()
+
+
+def test_what_the_bot_never_needs_is_refused(
+    proxy: str, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    name = sandbox.name("px-exec")
+    api.start(api.create_container(TEST_IMAGE, ["sleep", "300"], name=name,
+                                   labels=sandbox.labels))  # fmt: skip
+    client = docker.APIClient(base_url=proxy, version="auto", timeout=10)
+    raw: Any = client  # docker-py's own request helpers (untyped), for a hand-made path
+    refused = [
+        lambda: client.exec_create(name, ["id"]),
+        lambda: client.create_volume(f"px-{sandbox.session}"),
+        lambda: client.create_network(f"px-{sandbox.session}"),
+        lambda: client.inspect_swarm(),
+        lambda: client.get_archive(name, "/etc/passwd"),
+        lambda: raw._get(raw._url("/containers/{0}/export", name)),  # export() streams lazily
+        lambda: client.commit(name, repository="px-commit"),
+        lambda: client.kill(name),
+        lambda: client.tag(TEST_IMAGE, "px-tag", "1"),
+        lambda: client.push("px-tag"),
+        lambda: client.plugins(),
+        lambda: client.secrets(),
+        lambda: raw._get(raw._url("/containers/{0}/../../exec", name)),
+    ]
+    try:
+        for index, call in enumerate(refused):
+            with pytest.raises(docker.errors.APIError, match="403") as caught:
+                result = call()
+                if hasattr(result, "status_code"):  # a raw request: raise as the SDK would
+                    raw._raise_for_status(result)
+            assert caught.value.status_code == 403, (index, caught.value)
+        # Positive control: the same client through the same proxy reads what the bot reads.
+        assert client.inspect_container(name)["State"]["Running"]
+    finally:
+        client.close()
+        api.remove_container(name, force=True)
