@@ -19,6 +19,7 @@ from bot.service.chat import ProgressSink, Requester
 from bot.slack.approvals import ApprovalMessages
 from bot.slack.delivery import Conversation, Delivery, SlackPullProgress
 from bot.slack.reply_targets import DIRECT_REPLY, thread_of
+from bot.slack.web import retry_handlers
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class ResponseUrl:
         self._url = url
 
     def __call__(self, **kwargs: Any) -> Any:
-        return WebhookClient(self._url).send(**kwargs)
+        return WebhookClient(self._url, retry_handlers=retry_handlers()).send(**kwargs)
 
 
 class SlackChat:

@@ -40,6 +40,8 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)  # method -> Slack error code
     rate_limited: dict[str, int] = field(default_factory=dict)  # method -> 429s still to send
+    # method (or "response" for response URLs) -> 5xx answers still to send
+    server_errors: dict[str, int] = field(default_factory=dict)
     socket_mode_url: str = ""
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # group ID -> user IDs
     # Response URL names Slack refuses (expired, used too often): answered 404 expired_url.
@@ -124,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/api/"):
             method = self.path[len("/api/") :].split("?")[0]
             self.state.record(Call(method=method, path=self.path, body=body, headers=headers))
+            if self._server_error(method):
+                return
             left = self.state.rate_limited.get(method, 0)
             if left:
                 self.state.rate_limited[method] = left - 1
@@ -135,10 +139,22 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "upload":  # file bytes, whatever the Content-Type says
             body = {"raw": raw.decode(errors="replace")}
         self.state.record(Call(method=kind, path=self.path, body=body, headers=headers))
+        if kind == "response" and self._server_error("response"):
+            return
         if kind == "response" and self.path.rsplit("/", 1)[-1] in self.state.refused_responses:
             self._send(404, {"ok": False, "error": "expired_url"})
             return
         self._send(200, {"ok": True} if kind == "response" else None)
+
+    def _server_error(self, method: str) -> bool:
+        """Answer 503 if ``method`` still has server errors to send."""
+        with self.state.changed:
+            left = self.state.server_errors.get(method, 0)
+            if left:
+                self.state.server_errors[method] = left - 1
+        if left:
+            self._send(503, {"ok": False, "error": "service_unavailable"})
+        return bool(left)
 
     def _send(
         self, status: int, body: dict[str, Any] | None, extra: dict[str, str] | None = None
