@@ -2,7 +2,7 @@
 # The whole deployment, behind a Docker socket proxy, is compose.yaml: `docker compose up -d`.
 # On its own:
 #
-#   docker run -d -p 3000:3000 --stop-timeout 70 \
+#   docker run -d -p 3000:3000 --stop-timeout 15 \
 #     -v chatops-state:/data -e CHATOPS_DATABASE_URL=sqlite:////data/chatops.db \
 #     -v "$PWD/chatops.toml:/etc/chatops/chatops.toml:ro" \
 #     -e CHATOPS_CONFIG=/etc/chatops/chatops.toml \

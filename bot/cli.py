@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import signal
 import sys
@@ -137,7 +138,12 @@ def serve(settings: Settings, engines: DockerEngineDirectory) -> int:
     stopping.wait()
     logging.getLogger(__name__).info("stopping: finishing the work under way")
     service.stop()
-    return 0
+    # Whatever is still running now was told (or is an engine call past its drain): exit
+    # rather than wait for threads an engine may hold for minutes.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def _banner(engines: DockerEngineDirectory) -> str:

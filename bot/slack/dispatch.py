@@ -45,6 +45,11 @@ class Dispatch(Protocol):
         ...
 
 
+# On SIGTERM the work under way gets this long; with the rest of the shutdown the bot exits
+# within 10 s (compose's stop_grace_period and `docker run --stop-timeout` allow 15).
+DRAIN_SECONDS = 7.0
+
+
 class InProcess:
     """Work on this process's own threads (``WORK_PROCESS=false``)."""
 
@@ -54,8 +59,14 @@ class InProcess:
     def __call__(self, order: WorkOrder) -> None:
         self._work.run(order)
 
-    def close(self) -> None:
-        self._work.shutdown()
+    def close(self, *, drain: float = DRAIN_SECONDS) -> None:
+        """Let the work under way finish for up to ``drain`` seconds (threads cannot be
+        stopped: what is still running then ends with the process)."""
+        finishing = threading.Thread(target=self._work.shutdown, name="drain", daemon=True)
+        finishing.start()
+        finishing.join(timeout=drain)
+        if finishing.is_alive():
+            log.warning("the work under way did not finish within %g s", drain)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -105,17 +116,29 @@ class WorkProcess:
         """The work process's PID (for operators and tests)."""
         return self._child.process.pid
 
-    def close(self) -> None:
+    def close(self, *, drain: float = DRAIN_SECONDS) -> None:
+        """Take no more orders; let the work under way finish for up to ``drain`` seconds,
+        then stop the work process and tell the people whose orders it had not answered."""
         self._stopping.set()
         with self._lock, contextlib.suppress(OSError):
             self._child.orders.send(None)
         process = self._child.process
-        process.join(timeout=60)
+        process.join(timeout=drain)
         if process.is_alive():
-            log.error("the work process did not finish within 60 s; stopping it")
+            log.warning("the work under way did not finish within %g s; stopping it", drain)
             process.terminate()
-            process.join(timeout=10)
-        self._supervisor.join(timeout=10)
+            process.join(timeout=1)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=1)
+        self._supervisor.join(timeout=2)  # it takes the answers that came in meanwhile
+        with self._lock:
+            lost = list(self._in_flight.values())
+            self._in_flight.clear()
+        for order in lost:
+            self._tell(order, "The bot was stopped (a restart or an upgrade) before this "
+                       "finished; it may or may not have run. Check, then ask again if "
+                       "needed.")  # fmt: skip
 
     def _spawn(self) -> _Child:
         orders_in, orders_out = self._context.Pipe(duplex=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import signal
 import socket
 import subprocess
@@ -9,9 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import docker
 import requests
 
-from tests.conftest import AUDIT_KEY, SIGNING_SECRET, Sandbox
+from tests.conftest import AUDIT_KEY, SIGNING_SECRET, TEST_IMAGE, Sandbox
 from tests.fakes.fake_slack import (
     FakeSlack,
     post_signed,
@@ -239,3 +242,33 @@ def test_oversized_bodies_are_refused_without_being_read(tmp_path: Path, sandbox
         stop_fake_slack(fake)
     # Nothing near the 80 MiB sent per request was held: the bot's peak stayed near its size.
     assert peak - before < 32 * 1024, (before, peak)
+
+
+def test_sigterm_drains_then_tells_who_waits_and_exits_promptly(
+    tmp_path: Path, sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
+) -> None:
+    """SIGTERM during a `run` that waits: no new work, the run's requester is told it was
+    cut short (it may or may not have finished), and the process is gone within the drain
+    plus the rest of the shutdown (10 s; 20 s allowed here for a loaded machine)."""
+    config = tmp_path / "chatops.toml"
+    config.write_text('[roles]\noperator = ["U0ALICE"]\n')
+    process, base = serve_process(tmp_path, DOCKER_HOST=sandbox.docker_host,
+                                  SLACK_API_URL=fake_slack.api_url, CHATOPS_CONFIG=str(config))  # fmt: skip
+    name = sandbox.name("drain")
+    try:
+        text = f"run --name {name} {sandbox.label_args()} {TEST_IMAGE} sleep 300"
+        body = slash_command_body(text=text, response_url=fake_slack.response_url("long"))
+        assert post_signed(f"{base}/slack/events", body, secret=SIGNING_SECRET).status_code == 200
+        deadline = time.monotonic() + 60
+        while not api.containers(filters={"name": name}):  # the run is under way
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        told = fake_slack.wait_for("response", where=lambda c: c.path.endswith("/long"))
+        assert "was stopped" in json.dumps([c.body for c in told]), told
+    finally:
+        if process.poll() is None:
+            stop(process, tmp_path)
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(name, force=True)
