@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HASH",
         help="a head the bot published (Slack, log): it must still be in the chain",
     )
+    database = commands.add_parser("db", help="the state database's schema")
+    database.add_argument(
+        "action", choices=["upgrade", "status"],
+        help="upgrade: apply the migrations (adopting a database from before them); "
+        "status: the schema's revision and this release's",
+    )  # fmt: skip
     return parser
 
 
@@ -57,8 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic narrates its set-up at INFO; what the bot does with the schema it says itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "audit":
         return verify_audit(settings, published=args.head)
+    if args.command == "db":
+        return database_command(settings, args.action)
     engines = DockerEngineDirectory.from_settings(settings)
     if args.command == "serve":
         try:
@@ -77,6 +87,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console.repl(read=sys.stdin, banner=_banner(engines))
     finally:
         engines.close()
+
+
+def database_command(settings: Settings, action: str) -> int:
+    """``db upgrade``: 0 once the schema is this release's; ``db status``: 0 if it is, 1 if it
+    needs an upgrade; 2 for a database that cannot be used."""
+    from bot.state.schema import schema_state
+
+    try:
+        if action == "upgrade":
+            database = open_database(settings.chatops_database_url, upgrade=True)
+            state = schema_state(database)
+            print(f"The database schema is at revision {state.current} (this release's).")
+            return 0
+        from sqlalchemy import create_engine
+
+        state = schema_state(create_engine(settings.chatops_database_url))
+    except ConfigError as err:
+        print(f"Configuration error: {err}", file=sys.stderr)
+        return 2
+    except Exception as err:  # an unreachable database, a bad URL: one line, no traceback
+        print(f"Configuration error: the database could not be read: {err}", file=sys.stderr)
+        return 2
+    current = state.current or "none (empty, or made before migrations)"
+    print(f"Schema revision: {current}; this release: {state.head}.")
+    return 0 if state.up_to_date else 1
 
 
 def verify_audit(settings: Settings, *, published: str | None = None) -> int:

@@ -204,7 +204,9 @@ def build_backend(
     def groups_of(user: str) -> frozenset[str]:
         return groups.groups_of(user, referenced) if referenced else frozenset()
 
-    database = open_database(settings.chatops_database_url)
+    database = open_database(
+        settings.chatops_database_url, upgrade=settings.chatops_db_auto_upgrade
+    )
     audit = SqlAuditLog(engine=database, key=audit_key(settings.chatops_audit_key))
     try:
         audit.check_key()  # before anything runs: entries are written after commands run

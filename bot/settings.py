@@ -402,6 +402,9 @@ class Settings(BaseSettings):
     docker_host: str | None = None
     chatops_config: Path | None = None
     chatops_database_url: str = "sqlite:///chatops.db"
+    # An older schema is upgraded at start (migrations); false: start-up stops and says to
+    # run `python -m bot db upgrade` (for a change window with a backup first).
+    chatops_db_auto_upgrade: bool = True
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None

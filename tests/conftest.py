@@ -22,7 +22,7 @@ from typing import Any
 import docker
 import pytest
 import requests
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from bot.console import Console
 from bot.core.pipeline import Pipeline, Reply
@@ -30,7 +30,6 @@ from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
 from bot.server import SlackService
 from bot.settings import Settings, load_settings
-from bot.state.database import metadata
 from tests.fakes.fake_slack import (
     FakeSlack,
     post_signed,
@@ -223,10 +222,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/state.db"
     url = str(request.getfixturevalue("postgres_url"))
-    engine = create_engine(url)
-    metadata.drop_all(engine)
-    engine.dispose()
+    empty_postgres(url)
     return url
+
+
+def empty_postgres(url: str) -> None:
+    """Nothing left in the test database: the bot's tables, the migrations' version, the
+    tables a fixture loaded."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
 
 
 # --- Slack --------------------------------------------------------------------------------

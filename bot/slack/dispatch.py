@@ -200,6 +200,7 @@ def _child_main(settings: Settings, orders: Connection, done: Connection) -> Non
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s [work]: %(message)s"
     )
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # as in bot.cli
     with contextlib.suppress(OSError):
         os.nice(_LOWER_PRIORITY)  # acknowledgements first when the CPU is contended
     from bot.server import build_request_service  # the composition root, imported in the child

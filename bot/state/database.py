@@ -149,8 +149,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def open_database(url: str) -> Engine:
-    """Connect and create the schema if needed; SQLite gets WAL and synchronous=FULL."""
+def open_database(url: str, *, upgrade: bool = True) -> Engine:
+    """Connect, and make, adopt or upgrade the schema (``bot.state.schema``; ``upgrade=False``
+    refuses to upgrade one that is behind). SQLite gets WAL and synchronous=FULL."""
+    from bot.state.schema import prepare_schema  # the migrations import this module's tables
+
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, SQLAlchemyError, ImportError) as err:
@@ -158,9 +161,11 @@ def open_database(url: str) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     try:
-        metadata.create_all(engine)
+        with engine.connect():
+            pass
     except SQLAlchemyError as err:
         raise ConfigError(f"Cannot open the database at CHATOPS_DATABASE_URL: {err}") from None
+    prepare_schema(engine, upgrade=upgrade)
     return engine
 
 

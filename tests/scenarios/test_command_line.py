@@ -11,9 +11,11 @@ from tests.conftest import REPO, TEST_IMAGE, Sandbox
 
 
 def bot_process(
-    args: list[str], *, docker_host: str, stdin: str | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
+    args: list[str], *, docker_host: str, stdin: str | None = None, cwd: Path | None = None,
+    **values: str,
+) -> subprocess.CompletedProcess[str]:  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "CHATOPS_"))}
+    env |= values
     env["DOCKER_HOST"] = docker_host
     env["PYTHONPATH"] = str(REPO)
     return subprocess.run(
@@ -130,3 +132,37 @@ def test_console_warns_when_no_engine(tmp_path: Path) -> None:
     )
     assert done.returncode == 0
     assert "Warning: Cannot reach Docker engine" in done.stdout
+
+
+def test_db_upgrade_adopts_a_database_from_before_migrations(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    from tests.unit.state.test_schema import FIXTURES
+
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as connection:
+        connection.executescript((FIXTURES / "release-0.1-state.sqlite.sql").read_text())
+    url = f"sqlite:///{path}"
+
+    def db(action: str) -> subprocess.CompletedProcess[str]:
+        return bot_process(["db", action], docker_host=sandbox.docker_host, cwd=tmp_path,
+                           CHATOPS_DATABASE_URL=url)  # fmt: skip
+
+    before = db("status")
+    assert before.returncode == 1 and "Schema revision: none" in before.stdout
+    # A serve configured not to upgrade stops with one line saying what to run.
+    refused = bot_process(
+        ["serve"], docker_host=sandbox.docker_host, cwd=tmp_path, CHATOPS_DATABASE_URL=url,
+        CHATOPS_DB_AUTO_UPGRADE="false", SLACK_BOT_TOKEN="xoxb-x", SLACK_SIGNING_SECRET="s",
+        CHATOPS_AUDIT_KEY="0123456789abcdef" * 4, SLACK_API_URL="http://127.0.0.1:9/api/",
+    )  # fmt: skip
+    assert refused.returncode == 2
+    [line] = [line for line in refused.stderr.splitlines() if "error" in line.lower()]
+    assert line.startswith("Configuration error:") and "python -m bot db upgrade" in line
+    assert "alembic" not in refused.stderr  # no library narration
+    upgraded = db("upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    after = db("status")
+    assert after.returncode == 0 and "Schema revision: 0002; this release: 0002" in after.stdout
