@@ -17,6 +17,7 @@ from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.engine.directory import DockerEngineDirectory
 from bot.errors import ChatOpsError, ConfigError
+from bot.logs import configure_logging
 from bot.server import SlackService
 from bot.settings import Settings, load_settings
 from bot.state.audit import SqlAuditLog, audit_key, verify_unkeyed
@@ -60,11 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # Alembic narrates its set-up at INFO; what the bot does with the schema it says itself.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(level=settings.log_level, json_lines=settings.log_format == "json",
+                      secrets=settings.secret_values())  # fmt: skip
     if args.command == "audit":
         return verify_audit(settings, published=args.head)
     if args.command == "db":

@@ -414,6 +414,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     host: str = "0.0.0.0"
     log_level: str = "INFO"
+    # "text": one readable line per event; "json": one JSON object per line (log shippers).
+    log_format: Literal["text", "json"] = "text"
 
     engines: dict[str, EngineSettings] = Field(default_factory=dict)
     roles: RolesSettings = Field(default_factory=RolesSettings)
@@ -471,6 +473,12 @@ class Settings(BaseSettings):
         if url and not url.startswith(_ENGINE_SCHEMES):
             raise ValueError(f"must start with one of {', '.join(_ENGINE_SCHEMES)}")
         return url or None
+
+    def secret_values(self) -> list[str]:
+        """The secrets the bot holds (tokens, signing secret, audit key): kept out of logs."""
+        fields = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
+                  self.chatops_audit_key)  # fmt: skip
+        return [field.get_secret_value() for field in fields if field is not None]
 
     @field_validator("log_level")
     @classmethod

@@ -28,6 +28,7 @@ from bot.core.operations import (
 )
 from bot.core.parsing.parser import parse_command
 from bot.core.policy import Actor, Policy, Verdict
+from bot.core.request_ids import current_request_id
 from bot.core.results import (
     ActionResult,
     ApprovalList,
@@ -204,7 +205,7 @@ def _first_word(text: str) -> str:
 
 def _internal_error(shown: str) -> InternalError:
     """Log the exception being handled with an incident number the user can quote."""
-    incident = uuid.uuid4().hex[:8]
+    incident = current_request_id() or uuid.uuid4().hex[:8]
     log.exception("internal error %s while handling %r", incident, shown)
     return InternalError(
         f"Something went wrong inside the bot (incident {incident}); it has been logged."

@@ -28,6 +28,7 @@ from slack_sdk.models.blocks.basic_components import RawTextObject
 
 from bot.core.approvals import ApprovalRecord
 from bot.core.pipeline import Reply
+from bot.core.request_ids import current_request_id
 from bot.core.results import (
     ActionResult,
     ApprovalList,
@@ -281,6 +282,10 @@ def render_slack(
         blocks.append(section(f":warning: {escape(str(reply.error))}"))
         if isinstance(reply.error, ParseError) and reply.error.usage:
             blocks.append(context(f"Usage: {code(reply.error.usage)}"))
+        request = current_request_id()
+        if request is not None and not isinstance(reply.error, ParseError):
+            # What to quote to whoever runs the bot: its log lines carry the same ID.
+            blocks.append(context(f"Request ID {code(request)}"))
         fallback = f"Error: {reply.error}"
     elif reply.result is not None:
         fallback = _result_blocks(reply.result, blocks, files, now=now)

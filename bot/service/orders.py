@@ -6,10 +6,11 @@ adapter's handle for answering this request (for Slack, the response URL).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core.operations import ParsedCommand
 from bot.core.policy import Actor
+from bot.core.request_ids import new_request_id
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -25,6 +26,8 @@ class CommandOrder:
     # Typed in a message everyone sees (a mention, a direct message): the answer is a message
     # in that thread for everyone too (errors and approval notes stay private).
     public: bool = False
+    # The request ID of the logs (and of errors shown): made at the front, kept to the end.
+    trace_id: str = field(default_factory=new_request_id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -36,6 +39,7 @@ class ClickOrder:
     channel_id: str
     approve: bool
     reply_to: str
+    trace_id: str = field(default_factory=new_request_id)
 
 
 WorkOrder = CommandOrder | ClickOrder

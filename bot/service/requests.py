@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
@@ -17,6 +18,7 @@ from bot.core.audit import AuditTrail, record_request_event
 from bot.core.operations import BotOperation, ParsedCommand, Pull, changes_something
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
+from bot.core.request_ids import handling
 from bot.core.results import ApprovalRequested, ApprovalUpdate
 from bot.errors import ChatOpsError, EngineBusy
 from bot.service.approvals import post_or_withdraw
@@ -77,7 +79,12 @@ class RequestService:
                 try:
                     self._workers.submit(
                         self._engine_for(order.command),
-                        _then(lambda: self._command(order.command, order.actor, to), done),
+                        _then(
+                            lambda: self._command(
+                                order.command, order.actor, to, request_id=order.trace_id
+                            ),
+                            done,
+                        ),
                     )
                 except EngineBusy as err:
                     done()
@@ -112,14 +119,27 @@ class RequestService:
 
     # --- slash commands -------------------------------------------------------------------
 
-    def _command(self, command: ParsedCommand, actor: Actor, to: Requester) -> None:
+    def _command(
+        self, command: ParsedCommand, actor: Actor, to: Requester, *, request_id: str
+    ) -> None:
         self._wait_for_acks()
-        try:
-            self._answer(command, actor, to)
-        except Exception:  # a worker must never die silently
-            log.exception("failed to answer %r", command.shown)
+        with handling(request_id):
+            started = time.monotonic()
+            outcome = "failed"
+            try:
+                outcome = self._answer(command, actor, to)
+            except Exception:  # a worker must never die silently
+                log.exception("failed to answer %r", command.shown)
+            finally:
+                # One line per request (the request ID comes with every line logged meanwhile).
+                log.info(
+                    "request: %s by %s in %s on %s: %s (%.3f s)", command.shown, actor.user_id,
+                    actor.channel_id or "-", self._engine_for(command) or "-", outcome,
+                    time.monotonic() - started,
+                )  # fmt: skip
 
-    def _answer(self, command: ParsedCommand, actor: Actor, to: Requester) -> None:
+    def _answer(self, command: ParsedCommand, actor: Actor, to: Requester) -> str:
+        """Run and answer ``command``; what became of it, for the log."""
         actor = dataclasses.replace(actor, groups=self._chat.groups_of(actor.user_id))
         changes = changes_something(command.operation)
         in_channel = to.public or (
@@ -133,7 +153,7 @@ class RequestService:
         if reply.error is not None:
             # Errors go to the person who asked, in place of the "working on" note.
             self._chat.answer(to, reply, in_channel=False, replace=replace)
-            return
+            return f"error ({type(reply.error).__name__})"
         if isinstance(reply.result, ApprovalRequested | ApprovalUpdate):
             record = reply.result.record
             if (record is not None and isinstance(reply.result, ApprovalRequested)
@@ -147,18 +167,19 @@ class RequestService:
                     )
                     refused = dataclasses.replace(reply, result=None, error=error)
                     self._chat.answer(to, refused, in_channel=False, replace=replace)
-                    return
+                    return f"withdrawn (#{record.id})"
             elif record is not None:
                 self._chat.update_request(record)
             # Only the requester hears that their request waits (or was withdrawn).
             self._chat.answer(to, reply, in_channel=False, replace=replace)
-            return
+            return f"approval (#{record.id})" if record is not None else "approval"
         credit = actor.user_id if in_channel else None
         if progress is not None and progress.finish(reply, credit=credit):
-            return
+            return "ok"
         self._chat.answer(
             to, reply, in_channel=in_channel, replace=replace and not in_channel, credit=credit
         )
+        return "ok"
 
     # --- approval clicks ------------------------------------------------------------------
 
@@ -170,10 +191,13 @@ class RequestService:
                              record=record, detail=detail)  # fmt: skip
 
     def _click(self, order: ClickOrder, clicker: Requester) -> None:
-        try:
-            self._decide(order, clicker)
-        except Exception:
-            log.exception("failed to handle a click on #%s", order.request_id)
+        with handling(order.trace_id):
+            try:
+                self._decide(order, clicker)
+            except Exception:
+                log.exception("failed to handle a click on #%s", order.request_id)
+            log.info("click: %s on #%s by %s", "approve" if order.approve else "reject",
+                     order.request_id, order.user_id)  # fmt: skip
 
     def _decide(self, order: ClickOrder, clicker: Requester) -> None:
         request_id, user, approve = order.request_id, order.user_id, order.approve

@@ -26,6 +26,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Protocol
 
+from bot.logs import configure_logging
 from bot.service.orders import WorkOrder
 from bot.service.requests import RequestService
 from bot.slack.chat import ResponseUrl
@@ -197,10 +198,8 @@ def _tell(order: WorkOrder, text: str) -> None:
 def _child_main(settings: Settings, orders: Connection, done: Connection) -> None:
     """The work process: build the work side from the settings, then run orders until told
     to stop (or the front is gone), and finish what is under way."""
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s [work]: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # as in bot.cli
+    configure_logging(level=settings.log_level, json_lines=settings.log_format == "json",
+                      secrets=settings.secret_values(), process="work")  # fmt: skip
     with contextlib.suppress(OSError):
         os.nice(_LOWER_PRIORITY)  # acknowledgements first when the CPU is contended
     from bot.server import build_request_service  # the composition root, imported in the child

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import docker
@@ -16,6 +17,7 @@ import requests
 
 from tests.conftest import AUDIT_KEY, SIGNING_SECRET, TEST_IMAGE, Sandbox
 from tests.fakes.fake_slack import (
+    Call,
     FakeSlack,
     post_signed,
     slash_command_body,
@@ -272,3 +274,45 @@ def test_sigterm_drains_then_tells_who_waits_and_exits_promptly(
             stop(process, tmp_path)
         with contextlib.suppress(docker.errors.NotFound):
             api.remove_container(name, force=True)
+
+
+def test_json_logs_one_line_per_request_with_the_id_the_user_sees(
+    tmp_path: Path, sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    config = tmp_path / "chatops.toml"
+    config.write_text('[roles]\noperator = ["U0ALICE"]\n')
+    process, base = serve_process(
+        tmp_path, DOCKER_HOST=sandbox.docker_host, SLACK_API_URL=fake_slack.api_url,
+        CHATOPS_CONFIG=str(config), LOG_FORMAT="json",
+    )  # fmt: skip
+    name = sandbox.name("json-secret")
+    try:
+        for text, url in (
+            (f"rm nothing-here-{sandbox.session}", "missing"),
+            (
+                f"run --rm {sandbox.label_args()} -e PASSWORD=hunter2-very-secret "
+                f"--name {name} {TEST_IMAGE} true",
+                "secret",
+            ),
+        ):
+            body = slash_command_body(text=text, response_url=fake_slack.response_url(url))
+            assert post_signed(f"{base}/slack/events", body,
+                               secret=SIGNING_SECRET).status_code == 200  # fmt: skip
+            fake_slack.wait_for("response", where=partial(answered_to, f"/{url}"))
+    finally:
+        output = stop(process, tmp_path)
+    records = [json.loads(line) for line in output.splitlines() if line.strip()]
+    requests_logged = [r for r in records if r["message"].startswith("request: ")]
+    assert len(requests_logged) == 2
+    missing = next(r for r in requests_logged if "nothing-here" in r["message"])
+    assert "error (NotFound)" in missing["message"] and missing["process"] == "work"
+    # The error the user saw names the same request ID.
+    [answer] = [c.body for c in fake_slack.of("response") if c.path.endswith("/missing")]
+    assert f"Request ID `{missing['request_id']}`" in json.dumps(answer)
+    # No secret anywhere: not the -e value, not the token, signing secret or audit key.
+    for secret in ("hunter2-very-secret", "xoxb-test", SIGNING_SECRET, AUDIT_KEY):
+        assert secret not in output
+
+
+def answered_to(suffix: str, call: Call) -> bool:
+    return call.path.endswith(suffix)
