@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,8 +34,17 @@ from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
+from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from bot.metrics import PrometheusMetrics
 from bot.service.approvals import ExpirySweeper, post_or_withdraw
 from bot.service.chat import Requester
+from bot.service.metrics import (
+    ACK_SECONDS,
+    HOUSEKEEPING_BYTES,
+    HOUSEKEEPING_OBJECTS,
+    Metrics,
+    NoMetrics,
+)
 from bot.service.notices import NoticeService
 from bot.service.orders import ClickOrder, CommandOrder, WorkOrder
 from bot.service.requests import RequestService
@@ -90,9 +100,10 @@ def required_credentials(settings: Settings) -> None:
 
 def make_wsgi_app(
     *, slack: SlackRequestHandler | None, health: HealthCheck, ack_first: AckFirst,
-    ready: threading.Event,
+    ready: threading.Event, metrics: PrometheusMetrics | None = None,
 ) -> WsgiApp:  # fmt: skip
-    """Routes ``/slack/events`` to Bolt and ``/healthz`` to the health check."""
+    """Routes ``/slack/events`` to Bolt, ``/healthz`` to the health check and ``/metrics``
+    to Prometheus's exposition."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -100,14 +111,22 @@ def make_wsgi_app(
             report = health.check()
             status = "200 OK" if report.ok else "503 Service Unavailable"
             return _json(start_response, status, report.as_dict())
+        if path == "/metrics" and metrics is not None and environ.get("REQUEST_METHOD") == "GET":
+            data = metrics.exposition()
+            start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE),
+                                      ("Content-Length", str(len(data)))])  # fmt: skip
+            return [data]
         if path == EVENTS_PATH and slack is not None:
             if not ready.is_set():  # Slack retries; nothing may run before start-up is done
                 return _json(start_response, "503 Service Unavailable", {"error": "starting"})
             ack_first.started()
+            started = time.monotonic()
             try:
                 answer: Iterable[bytes] = slack(environ, start_response)
             finally:
                 ack_first.finished()
+                if metrics is not None:
+                    metrics.observe(ACK_SECONDS, time.monotonic() - started)
             return answer
         return _json(start_response, "404 Not Found", {"error": "not found"})
 
@@ -190,7 +209,7 @@ class Backend:
 def build_backend(
     *, settings: Settings, engines: EngineDirectory, default_engine: str, client: WebClient,
     wait_for_acks: Callable[[], None] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC), metrics: Metrics | None = None,
 ) -> Backend:  # fmt: skip
     """Policy, database, approvals, housekeeping and the work side, wired from the settings."""
     workers = EngineWorkers(
@@ -223,8 +242,14 @@ def build_backend(
     )
     chat = SlackChat(client=client, messages=messages, groups_of=groups_of)
 
+    counted = metrics or NoMetrics()
+
     def housekeep(name: str, dry_run: bool) -> CleanupReport:
-        return run_cleanup(engines.get(name), dry_run=dry_run)
+        report = run_cleanup(engines.get(name), dry_run=dry_run)
+        if not dry_run:
+            counted.count(HOUSEKEEPING_OBJECTS, (("engine", name),), len(report.removed))
+            counted.count(HOUSEKEEPING_BYTES, (("engine", name),), report.space_reclaimed)
+        return report
 
     def propose(schedule: EngineSchedule, window: timedelta) -> str:
         command = ParsedCommand(operation=Cleanup())
@@ -260,7 +285,7 @@ def build_backend(
         default_engine=default_engine,
         changes_in_channel=settings.slack_changes_in_channel,
         listings_in_channel=settings.slack_listings_in_channel,
-        wait_for_acks=wait_for_acks or (lambda: None),
+        wait_for_acks=wait_for_acks or (lambda: None), metrics=metrics,
     )  # fmt: skip
     return Backend(
         audit=audit, approvals=approvals, chat=chat, housekeeping=housekeeping,
@@ -268,16 +293,19 @@ def build_backend(
     )  # fmt: skip
 
 
-def build_request_service(settings: Settings) -> tuple[RequestService, Callable[[], None]]:
+def build_request_service(
+    settings: Settings, *, metrics: Metrics | None = None
+) -> tuple[RequestService, Callable[[], None]]:
     """The work side on its own, for the work process; returns it and what closes it."""
     from bot.engine.directory import DockerEngineDirectory  # the work process's own engines
 
     engines = DockerEngineDirectory.from_settings(settings)
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    client = make_web_client(token=token, base_url=settings.slack_api_url)
+    client = make_web_client(token=token, base_url=settings.slack_api_url, metrics=metrics)
     backend = build_backend(
-        settings=settings, engines=engines, default_engine=engines.default, client=client
-    )
+        settings=settings, engines=engines, default_engine=engines.default, client=client,
+        metrics=metrics,
+    )  # fmt: skip
     return backend.work, engines.close
 
 
@@ -312,7 +340,14 @@ class SlackService:
         leases); tests move it instead of waiting."""
         required_credentials(settings)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-        self._client = make_web_client(token=token, base_url=settings.slack_api_url)
+        # What Prometheus scrapes at /metrics; engine health and stream lag are read then.
+        self.metrics = PrometheusMetrics(
+            engines_up=lambda: {e.name: e.ok for e in self.health.check().engines},
+            stream_lag=lambda: self.notices.lag() if self.notices is not None else {},
+        )  # fmt: skip
+        self._client = make_web_client(
+            token=token, base_url=settings.slack_api_url, metrics=self.metrics
+        )
         self._api_url = settings.slack_api_url
         self._probe = make_probe_client(token=token, base_url=settings.slack_api_url)
         self._settings = settings
@@ -322,7 +357,7 @@ class SlackService:
             client=self._client,
             # In one process, work also waits for acknowledgements in flight (up to 1 s).
             wait_for_acks=ack_first.wait_for_quiet if not settings.work_process else None,
-            clock=clock,
+            clock=clock, metrics=self.metrics,
         )  # fmt: skip
         self._backend = backend
         self._head_publisher = AuditHeadPublisher(
@@ -397,6 +432,7 @@ class SlackService:
             health=self.health,
             ack_first=ack_first,
             ready=self._ready,
+            metrics=self.metrics,
         )
         self._http = create_server(
             wsgi, host=settings.host, port=settings.port, threads=settings.http_threads,
@@ -439,7 +475,7 @@ class SlackService:
         if not self._reach_slack(until or self._stopping):
             return False
         self._dispatch = (
-            WorkProcess(settings=self._settings, tell=self._tell_lost)
+            WorkProcess(settings=self._settings, tell=self._tell_lost, metrics=self.metrics)
             if self._settings.work_process
             else InProcess(work=self._backend.work)
         )

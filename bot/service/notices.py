@@ -102,6 +102,7 @@ class EngineWatcher:
         self._owner = owner
         self._stopping = stopping
         self._wall_clock = wall_clock
+        self.last_lag: float | None = None  # seconds from the last event to its handling
         self._claim_every = claim_every
         self._classifier = Classifier(engine=source.name, rules=rules)
         self._stream: EventStream | None = None
@@ -233,6 +234,7 @@ class EngineWatcher:
                 self._stream = None
 
     def _handle(self, event: ContainerEvent) -> None:
+        self.last_lag = max(0.0, self._wall_clock().timestamp() - event.time_ns / 1e9)
         cursor = self._cursor_ns or 0
         seen = event.time_ns == cursor and event.key in self._seen_at_cursor
         if event.time_ns < cursor or seen:
@@ -385,6 +387,11 @@ class NoticeService:
     def streaming(self) -> dict[str, bool]:
         """Each watched engine: is its live stream connected now?"""
         return {watcher.engine: watcher.connected.is_set() for watcher in self.watchers}
+
+    def lag(self) -> dict[str, float]:
+        """Each watched engine with an event handled: seconds from its last event to its
+        handling (the engine's clock against this host's)."""
+        return {w.engine: w.last_lag for w in self.watchers if w.last_lag is not None}
 
     def start(self) -> None:
         for watcher in self.watchers:

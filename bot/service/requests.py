@@ -15,7 +15,13 @@ from collections.abc import Callable
 
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
 from bot.core.audit import AuditTrail, record_request_event
-from bot.core.operations import BotOperation, ParsedCommand, Pull, changes_something
+from bot.core.operations import (
+    BotOperation,
+    ParsedCommand,
+    Pull,
+    action_name,
+    changes_something,
+)
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
 from bot.core.request_ids import handling
@@ -23,6 +29,7 @@ from bot.core.results import ApprovalRequested, ApprovalUpdate
 from bot.errors import ChatOpsError, EngineBusy
 from bot.service.approvals import post_or_withdraw
 from bot.service.chat import Chat, Requester
+from bot.service.metrics import APPROVALS, COMMAND_SECONDS, COMMANDS, Metrics, NoMetrics
 from bot.service.orders import ClickOrder, CommandOrder, WorkOrder
 from bot.workers import EngineWorkers
 
@@ -44,6 +51,7 @@ class RequestService:
         changes_in_channel: bool,
         listings_in_channel: bool,
         wait_for_acks: Callable[[], None] = lambda: None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._pipeline = pipeline
         self._workers = workers
@@ -54,6 +62,7 @@ class RequestService:
         self._changes_in_channel = changes_in_channel
         self._listings_in_channel = listings_in_channel
         self._wait_for_acks = wait_for_acks
+        self._metrics = metrics or NoMetrics()
 
     def run(self, order: WorkOrder, *, done: Callable[[], None] = lambda: None) -> None:
         """Queue ``order`` on the workers of the engine it needs (never blocks on work);
@@ -131,12 +140,16 @@ class RequestService:
             except Exception:  # a worker must never die silently
                 log.exception("failed to answer %r", command.shown)
             finally:
+                seconds = time.monotonic() - started
                 # One line per request (the request ID comes with every line logged meanwhile).
                 log.info(
                     "request: %s by %s in %s on %s: %s (%.3f s)", command.shown, actor.user_id,
-                    actor.channel_id or "-", self._engine_for(command) or "-", outcome,
-                    time.monotonic() - started,
+                    actor.channel_id or "-", self._engine_for(command) or "-", outcome, seconds,
                 )  # fmt: skip
+                action = action_name(command.operation)
+                self._metrics.count(COMMANDS, (("action", action),
+                                               ("outcome", outcome.split(" ")[0])))  # fmt: skip
+                self._metrics.observe(COMMAND_SECONDS, seconds, (("action", action),))
 
     def _answer(self, command: ParsedCommand, actor: Actor, to: Requester) -> str:
         """Run and answer ``command``; what became of it, for the log."""
@@ -210,6 +223,7 @@ class RequestService:
         else:
             outcome = self._approvals.reject(request_id, user_id=user, groups=groups)
         record = outcome.record
+        self._metrics.count(APPROVALS, (("outcome", outcome.kind.value),))
         if outcome.kind is ApprovalOutcomeKind.REFUSED or record is None:
             self._audit_event("refused", user, request_id, record, outcome.message)
             self._chat.tell(clicker, outcome.message)

@@ -27,6 +27,7 @@ from multiprocessing.process import BaseProcess
 from typing import TYPE_CHECKING, Protocol
 
 from bot.logs import configure_logging
+from bot.service.metrics import Labels, Metrics, NoMetrics
 from bot.service.orders import WorkOrder
 from bot.service.requests import RequestService
 from bot.slack.chat import ResponseUrl
@@ -87,12 +88,13 @@ class WorkProcess:
 
     def __init__(
         self, *, settings: Settings,
-        tell: Callable[[WorkOrder, str], None] | None = None,
+        tell: Callable[[WorkOrder, str], None] | None = None, metrics: Metrics | None = None,
     ) -> None:  # fmt: skip
         """``tell``: how a person whose order was lost hears of it (default: through the
-        order's response URL)."""
+        order's response URL); ``metrics``: where the work's metrics go."""
         self._settings = settings
         self._tell = tell or _tell
+        self._metrics = metrics or NoMetrics()
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._ids = itertools.count(1)
         self._in_flight: dict[int, WorkOrder] = {}
@@ -141,6 +143,18 @@ class WorkProcess:
                        "finished; it may or may not have run. Check, then ask again if "
                        "needed.")  # fmt: skip
 
+    def _record(self, message: tuple[object, ...]) -> None:
+        """A metric the work process sent (``_Reporter``)."""
+        kind, name, labels, value = message
+        if not isinstance(name, str) or not isinstance(labels, tuple):
+            return
+        if not isinstance(value, int | float):
+            return
+        if kind == "count":
+            self._metrics.count(name, labels, float(value))
+        elif kind == "observe":
+            self._metrics.observe(name, float(value), labels)
+
     def _spawn(self) -> _Child:
         orders_in, orders_out = self._context.Pipe(duplex=False)
         done_in, done_out = self._context.Pipe(duplex=False)
@@ -160,12 +174,15 @@ class WorkProcess:
             ready = wait([child.done, child.process.sentinel])
             if child.done in ready:
                 try:
-                    order_id = child.done.recv()
+                    message = child.done.recv()
                 except (EOFError, OSError):
                     pass  # the child is gone; its sentinel says so next
                 else:
+                    if isinstance(message, tuple):
+                        self._record(message)
+                        continue
                     with self._lock:
-                        self._in_flight.pop(order_id, None)
+                        self._in_flight.pop(message, None)
                     continue
             if child.process.sentinel not in ready:
                 child.process.join(timeout=1)
@@ -204,8 +221,8 @@ def _child_main(settings: Settings, orders: Connection, done: Connection) -> Non
         os.nice(_LOWER_PRIORITY)  # acknowledgements first when the CPU is contended
     from bot.server import build_request_service  # the composition root, imported in the child
 
-    work, close = build_request_service(settings)
     report = _Reporter(done)
+    work, close = build_request_service(settings, metrics=report)
     try:
         while True:
             try:
@@ -223,7 +240,8 @@ def _child_main(settings: Settings, orders: Connection, done: Connection) -> Non
 
 
 class _Reporter:
-    """Sends answered order IDs back; the workers' threads share one pipe end."""
+    """Sends answered order IDs back, and the work's metrics (``bot.service.metrics``) for
+    the front to serve; the workers' threads share one pipe end."""
 
     def __init__(self, done: Connection) -> None:
         self._done = done
@@ -232,6 +250,12 @@ class _Reporter:
     def bound(self, order_id: int) -> Callable[[], None]:
         return lambda: self._send(order_id)
 
-    def _send(self, order_id: int) -> None:
+    def count(self, name: str, labels: Labels = (), amount: float = 1.0) -> None:
+        self._send(("count", name, labels, amount))
+
+    def observe(self, name: str, value: float, labels: Labels = ()) -> None:
+        self._send(("observe", name, labels, value))
+
+    def _send(self, message: object) -> None:
         with self._lock, contextlib.suppress(OSError):
-            self._done.send(order_id)
+            self._done.send(message)

@@ -1,0 +1,95 @@
+"""``GET /metrics``: what Prometheus sees after real commands, clicks and Slack faults."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+
+from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
+from tests.fakes.fake_slack import FakeSlack, block_actions_body, post_signed
+
+ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND"]}
+
+
+@pytest.fixture
+def metered(sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[SlackBot]:
+    service = serve_bot(
+        sandbox, fake_slack, roles=ROLES, chatops_database_url=f"sqlite:///{tmp_path}/m.db",
+        approvals={"required_for": ["rm"], "approvers": ["admin"]},
+    )  # fmt: skip
+    yield SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    service.stop()
+
+
+def scrape(bot: SlackBot) -> str:
+    answer = requests.get(f"http://127.0.0.1:{bot.service.port}/metrics", timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/plain")
+    return answer.text
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    """The sample ``name{labels}`` (labels in any order), or 0 if absent."""
+    for line in text.splitlines():
+        match = re.match(r"^(\w+)(?:\{(.*)\})? (\S+)$", line)
+        if not match or match.group(1) != name:
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(2) or ""))
+        if all(found.get(key) == wanted for key, wanted in labels.items()):
+            return float(match.group(3))
+    return 0.0
+
+
+def test_commands_latencies_engines_and_approvals_are_counted(
+    metered: SlackBot, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    before = scrape(metered)
+    assert value(before, "chatops_engine_up", engine="default") == 1.0
+    assert value(before, "chatops_commands_total", action="ps", outcome="ok") == 0
+    metered.command("ps -a", name="ps")
+    metered.responses("ps")
+    metered.command("rm nothing-at-all-here", name="rm", user_id="U0OPS")
+    metered.responses("rm")
+    name = sandbox.name("metered")
+    api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
+    metered.command(f"rm {name}", name="ask", user_id="U0OPS")
+    metered.responses("ask")
+    posted = metered.fake.wait_for("chat.postMessage")[-1]
+    request_id = str(posted.body["text"]).rsplit("#", 1)[1]
+    click = block_actions_body(action_id="chatops_approve", value=request_id,
+                               user_id="U0ADMIN", response_url=metered.fake.response_url("ok"))  # fmt: skip
+    post_signed(metered.events_url, click, secret=SIGNING_SECRET)
+    metered.fake.wait_for("chat.update", where=lambda c: f"#{request_id}: " in str(c.body))
+
+    after = scrape(metered)
+    # The work process's counts reach the front's /metrics.
+    assert value(after, "chatops_commands_total", action="ps", outcome="ok") == 1
+    assert value(after, "chatops_commands_total", action="rm", outcome="approval") == 1
+    assert value(after, "chatops_commands_total", action="rm", outcome="error") == 1
+    assert value(after, "chatops_command_seconds_count", action="ps") == 1
+    assert value(after, "chatops_ack_seconds_count") >= 4
+    assert value(after, "chatops_approvals_total", outcome="executed") == 1
+
+
+def test_slack_errors_and_retries_are_counted(metered: SlackBot) -> None:
+    metered.fake.rate_limited["chat.postMessage"] = 1
+    metered.fake.errors["chat.postEphemeral"] = "not_in_channel"
+    metered.service.metrics.count("unknown")  # a name nobody declared is ignored
+    from tests.fakes.fake_slack import direct_message_event, event_body
+
+    body = event_body(direct_message_event("images"), event_id="EvMetrics")
+    assert post_signed(metered.events_url, body, secret=SIGNING_SECRET).status_code == 200
+    metered.fake.wait_for("chat.postMessage", count=2)
+    body = event_body(direct_message_event("bogus-command", channel="C0OPS") | {
+        "channel_type": "im"}, event_id="EvMetrics2")  # fmt: skip
+    post_signed(metered.events_url, body, secret=SIGNING_SECRET)
+    metered.fake.wait_for("chat.postEphemeral")
+    text = scrape(metered)
+    assert value(text, "chatops_slack_api_retries_total", reason="rate_limited") >= 1
+    assert value(text, "chatops_slack_api_errors_total", method="chat.postEphemeral",
+                 error="not_in_channel") >= 1  # fmt: skip
