@@ -35,9 +35,10 @@ def serve_process(tmp_path: Path, **values: str) -> tuple[subprocess.Popen[str],
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
-        env=environment(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                        PORT=str(port), HOST="127.0.0.1", CHATOPS_AUDIT_KEY=AUDIT_KEY,
-                        CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db", **values),
+        env=environment(**({
+            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "PORT": str(port), "HOST": "127.0.0.1", "CHATOPS_AUDIT_KEY": AUDIT_KEY,
+            "CHATOPS_DATABASE_URL": f"sqlite:///{tmp_path}/state.db"} | values)),
         cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     log.close()
