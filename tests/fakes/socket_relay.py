@@ -2,7 +2,8 @@
 
 The bot is pointed at the relay's socket: ``cut()`` drops every connection through it and
 refuses new ones (what the bot sees when its connection to a running engine is lost), and
-``resume()`` lets connections through again. The engine itself keeps running throughout.
+``resume()`` lets connections through again; ``stall()`` holds every byte (an engine that
+hangs) until ``flow()``. The engine itself keeps running throughout.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ class SocketRelay:
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self._listener: socket.socket | None = None
+        self._flowing = threading.Event()  # cleared by stall(): bytes are held, not passed
+        self._flowing.set()
         self.resume()
 
     @property
@@ -50,6 +53,14 @@ class SocketRelay:
 
     stop = cut
 
+    def stall(self) -> None:
+        """Hold every byte in both directions (connections stay open): an engine that hangs."""
+        self._flowing.clear()
+
+    def flow(self) -> None:
+        """Pass bytes again after ``stall()``."""
+        self._flowing.set()
+
     def _accept(self, listener: socket.socket) -> None:
         while True:
             try:
@@ -67,10 +78,10 @@ class SocketRelay:
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
 
-    @staticmethod
-    def _pump(source: socket.socket, sink: socket.socket) -> None:
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
         try:
             while data := source.recv(65536):
+                self._flowing.wait()
                 sink.sendall(data)
         except OSError:
             pass

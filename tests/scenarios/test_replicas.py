@@ -5,7 +5,9 @@ takes the stream over and tells the crash that happened meanwhile, once."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import signal
 import subprocess
@@ -158,3 +160,88 @@ def test_two_replicas_act_as_one_bot(
     told_crash = [c for c in fake_slack.of("chat.postMessage")
                   if str(c.body.get("text", "")).startswith(crashed)]  # fmt: skip
     assert len(told_crash) == 1
+
+
+def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_again(
+    tmp_path: Path, sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
+) -> None:
+    from sqlalchemy import create_engine, select
+
+    from bot.state.database import approvals
+    from tests.fakes.socket_relay import SocketRelay
+
+    config = tmp_path / "chatops.toml"
+    config.write_text('[roles]\nviewer = ["*"]\noperator = ["U0OPS"]\nadmin = ["U0ADMIN"]\n'
+                      '[approvals]\nrequired_for = ["rm"]\napprovers = ["admin"]\n'
+                      'interrupted_after = "2s"\n')  # fmt: skip
+    database = f"sqlite:///{tmp_path}/state.db"
+    relay = SocketRelay(path=tmp_path / "engine.sock", target=sandbox.docker_host)
+    first_home, second_home = tmp_path / "first", tmp_path / "second"
+    first_home.mkdir()
+    second_home.mkdir()
+    first, base = serve_process(first_home, DOCKER_HOST=relay.url, CHATOPS_CONFIG=str(config),
+                                SLACK_API_URL=fake_slack.api_url, CHATOPS_DATABASE_URL=database)  # fmt: skip
+    second = None
+    name = sandbox.name("interrupted")
+    try:
+        api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
+        post_signed(f"{base}/slack/events", slash_command_body(
+            text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"),
+            secret=SIGNING_SECRET)  # fmt: skip
+        posted = fake_slack.wait_for("chat.postMessage",
+                                     where=lambda c: "#" in str(c.body.get("text")))  # fmt: skip
+        request_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
+        relay.stall()  # the engine hangs: the execution will wait on it
+        post_signed(f"{base}/slack/events", block_actions_body(
+            action_id="chatops_approve", value=request_id, user_id="U0ADMIN",
+            response_url=fake_slack.response_url("click")), secret=SIGNING_SECRET)  # fmt: skip
+        state = create_engine(database)
+
+        def executing() -> bool:
+            with state.connect() as connection:
+                found = connection.execute(
+                    select(approvals.c.state).where(approvals.c.id == int(request_id))
+                ).scalar_one()
+            return str(found) == "executing"
+
+        wait_until(executing, 60, "the approved plan did not start executing")
+        # The crash: the front and its work process, killed outright.
+        children = children_of(first.pid)
+        assert children, "the work process runs the execution"
+        first.send_signal(signal.SIGKILL)
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        first.wait(timeout=30)
+        relay.flow()
+        second, _ = serve_process(second_home, DOCKER_HOST=sandbox.docker_host,
+                                  CHATOPS_CONFIG=str(config), SLACK_API_URL=fake_slack.api_url,
+                                  CHATOPS_DATABASE_URL=database)  # fmt: skip
+        fake_slack.wait_for("chat.update", timeout=90, where=lambda c: str(
+            c.body.get("text")).endswith(f"#{request_id}: interrupted"))  # fmt: skip
+        # Neither lost nor run twice: reported, and the container is still there.
+        api.inspect_container(name)
+        with state.connect() as connection:
+            final = connection.execute(
+                select(approvals.c.state).where(approvals.c.id == int(request_id))
+            ).scalar_one()
+        assert str(final) == "interrupted"
+        state.dispose()
+    finally:
+        relay.stop()
+        for process, home in ((first, first_home), (second, second_home)):
+            if process is not None and process.poll() is None:
+                stop(process, home)
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(name, force=True)
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
