@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -184,6 +185,9 @@ class SlackPullProgress:
         self._credit = credit
         self._tracker = PullTracker()
         self._throttle = Throttle(interval=interval)
+        self._lock = threading.Lock()
+        self._latest: list[dict[str, Any]] | None = None  # the update waiting to be sent
+        self._sender: threading.Thread | None = None
         self.ts: str | None = None
         try:
             answer = self._client.chat_postMessage(
@@ -195,14 +199,38 @@ class SlackPullProgress:
             log.info("no progress message for the pull (%s); answering at the end", err)
 
     def __call__(self, event: PullProgress) -> None:
+        """Called on the thread that reads the pull's stream: it only notes the progress; a
+        sender thread of its own takes the Slack call (and its retries), latest state only."""
         self._tracker.add(event)
-        if self.ts is not None and self._throttle.ready():
-            self._update(self.ts, text=f"Pulling {self._reference}", blocks=self._blocks())
+        if self.ts is None or not self._throttle.ready():
+            return
+        with self._lock:
+            self._latest = self._blocks()
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send, name="pull-progress",
+                                                daemon=True)  # fmt: skip
+                self._sender.start()
+
+    def _send(self) -> None:
+        while True:
+            with self._lock:
+                blocks, self._latest = self._latest, None
+                if blocks is None:
+                    self._sender = None
+                    return
+            assert self.ts is not None
+            self._update(self.ts, text=f"Pulling {self._reference}", blocks=blocks)
 
     def finish(self, message: SlackMessage) -> bool:
-        """Replace the progress with the result; False if there was no message to replace."""
+        """Replace the progress with the result (after any update still on its way); False if
+        there was no message to replace."""
         if self.ts is None:
             return False
+        with self._lock:
+            self._latest = None
+            sender = self._sender
+        if sender is not None:
+            sender.join(timeout=30)
         return self._update(self.ts, text=message.text, blocks=message.blocks)
 
     def _blocks(self) -> list[dict[str, Any]]:
