@@ -27,9 +27,6 @@ from bot.core.operations import (
     ParsedCommand,
     ShowLogs,
 )
-from bot.core.pipeline import Reply
-from bot.core.policy import Actor
-from bot.errors import AccessDenied
 from bot.render.notice_blocks import (
     NOTICE_INSPECT_ACTION,
     NOTICE_LOG_LINES,
@@ -40,8 +37,9 @@ from bot.render.notice_blocks import (
     summary_message,
     thread_text,
 )
-from bot.render.slack_blocks import render_slack, section
-from bot.service.orders import CommandOrder, WorkOrder
+from bot.render.slack_blocks import section
+from bot.service.orders import WorkOrder
+from bot.slack.clicks import click_order, refused_here
 
 log = logging.getLogger(__name__)
 
@@ -140,20 +138,11 @@ class NoticeButtons:
         respond: Callable[..., Any],
     ) -> None:  # fmt: skip
         ack()
-        channel = (body.get("channel") or {}).get("id")
-        refusal = self._channel_refusal(channel)
-        if refusal is not None:
-            message = render_slack(Reply(text="", error=AccessDenied(f"Not allowed: {refusal}.")))
-            respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
-                    replace_original=False)  # fmt: skip
+        if refused_here(body, respond, self._channel_refusal):
             return
         command = notice_command(
             str(action.get("action_id", "")), str(action.get("value", "")), self._engines
         )
         if command is None:
             return
-        actor = Actor(user_id=str((body.get("user") or {}).get("id", "")), channel_id=channel)
-        reply_to = str(body.get("response_url", ""))
-        self._dispatch(
-            CommandOrder(command=command, actor=actor, reply_to=reply_to, acknowledged=False)
-        )
+        self._dispatch(click_order(body, command))

@@ -24,10 +24,8 @@ from bot.core.operations import (
     RemoveImages,
     ShowLogs,
 )
-from bot.core.pipeline import Reply
-from bot.core.policy import Actor
 from bot.core.references import parse_image_reference
-from bot.errors import AccessDenied, ChatOpsError
+from bot.errors import ChatOpsError
 from bot.render.object_actions import (
     CARD_LOG_LINES,
     CONTAINER_INSPECT_ACTION,
@@ -43,8 +41,8 @@ from bot.render.object_actions import (
     object_card,
     picked_object,
 )
-from bot.render.slack_blocks import render_slack
-from bot.service.orders import CommandOrder, WorkOrder
+from bot.service.orders import WorkOrder
+from bot.slack.clicks import click_order, refused_here, say_privately
 
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}\Z")
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}\Z")
@@ -131,12 +129,7 @@ class ObjectActions:
         respond: Callable[..., Any],
     ) -> None:  # fmt: skip
         ack()
-        channel = (body.get("channel") or {}).get("id")
-        refusal = self._channel_refusal(channel)
-        if refusal is not None:
-            message = render_slack(Reply(text="", error=AccessDenied(f"Not allowed: {refusal}.")))
-            respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
-                    replace_original=False)  # fmt: skip
+        if refused_here(body, respond, self._channel_refusal):
             return
         action_id = str(action.get("action_id", ""))
         if action_id in PICK_ACTIONS:
@@ -152,20 +145,12 @@ class ObjectActions:
         if command is None:
             self._stale(respond)
             return
-        actor = Actor(user_id=str((body.get("user") or {}).get("id", "")), channel_id=channel)
-        self._dispatch(
-            CommandOrder(
-                command=command, actor=actor, reply_to=str(body.get("response_url", "")),
-                acknowledged=False,
-            )
-        )  # fmt: skip
+        self._dispatch(click_order(body, command))
 
     @staticmethod
     def _stale(respond: Callable[..., Any]) -> None:
         """A menu or button the bot cannot act on (an engine renamed since, a value it did
         not render): said, never silently ignored."""
-        message = render_slack(Reply(text="", error=ChatOpsError(
+        say_privately(respond, ChatOpsError(
             "This menu or button is no longer valid (the engine may have been renamed or "
-            "removed since). List again and pick from the new answer.")))  # fmt: skip
-        respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
-                replace_original=False)  # fmt: skip
+            "removed since). List again and pick from the new answer."))  # fmt: skip

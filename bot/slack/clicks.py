@@ -1,0 +1,46 @@
+"""What every button and menu on the bot's messages shares: the channel gate, private
+answers, and the command a click stands for, run as the person who clicked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from bot.core.operations import ParsedCommand
+from bot.core.pipeline import Reply
+from bot.core.policy import Actor
+from bot.errors import AccessDenied, ChatOpsError
+from bot.render.slack_blocks import render_slack
+from bot.service.orders import CommandOrder
+
+
+def say_privately(respond: Callable[..., Any], error: ChatOpsError) -> None:
+    """``error`` for the clicker only, beside the message clicked (never in its place)."""
+    message = render_slack(Reply(text="", error=error))
+    respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
+            replace_original=False)  # fmt: skip
+
+
+def refused_here(
+    body: dict[str, Any], respond: Callable[..., Any],
+    channel_refusal: Callable[[str | None], str | None],
+) -> bool:  # fmt: skip
+    """True (and the clicker told) when the bot takes nothing in the click's channel."""
+    refusal = channel_refusal((body.get("channel") or {}).get("id"))
+    if refusal is None:
+        return False
+    say_privately(respond, AccessDenied(f"Not allowed: {refusal}."))
+    return True
+
+
+def click_order(body: dict[str, Any], command: ParsedCommand) -> CommandOrder:
+    """``command`` as the person who clicked would have typed it there; the answer goes
+    beside the clicked message (there is no "working on" note to replace)."""
+    actor = Actor(
+        user_id=str((body.get("user") or {}).get("id", "")),
+        channel_id=(body.get("channel") or {}).get("id"),
+    )
+    return CommandOrder(
+        command=command, actor=actor, reply_to=str(body.get("response_url", "")),
+        acknowledged=False,
+    )  # fmt: skip
