@@ -3,6 +3,8 @@ and, read at each scrape, engine reachability and each event stream's lag."""
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterator
 
@@ -12,6 +14,8 @@ from prometheus_client.registry import Collector
 
 from bot.service import metrics as names
 from bot.service.metrics import Labels
+
+log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _SECONDS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
@@ -56,17 +60,29 @@ class PrometheusMetrics:
     def count(self, name: str, labels: Labels = (), amount: float = 1.0) -> None:
         counter = self._counters.get(name)
         if counter is not None:
-            (counter.labels(*[v for _, v in labels]) if labels else counter).inc(amount)
+            with _never_raises(name):
+                (counter.labels(*[v for _, v in labels]) if labels else counter).inc(amount)
 
     def observe(self, name: str, value: float, labels: Labels = ()) -> None:
         histogram = self._histograms.get(name)
         if histogram is not None:
-            (histogram.labels(*[v for _, v in labels]) if labels else histogram).observe(value)
+            with _never_raises(name):
+                target = histogram.labels(*[v for _, v in labels]) if labels else histogram
+                target.observe(value)
 
     def exposition(self) -> bytes:
         """The text Prometheus scrapes."""
         with self._lock:
             return generate_latest(self.registry)
+
+
+@contextlib.contextmanager
+def _never_raises(name: str) -> Iterator[None]:
+    """Counting must never break what is counted (a Slack call, an answer)."""
+    try:
+        yield
+    except Exception:
+        log.exception("metric %s could not be recorded", name)
 
 
 class _Live(Collector):

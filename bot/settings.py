@@ -478,7 +478,12 @@ class Settings(BaseSettings):
         """The secrets the bot holds (tokens, signing secret, audit key): kept out of logs."""
         fields = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
                   self.chatops_audit_key)  # fmt: skip
-        return [field.get_secret_value() for field in fields if field is not None]
+        values = [field.get_secret_value() for field in fields if field is not None]
+        # The database's password, should a driver's message ever quote the URL.
+        _, at, rest = self.chatops_database_url.partition("://")
+        credentials = rest.rpartition("@")[0] if at else ""
+        password = credentials.partition(":")[2]
+        return [*values, password] if password else values
 
     @field_validator("log_level")
     @classmethod

@@ -30,6 +30,7 @@ from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
 from bot.server import SlackService
 from bot.settings import Settings, load_settings
+from bot.state.database import metadata
 from tests.fakes.fake_slack import (
     FakeSlack,
     post_signed,
@@ -227,12 +228,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def empty_postgres(url: str) -> None:
-    """Nothing left in the test database: the bot's tables, the migrations' version, the
-    tables a fixture loaded."""
+    """None of the bot's tables left in the test database, nor the migrations' version (the
+    release fixtures load tables of the same names)."""
     engine = create_engine(url)
+    metadata.drop_all(engine)  # the bot's tables only: nothing else in a shared database
     with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version, schema_lock"))
     engine.dispose()
 
 

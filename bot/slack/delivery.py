@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 from dataclasses import dataclass
@@ -187,6 +188,9 @@ class SlackPullProgress:
         self._throttle = Throttle(interval=interval)
         self._lock = threading.Lock()
         self._latest: list[dict[str, Any]] | None = None  # the update waiting to be sent
+        self._final: SlackMessage | None = None  # the result, sent last
+        self._final_ok = False
+        self._sent = threading.Event()  # the result was sent (or could not be)
         self._sender: threading.Thread | None = None
         self.ts: str | None = None
         try:
@@ -205,33 +209,63 @@ class SlackPullProgress:
         if self.ts is None or not self._throttle.ready():
             return
         with self._lock:
+            if self._final is not None:
+                return  # the result is on its way: no progress after it
             self._latest = self._blocks()
-            if self._sender is None:
-                self._sender = threading.Thread(target=self._send, name="pull-progress",
-                                                daemon=True)  # fmt: skip
-                self._sender.start()
-
-    def _send(self) -> None:
-        while True:
-            with self._lock:
-                blocks, self._latest = self._latest, None
-                if blocks is None:
-                    self._sender = None
-                    return
-            assert self.ts is not None
-            self._update(self.ts, text=f"Pulling {self._reference}", blocks=blocks)
+            self._start_sender()
 
     def finish(self, message: SlackMessage) -> bool:
-        """Replace the progress with the result (after any update still on its way); False if
-        there was no message to replace."""
+        """Replace the progress with the result; False if there was no message to replace.
+        The result goes through the same sender, after any update on its way, so a slow
+        update can never land on top of it."""
         if self.ts is None:
             return False
         with self._lock:
+            self._final = message
             self._latest = None
-            sender = self._sender
-        if sender is not None:
-            sender.join(timeout=30)
-        return self._update(self.ts, text=message.text, blocks=message.blocks)
+            self._start_sender()
+        self._sent.wait()
+        return self._final_ok
+
+    def _start_sender(self) -> None:
+        if self._sender is None:
+            context = contextvars.copy_context()  # its log lines keep the request ID
+            self._sender = threading.Thread(target=context.run, args=(self._send,),
+                                            name="pull-progress", daemon=True)  # fmt: skip
+            self._sender.start()
+
+    def _send(self) -> None:
+        """The one writer of the progress message: updates, then the result, in order."""
+        assert self.ts is not None
+        sending_final = False
+        try:
+            while True:
+                with self._lock:
+                    blocks, self._latest = self._latest, None
+                    final = self._final if blocks is None else None
+                    if blocks is None and final is None:
+                        self._sender = None
+                        return
+                if blocks is not None:
+                    self._update(self.ts, text=f"Pulling {self._reference}", blocks=blocks)
+                    continue
+                assert final is not None
+                sending_final = True
+                self._final_ok = self._update(self.ts, text=final.text, blocks=final.blocks)
+                self._sent.set()
+                with self._lock:
+                    self._sender = None
+                return
+        except Exception:  # a network error past the retries: said here, the result by reply
+            log.exception("the pull's progress message could not be updated")
+            with self._lock:
+                self._sender = None
+                # The result came meanwhile: a new sender sends it (after this one is gone).
+                if not sending_final and self._final is not None:
+                    self._start_sender()
+            if sending_final:
+                self._final_ok = False
+                self._sent.set()
 
     def _blocks(self) -> list[dict[str, Any]]:
         bar = self._tracker.line(width=20, fill="█", empty="░")

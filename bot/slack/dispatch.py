@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -50,6 +51,7 @@ class Dispatch(Protocol):
 # On SIGTERM the work under way gets this long; with the rest of the shutdown the bot exits
 # within 10 s (compose's stop_grace_period and `docker run --stop-timeout` allow 15).
 DRAIN_SECONDS = 7.0
+TELL_SECONDS = 2.0  # then telling whose commands were cut short
 
 
 class InProcess:
@@ -138,13 +140,28 @@ class WorkProcess:
         with self._lock:
             lost = list(self._in_flight.values())
             self._in_flight.clear()
-        for order in lost:
-            self._tell(order, "The bot was stopped (a restart or an upgrade) before this "
-                       "finished; it may or may not have run. Check, then ask again if "
-                       "needed.")  # fmt: skip
+        # All told at once, within what is left of the 10 s: not one after another.
+        telling = [
+            threading.Thread(target=self._tell, daemon=True, args=(order, (
+                "The bot was stopped (a restart or an upgrade) before this finished; it may "
+                "or may not have run. Check, then ask again if needed.")))
+            for order in lost
+        ]  # fmt: skip
+        for thread in telling:
+            thread.start()
+        deadline = time.monotonic() + TELL_SECONDS
+        for thread in telling:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _record(self, message: tuple[object, ...]) -> None:
-        """A metric the work process sent (``_Reporter``)."""
+        """A metric the work process sent (``_Reporter``); a malformed one is logged, never
+        allowed to stop the supervisor (which restarts a dead work process)."""
+        try:
+            self._apply(message)
+        except Exception:
+            log.exception("a metric from the work process could not be recorded")
+
+    def _apply(self, message: tuple[object, ...]) -> None:
         kind, name, labels, value = message
         if not isinstance(name, str) or not isinstance(labels, tuple):
             return

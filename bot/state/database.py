@@ -156,7 +156,7 @@ def open_database(url: str, *, upgrade: bool = True) -> Engine:
 
     try:
         engine = create_engine(url, pool_pre_ping=True)
-    except (ArgumentError, SQLAlchemyError, ImportError) as err:
+    except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as err:
         raise ConfigError(f"CHATOPS_DATABASE_URL is not usable: {err}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

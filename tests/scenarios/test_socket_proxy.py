@@ -162,6 +162,9 @@ def test_what_the_bot_never_needs_is_refused(
         lambda: client.plugins(),
         lambda: client.secrets(),
         lambda: raw._get(raw._url("/containers/{0}/../../exec", name)),
+        lambda: raw._get(f"{proxy.replace('tcp', 'http')}/containers/a%2F..%2F..%2Fsecrets/json"),
+        lambda: raw._get(f"{proxy.replace('tcp', 'http')}/containers/%2e%2e/%2e%2e/swarm/json"),
+        lambda: raw._delete(f"{proxy.replace('tcp', 'http')}/images/x%2F..%2Fplugins%2Fx"),
     ]
     try:
         for index, call in enumerate(refused):
@@ -170,8 +173,11 @@ def test_what_the_bot_never_needs_is_refused(
                 if hasattr(result, "status_code"):  # a raw request: raise as the SDK would
                     raw._raise_for_status(result)
             assert caught.value.status_code == 403, (index, caught.value)
-        # Positive control: the same client through the same proxy reads what the bot reads.
+        # Positive control: the same client through the same proxy reads what the bot reads,
+        # a container called "exec" included.
         assert client.inspect_container(name)["State"]["Running"]
+        with pytest.raises(docker.errors.NotFound):
+            client.inspect_container("exec")
     finally:
         client.close()
         api.remove_container(name, force=True)
