@@ -114,8 +114,7 @@ def notice_details(api: docker.APIClient, container_id: str, *, lines: int) -> N
     except docker.errors.NotFound:
         return NoticeDetails(missing=True)
     data = raw if isinstance(raw, bytes) else b"".join(raw)
-    config = doc.get("Config") or {}
-    secrets = _secret_values(config.get("Env") or [])
+    secrets = secret_values(doc)
     log = log_text(data[-_DETAIL_BYTES:], secrets)
     health = ((doc.get("State") or {}).get("Health") or {}).get("Log") or []
     output = str(health[-1].get("Output") or "") if health else ""

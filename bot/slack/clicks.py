@@ -3,7 +3,7 @@ answers, and the command a click stands for, run as the person who clicked."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from bot.core.operations import ParsedCommand
@@ -11,7 +11,20 @@ from bot.core.pipeline import Reply
 from bot.core.policy import Actor
 from bot.errors import AccessDenied, ChatOpsError
 from bot.render.slack_blocks import render_slack
-from bot.service.orders import CommandOrder
+from bot.service.orders import CommandOrder, WorkOrder
+
+
+class ClickListener:
+    """What the buttons' and menus' Bolt listeners hold: where orders go, the engines a
+    value may name, and the channel gate."""
+
+    def __init__(
+        self, *, dispatch: Callable[[WorkOrder], None], engines: Collection[str],
+        channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
+    ) -> None:  # fmt: skip
+        self._dispatch = dispatch
+        self._engines = frozenset(engines)
+        self._channel_refusal = channel_refusal
 
 
 def say_privately(respond: Callable[..., Any], error: ChatOpsError) -> None:

@@ -38,8 +38,7 @@ from bot.render.notice_blocks import (
     thread_text,
 )
 from bot.render.slack_blocks import section
-from bot.service.orders import WorkOrder
-from bot.slack.clicks import click_order, refused_here
+from bot.slack.clicks import ClickListener, click_order, refused_here
 
 log = logging.getLogger(__name__)
 
@@ -121,17 +120,9 @@ def notice_command(action_id: str, value: str, engines: Collection[str]) -> Pars
     return ParsedCommand(operation=make(), engine=engine) if make else None
 
 
-class NoticeButtons:
+class NoticeButtons(ClickListener):
     """Bolt listener for a notice's buttons: acknowledge, then hand the command over as if
     the person who clicked had typed it."""
-
-    def __init__(
-        self, *, dispatch: Callable[[WorkOrder], None], engines: Collection[str],
-        channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
-    ) -> None:  # fmt: skip
-        self._dispatch = dispatch
-        self._engines = frozenset(engines)
-        self._channel_refusal = channel_refusal
 
     def __call__(
         self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],

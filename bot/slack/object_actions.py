@@ -41,8 +41,7 @@ from bot.render.object_actions import (
     object_card,
     picked_object,
 )
-from bot.service.orders import WorkOrder
-from bot.slack.clicks import click_order, refused_here, say_privately
+from bot.slack.clicks import ClickListener, click_order, refused_here, say_privately
 
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}\Z")
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}\Z")
@@ -113,16 +112,8 @@ def picked(action: dict[str, Any], engines: Collection[str]) -> PickedObject | N
     return picked_object(action_id, engine=data["engine"], object_id=data["id"], label=label)
 
 
-class ObjectActions:
+class ObjectActions(ClickListener):
     """Bolt listener for the listing menus and the cards' buttons."""
-
-    def __init__(
-        self, *, dispatch: Callable[[WorkOrder], None], engines: Collection[str],
-        channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
-    ) -> None:  # fmt: skip
-        self._dispatch = dispatch
-        self._engines = frozenset(engines)
-        self._channel_refusal = channel_refusal
 
     def __call__(
         self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],
