@@ -127,16 +127,18 @@ class WorkProcess:
         self._stopping.set()
         with self._lock, contextlib.suppress(OSError):
             self._child.orders.send(None)
-        process = self._child.process
-        process.join(timeout=drain)
-        if process.is_alive():
+        # Only the supervisor waits for (reaps) the child: two threads waiting on one process
+        # race, and the loser's waitpid fails, so it takes an exited child for a live one. The
+        # supervisor returns once the child is gone, having taken the answers sent before.
+        self._supervisor.join(timeout=drain)
+        if self._supervisor.is_alive():
             log.warning("the work under way did not finish within %g s; stopping it", drain)
+            process = self._child.process
             process.terminate()
-            process.join(timeout=1)
-            if process.is_alive():
+            self._supervisor.join(timeout=1)
+            if self._supervisor.is_alive():
                 process.kill()
-                process.join(timeout=1)
-        self._supervisor.join(timeout=2)  # it takes the answers that came in meanwhile
+                self._supervisor.join(timeout=2)
         with self._lock:
             lost = list(self._in_flight.values())
             self._in_flight.clear()
