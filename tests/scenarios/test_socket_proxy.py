@@ -1,14 +1,16 @@
 """The deployment's Docker socket proxy (deploy/haproxy.cfg, as compose.yaml runs it): every
 command the bot offers works through it, and what the bot never needs is refused.
 
-A local HAProxy (Debian's package) runs that very file in front of the private engine, so a
-rule that blocks something the bot needs fails here.
+A local HAProxy (Debian's package, the major version compose's proxy image is built with:
+deploy/haproxy.version) runs that very file in front of the private engine, so a rule that
+blocks something the bot needs fails here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -28,17 +30,35 @@ from tests.conftest import REPO, TEST_IMAGE, BotDriver, Sandbox, make_settings
 from tests.serving import free_port
 
 CONFIG = REPO / "deploy" / "haproxy.cfg"
+PINNED = REPO / "deploy" / "haproxy.version"
+
+
+def haproxy_binary() -> str:
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    assert Path(haproxy).exists(), "haproxy is missing: scripts/bootstrap --sandbox installs it"
+    return haproxy
+
+
+def test_the_local_haproxy_is_the_version_compose_deploys() -> None:
+    """What passes here passes in the deployment: same major version (deploy/haproxy.version,
+    which the proxy image's build checks too)."""
+    pinned = PINNED.read_text().strip()
+    assert re.fullmatch(r"[0-9]+\.[0-9]+", pinned), pinned
+    shown = subprocess.run([haproxy_binary(), "-v"], capture_output=True, text=True, check=True)
+    found = re.search(r"version ([0-9]+\.[0-9]+)\.", shown.stdout)
+    assert found is not None, shown.stdout
+    assert found.group(1) == pinned
 
 
 @pytest.fixture(scope="module")
 def proxy(sandbox: Sandbox) -> Iterator[str]:
     """``tcp://127.0.0.1:PORT``: HAProxy with deploy/haproxy.cfg before the private engine."""
-    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
-    assert Path(haproxy).exists(), "haproxy is missing: scripts/bootstrap --sandbox installs it"
+    haproxy = haproxy_binary()
     port = free_port()
     env = os.environ | {
         "PROXY_BIND": f"127.0.0.1:{port}",
         "DOCKER_SOCKET": sandbox.docker_host.removeprefix("unix://"),
+        "BOT_ADDRESS": "127.0.0.1",  # compose: the bot's static address
     }
     process = subprocess.Popen([haproxy, "-db", "-f", str(CONFIG)], env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
@@ -150,7 +170,6 @@ def test_what_the_bot_never_needs_is_refused(
     raw: Any = client  # docker-py's own request helpers (untyped), for a hand-made path
     refused = [
         lambda: client.exec_create(name, ["id"]),
-        lambda: client.create_volume(f"px-{sandbox.session}"),
         lambda: client.create_network(f"px-{sandbox.session}"),
         lambda: client.inspect_swarm(),
         lambda: client.get_archive(name, "/etc/passwd"),
@@ -161,6 +180,12 @@ def test_what_the_bot_never_needs_is_refused(
         lambda: client.push("px-tag"),
         lambda: client.plugins(),
         lambda: client.secrets(),
+        # An import from a URL: the engine would fetch it (the host's loopback included).
+        lambda: client.import_image_from_url("http://127.0.0.1:9/x.tar", repository="px-import"),
+        lambda: raw._post(raw._url("/images/create"), params={"fromImage": "x", "fromSrc": "-"}),
+        lambda: raw._post(raw._url("/images/create"), params={"fromImage": "x", "repo": "y"}),
+        # Query parameters the bot never sends, on an endpoint it uses.
+        lambda: raw._get(raw._url("/containers/json"), params={"all": 1, "xyz": 1}),
         lambda: raw._get(raw._url("/containers/{0}/../../exec", name)),
         lambda: raw._get(f"{proxy.replace('tcp', 'http')}/containers/a%2F..%2F..%2Fsecrets/json"),
         lambda: raw._get(f"{proxy.replace('tcp', 'http')}/containers/%2e%2e/%2e%2e/swarm/json"),
@@ -178,6 +203,30 @@ def test_what_the_bot_never_needs_is_refused(
         assert client.inspect_container(name)["State"]["Running"]
         with pytest.raises(docker.errors.NotFound):
             client.inspect_container("exec")
+        assert client.containers(all=True, filters={"name": name})
+        # A volume `run -v NEW:/x` makes, and the networks the bot inspects, pass.
+        volume = client.create_volume(f"px-{sandbox.session}", labels=sandbox.labels)
+        assert client.inspect_volume(volume["Name"])["Name"] == volume["Name"]
+        api.remove_volume(volume["Name"])
+        assert client.inspect_network("bridge")["Name"] == "bridge"
     finally:
         client.close()
         api.remove_container(name, force=True)
+
+
+def _ping_from(source: str, proxy: str) -> bytes:
+    host, port = proxy.removeprefix("tcp://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5, source_address=(source, 0)) as s:
+        s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := s.recv(4096):
+                answer += chunk
+    return answer
+
+
+def test_only_the_bots_address_is_served(proxy: str) -> None:
+    """Another source on the proxy's network (127.0.0.2 here, any container but the bot in
+    compose) is dropped before a byte of HTTP is read; the bot's address is served."""
+    assert _ping_from("127.0.0.1", proxy).startswith(b"HTTP/1.0 200")  # positive control
+    assert _ping_from("127.0.0.2", proxy) == b""
