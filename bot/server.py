@@ -21,7 +21,7 @@ from waitress.server import create_server
 
 from bot.audit_head import AuditHeadPublisher
 from bot.config import configured_policy, notification_rules
-from bot.core.approvals import ApprovalRules, ApprovalService, Planner
+from bot.core.approvals import ApprovalRecord, ApprovalRules, ApprovalService, Planner
 from bot.core.cleanup import run_cleanup
 from bot.core.engine import EngineDirectory
 from bot.core.notices.events import EventSource
@@ -36,7 +36,7 @@ from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import PrometheusMetrics
-from bot.service.approvals import ExpirySweeper, post_or_withdraw
+from bot.service.approvals import ExpirySweeper, post_or_withdraw, report_tampered
 from bot.service.chat import Requester
 from bot.service.metrics import (
     ACK_SECONDS,
@@ -143,16 +143,18 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
 
 def build_approval_service(
     *, settings: Settings, engines: EngineDirectory, rules: AccessRules, database: Engine,
+    audit_key: bytes, on_tampered: Callable[[ApprovalRecord], None],
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> ApprovalService:  # fmt: skip
-    """Approvals stored in the database, planned and executed by the named engines."""
+    """Approvals stored in the database (each row sealed under ``audit_key``), planned and
+    executed by the named engines; ``on_tampered`` reports a row that failed verification."""
     expire_after = parse_duration(settings.approvals.expire_after, option="expire_after")
 
     def planner_for(name: str) -> Planner:
         return engines.get(name)
 
     return ApprovalService(
-        repository=SqlApprovalRepository(engine=database),
+        repository=SqlApprovalRepository(engine=database, key=audit_key),
         planner_for=planner_for,
         rules=ApprovalRules(
             approvers=tuple(settings.approvals.approvers),
@@ -165,6 +167,7 @@ def build_approval_service(
         ),
         has_role=lambda role, user, groups: has_role(role, user, groups, rules),
         clock=clock,
+        on_tampered=on_tampered,
     )
 
 
@@ -226,14 +229,20 @@ def build_backend(
     database = open_database(
         settings.chatops_database_url, upgrade=settings.chatops_db_auto_upgrade
     )
-    audit = SqlAuditLog(engine=database, key=audit_key(settings.chatops_audit_key))
+    key = audit_key(settings.chatops_audit_key)
+    audit = SqlAuditLog(engine=database, key=key)
     try:
         audit.check_key()  # before anything runs: entries are written after commands run
     except AuditError as err:
         raise ConfigError(str(err)) from None
+
+    def tampered(record: ApprovalRecord) -> None:
+        report_tampered(chat=chat, audit=audit, record=record)  # chat: made below
+
     approvals = build_approval_service(
-        settings=settings, engines=engines, rules=policy.rules, database=database, clock=clock
-    )
+        settings=settings, engines=engines, rules=policy.rules, database=database,
+        audit_key=key, on_tampered=tampered, clock=clock,
+    )  # fmt: skip
     messages = ApprovalMessages(
         client=client,
         service=approvals,

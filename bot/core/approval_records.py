@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.core.plans import Plan
+from bot.errors import ChatOpsError
 
 
 class ApprovalState(StrEnum):
@@ -24,6 +25,9 @@ class ApprovalState(StrEnum):
     CANCELLED = "cancelled"
     WITHDRAWN = "withdrawn"
     INTERRUPTED = "interrupted"
+    # Its stored row failed verification (changed outside the bot, or stored before rows
+    # carried a MAC): never run. Reached from any unfinished state (``mark_tampered``).
+    TAMPERED = "tampered"
 
 
 TRANSITIONS: dict[ApprovalState, frozenset[ApprovalState]] = {
@@ -47,6 +51,20 @@ def can_move(current: ApprovalState, target: ApprovalState) -> bool:
     return target in TRANSITIONS.get(current, frozenset())
 
 
+FINAL = frozenset(set(ApprovalState) - set(TRANSITIONS))
+
+
+class ApprovalTampered(ChatOpsError):
+    """A request's stored row does not verify under its MAC: nothing may be done with it."""
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(
+            f"#{request_id} failed its integrity check (its stored record was changed outside "
+            "the bot) and will never run."
+        )
+        self.request_id = request_id
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ApprovalRecord:
     id: int
@@ -63,6 +81,9 @@ class ApprovalRecord:
     message_ts: str | None = None
     outcome: str = ""
     auto_run: bool = False  # a veto window: runs at expiry unless cancelled
+    # False: the stored row did not verify under its MAC; its fields are as found (maybe
+    # edited by someone else) and must not be acted on. It is shown as such, never run.
+    intact: bool = True
 
     @property
     def shown_command(self) -> str:

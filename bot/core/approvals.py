@@ -7,6 +7,7 @@ and several bot replicas execute an approved plan at most once::
     pending -> approved -> executing -> done | failed
     pending -> rejected | expired | cancelled | withdrawn
     approved | executing -> interrupted
+    pending | approved | executing -> tampered
 
 ``withdrawn``: the request could not be shown to approvers (the bot is not in the approvals
 channel), so nobody could have acted on it. ``interrupted``: the process running the plan
@@ -14,6 +15,12 @@ stopped (crash, ``kill -9``, lost host) before it finished; it is reported, neve
 because part of it may have run. Executions hold a lease that their process renews; a lease
 not renewed within ``ApprovalRules.interrupted_after`` marks the execution interrupted, which
 holds with several replicas too (a replica never takes a live one's execution for dead).
+
+``tampered``: the stored row did not verify under its MAC (``ApprovalRepository``): someone
+who can write the database changed it, or it was stored before rows carried a MAC. Every step
+that could lead to running something verifies first (the repository verifies again inside
+each write); such a request is never run, only marked (once, by a compare-and-set) and
+handed to ``on_tampered``, which audits and announces it.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Protocol
 from bot.core.approval_records import ApprovalOutcomeKind as ApprovalOutcomeKind
 from bot.core.approval_records import ApprovalRecord as ApprovalRecord
 from bot.core.approval_records import ApprovalState as ApprovalState
+from bot.core.approval_records import ApprovalTampered as ApprovalTampered
 from bot.core.operations import ParsedCommand
 from bot.core.plans import Plan
 from bot.core.results import ActionResult
@@ -35,7 +43,11 @@ from bot.errors import ChatOpsError
 
 
 class ApprovalRepository(Protocol):
-    """Durable storage of approval requests; every state change is a compare-and-set."""
+    """Durable storage of approval requests; every state change is a compare-and-set.
+
+    Reads return a record that fails verification with ``intact=False``; writes raise
+    ``ApprovalTampered`` for one, and change nothing.
+    """
 
     def create(
         self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
@@ -58,8 +70,16 @@ class ApprovalRepository(Protocol):
 
     def pending(self) -> list[ApprovalRecord]: ...
 
-    def begin_execution(self, request_id: int, *, holder: str, now: datetime) -> bool:
-        """approved -> executing and a lease for ``holder``, atomically; False if not approved."""
+    def begin_execution(
+        self, request_id: int, *, holder: str, now: datetime
+    ) -> ApprovalRecord | None:
+        """approved -> executing and a lease for ``holder``, atomically; the record as verified
+        in that transaction (what to run), or None if it was not approved."""
+        ...
+
+    def mark_tampered(self, request_id: int, *, now: datetime) -> ApprovalRecord | None:
+        """An unfinished request that fails verification -> tampered (compare-and-set); the
+        marked record, or None if there was nothing to mark."""
         ...
 
     def end_execution(self, request_id: int) -> None:
@@ -102,6 +122,7 @@ class ApprovalRules:
 
 
 RoleCheck = Callable[[str, str, frozenset[str]], bool]  # (role, user, groups) -> holds it?
+TamperedReport = Callable[[ApprovalRecord], None]  # audit and announce a request just marked
 
 
 class ApprovalService:
@@ -116,8 +137,10 @@ class ApprovalService:
         has_role: RoleCheck,
         clock: Callable[[], datetime],
         holder: str = "",
+        on_tampered: TamperedReport = lambda record: None,
     ) -> None:
         self._repository = repository
+        self._on_tampered = on_tampered
         self._planner_for = planner_for
         self._rules = rules
         self._has_role = has_role
@@ -157,42 +180,72 @@ class ApprovalService:
             return _refused(f"You are not an approver for #{request_id} ([approvals] approvers).")
         if user_id == record.requester and not self._rules.allow_self_approval:
             return _refused(f"You asked for #{request_id}: someone else has to approve it.")
-        if not self._repository.add_approver(request_id, user_id):
-            return _refused(f"You have already approved #{request_id}.")
+        try:
+            if not self._repository.add_approver(request_id, user_id):
+                return _refused(f"You have already approved #{request_id}.")
+        except ApprovalTampered as err:
+            return self._quarantined(err.request_id)
         current = self._repository.get(request_id)
         assert current is not None
+        if not current.intact:
+            return self._quarantined(request_id)
         if len(current.approvers) < self._rules.min_approvals:
             count = f"{len(current.approvers)} of {self._rules.min_approvals}"
             return ApprovalOutcome(
                 kind=ApprovalOutcomeKind.RECORDED, message=f"Approval {count} recorded.",
                 record=current,
             )  # fmt: skip
-        if not self._repository.transition(
-            request_id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED
-        ):
+        moved = self._move(request_id, ApprovalState.PENDING, ApprovalState.APPROVED)
+        if moved is None:
+            return _refused(str(ApprovalTampered(request_id)))
+        if not moved:
             return _refused(f"#{request_id} has already been handled.")
         return self._execute(current)
 
     def _execute(self, record: ApprovalRecord) -> ApprovalOutcome:
-        if not self._repository.begin_execution(record.id, holder=self._holder, now=self._clock()):
+        try:
+            started = self._repository.begin_execution(
+                record.id, holder=self._holder, now=self._clock()
+            )
+        except ApprovalTampered:
+            return self._quarantined(record.id)
+        if started is None:
             return _refused(f"#{record.id} has already been handled.")
         try:
             try:
-                result = self._planner_for(record.engine).execute_plan(record.plan)
+                # The plan as verified when it started executing, not as read before.
+                result = self._planner_for(started.engine).execute_plan(started.plan)
             except ChatOpsError as err:
-                self._repository.transition(
-                    record.id, current=ApprovalState.EXECUTING, target=ApprovalState.FAILED,
-                    outcome=str(err),
-                )  # fmt: skip
+                self._move(record.id, ApprovalState.EXECUTING, ApprovalState.FAILED, str(err))
                 return self._executed(record.id, message=str(err))
             summary = _summary(result)
             final = ApprovalState.FAILED if result.failed else ApprovalState.DONE
-            self._repository.transition(
-                record.id, current=ApprovalState.EXECUTING, target=final, outcome=summary
-            )
+            self._move(record.id, ApprovalState.EXECUTING, final, summary)
             return self._executed(record.id, message=summary, result=result)
         finally:
             self._repository.end_execution(record.id)
+
+    def _move(
+        self, request_id: int, current: ApprovalState, target: ApprovalState, outcome: str = ""
+    ) -> bool | None:
+        """One compare-and-set; None (and the request quarantined) if it failed verification."""
+        try:
+            return self._repository.transition(
+                request_id, current=current, target=target, outcome=outcome
+            )
+        except ApprovalTampered:
+            self._quarantine(request_id)
+            return None
+
+    def _quarantine(self, request_id: int) -> None:
+        """Mark a request that failed verification; whoever marks it reports it, once."""
+        marked = self._repository.mark_tampered(request_id, now=self._clock())
+        if marked is not None:
+            self._on_tampered(marked)
+
+    def _quarantined(self, request_id: int) -> ApprovalOutcome:
+        self._quarantine(request_id)
+        return _refused(str(ApprovalTampered(request_id)))
 
     def renew_leases(self) -> None:
         """This process is alive: keep its executions from being taken for interrupted."""
@@ -205,9 +258,12 @@ class ApprovalService:
         bound = self._clock() - self._rules.interrupted_after
         interrupted = []
         for record in self._repository.abandoned(renewed_before=bound):
-            if self._repository.transition(
-                record.id, current=record.state, target=ApprovalState.INTERRUPTED,
-                outcome="interrupted: the bot stopped while running it; nothing was run again, "
+            if not record.intact:
+                self._quarantine(record.id)
+                continue
+            if self._move(
+                record.id, record.state, ApprovalState.INTERRUPTED,
+                "interrupted: the bot stopped while running it; nothing was run again, "
                 "check what is left on the engine",
             ):  # fmt: skip
                 self._repository.end_execution(record.id)
@@ -216,10 +272,9 @@ class ApprovalService:
 
     def withdraw(self, request_id: int, *, reason: str) -> ApprovalRecord | None:
         """Take back a pending request that nobody can see (it could not be posted)."""
-        if not self._repository.transition(
-            request_id, current=ApprovalState.PENDING, target=ApprovalState.WITHDRAWN,
-            outcome=f"withdrawn: {reason}",
-        ):  # fmt: skip
+        if not self._move(
+            request_id, ApprovalState.PENDING, ApprovalState.WITHDRAWN, f"withdrawn: {reason}"
+        ):
             return None
         return self._repository.get(request_id)
 
@@ -256,10 +311,10 @@ class ApprovalService:
         verb: str,
     ) -> ApprovalOutcome:  # fmt: skip
         """End a pending request without running it (one compare-and-set)."""
-        if not self._repository.transition(
-            request_id, current=ApprovalState.PENDING, target=target,
-            outcome=f"{verb} by {user_id}",
-        ):  # fmt: skip
+        moved = self._move(request_id, ApprovalState.PENDING, target, f"{verb} by {user_id}")
+        if moved is None:
+            return _refused(str(ApprovalTampered(request_id)))
+        if not moved:
             return _refused(f"#{request_id} has already been handled.")
         return ApprovalOutcome(
             kind=kind, message=f"#{request_id} {verb}.", record=self._repository.get(request_id)
@@ -271,18 +326,19 @@ class ApprovalService:
         now = self._clock()
         settled = []
         for record in self._repository.pending():
+            if not record.intact:
+                # Whatever its expiry and auto-run say: they may be what was edited.
+                self._quarantine(record.id)
+                continue
             if record.expires_at > now:
                 continue
             if record.auto_run:
-                if self._repository.transition(
-                    record.id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED
-                ):
+                if self._move(record.id, ApprovalState.PENDING, ApprovalState.APPROVED):
                     self._execute(record)
-                    settled.append(self._repository.get(record.id) or record)
-            elif self._repository.transition(
-                record.id, current=ApprovalState.PENDING, target=ApprovalState.EXPIRED,
-                outcome="expired",
-            ):  # fmt: skip
+                    after = self._repository.get(record.id)
+                    if after is not None and after.intact:
+                        settled.append(after)
+            elif self._move(record.id, ApprovalState.PENDING, ApprovalState.EXPIRED, "expired"):
                 settled.append(self._repository.get(record.id) or record)
         return settled
 
@@ -291,7 +347,10 @@ class ApprovalService:
 
     def attach_message(self, request_id: int, *, channel: str, ts: str) -> None:
         """Remember the chat message that shows the request, to update it later."""
-        self._repository.set_message(request_id, channel=channel, ts=ts)
+        try:
+            self._repository.set_message(request_id, channel=channel, ts=ts)
+        except ApprovalTampered:
+            self._quarantine(request_id)
 
     def get(self, request_id: int) -> ApprovalRecord | None:
         return self._repository.get(request_id)
@@ -301,14 +360,17 @@ class ApprovalService:
         record = self._repository.get(request_id)
         if record is None:
             return None, _refused(f"There is no approval request #{request_id}.")
+        if not record.intact:  # marked unless finished; refused either way
+            return None, self._quarantined(request_id)
+        if record.state is ApprovalState.TAMPERED:
+            return None, _refused(str(ApprovalTampered(request_id)))
         overdue = record.state is ApprovalState.PENDING and record.expires_at <= self._clock()
         if overdue and record.auto_run:
             return None, _refused(f"#{request_id} is running now.")
         if overdue:
-            self._repository.transition(
-                request_id, current=ApprovalState.PENDING, target=ApprovalState.EXPIRED,
-                outcome="expired",
-            )  # fmt: skip
+            if self._move(request_id, ApprovalState.PENDING, ApprovalState.EXPIRED,
+                          "expired") is None:  # fmt: skip
+                return None, _refused(str(ApprovalTampered(request_id)))
             return None, _refused(f"#{request_id} has expired.")
         if record.state is not ApprovalState.PENDING:
             return None, _refused(f"#{request_id} is already {record.state.value}.")

@@ -214,6 +214,7 @@ _STATE_LINES = {
     "cancelled": ":leftwards_arrow_with_hook: Cancelled by the requester; nothing was done",
     "withdrawn": ":leftwards_arrow_with_hook: Withdrawn; nothing was done",
     "interrupted": ":warning: Interrupted while running; not run again",
+    "tampered": ":rotating_light: Failed its integrity check; never run",
 }
 
 
@@ -386,6 +387,8 @@ def _result_blocks(
             lines = [
                 f"*#{r.id}* {code('/docker ' + r.shown_command)} on {code(r.engine)} "
                 f"by {mention(r.requester)}, expires {r.expires_at:%H:%M} UTC"
+                if r.intact
+                else f"*#{r.id}* :rotating_light: failed its integrity check; it will never run"
                 for r in result.records[:40]
             ]
             blocks.append(section("\n".join(lines)))

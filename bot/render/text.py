@@ -119,6 +119,8 @@ def render_result(result: Result, *, now: datetime) -> str:
                 return "No pending approval requests."
             pending = [
                 (f"#{r.id}", r.requester, r.engine, r.shown_command, f"{r.expires_at:%H:%M} UTC")
+                if r.intact
+                else (f"#{r.id}", "?", "?", "TAMPERED: failed its integrity check; never runs", "")
                 for r in result.records
             ]
             return table(("REQUEST", "REQUESTER", "ENGINE", "COMMAND", "EXPIRES"), pending)

@@ -1,5 +1,6 @@
 """The approval lifecycle around the core's state machine: posting or withdrawing a request,
-and the sweeps (expiry, interrupted executions) with their reports."""
+the sweeps (expiry, interrupted executions) with their reports, and the report of a request
+that failed verification."""
 
 from __future__ import annotations
 
@@ -29,6 +30,23 @@ def post_or_withdraw(
                          record=record, detail=problem)  # fmt: skip
     log.error("approval request #%s withdrawn: %s", record.id, problem)
     return problem if withdrawn is not None else None
+
+
+def report_tampered(*, chat: Chat, audit: AuditTrail | None, record: ApprovalRecord) -> None:
+    """A request just marked tampered (``ApprovalService``'s ``on_tampered``): audited, then
+    told where approvers look. Its requester and message are not used: they may be what
+    was edited."""
+    record_request_event(audit, event="tampered", actor="bot", request_id=record.id,
+                         record=record, detail=record.outcome)  # fmt: skip
+    log.error("approval request #%s failed verification: %s", record.id, record.outcome)
+    command = record.command_text if len(record.command_text) <= 200 else "(too long to show)"
+    chat.announce(
+        record,
+        f"Request #{record.id} failed its integrity check: its stored record was changed "
+        f"outside the bot, or stored before requests carried a MAC ({record.outcome}). It was "
+        f"marked tampered and will never run. As stored now: /docker {command} on "
+        f"{record.engine}. Check who can write the bot's database.",
+    )
 
 
 class ExpirySweeper:

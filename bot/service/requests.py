@@ -113,7 +113,8 @@ class RequestService:
                 )
                 try:
                     self._workers.submit(
-                        record.engine if record is not None else None,
+                        # A record that failed verification names no engine to trust.
+                        record.engine if record is not None and record.intact else None,
                         _then(lambda: self._click(order, clicker), done),
                     )
                 except EngineBusy as err:

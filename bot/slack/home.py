@@ -127,7 +127,10 @@ class HomeTab:
                 )
                 for name in self._engines.names()
             ),
-            pending=tuple(r for r in self._approvals.pending() if r.engine in readable),
+            # No buttons for a request that failed verification (the sweep marks it soon).
+            pending=tuple(
+                r for r in self._approvals.pending() if r.intact and r.engine in readable
+            ),
             may_approve=self._approvals.may_approve(user, groups),
             approvers=self._approvers,
             housekeeping=CleanupStatus(

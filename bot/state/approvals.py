@@ -1,4 +1,5 @@
-"""Approval requests in the database; each state change is one conditional UPDATE."""
+"""Approval requests in the database; each state change is one conditional UPDATE, and each
+write seals the row again with its MAC after verifying the one it found."""
 
 from __future__ import annotations
 
@@ -6,19 +7,35 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, or_, select, update
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError, StatementError
 
-from bot.core.approval_records import ApprovalRecord, ApprovalState, can_move
+from bot.core.approval_records import (
+    FINAL,
+    ApprovalRecord,
+    ApprovalState,
+    ApprovalTampered,
+    can_move,
+)
 from bot.core.plans import Plan, PlanItem
+from bot.state.approval_macs import approval_key, row_mac, verifies
 from bot.state.database import approval_executions, approval_votes, approvals, as_utc
 
 
 class SqlApprovalRepository:
-    """``ApprovalRepository`` over SQLAlchemy Core."""
+    """``ApprovalRepository`` over SQLAlchemy Core, each row sealed by a MAC (``approval_macs``).
 
-    def __init__(self, *, engine: Engine) -> None:
+    Every write locks the row, verifies the MAC it finds (``ApprovalTampered`` if it does
+    not), changes the row or its votes, and seals it again, in one transaction: the key never
+    blesses a change the bot did not make. Reads verify too: a record that does not is
+    returned with ``intact=False`` (fields as found, best effort), never raised, so that
+    listings show it instead of failing.
+    """
+
+    def __init__(self, *, engine: Engine, key: bytes) -> None:
+        """``key``: CHATOPS_AUDIT_KEY (the approvals use a key derived from it)."""
         self._engine = engine
+        self._key = approval_key(key)
 
     def create(
         self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
@@ -42,30 +59,34 @@ class SqlApprovalRepository:
             key = inserted.inserted_primary_key
             assert key is not None
             request_id = int(key[0])
+            self._seal(connection, request_id)
         record = self.get(request_id)
         assert record is not None
         return record
 
     def get(self, request_id: int) -> ApprovalRecord | None:
         with self._engine.connect() as connection:
-            row = connection.execute(select(approvals).where(approvals.c.id == request_id)).first()
-            if row is None:
-                return None
-            voters = connection.execute(
-                select(approval_votes.c.user_id)
-                .where(approval_votes.c.approval_id == request_id)
-                .order_by(approval_votes.c.at)
-            ).scalars()
-            return _record(row._mapping, tuple(voters))
+            return self._read(connection, request_id)
 
     def add_approver(self, request_id: int, user_id: str) -> bool:
         try:
             with self._engine.begin() as connection:
+                if not self._open_for_write(connection, request_id):
+                    return False
+                voted = connection.execute(
+                    select(approval_votes.c.user_id).where(
+                        approval_votes.c.approval_id == request_id,
+                        approval_votes.c.user_id == user_id,
+                    )
+                ).first()
+                if voted is not None:
+                    return False
                 connection.execute(
                     insert(approval_votes).values(
                         approval_id=request_id, user_id=user_id, at=datetime.now(UTC)
                     )
                 )
+                self._seal(connection, request_id)
         except IntegrityError:
             return False
         return True
@@ -79,29 +100,42 @@ class SqlApprovalRepository:
         if outcome:
             values["outcome"] = outcome
         with self._engine.begin() as connection:
+            if not self._open_for_write(connection, request_id):
+                return False
             changed = connection.execute(
                 update(approvals)
                 .where(approvals.c.id == request_id, approvals.c.state == current.value)
                 .values(**values)
             )
-            return changed.rowcount == 1
+            if changed.rowcount != 1:
+                return False
+            self._seal(connection, request_id)
+            return True
 
     def set_message(self, request_id: int, *, channel: str, ts: str) -> None:
         with self._engine.begin() as connection:
+            if not self._open_for_write(connection, request_id):
+                return
             connection.execute(
                 update(approvals)
                 .where(approvals.c.id == request_id)
                 .values(message_channel=channel, message_ts=ts)
             )
+            self._seal(connection, request_id)
 
     def pending(self) -> list[ApprovalRecord]:
         return self._in_states(select(approvals.c.id).where(
             approvals.c.state == ApprovalState.PENDING.value
         ))  # fmt: skip
 
-    def begin_execution(self, request_id: int, *, holder: str, now: datetime) -> bool:
-        # One transaction: nobody may see the request executing without its lease.
+    def begin_execution(
+        self, request_id: int, *, holder: str, now: datetime
+    ) -> ApprovalRecord | None:
+        # One transaction: nobody may see the request executing without its lease, and what
+        # runs is the plan verified here, not one read before.
         with self._engine.begin() as connection:
+            if not self._open_for_write(connection, request_id):
+                return None
             changed = connection.execute(
                 update(approvals)
                 .where(
@@ -111,13 +145,50 @@ class SqlApprovalRepository:
                 .values(state=ApprovalState.EXECUTING.value)
             )
             if changed.rowcount != 1:
-                return False
+                return None
             connection.execute(
                 insert(approval_executions).values(
                     approval_id=request_id, holder=holder, heartbeat_at=now
                 )
             )
-            return True
+            self._seal(connection, request_id)
+            record = self._read(connection, request_id)
+            assert record is not None and record.intact
+            return record
+
+    def mark_tampered(self, request_id: int, *, now: datetime) -> ApprovalRecord | None:
+        """Mark ``tampered`` a row that fails verification and is not finished (one
+        compare-and-set on the state as found); the marked record, or None if there was
+        nothing to mark (it verifies, is finished, or another process marked it first).
+        The row is not sealed again: it stays as found, as evidence."""
+        with self._engine.begin() as connection:
+            if not _lock(connection, request_id):
+                return None
+            record = self._read(connection, request_id)
+            if record is None or record.intact:
+                return None
+            found = connection.execute(
+                select(approvals.c.state, approvals.c.mac).where(approvals.c.id == request_id)
+            ).one()
+            if found.state in {state.value for state in FINAL}:
+                return None
+            reason = (
+                "unverifiable: stored without a MAC (before approval requests carried one, or "
+                "its MAC was removed)"
+                if found.mac is None
+                else "tampered: changed outside the bot (its MAC does not match)"
+            )
+            changed = connection.execute(
+                update(approvals)
+                .where(approvals.c.id == request_id, approvals.c.state == found.state)
+                .values(
+                    state=ApprovalState.TAMPERED.value,
+                    outcome=f"{reason}; never run (found {now:%Y-%m-%d %H:%M:%S} UTC)",
+                )
+            )
+            if changed.rowcount != 1:
+                return None
+            return self._read(connection, request_id)
 
     def end_execution(self, request_id: int) -> None:
         with self._engine.begin() as connection:
@@ -158,6 +229,56 @@ class SqlApprovalRepository:
         found = [self.get(int(request_id)) for request_id in ids]
         return [record for record in found if record is not None]
 
+    def _open_for_write(self, connection: Connection, request_id: int) -> bool:
+        """Lock the row and verify it; False if there is no such row, ``ApprovalTampered``
+        if it does not verify (the caller's transaction then changes nothing)."""
+        if not _lock(connection, request_id):
+            return False
+        record = self._read(connection, request_id)
+        if record is None:
+            return False
+        if not record.intact:
+            raise ApprovalTampered(request_id)
+        return True
+
+    def _seal(self, connection: Connection, request_id: int) -> None:
+        """Recompute the row's MAC from what is now stored (inside the writing transaction)."""
+        row = connection.execute(select(approvals).where(approvals.c.id == request_id)).one()
+        mac = row_mac(self._key, row._mapping, _votes(connection, request_id))
+        connection.execute(update(approvals).where(approvals.c.id == request_id).values(mac=mac))
+
+    def _read(self, connection: Connection, request_id: int) -> ApprovalRecord | None:
+        """The record, verified; an unreadable or unverified row as ``intact=False``."""
+        try:
+            row = connection.execute(select(approvals).where(approvals.c.id == request_id)).first()
+            if row is None:
+                return None
+            votes = _votes(connection, request_id)
+            intact = verifies(self._key, row._mapping, votes)
+            return _record(row._mapping, tuple(user for user, _ in votes), intact=intact)
+        except (ValueError, TypeError, KeyError, AttributeError, StatementError):
+            # A value the database holds but this code cannot read (SQLite keeps any text in
+            # any column): edited, so shown as found, never acted on.
+            return _unreadable(connection, request_id)
+
+
+def _lock(connection: Connection, request_id: int) -> bool:
+    """Take the row's lock (PostgreSQL) or the write lock (SQLite) before reading it, so that
+    what is verified is what is written over; False if there is no such row."""
+    locked = connection.execute(
+        update(approvals).where(approvals.c.id == request_id).values(mac=approvals.c.mac)
+    )
+    return locked.rowcount == 1
+
+
+def _votes(connection: Connection, request_id: int) -> list[tuple[str, datetime]]:
+    rows = connection.execute(
+        select(approval_votes.c.user_id, approval_votes.c.at)
+        .where(approval_votes.c.approval_id == request_id)
+        .order_by(approval_votes.c.at, approval_votes.c.user_id)
+    ).all()
+    return [(str(user), as_utc(at)) for user, at in rows]
+
 
 def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
@@ -171,22 +292,21 @@ def _plan_json(plan: Plan) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _record(row: Any, voters: tuple[str, ...]) -> ApprovalRecord:
-    plan = row["plan"]
+def _record(row: Any, voters: tuple[str, ...], *, intact: bool) -> ApprovalRecord:
+    try:
+        state = ApprovalState(row["state"])
+    except ValueError:
+        if intact:
+            raise
+        state = ApprovalState.TAMPERED
     return ApprovalRecord(
         id=int(row["id"]),
-        state=ApprovalState(row["state"]),
-        requester=row["requester"],
+        state=state,
+        requester=str(row["requester"]),
         channel_id=row["channel_id"],
-        engine=row["engine"],
-        command_text=row["command_text"],
-        plan=Plan(
-            action=plan["action"],
-            force=plan["force"],
-            volumes=plan["volumes"],
-            no_prune=plan["no_prune"],
-            items=tuple(PlanItem(**item) for item in plan["items"]),
-        ),
+        engine=str(row["engine"]),
+        command_text=str(row["command_text"]),
+        plan=_plan(row["plan"], intact=intact),
         created_at=as_utc(row["created_at"]),
         expires_at=as_utc(row["expires_at"]),
         approvers=voters,
@@ -194,4 +314,33 @@ def _record(row: Any, voters: tuple[str, ...]) -> ApprovalRecord:
         message_ts=row["message_ts"],
         outcome=row["outcome"] or "",
         auto_run=bool(row["auto_run"]),
+        intact=intact,
     )
+
+
+def _plan(stored: Any, *, intact: bool) -> Plan:
+    try:
+        return Plan(
+            action=stored["action"],
+            force=stored["force"],
+            volumes=stored["volumes"],
+            no_prune=stored["no_prune"],
+            items=tuple(PlanItem(**item) for item in stored["items"]),
+        )
+    except (KeyError, TypeError, ValueError):
+        if intact:
+            raise
+        return Plan(action="?", items=())
+
+
+def _unreadable(connection: Connection, request_id: int) -> ApprovalRecord | None:
+    """A row some column of which cannot be read back: its id, and nothing to act on."""
+    found = connection.execute(select(approvals.c.id).where(approvals.c.id == request_id)).first()
+    if found is None:
+        return None
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    return ApprovalRecord(
+        id=request_id, state=ApprovalState.TAMPERED, requester="?", channel_id=None,
+        engine="?", command_text="?", plan=Plan(action="?", items=()), created_at=epoch,
+        expires_at=epoch, intact=False,
+    )  # fmt: skip

@@ -48,6 +48,9 @@ approvals = Table(
     Column("outcome", Text, nullable=False, default=""),
     # A veto-window request: it runs when it expires, unless someone cancelled it.
     Column("auto_run", Boolean, nullable=False, default=False),
+    # HMAC-SHA256 over every column above and the row's votes (bot.state.approval_macs),
+    # under a key derived from CHATOPS_AUDIT_KEY; NULL: stored before rows carried one.
+    Column("mac", String(128), nullable=True),
 )
 
 # The lease of an execution under way: its process renews heartbeat_at while it runs, so a

@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import select
 
 from bot.state.database import approvals, metadata, open_database
-from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, serve_bot
+from tests.conftest import AUDIT_KEY, TEST_IMAGE, Sandbox, SlackBot, serve_bot
 from tests.fakes.fake_slack import FakeSlack
 
 
@@ -227,7 +227,7 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
     from bot.state.approvals import SqlApprovalRepository
 
     database = f"sqlite:///{tmp_path}/state.db"
-    repository = SqlApprovalRepository(engine=open_database(database))
+    repository = SqlApprovalRepository(engine=open_database(database), key=AUDIT_KEY.encode())
     now = datetime.now(UTC)
     plan = Plan(action="rm", items=(PlanItem(kind="container", id="c" * 64, target="web",
                                              description="web (busybox, Exited)"),))  # fmt: skip

@@ -19,6 +19,7 @@ from bot.core.parsing.parser import parse_command
 from bot.engine.fake import FakeClock, FakeEngine, FakeEngineDirectory
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.database import open_database
+from tests.conftest import AUDIT_KEY
 
 START = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ADMIN, OPERATOR = "U0ADMIN", "U0OPS"
@@ -38,7 +39,9 @@ def engine(clock: FakeClock) -> FakeEngine:
 @pytest.fixture
 def service(engine: FakeEngine, clock: FakeClock, tmp_path: Path) -> ApprovalService:
     return ApprovalService(
-        repository=SqlApprovalRepository(engine=open_database(f"sqlite:///{tmp_path}/a.db")),
+        repository=SqlApprovalRepository(
+            engine=open_database(f"sqlite:///{tmp_path}/a.db"), key=AUDIT_KEY.encode()
+        ),
         planner_for=FakeEngineDirectory(engine).get,
         rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
         has_role=lambda role, user, groups: role == "admin" and user == ADMIN,

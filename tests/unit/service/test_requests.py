@@ -123,7 +123,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     database = open_database(f"sqlite:///{tmp_path}/state.db")
     audit = SqlAuditLog(engine=database, key=b"k" * 32)
     approvals = ApprovalService(
-        repository=SqlApprovalRepository(engine=database), planner_for=directory.get,
+        repository=SqlApprovalRepository(engine=database, key=b"k" * 32), planner_for=directory.get,
         rules=ApprovalRules(approvers=("admin",)),
         has_role=lambda role, user, groups: has_role(role, user, groups, RULES), clock=clock,
     )  # fmt: skip

@@ -25,6 +25,7 @@ from bot.core.plans import Plan, PlanItem
 from bot.core.results import ActionResult, TargetOutcome
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.database import open_database
+from tests.conftest import AUDIT_KEY
 
 ADMINS = ("U0A1", "U0A2", "U0A3")
 USERS = (*ADMINS, "U0REQ", "U0VIEW")
@@ -54,7 +55,7 @@ def make_service(
     now = [datetime(2026, 11, 29, 12, 0, tzinfo=UTC)]
     database = open_database(url or f"sqlite:///{tempfile.mkdtemp()}/approvals.db")
     service = ApprovalService(
-        repository=SqlApprovalRepository(engine=database),
+        repository=SqlApprovalRepository(engine=database, key=AUDIT_KEY.encode()),
         planner_for=lambda name: planner,
         rules=ApprovalRules(approvers=("admin",), min_approvals=min_approvals,
                             expire_after=timedelta(minutes=15)),

@@ -16,6 +16,7 @@ from bot.core.plans import Plan, PlanItem
 from bot.core.results import ActionResult, TargetOutcome
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.database import open_database
+from tests.conftest import AUDIT_KEY
 
 
 class BlockingPlanner:
@@ -39,7 +40,7 @@ class BlockingPlanner:
 
 def service_at(url: str, planner: BlockingPlanner, now: list[datetime]) -> ApprovalService:
     return ApprovalService(
-        repository=SqlApprovalRepository(engine=open_database(url)),
+        repository=SqlApprovalRepository(engine=open_database(url), key=AUDIT_KEY.encode()),
         planner_for=lambda name: planner,
         rules=ApprovalRules(approvers=("admin",), interrupted_after=timedelta(seconds=60)),
         has_role=lambda role, user, groups: user == "U0ADMIN",

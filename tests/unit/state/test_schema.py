@@ -51,7 +51,7 @@ def test_a_release_0_1_database_is_adopted_and_upgraded_with_its_state(database_
     load_release_state(database_url)
     engine = open_database(database_url)  # adopts (0001) and upgrades
     assert schema_state(engine).up_to_date and schema_state(engine).current == head_revision()
-    approvals = SqlApprovalRepository(engine=engine)
+    approvals = SqlApprovalRepository(engine=engine, key=AUDIT_KEY.encode())
     [waiting] = approvals.pending()
     assert waiting.command_text == "rm web" and waiting.approvers == ("U0ADMIN",)
     assert (waiting.message_channel, waiting.message_ts) == ("C0APPROVE", "1700000000.000100")
@@ -72,7 +72,7 @@ def test_a_release_0_1_database_is_adopted_and_upgraded_with_its_state(database_
     # Opening it again changes nothing (and a second process would find it up to date).
     again = open_database(database_url)
     assert schema_state(again).current == head_revision()
-    assert len(SqlApprovalRepository(engine=again).pending()) == 1
+    assert len(SqlApprovalRepository(engine=again, key=AUDIT_KEY.encode()).pending()) == 1
 
 
 def test_auto_upgrade_off_refuses_an_old_schema_with_what_to_run(database_url: str) -> None:
