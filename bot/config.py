@@ -6,6 +6,8 @@ so it can be built and tested without pydantic or a configuration file.
 
 from __future__ import annotations
 
+import dataclasses
+
 from bot.core.notices.rules import NotificationRules, parse_restart_loop
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import AccessRules, ConfiguredPolicy
@@ -37,6 +39,8 @@ def run_policy(settings: RunPolicySettings) -> RunPolicy:
         allow_privileged=settings.allow_privileged,
         allow_cap_add=tuple(settings.allow_cap_add),
         allow_host_network=settings.allow_host_network,
+        network_allowlist=tuple(settings.network_allowlist),
+        volume_allowlist=tuple(settings.volume_allowlist),
         allow_host_namespaces=settings.allow_host_namespaces,
         allow_devices=settings.allow_devices,
         allow_unconfined=settings.allow_unconfined,
@@ -54,9 +58,22 @@ def run_policy(settings: RunPolicySettings) -> RunPolicy:
 
 def configured_policy(settings: Settings) -> ConfiguredPolicy:
     """The Slack service's policy: the access rules, then the run policy."""
-    return ConfiguredPolicy(
-        rules=access_rules(settings), run_policy=run_policy(settings.run_policy)
+    policy = dataclasses.replace(
+        run_policy(settings.run_policy), admin_labels=admin_labels(settings)
     )
+    return ConfiguredPolicy(rules=access_rules(settings), run_policy=policy)
+
+
+def admin_labels(settings: Settings) -> tuple[str, ...]:
+    """The labels whose meaning is the bot's though they may lie outside ``chatops.``: every
+    configured housekeeping keep label and notification quiet label."""
+    labels = {settings.cleanup.keep_label, settings.notifications.quiet_label}
+    for engine in settings.engines.values():
+        if engine.cleanup is not None:
+            labels.add(engine.cleanup.keep_label)
+        if engine.notifications is not None and engine.notifications.quiet_label:
+            labels.add(engine.notifications.quiet_label)
+    return tuple(sorted(labels))
 
 
 def notification_rules(settings: Settings, engines: list[str]) -> dict[str, NotificationRules]:

@@ -8,9 +8,11 @@ these instead, so nothing above an adapter ever sees a library exception or show
     ├── ParseError                command text is not valid; carries the usage line
     ├── UnknownEngine             ``-c NAME`` names no configured engine
     ├── AccessDenied              the policy refused the request; says which rule
-    │   └── ApprovalRequired      the action must wait for an approver
+    │   ├── ApprovalRequired      the action must wait for an approver
+    │   └── Protected             the object is protected (or the bot's own): never from chat
     ├── AuditError                the audit log must not be extended (another key, tampering)
     ├── StateUnavailable          the bot's own database failed (locked, unreachable)
+    ├── RateLimited               a person sent more than [access] user_rate_limit a minute
     ├── InternalError             a bug: the user sees a short message, the log the traceback
     └── EngineError               the Docker engine refused or failed an operation
         ├── EngineUnreachable     no answer from the engine (socket missing, refused, TLS)
@@ -67,12 +69,22 @@ class ApprovalRequired(AccessDenied):
     """The action needs an approver's approval before it may run."""
 
 
+class Protected(AccessDenied):
+    """The object is protected (``chatops.protected``, or the bot's own container): chat may
+    list it and nothing else, whatever the role; never put to approvers."""
+
+
 class AuditError(ChatOpsError):
     """The audit log cannot be extended: its newest entry does not verify under our key."""
 
 
 class StateUnavailable(ChatOpsError):
     """The bot's database did not answer (or refused) when it was needed."""
+
+
+class RateLimited(ChatOpsError):
+    """The person sent more commands and clicks in a minute than ``[access] user_rate_limit``
+    allows; the message says when to try again."""
 
 
 class InternalError(ChatOpsError):

@@ -7,6 +7,7 @@ Sources, strongest first: environment variables, the ``.env`` file, the TOML fil
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -45,6 +46,8 @@ from bot.errors import ChatOpsError, ConfigError
 from bot.slack.ids import channel_id, channel_ids, principal_ids
 
 DEFAULT_CONFIG_FILE = Path("chatops.toml")
+# Network and volume names as the engine takes them, with glob characters.
+_OBJECT_GLOB = re.compile(r"[a-zA-Z0-9_.*?\[\]-][a-zA-Z0-9_.*?\[\]!-]{0,127}\Z")
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 _ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
 
@@ -99,6 +102,10 @@ class AccessSettings(BaseModel):
     channels: list[str] = Field(default_factory=list)
     # How long user group memberships (usergroups.users.list) are trusted.
     group_cache_seconds: float = Field(default=60.0, ge=0)
+    # Commands and clicks one person may send in any minute; past it they are refused in the
+    # acknowledgement, saying when to retry. Counted per process (N replicas: N times this).
+    # 0: no limit.
+    user_rate_limit: int = Field(default=30, ge=0, le=10_000)
 
     @field_validator("channels")
     @classmethod
@@ -115,6 +122,9 @@ class RunPolicySettings(BaseModel):
     allow_privileged: bool = False
     allow_cap_add: list[str] = Field(default_factory=list)  # capabilities, or ["*"]
     allow_host_network: bool = False  # --network host / container:NAME
+    # Networks `run` may join besides bridge and none: names or globs ("team-*"). A stack's
+    # internal network reaches what it shields (the socket proxy, a database): list with care.
+    network_allowlist: list[str] = Field(default_factory=list)
     allow_host_namespaces: bool = False  # --pid/--ipc/--uts/--userns host
     allow_devices: bool = False
     allow_unconfined: bool = False  # --security-opt seccomp/apparmor unconfined
@@ -124,8 +134,10 @@ class RunPolicySettings(BaseModel):
     # -v options that change the host (z, Z relabel its files; shared, rshared propagate
     # mounts into it): refused unless listed.
     allow_mount_options: list[Literal["z", "Z", "shared", "rshared"]] = Field(default_factory=list)
-    # Existing named volumes backed by a host path, driver options or another driver (a bind
-    # mount under another name) are refused unless named here.
+    # Existing named volumes `run` may mount (names or globs). A volume that does not exist
+    # yet is created by the bot, labelled as made through chat and by whom, and may be mounted
+    # again; any other existing volume (another stack's state, a host path under another name)
+    # only if listed here. Protected volumes never.
     volume_allowlist: list[str] = Field(default_factory=list)
     # Filled in from the configured unix:// engines (their sockets are never mountable).
     engine_sockets: list[str] = Field(default_factory=list)
@@ -161,6 +173,24 @@ class RunPolicySettings(BaseModel):
             return [str(clean_host_path(value)) for value in values]
         except HostPathError as err:
             raise ValueError(str(err)) from None
+
+    @field_validator("network_allowlist", "volume_allowlist")
+    @classmethod
+    def _names_or_globs(cls, values: list[str], info: ValidationInfo) -> list[str]:
+        for value in values:
+            if not _OBJECT_GLOB.match(value):
+                raise ValueError(
+                    f"{value!r} is not a {str(info.field_name).partition('_')[0]} name or glob "
+                    "(letters, digits, _ . - and the glob characters * ? [ ])"
+                )
+        if str(info.field_name) == "network_allowlist":
+            for value in values:
+                if value == "host":
+                    raise ValueError(
+                        "'host' is not a network to join but the host's own stack: "
+                        "allow_host_network is that setting"
+                    )
+        return values
 
     @field_validator("allow_security_opt")
     @classmethod
@@ -413,6 +443,10 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
     host: str = "0.0.0.0"
+    # GET /metrics (Prometheus) on a port of its own, never the Slack port. 0: any free port
+    # (tests); "off": not served. The host is all interfaces: compose does not publish it.
+    chatops_metrics_port: int | None = Field(default=9464, ge=0, le=65535)
+    chatops_metrics_host: str = "0.0.0.0"
     log_level: str = "INFO"
     # "text": one readable line per event; "json": one JSON object per line (log shippers).
     log_format: Literal["text", "json"] = "text"
@@ -459,6 +493,13 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         # .env.example ships "SLACK_BOT_TOKEN=": an empty value means "not set".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("chatops_metrics_port", mode="before")
+    @classmethod
+    def _metrics_off(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in ("off", ""):
+            return None
+        return value
 
     @field_validator("slack_api_url")
     @classmethod

@@ -41,7 +41,7 @@ from tests.fakes.fake_slack import (
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_IMAGE = "chatops-test/busybox:latest"
-SESSION_LABEL = "chatops.test.session"
+SESSION_LABEL = "chatops-test.session"  # outside the bot's reserved chatops. namespace
 
 
 @dataclass(frozen=True, kw_only=True)

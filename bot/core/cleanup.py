@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bot.core.humanize import human_size
 from bot.core.parsing.units import parse_duration
 from bot.core.plans import PlanItem
+from bot.core.protection import PROTECTED_LABEL, is_protected
 from bot.core.results import ActionResult, CleanupReport, TargetOutcome
 
 if TYPE_CHECKING:
@@ -81,7 +82,9 @@ def parse_engine_time(text: str) -> datetime | None:
 
 
 def keeps(labels: dict[str, str] | None, names: list[str], rules: CleanupRules) -> str | None:
-    """Why an object must stay (keep label, exclude pattern), or None."""
+    """Why an object must stay (protected, keep label, exclude pattern), or None."""
+    if is_protected(labels):
+        return f"labelled {PROTECTED_LABEL}"
     if str((labels or {}).get(rules.keep_label, "")).lower() in _TRUE:
         return f"labelled {rules.keep_label}"
     for pattern in rules.exclude:

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Protocol, assert_never
 
 from bot.core.operations import Access, Operation, ParsedCommand, Permission, Pull, RunContainer
+from bot.core.protection import reserved_label_problems
 from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 
 # Roles nest: each holds what the ones before it hold.
@@ -173,9 +174,14 @@ class ConfiguredPolicy:
             refused = image_violation(operation.image, self._run_policy)
             return _deny(refused) if refused else decision
         if isinstance(operation, RunContainer):
-            problems = run_violations(operation, self._run_policy)
+            is_admin = "admin" in roles_of(actor, self._rules)
+            problems = reserved_label_problems(
+                (key for key, _ in operation.labels), is_admin=is_admin,
+                admin_labels=self._run_policy.admin_labels,
+            )  # fmt: skip
+            problems += run_violations(operation, self._run_policy)
             if problems:
                 return _deny("; ".join(problems))
-            adjusted = with_defaults(operation, self._run_policy)
+            adjusted = with_defaults(operation, self._run_policy, owner=actor.user_id)
             return Decision(verdict=Verdict.ALLOW, reason=decision.reason, operation=adjusted)
         return decision

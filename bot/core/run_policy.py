@@ -9,7 +9,9 @@ known-bad values is what let ``seccomp={"defaultAction":"SCMP_ACT_ALLOW"}`` thro
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.core.host_paths import (
@@ -19,6 +21,7 @@ from bot.core.host_paths import (
     host_path_refusal,
 )
 from bot.core.operations import MountKind, RunContainer
+from bot.core.protection import OWNER_LABEL
 from bot.core.references import ImageReference, parse_image_reference
 
 _UNCONFINED = frozenset(
@@ -37,8 +40,9 @@ _PRIVATE_NAMESPACES = {
     "--uts": frozenset({"private"}),
     "--userns": frozenset({"private"}),
 }
-# Networks a container may join without sharing another's stack: the engine's own and any
-# user-defined network, by name (the host's stack is "host"; another container's "container:").
+# Networks any container may join: the engine's default bridge and no network at all. Every
+# other network is an allowlist's (a stack's internal network reaches what it protects).
+ALWAYS_JOINABLE_NETWORKS = ("bridge", "none")
 _NETWORK_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\Z")
 _SHOWN_LIMIT = 80
 # -v options that change the host itself: SELinux relabelling of the host's files, and
@@ -54,6 +58,10 @@ class RunPolicy:
     allow_privileged: bool = False
     allow_cap_add: tuple[str, ...] = ()  # capabilities, or ("*",)
     allow_host_network: bool = False  # --network host / container:NAME
+    # Networks `run` may join besides bridge and none: names or globs ("team-*").
+    network_allowlist: tuple[str, ...] = ()
+    # Existing named volumes `run` may mount although the bot did not make them: names or globs.
+    volume_allowlist: tuple[str, ...] = ()
     allow_host_namespaces: bool = False  # --pid/--ipc/--uts/--userns host
     allow_devices: bool = False
     allow_unconfined: bool = False  # --security-opt seccomp/apparmor unconfined
@@ -65,6 +73,9 @@ class RunPolicy:
     host_path_allowlist: tuple[str, ...] = ()  # exact paths, read-write or read-only
     host_path_readonly_trees: tuple[str, ...] = ()  # anything below these, read-only
     image_allowlist: tuple[str, ...] = ()  # empty: any image
+    # Labels outside the chatops. namespace that carry the bot's meaning (the configured
+    # housekeeping keep label, notification quiet labels): like chatops.*, admins only.
+    admin_labels: tuple[str, ...] = ()
     default_memory_bytes: int | None = None  # when run gives no -m
     default_cpus: float | None = None  # when run gives no --cpus
 
@@ -126,15 +137,24 @@ def image_violation(image: ImageReference, policy: RunPolicy) -> str | None:
     return f"image `{image.familiar()}` ({repository}) is not in [run_policy] image_allowlist"
 
 
-def with_defaults(op: RunContainer, policy: RunPolicy) -> RunContainer:
-    """``op`` with the configured default memory and CPU limits where it sets none."""
+def with_defaults(op: RunContainer, policy: RunPolicy, *, owner: str | None = None) -> RunContainer:
+    """``op`` with the configured default memory and CPU limits where it sets none, and
+    labelled with its ``owner`` (the chat user who ran it) unless an admin set that label."""
     memory = op.memory_bytes
     if memory is None and policy.default_memory_bytes:
         memory = policy.default_memory_bytes
     cpus = op.nano_cpus
     if cpus is None and policy.default_cpus:
         cpus = int(policy.default_cpus * 1e9)
-    return dataclasses.replace(op, memory_bytes=memory, nano_cpus=cpus)
+    labels = op.labels
+    if owner is not None and all(key != OWNER_LABEL for key, _ in labels):
+        labels = (*labels, (OWNER_LABEL, owner))
+    return dataclasses.replace(op, memory_bytes=memory, nano_cpus=cpus, labels=labels)
+
+
+def listed(name: str, patterns: Iterable[str]) -> bool:
+    """Does ``name`` match one of ``patterns`` (exact names or globs, case-sensitive)?"""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 def normalise_security_option(option: str) -> str:
@@ -171,9 +191,14 @@ def _network_problems(network: str | None, policy: RunPolicy) -> list[str]:
         if policy.allow_host_network:
             return []
         return [_refused(f"--network {network}", "allow_host_network = true")]
-    if _NETWORK_NAME.match(network):
+    if not _NETWORK_NAME.match(network):
+        return [f"`--network {_shown(network)}` is refused: not a network name"]
+    if network in ALWAYS_JOINABLE_NETWORKS or listed(network, policy.network_allowlist):
         return []
-    return [f"`--network {_shown(network)}` is refused: not a network name"]
+    return [
+        f"`--network {network}` is refused: only bridge, none and the networks in [run_policy] "
+        f'network_allowlist may be joined (allow it with network_allowlist = ["{network}"])'
+    ]
 
 
 def _host_path_problem(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from bot.core.cleanup import CleanupRules
+from bot.core.protection import Protection
 from bot.engine.docker_engine import DockerEngine, EngineLimits
+from bot.engine.own_container import own_container_ids
 from bot.errors import UnknownEngine
 from bot.settings import DEFAULT_DOCKER_HOST, CleanupSettings, Settings
 
@@ -20,13 +22,17 @@ class DockerEngineDirectory:
     @classmethod
     def from_settings(cls, settings: Settings) -> DockerEngineDirectory:
         """``[engines.*]`` from the TOML file, else one engine from DOCKER_HOST or the socket."""
+        volume_allowlist = tuple(settings.run_policy.volume_allowlist)
+        # The bot's own container, wherever it runs: protected on every engine (an ID is
+        # unique across engines, and the bot cannot tell which engine runs it).
+        protection = Protection(own_container_ids=own_container_ids())
         if not settings.engines:
             url = settings.docker_host or DEFAULT_DOCKER_HOST
             limits = _limits(settings, None)
             engine = DockerEngine(
                 name=DEFAULT_ENGINE_NAME, url=url, limits=limits,
                 cleanup_rules=cleanup_rules(settings.cleanup),
-                allowed_volumes=frozenset(settings.run_policy.volume_allowlist),
+                volume_allowlist=volume_allowlist, protection=protection,
             )  # fmt: skip
             return cls(engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME)
         engines = {
@@ -37,7 +43,8 @@ class DockerEngineDirectory:
                 tls=config.tls,
                 use_ssh_client=config.use_ssh_client,
                 cleanup_rules=cleanup_rules(config.cleanup or settings.cleanup),
-                allowed_volumes=frozenset(settings.run_policy.volume_allowlist),
+                volume_allowlist=volume_allowlist,
+                protection=protection,
             )
             for name, config in settings.engines.items()
         }

@@ -38,7 +38,6 @@ from bot.core.operations import (
     ListImages,
     ListNetworks,
     ListVolumes,
-    MountKind,
     ParsedCommand,
     PruneContainers,
     PruneImages,
@@ -54,6 +53,12 @@ from bot.core.operations import (
 )
 from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import Plan
+from bot.core.protection import (
+    NOTHING_PROTECTED_BUT_LABELS,
+    PROTECTED_LABEL,
+    Protection,
+    is_protected,
+)
 from bot.core.results import (
     ActionResult,
     CleanupReport,
@@ -78,13 +83,14 @@ from bot.core.results import (
     VolumeList,
 )
 from bot.engine import events, housekeeping, mapping, planning
+from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.translate import api_error, engine_errors
 from bot.errors import (
-    AccessDenied,
     CommandNotFound,
     CommandNotRunnable,
     EngineError,
     NotFound,
+    Protected,
     PullFailed,
 )
 from bot.settings import TLSSettings
@@ -126,11 +132,14 @@ class DockerEngine:
         use_ssh_client: bool = True,
         cleanup_rules: CleanupRules | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        allowed_volumes: frozenset[str] = frozenset(),
+        volume_allowlist: tuple[str, ...] = (),
+        protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
     ) -> None:
         self._name = name
-        # Named volumes `run` may mount although a host path or a driver backs them.
-        self._allowed_volumes = allowed_volumes
+        # Existing named volumes `run` may mount although the bot did not make them.
+        self._volume_allowlist = volume_allowlist
+        # The bot's own container and the labelled ones: listed, never touched from chat.
+        self._protection = protection
         self._url = url
         self._limits = limits
         self._tls = tls
@@ -215,8 +224,9 @@ class DockerEngine:
         """The exact objects a destructive command would destroy now."""
         with self._errors():
             return planning.make_plan(
-                self._client(), command.operation, self._cleanup_rules, now=self._clock()
-            )
+                self._client(), command.operation, self._cleanup_rules, now=self._clock(),
+                protection=self._protection,
+            )  # fmt: skip
 
     def execute_plan(self, plan: Plan) -> ActionResult:
         """Destroy exactly the planned objects, or nothing if any of them changed."""
@@ -394,7 +404,15 @@ class DockerEngine:
             self._pull(Pull(image=op.image, quiet=True), progress)
             created = self._create(op)
         container_id = created["Id"]
-        name = mapping.generated_name(op, api.inspect_container(container_id))
+        doc = api.inspect_container(container_id)
+        if is_protected((doc.get("Config") or {}).get("Labels")):
+            # Labels come from the image too: nobody may make a container chat cannot manage.
+            self._discard(container_id)
+            raise Protected(
+                f"Not allowed: image `{op.image.familiar()}` carries the label "
+                "chatops.protected, which only the deployment may set; the container was removed."
+            )
+        name = mapping.generated_name(op, doc)
         if op.auto_remove and not op.detach:
             return self._run_removed(op, container_id, name)
         self._start(container_id)
@@ -459,31 +477,9 @@ class DockerEngine:
             removed=True,
         )  # fmt: skip
 
-    def _check_named_volumes(self, op: RunContainer) -> None:
-        """Refuse an existing named volume that is a host path (or anything but a plain local
-        volume) under another name: `docker volume create -o o=bind -o device=/etc x` makes
-        `-v x:/h` a bind mount of /etc that no host-path rule would see."""
-        api = self._client()
-        for mount in op.volumes:
-            if mount.kind is not MountKind.VOLUME or mount.source is None:
-                continue
-            if mount.source in self._allowed_volumes:
-                continue
-            try:
-                volume = api.inspect_volume(mount.source)
-            except docker.errors.NotFound:
-                continue  # the engine creates a plain local volume
-            driver, options = volume.get("Driver"), volume.get("Options") or {}
-            if driver != "local" or options:
-                raise AccessDenied(
-                    f"Not allowed: volume `{mount.source}` is backed by driver {driver!r} "
-                    f"with options {sorted(options)} (it may be a host path); allow it with "
-                    f'[run_policy] volume_allowlist = ["{mount.source}"].'
-                )
-
     def _create(self, op: RunContainer) -> Any:
         api = self._client()
-        self._check_named_volumes(op)
+        check_run_targets(api, op, self._protection, volume_allowlist=self._volume_allowlist)
         binds, host_mounts, anonymous = mapping.binds_and_volumes(op.volumes)
         bindings = mapping.port_bindings(op.ports)
         restart: dict[str, Any] | None = None
@@ -584,7 +580,11 @@ class DockerEngine:
             ContainerAction.UNPAUSE: lambda c: api.unpause(c),
         }
         call = calls[op.action]
-        return self._each(op.action.value, op.containers, call)
+        # Every target is checked before any is acted on, and acted on by its checked ID.
+        ids = checked_ids(api, op.containers, self._protection)
+        return self._each(
+            op.action.value, op.containers, lambda target: call(ids.get(target, target))
+        )
 
     @staticmethod
     def _stop_timeout(op: ChangeContainers) -> dict[str, int]:
@@ -628,7 +628,8 @@ class DockerEngine:
         if op.since is not None:
             # A float keeps sub-second precision (a datetime is truncated to whole seconds).
             options["since"] = op.since.timestamp()
-        text, truncated = self._tail(op.container, lines, **options)
+        container_id = checked_container(self._client(), op.container, self._protection)["Id"]
+        text, truncated = self._tail(container_id, lines, **options)
         bounded = truncated and (op.tail is None or op.tail > limit)
         return LogsResult(container=op.container, text=text, truncated=bounded)
 
@@ -652,7 +653,7 @@ class DockerEngine:
         api = self._client()
         if kind in (InspectType.ANY, InspectType.CONTAINER):
             try:
-                return mapping.container_item(api.inspect_container(target))
+                return mapping.container_item(checked_container(api, target, self._protection))
             except docker.errors.NotFound:
                 pass
         if kind in (InspectType.ANY, InspectType.IMAGE):
@@ -663,7 +664,10 @@ class DockerEngine:
         return None
 
     def _prune_containers(self, op: PruneContainers) -> PruneResult:
-        answer = self._client().prune_containers(filters=filters_as_dict(op.filters) or None)
+        # Never a protected container, whatever its state (the bot's own is running).
+        filters = filters_as_dict(op.filters)
+        filters.setdefault("label!", []).append(PROTECTED_LABEL)
+        answer = self._client().prune_containers(filters=filters)
         return PruneResult(
             kind="containers",
             deleted=tuple(answer.get("ContainersDeleted") or ()),
@@ -734,8 +738,14 @@ class DockerEngine:
         """(key, name) of the containers to sample, and how many were left out by the cap."""
         cap = self._limits.stats_max_containers
         if op.containers:
-            return [(name, name) for name in op.containers[:cap]], max(0, len(op.containers) - cap)
-        docs = self._client().containers(all=op.all, trunc=False)
+            named = op.containers[:cap]
+            ids = checked_ids(self._client(), named, self._protection)
+            return [(ids.get(name, name), name) for name in named], max(0, len(op.containers) - cap)
+        docs = [
+            doc
+            for doc in self._client().containers(all=op.all, trunc=False)
+            if listable(doc, self._protection)
+        ]
         targets = [(str(doc["Id"]), str((doc.get("Names") or [""])[0]).lstrip("/")) for doc in docs]
         return targets[:cap], max(0, len(targets) - cap)
 
@@ -772,10 +782,11 @@ class DockerEngine:
 
     def _top(self, op: ShowTop) -> TopResult:
         api = self._client()
-        answer = api.top(op.container)
+        checked = checked_container(api, op.container, self._protection)
+        answer = api.top(checked["Id"])
         # A process's command line often holds an expanded secret: the container's own
         # environment values are redacted from it, as from its logs in notices.
-        secrets = events.secret_values(api.inspect_container(op.container))
+        secrets = events.secret_values(checked)
         titles = tuple(str(title)[:200] for title in answer.get("Titles") or ())
         processes = tuple(
             tuple(events.redact_values(str(cell), secrets) for cell in process)
@@ -784,7 +795,9 @@ class DockerEngine:
         return TopResult(container=op.container, titles=titles, processes=processes)
 
     def _port(self, op: ShowPorts) -> PortList:
-        ports = mapping.published_ports(self._client().inspect_container(op.container))
+        ports = mapping.published_ports(
+            checked_container(self._client(), op.container, self._protection)
+        )
         if op.private_port is None:
             return PortList(container=op.container, ports=ports)
         chosen = tuple(

@@ -23,24 +23,30 @@ from bot.core.operations import (
 )
 from bot.core.parsing.units import parse_point_in_time
 from bot.core.plans import Plan, PlanItem
+from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection
 from bot.core.results import ActionResult, TargetOutcome
 from bot.engine.exact import item_change, refuse_changed
 from bot.engine.housekeeping import apply_cleanup, plan_cleanup
+from bot.engine.protection import checked_container, listable
 from bot.errors import Conflict, EngineError, PlanChanged
 
 
 def make_plan(
     api: docker.APIClient, operation: Operation, rules: CleanupRules, *,
-    now: datetime | None = None,
+    now: datetime | None = None, protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
 ) -> Plan:  # fmt: skip
-    """The exact objects ``operation`` would destroy now (``now``: the cleanup's clock)."""
+    """The exact objects ``operation`` would destroy now (``now``: the cleanup's clock).
+    A protected container named in ``rm`` refuses the whole plan before anyone is asked;
+    a prune plan leaves protected containers out."""
     match operation:
         case Cleanup():
             return plan_cleanup(api, rules, now=now or datetime.now(UTC))
         case ChangeContainers(action=ContainerAction.REMOVE):
             items = tuple(
-                _container_item(api, target, operation.force) for target in operation.containers
-            )
+                _container_item(checked_container(api, target, protection), target,
+                                operation.force)
+                for target in operation.containers
+            )  # fmt: skip
             return Plan(action="rm", items=items, force=operation.force, volumes=operation.volumes)
         case RemoveImages():
             items = tuple(
@@ -56,7 +62,7 @@ def make_plan(
                 PlanItem(kind="container", id=doc["Id"], target=doc["Id"],
                          description=f"{_name(doc)} ({doc.get('Image')}, {doc.get('Status')})")
                 for doc in docs
-                if _old_enough(doc.get("Created"), operation.filters)
+                if _old_enough(doc.get("Created"), operation.filters) and listable(doc, protection)
             )  # fmt: skip
             return Plan(action="prune", items=items)
         case PruneImages():
@@ -115,8 +121,7 @@ def _remove_planned_image(api: docker.APIClient, item: PlanItem, plan: Plan) -> 
         api.remove_image(item.id, force=plan.force, noprune=plan.no_prune)
 
 
-def _container_item(api: docker.APIClient, target: str, force: bool) -> PlanItem:
-    doc = api.inspect_container(target)
+def _container_item(doc: dict[str, Any], target: str, force: bool) -> PlanItem:
     state = doc.get("State") or {}
     if state.get("Running") and not force:
         raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")

@@ -10,6 +10,7 @@ from datetime import timedelta
 from enum import StrEnum
 
 from bot.core.parsing.units import parse_duration
+from bot.core.protection import is_protected
 from bot.errors import ParseError
 
 
@@ -63,7 +64,10 @@ class NotificationRules:
     restart_loop: RestartLoop = field(default_factory=RestartLoop)
 
     def ignores(self, *, name: str, image: str, labels: Mapping[str, str]) -> bool:
-        """True for a container the team never hears about (quiet label, ``exclude``)."""
+        """True for a container the team never hears about (protected, quiet label,
+        ``exclude``): a protected container's buttons could not be used from chat anyway."""
+        if is_protected(labels):
+            return True
         if labels.get(self.quiet_label, "").strip().lower() in ("true", "1", "yes"):
             return True
         return any(

@@ -66,6 +66,10 @@ def run(text: str) -> RunContainer:
         ("--pid=ns:/proc/1/ns/pid", "--pid ns:/proc/1/ns/pid", "allow_host_namespaces"),
         ("--ipc weird", "--ipc weird", "private, shareable"),
         ("--network ns:/proc/1/ns/net", "not a network name", "--network"),
+        # Any other network may reach what a stack shields (its socket proxy, its database).
+        ("--network docker-chatops_engine", "`--network docker-chatops_engine`", 'network_allowlist = ["docker-chatops_engine"]'),
+        ("--net=backend", "`--network backend`", 'network_allowlist = ["backend"]'),
+        ("--network default", "`--network default`", "network_allowlist"),
     ],
 )  # fmt: skip
 def test_refused_options_name_the_setting(options: str, refused: str, setting: str) -> None:
@@ -82,6 +86,7 @@ def test_refused_options_name_the_setting(options: str, refused: str, setting: s
         ("--cap-add CAP_NET_ADMIN", configured(allow_cap_add=["net_admin"])),
         ("--cap-add SYS_TIME", configured(allow_cap_add=["*"])),
         ("--network host", configured(allow_host_network=True)),
+        ("--network container:db", configured(allow_host_network=True)),
         ("--pid host", configured(allow_host_namespaces=True)),
         ("--device /dev/fuse", configured(allow_devices=True)),
         ("--security-opt seccomp:unconfined", configured(allow_unconfined=True)),
@@ -90,7 +95,9 @@ def test_refused_options_name_the_setting(options: str, refused: str, setting: s
         ("-v /srv//data/:/data", configured(host_path_allowlist=["/srv/data/"])),
         ("-v /etc/app/conf.d:/c:ro", configured(host_path_readonly_trees=["/etc/app"])),
         ("-v /etc/app:/c:ro", configured(host_path_readonly_trees=["/etc/app"])),
-        ("--network backend --pid private --cap-drop ALL --security-opt no-new-privileges", STRICT),
+        ("--network bridge --pid private --cap-drop ALL --security-opt no-new-privileges", STRICT),
+        ("--network backend", configured(network_allowlist=["backend"])),
+        ("--network team-web", configured(network_allowlist=["other", "team-*"])),
         ("--security-opt no-new-privileges:true --security-opt=no-new-privileges=1", STRICT),
         ("--security-opt apparmor=docker-default --ipc shareable --network none", STRICT),
         (
@@ -200,3 +207,24 @@ def test_bad_policy_settings() -> None:
         RunPolicySettings(default_memory="lots")
     with pytest.raises(ValueError, match="Invalid image reference"):
         RunPolicySettings(image_allowlist=["UPPER"])
+
+
+def test_network_allowlist_globs_match_whole_names_only() -> None:
+    policy = configured(network_allowlist=["team-*"])
+    for name in ("teams-web", "xteam-web", "team"):
+        [problem] = run_violations(run(f"--network {name} busybox"), policy)
+        assert "network_allowlist" in problem
+
+
+@pytest.mark.parametrize("value", ["host", "bad name", "container:db", ""])
+def test_network_allowlist_refuses_what_is_not_a_network_name(value: str) -> None:
+    with pytest.raises(ValueError, match="network_allowlist"):
+        RunPolicySettings(network_allowlist=[value])
+
+
+def test_with_defaults_labels_the_owner_unless_an_admin_named_one() -> None:
+    labelled = with_defaults(run("busybox"), STRICT, owner="U0ALICE")
+    assert ("chatops.owner", "U0ALICE") in labelled.labels
+    kept = with_defaults(run("-l chatops.owner=U0BOB busybox"), STRICT, owner="U0ALICE")
+    assert [v for k, v in kept.labels if k == "chatops.owner"] == ["U0BOB"]
+    assert with_defaults(run("busybox"), STRICT).labels == ()

@@ -1,0 +1,134 @@
+"""Protected objects on a real engine: look the object up, refuse it before anything runs.
+
+What counts as protected, and the wording, is ``bot.core.protection``'s; this module only asks
+the engine. Every check resolves the name the user typed to the object's full ID, and callers
+act on that ID, so a name re-pointed between the check and the action cannot slip through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import docker
+import docker.errors
+
+from bot.core.operations import MountKind, RunContainer
+from bot.core.protection import (
+    CREATED_BY_CHAT,
+    CREATED_BY_LABEL,
+    OWNER_LABEL,
+    Protection,
+    is_protected,
+    refusal,
+)
+from bot.core.run_policy import listed
+from bot.errors import AccessDenied, Protected
+
+
+def labels_of(doc: dict[str, Any]) -> dict[str, str]:
+    """A container's (``Config.Labels``), a network's or a volume's (``Labels``) labels."""
+    labels = (doc.get("Config") or {}).get("Labels") if "Config" in doc else doc.get("Labels")
+    return dict(labels or {})
+
+
+def checked_container(api: docker.APIClient, target: str, protection: Protection) -> dict[str, Any]:
+    """The inspect document of container ``target``; ``Protected`` if chat may not touch it.
+    Raises docker's ``NotFound`` as the engine does for a missing container."""
+    doc: dict[str, Any] = api.inspect_container(target)
+    refused = protection.container_refusal(
+        container_id=str(doc["Id"]), labels=labels_of(doc), shown=target
+    )
+    if refused:
+        raise Protected(f"Not allowed: {refused}.")
+    return doc
+
+
+def checked_ids(
+    api: docker.APIClient, targets: Iterable[str], protection: Protection
+) -> dict[str, str]:
+    """target -> full ID for every target that exists, after refusing the whole request if
+    any of them is protected (before any is acted on). Missing targets are left out: the
+    action reports them one by one, as the Docker CLI does."""
+    ids: dict[str, str] = {}
+    for target in targets:
+        try:
+            ids[target] = str(checked_container(api, target, protection)["Id"])
+        except docker.errors.NotFound:
+            continue
+    return ids
+
+
+def listable(doc: dict[str, Any], protection: Protection) -> bool:
+    """May an implicit selection (``stats -a``, a prune plan) include this listed container?"""
+    refused = protection.container_refusal(
+        container_id=str(doc.get("Id")), labels=doc.get("Labels") or {}, shown=""
+    )
+    return refused is None
+
+
+def check_run_targets(
+    api: docker.APIClient,
+    op: RunContainer,
+    protection: Protection,
+    *,
+    volume_allowlist: tuple[str, ...],
+) -> None:
+    """Refuse a ``run`` that would join a protected network or namespace, or mount a volume
+    that is protected or neither made by the bot nor allowlisted; create the named volumes
+    that do not exist yet, labelled as made through chat and by whom."""
+    network = op.network
+    modes = (op.pid_mode, op.ipc_mode, op.uts_mode, network)
+    for mode in modes:
+        if mode and mode.startswith("container:"):
+            checked_container(api, mode.partition(":")[2], protection)
+    if network and not network.startswith("container:") and network not in ("host", "none"):
+        _check_network(api, network)
+    owner = dict(op.labels).get(OWNER_LABEL)
+    for mount in op.volumes:
+        if mount.kind is MountKind.VOLUME and mount.source is not None:
+            _check_volume(api, mount.source, owner=owner, allowlist=volume_allowlist)
+
+
+def _check_network(api: docker.APIClient, name: str) -> None:
+    try:
+        doc = api.inspect_network(name)
+    except docker.errors.NotFound:
+        return  # the engine answers "network not found" itself
+    if str(doc.get("Name")) != name:
+        # The engine also takes IDs and ID prefixes: the allowlist judged a name, so the
+        # network must be the one of that name, not one whose ID happens to match.
+        raise AccessDenied(
+            f"Not allowed: `--network {name}` names network {doc.get('Name')!r} by its ID; "
+            "name networks by their name."
+        )
+    if is_protected(labels_of(doc)):
+        raise Protected(f"Not allowed: {refusal('network', name)}.")
+
+
+def _check_volume(
+    api: docker.APIClient, name: str, *, owner: str | None, allowlist: tuple[str, ...]
+) -> None:
+    try:
+        doc = api.inspect_volume(name)
+    except docker.errors.NotFound:
+        labels = {CREATED_BY_LABEL: CREATED_BY_CHAT}
+        if owner:
+            labels[OWNER_LABEL] = owner
+        # Creating a volume that appeared meanwhile returns that one unchanged: it is then
+        # judged like any existing volume below.
+        doc = api.create_volume(name=name, driver="local", labels=labels)
+    labels = labels_of(doc)
+    if is_protected(labels):
+        raise Protected(f"Not allowed: {refusal('volume', name)}.")
+    if listed(name, allowlist):
+        return
+    made_by_chat = labels.get(CREATED_BY_LABEL) == CREATED_BY_CHAT
+    plain = doc.get("Driver") == "local" and not (doc.get("Options") or {})
+    if made_by_chat and plain:
+        return
+    raise AccessDenied(
+        f"Not allowed: volume `{name}` exists and was not made through chat (it may be another "
+        "stack's state, or a host path under another name); allow it with [run_policy] "
+        f'volume_allowlist = ["{name}"].'
+    )
