@@ -1,5 +1,6 @@
 """The deployment files: compose.yaml behind the socket proxy, the Dockerfile's layers and
-locked dependencies. (The image cannot be built here: no base image can be pulled.)"""
+locked dependencies, the shipped examples. (tests/scenarios/test_deployment.py builds and runs
+all of it.)"""
 
 from __future__ import annotations
 
@@ -24,14 +25,50 @@ def test_the_bot_reaches_the_engine_only_through_the_proxy() -> None:
     bot, proxy = services["bot"], services["socket-proxy"]
     assert bot["environment"]["DOCKER_HOST"] == "tcp://socket-proxy:2375"
     assert not any("docker.sock" in volume for volume in bot["volumes"])
-    assert "/var/run/docker.sock:/var/run/docker.sock:ro" in proxy["volumes"]
-    [config] = [v for v in proxy["volumes"] if "haproxy.cfg" in v]
-    source, target, mode = config.split(":")
-    assert (REPO / source).is_file() and target.endswith("/haproxy.cfg") and mode == "ro"
+    socket = "${CHATOPS_DOCKER_SOCKET:-/var/run/docker.sock}:/var/run/docker.sock:ro"
+    assert proxy["volumes"] == [socket]
+    assert proxy["build"]["context"] == "./deploy"
+    dockerfile = (REPO / "deploy" / proxy["build"]["dockerfile"]).read_text()
+    assert "COPY haproxy.cfg /etc/haproxy/haproxy.cfg" in dockerfile
+    assert "/etc/haproxy/haproxy.cfg" in " ".join(dockerfile.splitlines()[-1:])
     assert proxy["environment"]["PROXY_BIND"] == ":2375"
-    # The proxy (and the database) sit on an internal network: nothing outside reaches them.
-    assert compose()["networks"]["engine"]["internal"] is True
-    assert proxy["networks"] == ["engine"] and "ports" not in proxy
+    # The proxy sits on an internal network only the bot joins, and serves the bot's address.
+    networks = compose()["networks"]
+    assert networks["engine"]["internal"] is True
+    assert list(proxy["networks"]) == ["engine"] and "ports" not in proxy
+    joined = [name for name, svc in compose()["services"].items() if "engine" in svc["networks"]]
+    assert sorted(joined) == ["bot", "socket-proxy"]
+    bot_address = bot["networks"]["engine"]["ipv4_address"]
+    assert proxy["environment"]["BOT_ADDRESS"] == bot_address
+    assert proxy["networks"]["engine"]["ipv4_address"] != bot_address
+    assert compose()["services"]["db"]["networks"] == ["database"]
+    assert networks["database"]["internal"] is True
+
+
+def test_the_stack_is_hardened_and_labelled_protected() -> None:
+    doc = compose()
+    for name in ("bot", "socket-proxy"):
+        service = doc["services"][name]
+        assert service["init"] is True and service["read_only"] is True, name
+        assert service["cap_drop"] == ["ALL"], name
+        assert service["security_opt"] == ["no-new-privileges:true"], name
+        assert service["labels"]["chatops.protected"] == "true", name
+        assert (
+            service["build"]["args"]["BASE"] == "${CHATOPS_BASE_IMAGE:-python:3.11-slim-bookworm}"
+        )
+    assert doc["services"]["bot"]["tmpfs"] == ["/tmp"]
+    assert doc["services"]["db"]["labels"]["chatops.protected"] == "true"
+    for kind in ("networks", "volumes"):
+        for name, item in doc[kind].items():
+            assert item["labels"]["chatops.protected"] == "true", (kind, name)
+
+
+def test_only_the_slack_port_is_published_on_loopback_by_default() -> None:
+    bot = compose()["services"]["bot"]
+    # Its own variable: PORT configures the bot (and stays 3000 inside the container).
+    assert bot["ports"] == ["${CHATOPS_PUBLISH:-127.0.0.1:3000}:3000"]
+    assert bot["environment"]["PORT"] == "3000"
+    assert not any("9464" in port for port in bot["ports"])  # metrics stay unpublished
 
 
 def test_state_config_and_secrets_are_where_they_belong() -> None:
@@ -49,22 +86,27 @@ def test_state_config_and_secrets_are_where_they_belong() -> None:
 
 def test_dockerfile_installs_locked_dependencies_before_the_code() -> None:
     lines = (REPO / "Dockerfile").read_text().splitlines()
-    deps = next(i for i, line in enumerate(lines) if "pip install -c constraints.txt -r" in line)
+    deps = next(i for i, line in enumerate(lines) if "-c constraints.txt -r" in line)
     code = next(i for i, line in enumerate(lines) if line.startswith("COPY bot"))
     assert lines.index("COPY pyproject.toml constraints.txt ./") < deps < code
     assert any("org.opencontainers.image.source" in line for line in lines)
     assert any("openssh-client" in line for line in lines)  # ssh:// engines are advertised
+    assert "USER 10001:10001" in lines  # numeric: runAsNonRoot can tell without /etc/passwd
+    assert lines[0].startswith("#") and "ARG BASE=python:3.11-slim-bookworm" in lines
+    healthcheck = next(i for i, line in enumerate(lines) if line.startswith("HEALTHCHECK"))
+    assert "/livez" in lines[healthcheck + 1]  # liveness, not the engines' readiness
 
 
 def test_the_dockerfile_dependency_step_reads_pyproject_as_it_should(tmp_path: Path) -> None:
     text = (REPO / "Dockerfile").read_text()
-    snippet = re.search(r'python -c "(import tomllib.*?)" >', text)
+    snippet = re.search(r'python3? -c "(import tomllib.*?)" >', text)
     assert snippet is not None
     (tmp_path / "pyproject.toml").write_bytes((REPO / "pyproject.toml").read_bytes())
     done = subprocess.run([sys.executable, "-c", snippet.group(1)],
                           cwd=tmp_path, capture_output=True, text=True, check=True)  # fmt: skip
-    wanted = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
-    assert done.stdout.splitlines() == wanted
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    wanted = project["dependencies"] + project["optional-dependencies"]["postgres"]
+    assert done.stdout.splitlines() == wanted  # the PostgreSQL driver included
 
 
 def test_every_dependency_is_locked() -> None:
@@ -77,3 +119,22 @@ def test_every_dependency_is_locked() -> None:
     wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
     names = {re.split(r"[=<>\[ ;]", item)[0].lower().replace("_", "-") for item in wanted}
     assert names <= locked, names - locked
+
+
+def test_the_shipped_env_example_sets_nothing_but_empty_secrets() -> None:
+    """A copied .env.example must not outrank chatops.toml: defaults are comments."""
+    assigned = [
+        line for line in (REPO / ".env.example").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]  # fmt: skip
+    assert assigned == ["CHATOPS_AUDIT_KEY=", "SLACK_BOT_TOKEN=", "SLACK_SIGNING_SECRET="]
+
+
+def test_the_shipped_toml_does_not_outrank_the_proxy() -> None:
+    example = tomllib.loads((REPO / "chatops.example.toml").read_text())
+    assert "engines" not in example  # DOCKER_HOST (compose: the proxy) names the engine
+
+
+def test_the_wheels_folder_is_in_the_build_context_but_never_committed() -> None:
+    assert (REPO / "wheels" / ".gitignore").read_text().splitlines()[1:] == ["*", "!.gitignore"]
+    assert "wheels" not in (REPO / ".dockerignore").read_text().split()
