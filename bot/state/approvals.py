@@ -334,13 +334,21 @@ def _plan(stored: Any, *, intact: bool) -> Plan:
 
 
 def _unreadable(connection: Connection, request_id: int) -> ApprovalRecord | None:
-    """A row some column of which cannot be read back: its id, and nothing to act on."""
-    found = connection.execute(select(approvals.c.id).where(approvals.c.id == request_id)).first()
+    """A row some column of which cannot be read back: its text columns as found (their
+    types convert nothing), and nothing to act on."""
+    text = ("requester", "channel_id", "engine", "command_text", "message_channel",
+            "message_ts", "outcome")  # fmt: skip
+    found = connection.execute(
+        select(*(approvals.c[name] for name in text)).where(approvals.c.id == request_id)
+    ).first()
     if found is None:
         return None
+    values = {name: None if value is None else str(value) for name, value in found._mapping.items()}
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return ApprovalRecord(
-        id=request_id, state=ApprovalState.TAMPERED, requester="?", channel_id=None,
-        engine="?", command_text="?", plan=Plan(action="?", items=()), created_at=epoch,
-        expires_at=epoch, intact=False,
+        id=request_id, state=ApprovalState.TAMPERED, requester=values["requester"] or "?",
+        channel_id=values["channel_id"], engine=values["engine"] or "?",
+        command_text=values["command_text"] or "?", plan=Plan(action="?", items=()),
+        created_at=epoch, expires_at=epoch, message_channel=values["message_channel"],
+        message_ts=values["message_ts"], outcome=values["outcome"] or "", intact=False,
     )  # fmt: skip
