@@ -94,6 +94,7 @@ class RequestService:
                             ),
                             done,
                         ),
+                        user=order.actor.user_id,  # each person's fair share of the engine
                     )
                 except EngineBusy as err:
                     done()
@@ -116,6 +117,7 @@ class RequestService:
                         # A record that failed verification names no engine to trust.
                         record.engine if record is not None and record.intact else None,
                         _then(lambda: self._click(order, clicker), done),
+                        user=order.user_id,
                     )
                 except EngineBusy as err:
                     done()
