@@ -60,8 +60,8 @@ class ApprovalMessages:
     def update(self, record: ApprovalRecord) -> None:
         """Show the request's current state in its message (buttons gone once decided)."""
         current = self._service.get(record.id) or record
-        if not current.message_channel or not current.message_ts:
-            return
+        if not current.message_channel or not current.message_ts or not current.intact:
+            return  # a record that failed verification may point at another message
         try:
             self._client.chat_update(
                 channel=current.message_channel, ts=current.message_ts,
