@@ -53,12 +53,7 @@ from bot.core.operations import (
 )
 from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import Plan
-from bot.core.protection import (
-    NOTHING_PROTECTED_BUT_LABELS,
-    PROTECTED_LABEL,
-    Protection,
-    is_protected,
-)
+from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection, is_protected
 from bot.core.results import (
     ActionResult,
     CleanupReport,
@@ -580,11 +575,16 @@ class DockerEngine:
             ContainerAction.UNPAUSE: lambda c: api.unpause(c),
         }
         call = calls[op.action]
-        # Every target is checked before any is acted on, and acted on by its checked ID.
+        # Every target is checked before any is acted on, and acted on by its checked ID (one
+        # missing then is missing, even if something took its name since).
         ids = checked_ids(api, op.containers, self._protection)
-        return self._each(
-            op.action.value, op.containers, lambda target: call(ids.get(target, target))
-        )
+
+        def act(target: str) -> Any:
+            if target not in ids:
+                raise NotFound(f"No such container: {target}")
+            return call(ids[target])
+
+        return self._each(op.action.value, op.containers, act)
 
     @staticmethod
     def _stop_timeout(op: ChangeContainers) -> dict[str, int]:
@@ -664,15 +664,21 @@ class DockerEngine:
         return None
 
     def _prune_containers(self, op: PruneContainers) -> PruneResult:
-        # Never a protected container, whatever its state (the bot's own is running).
-        filters = filters_as_dict(op.filters)
-        filters.setdefault("label!", []).append(PROTECTED_LABEL)
-        answer = self._client().prune_containers(filters=filters)
-        return PruneResult(
-            kind="containers",
-            deleted=tuple(answer.get("ContainersDeleted") or ()),
-            space_reclaimed=int(answer.get("SpaceReclaimed") or 0),
-        )
+        """The stopped containers the filters select, protected ones left out, removed one by
+        one by ID: the engine's own prune would take protected ones too (a ``label!`` filter
+        added to the user's is and-ed with theirs, not or-ed)."""
+        api = self._client()
+        plan = planning.make_plan(api, op, self._cleanup_rules, protection=self._protection)
+        deleted: list[str] = []
+        reclaimed = 0
+        for item in plan.items:
+            try:
+                api.remove_container(item.id)
+            except docker.errors.APIError:
+                continue  # started or removed since the listing: the engine's prune skips it too
+            deleted.append(item.id)
+            reclaimed += item.size
+        return PruneResult(kind="containers", deleted=tuple(deleted), space_reclaimed=reclaimed)
 
     def _prune_images(self, op: PruneImages) -> PruneResult:
         filters = filters_as_dict(op.filters)
@@ -740,7 +746,10 @@ class DockerEngine:
         if op.containers:
             named = op.containers[:cap]
             ids = checked_ids(self._client(), named, self._protection)
-            return [(ids.get(name, name), name) for name in named], max(0, len(op.containers) - cap)
+            missing = [name for name in named if name not in ids]
+            if missing:  # as the Docker CLI: a named container that is not there fails it
+                raise NotFound(f"No such container: {', '.join(missing)}")
+            return [(ids[name], name) for name in named], max(0, len(op.containers) - cap)
         docs = [
             doc
             for doc in self._client().containers(all=op.all, trunc=False)

@@ -56,10 +56,19 @@ def make_plan(
                 action="rmi", items=items, force=operation.force, no_prune=operation.no_prune
             )
         case PruneContainers():
-            filters = filters_as_dict(_without_until(operation.filters)) | {"status": list(STOPPED)}
-            docs = api.containers(all=True, filters=filters)
+            listing = tuple(pair for pair in operation.filters if pair[0] != "label!")
+            filters = filters_as_dict(_without_until(listing)) | {"status": list(STOPPED)}
+            # The listing takes no label! filter (only the engine's prune does): applied here,
+            # with the prune's meaning (left out when it carries every label! given).
+            unwanted = [value for key, value in operation.filters if key == "label!"]
+            docs = [
+                doc
+                for doc in api.containers(all=True, filters=filters, size=True)
+                if not (unwanted and _carries_all(doc.get("Labels") or {}, unwanted))
+            ]
             items = tuple(
                 PlanItem(kind="container", id=doc["Id"], target=doc["Id"],
+                         size=int(doc.get("SizeRw") or 0),
                          description=f"{_name(doc)} ({doc.get('Image')}, {doc.get('Status')})")
                 for doc in docs
                 if _old_enough(doc.get("Created"), operation.filters) and listable(doc, protection)
@@ -157,6 +166,15 @@ def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
     except docker.errors.NotFound:
         return item_change(item, None)
     return item_change(item, current)
+
+
+def _carries_all(labels: dict[str, str], wanted: list[str]) -> bool:
+    """Does ``labels`` match every ``key`` or ``key=value`` of ``wanted``?"""
+    for entry in wanted:
+        key, has_value, value = entry.partition("=")
+        if key not in labels or (has_value and labels[key] != value):
+            return False
+    return True
 
 
 def _without_until(filters: FilterPairs) -> FilterPairs:

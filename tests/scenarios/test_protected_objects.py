@@ -337,8 +337,15 @@ def test_prune_and_housekeeping_leave_protected_containers(
         assert isinstance(reply.result, ApprovalRequested), reply.error
         planned = {item.id for item in reply.result.record.plan.items}
         assert dead_plain["Id"] in planned and dead_protected["Id"] not in planned
-        # An engine prune outside approvals (the console) leaves it too.
-        chat.engine.execute(PruneContainers(filters=(("label", sandbox.labels_filter()),)))
+        # An engine prune outside approvals (the console) leaves it too, even with a label!
+        # filter of the user's own (the engine's prune would and it with one of ours).
+        result = chat.engine.execute(
+            PruneContainers(
+                filters=(("label", sandbox.labels_filter()), ("label!", "no-such-label"))
+            )
+        )
+        deleted = result.deleted  # type: ignore[union-attr]
+        assert dead_plain["Id"] in deleted and dead_protected["Id"] not in deleted
         assert api.inspect_container(dead_protected["Id"])["Id"] == dead_protected["Id"]
         with pytest.raises(docker.errors.NotFound):
             api.inspect_container(dead_plain["Id"])
