@@ -11,17 +11,14 @@ from typing import Any
 import docker
 import docker.errors
 
+from bot.core import redaction
 from bot.core.cleanup import parse_engine_time
 from bot.core.notices.events import WATCHED_ACTIONS, ContainerBrief, ContainerEvent, NoticeDetails
-from bot.engine.mapping import REDACTED
 from bot.errors import EngineError
 
 # Attributes Docker adds to a container event beside the container's labels.
 _NOT_LABELS = frozenset({"name", "image", "exitCode", "signal", "execID", "exitcode"})
-_DETAIL_BYTES = 4_000
-# Values this short, or these variables, are too common to redact from a log tail.
-_MIN_SECRET = 6
-_PLAIN_VARIABLES = frozenset({"PATH", "HOME", "HOSTNAME", "TERM", "LANG", "PWD", "SHLVL"})
+_DETAIL_CHARACTERS = 4_000
 
 
 def event_from_doc(doc: dict[str, Any]) -> ContainerEvent | None:
@@ -107,7 +104,8 @@ def engine_time_ns(api: docker.APIClient) -> int:
 
 
 def notice_details(api: docker.APIClient, container_id: str, *, lines: int) -> NoticeDetails:
-    """The log tail and last health output of a container, environment values redacted."""
+    """The log tail and last health output of a container, redacted (its environment values
+    and secret shapes) before they are cut."""
     try:
         doc = api.inspect_container(container_id)
         raw = api.logs(container_id, stdout=True, stderr=True, tail=lines)
@@ -115,36 +113,21 @@ def notice_details(api: docker.APIClient, container_id: str, *, lines: int) -> N
         return NoticeDetails(missing=True)
     data = raw if isinstance(raw, bytes) else b"".join(raw)
     secrets = secret_values(doc)
-    log = log_text(data[-_DETAIL_BYTES:], secrets)
     health = ((doc.get("State") or {}).get("Health") or {}).get("Log") or []
     output = str(health[-1].get("Output") or "") if health else ""
     return NoticeDetails(
-        log_tail=log, health_output=redact_values(output[-_DETAIL_BYTES:], secrets)
+        log_tail=redaction.redacted_tail(data, _DETAIL_CHARACTERS, secrets),
+        health_output=redaction.redacted_tail(output, _DETAIL_CHARACTERS, secrets),
     )
 
 
-def log_text(data: bytes, secrets: list[str]) -> str:
-    return redact_values(data.decode("utf-8", "replace"), secrets)
-
-
 def redact_values(text: str, secrets: list[str]) -> str:
-    """``text`` with each of ``secrets`` (longest first) replaced by ``<redacted>``."""
-    for value in secrets:
-        text = text.replace(value, REDACTED)
-    return text
+    """``text`` with each of ``secrets`` and every secret shape replaced by ``<redacted>``."""
+    return redaction.redact(text, secrets)
 
 
 def secret_values(doc: dict[str, Any]) -> list[str]:
     """The values of a container's environment (an inspect document) that could be secrets,
     longest first: what is redacted from its logs and process lists."""
     config = doc.get("Config") if isinstance(doc.get("Config"), dict) else None
-    return _secret_values(list((config or {}).get("Env") or []))
-
-
-def _secret_values(env: list[Any]) -> list[str]:
-    values = []
-    for item in env:
-        key, eq, value = str(item).partition("=")
-        if eq and key not in _PLAIN_VARIABLES and len(value) >= _MIN_SECRET:
-            values.append(value)
-    return sorted(set(values), key=len, reverse=True)
+    return list(redaction.secret_values((config or {}).get("Env") or []))

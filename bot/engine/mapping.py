@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import docker.types
 
+from bot.core import redaction
 from bot.core.humanize import human_size
 from bot.core.operations import MountKind, PortMapping, RunContainer, VolumeMount
 from bot.core.parsing.ports import check_published_ports
@@ -24,14 +26,16 @@ from bot.core.results import (
     VolumeRow,
 )
 
-REDACTED = "<redacted>"
+REDACTED = redaction.REDACTED
 
 
-def container_row(doc: dict[str, Any]) -> ContainerRow:
+def container_row(doc: dict[str, Any], secrets: Sequence[str] = ()) -> ContainerRow:
+    """A listing's row; its command redacted (``secrets``: the container's environment values)
+    before any renderer cuts it."""
     return ContainerRow(
         id=doc["Id"],
         image=doc.get("Image") or "",
-        command=doc.get("Command") or "",
+        command=redaction.redact(str(doc.get("Command") or ""), secrets),
         created=_epoch(doc.get("Created")),
         status=doc.get("Status") or "",
         state=doc.get("State") or "",
@@ -161,13 +165,51 @@ def generated_name(op: RunContainer, doc: dict[str, Any]) -> str:
 
 
 def redact(doc: dict[str, Any]) -> dict[str, Any]:
-    """A deep copy of an inspect document with every environment value replaced."""
+    """A deep copy of an inspect document (container or image) fit to show: every environment
+    value replaced; the command, entrypoint, healthcheck, health log and label values rid of
+    the environment's values and of secret shapes; secret shapes out of every other text."""
     clean = copy.deepcopy(doc)
+    secrets = _environment_secrets(doc)
+
+    def known(value: Any) -> Any:
+        return _texts(value, lambda text: redaction.redact(text, secrets))
+
+    for key in ("Path", "Args"):
+        if key in clean:
+            clean[key] = known(clean[key])
     for section in ("Config", "ContainerConfig"):
         config = clean.get(section)
+        if not isinstance(config, dict):
+            continue
+        if isinstance(config.get("Env"), list):
+            config["Env"] = [_redact_env(str(item)) for item in config["Env"]]
+        for key in ("Cmd", "Entrypoint", "Healthcheck", "Labels"):
+            if key in config:
+                config[key] = known(config[key])
+    health = (clean.get("State") or {}).get("Health")
+    if isinstance(health, dict) and "Log" in health:
+        health["Log"] = known(health["Log"])
+    return dict(_texts(clean, redaction.redact))
+
+
+def _environment_secrets(doc: dict[str, Any]) -> list[str]:
+    env: list[Any] = []
+    for section in ("Config", "ContainerConfig"):
+        config = doc.get(section)
         if isinstance(config, dict) and isinstance(config.get("Env"), list):
-            config["Env"] = [_redact_env(item) for item in config["Env"]]
-    return clean
+            env.extend(config["Env"])
+    return list(redaction.secret_values(env))
+
+
+def _texts(value: Any, change: Callable[[str], str]) -> Any:
+    """``value`` with ``change`` applied to every string in it (mapping keys excepted)."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {key: _texts(item, change) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_texts(item, change) for item in value]
+    return value
 
 
 def _env_names(config: dict[str, Any]) -> str:
@@ -179,7 +221,8 @@ def _redact_env(item: str) -> str:
     return f"{key}={REDACTED}" if eq else key
 
 
-def container_item(doc: dict[str, Any]) -> InspectItem:
+def container_item(raw: dict[str, Any]) -> InspectItem:
+    doc = redact(raw)  # the summary is made of the document as shown
     state = doc.get("State") or {}
     config = doc.get("Config") or {}
     host = doc.get("HostConfig") or {}
@@ -214,11 +257,12 @@ def container_item(doc: dict[str, Any]) -> InspectItem:
         id=str(doc.get("Id", "")),
         name=str(doc.get("Name", "")).lstrip("/"),
         summary=tuple((key, value) for key, value in summary if value),
-        document=redact(doc),
+        document=doc,
     )
 
 
-def image_item(doc: dict[str, Any]) -> InspectItem:
+def image_item(raw: dict[str, Any]) -> InspectItem:
+    doc = redact(raw)
     config = doc.get("Config") or {}
     tags = doc.get("RepoTags") or []
     summary = [
@@ -242,7 +286,7 @@ def image_item(doc: dict[str, Any]) -> InspectItem:
         id=str(doc.get("Id", "")),
         name=tags[0] if tags else str(doc.get("Id", ""))[:19],
         summary=tuple((key, value) for key, value in summary if value),
-        document=redact(doc),
+        document=doc,
     )
 
 
@@ -426,8 +470,9 @@ def network_row(doc: dict[str, Any]) -> NetworkRow:
 
 def engine_event(doc: dict[str, Any]) -> EngineEvent:
     """One event as data; whatever shape the engine sent, within bounds (a time in range,
-    attributes a mapping, texts cut), and without the command lines of ``exec_create: …``
-    and ``exec_start: …`` actions (a ``docker exec`` line can hold a password)."""
+    attributes a mapping, texts cut, secret shapes redacted), and without the command lines of
+    ``exec_create: …`` and ``exec_start: …`` actions (a ``docker exec`` line can hold a
+    password)."""
     found = doc.get("Actor")
     actor: dict[str, Any] = found if isinstance(found, dict) else {}
     found = actor.get("Attributes")
@@ -442,9 +487,15 @@ def engine_event(doc: dict[str, Any]) -> EngineEvent:
         action=action[:_EVENT_TEXT],
         actor_id=str(actor.get("ID") or doc.get("id") or "")[:_EVENT_TEXT],
         attributes=tuple(
-            sorted((str(k)[:_EVENT_TEXT], str(v)[:_EVENT_TEXT]) for k, v in attributes.items())
+            sorted((str(k)[:_EVENT_TEXT], _event_text(str(v))) for k, v in attributes.items())
         )[:_EVENT_ATTRIBUTES],
     )
+
+
+def _event_text(value: str) -> str:
+    """The head of an attribute's value, redacted first (labels may hold secrets): the
+    margin keeps any secret that starts in the head whole."""
+    return redaction.redact(value[: _EVENT_TEXT + redaction.TAIL_MARGIN])[:_EVENT_TEXT]
 
 
 _LATEST_NS = 253_402_300_799 * 1_000_000_000  # 9999-12-31T23:59:59Z: datetime's last second

@@ -183,6 +183,59 @@ def test_redaction_keeps_keys_and_leaves_the_original() -> None:
     assert "secret" not in str(item.summary) and "secret" not in str(item.document)
 
 
+_TOKEN = "xoxb-1111111111-2222222222222-AbCdEfGhIjKlMnOpQrStUvWx"
+_VALUE = "plain-env-value-42"
+
+
+def test_inspect_redacts_every_place_a_secret_sits() -> None:
+    """Env values and secret shapes out of the command, entrypoint, healthcheck, its log and
+    the labels (summary and document); shapes out of any other text; the rest intact."""
+    args = ["-c", f"serve --key {_VALUE} --slack {_TOKEN}"]
+    doc: dict[str, Any] = {
+        "Id": "c" * 64, "Name": "/web", "Path": "sh",
+        "Args": args,
+        "Config": {
+            "Image": "nginx:1.25", "Env": [f"API_KEY={_VALUE}", "PATH=/usr/bin"],
+            "Cmd": ["-c", f"serve --key {_VALUE} --slack {_TOKEN}"],
+            "Entrypoint": ["sh", f"--token={_VALUE}"],
+            "Healthcheck": {"Test": ["CMD-SHELL", f"curl -H 'Authorization: Bearer {_VALUE}' x"]},
+            "Labels": {"hook": f"https://hooks.slack.com/services/T0/B0/{_VALUE}",
+                       "plain": f"v={_VALUE}", "version": "1.25"},
+        },
+        "State": {"Status": "running", "Health": {"Status": "healthy", "Log": [
+            {"ExitCode": 0, "Output": f"ok {_VALUE} {_TOKEN}"}]}},
+        "HostConfig": {"Binds": ["/srv:/srv"], "ExtraHosts": [f"db:{_TOKEN}"]},
+        "Mounts": [{"Type": "bind", "Source": "/srv", "Destination": "/srv"}],
+    }  # fmt: skip
+    item = container_item(doc)
+    shown = str(item.summary) + str(item.document)
+    assert _VALUE not in shown and "AbCdEfGh" not in shown
+    summary = dict(item.summary)
+    assert summary["Command"] == "sh -c serve --key <redacted> --slack <redacted>"
+    assert (
+        "version=1.25" in summary["Labels"] and "hook=https://hooks.slack.com/" in summary["Labels"]
+    )
+    assert item.document["Config"]["Env"] == ["API_KEY=<redacted>", "PATH=<redacted>"]
+    assert item.document["HostConfig"]["ExtraHosts"] == ["db:<redacted>"]  # a shape anywhere
+    assert item.document["Mounts"] == doc["Mounts"] and item.document["Id"] == "c" * 64
+    assert args[1].endswith(_TOKEN)  # the original is left alone
+    image = image_item({"Id": "sha256:" + "a" * 64, "RepoTags": ["app:1"], "Config": {
+        "Env": [f"API_KEY={_VALUE}"], "Cmd": ["run", _VALUE], "Entrypoint": [_TOKEN]}})  # fmt: skip
+    assert _VALUE not in str(image.summary) + str(image.document)
+    assert "AbCdEfGh" not in str(image.summary) + str(image.document)
+
+
+def test_listing_commands_and_event_attributes_are_redacted() -> None:
+    row = container_row(
+        {"Id": "abc", "Command": f"serve --key {_VALUE} {_TOKEN}", "Names": ["/web"]},
+        [_VALUE],
+    )
+    assert row.command == "serve --key <redacted> <redacted>"
+    event = engine_event({"Type": "container", "Action": "start", "Actor": {
+        "ID": "abc", "Attributes": {"hook": f"see {_TOKEN}", "name": "web"}}})  # fmt: skip
+    assert dict(event.attributes) == {"hook": "see <redacted>", "name": "web"}
+
+
 # -- diagnostics ----------------------------------------------------------------------------
 
 
