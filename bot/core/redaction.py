@@ -50,13 +50,20 @@ def redact(text: str, values: Sequence[str] = ()) -> str:
     return text
 
 
-def redacted_tail(text: str | bytes, limit: int, values: Sequence[str] = ()) -> str:
+def redacted_tail(
+    text: str | bytes, limit: int, values: Sequence[str] = (), *, cut: bool = False
+) -> str:
     """The last ``limit`` characters of ``text`` once redacted, with nothing of a secret that
     a cut split. A long text is cut with a margin longer than any secret, redacted, and cut
     again to ``limit`` (without splitting a marker): what is left of a secret cut by the first
     cut lies in the margin, which the second cut drops. Should redaction shrink the window
-    below ``limit`` plus the margin, a larger one is taken. Bytes are decoded as UTF-8."""
+    below ``limit`` plus the margin, a larger one is taken. ``cut``: ``text`` itself was cut
+    at its start (a bounded buffer), so its first line, which may end a secret, is dropped
+    (a line longer than the margin: up to the first space after the margin). Bytes are
+    decoded as UTF-8."""
     margin = max([TAIL_MARGIN, *(len(v) for v in values)])
+    if cut:
+        text = text[_first_line_end(text, margin) :]
     size = limit + margin
     while True:
         whole = len(text) <= size
@@ -69,11 +76,28 @@ def redacted_tail(text: str | bytes, limit: int, values: Sequence[str] = ()) -> 
         size *= 2
     if len(clean) <= limit:
         return clean
-    cut = len(clean) - limit
-    marker = clean.find(REDACTED, max(0, cut - len(REDACTED) + 1))
-    if 0 <= marker < cut:  # the cut would split a marker: the whole of it goes
-        cut = marker + len(REDACTED)
-    return clean[cut:]
+    start = len(clean) - limit
+    marker = clean.find(REDACTED, max(0, start - len(REDACTED) + 1))
+    if 0 <= marker < start:  # the cut would split a marker: the whole of it goes
+        start = marker + len(REDACTED)
+    return clean[start:]
+
+
+def _first_line_end(text: str | bytes, margin: int) -> int:
+    """Where the rest of a first line that may end a cut-off secret ends."""
+    if isinstance(text, bytes):
+        found = text.find(b"\n", 0, margin)
+        space = _SPACE_BYTES.search(text, margin, 2 * margin) if found < 0 else None
+        after = space.start() if space is not None else 2 * margin - 1
+    else:
+        found = text.find("\n", 0, margin)
+        found_space = _SPACE.search(text, margin, 2 * margin) if found < 0 else None
+        after = found_space.start() if found_space is not None else 2 * margin - 1
+    return (found if found >= 0 else after) + 1
+
+
+_SPACE = re.compile(r"\s")
+_SPACE_BYTES = re.compile(rb"\s")
 
 
 def _redact_values(text: str, values: Sequence[str]) -> str:

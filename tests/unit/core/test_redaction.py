@@ -162,6 +162,17 @@ def test_a_long_text_is_cut_with_a_margin_then_redacted() -> None:
         assert len(shown) <= limit
 
 
+@pytest.mark.parametrize("tail_of", [SLACK_BOT[9:], "plain-env-value-42"[3:], PEM[40:]])
+def test_a_buffer_cut_at_its_start_loses_its_first_line(tail_of: str) -> None:
+    """A bounded buffer (a run's output) that began inside a secret: that line never shows."""
+    buffer = tail_of + "\nsecond line\n" + "y" * 50
+    for text in (buffer, buffer.encode()):
+        shown = redacted_tail(text, 10_000, ["plain-env-value-42"], cut=True)
+        assert tail_of[:12] not in shown and "second line" in shown
+    long_line = "z" * 9_000 + " rest"  # no newline within the margin: up to a space after it
+    assert redacted_tail(long_line, 100, cut=True) == "rest"
+
+
 # -- known values ----------------------------------------------------------------------------
 
 
