@@ -13,7 +13,6 @@ these instead, so nothing above an adapter ever sees a library exception or show
     ├── AuditError                the audit log must not be extended (another key, tampering)
     ├── StateUnavailable          the bot's own database failed (locked, unreachable)
     ├── RateLimited               a person sent more than [access] user_rate_limit a minute
-    ├── RateLimited               a person sent more than [access] user_rate_limit a minute
     ├── InternalError             a bug: the user sees a short message, the log the traceback
     └── EngineError               the Docker engine refused or failed an operation
         ├── EngineUnreachable     no answer from the engine (socket missing, refused, TLS)
@@ -81,11 +80,6 @@ class AuditError(ChatOpsError):
 
 class StateUnavailable(ChatOpsError):
     """The bot's database did not answer (or refused) when it was needed."""
-
-
-class RateLimited(ChatOpsError):
-    """The person sent more commands and clicks in a minute than ``[access] user_rate_limit``
-    allows; the message says when to try again."""
 
 
 class RateLimited(ChatOpsError):

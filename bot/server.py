@@ -1,4 +1,5 @@
-"""``python -m bot serve``: the Slack app over HTTP (waitress) or Socket Mode, plus /healthz."""
+"""``python -m bot serve``: the Slack app over HTTP (waitress) or Socket Mode, the probes
+(/livez, /readyz and its alias /healthz), and /metrics on a port of its own."""
 
 from __future__ import annotations
 
@@ -29,13 +30,14 @@ from bot.core.operations import Cleanup, ParsedCommand
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AccessRules, channel_refusal, has_role
+from bot.core.rate_limit import RateLimiter
 from bot.core.results import CleanupReport
 from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
-from bot.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from bot.metrics import PrometheusMetrics
+from bot.metrics_server import MetricsServer
 from bot.service.approvals import ExpirySweeper, post_or_withdraw, report_tampered
 from bot.service.chat import Requester
 from bot.service.metrics import (
@@ -101,21 +103,25 @@ def required_credentials(settings: Settings) -> None:
 def make_wsgi_app(
     *, slack: SlackRequestHandler | None, health: HealthCheck, ack_first: AckFirst,
     ready: threading.Event, metrics: PrometheusMetrics | None = None,
+    metrics_state: Callable[[], str] = lambda: "off",
 ) -> WsgiApp:  # fmt: skip
-    """Routes ``/slack/events`` to Bolt, ``/healthz`` to the health check and ``/metrics``
-    to Prometheus's exposition."""
+    """Routes ``/slack/events`` to Bolt and the probes: ``/livez`` (200 while this process
+    serves, whatever the engines do: for liveness probes), ``/readyz`` and its alias
+    ``/healthz`` (200 when ready and the default engine answers: for load balancers).
+    ``/metrics`` is not here: it has a port of its own (``bot.metrics_server``); ``metrics``
+    only times the acknowledgements."""
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/healthz" and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+        probe = environ.get("REQUEST_METHOD") in ("GET", "HEAD")
+        # Said only when it fails: a person looking at a probe learns that /metrics is down.
+        unserved = {"metrics": "unavailable"} if metrics_state() == "unavailable" else {}
+        if path == "/livez" and probe:
+            return _json(start_response, "200 OK", {"status": "alive"} | unserved)
+        if path in ("/readyz", "/healthz") and probe:
             report = health.check()
             status = "200 OK" if report.ok else "503 Service Unavailable"
-            return _json(start_response, status, report.as_dict())
-        if path == "/metrics" and metrics is not None and environ.get("REQUEST_METHOD") == "GET":
-            data = metrics.exposition()
-            start_response("200 OK", [("Content-Type", METRICS_CONTENT_TYPE),
-                                      ("Content-Length", str(len(data)))])  # fmt: skip
-            return [data]
+            return _json(start_response, status, report.as_dict() | unserved)
         if path == EVENTS_PATH and slack is not None:
             if not ready.is_set():  # Slack retries; nothing may run before start-up is done
                 return _json(start_response, "503 Service Unavailable", {"error": "starting"})
@@ -344,15 +350,21 @@ class SlackService:
     def __init__(
         self, *, settings: Settings, engines: EngineDirectory, default_engine: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rate_clock: Callable[[], float] = time.monotonic,
     ) -> None:  # fmt: skip
         """``clock``: what "now" is for this process's schedules (expiry, veto windows,
-        leases); tests move it instead of waiting."""
+        leases); ``rate_clock``: the seconds ``[access] user_rate_limit`` counts in. Tests
+        move them instead of waiting."""
         required_credentials(settings)
         token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
         # What Prometheus scrapes at /metrics; engine health and stream lag are read then.
         self.metrics = PrometheusMetrics(
             engines_up=lambda: {e.name: e.ok for e in self.health.check().engines},
             stream_lag=lambda: self.notices.lag() if self.notices is not None else {},
+        )  # fmt: skip
+        self._metrics_server = MetricsServer(
+            exposition=self.metrics.exposition, host=settings.chatops_metrics_host,
+            port=settings.chatops_metrics_port,
         )  # fmt: skip
         self._client = make_web_client(
             token=token, base_url=settings.slack_api_url, metrics=self.metrics
@@ -380,23 +392,25 @@ class SlackService:
         )
         self._housekeeping = backend.housekeeping
         self._dispatch: Dispatch | None = None  # started with the service
+        # One count per person for every way in (typed, mentioned, clicked), in this process.
+        rate = RateLimiter(limit=settings.access.user_rate_limit, clock=rate_clock)
         handler = SlashCommandHandler(
             dispatch=self._send,
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
-        )
-        buttons = ApprovalButtons(dispatch=self._send)
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
+        )  # fmt: skip
+        buttons = ApprovalButtons(dispatch=self._send, rate=rate)
         notice_buttons = NoticeButtons(
             dispatch=self._send, engines=engines.names(),
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
         )  # fmt: skip
         object_actions = ObjectActions(
             dispatch=self._send, engines=engines.names(),
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
         )  # fmt: skip
         messages = MessageCommands(
             dispatch=self._send, client=self._client,
             seen=SqlSeenEvents(engine=backend.database), clock=clock,
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
         )  # fmt: skip
         self.notices = build_notices(
             settings=settings, engines=engines, database=backend.database, client=self._client
@@ -442,6 +456,7 @@ class SlackService:
             ack_first=ack_first,
             ready=self._ready,
             metrics=self.metrics,
+            metrics_state=lambda: self._metrics_server.state,
         )
         self._http = create_server(
             wsgi, host=settings.host, port=settings.port, threads=settings.http_threads,
@@ -458,6 +473,11 @@ class SlackService:
     def port(self) -> int:
         # One host and port give a single-socket server, which has effective_port.
         return int(self._http.effective_port)  # type: ignore[union-attr]
+
+    @property
+    def metrics_port(self) -> int | None:
+        """Where /metrics listens (None: off, or the port could not be bound)."""
+        return self._metrics_server.port
 
     @property
     def work_pid(self) -> int | None:
@@ -481,6 +501,7 @@ class SlackService:
         """Serve /healthz at once ("starting"), reach Slack (retrying while it is unreachable),
         then take requests. False if ``until`` was set before Slack answered."""
         self._http_thread.start()
+        self._metrics_server.start()  # a port it cannot bind is logged; the bot serves on
         if not self._reach_slack(until or self._stopping):
             return False
         self._dispatch = (
@@ -538,6 +559,7 @@ class SlackService:
         if self._socket is not None:
             self._socket.close()
         self._http.close()
+        self._metrics_server.close()
         self._sweeper.stop()
         self._housekeeping.stop()
         if self.notices is not None:

@@ -280,7 +280,7 @@ class SlackBot:
 
 def serve_bot(
     sandbox: Sandbox, fake: FakeSlack, *, clock: Callable[[], datetime] | None = None,
-    **overrides: Any,
+    rate_clock: Callable[[], float] | None = None, **overrides: Any,
 ) -> SlackService:  # fmt: skip
     values: dict[str, Any] = {
         "slack_bot_token": "xoxb-test-token",
@@ -288,6 +288,8 @@ def serve_bot(
         "slack_api_url": fake.api_url,
         "host": "127.0.0.1",
         "port": 0,
+        "chatops_metrics_host": "127.0.0.1",
+        "chatops_metrics_port": 0,  # any free port: tests run side by side
         "run_wait_seconds": 20,
         # Everyone may do everything unless a test says otherwise (tests/scenarios/
         # test_slack_access.py checks the rules themselves).
@@ -300,6 +302,7 @@ def serve_bot(
     service = SlackService(
         settings=settings, engines=engines, default_engine=engines.default,
         **({"clock": clock} if clock is not None else {}),
+        **({"rate_clock": rate_clock} if rate_clock is not None else {}),
     )  # fmt: skip
     service.start()
     return service

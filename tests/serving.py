@@ -38,6 +38,7 @@ def serve_process(tmp_path: Path, **values: str) -> tuple[subprocess.Popen[str],
         env=environment(**({
             "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
             "PORT": str(port), "HOST": "127.0.0.1", "CHATOPS_AUDIT_KEY": AUDIT_KEY,
+            "CHATOPS_METRICS_HOST": "127.0.0.1", "CHATOPS_METRICS_PORT": "0",
             "CHATOPS_DATABASE_URL": f"sqlite:///{tmp_path}/state.db"} | values)),
         cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

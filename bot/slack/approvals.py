@@ -10,8 +10,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.approvals import ApprovalRecord, ApprovalService
+from bot.core.rate_limit import RateLimiter
 from bot.render.slack_blocks import APPROVE_ACTION, approval_request_blocks, escape, section
 from bot.service.orders import ClickOrder, WorkOrder
+from bot.slack.clicks import over_limit
 from bot.slack.reply_targets import DIRECT_REPLY
 
 log = logging.getLogger(__name__)
@@ -101,13 +103,20 @@ class ApprovalButtons:
     """Bolt listener for the Approve and Reject buttons: acknowledge, hand the click over
     (``bot.slack.work`` decides it, as the person who clicked)."""
 
-    def __init__(self, *, dispatch: Callable[[WorkOrder], None]) -> None:
+    def __init__(
+        self, *, dispatch: Callable[[WorkOrder], None], rate: RateLimiter | None = None
+    ) -> None:
+        """``rate``: each person's share (``[access] user_rate_limit``; None: no limit)."""
         self._dispatch = dispatch
+        self._rate = rate or RateLimiter(limit=0)
 
     def __call__(
-        self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any]
-    ) -> None:
+        self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],
+        respond: Callable[..., Any] | None = None,
+    ) -> None:  # fmt: skip
         ack()
+        if over_limit(body, respond, self._rate):
+            return
         value = str(action.get("value", ""))
         if not value.isdigit():
             return

@@ -9,6 +9,7 @@ from typing import Any
 from bot.core.operations import ParsedCommand
 from bot.core.pipeline import Reply
 from bot.core.policy import Actor
+from bot.core.rate_limit import RateLimiter, refusal
 from bot.errors import AccessDenied, ChatOpsError
 from bot.render.slack_blocks import render_slack
 from bot.service.orders import CommandOrder, WorkOrder
@@ -21,10 +22,13 @@ class ClickListener:
     def __init__(
         self, *, dispatch: Callable[[WorkOrder], None], engines: Collection[str],
         channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
+        rate: RateLimiter | None = None,
     ) -> None:  # fmt: skip
+        """``rate``: each person's share (``[access] user_rate_limit``; None: no limit)."""
         self._dispatch = dispatch
         self._engines = frozenset(engines)
         self._channel_refusal = channel_refusal
+        self._rate = rate or RateLimiter(limit=0)
 
 
 def say_privately(respond: Callable[..., Any], error: ChatOpsError) -> None:
@@ -32,6 +36,17 @@ def say_privately(respond: Callable[..., Any], error: ChatOpsError) -> None:
     message = render_slack(Reply(text="", error=error))
     respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
             replace_original=False)  # fmt: skip
+
+
+def over_limit(body: dict[str, Any], respond: Callable[..., Any] | None, rate: RateLimiter) -> bool:
+    """True when the clicker has used their share of the minute (``[access]
+    user_rate_limit``). Telling costs a call to Slack, so only the first refusal is told."""
+    verdict = rate.admit(str((body.get("user") or {}).get("id", "")))
+    if verdict.admitted:
+        return False
+    if verdict.first_refusal and respond is not None:  # the Home tab has no response URL
+        say_privately(respond, refusal(verdict, limit=rate.limit))
+    return True
 
 
 def refused_here(

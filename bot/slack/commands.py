@@ -16,6 +16,7 @@ from bot.core.operations import Help, changes_something
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Reply
 from bot.core.policy import Actor
+from bot.core.rate_limit import RateLimiter, refusal
 from bot.errors import AccessDenied, ChatOpsError
 from bot.render.slack_blocks import code, context, render_slack
 from bot.service.orders import CommandOrder, WorkOrder
@@ -34,17 +35,26 @@ class SlashCommandHandler:
         *,
         dispatch: Callable[[WorkOrder], None],
         channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
+        rate: RateLimiter | None = None,
     ) -> None:
+        """``rate``: each person's share (``[access] user_rate_limit``; None: no limit)."""
         self._dispatch = dispatch
         self._channel_refusal = channel_refusal
+        self._rate = rate or RateLimiter(limit=0)
 
     def __call__(self, ack: Callable[..., Any], body: dict[str, Any]) -> None:
         text = unescape_slack(str(body.get("text", ""))).strip()
         actor = Actor(user_id=str(body.get("user_id", "")), channel_id=body.get("channel_id"))
-        refusal = self._channel_refusal(actor.channel_id)
-        if refusal is not None:
+        verdict = self._rate.admit(actor.user_id)
+        if not verdict.admitted:  # before anything else is spent on it; free to tell
+            error = refusal(verdict, limit=self._rate.limit)
+            message = render_slack(Reply(text="", error=error))
+            ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
+            return
+        refused = self._channel_refusal(actor.channel_id)
+        if refused is not None:
             # Nothing from a channel the bot does not serve is even parsed.
-            message = render_slack(Reply(text="", error=AccessDenied(f"Not allowed: {refusal}.")))
+            message = render_slack(Reply(text="", error=AccessDenied(f"Not allowed: {refused}.")))
             ack(text=message.text, blocks=message.blocks, response_type="ephemeral")
             return
         try:

@@ -25,6 +25,7 @@ from bot.core.operations import Help
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Reply
 from bot.core.policy import Actor
+from bot.core.rate_limit import RateLimiter, refusal
 from bot.errors import AccessDenied, ChatOpsError, ParseError, StateUnavailable
 from bot.render.slack_blocks import render_slack
 from bot.service.orders import CommandOrder, WorkOrder
@@ -73,7 +74,10 @@ class MessageCommands:
         seen: SeenEvents,
         channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rate: RateLimiter | None = None,
     ) -> None:
+        """``rate``: each person's share (``[access] user_rate_limit``; None: no limit)."""
+        self._rate = rate or RateLimiter(limit=0)
         self._dispatch = dispatch
         self._client = client
         self._seen = seen
@@ -100,6 +104,13 @@ class MessageCommands:
         # In a channel, answer in the thread (a mention outside one starts it); in a direct
         # message, in the conversation unless the message was in a thread.
         thread_ts = event.get("thread_ts") or (None if kind == "message" else event.get("ts"))
+        verdict = self._rate.admit(user)
+        if not verdict.admitted:  # before the claim and the parse: a flood costs little
+            log.info("%s is over [access] user_rate_limit: a message was not taken", user)
+            if verdict.first_refusal:  # telling costs a call to Slack: once per flood
+                error = refusal(verdict, limit=self._rate.limit)
+                self._private(channel, user, thread_ts, Reply(text="", error=error))
+            return
         event_id = str(body.get("event_id") or f"{channel}:{event.get('ts')}")
         try:
             first = self._seen.first_time(event_id, now=self._clock())

@@ -38,7 +38,7 @@ from bot.render.notice_blocks import (
     thread_text,
 )
 from bot.render.slack_blocks import section
-from bot.slack.clicks import ClickListener, click_order, refused_here
+from bot.slack.clicks import ClickListener, click_order, over_limit, refused_here
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,9 @@ class NoticeButtons(ClickListener):
         respond: Callable[..., Any],
     ) -> None:  # fmt: skip
         ack()
-        if refused_here(body, respond, self._channel_refusal):
+        if over_limit(body, respond, self._rate) or refused_here(
+            body, respond, self._channel_refusal
+        ):
             return
         command = notice_command(
             str(action.get("action_id", "")), str(action.get("value", "")), self._engines

@@ -41,7 +41,13 @@ from bot.render.object_actions import (
     object_card,
     picked_object,
 )
-from bot.slack.clicks import ClickListener, click_order, refused_here, say_privately
+from bot.slack.clicks import (
+    ClickListener,
+    click_order,
+    over_limit,
+    refused_here,
+    say_privately,
+)
 
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}\Z")
 _IMAGE_ID = re.compile(r"sha256:[0-9a-f]{64}\Z")
@@ -120,7 +126,9 @@ class ObjectActions(ClickListener):
         respond: Callable[..., Any],
     ) -> None:  # fmt: skip
         ack()
-        if refused_here(body, respond, self._channel_refusal):
+        if over_limit(body, respond, self._rate) or refused_here(
+            body, respond, self._channel_refusal
+        ):
             return
         action_id = str(action.get("action_id", ""))
         if action_id in PICK_ACTIONS:

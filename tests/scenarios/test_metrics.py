@@ -1,8 +1,13 @@
-"""``GET /metrics``: what Prometheus sees after real commands, clicks and Slack faults."""
+"""``GET /metrics`` on its own port (``CHATOPS_METRICS_PORT``): what Prometheus sees after real
+commands, clicks and Slack faults; never on the Slack port; a port it cannot bind is told and
+the bot serves on."""
 
 from __future__ import annotations
 
+import logging
 import re
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +16,13 @@ import pytest
 import requests
 
 from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
-from tests.fakes.fake_slack import FakeSlack, block_actions_body, post_signed
+from tests.fakes.fake_slack import (
+    FakeSlack,
+    block_actions_body,
+    post_signed,
+    start_fake_slack,
+    stop_fake_slack,
+)
 
 ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND"]}
 
@@ -27,7 +38,7 @@ def metered(sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path) -> Iterator
 
 
 def scrape(bot: SlackBot) -> str:
-    answer = requests.get(f"http://127.0.0.1:{bot.service.port}/metrics", timeout=10)
+    answer = requests.get(f"http://127.0.0.1:{bot.service.metrics_port}/metrics", timeout=10)
     assert answer.status_code == 200
     assert answer.headers["Content-Type"].startswith("text/plain")
     return answer.text
@@ -93,3 +104,74 @@ def test_slack_errors_and_retries_are_counted(metered: SlackBot) -> None:
     assert value(text, "chatops_slack_api_retries_total", reason="rate_limited") >= 1
     assert value(text, "chatops_slack_api_errors_total", method="chat.postEphemeral",
                  error="not_in_channel") >= 1  # fmt: skip
+
+
+def test_metrics_are_not_on_the_slack_port(metered: SlackBot) -> None:
+    slack_port, metrics_port = metered.service.port, metered.service.metrics_port
+    assert metrics_port is not None and metrics_port != slack_port
+    assert "chatops_engine_up" in scrape(metered)  # positive control: served on its own port
+    on_slack = requests.get(f"http://127.0.0.1:{slack_port}/metrics", timeout=10)
+    assert on_slack.status_code == 404 and "chatops_" not in on_slack.text
+    # ...and the metrics port serves nothing but /metrics.
+    for path in ("/slack/events", "/healthz", "/"):
+        assert requests.get(f"http://127.0.0.1:{metrics_port}{path}", timeout=10).status_code == 404
+
+
+def test_a_port_that_cannot_be_bound_is_told_and_the_bot_serves_on(
+    sandbox: Sandbox, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with caplog.at_level(logging.ERROR, logger="bot.metrics_server"):
+            service = serve_bot(sandbox, fake_slack, chatops_metrics_port=port)
+        bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+        try:
+            assert service.metrics_port is None
+            [record] = [r for r in caplog.records if r.name == "bot.metrics_server"]
+            assert record.levelno == logging.ERROR
+            assert f"cannot listen on 127.0.0.1:{port}" in record.getMessage()
+            base = f"http://127.0.0.1:{service.port}"
+            live = requests.get(f"{base}/livez", timeout=10)
+            assert live.status_code == 200
+            assert live.json() == {"status": "alive", "metrics": "unavailable"}
+            ready = requests.get(f"{base}/readyz", timeout=10)
+            assert ready.status_code == 200 and ready.json()["metrics"] == "unavailable"
+            bot.command("images", name="still")  # and Slack is served as ever
+            assert bot.responses("still")
+        finally:
+            service.stop()
+
+
+def test_metrics_off(sandbox: Sandbox, fake_slack: FakeSlack) -> None:
+    service = serve_bot(sandbox, fake_slack, chatops_metrics_port="off")
+    try:
+        assert service.metrics_port is None
+        live = requests.get(f"http://127.0.0.1:{service.port}/livez", timeout=10)
+        assert live.json() == {"status": "alive"}  # off is a choice, not a failure
+    finally:
+        service.stop()
+
+
+def test_serve_process_serves_metrics_on_the_metrics_port(tmp_path: Path, sandbox: Sandbox) -> None:
+    from tests.serving import free_port, serve_process, stop
+
+    fake = start_fake_slack()
+    metrics_port = free_port()
+    process, base = serve_process(
+        tmp_path, DOCKER_HOST=sandbox.docker_host, SLACK_API_URL=fake.api_url,
+        CHATOPS_METRICS_PORT=str(metrics_port),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while requests.get(f"{base}/readyz", timeout=10).status_code != 200:
+            assert time.monotonic() < deadline, "never ready"
+            time.sleep(0.1)
+        scraped = requests.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10)
+        assert scraped.status_code == 200 and "chatops_engine_up" in scraped.text
+        assert requests.get(f"{base}/metrics", timeout=10).status_code == 404
+    finally:
+        output = stop(process, tmp_path)
+        stop_fake_slack(fake)
+    assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in output

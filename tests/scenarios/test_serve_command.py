@@ -48,6 +48,7 @@ def test_serve_answers_and_stops_on_sigterm(
             DOCKER_HOST=sandbox.docker_host, SLACK_BOT_TOKEN="xoxb-test",
             SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url,
             PORT=str(port), HOST="127.0.0.1", CHATOPS_AUDIT_KEY=AUDIT_KEY,
+            CHATOPS_METRICS_HOST="127.0.0.1", CHATOPS_METRICS_PORT="0",
         ),
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -106,9 +106,12 @@ def test_a_stalled_engine_holds_only_its_own_workers(
         )  # fmt: skip
         bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
         try:
-            for index in range(3):  # two run, one waits
-                assert bot.command("-c stalled ps", name=f"stalled-{index}").status_code == 200
-            bot.command("-c stalled images", name="too-many")
+            for index in range(3):  # two run, one waits (three people: each has a fair share)
+                answer = bot.command(
+                    "-c stalled ps", name=f"stalled-{index}", user_id=f"U0P{index}"
+                )
+                assert answer.status_code == 200
+            bot.command("-c stalled images", name="too-many", user_id="U0P3")
             bot.command("ps -a", name="healthy")
             bot.command("approvals", name="control")
             busy = json.dumps(bot.responses("too-many")[0])
