@@ -23,6 +23,7 @@ import docker.tls
 import docker.utils
 import requests.exceptions
 
+from bot.core import redaction
 from bot.core.cleanup import CleanupRules, run_cleanup
 from bot.core.engine import ProgressCallback
 from bot.core.notices.events import ContainerBrief, NoticeDetails
@@ -58,6 +59,7 @@ from bot.core.results import (
     ActionResult,
     CleanupReport,
     ContainerList,
+    ContainerRow,
     EngineEvent,
     EventList,
     ImageList,
@@ -91,6 +93,7 @@ from bot.errors import (
 from bot.settings import TLSSettings
 
 _LOG_BYTES_LIMIT = 1_000_000
+_LISTING_WORKERS = 8  # containers whose environment `ps` reads at once
 _TOP_PROCESSES = 1_000  # rows of `top` read (a table shows 99; the file has the rest)
 
 
@@ -327,8 +330,33 @@ class DockerEngine:
             filters=filters_as_dict(op.filters) or None,
             trunc=False,
         )
-        rows = tuple(mapping.container_row(doc) for doc in docs)
+        rows = tuple(self._listed_rows(docs))
         return ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
+
+    def _listed_rows(self, docs: list[dict[str, Any]]) -> list[ContainerRow]:
+        """Rows whose commands are redacted, each with its container's environment values (a
+        command line often holds one); read concurrently. A container whose environment
+        cannot be read (removed meanwhile) shows no command at all."""
+        api = self._client()
+
+        def secrets(doc: dict[str, Any]) -> list[str] | None:
+            if not doc.get("Command"):
+                return []
+            try:
+                return events.secret_values(api.inspect_container(str(doc["Id"])))
+            except (docker.errors.APIError, requests.exceptions.RequestException):
+                return None
+
+        if not docs:
+            return []
+        with ThreadPoolExecutor(max_workers=min(_LISTING_WORKERS, len(docs))) as pool:
+            found = list(pool.map(secrets, docs))
+        return [
+            mapping.container_row(doc, values)
+            if values is not None
+            else mapping.container_row({**doc, "Command": mapping.REDACTED})
+            for doc, values in zip(docs, found, strict=True)
+        ]
 
     def _images(self, op: ListImages) -> ImageList:
         docs = self._client().images(all=op.all, filters=filters_as_dict(op.filters) or None)
@@ -437,6 +465,8 @@ class DockerEngine:
         raw: Any = api
         waiting: Any = None
         try:
+            # Read now: the container may be gone by the time its output is shown.
+            secrets = events.secret_values(api.inspect_container(container_id))
             waiting = raw._post(
                 raw._url("/containers/{0}/wait", container_id),
                 params={"condition": "removed"}, stream=True, timeout=math.ceil(limit),
@@ -451,7 +481,7 @@ class DockerEngine:
             raise
         status: dict[str, Any] | None = None
         try:
-            output = _OutputTail(attached, lines=self._limits.run_output_lines)
+            output = _OutputTail(attached, lines=self._limits.run_output_lines, secrets=secrets)
             try:
                 self._start(container_id)
                 status = _read_wait(waiting)
@@ -554,13 +584,14 @@ class DockerEngine:
             self._client().remove_container(container_id, force=True, v=True)
 
     def _tail(self, container: str, lines: int, **options: Any) -> tuple[str, bool]:
-        raw = self._client().logs(container, stdout=True, stderr=True, tail=lines, **options)
+        """The container's last ``lines`` of output, redacted (its environment values and
+        secret shapes) before it is cut to the size limit."""
+        api = self._client()
+        secrets = events.secret_values(api.inspect_container(container))
+        raw = api.logs(container, stdout=True, stderr=True, tail=lines, **options)
         data = raw if isinstance(raw, bytes) else b"".join(raw)
-        truncated = data.count(b"\n") >= lines
-        if len(data) > _LOG_BYTES_LIMIT:
-            data = data[-_LOG_BYTES_LIMIT:]
-            truncated = True
-        return data.decode("utf-8", "replace"), truncated
+        truncated = data.count(b"\n") >= lines or len(data) > _LOG_BYTES_LIMIT
+        return redaction.redacted_tail(data, _LOG_BYTES_LIMIT, secrets), truncated
 
     # -- container actions --------------------------------------------------------------------
 
@@ -924,9 +955,12 @@ _NOT_RUNNABLE_WORDS = ("permission denied", "is a directory")
 class _OutputTail:
     """The last lines of a container's attached output, read on a thread of its own."""
 
-    def __init__(self, stream: Any, *, lines: int) -> None:
+    def __init__(self, stream: Any, *, lines: int, secrets: list[str]) -> None:
         self._stream = stream
         self._lines = lines
+        self._secrets = secrets
+        # Kept beyond the limit: a secret the limit would cut is redacted whole first.
+        self._keep = _LOG_BYTES_LIMIT + redaction.TAIL_MARGIN + max(map(len, secrets), default=0)
         self._data = bytearray()
         self._cut = False
         self._lock = threading.Lock()
@@ -938,8 +972,8 @@ class _OutputTail:
             for chunk in self._stream:
                 with self._lock:
                     self._data += chunk
-                    if len(self._data) > _LOG_BYTES_LIMIT:
-                        del self._data[: len(self._data) - _LOG_BYTES_LIMIT]
+                    if len(self._data) > self._keep:
+                        del self._data[: len(self._data) - self._keep]
                         self._cut = True
         except Exception:  # a cut stream ends the output; what was read stands
             return
@@ -953,10 +987,12 @@ class _OutputTail:
             self._stream.close()
         with self._lock:
             data, cut = bytes(self._data), self._cut
-        kept = data.splitlines(keepends=True)
+        text = redaction.redacted_tail(data, _LOG_BYTES_LIMIT, self._secrets, cut=cut)
+        cut = cut or len(data) > _LOG_BYTES_LIMIT
+        kept = text.splitlines(keepends=True)
         if len(kept) > self._lines:
             kept, cut = kept[-self._lines :], True
-        return b"".join(kept).decode("utf-8", "replace"), cut
+        return "".join(kept), cut
 
 
 def _close_quietly(stream: Any) -> None:
