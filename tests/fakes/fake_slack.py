@@ -55,7 +55,8 @@ class FakeSlack:
     @property
     def base_url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        host, port = self.server.server_address[:2]
+        return f"http://{host!s}:{port}"
 
     @property
     def api_url(self) -> str:
@@ -182,10 +183,11 @@ def _decode(raw: bytes, content_type: str) -> dict[str, Any]:
     return {"raw": raw.decode(errors="replace")}
 
 
-def start_fake_slack(port: int = 0) -> FakeSlack:
+def start_fake_slack(port: int = 0, *, host: str = "127.0.0.1") -> FakeSlack:
+    """The fake on ``host`` (a bridge's address on this host, for a bot in a container)."""
     state = FakeSlack()
     handler = type("Handler", (_Handler,), {"state": state})
-    state.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    state.server = ThreadingHTTPServer((host, port), handler)
     state.server.daemon_threads = True
     threading.Thread(target=state.server.serve_forever, daemon=True).start()
     return state
