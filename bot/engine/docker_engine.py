@@ -59,7 +59,6 @@ from bot.core.results import (
     ActionResult,
     CleanupReport,
     ContainerList,
-    ContainerRow,
     EngineEvent,
     EventList,
     ImageList,
@@ -80,6 +79,7 @@ from bot.core.results import (
     VolumeList,
 )
 from bot.engine import events, housekeeping, mapping, planning
+from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.translate import api_error, engine_errors
 from bot.errors import (
@@ -93,7 +93,6 @@ from bot.errors import (
 from bot.settings import TLSSettings
 
 _LOG_BYTES_LIMIT = 1_000_000
-_LISTING_WORKERS = 8  # containers whose environment `ps` reads at once
 _TOP_PROCESSES = 1_000  # rows of `top` read (a table shows 99; the file has the rest)
 
 
@@ -149,6 +148,7 @@ class DockerEngine:
         self._clock = clock
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
+        self._environments = ListedEnvironments()  # what `ps` redacts from commands
 
     @property
     def name(self) -> str:
@@ -330,33 +330,8 @@ class DockerEngine:
             filters=filters_as_dict(op.filters) or None,
             trunc=False,
         )
-        rows = tuple(self._listed_rows(docs))
+        rows = tuple(self._environments.rows(self._client(), docs))
         return ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
-
-    def _listed_rows(self, docs: list[dict[str, Any]]) -> list[ContainerRow]:
-        """Rows whose commands are redacted, each with its container's environment values (a
-        command line often holds one); read concurrently. A container whose environment
-        cannot be read (removed meanwhile) shows no command at all."""
-        api = self._client()
-
-        def secrets(doc: dict[str, Any]) -> list[str] | None:
-            if not doc.get("Command"):
-                return []
-            try:
-                return events.secret_values(api.inspect_container(str(doc["Id"])))
-            except (docker.errors.APIError, requests.exceptions.RequestException):
-                return None
-
-        if not docs:
-            return []
-        with ThreadPoolExecutor(max_workers=min(_LISTING_WORKERS, len(docs))) as pool:
-            found = list(pool.map(secrets, docs))
-        return [
-            mapping.container_row(doc, values)
-            if values is not None
-            else mapping.container_row({**doc, "Command": mapping.REDACTED})
-            for doc, values in zip(docs, found, strict=True)
-        ]
 
     def _images(self, op: ListImages) -> ImageList:
         docs = self._client().images(all=op.all, filters=filters_as_dict(op.filters) or None)
