@@ -299,10 +299,11 @@ def serve_bot(
     }
     settings = make_settings(sandbox.docker_host, **(values | overrides))
     engines = DockerEngineDirectory.from_settings(settings)
+    clocks: dict[str, Any] = {"clock": clock, "rate_clock": rate_clock}
+    clocks = {name: value for name, value in clocks.items() if value is not None}
     service = SlackService(
         settings=settings, engines=engines, default_engine=engines.default,
-        **({"clock": clock} if clock is not None else {}),
-        **({"rate_clock": rate_clock} if rate_clock is not None else {}),
+        **clocks,
     )  # fmt: skip
     service.start()
     return service
