@@ -99,6 +99,11 @@ class Stack:
         found = self.api.exec_create(BOT, ["python", "-c", code])
         return self.api.exec_start(found["Id"]).decode(errors="replace").strip()
 
+    def show_logs(self) -> None:
+        """The stack's last lines, for the captured output of a failed test."""
+        with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
+            print(self.compose("logs", "--no-color", "--tail", "60"))
+
     def wait_ready(self) -> None:
         """Until the bot answers on its published port and reaches the engine (the proxy)."""
         deadline = time.monotonic() + 90
@@ -169,32 +174,10 @@ def _helper(script: str, env: dict[str, str]) -> str:
     return done.stdout.strip()
 
 
-@pytest.fixture(scope="module")
-def stack(sandbox: Sandbox, api: docker.APIClient) -> Iterator[Stack]:
-    assert COMPOSE.exists(), "the Compose binary is missing: scripts/bootstrap --dev installs it"
-    assert sandbox.docker_host.startswith("unix://"), "the deployment test needs a local engine"
-    socket_path = sandbox.docker_host.removeprefix("unix://")
-    started = time.monotonic()
-    # One deployment test at a time on this machine: fixed addresses, one project name.
-    lock = (Path(tempfile.gettempdir()) / "chatops-deploytest.lock").open("w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    workdir = Path(tempfile.mkdtemp(prefix="chatops-deploytest-"))
-    workdir.chmod(0o755)
-    base_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))
-    } | {"DOCKER_HOST": sandbox.docker_host}
-    bridge = api.inspect_network("bridge")["IPAM"]["Config"][0]["Gateway"]
-    fake = start_fake_slack(host=bridge)
-    port = free_port()
-    env = base_env | {
-        # The only overrides: the base image, the engine's socket (and the published port).
-        "CHATOPS_BASE_IMAGE": _helper("base-image", base_env),
-        "CHATOPS_DOCKER_SOCKET": socket_path,
-        "CHATOPS_PUBLISH": f"127.0.0.1:{port}",
-    }
-    _helper("wheels", base_env)
+def _prepare(workdir: Path, *, fake: FakeSlack, socket_path: str) -> None:
+    """What the README says to do in a fresh clone, with test credentials."""
     _checkout_copy(workdir)
-    # README: cp .env.example .env, fill in the secrets, add the socket's group.
+    # cp .env.example .env, fill in the secrets, add the socket's group.
     dotenv = (workdir / ".env.example").read_text()
     dotenv = _fill(dotenv, "\nSLACK_BOT_TOKEN=\n", f"\nSLACK_BOT_TOKEN={TOKEN}\n")
     dotenv = _fill(dotenv, "\nSLACK_SIGNING_SECRET=\n", f"\nSLACK_SIGNING_SECRET={SECRET}\n")
@@ -202,36 +185,64 @@ def stack(sandbox: Sandbox, api: docker.APIClient) -> Iterator[Stack]:
     dotenv += f"DOCKER_GID={os.stat(socket_path).st_gid}\n"
     dotenv += f"SLACK_API_URL={fake.api_url}\n"  # the fake Slack instead of slack.com
     (workdir / ".env").write_text(dotenv)
-    # README: cp chatops.example.toml chatops.toml, and give roles.
+    # cp chatops.example.toml chatops.toml, and give roles.
     toml = (workdir / "chatops.example.toml").read_text()
     toml = _fill(toml, '# operator = ["U0OPS", "S0PLATFORM"]', f'operator = ["{OPERATOR}"]')
     toml = _fill(toml, '# admin = ["U0ADMIN"]', f'admin = ["{ADMIN}"]')
     (workdir / "chatops.toml").write_text(toml)
     (workdir / "chatops.toml").chmod(0o644)
 
-    addresses = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
-    proxy_address = addresses["socket-proxy"]["networks"]["engine"]["ipv4_address"]
-    deployed = Stack(workdir=workdir, env=env, fake=fake, url=f"http://127.0.0.1:{port}",
-                     api=api, sandbox=sandbox, proxy_address=proxy_address)  # fmt: skip
-    try:
-        # Whatever a killed run left: its stack, volumes and containers.
+
+@pytest.fixture(scope="module")
+def stack(sandbox: Sandbox, api: docker.APIClient) -> Iterator[Stack]:
+    assert COMPOSE.exists(), "the Compose binary is missing: scripts/bootstrap --dev installs it"
+    assert sandbox.docker_host.startswith("unix://"), "the deployment test needs a local engine"
+    socket_path = sandbox.docker_host.removeprefix("unix://")
+    started = time.monotonic()
+    with contextlib.ExitStack() as cleanup:
+        # One deployment test at a time on this machine: fixed addresses, one project name.
+        lock = cleanup.enter_context(
+            (Path(tempfile.gettempdir()) / "chatops-deploytest.lock").open("w")
+        )
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        cleanup.callback(lambda: print(f"deployment test: {time.monotonic() - started:.1f} s"))
+        for stale in Path(tempfile.gettempdir()).glob("chatops-deploytest-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # a killed run's copy
+        workdir = Path(tempfile.mkdtemp(prefix="chatops-deploytest-"))
+        cleanup.callback(shutil.rmtree, workdir, ignore_errors=True)
+        workdir.chmod(0o755)
+        base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))
+        } | {"DOCKER_HOST": sandbox.docker_host}
+        bridge = api.inspect_network("bridge")["IPAM"]["Config"][0]["Gateway"]
+        fake = start_fake_slack(host=bridge)
+        cleanup.callback(stop_fake_slack, fake)
+        port = free_port()
+        env = base_env | {
+            # The only overrides: the base image, the engine's socket (and the published port).
+            "CHATOPS_BASE_IMAGE": _helper("base-image", base_env),
+            "CHATOPS_DOCKER_SOCKET": socket_path,
+            "CHATOPS_PUBLISH": f"127.0.0.1:{port}",
+        }
+        _helper("wheels", base_env)
+        _prepare(workdir, fake=fake, socket_path=socket_path)
+        services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
+        deployed = Stack(
+            workdir=workdir, env=env, fake=fake, url=f"http://127.0.0.1:{port}", api=api,
+            sandbox=sandbox,
+            proxy_address=services["socket-proxy"]["networks"]["engine"]["ipv4_address"],
+        )  # fmt: skip
+        # Whatever a killed run left (its stack, volumes and containers), and at the end
+        # everything this one made, even after a failure.
+        cleanup.callback(_remove_made_here, api)
+        cleanup.callback(deployed.compose, "down", "-v", "--remove-orphans")
+        cleanup.callback(deployed.show_logs)
         deployed.compose("down", "-v", "--remove-orphans")
         _remove_made_here(api)
         deployed.compose("up", "-d", "--build")
         deployed.wait_ready()
         print(f"deployment up in {time.monotonic() - started:.1f} s")
         yield deployed
-    finally:
-        with contextlib.suppress(AssertionError, subprocess.TimeoutExpired):
-            print(deployed.compose("logs", "--no-color", "--tail", "60"))
-        try:
-            deployed.compose("down", "-v", "--remove-orphans")
-        finally:
-            _remove_made_here(api)
-            stop_fake_slack(fake)
-            shutil.rmtree(workdir, ignore_errors=True)
-            lock.close()
-            print(f"deployment test: {time.monotonic() - started:.1f} s in all")
 
 
 def test_the_containers_run_as_compose_yaml_hardens_them(stack: Stack) -> None:
