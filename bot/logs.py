@@ -1,18 +1,68 @@
 """Logging: plain lines or one JSON object a line (``LOG_FORMAT=json``), each with the ID of
-the request being handled, and never a secret: the Slack tokens, the signing secret and the
-audit key are replaced wherever they would appear."""
+the request being handled, and never a secret: the Slack tokens, the signing secret, the audit
+key, the response URLs the bot was given (``conceal``) and every recognisable secret shape
+(bot/core/redaction.py) are replaced wherever they would appear, whichever logger writes the
+line (slack_sdk's retries and urllib3's included), in messages and tracebacks alike."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import threading
+import urllib.parse
+from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from bot.core import redaction
 from bot.core.request_ids import current_request_id
 
-REDACTED = "<redacted>"
+REDACTED = redaction.REDACTED
 _MIN_SECRET = 8  # shorter values would blank ordinary words
+_CONCEALED_KEPT = 4_096  # response URLs live 30 minutes; the most recent are remembered
+_URL = re.compile(r"https?(?::|%3A)[^\s\"'<>\\&]+", re.IGNORECASE)
+_TRAILING = ".,;:)]}"
+
+
+class _Concealed:
+    """Values this process was given that are credentials in themselves (response URLs): out
+    of every log line. Looked up by URL, so a line costs the same however many there are."""
+
+    def __init__(self) -> None:
+        self._order: deque[str] = deque()
+        self._known: set[str] = set()
+        self._lock = threading.Lock()
+
+    def add(self, value: str) -> None:
+        with self._lock:
+            if value in self._known or not value:
+                return
+            self._order.append(value)
+            self._known.add(value)
+            while len(self._order) > _CONCEALED_KEPT:
+                self._known.discard(self._order.popleft())
+
+    def out_of(self, text: str) -> str:
+        if not self._known:
+            return text
+        return _URL.sub(self._replace, text)
+
+    def _replace(self, match: re.Match[str]) -> str:
+        found = match.group(0)
+        url = found.rstrip(_TRAILING)
+        with self._lock:
+            hidden = url in self._known or urllib.parse.unquote(url) in self._known
+        return REDACTED + found[len(url) :] if hidden else found
+
+
+_CONCEALED = _Concealed()
+
+
+def conceal(value: str) -> None:
+    """Keep ``value`` (a response URL: whoever has it may post as the bot) out of every log
+    line this process writes from now on."""
+    _CONCEALED.add(value)
 
 
 class _RequestAndSecrets(logging.Filter):
@@ -24,17 +74,21 @@ class _RequestAndSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = current_request_id() or ""
-        if self._secrets:
+        try:
             message = record.getMessage()
-            for secret in self._secrets:
-                message = message.replace(secret, REDACTED)
-            record.msg, record.args = message, None
-            if record.exc_info and not record.exc_text:
-                record.exc_text = logging.Formatter().formatException(record.exc_info)
-            if record.exc_text:
-                for secret in self._secrets:
-                    record.exc_text = record.exc_text.replace(secret, REDACTED)
+        except Exception:  # a malformed call still logs, redacted like the rest
+            message = f"{record.msg!s} {record.args!r}"
+        record.msg, record.args = self._clean(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._clean(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._clean(record.stack_info)
         return True
+
+    def _clean(self, text: str) -> str:
+        return redaction.redact(_CONCEALED.out_of(text), self._secrets)
 
 
 class JsonFormatter(logging.Formatter):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.logs import conceal
 from bot.render.notice_blocks import NOTICE_ACTIONS
 from bot.render.object_actions import CARD_ACTIONS, PICK_ACTIONS
 from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
@@ -42,6 +45,7 @@ def build_bolt_app(
         token_verification_enabled=False,
         logger=bolt_log,
     )
+    app.use(_conceal_response_urls)
     app.command(command)(handler)
     if buttons is not None:
         app.action(APPROVE_ACTION)(buttons)
@@ -58,6 +62,19 @@ def build_bolt_app(
     if home is not None:
         app.event("app_home_opened")(home)
     return app
+
+
+def _conceal_response_urls(body: Any, next_: Callable[[], None]) -> None:
+    """A request's response URLs are credentials (whoever has one may post as the bot): kept
+    out of this process's log lines from the moment the request arrives."""
+    if isinstance(body, dict):
+        found = [body.get("response_url")]
+        found += [entry.get("response_url") for entry in body.get("response_urls") or []
+                  if isinstance(entry, dict)]  # fmt: skip
+        for url in found:
+            if isinstance(url, str):
+                conceal(url)
+    next_()
 
 
 class _OurChoices(logging.Filter):

@@ -13,6 +13,7 @@ from bot.core.approval_records import ApprovalRecord
 from bot.core.operations import ParsedCommand, Pull
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
+from bot.logs import conceal
 from bot.render.shared import SharedRenders
 from bot.render.slack_blocks import SlackMessage, credit_line, escape, render_slack
 from bot.service.chat import ProgressSink, Requester
@@ -60,9 +61,12 @@ class DirectReply:
 
 
 class ResponseUrl:
-    """Bolt's ``respond`` rebuilt from the URL alone (the work may run in another process)."""
+    """Bolt's ``respond`` rebuilt from the URL alone (the work may run in another process).
+    The URL is a credential (whoever has it may post as the bot): no log line shows it, the
+    retries' and their errors' included."""
 
     def __init__(self, url: str) -> None:
+        conceal(url)
         self._url = url
 
     def __call__(self, **kwargs: Any) -> Any:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.core.request_ids import handling
-from bot.logs import configure_logging
+from bot.logs import conceal, configure_logging
 
 
 @pytest.fixture
@@ -44,3 +44,40 @@ def test_json_lines_carry_the_request_id_and_no_secret(captured: io.StringIO) ->
     assert "xoxb-secret-token-123" not in text and "k" * 64 not in text
     assert "<redacted>" in lines[0]["message"] and "<redacted>" in lines[2]["exception"]
     assert "short" not in [line["message"] for line in lines]  # too short to be redacted: kept
+
+
+def test_no_logger_writes_a_response_url_a_token_or_a_secret_shape(captured: io.StringIO) -> None:
+    """Whatever writes the line (slack_sdk's retries, urllib3, an exception's traceback, a
+    stack), response URLs the bot was given and secret shapes are out of it."""
+    given = "http://127.0.0.1:8123/response/abc123"
+    other = "http://127.0.0.1:8123/response/never-given"
+    conceal(given)
+    hook = "https://hooks.slack.com/commands/T0FAKE/123456/AbCdEfGhIjKl"
+    retry = logging.getLogger("slack_sdk.webhook.client")
+    retry.info("A retry handler found: ServerErrorRetryHandler for POST %s - HTTP 503", given)
+    retry.info("Going to retry the same request: POST %s", given)
+    logging.getLogger("urllib3.connectionpool").warning(
+        "Retrying after %s: url=%s, token %s", "error", hook, "xoxp-1-2-3-abcdef"
+    )
+    logging.getLogger("bot.test").info("pull from https://bob:hunter22@registry.example.com/x")
+    logging.getLogger("bot.test").info("posting to %s.", other)  # a URL not given: kept
+    try:
+        raise RuntimeError(f"POST {given} failed, body form response_url={hook}")
+    except RuntimeError:
+        logging.getLogger("bot.test").exception("delivery failed")
+    logging.getLogger("bot.test").info("here %s", given, stack_info=True)
+    text = captured.getvalue()
+    for secret in (given, "AbCdEfGhIjKl", "abcdef", "hunter22", "/response/abc123"):
+        assert secret not in text
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert lines[0]["message"].endswith("POST <redacted> - HTTP 503")
+    assert "https://bob:<redacted>@registry.example.com/x" in lines[3]["message"]
+    assert lines[4]["message"] == f"posting to {other}."  # the positive control
+    assert "RuntimeError: POST <redacted> failed" in lines[5]["exception"]
+    assert lines[6]["message"] == "here <redacted>"
+
+
+def test_a_malformed_call_is_still_logged_and_redacted(captured: io.StringIO) -> None:
+    logging.getLogger("bot.test").info("two %s %s", "xoxb-1-2-abcdef")  # one argument short
+    [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
+    assert "two" in line["message"] and "abcdef" not in line["message"]
