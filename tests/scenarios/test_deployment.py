@@ -302,6 +302,22 @@ def test_the_state_volume_cannot_be_mounted_from_chat(stack: Stack) -> None:
     assert stack.api.containers(all=True, filters={"name": name}) == []
 
 
+def test_the_deployed_proxy_refuses_an_import_from_a_url(stack: Stack) -> None:
+    """Even from the bot's own address: the engine would fetch any URL (its host's loopback
+    included) and import it as an image."""
+    post = (
+        "import urllib.request, urllib.error\n"
+        "request = urllib.request.Request('http://socket-proxy:2375/images/create?{}', b'', method='POST')\n"
+        "try:\n    print(urllib.request.urlopen(request).status)\n"
+        "except urllib.error.HTTPError as err:\n    print(err.code)"
+    )  # fmt: skip
+    assert stack.in_bot(post.format("fromSrc=http%3A%2F%2F127.0.0.1%3A9%2Fx.tar&repo=x")) == "403"
+    # Positive control: a pull's query passes the proxy, and the engine answers for itself
+    # (the loopback test registry has no such image: nothing is pulled).
+    missing = f"{stack.sandbox.registry}/chatops-test/none-{stack.sandbox.session}"
+    assert stack.in_bot(post.format(f"fromImage={missing}&tag=0")) in ("200", "404", "500")
+
+
 def _approval_requests(fake: FakeSlack) -> list[dict[str, Any]]:
     return [c.body for c in fake.of("chat.postMessage") if "chatops_approve" in json.dumps(c.body)]
 
