@@ -262,6 +262,12 @@ def test_the_containers_run_as_compose_yaml_hardens_them(stack: Stack) -> None:
     for network in (ENGINE_NETWORK, f"{PROJECT}_outside"):
         assert stack.api.inspect_network(network)["Labels"]["chatops.protected"] == "true"
     assert stack.api.inspect_volume(STATE_VOLUME)["Labels"]["chatops.protected"] == "true"
+    # The image's own HEALTHCHECK passes (the engine would run it every 30 s).
+    check = bot["Config"]["Healthcheck"]["Test"]
+    assert check[0] == "CMD" and "/livez" in check[-1]
+    run = stack.api.exec_create(BOT, check[1:])
+    stack.api.exec_start(run["Id"])
+    assert stack.api.exec_inspect(run["Id"])["ExitCode"] == 0
     # The PostgreSQL driver is in the image (--profile postgres).
     assert stack.in_bot("import psycopg; print(psycopg.__name__)") == "psycopg"
 
