@@ -6,9 +6,10 @@
 #   BASE    a Debian bookworm image with Python 3.11 (default: Docker Hub's python slim).
 #           Where nothing can be pulled, scripts/base-image builds one from Debian packages
 #           (python3, python3-venv, openssh-client...) and prints its name.
-#   WHEELS  a folder of the build context holding every wheel the image needs
-#           (scripts/wheels fills wheels/): when it holds any, pip installs from it alone,
-#           without the package index. Empty (as committed): from the index.
+#   WHEELS  a folder of the build context (default wheels/, which holds no wheel as
+#           committed): when it holds wheels (scripts/wheels fills wheels/ with every one the
+#           image needs), pip installs from it alone, without the package index; otherwise
+#           from the index.
 # Both ways install the locked versions of constraints.txt, which CI tests.
 #
 # On its own (compose.yaml is the safer way: the bot never holds the socket there):
