@@ -8,6 +8,7 @@ from contextlib import contextmanager
 import docker.errors
 import requests.exceptions
 
+from bot.core import redaction
 from bot.errors import (
     ChatOpsError,
     Conflict,
@@ -64,7 +65,8 @@ def _explanation(err: docker.errors.APIError) -> str:
     text = err.explanation
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    text = (text or str(err)).strip()
+    # The engine's message may quote a container's command line (a start that failed).
+    text = redaction.redact((text or str(err)).strip())
     return text[:1].upper() + text[1:] if text else "The engine refused the request."
 
 

@@ -588,9 +588,9 @@ def _inspect(result: InspectResult, blocks: list[Block], files: list[SlackFile])
     documents = [item.document for item in result.items]
     files.append(
         SlackFile(filename="inspect.json", content=json.dumps(documents, indent=2, default=str),
-                  title="Full inspect output (environment values redacted)")
+                  title="Full inspect output (secrets redacted)")
     )  # fmt: skip
-    blocks.append(context("The full JSON (environment values redacted) is attached."))
+    blocks.append(context("The full JSON (secrets redacted) is attached."))
     return f"inspect: {len(result.items)} object(s)"
 
 
