@@ -13,22 +13,28 @@ Then, from chat only: answers come through the socket proxy; what the issue foun
 deployment boundary is refused; the proxy is out of reach of other containers; and a pending
 approval survives `compose down` / `up`. Everything the test made is removed at the end, and
 whatever a killed run left behind at the start (one run at a time on this machine: a lock).
+
+And the same Dockerfile, for a user with internet: no wheels in the context, pip from an index.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -377,3 +383,65 @@ def test_down_and_up_keep_a_pending_approval(stack: Stack) -> None:
     listed = stack.say("approvals", user=ADMIN)
     assert f"#{request}" in listed and target in listed
     assert stack.api.inspect_container(target)["State"]["Running"]  # still waiting
+
+
+def _simple_index(wheels: Path, target: Path) -> None:
+    """A PEP 503 package index of ``wheels``, as files (PyPI as a pip in the image sees it)."""
+    projects: dict[str, list[Path]] = {}
+    for wheel in sorted(wheels.glob("*.whl")):
+        project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+        projects.setdefault(project, []).append(wheel)
+    for project, files in projects.items():
+        (target / project).mkdir(parents=True)
+        for wheel in files:
+            shutil.copy2(wheel, target / project / wheel.name)
+        links = "".join(f'<a href="{wheel.name}">{wheel.name}</a>' for wheel in files)
+        (target / project / "index.html").write_text(links)
+
+
+def test_the_same_dockerfile_installs_from_an_index(sandbox: Sandbox, api: docker.APIClient,
+                                                     tmp_path: Path) -> None:  # fmt: skip
+    """A user with internet builds with no wheels in the context: pip reads the package index.
+    Here the index is a local one (served on the engine's bridge address), named by the base
+    image's environment as PIP_INDEX_URL; the Dockerfile and the context are the project's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("COMPOSE_", "DOCKER_"))}
+    env["DOCKER_HOST"] = sandbox.docker_host
+    base = _helper("base-image", env)
+    _helper("wheels", env)
+    _simple_index(REPO / "wheels", tmp_path / "index" / "simple")
+    bridge = api.inspect_network("bridge")["IPAM"]["Config"][0]["Gateway"]
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(tmp_path / "index"))
+    server = ThreadingHTTPServer((bridge, 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    context = tmp_path / "context"
+    _checkout_copy(context)
+    for wheel in (context / "wheels").glob("*.whl"):
+        wheel.unlink()  # as a fresh clone has it: wheels/ holds only its .gitignore
+    tag = f"chatops-test/deploytest-{sandbox.session}"
+    indexed = f"{tag}-base:online"
+    try:
+        url = f"http://{bridge}:{server.server_address[1]}/simple/"
+        dockerfile = f"FROM {base}\nENV PIP_INDEX_URL={url} PIP_TRUSTED_HOST={bridge}\n"
+        (tmp_path / "base.Dockerfile").write_text(dockerfile)
+        for line in api.build(path=str(tmp_path), dockerfile="base.Dockerfile", tag=indexed,
+                              decode=True, labels=sandbox.labels):  # fmt: skip
+            assert "error" not in line, line
+        output: list[str] = []
+        for line in api.build(path=str(context), tag=f"{tag}:online", decode=True, rm=True,
+                              buildargs={"BASE": indexed}, labels=sandbox.labels):  # fmt: skip
+            assert "error" not in line, "".join(output) + str(line)
+            output.append(str(line.get("stream", "")))
+        assert "Looking in indexes: " + url in "".join(output)
+        found = api.create_container(f"{tag}:online", entrypoint=["python", "-c"],
+                                     command=["import bot, psycopg; print('ok')"],
+                                     labels=sandbox.labels | {MADE_HERE: "1"})  # fmt: skip
+        api.start(found["Id"])
+        assert api.wait(found["Id"], timeout=60)["StatusCode"] == 0
+        assert api.logs(found["Id"]).decode().strip() == "ok"
+        api.remove_container(found["Id"], force=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+        for image in (f"{tag}:online", indexed):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                api.remove_image(image, force=True)
