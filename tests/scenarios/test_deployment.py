@@ -61,6 +61,7 @@ PROXY = f"{PROJECT}-socket-proxy-1"
 ENGINE_NETWORK = f"{PROJECT}_engine"
 STATE_VOLUME = f"{PROJECT}_state"
 MADE_HERE = "chatops-test.deploytest"  # on every container the test makes itself
+END = "--probe-done--"
 SECRET = "deploytest-signing-secret"
 TOKEN = "xoxb-deploytest-token"
 OPERATOR, ADMIN, VIEWER = "U0OPS", "U0ADMIN", "U0ALICE"
@@ -141,11 +142,18 @@ class Stack:
         request = (
             f"printf 'GET {path} HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n' | nc -w 3 {address} {port}"
         )
-        name = self.container(stem, ["sh", "-c", request], network=network)
-        self.api.wait(name, timeout=30)
-        output = self.api.logs(name).decode(errors="replace")
-        self.api.remove_container(name, force=True)
-        return output
+        # It stays up after the request, so that no one's prune of stopped containers on this
+        # shared engine takes it before its output is read.
+        name = self.container(stem, ["sh", "-c", f"{request} 2>&1; echo {END}; sleep 60"],
+                              network=network)  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while END not in (output := self.api.logs(name).decode(errors="replace")):
+                assert time.monotonic() < deadline, f"{stem}: no end of output: {output!r}"
+                time.sleep(0.1)  # waiting for nc to finish, not for time to pass
+            return output.split(END)[0]
+        finally:
+            self.api.remove_container(name, force=True)
 
 
 def _checkout_copy(target: Path) -> None:
