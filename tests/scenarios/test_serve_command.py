@@ -102,6 +102,7 @@ def test_pending_approval_survives_kill_9(
                 SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url,
                 PORT=str(port), HOST="127.0.0.1", CHATOPS_CONFIG=str(config),
                 CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db", CHATOPS_AUDIT_KEY=AUDIT_KEY,
+                CHATOPS_METRICS_HOST="127.0.0.1", CHATOPS_METRICS_PORT="0",
             ),
             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
