@@ -147,8 +147,12 @@ class FairQueue(Generic[T]):
 class FairLane:
     """``workers`` threads (started on demand) shared fairly between people."""
 
-    def __init__(self, *, name: str, workers: int, max_waiting: int | None) -> None:
+    def __init__(
+        self, *, name: str, workers: int, max_waiting: int | None, threads: str | None = None
+    ) -> None:
+        """``name``: the engine, as people read it; ``threads``: its threads' name prefix."""
         self._name = name
+        self._prefix = threads or name
         self._queue: FairQueue[_Job] = FairQueue(workers=workers, max_waiting=max_waiting)
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
@@ -176,7 +180,7 @@ class FairLane:
             queue.push(user, _Job(task, future))
             if len(self._threads) < min(queue.workers, queue.in_flight):
                 thread = threading.Thread(
-                    target=self._work, name=f"{self._name}-{len(self._threads)}", daemon=True
+                    target=self._work, name=f"{self._prefix}_{len(self._threads)}", daemon=True
                 )
                 self._threads.append(thread)
                 thread.start()
@@ -236,7 +240,9 @@ class EngineWorkers:
     ) -> None:  # fmt: skip
         # Lanes exist only for configured engines: a user-typed `-c NAME` never creates one.
         self._lanes = {
-            name: FairLane(name=name, workers=per_engine, max_waiting=max_waiting)
+            name: FairLane(
+                name=name, workers=per_engine, max_waiting=max_waiting, threads=f"engine-{name}"
+            )
             for name in engines
         }
         # Work that needs no engine is quick (the database, Slack): never refused, but shared.

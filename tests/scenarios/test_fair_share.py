@@ -15,6 +15,7 @@ from typing import Any
 
 import requests
 
+from bot.render.notice_blocks import NOTICE_LOGS_ACTION
 from bot.render.object_actions import PICK_CONTAINER_ACTION
 from bot.render.slack_blocks import APPROVE_ACTION
 from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
@@ -94,6 +95,9 @@ def test_the_rate_limit_holds_at_every_way_in(sandbox: Sandbox, fake_slack: Fake
         use_up("U0PICK")
         click("U0PICK", PICK_CONTAINER_ACTION, "not-a-value", "pick")
         assert "Try again in" in text_of(bot.responses("pick")[0])
+        use_up("U0NOTICE")
+        click("U0NOTICE", NOTICE_LOGS_ACTION, "default:0123456789ab", "notice")
+        assert "Try again in" in text_of(bot.responses("notice")[0])
         # Positive control: the same pick by someone else gets past the gate (and is found
         # stale, which is its answer to a value it did not render).
         click("U0OTHER", PICK_CONTAINER_ACTION, "not-a-value", "other-pick")
