@@ -35,4 +35,3 @@ def test_outside_a_container(tmp_path: Path) -> None:
     (tmp_path / "cgroup").write_text("0::/user.slice/user-0.slice/session-1.scope\n")
     assert own_container_ids(tmp_path) == frozenset()
     assert own_container_ids(tmp_path / "missing") == frozenset()
-
