@@ -9,6 +9,7 @@ blocks something the bot needs fails here.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -215,14 +216,84 @@ def test_what_the_bot_never_needs_is_refused(
 
 
 def _ping_from(source: str, proxy: str) -> bytes:
+    """What comes back to a ping from ``source``: nothing when the connection is dropped
+    (reset at once, while being sent, or closed without a byte)."""
     host, port = proxy.removeprefix("tcp://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=5, source_address=(source, 0)) as s:
+    answer = b""
+    with (
+        contextlib.suppress(ConnectionResetError, BrokenPipeError),
+        socket.create_connection((host, int(port)), timeout=5, source_address=(source, 0)) as s,
+    ):
         s.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+        while chunk := s.recv(4096):
+            answer += chunk
+    return answer
+
+
+def _create(proxy: str, body: bytes, *, chunked: bool = False) -> int:
+    """The status of a hand-made ``POST /containers/create`` through the proxy."""
+    host, port = proxy.removeprefix("tcp://").rsplit(":", 1)
+    head = "POST /v1.41/containers/create HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n"
+    head += "Content-Type: application/json\r\n"
+    if chunked:
+        payload = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+        head += "Transfer-Encoding: chunked\r\n\r\n"
+    else:
+        payload = body
+        head += f"Content-Length: {len(body)}\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(head.encode() + payload)
         answer = b""
         with contextlib.suppress(ConnectionResetError):
-            while chunk := s.recv(4096):
+            while chunk := s.recv(65536):
                 answer += chunk
-    return answer
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_a_privileged_create_is_refused_in_any_spelling(
+    proxy: str, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    """The finding: a container that could talk to the proxy created a privileged one with /
+    mounted. Only the bot may talk to it now; and not even the bot gets a privileged one."""
+    client = docker.APIClient(base_url=proxy, version="auto", timeout=10)
+    image, labels = TEST_IMAGE, json.dumps(sandbox.labels)
+    try:
+        with pytest.raises(docker.errors.APIError, match="403"):
+            client.create_container(image, ["true"], labels=sandbox.labels,
+                                    host_config=client.create_host_config(privileged=True))  # fmt: skip
+        spellings = [
+            '{"HostConfig": {"Privileged": true}}',
+            '{"HostConfig":{"privileged":true}}',
+            '{"HostConfig":{"PRIVILEGED" :\n true}}',
+            '{"HostConfig":{"\\u0050rivileged":true}}',
+            '{"HostConfig":{"Pr\\u0069vileged":true}}',
+        ]
+        for spelling in spellings:
+            body = spelling[:-1] + f', "Image": "{image}", "Labels": {labels}}}'
+            assert _create(proxy, body.encode()) == 403, spelling
+        # Too large to be judged whole, or with no length to judge it by: refused too.
+        padding = json.dumps(
+            {"Image": image, "Labels": sandbox.labels, "Env": ["X=" + "x" * 140_000]}
+        )
+        assert _create(proxy, padding.encode()) == 403
+        plain = json.dumps({"Image": image, "Cmd": ["true"], "Labels": sandbox.labels}).encode()
+        assert _create(proxy, plain, chunked=True) == 403
+        # Positive controls: the same request unprivileged is created, and so is the largest
+        # the bot sends (1,024 published ports), and "privileged" inside a value is no key.
+        assert _create(proxy, plain) == 201
+        ports = range(20000, 21024)
+        created = client.create_container(
+            image, ["echo", '"privileged": true'], labels=sandbox.labels, ports=list(ports),
+            host_config=client.create_host_config(
+                port_bindings={port: ("127.0.0.1", port) for port in ports}
+            ),
+        )  # fmt: skip
+        assert created["Id"]
+    finally:
+        client.close()
+        for doc in api.containers(all=True, filters={"label": sandbox.labels_filter()}):
+            if doc.get("Status", "").startswith("Created"):
+                api.remove_container(doc["Id"], force=True)
 
 
 def test_only_the_bots_address_is_served(proxy: str) -> None:
