@@ -364,6 +364,11 @@ def test_a_container_on_the_default_bridge_cannot_reach_the_proxy(stack: Stack) 
         if answer:
             break
     assert answer.startswith("HTTP/1.1 200") and "chatops sandbox" in answer, answer
+    # The proxy's address must be one of this machine's own bridges (the stack's internal
+    # network): were it routed anywhere else, the probe would leave the machine.
+    route = subprocess.run(["ip", "-o", "route", "get", stack.proxy_address],
+                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert " dev br-" in route and " via " not in route, route
     # No answer at all (nc times out): not the proxy's, nor anything else's on the way.
     answer = stack.probe("bridge", stack.proxy_address, 2375, "/_ping")
     assert "HTTP/" not in answer, answer
