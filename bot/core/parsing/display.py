@@ -44,14 +44,15 @@ from bot.core.operations import (
     ShowTop,
     VolumeMount,
 )
-
-REDACTED = "<redacted>"
+from bot.core.redaction import REDACTED, redact
 
 
 def shown_command(operation: Operation, *, engine: str | None = None) -> str:
-    """``operation`` in Docker CLI spelling, without ``docker``; ``-e`` values redacted."""
+    """``operation`` in Docker CLI spelling, without ``docker``; ``-e`` values redacted, and
+    any word holding a recognisable secret (a token typed into ``sh -c '…'``, a password in
+    a URL): what is shown is also stored, in approvals and the audit log."""
     words = ["-c", engine] if engine else []
-    return shlex.join(words + operation_words(operation))
+    return shlex.join(words + [redact(word) for word in operation_words(operation)])
 
 
 def operation_words(operation: Operation) -> list[str]:

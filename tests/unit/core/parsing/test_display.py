@@ -185,3 +185,25 @@ def test_what_is_shown_always_parses_back(before: list[str], after: list[str]) -
         return
     again = parse_command(command.shown)
     assert _without_env_values(again.operation) == _without_env_values(command.operation)
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        (
+            "run busybox sh -c 'curl -H \"Authorization: Bearer abcdef0123456789abcdef\" x'",
+            "abcdef0123456789abcdef",
+        ),
+        ("run busybox wget https://deploy:hunter2hunter2@git.example.com/x", "hunter2hunter2"),
+        ("run busybox echo xoxb-1234567890-abcdefghijkl", "xoxb-1234567890-abcdefghijkl"),
+        (
+            "run busybox --token ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+            "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        ),
+    ],
+)
+def test_secrets_typed_as_arguments_are_not_shown(text: str, secret: str) -> None:
+    """What is shown is stored too (approval requests, the audit log)."""
+    command = parse_command(text)
+    assert secret not in command.shown and "<redacted>" in command.shown
+    assert secret in repr(command.operation)  # the operation itself runs as typed
