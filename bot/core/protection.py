@@ -39,6 +39,23 @@ class Protection:
     """What is protected besides the label: the bot's own container(s), by full ID."""
 
     own_container_ids: frozenset[str] = frozenset()
+    # Labels outside the namespace that carry the bot's meaning (configured keep/quiet labels).
+    admin_labels: frozenset[str] = frozenset()
+
+    def inherited_reserved(
+        self, labels: Mapping[str, str] | None, *, given: Iterable[str]
+    ) -> list[str]:
+        """The reserved labels a new container carries that ``run`` did not set: its image's
+        (a pulled image could otherwise keep itself from housekeeping and notices). Set
+        explicitly, they were judged by the policy; inherited, nobody judged them."""
+        typed = set(given)
+        reserved = {label.lower() for label in self.admin_labels}
+        return sorted(
+            key
+            for key in labels or {}
+            if key not in typed
+            and (key.strip().lower().startswith(RESERVED_PREFIX) or key.lower() in reserved)
+        )
 
     def container_refusal(
         self, *, container_id: str, labels: Mapping[str, str] | None, shown: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.config import admin_labels
 from bot.core.cleanup import CleanupRules
 from bot.core.protection import Protection
 from bot.engine.docker_engine import DockerEngine, EngineLimits
@@ -25,7 +26,9 @@ class DockerEngineDirectory:
         volume_allowlist = tuple(settings.run_policy.volume_allowlist)
         # The bot's own container, wherever it runs: protected on every engine (an ID is
         # unique across engines, and the bot cannot tell which engine runs it).
-        protection = Protection(own_container_ids=own_container_ids())
+        protection = Protection(
+            own_container_ids=own_container_ids(), admin_labels=frozenset(admin_labels(settings))
+        )
         if not settings.engines:
             url = settings.docker_host or DEFAULT_DOCKER_HOST
             limits = _limits(settings, None)

@@ -83,6 +83,7 @@ from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.translate import api_error, engine_errors
 from bot.errors import (
+    AccessDenied,
     CommandNotFound,
     CommandNotRunnable,
     EngineError,
@@ -403,12 +404,21 @@ class DockerEngine:
             created = self._create(op)
         container_id = created["Id"]
         doc = api.inspect_container(container_id)
-        if is_protected((doc.get("Config") or {}).get("Labels")):
+        labels = (doc.get("Config") or {}).get("Labels")
+        if is_protected(labels):
             # Labels come from the image too: nobody may make a container chat cannot manage.
             self._discard(container_id)
             raise Protected(
                 f"Not allowed: image `{op.image.familiar()}` carries the label "
                 "chatops.protected, which only the deployment may set; the container was removed."
+            )
+        inherited = self._protection.inherited_reserved(labels, given=(k for k, _ in op.labels))
+        if inherited:
+            self._discard(container_id)
+            shown = ", ".join(f"`{key}`" for key in inherited)
+            raise AccessDenied(
+                f"Not allowed: image `{op.image.familiar()}` carries labels reserved for the bot "
+                f"({shown}); the container was removed. An admin may set them with -l."
             )
         name = mapping.generated_name(op, doc)
         if op.auto_remove and not op.detach:

@@ -186,6 +186,10 @@ def redact(doc: dict[str, Any]) -> dict[str, Any]:
         for key in ("Cmd", "Entrypoint", "Healthcheck", "Labels"):
             if key in config:
                 config[key] = known(config[key])
+    # A log driver's options hold its credentials (splunk-token, awslogs keys...), like Env.
+    log_config = (clean.get("HostConfig") or {}).get("LogConfig")
+    if isinstance(log_config, dict) and isinstance(log_config.get("Config"), dict):
+        log_config["Config"] = {key: REDACTED for key in log_config["Config"]}
     health = (clean.get("State") or {}).get("Health")
     if isinstance(health, dict) and "Log" in health:
         health["Log"] = known(health["Log"])
@@ -202,14 +206,25 @@ def _environment_secrets(doc: dict[str, Any]) -> list[str]:
 
 
 def _texts(value: Any, change: Callable[[str], str]) -> Any:
-    """``value`` with ``change`` applied to every string in it (mapping keys excepted)."""
+    """``value`` with ``change`` applied to every string in it (mapping keys kept, but judged
+    with their value: ``{"db.password": "x"}`` is the secret ``db.password=x``)."""
     if isinstance(value, str):
         return change(value)
     if isinstance(value, dict):
-        return {key: _texts(item, change) for key, item in value.items()}
+        return {key: _keyed(str(key), item, change) for key, item in value.items()}
     if isinstance(value, list):
         return [_texts(item, change) for item in value]
     return value
+
+
+def _keyed(key: str, value: Any, change: Callable[[str], str]) -> Any:
+    """A mapping's value, changed as ``key=value`` would be (a secret-named key redacts it)."""
+    if not isinstance(value, str):
+        return _texts(value, change)
+    whole = change(f"{key}={value}")
+    if whole.startswith(f"{key}=") and whole != f"{key}={value}":
+        return whole[len(key) + 1 :]
+    return change(value)
 
 
 def _env_names(config: dict[str, Any]) -> str:
@@ -487,15 +502,19 @@ def engine_event(doc: dict[str, Any]) -> EngineEvent:
         action=action[:_EVENT_TEXT],
         actor_id=str(actor.get("ID") or doc.get("id") or "")[:_EVENT_TEXT],
         attributes=tuple(
-            sorted((str(k)[:_EVENT_TEXT], _event_text(str(v))) for k, v in attributes.items())
+            sorted(
+                (str(k)[:_EVENT_TEXT], _event_text(str(k), str(v))) for k, v in attributes.items()
+            )
         )[:_EVENT_ATTRIBUTES],
     )
 
 
-def _event_text(value: str) -> str:
-    """The head of an attribute's value, redacted first (labels may hold secrets): the
-    margin keeps any secret that starts in the head whole."""
-    return redaction.redact(value[: _EVENT_TEXT + redaction.TAIL_MARGIN])[:_EVENT_TEXT]
+def _event_text(key: str, value: str) -> str:
+    """The head of an attribute's value, redacted first (labels may hold secrets, and a
+    secret-named label's value is one): the margin keeps any secret that starts in the head
+    whole."""
+    head = value[: _EVENT_TEXT + redaction.TAIL_MARGIN]
+    return str(_keyed(key, head, redaction.redact))[:_EVENT_TEXT]
 
 
 _LATEST_NS = 253_402_300_799 * 1_000_000_000  # 9999-12-31T23:59:59Z: datetime's last second

@@ -84,10 +84,21 @@ def check_run_targets(
             checked_container(api, mode.partition(":")[2], protection)
     if network and not network.startswith("container:") and network not in ("host", "none"):
         _check_network(api, network)
+    names = [
+        mount.source
+        for mount in op.volumes
+        if mount.kind is MountKind.VOLUME and mount.source is not None
+    ]
+    # Every volume is judged before any is made: a refused run leaves no volume behind.
+    missing = [name for name in names if not _check_volume(api, name, protection, volume_allowlist)]
     owner = dict(op.labels).get(OWNER_LABEL)
-    for mount in op.volumes:
-        if mount.kind is MountKind.VOLUME and mount.source is not None:
-            _check_volume(api, mount.source, owner=owner, allowlist=volume_allowlist)
+    for name in missing:
+        labels = {CREATED_BY_LABEL: CREATED_BY_CHAT}
+        if owner:
+            labels[OWNER_LABEL] = owner
+        # Creating a volume that appeared meanwhile returns that one unchanged: judge it again.
+        api.create_volume(name=name, driver="local", labels=labels)
+        _check_volume(api, name, protection, volume_allowlist)
 
 
 def _check_network(api: docker.APIClient, name: str) -> None:
@@ -107,26 +118,30 @@ def _check_network(api: docker.APIClient, name: str) -> None:
 
 
 def _check_volume(
-    api: docker.APIClient, name: str, *, owner: str | None, allowlist: tuple[str, ...]
-) -> None:
+    api: docker.APIClient, name: str, protection: Protection, allowlist: tuple[str, ...]
+) -> bool:
+    """Refuse volume ``name`` unless chat may mount it; False if it does not exist yet."""
     try:
         doc = api.inspect_volume(name)
     except docker.errors.NotFound:
-        labels = {CREATED_BY_LABEL: CREATED_BY_CHAT}
-        if owner:
-            labels[OWNER_LABEL] = owner
-        # Creating a volume that appeared meanwhile returns that one unchanged: it is then
-        # judged like any existing volume below.
-        doc = api.create_volume(name=name, driver="local", labels=labels)
-    labels = labels_of(doc)
-    if is_protected(labels):
+        return False
+    if is_protected(labels_of(doc)):
         raise Protected(f"Not allowed: {refusal('volume', name)}.")
+    # A volume a protected container mounts is its state, whoever made it: a name claimed
+    # from chat before a stack first came up is the stack's now.
+    users = api.containers(all=True, filters={"volume": name})
+    if not all(listable(user, protection) for user in users):
+        raise Protected(
+            f"Not allowed: volume `{name}` is mounted by a protected container; it may be "
+            "listed, and nothing else from chat."
+        )
     if listed(name, allowlist):
-        return
+        return True
+    labels = labels_of(doc)
     made_by_chat = labels.get(CREATED_BY_LABEL) == CREATED_BY_CHAT
     plain = doc.get("Driver") == "local" and not (doc.get("Options") or {})
     if made_by_chat and plain:
-        return
+        return True
     raise AccessDenied(
         f"Not allowed: volume `{name}` exists and was not made through chat (it may be another "
         "stack's state, or a host path under another name); allow it with [run_policy] "

@@ -287,13 +287,13 @@ def test_reserved_labels(chat: ChatBot, sandbox: Sandbox, api: docker.APIClient)
     for label in ("chatops.keep=true", "chatops.quiet=true", "chatops.owner=U0ELSE"):
         message = refused(chat.ask(f"{run} -l {label} {TEST_IMAGE} true", OPERATOR), AccessDenied)
         assert "only admins" in message
-    name = sandbox.name("kept")
+    name = sandbox.name("admin-kept")
     reply = chat.ask(f"{run} --name {name} -l chatops.keep=true {TEST_IMAGE} true")
     assert reply.error is None, reply.error
     labels = api.inspect_container(name)["Config"]["Labels"]
     assert labels["chatops.keep"] == "true" and labels["chatops.owner"] == "U0ADMIN"
     # Every container run from chat says who ran it.
-    other = sandbox.name("owned")
+    other = sandbox.name("operator-owned")
     assert chat.ask(f"{run} --name {other} {TEST_IMAGE} true", OPERATOR).error is None
     assert api.inspect_container(other)["Config"]["Labels"]["chatops.owner"] == "U0OPS"
 
@@ -352,3 +352,67 @@ def test_prune_and_housekeeping_leave_protected_containers(
     finally:
         chat.close()
         api.remove_container(dead_protected["Id"], force=True)
+
+
+def test_a_volume_claimed_from_chat_is_the_stacks_once_a_protected_container_mounts_it(
+    chat: ChatBot, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    """Claiming `project_state` from chat before a stack first comes up must not give chat
+    the stack's state: once a protected container mounts it, it is the stack's."""
+    claimed = sandbox.name("squat_state")
+    run = f"run --rm {sandbox.label_args()}"
+    reply = chat.ask(f"{run} -v {claimed}:/x {TEST_IMAGE} sh -c 'echo planted > /x/f'", OPERATOR)
+    assert reply.error is None, reply.error
+    # Positive control: before the stack uses it, chat may mount what chat made.
+    assert chat.ask(f"{run} -v {claimed}:/x {TEST_IMAGE} true").error is None
+    stack_container = api.create_container(
+        TEST_IMAGE, ["sleep", "300"], name=sandbox.name("squat-stack"),
+        labels=sandbox.labels | PROTECTED,
+        host_config=api.create_host_config(binds={claimed: {"bind": "/data", "mode": "rw"}}),
+    )  # fmt: skip
+    try:
+        message = refused(chat.ask(f"{run} -v {claimed}:/x {TEST_IMAGE} cat /x/f"))
+        assert "mounted by a protected container" in message
+    finally:
+        api.remove_container(stack_container["Id"], force=True)
+        api.remove_volume(claimed, force=True)
+
+
+def test_a_refused_run_makes_no_volume(
+    chat: ChatBot, stack: Stack, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    fresh = sandbox.name("never-made")
+    run = f"run --rm {sandbox.label_args()}"
+    refused(chat.ask(f"{run} -v {fresh}:/a -v {stack.volume}:/b {TEST_IMAGE} true"))
+    with pytest.raises(docker.errors.NotFound):
+        api.inspect_volume(fresh)
+
+
+def test_an_image_may_not_bring_reserved_labels(
+    chat: ChatBot, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    """An image (pulled from anywhere) carrying chatops.keep/quiet would keep its containers
+    from housekeeping and notices: nobody judged those labels, so the run is refused."""
+    base = api.create_container(TEST_IMAGE, ["true"], labels=sandbox.labels)
+    repository = f"chatops-test/t{sandbox.session[:6]}-keep-image"
+    api.commit(base["Id"], repository=repository, tag="latest",
+               conf={"Labels": sandbox.labels | {"chatops.keep": "true", "chatops.quiet": "1"}})  # fmt: skip
+    api.remove_container(base["Id"])
+    name = sandbox.name("from-keep-image")
+    try:
+        for actor in (OPERATOR, ADMIN):
+            message = refused(
+                chat.ask(f"run -d --name {name} {repository} sleep 60", actor), AccessDenied
+            )
+            assert "`chatops.keep`" in message and "`chatops.quiet`" in message
+            assert api.containers(all=True, filters={"name": name}) == []
+        # Positive control: an admin who sets them explicitly (the policy judged them) may.
+        reply = chat.ask(
+            f"run -d --name {name} -l chatops.keep=true -l chatops.quiet= {repository} sleep 60"
+        )
+        assert reply.error is None, reply.error
+        assert api.inspect_container(name)["Config"]["Labels"]["chatops.keep"] == "true"
+    finally:
+        with contextlib.suppress(docker.errors.APIError):
+            api.remove_container(name, force=True)
+        api.remove_image(f"{repository}:latest", force=True)

@@ -80,3 +80,13 @@ def test_notifications_ignore_protected_containers() -> None:
     assert rules.ignores(name="proxy", image="haproxy", labels={"chatops.protected": "true"})
     # The positive control: the same container without the label is reported.
     assert not rules.ignores(name="proxy", image="haproxy", labels={})
+
+
+def test_reserved_labels_an_image_brings_are_found() -> None:
+    rules = Protection(admin_labels=frozenset({"keep-me"}))
+    labels = {"chatops.keep": "true", "keep-me": "1", "team": "x", "chatops.owner": "U1"}
+    assert rules.inherited_reserved(labels, given=["chatops.owner"]) == ["chatops.keep", "keep-me"]
+    assert (
+        rules.inherited_reserved(labels, given=["chatops.owner", "chatops.keep", "keep-me"]) == []
+    )
+    assert rules.inherited_reserved(None, given=[]) == []

@@ -236,6 +236,29 @@ def test_listing_commands_and_event_attributes_are_redacted() -> None:
     assert dict(event.attributes) == {"hook": "see <redacted>", "name": "web"}
 
 
+def test_secret_named_labels_and_log_driver_options_are_redacted() -> None:
+    """A label's name can make its value a secret (db.password=...), as an assignment would;
+    a log driver's options hold its credentials."""
+    doc: dict[str, Any] = {
+        "Id": "d" * 64, "Name": "/victim",
+        "Config": {"Image": "app:1", "Labels": {
+            "db.password": "Hunter2Hunter2", "api_token": "tok_live_abcdef123456",
+            "team": "payments"}},
+        "HostConfig": {"LogConfig": {"Type": "splunk", "Config": {
+            "splunk-token": "5f1c2d3e-aaaa-bbbb-cccc-0123456789ab", "splunk-url": "https://x"}}},
+    }  # fmt: skip
+    item = container_item(doc)
+    shown = str(item.summary) + str(item.document)
+    for secret in ("Hunter2Hunter2", "tok_live_abcdef123456", "5f1c2d3e-aaaa"):
+        assert secret not in shown
+    labels = item.document["Config"]["Labels"]
+    assert labels["team"] == "payments"  # the positive control: a plain label stays
+    assert item.document["HostConfig"]["LogConfig"]["Type"] == "splunk"
+    event = engine_event({"Type": "container", "Action": "die", "Actor": {
+        "ID": "abc", "Attributes": {"db.password": "Hunter2Hunter2", "team": "payments"}}})  # fmt: skip
+    assert dict(event.attributes) == {"db.password": "<redacted>", "team": "payments"}
+
+
 # -- diagnostics ----------------------------------------------------------------------------
 
 
