@@ -53,6 +53,7 @@ def run_policy(settings: RunPolicySettings) -> RunPolicy:
         image_allowlist=tuple(settings.image_allowlist),
         default_memory_bytes=parse_size(memory, option="default_memory") if memory else None,
         default_cpus=settings.default_cpus,
+        pids_limit=settings.pids_limit or None,
     )
 
 

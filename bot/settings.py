@@ -148,6 +148,9 @@ class RunPolicySettings(BaseModel):
     image_allowlist: list[str] = Field(default_factory=list)  # empty: any image
     default_memory: str | None = None  # e.g. "512m", when run gives no -m
     default_cpus: float | None = Field(default=None, ge=0.01)  # Docker's smallest share
+    # Processes one container may hold, and the most --pids-limit may ask for: a fork bomb in
+    # one chat container would otherwise exhaust the engine host's PIDs for everyone. 0: none.
+    pids_limit: int = Field(default=4096, ge=0, le=4_194_304)
 
     @field_validator("default_memory")
     @classmethod

@@ -184,6 +184,7 @@ class RunContainer:
     restart: RestartPolicy | None = None
     memory_bytes: int | None = None
     nano_cpus: int | None = None
+    pids_limit: int | None = None  # processes the container may hold at once
     hostname: str | None = None
     network: str | None = None
     # Options that widen what the container may do to its host; the run policy decides.

@@ -78,6 +78,9 @@ class RunPolicy:
     admin_labels: tuple[str, ...] = ()
     default_memory_bytes: int | None = None  # when run gives no -m
     default_cpus: float | None = None  # when run gives no --cpus
+    # Processes one container may hold: the default and the most --pids-limit may ask for
+    # (a fork bomb in one container would otherwise take the engine's host down for all).
+    pids_limit: int | None = None
 
 
 def run_violations(op: RunContainer, policy: RunPolicy) -> list[str]:
@@ -114,6 +117,11 @@ def run_violations(op: RunContainer, policy: RunPolicy) -> list[str]:
             problem = _host_path_problem(mount.source, mount.read_only, mount.options, policy)
             if problem:
                 problems.append(problem)
+    if policy.pids_limit and op.pids_limit and op.pids_limit > policy.pids_limit:
+        problems.append(
+            f"`--pids-limit {op.pids_limit}` is refused: at most {policy.pids_limit} "
+            f"(allow more with [run_policy] pids_limit = {op.pids_limit})"
+        )
     refused_image = image_violation(op.image, policy)
     if refused_image:
         problems.append(refused_image)
@@ -138,8 +146,8 @@ def image_violation(image: ImageReference, policy: RunPolicy) -> str | None:
 
 
 def with_defaults(op: RunContainer, policy: RunPolicy, *, owner: str | None = None) -> RunContainer:
-    """``op`` with the configured default memory and CPU limits where it sets none, and
-    labelled with its ``owner`` (the chat user who ran it) unless an admin set that label."""
+    """``op`` with the configured default memory, CPU and process limits where it sets none,
+    and labelled with its ``owner`` (the chat user who ran it) unless an admin set that."""
     memory = op.memory_bytes
     if memory is None and policy.default_memory_bytes:
         memory = policy.default_memory_bytes
@@ -149,7 +157,10 @@ def with_defaults(op: RunContainer, policy: RunPolicy, *, owner: str | None = No
     labels = op.labels
     if owner is not None and all(key != OWNER_LABEL for key, _ in labels):
         labels = (*labels, (OWNER_LABEL, owner))
-    return dataclasses.replace(op, memory_bytes=memory, nano_cpus=cpus, labels=labels)
+    pids = op.pids_limit if op.pids_limit is not None else policy.pids_limit
+    return dataclasses.replace(
+        op, memory_bytes=memory, nano_cpus=cpus, pids_limit=pids, labels=labels
+    )
 
 
 def listed(name: str, patterns: Iterable[str]) -> bool:

@@ -504,6 +504,7 @@ class DockerEngine:
             restart_policy=restart,
             mem_limit=op.memory_bytes,
             nano_cpus=op.nano_cpus,
+            pids_limit=op.pids_limit,
             network_mode=op.network,
             privileged=op.privileged,
             cap_add=list(op.cap_add) or None,

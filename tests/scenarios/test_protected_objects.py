@@ -295,7 +295,9 @@ def test_reserved_labels(chat: ChatBot, sandbox: Sandbox, api: docker.APIClient)
     # Every container run from chat says who ran it.
     other = sandbox.name("operator-owned")
     assert chat.ask(f"{run} --name {other} {TEST_IMAGE} true", OPERATOR).error is None
-    assert api.inspect_container(other)["Config"]["Labels"]["chatops.owner"] == "U0OPS"
+    doc = api.inspect_container(other)
+    assert doc["Config"]["Labels"]["chatops.owner"] == "U0OPS"
+    assert doc["HostConfig"]["PidsLimit"] == 4096  # [run_policy] pids_limit by default
 
 
 def test_an_image_that_carries_the_protected_label_is_not_run(

@@ -65,8 +65,10 @@ def test_run_policy() -> None:
         host_path_allowlist=("/srv/data",),
         default_memory_bytes=256 * 2**20,
         default_cpus=0.5,
+        pids_limit=4096,  # on by default
     )
     assert run_policy(settings().run_policy).default_memory_bytes is None
+    assert run_policy(settings(run_policy={"pids_limit": 0}).run_policy).pids_limit is None
 
 
 def test_configured_policy_applies_both() -> None:

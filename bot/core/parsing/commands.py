@@ -272,6 +272,7 @@ def build_run(parsed: ParsedOptions, table: OptionTable) -> RunContainer:
     if memory is not None and memory < _MIN_MEMORY:
         raise table.error("--memory must be at least 6m (the engine's minimum).")
     cpus_text = parsed.value("cpus")
+    pids_text = parsed.value("pids_limit")
     return RunContainer(
         image=image,
         command=tuple(parsed.positionals[1:]),
@@ -288,6 +289,7 @@ def build_run(parsed: ParsedOptions, table: OptionTable) -> RunContainer:
         restart=restart,
         memory_bytes=memory,
         nano_cpus=None if cpus_text is None else _nano_cpus(cpus_text, table),
+        pids_limit=None if pids_text is None else _pids_limit(pids_text, table),
         hostname=parsed.value("hostname"),
         network=parsed.value("network") or parsed.value("net"),
         privileged=parsed.flag("privileged"),
@@ -330,6 +332,14 @@ def _absolute(path: str | None, option: str, table: OptionTable) -> str | None:
     if path is not None and not path.startswith("/"):
         raise table.error(f"{option} must be an absolute path inside the container, not {path!r}.")
     return path
+
+
+def _pids_limit(text: str, table: OptionTable) -> int:
+    """``--pids-limit N``: at least 1 (Docker's 0 and -1, "unlimited", are the run policy's
+    to refuse, so they are not taken here at all)."""
+    if not text.isdigit() or not 1 <= int(text) <= 4_194_304:
+        raise table.error(f"--pids-limit takes a number of processes from 1, not {text!r}.")
+    return int(text)
 
 
 def _nano_cpus(text: str, table: OptionTable) -> int:
@@ -627,6 +637,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 help="Memory limit, e.g. 512m",
             ),
             OptionSpec(long="cpus", takes_value=True, metavar="N", help="Number of CPUs, e.g. 1.5"),
+            OptionSpec(
+                long="pids-limit",
+                takes_value=True,
+                metavar="N",
+                help="Processes the container may hold at once",
+            ),
             OptionSpec(
                 long="hostname",
                 short="h",

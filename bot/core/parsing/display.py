@@ -204,6 +204,7 @@ def _run_options(op: RunContainer) -> list[str]:
         words += [f"--restart={op.restart.name.value}" + (f":{count}" if count else "")]
     words += _value("-m", _size(op.memory_bytes))
     words += _value("--cpus", _cpus(op.nano_cpus))
+    words += _value("--pids-limit", op.pids_limit)
     words += _value("-h", op.hostname) + _value("--network", op.network)
     words += _flags(op.privileged, "--privileged")
     words += _each("--cap-add", op.cap_add) + _each("--cap-drop", op.cap_drop)

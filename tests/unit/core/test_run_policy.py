@@ -12,6 +12,7 @@ from bot.core.operations import RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.references import parse_image_reference
 from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
+from bot.errors import ParseError
 from bot.settings import RunPolicySettings
 
 STRICT = RunPolicy()
@@ -228,3 +229,20 @@ def test_with_defaults_labels_the_owner_unless_an_admin_named_one() -> None:
     kept = with_defaults(run("-l chatops.owner=U0BOB busybox"), STRICT, owner="U0ALICE")
     assert [v for k, v in kept.labels if k == "chatops.owner"] == ["U0BOB"]
     assert with_defaults(run("busybox"), STRICT).labels == ()
+
+
+def test_the_process_limit_is_a_default_and_a_ceiling() -> None:
+    policy = configured()  # pids_limit = 4096 unless configured
+    assert with_defaults(run("busybox"), policy).pids_limit == 4096
+    assert with_defaults(run("--pids-limit 100 busybox"), policy).pids_limit == 100
+    [problem] = run_violations(run("--pids-limit 5000 busybox"), policy)
+    assert "`--pids-limit 5000`" in problem and "pids_limit = 5000" in problem
+    unlimited = configured(pids_limit=0)
+    assert with_defaults(run("busybox"), unlimited).pids_limit is None
+    assert run_violations(run("--pids-limit 5000 busybox"), unlimited) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5", ""])
+def test_pids_limit_takes_a_positive_count(value: str) -> None:
+    with pytest.raises(ParseError, match="--pids-limit"):
+        parse_command(f"run --pids-limit={value} busybox")
