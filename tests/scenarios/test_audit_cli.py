@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from bot.state.audit import SqlAuditLog, entry_hash
 from bot.state.database import audit_entries, open_database
 from tests.conftest import AUDIT_KEY, REPO
-from tests.unit.state.test_audit import legacy_database, move_head, rewrite_from
+from tests.database.state.test_audit import legacy_database, move_head, rewrite_from
 
 KEY = AUDIT_KEY.encode()
 

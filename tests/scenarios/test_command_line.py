@@ -139,7 +139,7 @@ def test_db_upgrade_adopts_a_database_from_before_migrations(
 ) -> None:
     import sqlite3
 
-    from tests.unit.state.test_schema import FIXTURES
+    from tests.database.state.test_schema import FIXTURES
 
     path = tmp_path / "old.db"
     with sqlite3.connect(path) as connection:

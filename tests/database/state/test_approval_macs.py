@@ -298,7 +298,7 @@ def test_a_row_sealed_under_another_key_does_not_verify(database_url: str) -> No
 def test_the_release_0_1_rows_pending_is_never_run_and_finished_ones_stay_history(
     database_url: str,
 ) -> None:
-    from tests.unit.state.test_schema import load_release_state
+    from tests.database.state.test_schema import load_release_state
 
     load_release_state(database_url)
     rig = make_rig(database_url, min_approvals=1)

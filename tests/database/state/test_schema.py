@@ -105,7 +105,7 @@ def test_migrations_make_exactly_the_tables_the_code_uses(database_url: str) -> 
 
 def test_an_older_database_with_fewer_tables_gets_the_missing_ones(tmp_path: Path) -> None:
     """Before audit keys the bot made only audit_log and audit_head: adopted, the rest made."""
-    from tests.unit.state.test_audit import legacy_database
+    from tests.database.state.test_audit import legacy_database
 
     url = f"sqlite:///{tmp_path}/legacy.db"
     legacy_database(url, 2)
