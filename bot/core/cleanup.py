@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.humanize import human_size
 from bot.core.parsing.units import parse_duration
-from bot.core.plans import PlanItem
+from bot.core.plans import ObjectKind, PlanItem
 from bot.core.protection import PROTECTED_LABEL, is_protected
 from bot.core.results import ActionResult, CleanupReport, TargetOutcome
 
@@ -107,7 +107,7 @@ def container_item(
     if keeps(config.get("Labels"), [name, str(config.get("Image", ""))], rules):
         return None
     # The marker is FinishedAt as the engine wrote it: a restart since the plan changes it.
-    return PlanItem(kind="container", id=str(doc["Id"]), target=name, size=size,
+    return PlanItem(kind=ObjectKind.CONTAINER, id=str(doc["Id"]), target=name, size=size,
                     marker=str(state.get("FinishedAt") or ""),
                     description=_describe(name, status, size))  # fmt: skip
 
@@ -131,7 +131,7 @@ def image_item(
         return None
     name = tags[0] if tags else str(doc["Id"])[7:19]
     size = int(doc.get("Size") or 0)
-    return PlanItem(kind="image", id=str(doc["Id"]), target=name, size=size,
+    return PlanItem(kind=ObjectKind.IMAGE, id=str(doc["Id"]), target=name, size=size,
                     description=_describe(name, "dangling", size))  # fmt: skip
 
 

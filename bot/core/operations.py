@@ -76,7 +76,7 @@ class RemoveImages:
     no_prune: bool = False
 
 
-class Protocol(StrEnum):
+class PortProtocol(StrEnum):
     TCP = "tcp"
     UDP = "udp"
     SCTP = "sctp"
@@ -95,7 +95,7 @@ class PortMapping:
 
     container_port: int
     container_port_end: int | None = None
-    protocol: Protocol = Protocol.TCP
+    protocol: PortProtocol = PortProtocol.TCP
     host_ip: str | None = None
     host_port: int | None = None
     host_port_end: int | None = None
@@ -300,7 +300,7 @@ class ShowPorts:
 
     container: str
     private_port: int | None = None
-    protocol: Protocol = Protocol.TCP  # only meaningful with private_port
+    protocol: PortProtocol = PortProtocol.TCP  # only meaningful with private_port
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -27,6 +27,7 @@ from bot.core.operations import (
     changes_something,
 )
 from bot.core.parsing.parser import parse_command
+from bot.core.plans import ObjectKind
 from bot.core.policy import Actor, Policy, Verdict
 from bot.core.request_ids import current_request_id
 from bot.core.results import (
@@ -150,8 +151,8 @@ class Pipeline:
         plan = self._approvals.plan(command, engine=engine)
         if not plan.items:
             # Nothing would be destroyed (a prune with nothing to prune): nothing to approve.
-            kind = "images" if isinstance(command.operation, PruneImages) else "containers"
-            return PruneResult(kind=kind, deleted=(), space_reclaimed=0)
+            pruned = ObjectKind.IMAGE if isinstance(command.operation, PruneImages) else None
+            return PruneResult(kind=pruned or ObjectKind.CONTAINER, deleted=(), space_reclaimed=0)
         record = self._approvals.request(
             requester=actor.user_id, channel_id=actor.channel_id, command=command, engine=engine,
             plan=plan,

@@ -7,13 +7,26 @@ stored, and executed object by object, by ID.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+
+
+class ObjectKind(StrEnum):
+    """What an engine object is: every ``match`` over it ends in ``assert_never``, so a new
+    kind (a volume) is named by mypy wherever it must be handled."""
+
+    CONTAINER = "container"
+    IMAGE = "image"
+
+    @property
+    def plural(self) -> str:
+        return f"{self.value}s"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PlanItem:
     """One object the action will destroy, as it was when planned."""
 
-    kind: str  # "container" or "image"
+    kind: ObjectKind
     id: str  # the exact object: a later change of what `target` names is refused
     target: str  # how the request named it (name, reference or ID)
     description: str  # status, image, size: what the approver sees

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.core.approval_records import ApprovalOutcomeKind, ApprovalRecord
 from bot.core.audit import AuditEntry
-from bot.core.plans import PlanItem
+from bot.core.plans import ObjectKind, PlanItem
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -127,7 +127,7 @@ class LogsResult:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class InspectItem:
-    kind: str  # "container" or "image"
+    kind: ObjectKind
     id: str
     name: str
     summary: tuple[tuple[str, str], ...]  # ordered key facts for a compact view
@@ -248,7 +248,7 @@ class EventList:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PruneResult:
-    kind: str  # "containers" or "images"
+    kind: ObjectKind  # what was pruned
     deleted: tuple[str, ...]
     space_reclaimed: int
 

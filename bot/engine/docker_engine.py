@@ -53,7 +53,7 @@ from bot.core.operations import (
     filters_as_dict,
 )
 from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
-from bot.core.plans import Plan
+from bot.core.plans import ObjectKind, Plan
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection, is_protected
 from bot.core.results import (
     ActionResult,
@@ -695,7 +695,9 @@ class DockerEngine:
                 continue  # started or removed since the listing: the engine's prune skips it too
             deleted.append(item.id)
             reclaimed += item.size
-        return PruneResult(kind="containers", deleted=tuple(deleted), space_reclaimed=reclaimed)
+        return PruneResult(
+            kind=ObjectKind.CONTAINER, deleted=tuple(deleted), space_reclaimed=reclaimed
+        )
 
     def _prune_images(self, op: PruneImages) -> PruneResult:
         filters = filters_as_dict(op.filters)
@@ -709,7 +711,7 @@ class DockerEngine:
             if key == "Deleted"
         ]
         return PruneResult(
-            kind="images",
+            kind=ObjectKind.IMAGE,
             deleted=tuple(deleted),
             space_reclaimed=int(answer.get("SpaceReclaimed") or 0),
         )

@@ -56,7 +56,7 @@ from bot.core.operations import (
     ShowTop,
     filters_as_dict,
 )
-from bot.core.plans import Plan, PlanItem
+from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.references import parse_image_reference
 from bot.core.results import (
     ActionResult,
@@ -532,7 +532,7 @@ class FakeEngine:
         for container in gone:
             del self.containers[container.id]
         return PruneResult(
-            kind="containers",
+            kind=ObjectKind.CONTAINER,
             deleted=tuple(c.id for c in gone),
             space_reclaimed=sum(c.size for c in gone),
         )
@@ -542,7 +542,7 @@ class FakeEngine:
         for image in gone:
             self._delete_image(image)
         return PruneResult(
-            kind="images",
+            kind=ObjectKind.IMAGE,
             deleted=tuple(i.id for i in gone),
             space_reclaimed=sum(i.size for i in gone),
         )
@@ -592,7 +592,7 @@ class FakeEngine:
             case PruneContainers():
                 items = tuple(
                     PlanItem(
-                        kind="container",
+                        kind=ObjectKind.CONTAINER,
                         id=c.id,
                         target=c.id,
                         description=f"{c.name} ({c.image}, {_status(c)})",
@@ -617,12 +617,15 @@ class FakeEngine:
         outcomes = []
         for item in plan.items:
             try:
-                if item.kind == "container":
-                    self._remove_container(self.container(item.id), force=plan.force)
-                elif plan.action == "rmi" and item.target != item.id:
-                    self._rmi(item.target, force=plan.force)  # one tag of several: untag only
-                else:
-                    self._rmi(item.id, force=plan.force)
+                match item.kind:
+                    case ObjectKind.CONTAINER:
+                        self._remove_container(self.container(item.id), force=plan.force)
+                    case ObjectKind.IMAGE if plan.action == "rmi" and item.target != item.id:
+                        self._rmi(item.target, force=plan.force)  # one tag of several: untag
+                    case ObjectKind.IMAGE:
+                        self._rmi(item.id, force=plan.force)
+                    case _:
+                        assert_never(item.kind)
                 outcomes.append(TargetOutcome(target=item.target, ok=True))
             except EngineError as err:
                 outcomes.append(TargetOutcome(target=item.target, ok=False, detail=str(err)))
@@ -647,7 +650,7 @@ class FakeEngine:
     def apply_cleanup(self, plan: Plan) -> CleanupReport:
         removed: list[PlanItem] = []
         skipped: list[tuple[PlanItem, str]] = []
-        for item in (i for i in plan.items if i.kind == "container"):
+        for item in (i for i in plan.items if i.kind is ObjectKind.CONTAINER):
             current = self.containers.get(item.id)
             why = container_change(item, self._inspect_doc(current) if current else None)
             if why:
@@ -656,7 +659,7 @@ class FakeEngine:
                 del self.containers[item.id]
                 removed.append(item)
         used = {c.image_id for c in self.containers.values()}  # after the containers went
-        for item in (i for i in plan.items if i.kind == "image"):
+        for item in (i for i in plan.items if i.kind is ObjectKind.IMAGE):
             image = self.images.get(item.id)
             why = "already gone" if image is None else image_change(item, used)
             if why or image is None:
@@ -673,7 +676,7 @@ class FakeEngine:
         if container.state in ("running", "paused") and not force:
             raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")
         return PlanItem(
-            kind="container",
+            kind=ObjectKind.CONTAINER,
             id=container.id,
             target=target,
             description=f"{container.name} ({container.image}, {container.state})",
@@ -683,7 +686,7 @@ class FakeEngine:
     def _image_plan_item(image: FakeImage, target: str) -> PlanItem:
         tags = ", ".join(image.tags) or "<none>"
         return PlanItem(
-            kind="image",
+            kind=ObjectKind.IMAGE,
             id=image.id,
             target=target,
             description=f"{tags} ({short_id(image.id)}, {human_size(image.size)})",
@@ -692,9 +695,13 @@ class FakeEngine:
     def _current_id(self, item: PlanItem) -> str | None:
         """What ``item``'s target names now (None: nothing)."""
         try:
-            if item.kind == "container":
-                return self.container(item.target).id
-            return self._image(item.target).id
+            match item.kind:
+                case ObjectKind.CONTAINER:
+                    return self.container(item.target).id
+                case ObjectKind.IMAGE:
+                    return self._image(item.target).id
+                case _:
+                    assert_never(item.kind)
         except NotFound:
             return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 import docker
 import docker.errors
@@ -24,7 +24,7 @@ from bot.core.cleanup import (
     image_change,
     image_item,
 )
-from bot.core.plans import Plan, PlanItem
+from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.results import CleanupReport
 
 # Removals are mostly waiting on the engine; a few at a time finish sooner than one by one.
@@ -66,22 +66,25 @@ def apply_cleanup(api: docker.APIClient, plan: Plan, *, engine: str) -> CleanupR
             skipped.append((item, changed))
             return
         try:
-            if item.kind == "container":
-                api.remove_container(item.id)
-            else:
-                api.remove_image(item.id)
+            match item.kind:
+                case ObjectKind.CONTAINER:
+                    api.remove_container(item.id)
+                case ObjectKind.IMAGE:
+                    api.remove_image(item.id)
+                case _:
+                    assert_never(item.kind)
             removed.append(item)
         except docker.errors.NotFound:
             skipped.append((item, "already gone"))
         except docker.errors.APIError as err:
             errors.append(f"{item.kind} {item.target}: {err.explanation}")
 
-    containers = [item for item in plan.items if item.kind == "container"]
+    containers = [item for item in plan.items if item.kind is ObjectKind.CONTAINER]
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
         list(pool.map(lambda c: remove(c, container_change(c, _inspect(api, c.id))), containers))
     # Images once the containers are gone: a removed container frees its image.
     used = _used_images(api)
-    images = [item for item in plan.items if item.kind == "image"]
+    images = [item for item in plan.items if item.kind is ObjectKind.IMAGE]
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
         list(pool.map(lambda i: remove(i, image_change(i, used)), images))
     return CleanupReport(engine=engine, dry_run=False, removed=tuple(removed),

@@ -13,6 +13,7 @@ from bot.core import redaction
 from bot.core.humanize import human_size
 from bot.core.operations import MountKind, PortMapping, RunContainer, VolumeMount
 from bot.core.parsing.ports import check_published_ports
+from bot.core.plans import ObjectKind
 from bot.core.results import (
     ContainerRow,
     DiskUsageResult,
@@ -268,7 +269,7 @@ def container_item(raw: dict[str, Any]) -> InspectItem:
         ("Labels", _labels_text(config.get("Labels") or {})),
     ]  # fmt: skip
     return InspectItem(
-        kind="container",
+        kind=ObjectKind.CONTAINER,
         id=str(doc.get("Id", "")),
         name=str(doc.get("Name", "")).lstrip("/"),
         summary=tuple((key, value) for key, value in summary if value),
@@ -297,7 +298,7 @@ def image_item(raw: dict[str, Any]) -> InspectItem:
         ("Labels", _labels_text(config.get("Labels") or {})),
     ]
     return InspectItem(
-        kind="image",
+        kind=ObjectKind.IMAGE,
         id=str(doc.get("Id", "")),
         name=tags[0] if tags else str(doc.get("Id", ""))[:19],
         summary=tuple((key, value) for key, value in summary if value),

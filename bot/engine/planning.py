@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, assert_never
 
 import docker
 import docker.errors
@@ -22,7 +22,7 @@ from bot.core.operations import (
     filters_as_dict,
 )
 from bot.core.parsing.units import parse_point_in_time
-from bot.core.plans import Plan, PlanItem
+from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection
 from bot.core.results import ActionResult, TargetOutcome
 from bot.engine.exact import item_change, refuse_changed
@@ -67,7 +67,7 @@ def make_plan(
                 if not (unwanted and _carries_all(doc.get("Labels") or {}, unwanted))
             ]
             items = tuple(
-                PlanItem(kind="container", id=doc["Id"], target=doc["Id"],
+                PlanItem(kind=ObjectKind.CONTAINER, id=doc["Id"], target=doc["Id"],
                          size=int(doc.get("SizeRw") or 0),
                          description=f"{_name(doc)} ({doc.get('Image')}, {doc.get('Status')})")
                 for doc in docs
@@ -90,10 +90,13 @@ def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionRes
     outcomes = []
     for item in plan.items:
         try:
-            if item.kind == "container":
-                api.remove_container(item.id, force=plan.force, v=plan.volumes)
-            else:
-                _remove_planned_image(api, item, plan)
+            match item.kind:
+                case ObjectKind.CONTAINER:
+                    api.remove_container(item.id, force=plan.force, v=plan.volumes)
+                case ObjectKind.IMAGE:
+                    _remove_planned_image(api, item, plan)
+                case _:
+                    assert_never(item.kind)
             outcomes.append(TargetOutcome(target=item.target, ok=True))
         except PlanChanged as err:
             outcomes.append(TargetOutcome(target=item.target, ok=False, detail=str(err)))
@@ -136,14 +139,14 @@ def _container_item(doc: dict[str, Any], target: str, force: bool) -> PlanItem:
         raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")
     name = str(doc.get("Name", "")).lstrip("/")
     image = (doc.get("Config") or {}).get("Image", "")
-    return PlanItem(kind="container", id=doc["Id"], target=target,
+    return PlanItem(kind=ObjectKind.CONTAINER, id=doc["Id"], target=target,
                     description=f"{name} ({image}, {state.get('Status', '?')})")  # fmt: skip
 
 
 def _image_item(doc: dict[str, Any], target: str) -> PlanItem:
     tags = ", ".join(doc.get("RepoTags") or []) or "<none>"
     size = human_size(int(doc.get("Size") or 0))
-    return PlanItem(kind="image", id=doc["Id"], target=target,
+    return PlanItem(kind=ObjectKind.IMAGE, id=doc["Id"], target=target,
                     description=f"{tags} ({short_id(doc['Id'])}, {size})")  # fmt: skip
 
 
@@ -160,7 +163,13 @@ def _unused_images(api: docker.APIClient, operation: PruneImages) -> tuple[PlanI
 
 
 def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
-    inspect = api.inspect_container if item.kind == "container" else api.inspect_image
+    match item.kind:
+        case ObjectKind.CONTAINER:
+            inspect = api.inspect_container
+        case ObjectKind.IMAGE:
+            inspect = api.inspect_image
+        case _:
+            assert_never(item.kind)
     try:
         current = str(inspect(item.target)["Id"])
     except docker.errors.NotFound:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import assert_never
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -22,6 +23,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.core.plans import ObjectKind
 from bot.core.results import ContainerList, ImageList
 from bot.render.humanize import short_id
 from bot.render.slack_blocks import MAX_TABLE_ROWS, bounded, code, escape, section
@@ -53,7 +55,7 @@ class PickedObject:
     """One listed object: where, which (full ID), a label, and an image's repo:tag."""
 
     engine: str
-    kind: str  # "container" or "image"
+    kind: ObjectKind
     object_id: str
     label: str  # a name or repo:tag as listed (engine data: escape before showing)
     reference: str | None = None  # an image's repo:tag, for Pull again
@@ -115,9 +117,9 @@ def picked_object(action_id: str, *, engine: str, object_id: str, label: str) ->
     returns the picked option as rendered; the row number in its value makes it the one
     picked), unless it was dangling or cut to fit: then there is nothing to pull again. The
     reference is parsed again, and the pull policy applied, when the button is clicked."""
-    kind = "image" if action_id == PICK_IMAGE_ACTION else "container"
+    kind = ObjectKind.IMAGE if action_id == PICK_IMAGE_ACTION else ObjectKind.CONTAINER
     reference = None
-    if kind == "image" and not label.startswith("<none>") and not label.endswith("…"):
+    if kind is ObjectKind.IMAGE and not label.startswith("<none>") and not label.endswith("…"):
         reference = label
     return PickedObject(engine=engine, kind=kind, object_id=object_id, label=label,
                         reference=reference)  # fmt: skip
@@ -128,36 +130,50 @@ def object_card(obj: PickedObject) -> tuple[str, list[Block]]:
     value = card_value(obj)
     label = bounded(obj.label, 200)  # code() escapes it
     where = f"on {code(obj.engine)}"
-    if obj.kind == "container":
-        text = f"Container {code(label)} ({short_id(obj.object_id)}) {where}"
-        buttons = [
-            ButtonElement(text="Logs", action_id=CONTAINER_LOGS_ACTION, value=value),
-            ButtonElement(text="Inspect", action_id=CONTAINER_INSPECT_ACTION, value=value),
-            _confirmed("Restart", CONTAINER_RESTART_ACTION, value,
-                       f"docker restart {obj.label} on {obj.engine}"),
-            _confirmed("Stop", CONTAINER_STOP_ACTION, value,
-                       f"docker stop {obj.label} on {obj.engine}"),
-            _confirmed("Remove", CONTAINER_REMOVE_ACTION, value,
-                       f"docker rm {obj.label} on {obj.engine} (approvals apply)", danger=True),
-        ]  # fmt: skip
-    else:
-        text = f"Image {code(label)} ({short_id(obj.object_id)}) {where}"
-        buttons = []
-        if obj.reference is not None:
-            buttons.append(ButtonElement(text="Pull again", action_id=IMAGE_PULL_ACTION,
-                                         value=value))  # fmt: skip
-        buttons.append(
-            _confirmed(
-                "Remove",
-                IMAGE_REMOVE_ACTION,
-                value,
-                f"docker rmi {short_id(obj.object_id)} ({obj.label}) on {obj.engine} "
-                "(approvals apply)",
-                danger=True,
-            )
-        )
+    match obj.kind:
+        case ObjectKind.CONTAINER:
+            text, buttons = _container_card(obj, value, label, where)
+        case ObjectKind.IMAGE:
+            text, buttons = _image_card(obj, value, label, where)
+        case _:
+            assert_never(obj.kind)
     blocks: list[Block] = [section(text), ActionsBlock(block_id="object-card", elements=buttons)]
     return escape(f"{obj.kind} {bounded(obj.label, 200)}"), blocks
+
+
+def _container_card(
+    obj: PickedObject, value: str, label: str, where: str
+) -> tuple[str, list[ButtonElement]]:
+    text = f"Container {code(label)} ({short_id(obj.object_id)}) {where}"
+    return text, [
+        ButtonElement(text="Logs", action_id=CONTAINER_LOGS_ACTION, value=value),
+        ButtonElement(text="Inspect", action_id=CONTAINER_INSPECT_ACTION, value=value),
+        _confirmed("Restart", CONTAINER_RESTART_ACTION, value,
+                   f"docker restart {obj.label} on {obj.engine}"),
+        _confirmed("Stop", CONTAINER_STOP_ACTION, value,
+                   f"docker stop {obj.label} on {obj.engine}"),
+        _confirmed("Remove", CONTAINER_REMOVE_ACTION, value,
+                   f"docker rm {obj.label} on {obj.engine} (approvals apply)", danger=True),
+    ]  # fmt: skip
+
+
+def _image_card(
+    obj: PickedObject, value: str, label: str, where: str
+) -> tuple[str, list[ButtonElement]]:
+    text = f"Image {code(label)} ({short_id(obj.object_id)}) {where}"
+    buttons = []
+    if obj.reference is not None:
+        buttons.append(ButtonElement(text="Pull again", action_id=IMAGE_PULL_ACTION, value=value))
+    buttons.append(
+        _confirmed(
+            "Remove",
+            IMAGE_REMOVE_ACTION,
+            value,
+            f"docker rmi {short_id(obj.object_id)} ({obj.label}) on {obj.engine} (approvals apply)",
+            danger=True,
+        )
+    )
+    return text, buttons
 
 
 def _confirmed(

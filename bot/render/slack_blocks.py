@@ -28,6 +28,7 @@ from slack_sdk.models.blocks.basic_components import RawTextObject
 
 from bot.core.approvals import ApprovalRecord
 from bot.core.pipeline import Reply
+from bot.core.plans import ObjectKind
 from bot.core.request_ids import current_request_id
 from bot.core.results import (
     ActionResult,
@@ -426,10 +427,10 @@ def _cleanup(report: CleanupReport, blocks: list[Block]) -> str:
         f"{human_size(report.space_reclaimed)}."
     )
     blocks.append(section(headline))
-    for kind in ("container", "image"):
-        names = [code(i.target) for i in report.removed if i.kind == kind]
+    for kind in ObjectKind:
+        names = [code(i.target) for i in report.removed if i.kind is kind]
         if names:
-            blocks.append(section(bounded(f"*{kind.title()}s:* " + ", ".join(names),
+            blocks.append(section(bounded(f"*{kind.plural.title()}:* " + ", ".join(names),
                                           MAX_SECTION_TEXT)))  # fmt: skip
     if report.skipped:
         skipped = [f"{code(i.target)}: {escape(why)}" for i, why in report.skipped]
@@ -623,9 +624,8 @@ def _events(result: EventList, blocks: list[Block], files: list[SlackFile]) -> s
 
 def _prune(result: PruneResult, blocks: list[Block]) -> str:
     count = len(result.deleted)
-    headline = (
-        f":broom: Deleted {count} {result.kind}, reclaimed {human_size(result.space_reclaimed)}."
-    )
+    reclaimed = human_size(result.space_reclaimed)
+    headline = f":broom: Deleted {count} {result.kind.plural}, reclaimed {reclaimed}."
     blocks.append(section(headline))
     if result.deleted:
         text, _ = code_block("\n".join(short_id(identifier) for identifier in result.deleted))

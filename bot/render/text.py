@@ -234,7 +234,7 @@ def _action(result: ActionResult) -> str:
 
 
 def _prune(result: PruneResult) -> str:
-    title = "Deleted Containers:" if result.kind == "containers" else "Deleted Images:"
+    title = f"Deleted {result.kind.plural.title()}:"
     body = [title, *result.deleted, ""] if result.deleted else []
     return "\n".join([*body, f"Total reclaimed space: {human_size(result.space_reclaimed)}"])
 

@@ -101,7 +101,7 @@ def _title(record: ApprovalRecord) -> str:
 
 class ApprovalButtons:
     """Bolt listener for the Approve and Reject buttons: acknowledge, hand the click over
-    (``bot.slack.work`` decides it, as the person who clicked)."""
+    (``bot.service.requests.RequestService`` decides it, as the person who clicked)."""
 
     def __init__(
         self, *, dispatch: Callable[[WorkOrder], None], rate: RateLimiter | None = None

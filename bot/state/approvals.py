@@ -17,7 +17,7 @@ from bot.core.approval_records import (
     ApprovalTampered,
     can_move,
 )
-from bot.core.plans import Plan, PlanItem
+from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.state.approval_macs import approval_key, row_mac, verifies
 from bot.state.database import approval_executions, approval_votes, approvals, as_utc
 
@@ -325,7 +325,9 @@ def _plan(stored: Any, *, intact: bool) -> Plan:
             force=stored["force"],
             volumes=stored["volumes"],
             no_prune=stored["no_prune"],
-            items=tuple(PlanItem(**item) for item in stored["items"]),
+            items=tuple(
+                PlanItem(**(item | {"kind": ObjectKind(item["kind"])})) for item in stored["items"]
+            ),
         )
     except (KeyError, TypeError, ValueError):
         if intact:

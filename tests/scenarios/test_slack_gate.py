@@ -226,13 +226,13 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
     from datetime import UTC, datetime, timedelta
 
     from bot.core.approvals import ApprovalState
-    from bot.core.plans import Plan, PlanItem
+    from bot.core.plans import ObjectKind, Plan, PlanItem
     from bot.state.approvals import SqlApprovalRepository
 
     database = f"sqlite:///{tmp_path}/state.db"
     repository = SqlApprovalRepository(engine=open_database(database), key=AUDIT_KEY.encode())
     now = datetime.now(UTC)
-    plan = Plan(action="rm", items=(PlanItem(kind="container", id="c" * 64, target="web",
+    plan = Plan(action="rm", items=(PlanItem(kind=ObjectKind.CONTAINER, id="c" * 64, target="web",
                                              description="web (busybox, Exited)"),))  # fmt: skip
     created: dict[str, Any] = {
         "requester": "U0OPS", "channel_id": "C0OPS", "engine": "default",

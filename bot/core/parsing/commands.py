@@ -28,7 +28,7 @@ from bot.core.operations import (
     ListNetworks,
     ListVolumes,
     PortMapping,
-    Protocol,
+    PortProtocol,
     PruneContainers,
     PruneImages,
     Pull,
@@ -410,7 +410,7 @@ def build_port(parsed: ParsedOptions, table: OptionTable) -> ShowPorts:
     return ShowPorts(
         container=container,
         private_port=int(match.group(1)),
-        protocol=Protocol(match.group(2) or "tcp"),
+        protocol=PortProtocol(match.group(2) or "tcp"),
     )
 
 

@@ -30,7 +30,7 @@ from bot.core.operations import (
     ListVolumes,
     Operation,
     PortMapping,
-    Protocol,
+    PortProtocol,
     PruneContainers,
     PruneImages,
     Pull,
@@ -228,7 +228,7 @@ def publish_spec(port: PortMapping) -> str:
     if port.container_port_end is not None:
         container += f"-{port.container_port_end}"
     body = f"{ip}:{host}:{container}" if ip else (f"{host}:{container}" if host else container)
-    return body if port.protocol is Protocol.TCP else f"{body}/{port.protocol.value}"
+    return body if port.protocol is PortProtocol.TCP else f"{body}/{port.protocol.value}"
 
 
 def volume_spec(volume: VolumeMount) -> str:

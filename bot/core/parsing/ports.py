@@ -10,15 +10,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-from bot.core.operations import PortMapping, Protocol
+from bot.core.operations import PortMapping, PortProtocol
 from bot.errors import ParseError
 
 # Far above what a chat-started container needs, far below what would let one message make the
 # bot (and the engine) build and hold tens of thousands of port bindings.
 MAX_PUBLISHED_PORTS = 1024
 
-# A dict, not Protocol(...): one -p may be repeated a thousand times in one message.
-_PROTOCOLS = {"": Protocol.TCP, **{protocol.value: protocol for protocol in Protocol}}
+# A dict, not PortProtocol(...): one -p may be repeated a thousand times in one message.
+_PROTOCOLS = {"": PortProtocol.TCP, **{protocol.value: protocol for protocol in PortProtocol}}
 _FORMS = "80, 8080:80, 127.0.0.1:8080:80, 127.0.0.1::80, 8080:80/udp or 8000-8010:8000-8010"
 # The longest valid spec is a bracketed IPv6 address with two ranges and a protocol: well under
 # this. Longer text is refused before ipaddress or int() look at it.

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from docker.utils import convert_port_bindings
 
-from bot.core.operations import MountKind, PortMapping, Protocol, VolumeMount
+from bot.core.operations import MountKind, PortMapping, PortProtocol, VolumeMount
 from bot.core.parsing.ports import MAX_PUBLISHED_PORTS
 from bot.core.results import VolumeRow
 from bot.engine.mapping import (
@@ -69,7 +69,7 @@ def test_port_bindings() -> None:
         (
             PortMapping(container_port=80, host_ip="127.0.0.1", host_port=8080),
             PortMapping(container_port=80, host_port=8081),
-            PortMapping(container_port=53, protocol=Protocol.UDP),
+            PortMapping(container_port=53, protocol=PortProtocol.UDP),
             PortMapping(container_port=9, host_ip="::1"),
             PortMapping(container_port=7, host_port=7000, host_port_end=7005),
         )
@@ -86,7 +86,7 @@ def test_ranges_expand_port_by_port_only_here() -> None:
     ports = (
         PortMapping(container_port=8000, container_port_end=8002, host_ip="127.0.0.1",
                     host_port=18000, host_port_end=18002),
-        PortMapping(container_port=53, container_port_end=54, protocol=Protocol.UDP),
+        PortMapping(container_port=53, container_port_end=54, protocol=PortProtocol.UDP),
         PortMapping(container_port=80, host_ip="127.0.0.1", host_port=18010, host_port_end=18012),
     )  # fmt: skip
     assert port_bindings(ports) == {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from bot.core.plans import PlanItem
+from bot.core.plans import ObjectKind, PlanItem
 from bot.core.results import CleanupReport
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
@@ -14,7 +14,7 @@ from bot.state.database import open_database
 
 DAILY = EngineSchedule(engine="local", crontab="0 3 * * *", timezone="UTC", dry_run=False,
                        notify_channel="C0OPS", quiet_when_empty=True)  # fmt: skip
-REMOVED = PlanItem(kind="container", id="c1", target="old", description="old (exited, 2kB)",
+REMOVED = PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="old", description="old (exited, 2kB)",
                    size=2000)  # fmt: skip
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.core.help import build_help
 from bot.core.operations import ListContainers, ParsedCommand
 from bot.core.pipeline import Reply
+from bot.core.plans import ObjectKind
 from bot.core.results import (
     ActionResult,
     ContainerList,
@@ -130,10 +131,10 @@ def test_hostile_text_is_escaped_and_bounded_everywhere() -> None:
         ActionResult(
             action="rm", outcomes=(TargetOutcome(target=HOSTILE, ok=False, detail=HOSTILE),)
         ),
-        InspectResult(items=(InspectItem(kind="container", id="x", name=HOSTILE,
+        InspectResult(items=(InspectItem(kind=ObjectKind.CONTAINER, id="x", name=HOSTILE,
                                          summary=(("Labels", HOSTILE),) * 25, document={}),)),
         PullResult(reference=HOSTILE, image_id=None, digest=HOSTILE, size=1, up_to_date=False),
-        PruneResult(kind="containers", deleted=(HOSTILE,), space_reclaimed=0),
+        PruneResult(kind=ObjectKind.CONTAINER, deleted=(HOSTILE,), space_reclaimed=0),
     ]  # fmt: skip
     for result in results:
         message = render_slack(reply_of(result, text=HOSTILE), requester="U0ALICE", now=NOW)
@@ -228,7 +229,7 @@ def test_inline_code_holds_no_backtick(text: str) -> None:
 
 def test_text_objects_are_verbatim_and_inline_code_stays_on_one_line() -> None:
     # Slack turns a plain "@channel" into a mention unless the text object is verbatim.
-    message = render_slack(reply_of(PruneResult(kind="containers", deleted=("@channel",),
+    message = render_slack(reply_of(PruneResult(kind=ObjectKind.CONTAINER, deleted=("@channel",),
                                                 space_reclaimed=0), text="ps"), now=NOW)  # fmt: skip
     objects = [b["text"] for b in message.blocks if "text" in b and isinstance(b["text"], dict)]
     objects += [e for b in message.blocks for e in b.get("elements", []) if "text" in e]

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from bot.core.help import build_help
 from bot.core.operations import ListContainers, ParsedCommand
 from bot.core.pipeline import Reply
+from bot.core.plans import ObjectKind
 from bot.core.results import (
     ActionResult,
     ContainerList,
@@ -108,14 +109,14 @@ def test_pull_run_action_logs_prune() -> None:
     assert render_result(action, now=NOW) == "a\nError: b: No such container: b"
     logs = LogsResult(container="web", text="x\ny\n", truncated=True)
     assert render_result(logs, now=NOW).startswith("x\ny\n(output shortened")
-    prune = PruneResult(kind="containers", deleted=("abc",), space_reclaimed=1500)
+    prune = PruneResult(kind=ObjectKind.CONTAINER, deleted=("abc",), space_reclaimed=1500)
     assert render_result(prune, now=NOW) == (
         "Deleted Containers:\nabc\n\nTotal reclaimed space: 1.5kB"
     )
 
 
 def test_inspect_prints_json() -> None:
-    item = InspectItem(kind="image", id="x", name="x", summary=(), document={"Id": "x"})
+    item = InspectItem(kind=ObjectKind.IMAGE, id="x", name="x", summary=(), document={"Id": "x"})
     text = render_result(InspectResult(items=(item,)), now=NOW)
     assert json.loads(text) == [{"Id": "x"}]
 

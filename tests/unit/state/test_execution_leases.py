@@ -12,7 +12,7 @@ from bot.core.approvals import (
 )
 from bot.core.operations import ParsedCommand
 from bot.core.parsing.parser import parse_command
-from bot.core.plans import Plan, PlanItem
+from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.results import ActionResult, TargetOutcome
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.database import open_database
@@ -28,7 +28,7 @@ class BlockingPlanner:
         self.runs = 0
 
     def plan(self, command: ParsedCommand) -> Plan:
-        return Plan(action="rm", items=(PlanItem(kind="container", id="c1", target="web",
+        return Plan(action="rm", items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web",
                                                  description="web"),))  # fmt: skip
 
     def execute_plan(self, plan: Plan) -> ActionResult:

@@ -16,7 +16,7 @@ from bot.core.operations import (
     ListImages,
     MountKind,
     PortMapping,
-    Protocol,
+    PortProtocol,
     PruneContainers,
     PruneImages,
     Pull,
@@ -400,7 +400,7 @@ def test_chat_typography_is_straightened() -> None:
 def test_port_protocols_and_ranges() -> None:
     ports = run_op("run -p 8080:80/udp -p 127.0.0.1::53 -p 9000-9001:9000-9001 busybox").ports
     assert ports == (
-        PortMapping(container_port=80, protocol=Protocol.UDP, host_port=8080),
+        PortMapping(container_port=80, protocol=PortProtocol.UDP, host_port=8080),
         PortMapping(container_port=53, host_ip="127.0.0.1"),
         PortMapping(container_port=9000, container_port_end=9001, host_port=9000,
                     host_port_end=9001),

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.operations import PortMapping, Protocol, RunContainer
+from bot.core.operations import PortMapping, PortProtocol, RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.parsing.ports import MAX_PUBLISHED_PORTS, check_published_ports, parse_publish
 from bot.errors import ParseError
@@ -20,8 +20,8 @@ from bot.errors import ParseError
         ("8080:80", PortMapping(container_port=80, host_port=8080)),
         ("127.0.0.1:8080:80", PortMapping(container_port=80, host_ip="127.0.0.1", host_port=8080)),
         ("127.0.0.1::80", PortMapping(container_port=80, host_ip="127.0.0.1")),
-        ("8080:80/udp", PortMapping(container_port=80, protocol=Protocol.UDP, host_port=8080)),
-        ("53/UDP", PortMapping(container_port=53, protocol=Protocol.UDP)),
+        ("8080:80/udp", PortMapping(container_port=80, protocol=PortProtocol.UDP, host_port=8080)),
+        ("53/UDP", PortMapping(container_port=53, protocol=PortProtocol.UDP)),
         ("[::1]:8080:80", PortMapping(container_port=80, host_ip="::1", host_port=8080)),
         # One container port, a host range: the engine picks a free host port in it.
         ("8000-8001:80", PortMapping(container_port=80, host_port=8000, host_port_end=8001)),
@@ -34,7 +34,7 @@ from bot.errors import ParseError
                         host_port=5000, host_port_end=5001),
         ),
         ("[::1]::9000-9010/sctp", PortMapping(container_port=9000, container_port_end=9010,
-                                               host_ip="::1", protocol=Protocol.SCTP)),
+                                               host_ip="::1", protocol=PortProtocol.SCTP)),
         # A one-port range is a single port.
         ("80-80:90-90", PortMapping(container_port=90, host_port=80)),
     ],
@@ -129,7 +129,7 @@ def test_each_publish_option_is_one_mapping() -> None:
     operation = parse_command(text).operation
     assert isinstance(operation, RunContainer)
     assert operation.ports == (
-        PortMapping(container_port=80, protocol=Protocol.UDP, host_port=8080),
+        PortMapping(container_port=80, protocol=PortProtocol.UDP, host_port=8080),
         PortMapping(container_port=53, host_ip="127.0.0.1"),
         PortMapping(container_port=9000, container_port_end=9001, host_port=9000,
                     host_port_end=9001),
