@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
 from bot.audit_head import AuditHeadPublisher
-from bot.config import configured_policy, notification_rules
+from bot.config import configured_policy, engine_directory, notification_rules
 from bot.core.approvals import ApprovalRecord, ApprovalRules, ApprovalService, Planner
 from bot.core.cleanup import run_cleanup
 from bot.core.engine import EngineDirectory
@@ -80,6 +80,7 @@ EVENTS_PATH = "/slack/events"
 # before the signature check could even start.
 MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
+WORK_START_SECONDS = 60.0  # the longest readiness waits for the work process to start
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -312,9 +313,7 @@ def build_request_service(
     settings: Settings, *, metrics: Metrics | None = None
 ) -> tuple[RequestService, Callable[[], None]]:
     """The work side on its own, for the work process; returns it and what closes it."""
-    from bot.engine.directory import DockerEngineDirectory  # the work process's own engines
-
-    engines = DockerEngineDirectory.from_settings(settings)
+    engines = engine_directory(settings)  # the work process's own engines
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = make_web_client(token=token, base_url=settings.slack_api_url, metrics=metrics)
     backend = build_backend(
@@ -485,6 +484,11 @@ class SlackService:
         return self._dispatch.pid if isinstance(self._dispatch, WorkProcess) else None
 
     @property
+    def work_started(self) -> bool:
+        """Whether the work process has built its backend (always, for work in this process)."""
+        return not isinstance(self._dispatch, WorkProcess) or self._dispatch.wait_started(0)
+
+    @property
     def housekeeping(self) -> HousekeepingScheduler:
         return self._housekeeping
 
@@ -509,6 +513,7 @@ class SlackService:
             if self._settings.work_process
             else InProcess(work=self._backend.work)
         )
+        self._wait_for_work_process(until or self._stopping)
         self._sweeper.start()
         self._housekeeping.start()
         self._head_publisher.start()
@@ -523,6 +528,22 @@ class SlackService:
             "serving on port %s (%s)", self.port, "Socket Mode" if self._socket else EVENTS_PATH
         )
         return True
+
+    def _wait_for_work_process(self, until: threading.Event) -> None:
+        """Not ready before the work process has built its backend: its start-up (seconds of
+        CPU on a small host) taken from the first acknowledgements was the tail of the ack
+        benchmark (README, Benchmarks). One that takes too long is waited for no more."""
+        dispatch = self._dispatch
+        if not isinstance(dispatch, WorkProcess):
+            return
+        deadline = time.monotonic() + WORK_START_SECONDS
+        while not dispatch.wait_started(0.1):
+            if until.is_set():
+                return
+            if time.monotonic() > deadline:
+                log.warning("the work process has not started within %g s; serving anyway",
+                            WORK_START_SECONDS)  # fmt: skip
+                return
 
     def _reach_slack(self, until: threading.Event) -> bool:
         """``auth.test`` until it answers: a refused token stops start-up with one line; an

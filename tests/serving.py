@@ -28,9 +28,13 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def serve_process(tmp_path: Path, **values: str) -> tuple[subprocess.Popen[str], str]:
-    """``python -m bot serve`` with ``values`` in its environment; returns it and its base URL.
-    What it prints goes to ``tmp_path / "serve.log"``."""
+def serve_process(
+    tmp_path: Path, *, started: bool = True, **values: str
+) -> tuple[subprocess.Popen[str], str]:
+    """``python -m bot serve`` with ``values`` in its environment; returns it and its base URL
+    once it has started (reached Slack, its work process up: /healthz no longer says
+    "starting"), or with ``started=False`` once it listens. What it prints goes to
+    ``tmp_path / "serve.log"``."""
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
@@ -44,14 +48,18 @@ def serve_process(tmp_path: Path, **values: str) -> tuple[subprocess.Popen[str],
     )  # fmt: skip
     log.close()
     base = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    for _ in range(600):
+        if process.poll() is not None:
+            break
         try:
-            requests.get(f"{base}/healthz", timeout=5)
-            return process, base
+            health = requests.get(f"{base}/healthz", timeout=5).json()
         except requests.ConnectionError:
-            time.sleep(0.1)
+            health = {"status": "starting"} if started else None
+        if health is not None and not (started and health.get("status") == "starting"):
+            return process, base
+        time.sleep(0.1)
     process.kill()
-    raise AssertionError(f"serve did not listen: {(tmp_path / 'serve.log').read_text()}")
+    raise AssertionError(f"serve did not start: {(tmp_path / 'serve.log').read_text()}")
 
 
 def stop(process: subprocess.Popen[str], tmp_path: Path) -> str:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _LOWER_PRIORITY = 5  # nice increment of the work process
+_STARTED = "started"  # the work process's word that its backend is built
 
 
 class Dispatch(Protocol):
@@ -102,6 +103,7 @@ class WorkProcess:
         self._in_flight: dict[int, WorkOrder] = {}
         self._lock = threading.Lock()  # the orders pipe, the current child and _in_flight
         self._stopping = threading.Event()
+        self._started = threading.Event()
         self._child = self._spawn()
         self._supervisor = threading.Thread(
             target=self._supervise, name="work-supervisor", daemon=True
@@ -115,6 +117,12 @@ class WorkProcess:
             # If the child is gone, the supervisor starts another and tells this person.
             with contextlib.suppress(OSError):
                 self._child.orders.send((order_id, order))
+
+    def wait_started(self, timeout: float) -> bool:
+        """Wait until the first work process has built its backend (False: not within
+        ``timeout`` seconds). Its start-up costs seconds of CPU; the front waits for it
+        before taking requests, so that it is not paid from the first acknowledgements."""
+        return self._started.wait(timeout)
 
     @property
     def pid(self) -> int | None:
@@ -182,6 +190,11 @@ class WorkProcess:
             name="chatops-work", daemon=True,
         )  # fmt: skip
         process.start()
+        # Lower priority from its first instruction (its imports and start-up included),
+        # not only once it has got as far as lowering it itself.
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, process.pid or 0,
+                           os.getpriority(os.PRIO_PROCESS, 0) + _LOWER_PRIORITY)  # fmt: skip
         # Only the child holds these ends now: when it dies, reading `done` ends.
         orders_in.close()
         done_out.close()
@@ -197,6 +210,9 @@ class WorkProcess:
                 except (EOFError, OSError):
                     pass  # the child is gone; its sentinel says so next
                 else:
+                    if message == _STARTED:
+                        self._started.set()
+                        continue
                     if isinstance(message, tuple):
                         self._record(message)
                         continue
@@ -236,12 +252,11 @@ def _child_main(settings: Settings, orders: Connection, done: Connection) -> Non
     to stop (or the front is gone), and finish what is under way."""
     configure_logging(level=settings.log_level, json_lines=settings.log_format == "json",
                       secrets=settings.secret_values(), process="work")  # fmt: skip
-    with contextlib.suppress(OSError):
-        os.nice(_LOWER_PRIORITY)  # acknowledgements first when the CPU is contended
     from bot.server import build_request_service  # the composition root, imported in the child
 
     report = _Reporter(done)
     work, close = build_request_service(settings, metrics=report)
+    report.started()
     try:
         while True:
             try:
@@ -265,6 +280,9 @@ class _Reporter:
     def __init__(self, done: Connection) -> None:
         self._done = done
         self._lock = threading.Lock()
+
+    def started(self) -> None:
+        self._send(_STARTED)
 
     def bound(self, order_id: int) -> Callable[[], None]:
         return lambda: self._send(order_id)

@@ -54,12 +54,13 @@ def test_serve_answers_and_stops_on_sigterm(
     )  # fmt: skip
     try:
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        for _ in range(300):  # ready: Slack reached and the work process started
             try:
                 if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
             except requests.ConnectionError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         body = slash_command_body(text="images", response_url=fake_slack.response_url("cli"))
         assert post_signed(f"{base}/slack/events", body, secret=SIGNING_SECRET).status_code == 200
         fake_slack.wait_for("response")
@@ -107,12 +108,13 @@ def test_pending_approval_survives_kill_9(
             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
         )  # fmt: skip
         base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        for _ in range(300):  # ready: Slack reached and the work process started
             try:
-                requests.get(f"{base}/healthz", timeout=2)
-                break
+                if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
             except requests.ConnectionError:
-                time.sleep(0.1)
+                pass
+            time.sleep(0.1)
         return process, base
 
     first, base = launch()
@@ -165,7 +167,7 @@ def test_slack_unreachable_at_start_is_retried_and_not_ready(
 ) -> None:
     slack_port = free_port()  # nothing listens here yet
     process, base = serve_process(
-        tmp_path, DOCKER_HOST=sandbox.docker_host,
+        tmp_path, started=False, DOCKER_HOST=sandbox.docker_host,
         SLACK_API_URL=f"http://127.0.0.1:{slack_port}/api/",
     )  # fmt: skip
     fake = None

@@ -19,8 +19,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from bot.slack.dispatch import WorkProcess
 from bot.state.database import approvals, metadata, open_database
-from tests.conftest import AUDIT_KEY, TEST_IMAGE, Sandbox, SlackBot, serve_bot
+from tests.conftest import AUDIT_KEY, TEST_IMAGE, Sandbox, SlackBot, make_settings, serve_bot
 from tests.fakes.fake_slack import FakeSlack
 
 
@@ -295,6 +296,28 @@ def test_work_runs_in_a_work_process_that_is_restarted_and_tells_who_it_lost(
             assert '"table"' in json.dumps(bot.responses("after")[0])
         finally:
             service.stop()
+
+
+def test_ready_only_once_the_work_process_has_started_below_the_front(
+    sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    settings = make_settings(
+        sandbox.docker_host, slack_bot_token="xoxb-test-token", slack_api_url=fake_slack.api_url,
+        chatops_database_url=f"sqlite:///{Path.cwd()}/work-{os.getpid()}-{time.time_ns()}.db",
+    )  # fmt: skip
+    work = WorkProcess(settings=settings)
+    try:
+        assert not work.wait_started(0)  # its start-up takes a while (the control)...
+        assert work.wait_started(60)
+        assert work.pid is not None  # ...and it runs below the front from its start
+        assert os.getpriority(os.PRIO_PROCESS, work.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 5
+    finally:
+        work.close()
+    service = serve_bot(sandbox, fake_slack)
+    try:
+        assert service.work_started  # start() waited for it: /readyz says ready only then
+    finally:
+        service.stop()
 
 
 def test_work_can_stay_in_one_process(sandbox: Sandbox, fake_slack: FakeSlack) -> None:
