@@ -32,8 +32,8 @@ from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog
 from bot.state.database import approval_votes, approvals, open_database
 from tests.conftest import AUDIT_KEY
+from tests.database.state.test_approval_lifecycle import CountingPlanner
 from tests.unit.service.test_requests import FakeChat
-from tests.unit.state.test_approval_lifecycle import CountingPlanner
 
 KEY = AUDIT_KEY.encode()
 START = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
