@@ -65,6 +65,17 @@ class FakeSlack:
     def response_url(self, name: str) -> str:
         return f"{self.base_url}/response/{name}"
 
+    def reset(self) -> None:
+        """Forget every call and scripted failure: a fresh fake for the next test of a module
+        that shares one served bot (its server and URLs stay)."""
+        with self.changed:
+            self.calls.clear()
+            self.errors.clear()
+            self.rate_limited.clear()
+            self.server_errors.clear()
+            self.refused_responses.clear()
+            self.usergroups.clear()
+
     def record(self, call: Call) -> None:
         with self.changed:
             self.calls.append(call)

@@ -11,8 +11,15 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.conftest import TEST_IMAGE, SlackBot, serve_bot
+from tests.conftest import TEST_IMAGE, SlackBot, serve_bot, shared_slack_bot
 from tests.fakes.fake_slack import FakeSlack
+
+
+@pytest.fixture
+def slack_bot(module_slack_bot: SlackBot) -> SlackBot:
+    """One served bot for the module: no test here needs a fresh one (each has every answer
+    before it ends)."""
+    return shared_slack_bot(module_slack_bot)
 
 
 def blocks_text(message: dict[str, object]) -> str:
@@ -88,7 +95,7 @@ def test_web_api_429_is_retried(slack_bot: SlackBot) -> None:
     slack_bot.command(f"pull {slack_bot.sandbox.registry}/chatops-test/busybox:1.0")
     calls = slack_bot.fake.wait_for("chat.postMessage", count=2)
     assert len(calls) == 2
-    slack_bot.fake.wait_for("chat.update")
+    slack_bot.fake.wait_for("chat.update", where=lambda call: "Digest" in json.dumps(call.body))
 
 
 def test_logs_in_a_code_block_and_long_logs_as_a_file(slack_bot: SlackBot) -> None:
@@ -129,6 +136,7 @@ def test_inspect_summary_and_redacted_file(slack_bot: SlackBot) -> None:
     assert "DB_PASSWORD" in blocks_text(posted)
     upload = slack_bot.fake.wait_for("upload")[-1]
     assert "DB_PASSWORD=<redacted>" in upload.body["raw"]
+    slack_bot.fake.wait_for("files.completeUploadExternal")
     every_call = json.dumps([call.body for call in slack_bot.fake.calls])
     assert "hunter2" not in every_call
 

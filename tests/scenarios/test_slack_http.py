@@ -5,10 +5,18 @@ from __future__ import annotations
 import time
 
 import docker
+import pytest
 import requests
 
-from tests.conftest import SIGNING_SECRET, TEST_IMAGE, SlackBot
+from tests.conftest import SIGNING_SECRET, TEST_IMAGE, SlackBot, shared_slack_bot
 from tests.fakes.fake_slack import post_signed, sign, slash_command_body
+
+
+@pytest.fixture
+def slack_bot(module_slack_bot: SlackBot) -> SlackBot:
+    """One served bot for the module: no test here needs a fresh one (each has every answer
+    before it ends)."""
+    return shared_slack_bot(module_slack_bot)
 
 
 def test_ps_is_acknowledged_at_once_and_answered_with_a_table(
