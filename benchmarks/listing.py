@@ -29,9 +29,9 @@ from collections.abc import Callable
 
 import docker
 
+from bot.config import engine_directory
 from bot.core.pipeline import Pipeline
 from bot.core.policy import Actor, AllowEverything
-from bot.engine.directory import DockerEngineDirectory
 from bot.render.text import render_reply
 from bot.settings import load_settings
 
@@ -130,7 +130,7 @@ def main() -> int:
     print(f"engine holds {counts[0]} containers, {counts[1]} images")
     print(f"baseline: {version.strip()} ({docker_cli})")
 
-    directory = DockerEngineDirectory.from_settings(load_settings(_env_file=None, docker_host=host))
+    directory = engine_directory(load_settings(_env_file=None, docker_host=host))
     pipeline = Pipeline(engines=directory, policy=AllowEverything())
     titles = ("baseline CLI", "bot warm", "ratio", "bot cold", "ratio")
     print(f"\n{'command':<10}" + "".join(f"{title:>14}" for title in titles))

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 
 from bot import __version__
+from bot.config import engine_directory
 from bot.console import Console, exit_status
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return verify_audit(settings, published=args.head)
     if args.command == "db":
         return database_command(settings, args.action)
-    engines = DockerEngineDirectory.from_settings(settings)
+    engines = engine_directory(settings)
     if args.command == "serve":
         try:
             return serve(settings, engines)

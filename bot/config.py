@@ -1,19 +1,31 @@
-"""The settings translated into the core's plain values: the one place that knows both.
+"""The settings translated into plain values: the one place that knows both.
 
-The core takes frozen values (``AccessRules``, ``RunPolicy``) and never the settings object,
-so it can be built and tested without pydantic or a configuration file.
+The core takes frozen values (``AccessRules``, ``RunPolicy``) and the engine adapter plain
+limits and rules, never the settings object, so both can be built and tested without
+pydantic or a configuration file.
 """
 
 from __future__ import annotations
 
 import dataclasses
 
+from bot.core.cleanup import CleanupRules
 from bot.core.notices.rules import NotificationRules, parse_restart_loop
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import AccessRules, ConfiguredPolicy
+from bot.core.protection import Protection
 from bot.core.run_policy import RunPolicy
+from bot.engine.directory import DEFAULT_ENGINE_NAME, DockerEngineDirectory
+from bot.engine.docker_engine import DockerEngine, EngineLimits, EngineTLS
+from bot.engine.own_container import own_container_ids
 from bot.errors import ConfigError
-from bot.settings import RunPolicySettings, Settings
+from bot.settings import (
+    DEFAULT_DOCKER_HOST,
+    CleanupSettings,
+    RunPolicySettings,
+    Settings,
+    TLSSettings,
+)
 
 
 def access_rules(settings: Settings) -> AccessRules:
@@ -114,3 +126,66 @@ def _notices_may_go_to(channel: str, engine: str, settings: Settings) -> None:
             f"Notifications for engine {engine!r} go to {channel}, but the engine may only be "
             f"used from {', '.join(bound)}: set [engines.{engine}.notifications] channel."
         )
+
+
+def engine_directory(settings: Settings) -> DockerEngineDirectory:
+    """``[engines.*]`` from the TOML file, else one engine from DOCKER_HOST or the socket."""
+    volume_allowlist = tuple(settings.run_policy.volume_allowlist)
+    # The bot's own container, wherever it runs: protected on every engine (an ID is unique
+    # across engines, and the bot cannot tell which engine runs it).
+    protection = Protection(
+        own_container_ids=own_container_ids(), admin_labels=frozenset(admin_labels(settings))
+    )
+    if not settings.engines:
+        engine = DockerEngine(
+            name=DEFAULT_ENGINE_NAME, url=settings.docker_host or DEFAULT_DOCKER_HOST,
+            limits=_limits(settings, None), cleanup_rules=cleanup_rules(settings.cleanup),
+            volume_allowlist=volume_allowlist, protection=protection,
+        )  # fmt: skip
+        return DockerEngineDirectory(
+            engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME
+        )
+    engines = {
+        name: DockerEngine(
+            name=name,
+            url=config.url,
+            limits=_limits(settings, config.timeout_seconds),
+            tls=_tls(config.tls),
+            use_ssh_client=config.use_ssh_client,
+            cleanup_rules=cleanup_rules(config.cleanup or settings.cleanup),
+            volume_allowlist=volume_allowlist,
+            protection=protection,
+        )
+        for name, config in settings.engines.items()
+    }
+    default = next(
+        (name for name, config in settings.engines.items() if config.default),
+        next(iter(settings.engines)),
+    )
+    return DockerEngineDirectory(engines=engines, default=default)
+
+
+def cleanup_rules(config: CleanupSettings) -> CleanupRules:
+    return CleanupRules.from_text(
+        container_grace=config.container_grace, image_grace=config.image_grace,
+        keep_label=config.keep_label, exclude=config.exclude,
+        unused_images_after=config.unused_images_after,
+    )  # fmt: skip
+
+
+def _limits(settings: Settings, timeout: float | None) -> EngineLimits:
+    return EngineLimits(
+        timeout_seconds=timeout or settings.engine_timeout_seconds,
+        run_wait_seconds=settings.run_wait_seconds,
+        run_output_lines=settings.run_output_lines,
+        logs_max_lines=settings.logs_max_lines,
+    )
+
+
+def _tls(config: TLSSettings | None) -> EngineTLS | None:
+    if config is None:
+        return None
+    return EngineTLS(
+        ca_cert=config.ca_cert, client_cert=config.client_cert, client_key=config.client_key,
+        verify=config.verify,
+    )  # fmt: skip

@@ -24,6 +24,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from bot.config import engine_directory
 from bot.console import Console
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor, AllowEverything
@@ -162,9 +163,7 @@ def make_settings(docker_host: str, **overrides: Any) -> Settings:
 
 @pytest.fixture
 def engines(sandbox: Sandbox) -> Iterator[DockerEngineDirectory]:
-    directory = DockerEngineDirectory.from_settings(
-        make_settings(sandbox.docker_host, run_wait_seconds=20)
-    )
+    directory = engine_directory(make_settings(sandbox.docker_host, run_wait_seconds=20))
     yield directory
     directory.close()
 
@@ -298,7 +297,7 @@ def serve_bot(
         "chatops_database_url": f"sqlite:///{Path.cwd()}/bot-{uuid.uuid4().hex[:8]}.db",
     }
     settings = make_settings(sandbox.docker_host, **(values | overrides))
-    engines = DockerEngineDirectory.from_settings(settings)
+    engines = engine_directory(settings)
     clocks: dict[str, Any] = {"clock": clock, "rate_clock": rate_clock}
     clocks = {name: value for name, value in clocks.items() if value is not None}
     service = SlackService(

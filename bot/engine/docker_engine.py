@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any, assert_never
 
 import docker
@@ -91,10 +92,19 @@ from bot.errors import (
     Protected,
     PullFailed,
 )
-from bot.settings import TLSSettings
 
 _LOG_BYTES_LIMIT = 1_000_000
 _TOP_PROCESSES = 1_000  # rows of `top` read (a table shows 99; the file has the rest)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EngineTLS:
+    """Client TLS for a ``tcp://`` engine (like ``docker --tlsverify``), as plain values."""
+
+    ca_cert: Path | None = None
+    client_cert: Path | None = None
+    client_key: Path | None = None
+    verify: bool = True
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -126,7 +136,7 @@ class DockerEngine:
         name: str,
         url: str,
         limits: EngineLimits,
-        tls: TLSSettings | None = None,
+        tls: EngineTLS | None = None,
         use_ssh_client: bool = True,
         cleanup_rules: CleanupRules | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),

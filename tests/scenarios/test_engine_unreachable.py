@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from bot.config import engine_directory
 from bot.core.pipeline import Pipeline
 from bot.core.policy import Actor, AllowEverything
-from bot.engine.directory import DockerEngineDirectory
 from bot.errors import EngineTimeout, EngineUnreachable, UnknownEngine
 from bot.settings import EngineSettings
 from tests.conftest import Sandbox, make_settings
@@ -16,7 +16,7 @@ from tests.fakes.socket_relay import SocketRelay
 
 def pipeline_for(settings_host: str) -> Pipeline:
     return Pipeline(
-        engines=DockerEngineDirectory.from_settings(make_settings(settings_host)),
+        engines=engine_directory(make_settings(settings_host)),
         policy=AllowEverything(),
     )
 
@@ -56,9 +56,7 @@ def test_stalled_engine_times_out(tmp_path: Path) -> None:
     listener.listen(16)
     try:
         settings = make_settings(f"unix://{path}", engine_timeout_seconds=1)
-        pipeline = Pipeline(
-            engines=DockerEngineDirectory.from_settings(settings), policy=AllowEverything()
-        )
+        pipeline = Pipeline(engines=engine_directory(settings), policy=AllowEverything())
         reply = pipeline.handle("ps", actor=Actor(user_id="U1"))
         assert isinstance(reply.error, EngineTimeout), reply.error
         assert str(path) in str(reply.error) and "did not answer in time" in str(reply.error)
@@ -74,9 +72,7 @@ def test_unknown_engine_name(sandbox: Sandbox) -> None:
             "prod": EngineSettings(url="tcp://127.0.0.1:1"),
         },
     )
-    pipeline = Pipeline(
-        engines=DockerEngineDirectory.from_settings(settings), policy=AllowEverything()
-    )
+    pipeline = Pipeline(engines=engine_directory(settings), policy=AllowEverything())
     assert pipeline.handle("-c local ps", actor=Actor(user_id="U1")).ok
     assert pipeline.handle("ps", actor=Actor(user_id="U1")).engine == "local"
     prod = pipeline.handle("-c prod ps", actor=Actor(user_id="U1"))

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta
 
 import docker
 
+from bot.config import engine_directory
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.core.results import LogsResult
-from bot.engine.directory import DockerEngineDirectory
 from bot.errors import NotFound
 from tests.conftest import TEST_IMAGE, BotDriver, Sandbox, make_settings
 
@@ -41,9 +41,7 @@ def test_logs_since(bot: BotDriver, sandbox: Sandbox, api: docker.APIClient) -> 
 
 
 def test_logs_are_bounded(sandbox: Sandbox) -> None:
-    directory = DockerEngineDirectory.from_settings(
-        make_settings(sandbox.docker_host, logs_max_lines=10)
-    )
+    directory = engine_directory(make_settings(sandbox.docker_host, logs_max_lines=10))
     driver = BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
     name = sandbox.name("logs-big")
     driver.ok(f"run --name {name} {sandbox.label_args()} {TEST_IMAGE} sh -c '{SCRIPT}'")

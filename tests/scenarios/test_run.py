@@ -11,10 +11,10 @@ from pathlib import Path
 import docker
 import pytest
 
+from bot.config import engine_directory
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.core.results import RunResult
-from bot.engine.directory import DockerEngineDirectory
 from bot.errors import CommandNotFound, Conflict, PullFailed
 from tests.conftest import TEST_IMAGE, BotDriver, Sandbox, make_settings
 
@@ -172,9 +172,7 @@ def test_failed_start_leaves_no_container_behind(
 
 
 def test_foreground_run_is_bounded_by_the_wait(sandbox: Sandbox, api: docker.APIClient) -> None:
-    directory = DockerEngineDirectory.from_settings(
-        make_settings(sandbox.docker_host, run_wait_seconds=1)
-    )
+    directory = engine_directory(make_settings(sandbox.docker_host, run_wait_seconds=1))
     driver = BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
     name = sandbox.name("slow")
     started = time.monotonic()
@@ -260,9 +258,7 @@ def test_a_missing_host_path_is_not_created_on_the_host(
 
 
 def test_rm_removes_even_when_the_wait_ends_first(sandbox: Sandbox, api: docker.APIClient) -> None:
-    directory = DockerEngineDirectory.from_settings(
-        make_settings(sandbox.docker_host, run_wait_seconds=1)
-    )
+    directory = engine_directory(make_settings(sandbox.docker_host, run_wait_seconds=1))
     driver = BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
     name = sandbox.name("rm-later")
     try:

@@ -23,10 +23,10 @@ from typing import Any
 import docker
 import pytest
 
+from bot.config import engine_directory
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.core.results import EventList, RunResult
-from bot.engine.directory import DockerEngineDirectory
 from tests.conftest import REPO, TEST_IMAGE, BotDriver, Sandbox, make_settings
 from tests.serving import free_port
 
@@ -77,7 +77,7 @@ def proxy(sandbox: Sandbox) -> Iterator[str]:
 
 @pytest.fixture
 def through_proxy(proxy: str) -> Iterator[BotDriver]:
-    directory = DockerEngineDirectory.from_settings(make_settings(proxy, run_wait_seconds=20))
+    directory = engine_directory(make_settings(proxy, run_wait_seconds=20))
     yield BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
     directory.close()
 
@@ -140,7 +140,7 @@ def test_every_command_works_through_the_proxy(
 
 def test_notifications_stream_through_the_proxy(proxy: str, sandbox: Sandbox,
                                                 api: docker.APIClient) -> None:  # fmt: skip
-    directory = DockerEngineDirectory.from_settings(make_settings(proxy))
+    directory = engine_directory(make_settings(proxy))
     engine = directory.get(None)
     try:
         start = engine.engine_time_ns()

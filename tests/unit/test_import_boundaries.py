@@ -147,6 +147,25 @@ def test_the_service_layer_is_chat_neutral(path: Path) -> None:
     assert not found, f"{path.relative_to(PACKAGE.parent)} imports an adapter: {found}"
 
 
+# The engine adapter takes plain values (bot.config translates the settings), and knows no
+# chat platform.
+ENGINE_MODULES = sorted(path for path in (PACKAGE / "engine").rglob("*.py"))
+FORBIDDEN_IN_ENGINE = (
+    "slack_bolt", "slack_sdk", "pydantic", "pydantic_settings",
+    "bot.settings", "bot.config", "bot.slack", "bot.server", "bot.render", "bot.service",
+    "bot.state", "bot.cli", "bot.console",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("path", ENGINE_MODULES, ids=lambda path: module_name(path))
+def test_the_engine_adapter_reads_no_settings(path: Path) -> None:
+    found = forbidden_imports(
+        path.read_text(), module_name(path), package=path.name == "__init__.py",
+        forbidden=FORBIDDEN_IN_ENGINE,
+    )  # fmt: skip
+    assert not found, f"{path.relative_to(PACKAGE.parent)} imports {found}"
+
+
 @pytest.mark.parametrize("path", CORE_MODULES, ids=lambda path: module_name(path))
 def test_the_core_imports_no_adapter(path: Path) -> None:
     found = forbidden_imports(
