@@ -315,20 +315,30 @@ def slack_bot(sandbox: Sandbox, fake_slack: FakeSlack) -> Iterator[SlackBot]:
     service.stop()
 
 
+@contextlib.contextmanager
+def serving(sandbox: Sandbox, **overrides: Any) -> Iterator[SlackBot]:
+    """A bot served with its own fake Slack, for a module whose tests need no fresh server
+    (starting and stopping one is most of a short test's time); ``overrides`` as for
+    :func:`serve_bot`. The module's tests take it through :func:`shared_slack_bot`, and each
+    must have had the answers to everything it sent before it ends, so that none reaches the
+    next test's fake."""
+    fake = start_fake_slack()
+    service = serve_bot(sandbox, fake, **overrides)
+    try:
+        yield SlackBot(service=service, fake=fake, sandbox=sandbox)
+    finally:
+        service.stop()
+        stop_fake_slack(fake)
+
+
 @pytest.fixture(scope="module")
 def module_slack_bot(sandbox: Sandbox) -> Iterator[SlackBot]:
-    """One served bot for a whole module, for the modules whose tests need no fresh server
-    (starting and stopping one is most of a short test's time). Such a module overrides
-    ``slack_bot`` with :func:`shared_slack_bot`; each of its tests must have had the answers
-    to everything it sent before it ends, so that none reaches the next test's fake."""
-    fake = start_fake_slack()
-    service = serve_bot(sandbox, fake)
-    yield SlackBot(service=service, fake=fake, sandbox=sandbox)
-    service.stop()
-    stop_fake_slack(fake)
+    """:func:`serving` with the settings of ``slack_bot``, once per module."""
+    with serving(sandbox) as bot:
+        yield bot
 
 
-def shared_slack_bot(module_slack_bot: SlackBot) -> SlackBot:
+def shared_slack_bot(module_bot: SlackBot) -> SlackBot:
     """The module's served bot with a fresh fake Slack (no calls, nothing scripted)."""
-    module_slack_bot.fake.reset()
-    return module_slack_bot
+    module_bot.fake.reset()
+    return module_bot

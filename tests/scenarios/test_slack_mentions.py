@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import docker
 import pytest
 
-from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
+from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serving, shared_slack_bot
 from tests.fakes.fake_slack import (
     Call,
-    FakeSlack,
     direct_message_event,
     event_body,
     mention_event,
@@ -23,14 +21,20 @@ from tests.fakes.fake_slack import (
 ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]}
 
 
-@pytest.fixture
-def mention_bot(sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[SlackBot]:
-    service = serve_bot(
-        sandbox, fake_slack, roles=ROLES, chatops_database_url=f"sqlite:///{tmp_path}/m.db",
+@pytest.fixture(scope="module")
+def served(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackBot]:
+    """One bot for the module: each test has its own event IDs and every answer it waits for."""
+    database = tmp_path_factory.mktemp("mentions") / "m.db"
+    with serving(
+        sandbox, roles=ROLES, chatops_database_url=f"sqlite:///{database}",
         access={"channels": ["C0OPS", "D0ALICE", "D0OPS"]},
-    )  # fmt: skip
-    yield SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
-    service.stop()
+    ) as bot:  # fmt: skip
+        yield bot
+
+
+@pytest.fixture
+def mention_bot(served: SlackBot) -> SlackBot:
+    return shared_slack_bot(served)
 
 
 def deliver(bot: SlackBot, event: dict[str, object], *, event_id: str, retry: int = 0) -> None:

@@ -7,26 +7,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import docker
 import pytest
 
-from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
-from tests.fakes.fake_slack import FakeSlack, block_actions_body, post_signed
+from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serving, shared_slack_bot
+from tests.fakes.fake_slack import block_actions_body, post_signed
 
 ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]}
+# What the stopped containers run: a shell that ends on SIGTERM (as PID 1 it would otherwise
+# ignore it, and every stop would take the engine's 10 s timeout).
+STOPPABLE = "trap 'exit 0' TERM; {}sleep 300 & wait"
+
+
+@pytest.fixture(scope="module")
+def served(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackBot]:
+    """One bot for the module: each test has every answer it clicks for before it ends."""
+    database = tmp_path_factory.mktemp("actions") / "a.db"
+    with serving(
+        sandbox, roles=ROLES, chatops_database_url=f"sqlite:///{database}",
+        approvals={"required_for": ["rm", "rmi"], "approvers": ["admin"]},
+    ) as bot:  # fmt: skip
+        yield bot
 
 
 @pytest.fixture
-def acting_bot(sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[SlackBot]:
-    service = serve_bot(
-        sandbox, fake_slack, roles=ROLES, chatops_database_url=f"sqlite:///{tmp_path}/a.db",
-        approvals={"required_for": ["rm", "rmi"], "approvers": ["admin"]},
-    )  # fmt: skip
-    yield SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
-    service.stop()
+def acting_bot(served: SlackBot) -> SlackBot:
+    return shared_slack_bot(served)
 
 
 def element(message: dict[str, Any], action_id: str) -> dict[str, Any]:
@@ -75,8 +83,9 @@ def test_ps_menu_card_buttons_run_as_the_clicker(
     acting_bot: SlackBot, sandbox: Sandbox, api: docker.APIClient
 ) -> None:
     name = sandbox.name("act-ps")
-    api.start(api.create_container(TEST_IMAGE, ["sh", "-c", "echo hello from act; sleep 300"],
-                                   name=name, labels=sandbox.labels))  # fmt: skip
+    script = STOPPABLE.format("echo hello from act; ")
+    api.start(api.create_container(TEST_IMAGE, ["sh", "-c", script], name=name,
+                                   labels=sandbox.labels))  # fmt: skip
     container_id = api.inspect_container(name)["Id"]
     acting_bot.command(f"ps --filter label={sandbox.labels_filter()}", name="ps")
     listing = acting_bot.responses("ps")[0]
@@ -169,7 +178,7 @@ def test_tampered_values_do_nothing(
     acting_bot: SlackBot, sandbox: Sandbox, api: docker.APIClient
 ) -> None:
     name = sandbox.name("act-tamper")
-    api.start(api.create_container(TEST_IMAGE, ["sleep", "300"], name=name,
+    api.start(api.create_container(TEST_IMAGE, ["sh", "-c", STOPPABLE.format("")], name=name,
                                    labels=sandbox.labels))  # fmt: skip
     container_id = api.inspect_container(name)["Id"]
     for value in (
