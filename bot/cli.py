@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import shlex
@@ -163,6 +164,11 @@ def serve(settings: Settings, engines: DockerEngineDirectory) -> int:
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return 2
+    # What start-up built (modules, the app, the backend: ~100k objects) lives as long as the
+    # process: out of the collector's sight, so that a full collection while serving pauses
+    # acknowledgements for well under a millisecond instead of ~100 ms (README, Benchmarks).
+    gc.collect()
+    gc.freeze()
     try:
         service.start(until=stopping)
     except ConfigError as err:
