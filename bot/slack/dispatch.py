@@ -21,6 +21,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -101,7 +102,11 @@ class WorkProcess:
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
         self._ids = itertools.count(1)
         self._in_flight: dict[int, WorkOrder] = {}
-        self._lock = threading.Lock()  # the orders pipe, the current child and _in_flight
+        self._lock = threading.Lock()  # the current child, _in_flight and _unsent
+        self._unsent: deque[int] = deque()  # taken, not yet written to the child's pipe
+        self._more = threading.Condition(self._lock)  # an order to send, or closing
+        self._closing = False
+        self._writing = threading.Lock()  # a pipe is written, or closed, by one at a time
         self._stopping = threading.Event()
         self._started = threading.Event()
         self._child = self._spawn()
@@ -109,14 +114,38 @@ class WorkProcess:
             target=self._supervise, name="work-supervisor", daemon=True
         )
         self._supervisor.start()
+        self._sender = threading.Thread(target=self._send_orders, name="work-sender", daemon=True)
+        self._sender.start()
 
     def __call__(self, order: WorkOrder) -> None:
-        with self._lock:
+        """Take ``order``; never waits for the work process. (Writing to its pipe here made
+        acknowledgements wait: a busy work process reads slowly, its pipe fills, and every
+        listener thread Bolt has, five, blocked in the write or on this lock.)"""
+        with self._more:
             order_id = next(self._ids)
             self._in_flight[order_id] = order
+            self._unsent.append(order_id)
+            self._more.notify()
+
+    def _send_orders(self) -> None:
+        """The orders pipe's one writer: orders in the order taken, then None once closing."""
+        while True:
+            with self._more:
+                while not self._unsent and not self._closing:
+                    self._more.wait()
+                child = self._child
+                item = None
+                if self._unsent:
+                    order_id = self._unsent.popleft()
+                    order = self._in_flight.get(order_id)
+                    if order is None:  # told already
+                        continue
+                    item = (order_id, order)
             # If the child is gone, the supervisor starts another and tells this person.
-            with contextlib.suppress(OSError):
-                self._child.orders.send((order_id, order))
+            with self._writing, contextlib.suppress(OSError):
+                child.orders.send(item)
+            if item is None:
+                return
 
     def wait_started(self, timeout: float) -> bool:
         """Wait until the first work process has built its backend (False: not within
@@ -133,8 +162,9 @@ class WorkProcess:
         """Take no more orders; let the work under way finish for up to ``drain`` seconds,
         then stop the work process and tell the people whose orders it had not answered."""
         self._stopping.set()
-        with self._lock, contextlib.suppress(OSError):
-            self._child.orders.send(None)
+        with self._more:  # what was taken is sent first, then None
+            self._closing = True
+            self._more.notify()
         # Only the supervisor waits for (reaps) the child: two threads waiting on one process
         # race, and the loser's waitpid fails, so it takes an exited child for a live one. The
         # supervisor returns once the child is gone, having taken the answers sent before.
@@ -228,10 +258,14 @@ class WorkProcess:
             log.error("the work process died (exit %s); starting it again",
                       child.process.exitcode)  # fmt: skip
             with self._lock:
-                lost = list(self._in_flight.values())
-                self._in_flight.clear()
-                child.orders.close()
+                # Orders not yet written go to the new child; the others may have run.
+                unsent = set(self._unsent)
+                lost = [order for order_id, order in self._in_flight.items()
+                        if order_id not in unsent]  # fmt: skip
+                self._in_flight = {order_id: self._in_flight[order_id] for order_id in unsent}
                 self._child = self._spawn()
+            with self._writing:
+                child.orders.close()
             for order in lost:
                 self._tell(order, "The bot's work process stopped while handling this; it may "
                            "or may not have run. Check, then ask again if needed.")  # fmt: skip
