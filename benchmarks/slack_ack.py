@@ -198,7 +198,7 @@ def measure(args: argparse.Namespace, docker_host: str) -> dict[str, list[float]
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--text", default="ps -a")
     parser.add_argument("--containers", type=int, default=500)
