@@ -9,7 +9,8 @@ import threading
 from typing import TextIO
 
 from bot.core.approval_records import ApprovalRecord
-from bot.core.operations import ParsedCommand, RunContainer
+from bot.core.command import ParsedCommand
+from bot.core.operations import RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor

@@ -24,9 +24,10 @@ from bot.audit_head import AuditHeadPublisher
 from bot.config import configured_policy, engine_directory, notification_rules
 from bot.core.approvals import ApprovalRecord, ApprovalRules, ApprovalService, Planner
 from bot.core.cleanup import run_cleanup
+from bot.core.command import ParsedCommand
 from bot.core.engine import EngineDirectory
 from bot.core.notices.events import EventSource
-from bot.core.operations import Cleanup, ParsedCommand
+from bot.core.operations import Cleanup
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AccessRules, channel_refusal, has_role
@@ -509,7 +510,12 @@ class SlackService:
         if not self._reach_slack(until or self._stopping):
             return False
         self._dispatch = (
-            WorkProcess(settings=self._settings, tell=self._tell_lost, metrics=self.metrics)
+            WorkProcess(
+                settings=self._settings,
+                build=build_request_service,
+                tell=self._tell_lost,
+                metrics=self.metrics,
+            )
             if self._settings.work_process
             else InProcess(work=self._backend.work)
         )

@@ -31,7 +31,7 @@ from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
 from bot.server import SlackService
 from bot.settings import Settings, load_settings
-from bot.state.database import metadata
+from bot.state.tables import metadata
 from tests.fakes.fake_slack import (
     FakeSlack,
     post_signed,

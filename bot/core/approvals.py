@@ -36,7 +36,7 @@ from bot.core.approval_records import ApprovalOutcomeKind as ApprovalOutcomeKind
 from bot.core.approval_records import ApprovalRecord as ApprovalRecord
 from bot.core.approval_records import ApprovalState as ApprovalState
 from bot.core.approval_records import ApprovalTampered as ApprovalTampered
-from bot.core.operations import ParsedCommand
+from bot.core.command import ParsedCommand
 from bot.core.plans import Plan
 from bot.core.results import ActionResult
 from bot.errors import ChatOpsError

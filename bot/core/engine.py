@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from bot.core.operations import EngineOperation, ParsedCommand
+from bot.core.command import ParsedCommand
+from bot.core.operations import EngineOperation
 from bot.core.plans import Plan
 from bot.core.results import ActionResult, CleanupReport, PullProgress, Result
 

@@ -9,7 +9,7 @@ or Docker's SDK.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -486,23 +486,3 @@ def changes_something(operation: Operation) -> bool:
     if isinstance(operation, Cleanup):
         return not operation.dry_run
     return not isinstance(operation, READ_ONLY_OPERATIONS)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class ParsedCommand:
-    """A parsed request: the operation, the engine it names (None: default) and warnings.
-
-    The text as typed is deliberately not kept: what is shown or stored is ``shown``,
-    rendered from the operation with environment values redacted.
-    """
-
-    operation: Operation
-    engine: str | None = None
-    warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def shown(self) -> str:
-        """The command in Docker's spelling, fit to show and store (``-e`` values redacted)."""
-        from bot.core.parsing.display import shown_command  # display imports this module
-
-        return shown_command(self.operation, engine=self.engine)

@@ -14,6 +14,7 @@ from typing import assert_never
 
 from bot.core.approvals import ApprovalService
 from bot.core.audit import AuditTrail
+from bot.core.command import ParsedCommand
 from bot.core.engine import EngineDirectory, ProgressCallback
 from bot.core.help import build_help
 from bot.core.operations import (
@@ -21,7 +22,6 @@ from bot.core.operations import (
     CleanupStatusQuery,
     Help,
     ListApprovals,
-    ParsedCommand,
     PruneImages,
     ShowAudit,
     changes_something,

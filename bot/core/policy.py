@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, assert_never
 
-from bot.core.operations import Access, Operation, ParsedCommand, Permission, Pull, RunContainer
+from bot.core.command import ParsedCommand
+from bot.core.operations import Access, Operation, Permission, Pull, RunContainer
 from bot.core.protection import reserved_label_problems
 from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 

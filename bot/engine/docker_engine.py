@@ -26,6 +26,7 @@ import requests.exceptions
 
 from bot.core import redaction
 from bot.core.cleanup import CleanupRules, run_cleanup
+from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
 from bot.core.notices.events import ContainerBrief, NoticeDetails
 from bot.core.operations import (
@@ -40,7 +41,6 @@ from bot.core.operations import (
     ListImages,
     ListNetworks,
     ListVolumes,
-    ParsedCommand,
     PruneContainers,
     PruneImages,
     Pull,

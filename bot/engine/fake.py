@@ -28,6 +28,7 @@ from bot.core.cleanup import (
     image_item,
     run_cleanup,
 )
+from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
 from bot.core.humanize import human_size, short_id
 from bot.core.operations import (
@@ -43,7 +44,6 @@ from bot.core.operations import (
     ListImages,
     ListNetworks,
     ListVolumes,
-    ParsedCommand,
     PruneContainers,
     PruneImages,
     Pull,

@@ -8,7 +8,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.state.database import as_utc, cleanup_runs
+from bot.state.database import as_utc
+from bot.state.tables import cleanup_runs
 
 
 class SqlCleanupRuns:

@@ -22,16 +22,8 @@ from slack_sdk.models.blocks import (
 
 from bot.core.approval_records import ApprovalRecord
 from bot.core.results import CleanupStatus
-from bot.render.slack_blocks import (
-    APPROVE_ACTION,
-    REJECT_ACTION,
-    bounded,
-    code,
-    context,
-    escape,
-    mention,
-    section,
-)
+from bot.render.block_kit import bounded, code, context, escape, mention, section
+from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
 
 MAX_HOME_BLOCKS = 100
 MAX_REQUESTS_SHOWN = 15  # each takes up to three blocks

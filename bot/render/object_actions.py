@@ -25,8 +25,8 @@ from slack_sdk.models.blocks import (
 
 from bot.core.plans import ObjectKind
 from bot.core.results import ContainerList, ImageList
+from bot.render.block_kit import MAX_TABLE_ROWS, bounded, code, escape, section
 from bot.render.humanize import short_id
-from bot.render.slack_blocks import MAX_TABLE_ROWS, bounded, code, escape, section
 
 PICK_CONTAINER_ACTION = "chatops_pick_container"
 PICK_IMAGE_ACTION = "chatops_pick_image"

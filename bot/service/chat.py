@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.approval_records import ApprovalRecord
+from bot.core.command import ParsedCommand
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
-from bot.core.operations import ParsedCommand
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
 

@@ -215,6 +215,11 @@ class EngineWatcher:
         self._running = {c.container_id: c for c in current if c.running}
         if self._cursor_ns is None or self._cursor_ns < now_ns:
             self._cursor_ns, self._seen_at_cursor = now_ns, set()
+        if self._saved_ns is None:
+            # The first resume point is stored before the stream starts: a process killed
+            # before the periodic save would otherwise leave none, and whoever takes the
+            # stream over would start from its own present and miss what happened between.
+            self.save_cursor()
         stream = self._source.events(since_ns=self._cursor_ns)
         with self._stream_lock:
             self._stream = stream

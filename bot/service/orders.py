@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.core.operations import ParsedCommand
+from bot.core.command import ParsedCommand
 from bot.core.policy import Actor
 from bot.core.request_ids import new_request_id
 

@@ -15,13 +15,8 @@ from collections.abc import Callable
 
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
 from bot.core.audit import AuditTrail, record_request_event
-from bot.core.operations import (
-    BotOperation,
-    ParsedCommand,
-    Pull,
-    action_name,
-    changes_something,
-)
+from bot.core.command import ParsedCommand
+from bot.core.operations import BotOperation, Pull, action_name, changes_something
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
 from bot.core.request_ids import handling

@@ -10,12 +10,14 @@ from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
 
 from bot.core.approval_records import ApprovalRecord
-from bot.core.operations import ParsedCommand, Pull
+from bot.core.command import ParsedCommand
+from bot.core.operations import Pull
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
 from bot.logs import conceal
+from bot.render.block_kit import escape
 from bot.render.shared import SharedRenders
-from bot.render.slack_blocks import SlackMessage, credit_line, escape, render_slack
+from bot.render.slack_blocks import SlackMessage, credit_line, render_slack
 from bot.service.chat import ProgressSink, Requester
 from bot.slack.approvals import ApprovalMessages
 from bot.slack.delivery import Conversation, Delivery, SlackPullProgress

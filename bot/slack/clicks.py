@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from bot.core.operations import ParsedCommand
+from bot.core.command import ParsedCommand
 from bot.core.pipeline import Reply
 from bot.core.policy import Actor
 from bot.core.rate_limit import RateLimiter, refusal

@@ -42,6 +42,15 @@ _LOWER_PRIORITY = 5  # nice increment of the work process
 _STARTED = "started"  # the work process's word that its backend is built
 
 
+class BuildWork(Protocol):
+    """Builds the work side (the request service and what closes it) from the settings: the
+    composition root's ``build_request_service``, passed in so that nothing here imports it."""
+
+    def __call__(
+        self, settings: Settings, *, metrics: Metrics | None = None
+    ) -> tuple[RequestService, Callable[[], None]]: ...
+
+
 class Dispatch(Protocol):
     def __call__(self, order: WorkOrder) -> None: ...
 
@@ -91,12 +100,15 @@ class WorkProcess:
     """
 
     def __init__(
-        self, *, settings: Settings,
+        self, *, settings: Settings, build: BuildWork,
         tell: Callable[[WorkOrder, str], None] | None = None, metrics: Metrics | None = None,
     ) -> None:  # fmt: skip
-        """``tell``: how a person whose order was lost hears of it (default: through the
-        order's response URL); ``metrics``: where the work's metrics go."""
+        """``build``: makes the work side from the settings, in the child (a module-level
+        function: it is sent to the child by name); ``tell``: how a person whose order was
+        lost hears of it (default: through the order's response URL); ``metrics``: where the
+        work's metrics go."""
         self._settings = settings
+        self._build = build
         self._tell = tell or _tell
         self._metrics = metrics or NoMetrics()
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded process
@@ -216,7 +228,7 @@ class WorkProcess:
         orders_in, orders_out = self._context.Pipe(duplex=False)
         done_in, done_out = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=_child_main, args=(self._settings, orders_in, done_out),
+            target=_child_main, args=(self._settings, self._build, orders_in, done_out),
             name="chatops-work", daemon=True,
         )  # fmt: skip
         process.start()
@@ -281,15 +293,13 @@ def _tell(order: WorkOrder, text: str) -> None:
         log.error("could not tell about a lost order (%s): %s", type(order).__name__, err)
 
 
-def _child_main(settings: Settings, orders: Connection, done: Connection) -> None:
+def _child_main(settings: Settings, build: BuildWork, orders: Connection, done: Connection) -> None:
     """The work process: build the work side from the settings, then run orders until told
     to stop (or the front is gone), and finish what is under way."""
     configure_logging(level=settings.log_level, json_lines=settings.log_format == "json",
                       secrets=settings.secret_values(), process="work")  # fmt: skip
-    from bot.server import build_request_service  # the composition root, imported in the child
-
     report = _Reporter(done)
-    work, close = build_request_service(settings, metrics=report)
+    work, close = build(settings, metrics=report)
     report.started()
     try:
         while True:

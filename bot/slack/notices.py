@@ -16,6 +16,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from bot.core.command import ParsedCommand
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
 from bot.core.operations import (
@@ -24,9 +25,9 @@ from bot.core.operations import (
     Inspect,
     InspectType,
     Operation,
-    ParsedCommand,
     ShowLogs,
 )
+from bot.render.block_kit import section
 from bot.render.notice_blocks import (
     NOTICE_INSPECT_ACTION,
     NOTICE_LOG_LINES,
@@ -37,7 +38,6 @@ from bot.render.notice_blocks import (
     summary_message,
     thread_text,
 )
-from bot.render.slack_blocks import section
 from bot.slack.clicks import ClickListener, click_order, over_limit, refused_here
 
 log = logging.getLogger(__name__)

@@ -13,13 +13,13 @@ import re
 from collections.abc import Callable, Collection
 from typing import Any
 
+from bot.core.command import ParsedCommand
 from bot.core.operations import (
     ChangeContainers,
     ContainerAction,
     Inspect,
     InspectType,
     Operation,
-    ParsedCommand,
     Pull,
     RemoveImages,
     ShowLogs,

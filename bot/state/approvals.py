@@ -19,7 +19,8 @@ from bot.core.approval_records import (
 )
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.state.approval_macs import approval_key, row_mac, verifies
-from bot.state.database import approval_executions, approval_votes, approvals, as_utc
+from bot.state.database import as_utc
+from bot.state.tables import approval_executions, approval_votes, approvals
 
 
 class SqlApprovalRepository:

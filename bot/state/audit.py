@@ -29,7 +29,8 @@ from sqlalchemy.engine import Connection, Engine, RowMapping
 
 from bot.core.audit import AuditEntry, AuditHead, ChainCheck
 from bot.errors import AuditError, ConfigError
-from bot.state.database import as_utc, audit_entries, audit_head, audit_log
+from bot.state.database import as_utc
+from bot.state.tables import audit_entries, audit_head, audit_log
 
 GENESIS = "0" * 64
 KEYED = "hmac-sha256:"

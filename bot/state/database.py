@@ -1,150 +1,17 @@
-"""The database: engine creation (SQLite made crash-safe) and the schema."""
+"""The database: engine creation (SQLite made crash-safe) and the schema (the tables are
+``bot.state.tables``)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    ForeignKey,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    create_engine,
-    event,
-)
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from bot.errors import ConfigError
-
-metadata = MetaData()
-
-# Integer on SQLite keeps ROWID autoincrement; BigInteger elsewhere.
-_ID = BigInteger().with_variant(Integer(), "sqlite")
-
-approvals = Table(
-    "approvals",
-    metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("state", String(16), nullable=False, index=True),
-    Column("requester", String(32), nullable=False),
-    Column("channel_id", String(32)),
-    Column("engine", String(128), nullable=False),
-    Column("command_text", Text, nullable=False),
-    Column("plan", JSON, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("message_channel", String(32)),
-    Column("message_ts", String(32)),
-    Column("outcome", Text, nullable=False, default=""),
-    # A veto-window request: it runs when it expires, unless someone cancelled it.
-    Column("auto_run", Boolean, nullable=False, default=False),
-    # HMAC-SHA256 over every column above and the row's votes (bot.state.approval_macs),
-    # under a key derived from CHATOPS_AUDIT_KEY; NULL: stored before rows carried one.
-    Column("mac", String(128), nullable=True),
-)
-
-# The lease of an execution under way: its process renews heartbeat_at while it runs, so a
-# lease that goes stale means the process died (the request is then reported interrupted).
-approval_executions = Table(
-    "approval_executions",
-    metadata,
-    Column("approval_id", _ID, ForeignKey("approvals.id"), primary_key=True),
-    Column("holder", String(64), nullable=False, index=True),
-    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
-)
-
-approval_votes = Table(
-    "approval_votes",
-    metadata,
-    Column("approval_id", _ID, ForeignKey("approvals.id"), nullable=False),
-    Column("user_id", String(32), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("approval_id", "user_id"),
-)
-
-
-def _audit_columns(*, hash_length: int) -> list[Column[Any]]:
-    """The columns of an audit table (the two differ only in the width of their hashes)."""
-    return [
-        Column("at", DateTime(timezone=True), nullable=False),
-        Column("event", String(32), nullable=False),
-        Column("actor", String(32), nullable=False),
-        Column("channel_id", String(32)),
-        Column("engine", String(128)),
-        Column("command", Text, nullable=False, default=""),
-        Column("detail", Text, nullable=False, default=""),
-        Column("prev_hash", String(hash_length), nullable=False),
-        Column("hash", String(hash_length), nullable=False),
-    ]
-
-
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    *_audit_columns(hash_length=64),
-)
-
-# Keyed entries. audit_log's hash columns are VARCHAR(64), too narrow for "hmac-sha256:" and 64
-# hex digits, and create_all alters no existing table: rows written before keys stay in
-# audit_log and the chain continues here, numbered on from them (ids are given, not generated).
-audit_entries = Table(
-    "audit_entries",
-    metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
-    *_audit_columns(hash_length=128),
-)
-
-# One row holding the newest audit hash: updating it serialises appends on every database.
-audit_head = Table(
-    "audit_head",
-    metadata,
-    Column("id", Integer, primary_key=True),
-    Column("hash", String(64), nullable=False),
-)
-
-
-# One row per scheduled housekeeping run: the unique key lets exactly one replica claim it.
-cleanup_runs = Table(
-    "cleanup_runs",
-    metadata,
-    Column("engine", String(128), nullable=False),
-    Column("scheduled_for", DateTime(timezone=True), nullable=False),
-    Column("claimed_by", String(64), nullable=False),
-    Column("finished_at", DateTime(timezone=True)),
-    Column("result", Text, nullable=False, default=""),
-    UniqueConstraint("engine", "scheduled_for"),
-)
-
-# Each engine's event stream: the last event seen (resume point) and the process streaming
-# it (a lease renewed while it runs, so that with several processes exactly one streams).
-event_streams = Table(
-    "event_streams",
-    metadata,
-    Column("engine", String(128), primary_key=True),
-    Column("cursor_ns", BigInteger, nullable=True),
-    Column("owner", String(128), nullable=True),
-    Column("lease_until", DateTime(timezone=True), nullable=True),
-)
-
-# Slack Events API deliveries taken (event_id): a retried delivery, to this process or to
-# another one on the same database, is not run twice. Rows older than a day are dropped.
-slack_events = Table(
-    "slack_events",
-    metadata,
-    Column("event_id", String(64), primary_key=True),
-    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
-)
+from bot.state.schema import prepare_schema
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -155,8 +22,6 @@ def as_utc(moment: datetime) -> datetime:
 def open_database(url: str, *, upgrade: bool = True) -> Engine:
     """Connect, and make, adopt or upgrade the schema (``bot.state.schema``; ``upgrade=False``
     refuses to upgrade one that is behind). SQLite gets WAL and synchronous=FULL."""
-    from bot.state.schema import prepare_schema  # the migrations import this module's tables
-
     try:
         engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as err:

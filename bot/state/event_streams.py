@@ -8,7 +8,7 @@ from sqlalchemy import insert, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from bot.state.database import event_streams
+from bot.state.tables import event_streams
 
 
 class SqlStreamCursors:

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.errors import ConfigError
-from bot.state.database import metadata
+from bot.state.tables import metadata
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot.errors import StateUnavailable
-from bot.state.database import slack_events
+from bot.state.tables import slack_events
 
 log = logging.getLogger(__name__)
 

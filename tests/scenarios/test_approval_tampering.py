@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.state.audit import SqlAuditLog
-from bot.state.database import approvals, open_database
+from bot.state.database import open_database
+from bot.state.tables import approvals
 from tests.conftest import AUDIT_KEY, Sandbox, SlackBot
 from tests.fakes.fake_slack import FakeSlack
 from tests.scenarios.test_slack_approvals import click, final_update, request_removal, start

@@ -10,7 +10,8 @@ from pathlib import Path
 from sqlalchemy import delete, select
 
 from bot.state.audit import SqlAuditLog, entry_hash
-from bot.state.database import audit_entries, open_database
+from bot.state.database import open_database
+from bot.state.tables import audit_entries
 from tests.conftest import AUDIT_KEY, REPO
 from tests.database.state.test_audit import legacy_database, move_head, rewrite_from
 

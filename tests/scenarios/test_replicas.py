@@ -167,7 +167,7 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
 ) -> None:
     from sqlalchemy import create_engine, select
 
-    from bot.state.database import approvals
+    from bot.state.tables import approvals
     from tests.fakes.socket_relay import SocketRelay
 
     config = tmp_path / "chatops.toml"

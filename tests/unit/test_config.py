@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from bot.config import access_rules, configured_policy, notification_rules, run_policy
+from bot.core.command import ParsedCommand
 from bot.core.notices.rules import NoticeKind
-from bot.core.operations import ParsedCommand, RunContainer
+from bot.core.operations import RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.policy import AccessRules, Actor, Verdict
 from bot.core.run_policy import RunPolicy

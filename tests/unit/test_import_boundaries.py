@@ -70,6 +70,20 @@ def top_level_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportF
                 yield from top_level_imports(handler.body)
 
 
+def runtime_imports(nodes: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Every import that can run: at the top, in functions and classes (an import inside a
+    function still closes a cycle when the function runs), but not under ``if TYPE_CHECKING:``."""
+    for node in nodes:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If) and _is_type_checking(node.test):
+            yield from runtime_imports(node.orelse)
+        else:
+            for child in ast.iter_child_nodes(node):
+                if isinstance(child, ast.stmt):
+                    yield from runtime_imports([child])
+
+
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
@@ -91,12 +105,12 @@ def forbidden_imports(
 
 
 def import_graph(sources: Mapping[str, tuple[str, bool]]) -> dict[str, set[str]]:
-    """module -> the modules of ``sources`` it imports when imported (``sources``: module ->
-    (source, is a package))."""
+    """module -> the modules of ``sources`` it imports, when imported or later, from any
+    function (``sources``: module -> (source, is a package))."""
     graph: dict[str, set[str]] = {}
     for module, (source, package) in sources.items():
         edges = set()
-        for node in top_level_imports(ast.parse(source).body):
+        for node in runtime_imports(ast.parse(source).body):
             names = imported(node, module, package=package)
             edges |= {name for name in names if name in sources and name != module}
         graph[module] = edges
@@ -209,12 +223,12 @@ def test_cycles_are_found() -> None:
         "bot.a": ("from bot import b\n", False),
         "bot.b": ("from bot.c import thing\n", False),
         "bot.c": ("import bot.a\n", False),
-        # Type-only and function-local imports never run at import time.
+        # Type-only imports never run; a function's do, when it runs.
         "bot.d": ("if TYPE_CHECKING:\n    import bot.e\n", False),
         "bot.e": ("import bot.d\ndef f() -> None:\n    import bot.a\n", False),
     }
     graph = import_graph(sources)
-    assert graph["bot.d"] == set() and graph["bot.e"] == {"bot.d"}
+    assert graph["bot.d"] == set() and graph["bot.e"] == {"bot.a", "bot.d"}
     assert find_cycle(graph) == ["bot.a", "bot.b", "bot.c", "bot.a"]
     del sources["bot.c"]
     assert find_cycle(import_graph(sources)) is None

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 
-from bot.core.operations import Help, ParsedCommand
+from bot.core.command import ParsedCommand
+from bot.core.operations import Help
 from bot.core.parsing.commands import COMMANDS, CommandSpec, command_index
 from bot.core.parsing.display import shown_command
 from bot.core.parsing.options import OptionTable, ParsedOptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.state.database import metadata
+from bot.state.tables import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

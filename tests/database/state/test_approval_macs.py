@@ -30,7 +30,8 @@ from bot.service.approvals import ExpirySweeper, report_tampered
 from bot.state.approval_macs import COVERED, approval_key, row_mac
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog
-from bot.state.database import approval_votes, approvals, open_database
+from bot.state.database import open_database
+from bot.state.tables import approval_votes, approvals
 from tests.conftest import AUDIT_KEY
 from tests.database.state.test_approval_lifecycle import CountingPlanner
 from tests.unit.service.test_requests import FakeChat

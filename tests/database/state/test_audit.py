@@ -23,14 +23,8 @@ from bot.state.audit import (
     keyed_hash,
     verify_unkeyed,
 )
-from bot.state.database import (
-    as_utc,
-    audit_entries,
-    audit_head,
-    audit_log,
-    metadata,
-    open_database,
-)
+from bot.state.database import as_utc, open_database
+from bot.state.tables import audit_entries, audit_head, audit_log, metadata
 
 KEY = b"k" * 32
 OTHER_KEY = b"o" * 32

@@ -10,7 +10,7 @@ from bot.core.approvals import (
     ApprovalService,
     ApprovalState,
 )
-from bot.core.operations import ParsedCommand
+from bot.core.command import ParsedCommand
 from bot.core.parsing.parser import parse_command
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.results import ActionResult, TargetOutcome

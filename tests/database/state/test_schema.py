@@ -19,9 +19,10 @@ from bot.errors import ConfigError
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog
-from bot.state.database import metadata, open_database, slack_events
+from bot.state.database import open_database
 from bot.state.schema import head_revision, schema_state
 from bot.state.slack_events import SqlSeenEvents
+from bot.state.tables import metadata, slack_events
 from tests.conftest import AUDIT_KEY
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.state.database import open_database, slack_events
+from bot.state.database import open_database
 from bot.state.slack_events import SqlSeenEvents
+from bot.state.tables import slack_events
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from bot.core.operations import EngineOperation, ListContainers, ParsedCommand
+from bot.core.command import ParsedCommand
+from bot.core.operations import EngineOperation, ListContainers
 from bot.core.pipeline import Pipeline
 from bot.core.policy import Actor, AllowEverything, Decision, Verdict
 from bot.core.results import ContainerList, HelpResult, Result

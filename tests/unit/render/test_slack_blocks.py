@@ -11,8 +11,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from bot.core.command import ParsedCommand
 from bot.core.help import build_help
-from bot.core.operations import ListContainers, ParsedCommand
+from bot.core.operations import ListContainers
 from bot.core.pipeline import Reply
 from bot.core.plans import ObjectKind
 from bot.core.results import (
@@ -44,7 +45,8 @@ from bot.core.results import (
     VolumeRow,
 )
 from bot.errors import ParseError
-from bot.render.slack_blocks import code, code_block, escape, render_slack
+from bot.render.block_kit import code, code_block, escape
+from bot.render.slack_blocks import render_slack
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 HOSTILE = "<!channel> & <@U123|boss> `x` ```y``` *bold* " + "z" * 5000

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from bot.core.command import ParsedCommand
 from bot.core.help import build_help
-from bot.core.operations import ListContainers, ParsedCommand
+from bot.core.operations import ListContainers
 from bot.core.pipeline import Reply
 from bot.core.plans import ObjectKind
 from bot.core.results import (

@@ -17,7 +17,7 @@ import pytest
 from bot.core.approval_records import ApprovalRecord
 from bot.core.approvals import ApprovalRules, ApprovalService, ApprovalState
 from bot.core.cleanup import CleanupRules
-from bot.core.operations import ParsedCommand
+from bot.core.command import ParsedCommand
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import AccessRules, Actor, ConfiguredPolicy, has_role

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.operations import ParsedCommand, RunContainer
+from bot.core.command import ParsedCommand
+from bot.core.operations import RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.errors import ParseError
 

@@ -17,7 +17,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.core.operations import ParsedCommand, RunContainer
+from bot.core.command import ParsedCommand
+from bot.core.operations import RunContainer
 from bot.core.parsing.parser import parse_command
 from bot.core.parsing.ports import MAX_PUBLISHED_PORTS
 from bot.core.parsing.tokens import MAX_COMMAND_LENGTH

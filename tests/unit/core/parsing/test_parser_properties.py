@@ -7,7 +7,8 @@ import shlex
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.core.operations import ParsedCommand, RunContainer
+from bot.core.command import ParsedCommand
+from bot.core.operations import RunContainer
 from bot.core.parsing.commands import COMMANDS
 from bot.core.parsing.parser import parse_command
 from bot.core.parsing.ports import parse_publish
