@@ -12,6 +12,7 @@ from pathlib import Path
 from bot.core.parsing.parser import parse_command
 from bot.core.policy import Actor
 from bot.service.orders import CommandOrder
+from bot.server import build_request_service
 from bot.slack.dispatch import WorkProcess
 from tests.conftest import Sandbox, make_settings
 from tests.fakes.fake_slack import FakeSlack
@@ -24,7 +25,7 @@ def test_taking_orders_never_waits_for_a_work_process_that_reads_slowly(
         sandbox.docker_host, slack_bot_token="xoxb-test-token", slack_api_url=fake_slack.api_url,
         chatops_database_url=f"sqlite:///{Path.cwd()}/work-{os.getpid()}-{time.time_ns()}.db",
     )  # fmt: skip
-    work = WorkProcess(settings=settings)
+    work = WorkProcess(settings=settings, build=build_request_service)
     count = 600  # ~160 KiB of orders: more than a pipe holds (64 KiB)
     orders = [
         CommandOrder(
