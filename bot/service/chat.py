@@ -11,6 +11,7 @@ from bot.core.notices.classify import Occurrence
 from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
+from bot.service.orders import ReplyTarget
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -19,7 +20,7 @@ class Requester:
 
     channel_id: str
     user_id: str
-    reply_to: str
+    reply_to: ReplyTarget
     acknowledged: bool = True  # a "working on" note stands where the answer goes
     public: bool = False  # asked where everyone sees it (a mention): answers are public too
 

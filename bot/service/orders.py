@@ -1,16 +1,21 @@
 """Work orders: what a chat front hands over once the request has been acknowledged.
 
 Plain, picklable values, so that the work can run in another process. ``reply_to`` is the
-adapter's handle for answering this request (for Slack, the response URL).
+adapter's own value for where this request's answers go (Slack: a response URL, a thread, a
+direct message); the service hands it back to the adapter untouched.
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from bot.core.command import ParsedCommand
 from bot.core.policy import Actor
 from bot.core.request_ids import new_request_id
+
+# The chat adapter's own value (picklable, compared by equality): where answers go.
+ReplyTarget = Hashable
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -19,7 +24,7 @@ class CommandOrder:
 
     command: ParsedCommand
     actor: Actor
-    reply_to: str
+    reply_to: ReplyTarget
     # A slash command's change is acknowledged with a private "working on" note that its
     # answer replaces; a button click has no such note (and its message must stay).
     acknowledged: bool = True
@@ -38,7 +43,7 @@ class ClickOrder:
     user_id: str
     channel_id: str
     approve: bool
-    reply_to: str
+    reply_to: ReplyTarget
     trace_id: str = field(default_factory=new_request_id)
 
 

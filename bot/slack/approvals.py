@@ -15,7 +15,7 @@ from bot.render.block_kit import escape, section
 from bot.render.slack_blocks import APPROVE_ACTION, approval_request_blocks
 from bot.service.orders import ClickOrder, WorkOrder
 from bot.slack.clicks import over_limit
-from bot.slack.reply_targets import DIRECT_REPLY
+from bot.slack.reply_targets import DirectMessageTarget, ResponseUrlTarget
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ class ApprovalButtons:
         value = str(action.get("value", ""))
         if not value.isdigit():
             return
+        url = body.get("response_url")
         self._dispatch(
             ClickOrder(
                 request_id=int(value),
@@ -128,6 +129,6 @@ class ApprovalButtons:
                 channel_id=str((body.get("channel") or {}).get("id", "")),
                 approve=action.get("action_id") == APPROVE_ACTION,
                 # A click in the Home tab comes with no response URL: answered by DM.
-                reply_to=str(body.get("response_url") or DIRECT_REPLY),
+                reply_to=ResponseUrlTarget(url=str(url)) if url else DirectMessageTarget(),
             )
         )

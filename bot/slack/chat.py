@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, assert_never
 
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
@@ -21,7 +21,12 @@ from bot.render.slack_blocks import SlackMessage, credit_line, render_slack
 from bot.service.chat import ProgressSink, Requester
 from bot.slack.approvals import ApprovalMessages
 from bot.slack.delivery import Conversation, Delivery, SlackPullProgress
-from bot.slack.reply_targets import DIRECT_REPLY, thread_of
+from bot.slack.reply_targets import (
+    DirectMessageTarget,
+    ResponseUrlTarget,
+    ThreadTarget,
+    slack_target,
+)
 from bot.slack.web import retry_handlers
 
 log = logging.getLogger(__name__)
@@ -132,18 +137,21 @@ class SlackChat:
         return self._renders.render(reply, credit, lambda: render_slack(reply, requester=credit))
 
     def _respond(self, to: Requester) -> Callable[..., Any]:
-        thread = thread_of(to.reply_to)
-        if thread is not None:
-            return ThreadReply(
-                client=self._client, channel=thread[0], user=to.user_id, thread_ts=thread[1]
-            )
-        if to.reply_to == DIRECT_REPLY:
-            return DirectReply(client=self._client, user=to.user_id)
-        return ResponseUrl(to.reply_to)
+        target = slack_target(to.reply_to)
+        match target:
+            case ThreadTarget():
+                return ThreadReply(client=self._client, channel=target.channel,
+                                   user=to.user_id, thread_ts=target.thread_ts)  # fmt: skip
+            case DirectMessageTarget():
+                return DirectReply(client=self._client, user=to.user_id)
+            case ResponseUrlTarget():
+                return ResponseUrl(target.url)
+            case _:
+                assert_never(target)
 
     def _delivery(self, to: Requester) -> Delivery:
-        thread = thread_of(to.reply_to)
-        thread_ts = thread[1] if thread is not None else None
+        target = slack_target(to.reply_to)
+        thread_ts = target.thread_ts if isinstance(target, ThreadTarget) else None
         conversation = Conversation(
             channel_id=to.channel_id, user_id=to.user_id, respond=self._respond(to),
             thread_ts=thread_ts,

@@ -13,6 +13,7 @@ from bot.core.rate_limit import RateLimiter, refusal
 from bot.errors import AccessDenied, ChatOpsError
 from bot.render.slack_blocks import render_slack
 from bot.service.orders import CommandOrder, WorkOrder
+from bot.slack.reply_targets import ResponseUrlTarget
 
 
 class ClickListener:
@@ -69,6 +70,8 @@ def click_order(body: dict[str, Any], command: ParsedCommand) -> CommandOrder:
         channel_id=(body.get("channel") or {}).get("id"),
     )
     return CommandOrder(
-        command=command, actor=actor, reply_to=str(body.get("response_url", "")),
+        command=command,
+        actor=actor,
+        reply_to=ResponseUrlTarget(url=str(body.get("response_url", ""))),
         acknowledged=False,
-    )  # fmt: skip
+    )

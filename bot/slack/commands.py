@@ -21,6 +21,7 @@ from bot.errors import AccessDenied, ChatOpsError
 from bot.render.block_kit import code, context
 from bot.render.slack_blocks import render_slack
 from bot.service.orders import CommandOrder, WorkOrder
+from bot.slack.reply_targets import ResponseUrlTarget
 
 
 def unescape_slack(text: str) -> str:
@@ -79,5 +80,9 @@ class SlashCommandHandler:
         else:
             ack()
         self._dispatch(
-            CommandOrder(command=command, actor=actor, reply_to=str(body["response_url"]))
+            CommandOrder(
+                command=command,
+                actor=actor,
+                reply_to=ResponseUrlTarget(url=str(body["response_url"])),
+            )
         )

@@ -33,6 +33,7 @@ from bot.service.metrics import Labels, Metrics, NoMetrics
 from bot.service.orders import WorkOrder
 from bot.service.requests import RequestService
 from bot.slack.chat import ResponseUrl
+from bot.slack.reply_targets import ResponseUrlTarget, slack_target
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -284,9 +285,14 @@ class WorkProcess:
 
 
 def _tell(order: WorkOrder, text: str) -> None:
-    url = order.reply_to
+    """The default way a lost order is told: through its response URL (the front's own
+    ``tell``, with the Web API client, reaches threads and direct messages too)."""
+    target = slack_target(order.reply_to)
+    if not isinstance(target, ResponseUrlTarget):
+        log.error("a lost order (%s) has no response URL to be told through", type(order).__name__)
+        return
     try:
-        ResponseUrl(url)(
+        ResponseUrl(target.url)(
             text=f":warning: {text}", response_type="ephemeral", replace_original=False
         )
     except Exception as err:  # Slack unreachable: the log is all that is left

@@ -30,7 +30,7 @@ from bot.errors import AccessDenied, ChatOpsError, ParseError, StateUnavailable
 from bot.render.slack_blocks import render_slack
 from bot.service.orders import CommandOrder, WorkOrder
 from bot.slack.commands import unescape_slack
-from bot.slack.reply_targets import thread_reply_to
+from bot.slack.reply_targets import ThreadTarget
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class MessageCommands:
         self, *, kind: str, channel: str, user: str, thread_ts: str | None,
         event: dict[str, Any], context: Any,
     ) -> None:  # fmt: skip
-        reply_to = thread_reply_to(channel, thread_ts)
+        reply_to = ThreadTarget(channel=channel, thread_ts=thread_ts)
         refusal = self._channel_refusal(channel)
         if refusal is not None:
             denied = AccessDenied(f"Not allowed: {refusal}.")

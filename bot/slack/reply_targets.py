@@ -1,24 +1,45 @@
-"""Where a request's answers go, as the ``reply_to`` string a work order carries.
+"""Where a request's answers go in Slack: the ``reply_to`` value a work order carries.
 
 A slash command or a click has Slack's response URL. A command typed in a message has none:
 its answers go in that conversation's thread. A click in the Home tab has neither: its answers
-go by direct message.
+go by direct message. The service passes the value back untouched; only this adapter reads it.
 """
 
 from __future__ import annotations
 
-THREAD_REPLY = "slack-thread:"  # + channel ":" thread_ts (empty: not in a thread)
-DIRECT_REPLY = "slack-dm:"
+from dataclasses import dataclass
+
+from bot.service.orders import ReplyTarget
 
 
-def thread_reply_to(channel: str, thread_ts: str | None) -> str:
-    """The ``reply_to`` of a command that came in a message (a mention or a DM)."""
-    return f"{THREAD_REPLY}{channel}:{thread_ts or ''}"
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ResponseUrlTarget:
+    """Slack's response URL for a slash command or a click (a credential: never logged)."""
+
+    url: str
+
+    def __repr__(self) -> str:  # the URL posts as the bot: keep it out of any repr
+        return "ResponseUrlTarget(<response url>)"
 
 
-def thread_of(reply_to: str) -> tuple[str, str | None] | None:
-    """(channel, thread_ts) of a ``thread_reply_to`` value, or None for other targets."""
-    if not reply_to.startswith(THREAD_REPLY):
-        return None
-    channel, _, thread_ts = reply_to[len(THREAD_REPLY) :].partition(":")
-    return channel, thread_ts or None
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThreadTarget:
+    """A conversation's thread (``thread_ts`` None: the conversation itself)."""
+
+    channel: str
+    thread_ts: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DirectMessageTarget:
+    """A direct message to the person who asked (a click in the Home tab)."""
+
+
+SlackReplyTarget = ResponseUrlTarget | ThreadTarget | DirectMessageTarget
+
+
+def slack_target(reply_to: ReplyTarget) -> SlackReplyTarget:
+    """``reply_to`` as this adapter made it; anything else is a bug, not a place to post."""
+    if isinstance(reply_to, ResponseUrlTarget | ThreadTarget | DirectMessageTarget):
+        return reply_to
+    raise TypeError(f"not a Slack reply target: {type(reply_to).__name__}")

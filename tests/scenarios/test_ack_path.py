@@ -11,9 +11,10 @@ from pathlib import Path
 
 from bot.core.parsing.parser import parse_command
 from bot.core.policy import Actor
-from bot.service.orders import CommandOrder
 from bot.server import build_request_service
+from bot.service.orders import CommandOrder
 from bot.slack.dispatch import WorkProcess
+from bot.slack.reply_targets import ResponseUrlTarget
 from tests.conftest import Sandbox, make_settings
 from tests.fakes.fake_slack import FakeSlack
 
@@ -30,7 +31,7 @@ def test_taking_orders_never_waits_for_a_work_process_that_reads_slowly(
     orders = [
         CommandOrder(
             command=parse_command("approvals"),
-            reply_to=fake_slack.response_url(f"o{i}"),
+            reply_to=ResponseUrlTarget(url=fake_slack.response_url(f"o{i}")),
             actor=Actor(user_id=f"U0P{i:04d}", channel_id="C0OPS"),
         )
         for i in range(count)
