@@ -29,8 +29,9 @@ from bot.console import Console
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
-from bot.server import SlackService
+from bot.server import SlackService, build_request_service
 from bot.settings import Settings, load_settings
+from bot.slack.dispatch import WorkProcess
 from bot.state.tables import metadata
 from tests.fakes.fake_slack import (
     FakeSlack,
@@ -159,6 +160,15 @@ AUDIT_KEY = "0123456789abcdef" * 4
 def make_settings(docker_host: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {"chatops_audit_key": AUDIT_KEY} | overrides
     return load_settings(_env_file=None, docker_host=docker_host, **values)
+
+
+def start_work_process(sandbox: Sandbox, fake: FakeSlack) -> WorkProcess:
+    """A work process as ``serve`` starts one, with a SQLite file of its own."""
+    settings = make_settings(
+        sandbox.docker_host, slack_bot_token="xoxb-test-token", slack_api_url=fake.api_url,
+        chatops_database_url=f"sqlite:///{Path.cwd()}/work-{os.getpid()}-{time.time_ns()}.db",
+    )  # fmt: skip
+    return WorkProcess(settings=settings, build=build_request_service)
 
 
 @pytest.fixture

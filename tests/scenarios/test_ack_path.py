@@ -6,27 +6,19 @@ from __future__ import annotations
 import os
 import signal
 import threading
-import time
-from pathlib import Path
 
 from bot.core.parsing.parser import parse_command
 from bot.core.policy import Actor
-from bot.server import build_request_service
 from bot.service.orders import CommandOrder
-from bot.slack.dispatch import WorkProcess
 from bot.slack.reply_targets import ResponseUrlTarget
-from tests.conftest import Sandbox, make_settings
+from tests.conftest import Sandbox, start_work_process
 from tests.fakes.fake_slack import FakeSlack
 
 
 def test_taking_orders_never_waits_for_a_work_process_that_reads_slowly(
     sandbox: Sandbox, fake_slack: FakeSlack
 ) -> None:
-    settings = make_settings(
-        sandbox.docker_host, slack_bot_token="xoxb-test-token", slack_api_url=fake_slack.api_url,
-        chatops_database_url=f"sqlite:///{Path.cwd()}/work-{os.getpid()}-{time.time_ns()}.db",
-    )  # fmt: skip
-    work = WorkProcess(settings=settings, build=build_request_service)
+    work = start_work_process(sandbox, fake_slack)
     count = 600  # ~160 KiB of orders: more than a pipe holds (64 KiB)
     orders = [
         CommandOrder(

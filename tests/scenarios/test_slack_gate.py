@@ -19,11 +19,16 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.server import build_request_service
-from bot.slack.dispatch import WorkProcess
 from bot.state.database import open_database
 from bot.state.tables import approvals, metadata
-from tests.conftest import AUDIT_KEY, TEST_IMAGE, Sandbox, SlackBot, make_settings, serve_bot
+from tests.conftest import (
+    AUDIT_KEY,
+    TEST_IMAGE,
+    Sandbox,
+    SlackBot,
+    serve_bot,
+    start_work_process,
+)
 from tests.fakes.fake_slack import FakeSlack
 
 
@@ -303,11 +308,7 @@ def test_work_runs_in_a_work_process_that_is_restarted_and_tells_who_it_lost(
 def test_ready_only_once_the_work_process_has_started_below_the_front(
     sandbox: Sandbox, fake_slack: FakeSlack
 ) -> None:
-    settings = make_settings(
-        sandbox.docker_host, slack_bot_token="xoxb-test-token", slack_api_url=fake_slack.api_url,
-        chatops_database_url=f"sqlite:///{Path.cwd()}/work-{os.getpid()}-{time.time_ns()}.db",
-    )  # fmt: skip
-    work = WorkProcess(settings=settings, build=build_request_service)
+    work = start_work_process(sandbox, fake_slack)
     try:
         assert not work.wait_started(0)  # its start-up takes a while (the control)...
         assert work.wait_started(60)

@@ -143,7 +143,6 @@ def find_cycle(graph: Mapping[str, set[str]]) -> list[str] | None:
 CORE_MODULES = sorted(path for path in CORE.rglob("*.py"))
 # The service layer is chat-neutral: it uses the core and its own ports, never a chat SDK, the
 # Docker SDK, the database or the settings (the composition root wires those in).
-SERVICE_MODULES = sorted(path for path in (PACKAGE / "service").rglob("*.py"))
 FORBIDDEN_IN_SERVICE = (
     "slack_bolt", "slack_sdk", "docker", "sqlalchemy", "waitress", "apscheduler", "requests",
     "pydantic", "pydantic_settings",
@@ -152,18 +151,8 @@ FORBIDDEN_IN_SERVICE = (
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("path", SERVICE_MODULES, ids=lambda path: module_name(path))
-def test_the_service_layer_is_chat_neutral(path: Path) -> None:
-    found = forbidden_imports(
-        path.read_text(), module_name(path), package=path.name == "__init__.py",
-        forbidden=FORBIDDEN_IN_SERVICE,
-    )  # fmt: skip
-    assert not found, f"{path.relative_to(PACKAGE.parent)} imports an adapter: {found}"
-
-
 # The engine adapter takes plain values (bot.config translates the settings), and knows no
 # chat platform.
-ENGINE_MODULES = sorted(path for path in (PACKAGE / "engine").rglob("*.py"))
 FORBIDDEN_IN_ENGINE = (
     "slack_bolt", "slack_sdk", "pydantic", "pydantic_settings",
     "bot.settings", "bot.config", "bot.slack", "bot.server", "bot.render", "bot.service",
@@ -171,21 +160,25 @@ FORBIDDEN_IN_ENGINE = (
 )  # fmt: skip
 
 
-@pytest.mark.parametrize("path", ENGINE_MODULES, ids=lambda path: module_name(path))
-def test_the_engine_adapter_reads_no_settings(path: Path) -> None:
+# Each layer, and what none of its modules may import (type-only and function-local imports
+# included).
+LAYERS = {"core": FORBIDDEN_IN_CORE, "service": FORBIDDEN_IN_SERVICE,
+          "engine": FORBIDDEN_IN_ENGINE}  # fmt: skip
+LAYER_MODULES = [
+    (path, forbidden)
+    for layer, forbidden in LAYERS.items()
+    for path in sorted((PACKAGE / layer).rglob("*.py"))
+]
+
+
+@pytest.mark.parametrize(("path", "forbidden"), LAYER_MODULES,
+                         ids=[module_name(path) for path, _ in LAYER_MODULES])  # fmt: skip
+def test_each_layer_imports_only_what_it_may(path: Path, forbidden: tuple[str, ...]) -> None:
     found = forbidden_imports(
         path.read_text(), module_name(path), package=path.name == "__init__.py",
-        forbidden=FORBIDDEN_IN_ENGINE,
+        forbidden=forbidden,
     )  # fmt: skip
     assert not found, f"{path.relative_to(PACKAGE.parent)} imports {found}"
-
-
-@pytest.mark.parametrize("path", CORE_MODULES, ids=lambda path: module_name(path))
-def test_the_core_imports_no_adapter(path: Path) -> None:
-    found = forbidden_imports(
-        path.read_text(), module_name(path), package=path.name == "__init__.py"
-    )
-    assert not found, f"{path.relative_to(PACKAGE.parent)} imports outside the core: {found}"
 
 
 def test_no_import_cycles() -> None:
