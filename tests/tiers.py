@@ -15,6 +15,9 @@ import pytest
 
 ENGINE = "it needs the sandbox engine: it belongs in tests/scenarios"
 DATABASE = "it needs PostgreSQL: it belongs in tests/database"
+# The shared fixtures (tests/conftest.py) that reach the sandbox engine, and PostgreSQL.
+ENGINE_FIXTURES = ("sandbox", "api", "engines", "bot", "slack_bot", "module_slack_bot")
+DATABASE_FIXTURES = ("postgres_url", "database_url")
 
 
 def refusing(name: str, *, tier: str, why: str) -> Any:
@@ -28,3 +31,9 @@ def refusing(name: str, *, tier: str, why: str) -> Any:
         )
 
     return pytest.fixture(name=name)(refuse)
+
+
+def refusing_all(names: tuple[str, ...], *, tier: str, why: str) -> dict[str, Any]:
+    """:func:`refusing` fixtures for each of ``names``, for a tier's conftest to take in
+    (``globals().update(...)``: pytest finds fixtures by the conftest's module names)."""
+    return {name: refusing(name, tier=tier, why=why) for name in names}

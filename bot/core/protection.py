@@ -49,12 +49,10 @@ class Protection:
         (a pulled image could otherwise keep itself from housekeeping and notices). Set
         explicitly, they were judged by the policy; inherited, nobody judged them."""
         typed = set(given)
-        reserved = {label.lower() for label in self.admin_labels}
         return sorted(
             key
             for key in labels or {}
-            if key not in typed
-            and (key.strip().lower().startswith(RESERVED_PREFIX) or key.lower() in reserved)
+            if key not in typed and is_reserved(key, admin_labels=self.admin_labels)
         )
 
     def container_refusal(
@@ -88,14 +86,21 @@ def reserved_label_problems(
     configured housekeeping keep label and notification quiet label).
     """
     problems: list[str] = []
-    reserved = {label.lower() for label in admin_labels}
     for key in keys:
-        folded = key.strip().lower()
-        if folded == PROTECTED_LABEL:
+        if key.strip().lower() == PROTECTED_LABEL:
             problems.append(
                 f"label `{PROTECTED_LABEL}` cannot be set from chat (it is the operator's, "
                 "in the deployment)"
             )
-        elif (folded.startswith(RESERVED_PREFIX) or folded in reserved) and not is_admin:
+        elif is_reserved(key, admin_labels=admin_labels) and not is_admin:
             problems.append(f"label `{key}` is reserved for the bot: only admins may set it")
     return problems
+
+
+def is_reserved(key: str, *, admin_labels: Iterable[str] = ()) -> bool:
+    """Is ``key`` the bot's: in the ``chatops.`` namespace or one of ``admin_labels``, in any
+    letter case and with any surrounding spaces?"""
+    folded = key.strip().lower()
+    return folded.startswith(RESERVED_PREFIX) or any(
+        folded == label.lower() for label in admin_labels
+    )
