@@ -579,11 +579,14 @@ class DockerEngine:
         with contextlib.suppress(docker.errors.APIError, requests.exceptions.RequestException):
             self._client().remove_container(container_id, force=True, v=True)
 
-    def _tail(self, container: str, lines: int, **options: Any) -> tuple[str, bool]:
+    def _tail(
+        self, container: str, lines: int, *, doc: dict[str, Any] | None = None, **options: Any
+    ) -> tuple[str, bool]:
         """The container's last ``lines`` of output, redacted (its environment values and
-        secret shapes) before it is cut to the size limit."""
+        secret shapes) before it is cut to the size limit. ``doc``: its inspect document, if
+        the caller has just read it (else it is read here)."""
         api = self._client()
-        secrets = events.secret_values(api.inspect_container(container))
+        secrets = events.secret_values(doc if doc is not None else api.inspect_container(container))
         raw = api.logs(container, stdout=True, stderr=True, tail=lines, **options)
         data = raw if isinstance(raw, bytes) else b"".join(raw)
         truncated = data.count(b"\n") >= lines or len(data) > _LOG_BYTES_LIMIT
@@ -655,8 +658,8 @@ class DockerEngine:
         if op.since is not None:
             # A float keeps sub-second precision (a datetime is truncated to whole seconds).
             options["since"] = op.since.timestamp()
-        container_id = checked_container(self._client(), op.container, self._protection)["Id"]
-        text, truncated = self._tail(container_id, lines, **options)
+        doc = checked_container(self._client(), op.container, self._protection)
+        text, truncated = self._tail(doc["Id"], lines, doc=doc, **options)
         bounded = truncated and (op.tail is None or op.tail > limit)
         return LogsResult(container=op.container, text=text, truncated=bounded)
 
