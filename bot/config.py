@@ -52,7 +52,6 @@ def run_policy(settings: RunPolicySettings) -> RunPolicy:
         allow_cap_add=tuple(settings.allow_cap_add),
         allow_host_network=settings.allow_host_network,
         network_allowlist=tuple(settings.network_allowlist),
-        volume_allowlist=tuple(settings.volume_allowlist),
         allow_host_namespaces=settings.allow_host_namespaces,
         allow_devices=settings.allow_devices,
         allow_unconfined=settings.allow_unconfined,

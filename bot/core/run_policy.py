@@ -60,8 +60,6 @@ class RunPolicy:
     allow_host_network: bool = False  # --network host / container:NAME
     # Networks `run` may join besides bridge and none: names or globs ("team-*").
     network_allowlist: tuple[str, ...] = ()
-    # Existing named volumes `run` may mount although the bot did not make them: names or globs.
-    volume_allowlist: tuple[str, ...] = ()
     allow_host_namespaces: bool = False  # --pid/--ipc/--uts/--userns host
     allow_devices: bool = False
     allow_unconfined: bool = False  # --security-opt seccomp/apparmor unconfined
