@@ -499,7 +499,7 @@ class DockerEngine:
 
     def _create(self, op: RunContainer) -> Any:
         api = self._client()
-        check_run_targets(api, op, self._protection, volume_allowlist=self._volume_allowlist)
+        op = check_run_targets(api, op, self._protection, volume_allowlist=self._volume_allowlist)
         binds, host_mounts, anonymous = mapping.binds_and_volumes(op.volumes)
         bindings = mapping.port_bindings(op.ports)
         restart: dict[str, Any] | None = None

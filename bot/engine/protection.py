@@ -7,6 +7,7 @@ act on that ID, so a name re-pointed between the check and the action cannot sli
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,15 +74,23 @@ def check_run_targets(
     protection: Protection,
     *,
     volume_allowlist: tuple[str, ...],
-) -> None:
+) -> RunContainer:
     """Refuse a ``run`` that would join a protected network or namespace, or mount a volume
     that is protected or neither made by the bot nor allowlisted; create the named volumes
-    that do not exist yet, labelled as made through chat and by whom."""
+    that do not exist yet, labelled as made through chat and by whom. Returns ``op`` with
+    each ``container:NAME`` mode naming the checked container by its full ID, so that a
+    container that took the name since the check is not the one joined."""
+
+    def checked_mode(mode: str | None) -> str | None:
+        if mode is None or not mode.startswith("container:"):
+            return mode
+        return "container:" + str(checked_container(api, mode.partition(":")[2], protection)["Id"])
+
     network = op.network
-    modes = (op.pid_mode, op.ipc_mode, op.uts_mode, network)
-    for mode in modes:
-        if mode and mode.startswith("container:"):
-            checked_container(api, mode.partition(":")[2], protection)
+    op = dataclasses.replace(
+        op, pid_mode=checked_mode(op.pid_mode), ipc_mode=checked_mode(op.ipc_mode),
+        uts_mode=checked_mode(op.uts_mode), network=checked_mode(network),
+    )  # fmt: skip
     if network and not network.startswith("container:") and network not in ("host", "none"):
         _check_network(api, network)
     names = [
@@ -99,6 +108,7 @@ def check_run_targets(
         # Creating a volume that appeared meanwhile returns that one unchanged: judge it again.
         api.create_volume(name=name, driver="local", labels=labels)
         _check_volume(api, name, protection, volume_allowlist)
+    return op
 
 
 def _check_network(api: docker.APIClient, name: str) -> None:

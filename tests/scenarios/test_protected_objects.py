@@ -208,6 +208,20 @@ def test_run_may_not_join_a_protected_network_or_namespace(
             with contextlib.suppress(docker.errors.APIError):
                 api.remove_container(name, force=True)
             api.remove_network(free)
+        # And an unprotected container's namespace is joined, by the ID that was checked.
+        host = api.create_container(TEST_IMAGE, ["sleep", "300"], name=sandbox.name("ns-host"),
+                                    labels=sandbox.labels)  # fmt: skip
+        api.start(host["Id"])
+        try:
+            reply = chat.ask(
+                f"{base} --pid container:{sandbox.name('ns-host')} {TEST_IMAGE} sleep 60"
+            )
+            assert reply.error is None, reply.error
+            assert api.inspect_container(name)["HostConfig"]["PidMode"] == f"container:{host['Id']}"
+        finally:
+            for container in (name, host["Id"]):
+                with contextlib.suppress(docker.errors.APIError):
+                    api.remove_container(container, force=True)
     finally:
         chat.close()
 
