@@ -75,8 +75,9 @@ def main() -> int:
         sys.exit('Set DOCKER_HOST (eval "$(scripts/sandbox-engine start)") and install docker.')
     api = docker.APIClient(base_url=host, version="auto", timeout=300)
     zero = CleanupRules(container_grace=timedelta(0), image_grace=timedelta(0))
-    engine = DockerEngine(name="bench", url=host, limits=EngineLimits(timeout_seconds=300),
-                          cleanup_rules=zero)  # fmt: skip
+    engine = DockerEngine(
+        name="bench", url=host, limits=EngineLimits(timeout_seconds=300), cleanup_rules=zero
+    )
 
     def baseline() -> None:
         subprocess.run([docker_cli, "container", "prune", "-f"], check=True, capture_output=True)
@@ -88,8 +89,10 @@ def main() -> int:
 
     baseline()  # start both from an engine with nothing stopped or dangling
     timings = {}
-    setups = (("baseline: docker container prune + image prune", baseline),
-              ("bot: plan, then remove exactly the plan", bot))  # fmt: skip
+    setups = (
+        ("baseline: docker container prune + image prune", baseline),
+        ("bot: plan, then remove exactly the plan", bot),
+    )
     for round_, (title, action) in enumerate(setups):
         build(api, containers=args.containers, images=args.images, round_=round_)
         before = count(api)

@@ -49,8 +49,7 @@ def answered(fake: FakeSlack, name: str, timeout: float = 120) -> dict[str, obje
 
 def other_ps(fake: FakeSlack, events: str, name: str) -> float:
     """Seconds from another person's signed `ps -a` to its answer."""
-    body = slash_command_body(text="ps -a", response_url=fake.response_url(name),
-                              user_id="U0OTHER")  # fmt: skip
+    body = slash_command_body(text="ps -a", response_url=fake.response_url(name), user_id="U0OTHER")
     started = time.perf_counter()
     assert post_signed(events, body, secret=SIGNING_SECRET).status_code == 200
     answered(fake, name)
@@ -62,8 +61,9 @@ def flood(fake: FakeSlack, events: str, *, user: str, count: int, tag: str) -> l
     text = f"run --rm --label {BENCH_LABEL}=1 {IMAGE} sleep 2"
 
     def one(index: int) -> str:
-        body = slash_command_body(text=text, response_url=fake.response_url(f"{tag}-{index}"),
-                                  user_id=user)  # fmt: skip
+        body = slash_command_body(
+            text=text, response_url=fake.response_url(f"{tag}-{index}"), user_id=user
+        )
         answer = post_signed(events, body, secret=SIGNING_SECRET)
         assert answer.status_code == 200, answer.status_code
         return answer.text
@@ -80,9 +80,11 @@ def run_setup(
     limit = f"user_rate_limit = {rate_limit}\n" if rate_limit is not None else ""
     (work / "chatops.toml").write_text(f'[roles]\noperator = ["U0FLOOD"]\n[access]\n{limit}')
     process, base = serve_process(
-        work, DOCKER_HOST=docker_host, SLACK_API_URL=fake.api_url,
+        work,
+        DOCKER_HOST=docker_host,
+        SLACK_API_URL=fake.api_url,
         CHATOPS_CONFIG=str(work / "chatops.toml"),
-    )  # fmt: skip
+    )
     events = f"{base}/slack/events"
     try:
         deadline = time.monotonic() + 60
@@ -96,16 +98,23 @@ def run_setup(
         during = [other_ps(fake, events, f"during-{i}") for i in range(samples)]
         limited = sum("Try again in" in ack for ack in acks)
         taken = count - limited
-        answers = [json.dumps(answered(fake, f"flood-{i}", timeout=300))
-                   for i in range(count) if "Try again in" not in acks[i]]  # fmt: skip
+        answers = [
+            json.dumps(answered(fake, f"flood-{i}", timeout=300))
+            for i in range(count)
+            if "Try again in" not in acks[i]
+        ]
         share = sum("You have" in text for text in answers)
         ran = sum("exited with code 0" in text for text in answers)
         if share + ran != taken:
             raise SystemExit(f"{title}: {taken - share - ran} of the flood failed otherwise")
         return {
-            "title": title, "idle": idle, "during": during, "limited": limited,
-            "share": share, "ran": ran,
-        }  # fmt: skip
+            "title": title,
+            "idle": idle,
+            "during": during,
+            "limited": limited,
+            "share": share,
+            "ran": ran,
+        }
     finally:
         stop(process, work)
         stop_fake_slack(fake)
@@ -121,16 +130,27 @@ def main() -> int:
         sys.exit('Set DOCKER_HOST (eval "$(scripts/sandbox-engine start)").')
     results = []
     try:
-        for title, limit in (("defaults (30 a minute, fair queue)", None),
-                             ("rate limit off (fair queue alone)", 0)):  # fmt: skip
-            results.append(run_setup(title, docker_host=docker_host, samples=args.samples,
-                                     count=args.flood, rate_limit=limit))  # fmt: skip
+        for title, limit in (
+            ("defaults (30 a minute, fair queue)", None),
+            ("rate limit off (fair queue alone)", 0),
+        ):
+            results.append(
+                run_setup(
+                    title,
+                    docker_host=docker_host,
+                    samples=args.samples,
+                    count=args.flood,
+                    rate_limit=limit,
+                )
+            )
     finally:
         api = docker.APIClient(base_url=docker_host, version="auto")
         for container in api.containers(all=True, filters={"label": BENCH_LABEL}):
             api.remove_container(container["Id"], force=True)
-    print(f"Another person's `/docker ps -a`, answered in (p50 / max of {args.samples}), "
-          f"while one person sends {args.flood} `run --rm ... sleep 2` at once:")  # fmt: skip
+    print(
+        f"Another person's `/docker ps -a`, answered in (p50 / max of {args.samples}), "
+        f"while one person sends {args.flood} `run --rm ... sleep 2` at once:"
+    )
     print(f"{'setup':<38}{'idle':>18}{'during the flood':>22}   the flood")
     worst = 0.0
     for r in results:

@@ -87,8 +87,21 @@ def corpus(seed: int) -> list[tuple[str, str]]:
         ("unicode: em dashes", filled("ps ", "—all ")),
     ]
     rng = random.Random(seed)
-    pieces = ["-p1-65535", "-p 127.0.0.1::1-9", "-d", "--rm", "-e A=1", "'x y'", '"\\""',
-              "-m 9999999999", "--since 1h1h1h", "😀", "-all", "--", "a" * 200]  # fmt: skip
+    pieces = [
+        "-p1-65535",
+        "-p 127.0.0.1::1-9",
+        "-d",
+        "--rm",
+        "-e A=1",
+        "'x y'",
+        '"\\""',
+        "-m 9999999999",
+        "--since 1h1h1h",
+        "😀",
+        "-all",
+        "--",
+        "a" * 200,
+    ]
     for index in range(8):
         words = ["run"]
         while sum(len(word) + 1 for word in words) < MAX_COMMAND_LENGTH - 220:
@@ -167,20 +180,42 @@ def main() -> int:
             worst_peak, worst_peak_name = our_peak, name
         if ratio > worst_ratio:
             worst_ratio, worst_ratio_name = ratio, name
-        cells = (str(len(text)), f"{base * 1000:.2f}ms", f"{ours * 1000:.2f}ms", f"{ratio:.2f}x",
-                 f"{base_peak / 1024:.0f}kB", f"{our_peak / 1024:.0f}kB", outcome)  # fmt: skip
+        cells = (
+            str(len(text)),
+            f"{base * 1000:.2f}ms",
+            f"{ours * 1000:.2f}ms",
+            f"{ratio:.2f}x",
+            f"{base_peak / 1024:.0f}kB",
+            f"{our_peak / 1024:.0f}kB",
+            outcome,
+        )
         print(f"{name:<34}" + "".join(f"{cell:>12}" for cell in cells))
     after = rss()
 
     print(f"\n{len(cases)} inputs of up to {MAX_COMMAND_LENGTH} characters, median of {args.runs}")
     verdicts = (
-        ("worst parse time", f"{worst_time * 1000:.2f}ms", worst_time_name,
-         worst_time <= TIME_TARGET, f"<= {TIME_TARGET * 1000:.0f}ms"),
-        ("worst parse peak memory", f"{worst_peak / 1024:.0f}kB", worst_peak_name,
-         worst_peak <= PEAK_TARGET, f"<= {PEAK_TARGET // 1024 // 1024}MB"),
-        (f"worst ratio bot/{BASELINE}", f"{worst_ratio:.2f}x", worst_ratio_name,
-         worst_ratio <= RATIO_TARGET, f"<= {RATIO_TARGET:.2f}x"),
-    )  # fmt: skip
+        (
+            "worst parse time",
+            f"{worst_time * 1000:.2f}ms",
+            worst_time_name,
+            worst_time <= TIME_TARGET,
+            f"<= {TIME_TARGET * 1000:.0f}ms",
+        ),
+        (
+            "worst parse peak memory",
+            f"{worst_peak / 1024:.0f}kB",
+            worst_peak_name,
+            worst_peak <= PEAK_TARGET,
+            f"<= {PEAK_TARGET // 1024 // 1024}MB",
+        ),
+        (
+            f"worst ratio bot/{BASELINE}",
+            f"{worst_ratio:.2f}x",
+            worst_ratio_name,
+            worst_ratio <= RATIO_TARGET,
+            f"<= {RATIO_TARGET:.2f}x",
+        ),
+    )
     for title, value, where, ok, target in verdicts:
         print(f"{title:<30} {value:>10}  ({where}; target {target}): {'OK' if ok else 'OVER'}")
     print(

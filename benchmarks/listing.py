@@ -54,9 +54,11 @@ def ensure_fixtures(api: docker.APIClient, *, containers: int, images: int) -> N
             info.size = len(content)
             archive.addfile(info, io.BytesIO(content))
         api.import_image_from_data(
-            buffer.getvalue(), repository=f"bench/image-{index:03d}", tag="v1",
+            buffer.getvalue(),
+            repository=f"bench/image-{index:03d}",
+            tag="v1",
             changes=[f"LABEL {LABEL}=1"],
-        )  # fmt: skip
+        )
 
 
 def clean(api: docker.APIClient) -> None:
@@ -140,8 +142,13 @@ def main() -> int:
         warm = statistics.median(timed(bot_warm(pipeline, text), runs=args.runs))
         cold = statistics.median(timed(bot_cold(text), runs=max(3, args.runs // 3)))
         worst = max(worst, warm / base)
-        cells = (f"{base * 1000:.1f}ms", f"{warm * 1000:.1f}ms", f"{warm / base:.2f}x",
-                 f"{cold * 1000:.1f}ms", f"{cold / base:.2f}x")  # fmt: skip
+        cells = (
+            f"{base * 1000:.1f}ms",
+            f"{warm * 1000:.1f}ms",
+            f"{warm / base:.2f}x",
+            f"{cold * 1000:.1f}ms",
+            f"{cold / base:.2f}x",
+        )
         print(f"{text:<10}" + "".join(f"{cell:>14}" for cell in cells))
     verdict = "OK" if worst <= 1.5 else "OVER"
     print(f"\nwarm ratio, worst case: {worst:.2f}x (target <= 1.50x): {verdict}")

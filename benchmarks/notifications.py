@@ -92,9 +92,11 @@ def real_path(host: str, seconds: float, rate: float, crash_every: float) -> Non
                 died_at.setdefault(name, int(event["timeNano"]) / 1e9)
 
     target = api.create_container(
-        IMAGE, command=["sh", "-c", "trap '' USR1; while :; do sleep 1; done"],
-        labels={LABEL: run}, name=f"bench-{run}-target",
-    )  # fmt: skip
+        IMAGE,
+        command=["sh", "-c", "trap '' USR1; while :; do sleep 1; done"],
+        labels={LABEL: run},
+        name=f"bench-{run}-target",
+    )
     api.start(target)
     stop = threading.Event()
     signals = [0]
@@ -161,8 +163,10 @@ def real_path(host: str, seconds: float, rate: float, crash_every: float) -> Non
     bare = [bare_seen[n] - died_at[n] for n in crashed if n in bare_seen and n in died_at]
     posts = len([c for c in fake.calls if c.method == "chat.postMessage"])
     updates = len([c for c in fake.calls if c.method == "chat.update"])
-    print(f"part 1: {elapsed:.0f} s, {signals[0] / elapsed:.0f} signal events/s, "
-          f"{len(crashed)} crashes; Slack got {posts} posts and {updates} updates")  # fmt: skip
+    print(
+        f"part 1: {elapsed:.0f} s, {signals[0] / elapsed:.0f} signal events/s, "
+        f"{len(crashed)} crashes; Slack got {posts} posts and {updates} updates"
+    )
     print(f"  crashes told: {len(told)} of {len(crashed)}")
     print(f"  {'':28}{'p50':>9}{'p99':>9}")
     print(
@@ -224,10 +228,11 @@ def burst(seconds: float, rate: int, containers: int) -> None:
     source = FakeEventSource(name="burst", time_ns=time.time_ns())
     board = TimedBoard(SlackNoticeBoard(client=make_web_client(token="x", base_url=fake.api_url)))
     service = NoticeService(
-        sources={"burst": source}, rules={"burst": NotificationRules(channel="C0BURST")},
-        board=board, cursors=SqlStreamCursors(
-            engine=open_database(f"sqlite:///{tempfile.mkdtemp()}/burst.db")),
-    )  # fmt: skip
+        sources={"burst": source},
+        rules={"burst": NotificationRules(channel="C0BURST")},
+        board=board,
+        cursors=SqlStreamCursors(engine=open_database(f"sqlite:///{tempfile.mkdtemp()}/burst.db")),
+    )
     service.start()
     assert service.watchers[0].connected.wait(10)
     crashes: list[float] = []  # emit time of the k-th crash
@@ -236,9 +241,16 @@ def burst(seconds: float, rate: int, containers: int) -> None:
     while time.monotonic() - started < seconds:
         container = f"{n % containers:064x}"
         for action, code in (("start", None), ("die", 3)):
-            source.emit(ContainerEvent(action=action, container_id=container,
-                                       name=f"burst-{n % containers}", image="app",
-                                       time_ns=time.time_ns(), exit_code=code))  # fmt: skip
+            source.emit(
+                ContainerEvent(
+                    action=action,
+                    container_id=container,
+                    name=f"burst-{n % containers}",
+                    image="app",
+                    time_ns=time.time_ns(),
+                    exit_code=code,
+                )
+            )
         crashes.append(time.time())
         n += 1
         delay = started + n * 2 / rate - time.monotonic()
@@ -258,8 +270,10 @@ def burst(seconds: float, rate: int, containers: int) -> None:
         latencies.append(board.totals[position][0] - emitted)
     posts = len([c for c in fake.calls if c.method == "chat.postMessage"])
     updates = len([c for c in fake.calls if c.method == "chat.update"])
-    print(f"part 1b: {2 * n / elapsed:.0f} events/s for {elapsed:.0f} s ({n} crashes of "
-          f"{containers} containers); Slack got {posts} posts and {updates} updates")  # fmt: skip
+    print(
+        f"part 1b: {2 * n / elapsed:.0f} events/s for {elapsed:.0f} s ({n} crashes of "
+        f"{containers} containers); Slack got {posts} posts and {updates} updates"
+    )
     print(
         f"  crashes shown in Slack: {len(latencies)} of {n}; event to Slack p50 "
         f"{statistics.median(latencies):.3f} s, p99 {percentile(latencies, 0.99):.3f} s "
@@ -286,9 +300,14 @@ def long_stream(events: int) -> None:
     for n in range(events):
         container = f"{n % 10_000:064x}"
         action = ("start", "die", "kill", "start", "die")[n % 5]
-        event = ContainerEvent(action=action, container_id=container, name=f"c{n % 10_000}",
-                               image="app", time_ns=n * 10_000_000,
-                               exit_code=3 if action == "die" else None)  # fmt: skip
+        event = ContainerEvent(
+            action=action,
+            container_id=container,
+            name=f"c{n % 10_000}",
+            image="app",
+            time_ns=n * 10_000_000,
+            exit_code=3 if action == "die" else None,
+        )
         occurrence = classifier.observe(event)
         if occurrence is not None:
             book.add(occurrence, rules, now=n / 100)
@@ -304,8 +323,10 @@ def long_stream(events: int) -> None:
     elapsed = time.perf_counter() - started
     end = tracemalloc.get_traced_memory()[0]
     tracemalloc.stop()
-    print(f"part 2: {events:,} events in {elapsed:.1f} s ({events / elapsed:,.0f}/s, "
-          f"tracing memory slows this down)")  # fmt: skip
+    print(
+        f"part 2: {events:,} events in {elapsed:.1f} s ({events / elapsed:,.0f}/s, "
+        f"tracing memory slows this down)"
+    )
     print(
         f"  traced memory: {mark / 1024:,.0f} kB after 10%, {end / 1024:,.0f} kB at the end "
         f"({end / max(mark, 1):.2f}x; flat if <= 1.5x: "

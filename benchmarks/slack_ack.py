@@ -69,10 +69,16 @@ def serve_baseline(port: int, api_url: str) -> None:
         ack()
 
     create_server(
-        SlackRequestHandler(app), host="127.0.0.1", port=port, threads=THREADS,
-        ident="baseline", max_request_body_size=64 * 1024, max_request_header_size=16 * 1024,
-        connection_limit=1000, channel_timeout=30,
-    ).run()  # fmt: skip
+        SlackRequestHandler(app),
+        host="127.0.0.1",
+        port=port,
+        threads=THREADS,
+        ident="baseline",
+        max_request_body_size=64 * 1024,
+        max_request_header_size=16 * 1024,
+        connection_limit=1000,
+        channel_timeout=30,
+    ).run()
 
 
 def fake_slack(urls: multiprocessing.Queue[str]) -> None:
@@ -121,9 +127,12 @@ def fill_engine(docker_host: str, count: int) -> None:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(remove, have[count:]))
-        list(pool.map(lambda _: api.create_container(IMAGE, command=["true"],
-                                                     labels={BENCH_LABEL: "1"}),
-                      range(count - len(have))))  # fmt: skip
+        list(
+            pool.map(
+                lambda _: api.create_container(IMAGE, command=["true"], labels={BENCH_LABEL: "1"}),
+                range(count - len(have)),
+            )
+        )
     api.close()
 
 
@@ -150,14 +159,25 @@ def measure(args: argparse.Namespace, docker_host: str) -> dict[str, list[float]
     shutil.copy(REPO / "chatops.example.toml", work / "chatops.toml")  # README's production set-up
     port = free_port()
     baseline = subprocess.Popen(
-        [sys.executable, "-m", "benchmarks.slack_ack", "--serve-baseline", str(port),
-         "--api-url", f"{slack_url}/api/"],
-        env=environment(), cwd=REPO, stderr=subprocess.DEVNULL,  # waitress's queue warnings
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.slack_ack",
+            "--serve-baseline",
+            str(port),
+            "--api-url",
+            f"{slack_url}/api/",
+        ],
+        env=environment(),
+        cwd=REPO,
+        stderr=subprocess.DEVNULL,  # waitress's queue warnings
+    )
     bot, bot_base = serve_process(
-        work, DOCKER_HOST=docker_host, SLACK_API_URL=f"{slack_url}/api/",
+        work,
+        DOCKER_HOST=docker_host,
+        SLACK_API_URL=f"{slack_url}/api/",
         CHATOPS_CONFIG=str(work / "chatops.toml"),
-    )  # fmt: skip
+    )
     servers = {BASELINE: f"http://127.0.0.1:{port}/slack/events", BOT: f"{bot_base}/slack/events"}
     samples: dict[str, list[float]] = {title: [] for title in servers}
     try:
@@ -170,8 +190,12 @@ def measure(args: argparse.Namespace, docker_host: str) -> dict[str, list[float]
                 time.sleep(0.1)
         people = (f"U0B{n:05d}" for n in range(10**5))  # each request its own person
         for url in servers.values():  # warm-up, not counted
-            burst(url, slack_url, users=[next(people) for _ in range(args.concurrency)],
-                  text=args.text)  # fmt: skip
+            burst(
+                url,
+                slack_url,
+                users=[next(people) for _ in range(args.concurrency)],
+                text=args.text,
+            )
         for round_ in range(args.rounds):
             order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
             for title in order:
@@ -179,9 +203,12 @@ def measure(args: argparse.Namespace, docker_host: str) -> dict[str, list[float]
                 measured = burst(servers[title], slack_url, users=users, text=args.text)
                 samples[title] += measured
                 if args.each_round:
-                    print(f"round {round_ + 1} {title[:8]:<9} p50 "
-                          f"{statistics.median(measured) * 1000:6.1f}ms  max "
-                          f"{max(measured) * 1000:6.1f}ms", file=sys.stderr)  # fmt: skip
+                    print(
+                        f"round {round_ + 1} {title[:8]:<9} p50 "
+                        f"{statistics.median(measured) * 1000:6.1f}ms  max "
+                        f"{max(measured) * 1000:6.1f}ms",
+                        file=sys.stderr,
+                    )
     finally:
         baseline.kill()
         baseline.wait()

@@ -43,10 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     database = commands.add_parser("db", help="the state database's schema")
     database.add_argument(
-        "action", choices=["upgrade", "status"],
+        "action",
+        choices=["upgrade", "status"],
         help="upgrade: apply the migrations (adopting a database from before them); "
         "status: the schema's revision and this release's",
-    )  # fmt: skip
+    )
     return parser
 
 
@@ -63,8 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return 2
-    configure_logging(level=settings.log_level, json_lines=settings.log_format == "json",
-                      secrets=settings.secret_values())  # fmt: skip
+    configure_logging(
+        level=settings.log_level,
+        json_lines=settings.log_format == "json",
+        secrets=settings.secret_values(),
+    )
     if args.command == "audit":
         return verify_audit(settings, published=args.head)
     if args.command == "db":

@@ -137,10 +137,13 @@ def engine_directory(settings: Settings) -> DockerEngineDirectory:
     )
     if not settings.engines:
         engine = DockerEngine(
-            name=DEFAULT_ENGINE_NAME, url=settings.docker_host or DEFAULT_DOCKER_HOST,
-            limits=_limits(settings, None), cleanup_rules=cleanup_rules(settings.cleanup),
-            volume_allowlist=volume_allowlist, protection=protection,
-        )  # fmt: skip
+            name=DEFAULT_ENGINE_NAME,
+            url=settings.docker_host or DEFAULT_DOCKER_HOST,
+            limits=_limits(settings, None),
+            cleanup_rules=cleanup_rules(settings.cleanup),
+            volume_allowlist=volume_allowlist,
+            protection=protection,
+        )
         return DockerEngineDirectory(
             engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME
         )
@@ -166,10 +169,12 @@ def engine_directory(settings: Settings) -> DockerEngineDirectory:
 
 def cleanup_rules(config: CleanupSettings) -> CleanupRules:
     return CleanupRules.from_text(
-        container_grace=config.container_grace, image_grace=config.image_grace,
-        keep_label=config.keep_label, exclude=config.exclude,
+        container_grace=config.container_grace,
+        image_grace=config.image_grace,
+        keep_label=config.keep_label,
+        exclude=config.exclude,
         unused_images_after=config.unused_images_after,
-    )  # fmt: skip
+    )
 
 
 def _limits(settings: Settings, timeout: float | None) -> EngineLimits:
@@ -185,6 +190,8 @@ def _tls(config: TLSSettings | None) -> EngineTLS | None:
     if config is None:
         return None
     return EngineTLS(
-        ca_cert=config.ca_cert, client_cert=config.client_cert, client_key=config.client_key,
+        ca_cert=config.ca_cert,
+        client_cert=config.client_cert,
+        client_key=config.client_key,
         verify=config.verify,
-    )  # fmt: skip
+    )

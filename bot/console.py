@@ -39,9 +39,14 @@ class ConsoleChat:
         self.last: Reply | None = None
 
     def answer(
-        self, to: Requester, reply: Reply, *, in_channel: bool, replace: bool,
+        self,
+        to: Requester,
+        reply: Reply,
+        *,
+        in_channel: bool,
+        replace: bool,
         credit: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.last = reply
         self._print(reply)
 
@@ -95,10 +100,15 @@ class Console:
         self._chat = ConsoleChat(out=out, err=err)
         # One command at a time, on one worker: the console waits for each answer.
         self._service = RequestService(
-            pipeline=pipeline, workers=EngineWorkers(engines=(), per_engine=1, control_threads=1),
-            chat=self._chat, approvals=None, audit=None, default_engine="",
-            changes_in_channel=True, listings_in_channel=True,
-        )  # fmt: skip
+            pipeline=pipeline,
+            workers=EngineWorkers(engines=(), per_engine=1, control_threads=1),
+            chat=self._chat,
+            approvals=None,
+            audit=None,
+            default_engine="",
+            changes_in_channel=True,
+            listings_in_channel=True,
+        )
 
     def run_one(self, text: str) -> Reply:
         """Run one command line, print its answer, and return the reply."""

@@ -63,9 +63,14 @@ class HealthCheck:
     """
 
     def __init__(
-        self, *, engines: EngineDirectory, default_engine: str, deadline: float = 2.0,
-        interval: float = 5.0, streams: Callable[[], dict[str, bool]] = dict,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        engines: EngineDirectory,
+        default_engine: str,
+        deadline: float = 2.0,
+        interval: float = 5.0,
+        streams: Callable[[], dict[str, bool]] = dict,
+    ) -> None:
         self._engines = engines
         self._default = default_engine
         self._streams = streams

@@ -125,8 +125,11 @@ def configure_logging(
         handler.setFormatter(JsonFormatter(process=process))
     else:
         tag = "" if process == "front" else f" [{process}]"
-        handler.setFormatter(logging.Formatter(
-            f"%(asctime)s %(levelname)s %(name)s{tag}: %(message)s%(request_suffix)s"))  # fmt: skip
+        handler.setFormatter(
+            logging.Formatter(
+                f"%(asctime)s %(levelname)s %(name)s{tag}: %(message)s%(request_suffix)s"
+            )
+        )
     handler.addFilter(_RequestAndSecrets(secrets))
     handler.addFilter(_suffix)
     root = logging.getLogger()

@@ -25,35 +25,60 @@ class PrometheusMetrics:
     """``bot.service.metrics.Metrics`` on a registry of its own (no process-wide state)."""
 
     def __init__(
-        self, *, engines_up: Callable[[], dict[str, bool]] = dict,
+        self,
+        *,
+        engines_up: Callable[[], dict[str, bool]] = dict,
         stream_lag: Callable[[], dict[str, float]] = dict,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self._counters = {
-            names.COMMANDS: Counter("chatops_commands_total", "Commands run, by action and "
-                                    "outcome", ["action", "outcome"], registry=r),
-            names.APPROVALS: Counter("chatops_approvals_total", "Approval decisions by outcome",
-                                     ["outcome"], registry=r),
+            names.COMMANDS: Counter(
+                "chatops_commands_total",
+                "Commands run, by action and outcome",
+                ["action", "outcome"],
+                registry=r,
+            ),
+            names.APPROVALS: Counter(
+                "chatops_approvals_total", "Approval decisions by outcome", ["outcome"], registry=r
+            ),
             names.HOUSEKEEPING_OBJECTS: Counter(
-                "chatops_housekeeping_objects_total", "Objects housekeeping removed",
-                ["engine"], registry=r),
+                "chatops_housekeeping_objects_total",
+                "Objects housekeeping removed",
+                ["engine"],
+                registry=r,
+            ),
             names.HOUSEKEEPING_BYTES: Counter(
-                "chatops_housekeeping_reclaimed_bytes_total", "Bytes housekeeping reclaimed",
-                ["engine"], registry=r),
-            names.SLACK_ERRORS: Counter("chatops_slack_api_errors_total", "Slack API calls that "
-                                        "failed", ["method", "error"], registry=r),
-            names.SLACK_RETRIES: Counter("chatops_slack_api_retries_total", "Slack API calls "
-                                         "retried", ["reason"], registry=r),
-        }  # fmt: skip
+                "chatops_housekeeping_reclaimed_bytes_total",
+                "Bytes housekeeping reclaimed",
+                ["engine"],
+                registry=r,
+            ),
+            names.SLACK_ERRORS: Counter(
+                "chatops_slack_api_errors_total",
+                "Slack API calls that failed",
+                ["method", "error"],
+                registry=r,
+            ),
+            names.SLACK_RETRIES: Counter(
+                "chatops_slack_api_retries_total", "Slack API calls retried", ["reason"], registry=r
+            ),
+        }
         self._histograms = {
             names.COMMAND_SECONDS: Histogram(
-                "chatops_command_seconds", "From a command's acknowledgement to its answer",
-                ["action"], buckets=_SECONDS, registry=r),
+                "chatops_command_seconds",
+                "From a command's acknowledgement to its answer",
+                ["action"],
+                buckets=_SECONDS,
+                registry=r,
+            ),
             names.ACK_SECONDS: Histogram(
-                "chatops_ack_seconds", "Slack's requests, until the acknowledgement",
-                buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0), registry=r),
-        }  # fmt: skip
+                "chatops_ack_seconds",
+                "Slack's requests, until the acknowledgement",
+                buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0),
+                registry=r,
+            ),
+        }
         r.register(_Live(engines_up=engines_up, stream_lag=stream_lag))
         self._lock = threading.Lock()
 
@@ -89,9 +114,11 @@ class _Live(Collector):
     """Values read when Prometheus scrapes, not counted."""
 
     def __init__(
-        self, *, engines_up: Callable[[], dict[str, bool]],
+        self,
+        *,
+        engines_up: Callable[[], dict[str, bool]],
         stream_lag: Callable[[], dict[str, float]],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._engines_up = engines_up
         self._stream_lag = stream_lag
 
@@ -99,8 +126,9 @@ class _Live(Collector):
         return []  # nothing read at registration: what it reads may not exist yet
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        up = GaugeMetricFamily("chatops_engine_up", "1 if the engine answered its last health "
-                               "probe", labels=["engine"])  # fmt: skip
+        up = GaugeMetricFamily(
+            "chatops_engine_up", "1 if the engine answered its last health probe", labels=["engine"]
+        )
         for engine, ok in sorted(self._engines_up().items()):
             up.add_metric([engine], 1.0 if ok else 0.0)
         yield up

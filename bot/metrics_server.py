@@ -51,16 +51,23 @@ class MetricsServer:
             return
         try:
             self._server = create_server(
-                self._app, host=self._host, port=self._wanted, threads=2,
-                ident="docker-chatops-metrics", connection_limit=100, channel_timeout=30,
-            )  # fmt: skip
+                self._app,
+                host=self._host,
+                port=self._wanted,
+                threads=2,
+                ident="docker-chatops-metrics",
+                connection_limit=100,
+                channel_timeout=30,
+            )
         except (OSError, ValueError) as err:  # in use, no permission, no such address
             self.problem = str(err)
             log.error(
                 "metrics are not served: cannot listen on %s:%s (%s); the bot serves on "
                 "without them (set CHATOPS_METRICS_PORT to a free port, or off)",
-                self._host, self._wanted, err,
-            )  # fmt: skip
+                self._host,
+                self._wanted,
+                err,
+            )
             return
         self._thread = threading.Thread(target=self._serve, name="metrics", daemon=True)
         self._thread.start()
@@ -80,10 +87,13 @@ class MetricsServer:
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in (
-            "GET", "HEAD"):  # fmt: skip
+            "GET",
+            "HEAD",
+        ):
             data = self._exposition()
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE),
-                                      ("Content-Length", str(len(data)))])  # fmt: skip
+            start_response(
+                "200 OK", [("Content-Type", CONTENT_TYPE), ("Content-Length", str(len(data)))]
+            )
             return [data]
         start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "10")])
         return [b"not found\n"]

@@ -103,10 +103,14 @@ def required_credentials(settings: Settings) -> None:
 
 
 def make_wsgi_app(
-    *, slack: SlackRequestHandler | None, health: HealthCheck, ack_first: AckFirst,
-    ready: threading.Event, metrics: PrometheusMetrics | None = None,
+    *,
+    slack: SlackRequestHandler | None,
+    health: HealthCheck,
+    ack_first: AckFirst,
+    ready: threading.Event,
+    metrics: PrometheusMetrics | None = None,
     metrics_state: Callable[[], str] = lambda: "off",
-) -> WsgiApp:  # fmt: skip
+) -> WsgiApp:
     """Routes ``/slack/events`` to Bolt and the probes: ``/livez`` (200 while this process
     serves, whatever the engines do: for liveness probes), ``/readyz`` and its alias
     ``/healthz`` (200 when ready and the default engine answers: for load balancers).
@@ -150,10 +154,15 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
 
 
 def build_approval_service(
-    *, settings: Settings, engines: EngineDirectory, rules: AccessRules, database: Engine,
-    audit_key: bytes, on_tampered: Callable[[ApprovalRecord], None],
+    *,
+    settings: Settings,
+    engines: EngineDirectory,
+    rules: AccessRules,
+    database: Engine,
+    audit_key: bytes,
+    on_tampered: Callable[[ApprovalRecord], None],
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-) -> ApprovalService:  # fmt: skip
+) -> ApprovalService:
     """Approvals stored in the database (each row sealed under ``audit_key``), planned and
     executed by the named engines; ``on_tampered`` reports a row that failed verification."""
     expire_after = parse_duration(settings.approvals.expire_after, option="expire_after")
@@ -218,15 +227,22 @@ class Backend:
 
 
 def build_backend(
-    *, settings: Settings, engines: EngineDirectory, default_engine: str, client: WebClient,
+    *,
+    settings: Settings,
+    engines: EngineDirectory,
+    default_engine: str,
+    client: WebClient,
     wait_for_acks: Callable[[], None] | None = None,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC), metrics: Metrics | None = None,
-) -> Backend:  # fmt: skip
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    metrics: Metrics | None = None,
+) -> Backend:
     """Policy, database, approvals, housekeeping and the work side, wired from the settings."""
     workers = EngineWorkers(
-        engines=engines.names(), per_engine=settings.engine_concurrency,
-        control_threads=settings.worker_threads, max_waiting=settings.engine_queue,
-    )  # fmt: skip
+        engines=engines.names(),
+        per_engine=settings.engine_concurrency,
+        control_threads=settings.worker_threads,
+        max_waiting=settings.engine_queue,
+    )
     policy = configured_policy(settings)
     groups = SlackGroups(client=client, ttl=settings.access.group_cache_seconds)
     referenced = referenced_groups(policy.rules)
@@ -248,9 +264,14 @@ def build_backend(
         report_tampered(chat=chat, audit=audit, record=record)  # chat: made below
 
     approvals = build_approval_service(
-        settings=settings, engines=engines, rules=policy.rules, database=database,
-        audit_key=key, on_tampered=tampered, clock=clock,
-    )  # fmt: skip
+        settings=settings,
+        engines=engines,
+        rules=policy.rules,
+        database=database,
+        audit_key=key,
+        on_tampered=tampered,
+        clock=clock,
+    )
     messages = ApprovalMessages(
         client=client,
         service=approvals,
@@ -274,16 +295,30 @@ def build_backend(
         if not plan.items:
             return "nothing to do"
         record = approvals.request(
-            requester="housekeeping", channel_id=schedule.notify_channel, command=command,
-            engine=schedule.engine, plan=plan, veto_window=window,
-        )  # fmt: skip
-        problem = post_or_withdraw(chat=chat, approvals=approvals, audit=audit, record=record,
-                                   channel=schedule.notify_channel)  # fmt: skip
+            requester="housekeeping",
+            channel_id=schedule.notify_channel,
+            command=command,
+            engine=schedule.engine,
+            plan=plan,
+            veto_window=window,
+        )
+        problem = post_or_withdraw(
+            chat=chat,
+            approvals=approvals,
+            audit=audit,
+            record=record,
+            channel=schedule.notify_channel,
+        )
         if problem is not None:
             return f"not run: #{record.id} was withdrawn ({problem})"
         detail = f"#{record.id}: {len(plan.items)} object(s)"
-        audit.record(event="cleanup_proposed", actor="bot", engine=schedule.engine,
-                     command="cleanup", detail=detail)  # fmt: skip
+        audit.record(
+            event="cleanup_proposed",
+            actor="bot",
+            engine=schedule.engine,
+            command="cleanup",
+            detail=detail,
+        )
         return f"proposed as #{record.id}, runs in {window} unless cancelled"
 
     housekeeping = HousekeepingScheduler(
@@ -294,20 +329,33 @@ def build_backend(
         notify=lambda channel, report: post_cleanup_report(client, channel, report),
     )
     pipeline = Pipeline(
-        engines=engines, policy=policy, approvals=approvals, audit=audit,
+        engines=engines,
+        policy=policy,
+        approvals=approvals,
+        audit=audit,
         cleanup_status=housekeeping.status,
-    )  # fmt: skip
+    )
     work = RequestService(
-        pipeline=pipeline, workers=workers, chat=chat, approvals=approvals, audit=audit,
+        pipeline=pipeline,
+        workers=workers,
+        chat=chat,
+        approvals=approvals,
+        audit=audit,
         default_engine=default_engine,
         changes_in_channel=settings.slack_changes_in_channel,
         listings_in_channel=settings.slack_listings_in_channel,
-        wait_for_acks=wait_for_acks or (lambda: None), metrics=metrics,
-    )  # fmt: skip
+        wait_for_acks=wait_for_acks or (lambda: None),
+        metrics=metrics,
+    )
     return Backend(
-        audit=audit, approvals=approvals, chat=chat, housekeeping=housekeeping,
-        work=work, rules=policy.rules, database=database,
-    )  # fmt: skip
+        audit=audit,
+        approvals=approvals,
+        chat=chat,
+        housekeeping=housekeeping,
+        work=work,
+        rules=policy.rules,
+        database=database,
+    )
 
 
 def build_request_service(
@@ -318,9 +366,12 @@ def build_request_service(
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     client = make_web_client(token=token, base_url=settings.slack_api_url, metrics=metrics)
     backend = build_backend(
-        settings=settings, engines=engines, default_engine=engines.default, client=client,
+        settings=settings,
+        engines=engines,
+        default_engine=engines.default,
+        client=client,
         metrics=metrics,
-    )  # fmt: skip
+    )
     return backend.work, engines.close
 
 
@@ -339,19 +390,25 @@ def build_notices(
     if not rules:
         return None
     return NoticeService(
-        sources=sources, rules=rules, board=SlackNoticeBoard(client=client),
+        sources=sources,
+        rules=rules,
+        board=SlackNoticeBoard(client=client),
         cursors=SqlStreamCursors(engine=database),
-    )  # fmt: skip
+    )
 
 
 class SlackService:
     """The running bot: HTTP server (events and health) and, in Socket Mode, the socket."""
 
     def __init__(
-        self, *, settings: Settings, engines: EngineDirectory, default_engine: str,
+        self,
+        *,
+        settings: Settings,
+        engines: EngineDirectory,
+        default_engine: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rate_clock: Callable[[], float] = time.monotonic,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """``clock``: what "now" is for this process's schedules (expiry, veto windows,
         leases); ``rate_clock``: the seconds ``[access] user_rate_limit`` counts in. Tests
         move them instead of waiting."""
@@ -361,11 +418,12 @@ class SlackService:
         self.metrics = PrometheusMetrics(
             engines_up=lambda: {e.name: e.ok for e in self.health.check().engines},
             stream_lag=lambda: self.notices.lag() if self.notices is not None else {},
-        )  # fmt: skip
+        )
         self._metrics_server = MetricsServer(
-            exposition=self.metrics.exposition, host=settings.chatops_metrics_host,
+            exposition=self.metrics.exposition,
+            host=settings.chatops_metrics_host,
             port=settings.chatops_metrics_port,
-        )  # fmt: skip
+        )
         self._client = make_web_client(
             token=token, base_url=settings.slack_api_url, metrics=self.metrics
         )
@@ -374,12 +432,15 @@ class SlackService:
         self._settings = settings
         ack_first = AckFirst()
         backend = build_backend(
-            settings=settings, engines=engines, default_engine=default_engine,
+            settings=settings,
+            engines=engines,
+            default_engine=default_engine,
             client=self._client,
             # In one process, work also waits for acknowledgements in flight (up to 1 s).
             wait_for_acks=ack_first.wait_for_quiet if not settings.work_process else None,
-            clock=clock, metrics=self.metrics,
-        )  # fmt: skip
+            clock=clock,
+            metrics=self.metrics,
+        )
         self._backend = backend
         self._head_publisher = AuditHeadPublisher(
             audit=backend.audit,
@@ -396,36 +457,51 @@ class SlackService:
         rate = RateLimiter(limit=settings.access.user_rate_limit, clock=rate_clock)
         handler = SlashCommandHandler(
             dispatch=self._send,
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
-        )  # fmt: skip
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+            rate=rate,
+        )
         buttons = ApprovalButtons(dispatch=self._send, rate=rate)
         notice_buttons = NoticeButtons(
-            dispatch=self._send, engines=engines.names(),
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
-        )  # fmt: skip
+            dispatch=self._send,
+            engines=engines.names(),
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+            rate=rate,
+        )
         object_actions = ObjectActions(
-            dispatch=self._send, engines=engines.names(),
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
-        )  # fmt: skip
+            dispatch=self._send,
+            engines=engines.names(),
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+            rate=rate,
+        )
         messages = MessageCommands(
-            dispatch=self._send, client=self._client,
-            seen=SqlSeenEvents(engine=backend.database), clock=clock,
-            channel_refusal=lambda channel: channel_refusal(channel, backend.rules), rate=rate,
-        )  # fmt: skip
+            dispatch=self._send,
+            client=self._client,
+            seen=SqlSeenEvents(engine=backend.database),
+            clock=clock,
+            channel_refusal=lambda channel: channel_refusal(channel, backend.rules),
+            rate=rate,
+        )
         self.notices = build_notices(
             settings=settings, engines=engines, database=backend.database, client=self._client
         )
         notices = self.notices
         self.health = HealthCheck(
-            engines=engines, default_engine=default_engine,
+            engines=engines,
+            default_engine=default_engine,
             streams=notices.streaming if notices is not None else dict,
-        )  # fmt: skip
+        )
         self._home = HomeTab(
-            client=self._client, rules=backend.rules, groups_of=backend.chat.groups_of,
-            engines=engines, default_engine=default_engine, health=self.health,
-            approvals=backend.approvals, approvers=", ".join(settings.approvals.approvers),
-            housekeeping=backend.housekeeping.status, command=settings.slack_command,
-        )  # fmt: skip
+            client=self._client,
+            rules=backend.rules,
+            groups_of=backend.chat.groups_of,
+            engines=engines,
+            default_engine=default_engine,
+            health=self.health,
+            approvals=backend.approvals,
+            approvers=", ".join(settings.approvals.approvers),
+            housekeeping=backend.housekeeping.status,
+            command=settings.slack_command,
+        )
         app_token = settings.slack_app_token
         secret = settings.slack_signing_secret
         try:
@@ -459,13 +535,18 @@ class SlackService:
             metrics_state=lambda: self._metrics_server.state,
         )
         self._http = create_server(
-            wsgi, host=settings.host, port=settings.port, threads=settings.http_threads,
-            ident="docker-chatops", max_request_body_size=MAX_BODY_BYTES,
+            wsgi,
+            host=settings.host,
+            port=settings.port,
+            threads=settings.http_threads,
+            ident="docker-chatops",
+            max_request_body_size=MAX_BODY_BYTES,
             max_request_header_size=MAX_HEADER_BYTES,
             # Idle or trickling connections cost a socket, never a thread; close them sooner
             # and allow more of them, so a few hundred cannot lock Slack out.
-            connection_limit=1000, channel_timeout=30,
-        )  # fmt: skip
+            connection_limit=1000,
+            channel_timeout=30,
+        )
         self._stopping = threading.Event()
         self._http_thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
 
@@ -547,8 +628,10 @@ class SlackService:
             if until.is_set():
                 return
             if time.monotonic() > deadline:
-                log.warning("the work process has not started within %g s; serving anyway",
-                            WORK_START_SECONDS)  # fmt: skip
+                log.warning(
+                    "the work process has not started within %g s; serving anyway",
+                    WORK_START_SECONDS,
+                )
                 return
 
     def _reach_slack(self, until: threading.Event) -> bool:
@@ -566,8 +649,10 @@ class SlackService:
             except Exception as err:  # urllib, socket and SDK errors alike: Slack is not there
                 log.warning(
                     "Slack's API (%s) does not answer: %s; retrying in %.0f s",
-                    self._api_url, _one_line(err), delay,
-                )  # fmt: skip
+                    self._api_url,
+                    _one_line(err),
+                    delay,
+                )
             until.wait(delay)
             delay = min(delay * 2, 60.0)
         return False
@@ -601,11 +686,15 @@ class SlackService:
         """Tell the person whose order the work process lost, wherever they asked."""
         match order:
             case CommandOrder():
-                to = Requester(channel_id=order.actor.channel_id or "",
-                               user_id=order.actor.user_id, reply_to=order.reply_to)  # fmt: skip
+                to = Requester(
+                    channel_id=order.actor.channel_id or "",
+                    user_id=order.actor.user_id,
+                    reply_to=order.reply_to,
+                )
             case ClickOrder():
-                to = Requester(channel_id=order.channel_id, user_id=order.user_id,
-                               reply_to=order.reply_to)  # fmt: skip
+                to = Requester(
+                    channel_id=order.channel_id, user_id=order.user_id, reply_to=order.reply_to
+                )
         self._backend.chat.tell(to, f":warning: {text}")
 
     def _send(self, order: WorkOrder) -> None:

@@ -65,8 +65,12 @@ class TLSSettings(BaseModel):
 
 # Credentials come from the environment (or .env), never from the TOML file, which is
 # usually readable by more people and committed to configuration repositories.
-_SECRET_SETTINGS = ("slack_bot_token", "slack_signing_secret", "slack_app_token",
-                    "chatops_audit_key")  # fmt: skip
+_SECRET_SETTINGS = (
+    "slack_bot_token",
+    "slack_signing_secret",
+    "slack_app_token",
+    "chatops_audit_key",
+)
 
 
 def _parses(value: str | None, parse: Callable[[str], object]) -> str | None:
@@ -520,8 +524,12 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """The secrets the bot holds (tokens, signing secret, audit key): kept out of logs."""
-        fields = (self.slack_bot_token, self.slack_signing_secret, self.slack_app_token,
-                  self.chatops_audit_key)  # fmt: skip
+        fields = (
+            self.slack_bot_token,
+            self.slack_signing_secret,
+            self.slack_app_token,
+            self.chatops_audit_key,
+        )
         values = [field.get_secret_value() for field in fields if field is not None]
         # The database's password, should a driver's message ever quote the URL.
         _, at, rest = self.chatops_database_url.partition("://")
@@ -549,8 +557,11 @@ class Settings(BaseSettings):
         ]
         if not urls:
             urls = [data.get("docker_host") or DEFAULT_DOCKER_HOST]
-        sockets = [url[len("unix://") :] for url in urls if isinstance(url, str)
-                   and url.startswith("unix://")]  # fmt: skip
+        sockets = [
+            url[len("unix://") :]
+            for url in urls
+            if isinstance(url, str) and url.startswith("unix://")
+        ]
         policy = data.get("run_policy") or {}
         if isinstance(policy, BaseModel):
             policy = policy.model_dump()

@@ -108,8 +108,11 @@ class FairQueue(Generic[T]):
             running = self._running.get(user, 0)
             if user is not None and running >= self.share.running:
                 continue
-            key = (running, self._served.get(user, -1), items[0][0]) if user is not None else (
-                0, -1, items[0][0])  # fmt: skip
+            key = (
+                (running, self._served.get(user, -1), items[0][0])
+                if user is not None
+                else (0, -1, items[0][0])
+            )
             if best_key is None or key < best_key:
                 best, best_key = user, key
         if best_key is None:
@@ -235,9 +238,13 @@ class EngineWorkers:
     engine), fairly between people."""
 
     def __init__(
-        self, *, engines: Iterable[str], per_engine: int, control_threads: int,
+        self,
+        *,
+        engines: Iterable[str],
+        per_engine: int,
+        control_threads: int,
         max_waiting: int = 50,
-    ) -> None:  # fmt: skip
+    ) -> None:
         # Lanes exist only for configured engines: a user-typed `-c NAME` never creates one.
         self._lanes = {
             name: FairLane(

@@ -86,9 +86,16 @@ def _start_sandbox() -> dict[str, str]:
 
 
 _BOT_VARIABLES = (
-    "DOCKER_HOST", "CHATOPS_CONFIG", "CHATOPS_DATABASE_URL", "SLACK_BOT_TOKEN",
-    "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL", "PORT", "LOG_LEVEL",
-)  # fmt: skip
+    "DOCKER_HOST",
+    "CHATOPS_CONFIG",
+    "CHATOPS_DATABASE_URL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PORT",
+    "LOG_LEVEL",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -165,9 +172,11 @@ def make_settings(docker_host: str, **overrides: Any) -> Settings:
 def start_work_process(sandbox: Sandbox, fake: FakeSlack) -> WorkProcess:
     """A work process as ``serve`` starts one, with a SQLite file of its own."""
     settings = make_settings(
-        sandbox.docker_host, slack_bot_token="xoxb-test-token", slack_api_url=fake.api_url,
+        sandbox.docker_host,
+        slack_bot_token="xoxb-test-token",
+        slack_api_url=fake.api_url,
         chatops_database_url=f"sqlite:///{Path.cwd()}/work-{os.getpid()}-{time.time_ns()}.db",
-    )  # fmt: skip
+    )
     return WorkProcess(settings=settings, build=build_request_service)
 
 
@@ -288,9 +297,13 @@ class SlackBot:
 
 
 def serve_bot(
-    sandbox: Sandbox, fake: FakeSlack, *, clock: Callable[[], datetime] | None = None,
-    rate_clock: Callable[[], float] | None = None, **overrides: Any,
-) -> SlackService:  # fmt: skip
+    sandbox: Sandbox,
+    fake: FakeSlack,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    rate_clock: Callable[[], float] | None = None,
+    **overrides: Any,
+) -> SlackService:
     values: dict[str, Any] = {
         "slack_bot_token": "xoxb-test-token",
         "slack_signing_secret": SIGNING_SECRET,
@@ -311,9 +324,11 @@ def serve_bot(
     clocks: dict[str, Any] = {"clock": clock, "rate_clock": rate_clock}
     clocks = {name: value for name, value in clocks.items() if value is not None}
     service = SlackService(
-        settings=settings, engines=engines, default_engine=engines.default,
+        settings=settings,
+        engines=engines,
+        default_engine=engines.default,
         **clocks,
-    )  # fmt: skip
+    )
     service.start()
     return service
 

@@ -39,13 +39,26 @@ def serve_process(
     log = (tmp_path / "serve.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
-        env=environment(**({
-            "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "PORT": str(port), "HOST": "127.0.0.1", "CHATOPS_AUDIT_KEY": AUDIT_KEY,
-            "CHATOPS_METRICS_HOST": "127.0.0.1", "CHATOPS_METRICS_PORT": "0",
-            "CHATOPS_DATABASE_URL": f"sqlite:///{tmp_path}/state.db"} | values)),
-        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        env=environment(
+            **(
+                {
+                    "SLACK_BOT_TOKEN": "xoxb-test",
+                    "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+                    "PORT": str(port),
+                    "HOST": "127.0.0.1",
+                    "CHATOPS_AUDIT_KEY": AUDIT_KEY,
+                    "CHATOPS_METRICS_HOST": "127.0.0.1",
+                    "CHATOPS_METRICS_PORT": "0",
+                    "CHATOPS_DATABASE_URL": f"sqlite:///{tmp_path}/state.db",
+                }
+                | values
+            )
+        ),
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     log.close()
     base = f"http://127.0.0.1:{port}"
     for _ in range(600):

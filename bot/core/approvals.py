@@ -50,9 +50,17 @@ class ApprovalRepository(Protocol):
     """
 
     def create(
-        self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
-        plan: Plan, created_at: datetime, expires_at: datetime, auto_run: bool = False,
-    ) -> ApprovalRecord: ...  # fmt: skip
+        self,
+        *,
+        requester: str,
+        channel_id: str | None,
+        engine: str,
+        command_text: str,
+        plan: Plan,
+        created_at: datetime,
+        expires_at: datetime,
+        auto_run: bool = False,
+    ) -> ApprovalRecord: ...
 
     def get(self, request_id: int) -> ApprovalRecord | None: ...
 
@@ -153,18 +161,28 @@ class ApprovalService:
         return self._planner_for(engine).plan(command)
 
     def request(
-        self, *, requester: str, channel_id: str | None, command: ParsedCommand, engine: str,
-        plan: Plan, veto_window: timedelta | None = None,
-    ) -> ApprovalRecord:  # fmt: skip
+        self,
+        *,
+        requester: str,
+        channel_id: str | None,
+        command: ParsedCommand,
+        engine: str,
+        plan: Plan,
+        veto_window: timedelta | None = None,
+    ) -> ApprovalRecord:
         """Store a pending request for exactly ``plan``. With ``veto_window`` it is the other
         way round: the plan runs when the window ends, unless someone cancels it first."""
         now = self._clock()
         return self._repository.create(
-            requester=requester, channel_id=channel_id, engine=engine,
-            command_text=command.shown, plan=plan, created_at=now,
+            requester=requester,
+            channel_id=channel_id,
+            engine=engine,
+            command_text=command.shown,
+            plan=plan,
+            created_at=now,
             expires_at=now + (veto_window or self._rules.expire_after),
             auto_run=veto_window is not None,
-        )  # fmt: skip
+        )
 
     def may_approve(self, user_id: str, groups: frozenset[str]) -> bool:
         for entry in self._rules.approvers:
@@ -192,9 +210,10 @@ class ApprovalService:
         if len(current.approvers) < self._rules.min_approvals:
             count = f"{len(current.approvers)} of {self._rules.min_approvals}"
             return ApprovalOutcome(
-                kind=ApprovalOutcomeKind.RECORDED, message=f"Approval {count} recorded.",
+                kind=ApprovalOutcomeKind.RECORDED,
+                message=f"Approval {count} recorded.",
                 record=current,
-            )  # fmt: skip
+            )
         moved = self._move(request_id, ApprovalState.PENDING, ApprovalState.APPROVED)
         if moved is None:
             return _refused(str(ApprovalTampered(request_id)))
@@ -262,10 +281,12 @@ class ApprovalService:
                 self._quarantine(record.id)
                 continue
             if self._move(
-                record.id, record.state, ApprovalState.INTERRUPTED,
+                record.id,
+                record.state,
+                ApprovalState.INTERRUPTED,
                 "interrupted: the bot stopped while running it; nothing was run again, "
                 "check what is left on the engine",
-            ):  # fmt: skip
+            ):
                 self._repository.end_execution(record.id)
                 interrupted.append(self._repository.get(record.id) or record)
         return interrupted
@@ -282,9 +303,11 @@ class ApprovalService:
         self, request_id: int, *, message: str, result: ActionResult | None = None
     ) -> ApprovalOutcome:
         return ApprovalOutcome(
-            kind=ApprovalOutcomeKind.EXECUTED, message=message,
-            record=self._repository.get(request_id), result=result,
-        )  # fmt: skip
+            kind=ApprovalOutcomeKind.EXECUTED,
+            message=message,
+            record=self._repository.get(request_id),
+            result=result,
+        )
 
     def reject(self, request_id: int, *, user_id: str, groups: frozenset[str]) -> ApprovalOutcome:
         record, refusal = self._open(request_id)
@@ -307,9 +330,13 @@ class ApprovalService:
         )
 
     def _close(
-        self, request_id: int, target: ApprovalState, kind: ApprovalOutcomeKind, user_id: str,
+        self,
+        request_id: int,
+        target: ApprovalState,
+        kind: ApprovalOutcomeKind,
+        user_id: str,
         verb: str,
-    ) -> ApprovalOutcome:  # fmt: skip
+    ) -> ApprovalOutcome:
         """End a pending request without running it (one compare-and-set)."""
         moved = self._move(request_id, ApprovalState.PENDING, target, f"{verb} by {user_id}")
         if moved is None:
@@ -368,8 +395,10 @@ class ApprovalService:
         if overdue and record.auto_run:
             return None, _refused(f"#{request_id} is running now.")
         if overdue:
-            if self._move(request_id, ApprovalState.PENDING, ApprovalState.EXPIRED,
-                          "expired") is None:  # fmt: skip
+            if (
+                self._move(request_id, ApprovalState.PENDING, ApprovalState.EXPIRED, "expired")
+                is None
+            ):
                 return None, _refused(str(ApprovalTampered(request_id)))
             return None, _refused(f"#{request_id} has expired.")
         if record.state is not ApprovalState.PENDING:

@@ -42,9 +42,15 @@ class AuditHead:
 
 class AuditTrail(Protocol):
     def record(
-        self, *, event: str, actor: str, channel_id: str | None = None, engine: str | None = None,
-        command: str = "", detail: str = "",
-    ) -> None: ...  # fmt: skip
+        self,
+        *,
+        event: str,
+        actor: str,
+        channel_id: str | None = None,
+        engine: str | None = None,
+        command: str = "",
+        detail: str = "",
+    ) -> None: ...
 
     def recent(self, count: int) -> list[AuditEntry]: ...
 
@@ -52,15 +58,23 @@ class AuditTrail(Protocol):
 
 
 def record_request_event(
-    audit: AuditTrail | None, *, event: str, actor: str, request_id: int,
-    record: ApprovalRecord | None, detail: str = "",
-) -> None:  # fmt: skip
+    audit: AuditTrail | None,
+    *,
+    event: str,
+    actor: str,
+    request_id: int,
+    record: ApprovalRecord | None,
+    detail: str = "",
+) -> None:
     """One audit entry about approval request ``request_id``: where it was asked, on which
     engine, for which command (as stored: values redacted)."""
     if audit is None:
         return
     audit.record(
-        event=event, actor=actor, channel_id=record.channel_id if record else None,
+        event=event,
+        actor=actor,
+        channel_id=record.channel_id if record else None,
         engine=record.engine if record else None,
-        command=record.command_text if record else "", detail=f"#{request_id} {detail}".strip(),
-    )  # fmt: skip
+        command=record.command_text if record else "",
+        detail=f"#{request_id} {detail}".strip(),
+    )

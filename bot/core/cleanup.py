@@ -42,17 +42,23 @@ class CleanupRules:
 
     @classmethod
     def from_text(
-        cls, *, container_grace: str, image_grace: str, keep_label: str, exclude: list[str],
+        cls,
+        *,
+        container_grace: str,
+        image_grace: str,
+        keep_label: str,
+        exclude: list[str],
         unused_images_after: str | None = None,
-    ) -> CleanupRules:  # fmt: skip
+    ) -> CleanupRules:
         return cls(
             container_grace=parse_duration(container_grace, option="container_grace"),
             image_grace=parse_duration(image_grace, option="image_grace"),
             keep_label=keep_label,
             exclude=tuple(exclude),
             unused_images_after=parse_duration(unused_images_after, option="unused_images_after")
-            if unused_images_after else None,
-        )  # fmt: skip
+            if unused_images_after
+            else None,
+        )
 
 
 def stopped_at(doc: dict[str, Any]) -> datetime:
@@ -107,9 +113,14 @@ def container_item(
     if keeps(config.get("Labels"), [name, str(config.get("Image", ""))], rules):
         return None
     # The marker is FinishedAt as the engine wrote it: a restart since the plan changes it.
-    return PlanItem(kind=ObjectKind.CONTAINER, id=str(doc["Id"]), target=name, size=size,
-                    marker=str(state.get("FinishedAt") or ""),
-                    description=_describe(name, status, size))  # fmt: skip
+    return PlanItem(
+        kind=ObjectKind.CONTAINER,
+        id=str(doc["Id"]),
+        target=name,
+        size=size,
+        marker=str(state.get("FinishedAt") or ""),
+        description=_describe(name, status, size),
+    )
 
 
 def image_item(
@@ -131,8 +142,13 @@ def image_item(
         return None
     name = tags[0] if tags else str(doc["Id"])[7:19]
     size = int(doc.get("Size") or 0)
-    return PlanItem(kind=ObjectKind.IMAGE, id=str(doc["Id"]), target=name, size=size,
-                    description=_describe(name, "dangling", size))  # fmt: skip
+    return PlanItem(
+        kind=ObjectKind.IMAGE,
+        id=str(doc["Id"]),
+        target=name,
+        size=size,
+        description=_describe(name, "dangling", size),
+    )
 
 
 def container_change(item: PlanItem, doc: dict[str, Any] | None) -> str | None:
@@ -165,8 +181,10 @@ def cleanup_result(report: CleanupReport) -> ActionResult:
     """An applied cleanup plan as the outcome of an approved request: what changed since the
     plan was skipped, which is not a failure."""
     outcomes = [TargetOutcome(target=item.target, ok=True) for item in report.removed]
-    outcomes += [TargetOutcome(target=item.target, ok=True, detail=f"skipped: {why}")
-                 for item, why in report.skipped]  # fmt: skip
+    outcomes += [
+        TargetOutcome(target=item.target, ok=True, detail=f"skipped: {why}")
+        for item, why in report.skipped
+    ]
     outcomes += [TargetOutcome(target=CLEANUP, ok=False, detail=e) for e in report.errors]
     return ActionResult(action=CLEANUP, outcomes=tuple(outcomes))
 

@@ -435,10 +435,23 @@ Operation = EngineOperation | Help | BotOperation
 
 
 READ_ONLY_OPERATIONS = (
-    ListContainers, ListImages, ShowLogs, Inspect, Help, ListApprovals, CancelApproval, ShowAudit,
-    CleanupStatusQuery, ShowStats, ShowTop, ShowPorts, DiskUsage, ListVolumes, ListNetworks,
+    ListContainers,
+    ListImages,
+    ShowLogs,
+    Inspect,
+    Help,
+    ListApprovals,
+    CancelApproval,
+    ShowAudit,
+    CleanupStatusQuery,
+    ShowStats,
+    ShowTop,
+    ShowPorts,
+    DiskUsage,
+    ListVolumes,
+    ListNetworks,
     ShowEvents,
-)  # fmt: skip
+)
 
 
 def action_name(operation: Operation) -> str:

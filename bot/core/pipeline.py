@@ -154,9 +154,12 @@ class Pipeline:
             pruned = ObjectKind.IMAGE if isinstance(command.operation, PruneImages) else None
             return PruneResult(kind=pruned or ObjectKind.CONTAINER, deleted=(), space_reclaimed=0)
         record = self._approvals.request(
-            requester=actor.user_id, channel_id=actor.channel_id, command=command, engine=engine,
+            requester=actor.user_id,
+            channel_id=actor.channel_id,
+            command=command,
+            engine=engine,
             plan=plan,
-        )  # fmt: skip
+        )
         detail = f"#{record.id}: " + "; ".join(i.description for i in record.plan.items)
         self._record("approval_requested", actor, engine, command.shown, detail)
         return ApprovalRequested(record=record, approvers=reason)
@@ -194,9 +197,13 @@ class Pipeline:
     ) -> None:
         if self._audit is not None:
             self._audit.record(
-                event=event, actor=actor.user_id, channel_id=actor.channel_id, engine=engine,
-                command=command, detail=detail,
-            )  # fmt: skip
+                event=event,
+                actor=actor.user_id,
+                channel_id=actor.channel_id,
+                engine=engine,
+                command=command,
+                detail=detail,
+            )
 
 
 def _first_word(text: str) -> str:

@@ -177,9 +177,10 @@ class ConfiguredPolicy:
         if isinstance(operation, RunContainer):
             is_admin = "admin" in roles_of(actor, self._rules)
             problems = reserved_label_problems(
-                (key for key, _ in operation.labels), is_admin=is_admin,
+                (key for key, _ in operation.labels),
+                is_admin=is_admin,
                 admin_labels=self._run_policy.admin_labels,
-            )  # fmt: skip
+            )
             problems += run_violations(operation, self._run_policy)
             if problems:
                 return _deny("; ".join(problems))

@@ -91,8 +91,12 @@ def run_violations(op: RunContainer, policy: RunPolicy) -> list[str]:
         if "*" not in policy.allow_cap_add and _capability(cap) not in allowed_caps:
             problems.append(_refused(f"--cap-add {cap}", f'allow_cap_add = ["{_capability(cap)}"]'))
     problems += _network_problems(op.network, policy)
-    namespaces = {"--pid": op.pid_mode, "--ipc": op.ipc_mode, "--uts": op.uts_mode,
-                  "--userns": op.userns_mode}  # fmt: skip
+    namespaces = {
+        "--pid": op.pid_mode,
+        "--ipc": op.ipc_mode,
+        "--uts": op.uts_mode,
+        "--userns": op.userns_mode,
+    }
     for option, mode in namespaces.items():
         if mode is None or mode in _PRIVATE_NAMESPACES[option]:
             continue
@@ -101,8 +105,10 @@ def run_violations(op: RunContainer, policy: RunPolicy) -> list[str]:
                 problems.append(_refused(f"{option} {mode}", "allow_host_namespaces = true"))
         else:
             safe = ", ".join(sorted(_PRIVATE_NAMESPACES[option]))
-            problems.append(f"`{option} {_shown(mode)}` is refused: use {safe} (or host, "
-                            "with [run_policy] allow_host_namespaces = true)")  # fmt: skip
+            problems.append(
+                f"`{option} {_shown(mode)}` is refused: use {safe} (or host, "
+                "with [run_policy] allow_host_namespaces = true)"
+            )
     if op.devices and not policy.allow_devices:
         problems += [
             _refused(f"--device {device}", "allow_devices = true") for device in op.devices

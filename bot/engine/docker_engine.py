@@ -233,9 +233,12 @@ class DockerEngine:
         """The exact objects a destructive command would destroy now."""
         with self._errors():
             return planning.make_plan(
-                self._client(), command.operation, self._cleanup_rules, now=self._clock(),
+                self._client(),
+                command.operation,
+                self._cleanup_rules,
+                now=self._clock(),
                 protection=self._protection,
-            )  # fmt: skip
+            )
 
     def execute_plan(self, plan: Plan) -> ActionResult:
         """Destroy exactly the planned objects, or nothing if any of them changed."""
@@ -265,21 +268,24 @@ class DockerEngine:
             api = self._client()
             stream_api = docker.APIClient(
                 # docker-py reads /events with no timeout, whatever the client's is.
-                base_url=self._url, version=api.api_version,
+                base_url=self._url,
+                version=api.api_version,
                 timeout=int(self._limits.timeout_seconds),
-                tls=self._tls_config(), use_ssh_client=self._use_ssh_client,
-            )  # fmt: skip
+                tls=self._tls_config(),
+                use_ssh_client=self._use_ssh_client,
+            )
             stream_api.trust_env = api.trust_env
             # Seconds with nanoseconds, as the Engine API takes them (the stubs say int).
             stream = stream_api.events(  # type: ignore[call-overload]
                 since=f"{since_ns // 1_000_000_000}.{since_ns % 1_000_000_000:09d}",
                 until=(
-                    None if until_ns is None
+                    None
+                    if until_ns is None
                     else f"{until_ns // 1_000_000_000}.{until_ns % 1_000_000_000:09d}"
                 ),
                 filters=events.event_filters(),
                 decode=True,
-            )  # fmt: skip
+            )
         return events.DockerEventStream(
             stream=stream, errors=self._errors, on_close=stream_api.close
         )
@@ -389,8 +395,14 @@ class DockerEngine:
         except docker.errors.APIError as err:
             raise PullFailed(f"Pull of {reference} failed: {api_error(err)}") from None
         if op.all_tags:
-            return PullResult(reference=reference, image_id=None, digest=None, size=None,
-                              up_to_date=up_to_date, quiet=op.quiet)  # fmt: skip
+            return PullResult(
+                reference=reference,
+                image_id=None,
+                digest=None,
+                size=None,
+                up_to_date=up_to_date,
+                quiet=op.quiet,
+            )
         doc = self._client().inspect_image(image.familiar())
         return PullResult(
             reference=reference,
@@ -464,8 +476,10 @@ class DockerEngine:
             secrets = events.secret_values(api.inspect_container(container_id))
             waiting = raw._post(
                 raw._url("/containers/{0}/wait", container_id),
-                params={"condition": "removed"}, stream=True, timeout=math.ceil(limit),
-            )  # fmt: skip
+                params={"condition": "removed"},
+                stream=True,
+                timeout=math.ceil(limit),
+            )
             raw._raise_for_status(waiting)
             attached = api.attach(container_id, stdout=True, stderr=True, stream=True, logs=True)
         except BaseException:
@@ -487,15 +501,24 @@ class DockerEngine:
             waiting.close()
         if status is None:
             return RunResult(
-                container_id=container_id, name=name, detached=False, output=text,
-                output_truncated=truncated, timed_out_after=limit, removed=False,
+                container_id=container_id,
+                name=name,
+                detached=False,
+                output=text,
+                output_truncated=truncated,
+                timed_out_after=limit,
+                removed=False,
                 removes_on_exit=True,
-            )  # fmt: skip
+            )
         return RunResult(
-            container_id=container_id, name=name, detached=False,
-            exit_code=int(status.get("StatusCode", -1)), output=text, output_truncated=truncated,
+            container_id=container_id,
+            name=name,
+            detached=False,
+            exit_code=int(status.get("StatusCode", -1)),
+            output=text,
+            output_truncated=truncated,
             removed=True,
-        )  # fmt: skip
+        )
 
     def _create(self, op: RunContainer) -> Any:
         api = self._client()
@@ -874,9 +897,11 @@ class DockerEngine:
         since_ns = now_ns - round(op.since.total_seconds()) * 1_000_000_000
         until_ns = now_ns - round(op.until.total_seconds()) * 1_000_000_000
         stream = api.events(  # type: ignore[call-overload]
-            since=_api_time(since_ns), until=_api_time(until_ns),
-            filters=filters_as_dict(op.filters) or None, decode=True,
-        )  # fmt: skip
+            since=_api_time(since_ns),
+            until=_api_time(until_ns),
+            filters=filters_as_dict(op.filters) or None,
+            decode=True,
+        )
         kept: deque[EngineEvent] = deque(maxlen=self._limits.events_shown)
         read = 0
         stopped = False

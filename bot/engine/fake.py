@@ -339,13 +339,21 @@ class FakeEngine:
             running = c.state == "running"
             # Plausible, steady figures: 10 MiB of a 2 GiB limit and one process when running.
             memory, limit = (10 * 2**20, 2 * 2**30) if running else (0, 0)
-            rows.append(StatsRow(
-                id=c.id, name=c.name, cpu_percent=0.5 if running else 0.0,
-                memory_usage=memory, memory_limit=limit,
-                memory_percent=memory / limit * 100 if limit else 0.0,
-                net_rx=1500 if running else 0, net_tx=0, block_read=0, block_write=0,
-                pids=1 if running else 0,
-            ))  # fmt: skip
+            rows.append(
+                StatsRow(
+                    id=c.id,
+                    name=c.name,
+                    cpu_percent=0.5 if running else 0.0,
+                    memory_usage=memory,
+                    memory_limit=limit,
+                    memory_percent=memory / limit * 100 if limit else 0.0,
+                    net_rx=1500 if running else 0,
+                    net_tx=0,
+                    block_read=0,
+                    block_write=0,
+                    pids=1 if running else 0,
+                )
+            )
         return StatsResult(rows=tuple(rows), no_trunc=op.no_trunc)
 
     def _top(self, op: ShowTop) -> TopResult:
@@ -369,19 +377,36 @@ class FakeEngine:
 
         def row(kind: str, total: int, active: int, size: int, free: int) -> DiskUsageRow:
             percent = free * 100 // size if size > 0 else None
-            return DiskUsageRow(type=kind, total=total, active=active, size=size,
-                                reclaimable=free, reclaimable_percent=percent)  # fmt: skip
+            return DiskUsageRow(
+                type=kind,
+                total=total,
+                active=active,
+                size=size,
+                reclaimable=free,
+                reclaimable_percent=percent,
+            )
 
         return DiskUsageResult(
             rows=(
                 row("Images", len(images), sum(i.id in used for i in images), image_size, idle),
-                row("Containers", len(containers),
-                    sum(c.state == "running" for c in containers), container_size, stopped),
+                row(
+                    "Containers",
+                    len(containers),
+                    sum(c.state == "running" for c in containers),
+                    container_size,
+                    stopped,
+                ),
                 row("Local Volumes", len(self.volumes), 0, 0, 0),
-                DiskUsageRow(type="Build Cache", total=0, active=0, size=0, reclaimable=0,
-                             reclaimable_percent=None),
+                DiskUsageRow(
+                    type="Build Cache",
+                    total=0,
+                    active=0,
+                    size=0,
+                    reclaimable=0,
+                    reclaimable_percent=None,
+                ),
             )
-        )  # fmt: skip
+        )
 
     def _events(self, op: ShowEvents) -> EventList:
         now = self._clock()

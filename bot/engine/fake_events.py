@@ -90,8 +90,11 @@ class FakeEventSource:
         with self._lock:
             self._check()
             self.opened += 1
-            replay = [e for e in self._events if e.time_ns >= since_ns
-                      and (until_ns is None or e.time_ns <= until_ns)]  # fmt: skip
+            replay = [
+                e
+                for e in self._events
+                if e.time_ns >= since_ns and (until_ns is None or e.time_ns <= until_ns)
+            ]
             stream = _Stream(replay=replay, live=until_ns is None)
             if until_ns is None:
                 self._live.append(stream)

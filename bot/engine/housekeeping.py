@@ -87,8 +87,13 @@ def apply_cleanup(api: docker.APIClient, plan: Plan, *, engine: str) -> CleanupR
     images = [item for item in plan.items if item.kind is ObjectKind.IMAGE]
     with ThreadPoolExecutor(max_workers=_PARALLEL) as pool:
         list(pool.map(lambda i: remove(i, image_change(i, used)), images))
-    return CleanupReport(engine=engine, dry_run=False, removed=tuple(removed),
-                         skipped=tuple(skipped), errors=tuple(errors))  # fmt: skip
+    return CleanupReport(
+        engine=engine,
+        dry_run=False,
+        removed=tuple(removed),
+        skipped=tuple(skipped),
+        errors=tuple(errors),
+    )
 
 
 def _used_images(api: docker.APIClient) -> set[str]:

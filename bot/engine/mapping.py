@@ -262,12 +262,16 @@ def container_item(raw: dict[str, Any]) -> InspectItem:
         ("Restarts", str(doc.get("RestartCount", 0))),
         ("Ports", _ports_text((doc.get("NetworkSettings") or {}).get("Ports") or {})),
         ("Mounts", ", ".join(_mount_text(m) for m in doc.get("Mounts") or []) or "none"),
-        ("Networks", ", ".join(
-            f"{name} {net.get('IPAddress') or ''}".strip() for name, net in networks.items()
-        ) or "none"),
+        (
+            "Networks",
+            ", ".join(
+                f"{name} {net.get('IPAddress') or ''}".strip() for name, net in networks.items()
+            )
+            or "none",
+        ),
         ("Environment", _env_names(config)),
         ("Labels", _labels_text(config.get("Labels") or {})),
-    ]  # fmt: skip
+    ]
     return InspectItem(
         kind=ObjectKind.CONTAINER,
         id=str(doc.get("Id", "")),
@@ -442,20 +446,37 @@ def disk_usage(doc: dict[str, Any]) -> DiskUsageResult:
     in_use = sum(_int(c.get("Size")) for c in cache if c.get("InUse") and not c.get("Shared"))
     return DiskUsageResult(
         rows=(
-            _usage_row("Images", len(images), sum(_int(i.get("Containers")) > 0 for i in images),
-                       layers, layers - used),
-            _usage_row("Containers", len(containers),
-                       sum(c.get("State") == "running" for c in containers), container_size, idle),
-            _usage_row("Local Volumes", len(volumes),
-                       sum(_int(u.get("RefCount")) > 0 for u in usage), volume_size, unused),
+            _usage_row(
+                "Images",
+                len(images),
+                sum(_int(i.get("Containers")) > 0 for i in images),
+                layers,
+                layers - used,
+            ),
+            _usage_row(
+                "Containers",
+                len(containers),
+                sum(c.get("State") == "running" for c in containers),
+                container_size,
+                idle,
+            ),
+            _usage_row(
+                "Local Volumes",
+                len(volumes),
+                sum(_int(u.get("RefCount")) > 0 for u in usage),
+                volume_size,
+                unused,
+            ),
             DiskUsageRow(
-                type="Build Cache", total=len(cache),
-                active=sum(bool(c.get("InUse")) for c in cache), size=cache_size,
+                type="Build Cache",
+                total=len(cache),
+                active=sum(bool(c.get("InUse")) for c in cache),
+                size=cache_size,
                 reclaimable=max(0, _int(doc.get("BuilderSize")) - in_use),
                 reclaimable_percent=None,
             ),
         )
-    )  # fmt: skip
+    )
 
 
 def _usage_row(kind: str, total: int, active: int, size: int, reclaimable: int) -> DiskUsageRow:

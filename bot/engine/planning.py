@@ -32,9 +32,13 @@ from bot.errors import Conflict, EngineError, PlanChanged
 
 
 def make_plan(
-    api: docker.APIClient, operation: Operation, rules: CleanupRules, *,
-    now: datetime | None = None, protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
-) -> Plan:  # fmt: skip
+    api: docker.APIClient,
+    operation: Operation,
+    rules: CleanupRules,
+    *,
+    now: datetime | None = None,
+    protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
+) -> Plan:
     """The exact objects ``operation`` would destroy now (``now``: the cleanup's clock).
     A protected container named in ``rm`` refuses the whole plan before anyone is asked;
     a prune plan leaves protected containers out."""
@@ -43,10 +47,9 @@ def make_plan(
             return plan_cleanup(api, rules, now=now or datetime.now(UTC))
         case ChangeContainers(action=ContainerAction.REMOVE):
             items = tuple(
-                _container_item(checked_container(api, target, protection), target,
-                                operation.force)
+                _container_item(checked_container(api, target, protection), target, operation.force)
                 for target in operation.containers
-            )  # fmt: skip
+            )
             return Plan(action="rm", items=items, force=operation.force, volumes=operation.volumes)
         case RemoveImages():
             items = tuple(
@@ -67,12 +70,16 @@ def make_plan(
                 if not (unwanted and _carries_all(doc.get("Labels") or {}, unwanted))
             ]
             items = tuple(
-                PlanItem(kind=ObjectKind.CONTAINER, id=doc["Id"], target=doc["Id"],
-                         size=int(doc.get("SizeRw") or 0),
-                         description=f"{_name(doc)} ({doc.get('Image')}, {doc.get('Status')})")
+                PlanItem(
+                    kind=ObjectKind.CONTAINER,
+                    id=doc["Id"],
+                    target=doc["Id"],
+                    size=int(doc.get("SizeRw") or 0),
+                    description=f"{_name(doc)} ({doc.get('Image')}, {doc.get('Status')})",
+                )
                 for doc in docs
                 if _old_enough(doc.get("Created"), operation.filters) and listable(doc, protection)
-            )  # fmt: skip
+            )
             return Plan(action="prune", items=items)
         case PruneImages():
             return Plan(action="prune", items=_unused_images(api, operation))
@@ -139,15 +146,23 @@ def _container_item(doc: dict[str, Any], target: str, force: bool) -> PlanItem:
         raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")
     name = str(doc.get("Name", "")).lstrip("/")
     image = (doc.get("Config") or {}).get("Image", "")
-    return PlanItem(kind=ObjectKind.CONTAINER, id=doc["Id"], target=target,
-                    description=f"{name} ({image}, {state.get('Status', '?')})")  # fmt: skip
+    return PlanItem(
+        kind=ObjectKind.CONTAINER,
+        id=doc["Id"],
+        target=target,
+        description=f"{name} ({image}, {state.get('Status', '?')})",
+    )
 
 
 def _image_item(doc: dict[str, Any], target: str) -> PlanItem:
     tags = ", ".join(doc.get("RepoTags") or []) or "<none>"
     size = human_size(int(doc.get("Size") or 0))
-    return PlanItem(kind=ObjectKind.IMAGE, id=doc["Id"], target=target,
-                    description=f"{tags} ({short_id(doc['Id'])}, {size})")  # fmt: skip
+    return PlanItem(
+        kind=ObjectKind.IMAGE,
+        id=doc["Id"],
+        target=target,
+        description=f"{tags} ({short_id(doc['Id'])}, {size})",
+    )
 
 
 def _unused_images(api: docker.APIClient, operation: PruneImages) -> tuple[PlanItem, ...]:

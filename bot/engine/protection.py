@@ -88,9 +88,12 @@ def check_run_targets(
 
     network = op.network
     op = dataclasses.replace(
-        op, pid_mode=checked_mode(op.pid_mode), ipc_mode=checked_mode(op.ipc_mode),
-        uts_mode=checked_mode(op.uts_mode), network=checked_mode(network),
-    )  # fmt: skip
+        op,
+        pid_mode=checked_mode(op.pid_mode),
+        ipc_mode=checked_mode(op.ipc_mode),
+        uts_mode=checked_mode(op.uts_mode),
+        network=checked_mode(network),
+    )
     if network and not network.startswith("container:") and network not in ("host", "none"):
         _check_network(api, network)
     names = [

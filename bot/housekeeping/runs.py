@@ -36,10 +36,11 @@ class SqlCleanupRuns:
         with self._engine.begin() as connection:
             connection.execute(
                 update(cleanup_runs)
-                .where(cleanup_runs.c.engine == engine,
-                       cleanup_runs.c.scheduled_for == scheduled_for)
+                .where(
+                    cleanup_runs.c.engine == engine, cleanup_runs.c.scheduled_for == scheduled_for
+                )
                 .values(finished_at=at, result=result)
-            )  # fmt: skip
+            )
 
     def last(self, engine: str) -> tuple[datetime, str] | None:
         """The newest run's scheduled time and result (empty while it runs)."""

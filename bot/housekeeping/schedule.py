@@ -23,8 +23,14 @@ def cron_trigger(text: str, *, timezone: str) -> BaseTrigger:
     names = crontab_weekdays(weekday)
 
     def trigger(day_field: str, weekday_field: str) -> CronTrigger:
-        return CronTrigger(minute=minute, hour=hour, day=day_field, month=month,
-                           day_of_week=weekday_field, timezone=timezone)  # fmt: skip
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day_field,
+            month=month,
+            day_of_week=weekday_field,
+            timezone=timezone,
+        )
 
     if day != "*" and weekday != "*":
         # crontab: either condition; APScheduler's fields would require both.

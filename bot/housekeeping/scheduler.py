@@ -67,10 +67,14 @@ class HousekeepingScheduler:
         for schedule in self._schedules.values():
             self.catch_up(schedule.engine)
             self._scheduler.add_job(
-                self.run_due, trigger=cron_trigger(schedule.crontab, timezone=schedule.timezone),
-                args=[schedule.engine], id=f"cleanup:{schedule.engine}", coalesce=True,
-                max_instances=1, misfire_grace_time=3600,
-            )  # fmt: skip
+                self.run_due,
+                trigger=cron_trigger(schedule.crontab, timezone=schedule.timezone),
+                args=[schedule.engine],
+                id=f"cleanup:{schedule.engine}",
+                coalesce=True,
+                max_instances=1,
+                misfire_grace_time=3600,
+            )
         if self._schedules:
             self._scheduler.start()
 
@@ -129,8 +133,9 @@ class HousekeepingScheduler:
             report = self._housekeep(schedule.engine, schedule.dry_run)
         except Exception as err:  # recorded and reported, never fatal to the scheduler
             log.exception("housekeeping of %s failed", schedule.engine)
-            report = CleanupReport(engine=schedule.engine, dry_run=schedule.dry_run,
-                                   errors=(str(err),))  # fmt: skip
+            report = CleanupReport(
+                engine=schedule.engine, dry_run=schedule.dry_run, errors=(str(err),)
+            )
         self._runs.finish(schedule.engine, scheduled_for, result=summary(report), at=self._clock())
         quiet = report.empty and schedule.quiet_when_empty
         if self._notify is not None and schedule.notify_channel and not quiet:

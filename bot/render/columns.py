@@ -135,8 +135,15 @@ def quiet_ids(ids: list[str], *, no_trunc: bool) -> list[str]:
 # -- diagnostics ----------------------------------------------------------------------------
 
 STATS_HEADERS: tuple[str, ...] = (
-    "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS",
-)  # fmt: skip
+    "CONTAINER ID",
+    "NAME",
+    "CPU %",
+    "MEM USAGE / LIMIT",
+    "MEM %",
+    "NET I/O",
+    "BLOCK I/O",
+    "PIDS",
+)
 DISK_USAGE_HEADERS: tuple[str, ...] = ("TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE")
 VOLUME_HEADERS: tuple[str, ...] = ("DRIVER", "VOLUME NAME")
 NETWORK_HEADERS: tuple[str, ...] = ("NETWORK ID", "NAME", "DRIVER", "SCOPE")

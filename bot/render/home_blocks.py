@@ -63,8 +63,11 @@ def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any
     blocks += [DividerBlock(), section("*Engines*")]
     for engine in state.engines:
         icon = ":large_green_circle:" if engine.ok else ":red_circle:"
-        detail = escape(engine.version) if engine.ok and engine.version else (
-            "answers" if engine.ok else "unreachable")  # fmt: skip
+        detail = (
+            escape(engine.version)
+            if engine.ok and engine.version
+            else ("answers" if engine.ok else "unreachable")
+        )
         default = " (default)" if engine.default else ""
         blocks.append(section(f"{icon} {code(engine.name)}{default} · {detail}"))
     blocks += [DividerBlock(), section(f"*Waiting for approval* ({len(state.pending)})")]
@@ -90,9 +93,14 @@ def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any
 
 def _you(state: HomeState) -> list[Block]:
     role = state.roles[-1] if state.roles else None
-    who = f"You ({mention(state.user_id)}) are *{role}*." if role else (
-        f"You ({mention(state.user_id)}) hold no role here: ask an admin to add you "
-        "under [roles] in the bot's configuration.")  # fmt: skip
+    who = (
+        f"You ({mention(state.user_id)}) are *{role}*."
+        if role
+        else (
+            f"You ({mention(state.user_id)}) hold no role here: ask an admin to add you "
+            "under [roles] in the bot's configuration."
+        )
+    )
     lines = [who]
     if state.allowed:
         lines.append("You may run: " + ", ".join(code(name) for name in state.allowed))

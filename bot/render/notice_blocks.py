@@ -87,8 +87,10 @@ def incident_message(view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
         blocks.append(context("The container was removed before its log could be read."))
     times = f"{when(view.first_ns)}"
     if view.count > 1:
-        times = (f"{view.count} times · first {when(view.first_ns)} · last {when(view.last_ns)}"
-                 " · each one in the thread")  # fmt: skip
+        times = (
+            f"{view.count} times · first {when(view.first_ns)} · last {when(view.last_ns)}"
+            " · each one in the thread"
+        )
     blocks.append(context(times))
     blocks.append(_buttons(view))
     text = f"{name} {verb} on {view.engine}"
@@ -107,24 +109,28 @@ def _buttons(view: IncidentView) -> ActionsBlock:
         elements=[
             ButtonElement(text="Logs", action_id=NOTICE_LOGS_ACTION, value=value),
             ButtonElement(
-                text="Restart", action_id=NOTICE_RESTART_ACTION, value=value,
+                text="Restart",
+                action_id=NOTICE_RESTART_ACTION,
+                value=value,
                 confirm=ConfirmObject(
                     title="Restart the container?",
                     text=escape(bounded(f"docker restart {name} on {view.engine}", 300)),
-                    confirm="Restart", deny="Cancel",
+                    confirm="Restart",
+                    deny="Cancel",
                 ),
             ),
             ButtonElement(text="Inspect", action_id=NOTICE_INSPECT_ACTION, value=value),
         ],
-    )  # fmt: skip
+    )
 
 
 def summary_message(view: SummaryView) -> tuple[str, list[dict[str, Any]]]:
     """A storm's one message: which containers, grouped."""
     engines = sorted({incident.engine for incident in view.incidents})
     where = ", ".join(code(engine) for engine in engines)
-    headline = (f":rotating_light: *{view.total} containers in trouble* on {where} "
-                f"({view.events} events)")  # fmt: skip
+    headline = (
+        f":rotating_light: *{view.total} containers in trouble* on {where} ({view.events} events)"
+    )
     rows = []
     for incident in view.incidents:
         line = f"• {code(incident.name or short_id(incident.container_id))} "
@@ -140,8 +146,12 @@ def summary_message(view: SummaryView) -> tuple[str, list[dict[str, Any]]]:
     if more > 0:
         rows.append(f"… and {more} more")
     blocks: list[Block] = [section(headline), _rows_section(rows)]
-    blocks.append(context("Grouped into one message to keep this channel readable; "
-                          "`/docker ps -a --filter status=exited` lists them."))  # fmt: skip
+    blocks.append(
+        context(
+            "Grouped into one message to keep this channel readable; "
+            "`/docker ps -a --filter status=exited` lists them."
+        )
+    )
     text = f"{view.total} containers in trouble ({view.events} events)"
     return escape(text), [block.to_dict() for block in blocks]
 

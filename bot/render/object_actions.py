@@ -40,9 +40,14 @@ CONTAINER_REMOVE_ACTION = "chatops_container_remove"
 IMAGE_PULL_ACTION = "chatops_image_pull"
 IMAGE_REMOVE_ACTION = "chatops_image_remove"
 CARD_ACTIONS = (
-    CONTAINER_LOGS_ACTION, CONTAINER_INSPECT_ACTION, CONTAINER_RESTART_ACTION,
-    CONTAINER_STOP_ACTION, CONTAINER_REMOVE_ACTION, IMAGE_PULL_ACTION, IMAGE_REMOVE_ACTION,
-)  # fmt: skip
+    CONTAINER_LOGS_ACTION,
+    CONTAINER_INSPECT_ACTION,
+    CONTAINER_RESTART_ACTION,
+    CONTAINER_STOP_ACTION,
+    CONTAINER_REMOVE_ACTION,
+    IMAGE_PULL_ACTION,
+    IMAGE_REMOVE_ACTION,
+)
 CARD_LOG_LINES = 100  # what a card's Logs button asks for
 
 MAX_OPTIONS = 100  # a static select holds at most 100 options
@@ -121,8 +126,9 @@ def picked_object(action_id: str, *, engine: str, object_id: str, label: str) ->
     reference = None
     if kind is ObjectKind.IMAGE and not label.startswith("<none>") and not label.endswith("…"):
         reference = label
-    return PickedObject(engine=engine, kind=kind, object_id=object_id, label=label,
-                        reference=reference)  # fmt: skip
+    return PickedObject(
+        engine=engine, kind=kind, object_id=object_id, label=label, reference=reference
+    )
 
 
 def object_card(obj: PickedObject) -> tuple[str, list[Block]]:
@@ -148,13 +154,23 @@ def _container_card(
     return text, [
         ButtonElement(text="Logs", action_id=CONTAINER_LOGS_ACTION, value=value),
         ButtonElement(text="Inspect", action_id=CONTAINER_INSPECT_ACTION, value=value),
-        _confirmed("Restart", CONTAINER_RESTART_ACTION, value,
-                   f"docker restart {obj.label} on {obj.engine}"),
-        _confirmed("Stop", CONTAINER_STOP_ACTION, value,
-                   f"docker stop {obj.label} on {obj.engine}"),
-        _confirmed("Remove", CONTAINER_REMOVE_ACTION, value,
-                   f"docker rm {obj.label} on {obj.engine} (approvals apply)", danger=True),
-    ]  # fmt: skip
+        _confirmed(
+            "Restart",
+            CONTAINER_RESTART_ACTION,
+            value,
+            f"docker restart {obj.label} on {obj.engine}",
+        ),
+        _confirmed(
+            "Stop", CONTAINER_STOP_ACTION, value, f"docker stop {obj.label} on {obj.engine}"
+        ),
+        _confirmed(
+            "Remove",
+            CONTAINER_REMOVE_ACTION,
+            value,
+            f"docker rm {obj.label} on {obj.engine} (approvals apply)",
+            danger=True,
+        ),
+    ]
 
 
 def _image_card(
@@ -180,9 +196,15 @@ def _confirmed(
     text: str, action_id: str, value: str, what: str, *, danger: bool = False
 ) -> ButtonElement:
     return ButtonElement(
-        text=text, action_id=action_id, value=value, style="danger" if danger else None,
+        text=text,
+        action_id=action_id,
+        value=value,
+        style="danger" if danger else None,
         confirm=ConfirmObject(
-            title=f"{text}?", text=escape(bounded(what, 300)), confirm=text, deny="Cancel",
+            title=f"{text}?",
+            text=escape(bounded(what, 300)),
+            confirm=text,
+            deny="Cancel",
             style="danger" if danger else None,
         ),
-    )  # fmt: skip
+    )

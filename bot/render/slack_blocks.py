@@ -158,23 +158,35 @@ def approval_request_blocks(
     if record.outcome:
         status += f" · {escape(bounded(record.outcome, 1500))}"
     if state == "pending" and record.auto_run:
-        status = (f":hourglass: Runs at {record.expires_at:%H:%M} UTC unless someone cancels it "
-                  f"({escape(approvers)})")  # fmt: skip
+        status = (
+            f":hourglass: Runs at {record.expires_at:%H:%M} UTC unless someone cancels it "
+            f"({escape(approvers)})"
+        )
     elif state == "pending":
         status += f" · approvers: {escape(approvers)} · expires {record.expires_at:%H:%M} UTC"
     else:
         status += f" · {(now or datetime.now(UTC)):%Y-%m-%d %H:%M} UTC"
     blocks.append(context(status))
     if state == "pending":
-        blocks.append(ActionsBlock(
-            block_id=f"approval-{record.id}-{len(record.approvers)}",
-            elements=[
-                ButtonElement(text="Run now" if record.auto_run else "Approve",
-                              action_id=APPROVE_ACTION, value=str(record.id), style="primary"),
-                ButtonElement(text="Cancel" if record.auto_run else "Reject",
-                              action_id=REJECT_ACTION, value=str(record.id), style="danger"),
-            ],
-        ))  # fmt: skip
+        blocks.append(
+            ActionsBlock(
+                block_id=f"approval-{record.id}-{len(record.approvers)}",
+                elements=[
+                    ButtonElement(
+                        text="Run now" if record.auto_run else "Approve",
+                        action_id=APPROVE_ACTION,
+                        value=str(record.id),
+                        style="primary",
+                    ),
+                    ButtonElement(
+                        text="Cancel" if record.auto_run else "Reject",
+                        action_id=REJECT_ACTION,
+                        value=str(record.id),
+                        style="danger",
+                    ),
+                ],
+            )
+        )
     return [block.to_dict() for block in blocks]
 
 
@@ -286,11 +298,13 @@ def _result_blocks(
             return _help(result, blocks)
         case ApprovalRequested():
             record = result.record
-            blocks.append(section(
-                f":hourglass: Waiting for approval: request *#{record.id}* "
-                f"({escape(result.approvers)}). Expires {record.expires_at:%H:%M} UTC; "
-                f"withdraw it with {code(f'/docker cancel {record.id}')}."
-            ))  # fmt: skip
+            blocks.append(
+                section(
+                    f":hourglass: Waiting for approval: request *#{record.id}* "
+                    f"({escape(result.approvers)}). Expires {record.expires_at:%H:%M} UTC; "
+                    f"withdraw it with {code(f'/docker cancel {record.id}')}."
+                )
+            )
             blocks.append(section(plan_text(record)))
             return f"Waiting for approval: request #{record.id}"
         case ApprovalList():
@@ -311,10 +325,17 @@ def _result_blocks(
             return result.message
         case AuditList():
             rows = [
-                (str(e.id), f"{e.at:%m-%d %H:%M:%S}", e.event, e.actor, e.engine or "",
-                 e.command, e.detail[:60])
+                (
+                    str(e.id),
+                    f"{e.at:%m-%d %H:%M:%S}",
+                    e.event,
+                    e.actor,
+                    e.engine or "",
+                    e.command,
+                    e.detail[:60],
+                )
                 for e in result.entries
-            ]  # fmt: skip
+            ]
             headers = ("ID", "TIME (UTC)", "EVENT", "ACTOR", "ENGINE", "COMMAND", "DETAIL")
             text = text_table(headers, rows) if rows else "The audit log is empty."
             _tail_with_file(
@@ -324,8 +345,10 @@ def _result_blocks(
         case CleanupReport():
             return _cleanup(result, blocks)
         case CleanupStatus():
-            lines = [f"*{escape(engine)}*: {escape(schedule)} · last: {escape(last)}"
-                     for engine, schedule, last in result.engines]  # fmt: skip
+            lines = [
+                f"*{escape(engine)}*: {escape(schedule)} · last: {escape(last)}"
+                for engine, schedule, last in result.engines
+            ]
             blocks.append(section("\n".join(lines) or "No engines."))
             return "Housekeeping status"
         case _:
@@ -342,8 +365,9 @@ def _cleanup(report: CleanupReport, blocks: list[Block]) -> str:
     for kind in ObjectKind:
         names = [code(i.target) for i in report.removed if i.kind is kind]
         if names:
-            blocks.append(section(bounded(f"*{kind.plural.title()}:* " + ", ".join(names),
-                                          MAX_SECTION_TEXT)))  # fmt: skip
+            blocks.append(
+                section(bounded(f"*{kind.plural.title()}:* " + ", ".join(names), MAX_SECTION_TEXT))
+            )
     if report.skipped:
         skipped = [f"{code(i.target)}: {escape(why)}" for i, why in report.skipped]
         blocks.append(section(bounded("*Skipped:* " + "; ".join(skipped), MAX_SECTION_TEXT)))
@@ -440,8 +464,11 @@ def _run(result: RunResult, blocks: list[Block], files: list[SlackFile]) -> str:
         headline = f"{icon} {name} exited with code {result.exit_code}{removed}."
     blocks.append(section(headline))
     if result.output:
-        file = SlackFile(filename=f"{result.name}-output.txt", content=result.output,
-                         title=f"Output of {result.name}")  # fmt: skip
+        file = SlackFile(
+            filename=f"{result.name}-output.txt",
+            content=result.output,
+            title=f"Output of {result.name}",
+        )
         cut = _tail_with_file(file, blocks, files)
         if cut or result.output_truncated:
             blocks.append(context("Only the last lines of the output are shown."))
@@ -476,8 +503,9 @@ def _logs(result: LogsResult, blocks: list[Block], files: list[SlackFile]) -> st
         blocks.append(section(f"No log output from {code(result.container)}."))
         return "No log output."
     blocks.append(context(f"Logs of {code(result.container)}"))
-    file = SlackFile(filename=f"{result.container}.log", content=result.text,
-                     title=f"Logs of {result.container}")  # fmt: skip
+    file = SlackFile(
+        filename=f"{result.container}.log", content=result.text, title=f"Logs of {result.container}"
+    )
     if _tail_with_file(file, blocks, files):
         blocks.append(context("Only the last lines fit here; the rest is attached as a file."))
     if result.truncated:
@@ -500,9 +528,12 @@ def _inspect(result: InspectResult, blocks: list[Block], files: list[SlackFile])
         blocks.append(context(f":x: No such object: {missing}"))
     documents = [item.document for item in result.items]
     files.append(
-        SlackFile(filename="inspect.json", content=json.dumps(documents, indent=2, default=str),
-                  title="Full inspect output (secrets redacted)")
-    )  # fmt: skip
+        SlackFile(
+            filename="inspect.json",
+            content=json.dumps(documents, indent=2, default=str),
+            title="Full inspect output (secrets redacted)",
+        )
+    )
     blocks.append(context("The full JSON (secrets redacted) is attached."))
     return f"inspect: {len(result.items)} object(s)"
 

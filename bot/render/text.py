@@ -128,10 +128,17 @@ def render_result(result: Result, *, now: datetime) -> str:
             return result.message
         case AuditList():
             rows = [
-                (str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.event, e.actor, e.engine or "",
-                 e.command, e.detail[:80])
+                (
+                    str(e.id),
+                    f"{e.at:%Y-%m-%d %H:%M:%S}",
+                    e.event,
+                    e.actor,
+                    e.engine or "",
+                    e.command,
+                    e.detail[:80],
+                )
                 for e in result.entries
-            ]  # fmt: skip
+            ]
             return table(
                 ("ID", "TIME (UTC)", "EVENT", "ACTOR", "ENGINE", "COMMAND", "DETAIL"), rows
             )
@@ -147,8 +154,10 @@ def stats_note(result: StatsResult, *, prefix: str = "") -> str:
     """What a stats snapshot left out, or ""."""
     notes = []
     if result.left_out:
-        notes.append(f"{result.left_out} more container(s) left out: only the first "
-                     f"{len(result.rows)} are sampled; name the ones you want")  # fmt: skip
+        notes.append(
+            f"{result.left_out} more container(s) left out: only the first "
+            f"{len(result.rows)} are sampled; name the ones you want"
+        )
     if any(not row.sampled for row in result.rows):
         notes.append("-- : the engine sent no sample in time")
     return prefix + "; ".join(notes) if notes else ""
@@ -157,9 +166,11 @@ def stats_note(result: StatsResult, *, prefix: str = "") -> str:
 def events_note(result: EventList) -> str:
     """What an event window left out, or ""."""
     if result.stopped_early:
-        return (f"stopped reading after {result.left_out + len(result.events)} events (a cap "
-                "on events or on time); only the last ones are shown: narrow --since/--until "
-                "or add --filter")  # fmt: skip
+        return (
+            f"stopped reading after {result.left_out + len(result.events)} events (a cap "
+            "on events or on time); only the last ones are shown: narrow --since/--until "
+            "or add --filter"
+        )
     if result.left_out:
         return f"{result.left_out} older event(s) left out; narrow --since/--until"
     return ""
@@ -167,8 +178,10 @@ def events_note(result: EventList) -> str:
 
 def _cleanup(report: CleanupReport) -> str:
     verb = "Would remove" if report.dry_run else "Removed"
-    lines = [f"{verb} {len(report.removed)} object(s) on {report.engine}, "
-             f"{human_size(report.space_reclaimed)}."]  # fmt: skip
+    lines = [
+        f"{verb} {len(report.removed)} object(s) on {report.engine}, "
+        f"{human_size(report.space_reclaimed)}."
+    ]
     lines += [f"  {i.kind} {i.target} ({human_size(i.size)})" for i in report.removed]
     lines += [f"  skipped {i.kind} {i.target}: {why}" for i, why in report.skipped]
     lines += [f"  error: {error}" for error in report.errors]

@@ -16,9 +16,13 @@ log = logging.getLogger(__name__)
 
 
 def post_or_withdraw(
-    *, chat: Chat, approvals: ApprovalService, audit: AuditTrail | None, record: ApprovalRecord,
+    *,
+    chat: Chat,
+    approvals: ApprovalService,
+    audit: AuditTrail | None,
+    record: ApprovalRecord,
     channel: str | None = None,
-) -> str | None:  # fmt: skip
+) -> str | None:
     """Show the request to its approvers; if nobody can be shown it, withdraw it (audited) and
     return why. A request approvers cannot see would wait until it expires while its requester
     is told it waits: fail closed, and say what to fix."""
@@ -26,8 +30,9 @@ def post_or_withdraw(
     if problem is None:
         return None
     withdrawn = approvals.withdraw(record.id, reason=problem)
-    record_request_event(audit, event="withdrawn", actor="bot", request_id=record.id,
-                         record=record, detail=problem)  # fmt: skip
+    record_request_event(
+        audit, event="withdrawn", actor="bot", request_id=record.id, record=record, detail=problem
+    )
     log.error("approval request #%s withdrawn: %s", record.id, problem)
     return problem if withdrawn is not None else None
 
@@ -36,8 +41,14 @@ def report_tampered(*, chat: Chat, audit: AuditTrail | None, record: ApprovalRec
     """A request just marked tampered (``ApprovalService``'s ``on_tampered``): audited, then
     told where approvers look. Its requester and message are not used: they may be what
     was edited."""
-    record_request_event(audit, event="tampered", actor="bot", request_id=record.id,
-                         record=record, detail=record.outcome)  # fmt: skip
+    record_request_event(
+        audit,
+        event="tampered",
+        actor="bot",
+        request_id=record.id,
+        record=record,
+        detail=record.outcome,
+    )
     log.error("approval request #%s failed verification: %s", record.id, record.outcome)
     command = record.command_text if len(record.command_text) <= 200 else "(too long to show)"
     chat.announce(
@@ -55,9 +66,15 @@ class ExpirySweeper:
     Lease renewal runs on its own thread: a sweep that runs a veto-window plan on a slow
     engine must not let this process's own executions look abandoned."""
 
-    def __init__(self, *, service: ApprovalService, chat: Chat,
-                 audit: AuditTrail | None, interval: float = 10.0,
-                 renew_interval: float = 5.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        *,
+        service: ApprovalService,
+        chat: Chat,
+        audit: AuditTrail | None,
+        interval: float = 10.0,
+        renew_interval: float = 5.0,
+    ) -> None:
         self._service = service
         self._chat = chat
         self._audit = audit
@@ -79,18 +96,29 @@ class ExpirySweeper:
             self._report_interrupted(record)
         for record in self._service.expire_due():
             if not record.auto_run:
-                record_request_event(self._audit, event="expired", actor="bot",
-                                     request_id=record.id, record=record)  # fmt: skip
+                record_request_event(
+                    self._audit, event="expired", actor="bot", request_id=record.id, record=record
+                )
             self._chat.update_request(record)
             self._chat.tell_requester(record, f"Your request #{record.id} expired.")
             if record.auto_run and self._audit is not None:
-                self._audit.record(event=record.state.value, actor="bot", engine=record.engine,
-                                   command=record.command_text,
-                                   detail=f"#{record.id} {record.outcome}")  # fmt: skip
+                self._audit.record(
+                    event=record.state.value,
+                    actor="bot",
+                    engine=record.engine,
+                    command=record.command_text,
+                    detail=f"#{record.id} {record.outcome}",
+                )
 
     def _report_interrupted(self, record: ApprovalRecord) -> None:
-        record_request_event(self._audit, event="interrupted", actor="bot", request_id=record.id,
-                             record=record, detail=record.outcome)  # fmt: skip
+        record_request_event(
+            self._audit,
+            event="interrupted",
+            actor="bot",
+            request_id=record.id,
+            record=record,
+            detail=record.outcome,
+        )
         self._chat.update_request(record)
         text = (
             f"Request #{record.id} (/docker {record.command_text} on {record.engine}) was "

@@ -39,9 +39,14 @@ class Chat(Protocol):
     """One chat platform, as the service uses it."""
 
     def answer(
-        self, to: Requester, reply: Reply, *, in_channel: bool, replace: bool,
+        self,
+        to: Requester,
+        reply: Reply,
+        *,
+        in_channel: bool,
+        replace: bool,
         credit: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Answer a request: for everyone in the channel (crediting ``credit``, a user) or
         only for the requester; ``replace``: in place of the acknowledgement."""
         ...
@@ -81,7 +86,8 @@ class NoticeBoard(Protocol):
 
     def update(self, ref: MessageRef, view: IncidentView | SummaryView) -> bool: ...
 
-    def post_thread(self, ref: MessageRef, occurrences: tuple[Occurrence, ...],
-                    more: int) -> bool: ...  # fmt: skip
+    def post_thread(
+        self, ref: MessageRef, occurrences: tuple[Occurrence, ...], more: int
+    ) -> bool: ...
 
     def post_text(self, channel: str, text: str) -> bool: ...

@@ -201,8 +201,11 @@ class EngineWatcher:
         if self._cursor_ns is not None and self._cursor_ns > now_ns + 1_000_000_000:
             # The engine's clock went back (or it is another host now): its events would all
             # look older than the resume point and be dropped.
-            log.warning("the clock of engine %s is behind the last event seen; resuming from "
-                        "its present time", self.engine)  # fmt: skip
+            log.warning(
+                "the clock of engine %s is behind the last event seen; resuming from "
+                "its present time",
+                self.engine,
+            )
             self._cursor_ns, self._seen_at_cursor = now_ns, set()
         since = self._cursor_ns
         floor = now_ns - int(MAX_REPLAY.total_seconds() * 1e9)
@@ -382,8 +385,7 @@ class NoticeService:
             for name, rule in rules.items()
         ]
         self._flusher = threading.Thread(target=self._flush_loop, name="notices", daemon=True)
-        self._leases = threading.Thread(target=self._lease_loop, name="notice-leases",
-                                        daemon=True)  # fmt: skip
+        self._leases = threading.Thread(target=self._lease_loop, name="notice-leases", daemon=True)
 
     @property
     def book(self) -> IncidentBook:

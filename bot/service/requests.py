@@ -76,10 +76,12 @@ class RequestService:
         match order:
             case CommandOrder():
                 to = Requester(
-                    channel_id=order.actor.channel_id or "", user_id=order.actor.user_id,
-                    reply_to=order.reply_to, acknowledged=order.acknowledged,
+                    channel_id=order.actor.channel_id or "",
+                    user_id=order.actor.user_id,
+                    reply_to=order.reply_to,
+                    acknowledged=order.acknowledged,
                     public=order.public,
-                )  # fmt: skip
+                )
                 try:
                     self._workers.submit(
                         self._engine_for(order.command),
@@ -95,10 +97,11 @@ class RequestService:
                     done()
                     command = order.command
                     self._chat.answer(
-                        to, Reply(text=command.shown, command=command, error=err),
+                        to,
+                        Reply(text=command.shown, command=command, error=err),
                         in_channel=False,
                         replace=changes_something(command.operation) and to.acknowledged,
-                    )  # fmt: skip
+                    )
             case ClickOrder():
                 # An approval runs the plan on its engine, so it queues there; a rejection
                 # needs no engine and never waits behind engine work.
@@ -141,12 +144,18 @@ class RequestService:
                 seconds = time.monotonic() - started
                 # One line per request (the request ID comes with every line logged meanwhile).
                 log.info(
-                    "request: %s by %s in %s on %s: %s (%.3f s)", command.shown, actor.user_id,
-                    actor.channel_id or "-", self._engine_for(command) or "-", outcome, seconds,
-                )  # fmt: skip
+                    "request: %s by %s in %s on %s: %s (%.3f s)",
+                    command.shown,
+                    actor.user_id,
+                    actor.channel_id or "-",
+                    self._engine_for(command) or "-",
+                    outcome,
+                    seconds,
+                )
                 action = action_name(command.operation)
-                self._metrics.count(COMMANDS, (("action", action),
-                                               ("outcome", outcome.split(" ")[0])))  # fmt: skip
+                self._metrics.count(
+                    COMMANDS, (("action", action), ("outcome", outcome.split(" ")[0]))
+                )
                 self._metrics.observe(COMMAND_SECONDS, seconds, (("action", action),))
 
     def _answer(self, command: ParsedCommand, actor: Actor, to: Requester) -> str:
@@ -167,8 +176,11 @@ class RequestService:
             return f"error ({type(reply.error).__name__})"
         if isinstance(reply.result, ApprovalRequested | ApprovalUpdate):
             record = reply.result.record
-            if (record is not None and isinstance(reply.result, ApprovalRequested)
-                    and self._approvals is not None):  # fmt: skip
+            if (
+                record is not None
+                and isinstance(reply.result, ApprovalRequested)
+                and self._approvals is not None
+            ):
                 problem = post_or_withdraw(
                     chat=self._chat, approvals=self._approvals, audit=self._audit, record=record
                 )
@@ -195,11 +207,21 @@ class RequestService:
     # --- approval clicks ------------------------------------------------------------------
 
     def _audit_event(
-        self, event: str, user: str, request_id: int, record: ApprovalRecord | None,
+        self,
+        event: str,
+        user: str,
+        request_id: int,
+        record: ApprovalRecord | None,
         detail: str = "",
-    ) -> None:  # fmt: skip
-        record_request_event(self._audit, event=event, actor=user, request_id=request_id,
-                             record=record, detail=detail)  # fmt: skip
+    ) -> None:
+        record_request_event(
+            self._audit,
+            event=event,
+            actor=user,
+            request_id=request_id,
+            record=record,
+            detail=detail,
+        )
 
     def _click(self, order: ClickOrder, clicker: Requester) -> None:
         with handling(order.trace_id):
@@ -207,8 +229,12 @@ class RequestService:
                 self._decide(order, clicker)
             except Exception:
                 log.exception("failed to handle a click on #%s", order.request_id)
-            log.info("click: %s on #%s by %s", "approve" if order.approve else "reject",
-                     order.request_id, order.user_id)  # fmt: skip
+            log.info(
+                "click: %s on #%s by %s",
+                "approve" if order.approve else "reject",
+                order.request_id,
+                order.user_id,
+            )
 
     def _decide(self, order: ClickOrder, clicker: Requester) -> None:
         request_id, user, approve = order.request_id, order.user_id, order.approve

@@ -69,8 +69,11 @@ def _conceal_response_urls(body: Any, next_: Callable[[], None]) -> None:
     out of this process's log lines from the moment the request arrives."""
     if isinstance(body, dict):
         found = [body.get("response_url")]
-        found += [entry.get("response_url") for entry in body.get("response_urls") or []
-                  if isinstance(entry, dict)]  # fmt: skip
+        found += [
+            entry.get("response_url")
+            for entry in body.get("response_urls") or []
+            if isinstance(entry, dict)
+        ]
         for url in found:
             if isinstance(url, str):
                 conceal(url)

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 class ApprovalMessages:
     """Posts and updates request messages; tells requesters what became of their request."""
 
-    def __init__(self, *, client: WebClient, service: ApprovalService, channel: str | None,
-                 approvers: str) -> None:  # fmt: skip
+    def __init__(
+        self, *, client: WebClient, service: ApprovalService, channel: str | None, approvers: str
+    ) -> None:
         self._client = client
         self._service = service
         self._channel = channel
@@ -38,9 +39,10 @@ class ApprovalMessages:
             return "no channel to post it in ([approvals] channel)"
         try:
             answer = self._client.chat_postMessage(
-                channel=channel, text=f"{_title(record)} #{record.id}",
+                channel=channel,
+                text=f"{_title(record)} #{record.id}",
                 blocks=approval_request_blocks(record, approvers=self._approvers),
-            )  # fmt: skip
+            )
         except SlackClientError as err:
             log.warning("could not post approval request #%s: %s", record.id, err)
             return cannot_post(channel, err)
@@ -67,10 +69,11 @@ class ApprovalMessages:
             return  # a record that failed verification may point at another message
         try:
             self._client.chat_update(
-                channel=current.message_channel, ts=current.message_ts,
+                channel=current.message_channel,
+                ts=current.message_ts,
                 text=f"{_title(current)} #{current.id}: {current.state.value}",
                 blocks=approval_request_blocks(current, approvers=self._approvers),
-            )  # fmt: skip
+            )
         except SlackClientError as err:
             log.warning("could not update approval request #%s: %s", record.id, err)
 
@@ -112,9 +115,12 @@ class ApprovalButtons:
         self._rate = rate or RateLimiter(limit=0)
 
     def __call__(
-        self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],
+        self,
+        ack: Callable[..., Any],
+        body: dict[str, Any],
+        action: dict[str, Any],
         respond: Callable[..., Any] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         ack()
         if over_limit(body, respond, self._rate):
             return

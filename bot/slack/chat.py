@@ -43,8 +43,11 @@ class ThreadReply:
         self._thread_ts = thread_ts
 
     def __call__(self, **kwargs: Any) -> Any:
-        message = {"text": kwargs.get("text", ""), "blocks": kwargs.get("blocks"),
-                   "thread_ts": self._thread_ts}  # fmt: skip
+        message = {
+            "text": kwargs.get("text", ""),
+            "blocks": kwargs.get("blocks"),
+            "thread_ts": self._thread_ts,
+        }
         if kwargs.get("response_type") == "in_channel":
             return self._client.chat_postMessage(
                 channel=self._channel, unfurl_links=False, unfurl_media=False, **message
@@ -62,9 +65,10 @@ class DirectReply:
     def __call__(self, **kwargs: Any) -> Any:
         opened = self._client.conversations_open(users=[self._user])
         return self._client.chat_postMessage(
-            channel=str(opened["channel"]["id"]), text=kwargs.get("text", ""),
+            channel=str(opened["channel"]["id"]),
+            text=kwargs.get("text", ""),
             blocks=kwargs.get("blocks"),
-        )  # fmt: skip
+        )
 
 
 class ResponseUrl:
@@ -84,20 +88,29 @@ class SlackChat:
     """``bot.service.chat.Chat`` for Slack."""
 
     def __init__(
-        self, *, client: WebClient, messages: ApprovalMessages,
+        self,
+        *,
+        client: WebClient,
+        messages: ApprovalMessages,
         groups_of: Callable[[str], frozenset[str]],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._client = client
         self._messages = messages
         self._groups_of = groups_of
         self._renders = SharedRenders()
 
     def answer(
-        self, to: Requester, reply: Reply, *, in_channel: bool, replace: bool,
+        self,
+        to: Requester,
+        reply: Reply,
+        *,
+        in_channel: bool,
+        replace: bool,
         credit: str | None = None,
-    ) -> None:  # fmt: skip
-        self._delivery(to).reply(self._render(reply, credit), in_channel=in_channel,
-                                 replace=replace)  # fmt: skip
+    ) -> None:
+        self._delivery(to).reply(
+            self._render(reply, credit), in_channel=in_channel, replace=replace
+        )
 
     def tell(self, to: Requester, text: str) -> None:
         try:
@@ -111,10 +124,11 @@ class SlackChat:
             return None
         delivery = self._delivery(to)
         progress = SlackPullProgress(
-            client=self._client, conversation=delivery.conversation,
+            client=self._client,
+            conversation=delivery.conversation,
             reference=str(operation.image),
             credit=credit_line(to.user_id, command.shown, command.engine),
-        )  # fmt: skip
+        )
         return _PullSink(progress=progress, delivery=delivery, render=self._render)
 
     def post_request(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
@@ -140,8 +154,12 @@ class SlackChat:
         target = slack_target(to.reply_to)
         match target:
             case ThreadTarget():
-                return ThreadReply(client=self._client, channel=target.channel,
-                                   user=to.user_id, thread_ts=target.thread_ts)  # fmt: skip
+                return ThreadReply(
+                    client=self._client,
+                    channel=target.channel,
+                    user=to.user_id,
+                    thread_ts=target.thread_ts,
+                )
             case DirectMessageTarget():
                 return DirectReply(client=self._client, user=to.user_id)
             case ResponseUrlTarget():
@@ -153,9 +171,11 @@ class SlackChat:
         target = slack_target(to.reply_to)
         thread_ts = target.thread_ts if isinstance(target, ThreadTarget) else None
         conversation = Conversation(
-            channel_id=to.channel_id, user_id=to.user_id, respond=self._respond(to),
+            channel_id=to.channel_id,
+            user_id=to.user_id,
+            respond=self._respond(to),
             thread_ts=thread_ts,
-        )  # fmt: skip
+        )
         return Delivery(client=self._client, conversation=conversation)
 
 
@@ -163,9 +183,12 @@ class _PullSink:
     """A pull's progress message, which the result replaces (files attached beside it)."""
 
     def __init__(
-        self, *, progress: SlackPullProgress, delivery: Delivery,
+        self,
+        *,
+        progress: SlackPullProgress,
+        delivery: Delivery,
         render: Callable[[Reply, str | None], SlackMessage],
-    ) -> None:  # fmt: skip
+    ) -> None:
         self._progress = progress
         self._delivery = delivery
         self._render = render

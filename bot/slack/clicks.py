@@ -21,10 +21,13 @@ class ClickListener:
     value may name, and the channel gate."""
 
     def __init__(
-        self, *, dispatch: Callable[[WorkOrder], None], engines: Collection[str],
+        self,
+        *,
+        dispatch: Callable[[WorkOrder], None],
+        engines: Collection[str],
         channel_refusal: Callable[[str | None], str | None] = lambda channel: None,
         rate: RateLimiter | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """``rate``: each person's share (``[access] user_rate_limit``; None: no limit)."""
         self._dispatch = dispatch
         self._engines = frozenset(engines)
@@ -35,8 +38,9 @@ class ClickListener:
 def say_privately(respond: Callable[..., Any], error: ChatOpsError) -> None:
     """``error`` for the clicker only, beside the message clicked (never in its place)."""
     message = render_slack(Reply(text="", error=error))
-    respond(text=message.text, blocks=message.blocks, response_type="ephemeral",
-            replace_original=False)  # fmt: skip
+    respond(
+        text=message.text, blocks=message.blocks, response_type="ephemeral", replace_original=False
+    )
 
 
 def over_limit(body: dict[str, Any], respond: Callable[..., Any] | None, rate: RateLimiter) -> bool:
@@ -51,9 +55,10 @@ def over_limit(body: dict[str, Any], respond: Callable[..., Any] | None, rate: R
 
 
 def refused_here(
-    body: dict[str, Any], respond: Callable[..., Any],
+    body: dict[str, Any],
+    respond: Callable[..., Any],
     channel_refusal: Callable[[str | None], str | None],
-) -> bool:  # fmt: skip
+) -> bool:
     """True (and the clicker told) when the bot takes nothing in the click's channel."""
     refusal = channel_refusal((body.get("channel") or {}).get("id"))
     if refusal is None:

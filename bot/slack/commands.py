@@ -75,8 +75,11 @@ class SlashCommandHandler:
         if changes_something(command.operation):
             shown = command.shown
             working = f":hourglass_flowing_sand: Working on {code('docker ' + shown)}…"
-            ack(text=f"Working on docker {shown}", blocks=[context(working).to_dict()],
-                response_type="ephemeral")  # fmt: skip
+            ack(
+                text=f"Working on docker {shown}",
+                blocks=[context(working).to_dict()],
+                response_type="ephemeral",
+            )
         else:
             ack()
         self._dispatch(

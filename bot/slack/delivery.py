@@ -108,9 +108,16 @@ class Delivery:
             )
         )
         hint: list[dict[str, Any]] = []  # how to fix it, told with the answer in the DM
-        attempts.append(("a direct message", lambda: self._client.chat_postMessage(
-            channel=self._direct_channel(), text=message.text,
-            blocks=[*hint, *message.blocks][:50])))  # fmt: skip
+        attempts.append(
+            (
+                "a direct message",
+                lambda: self._client.chat_postMessage(
+                    channel=self._direct_channel(),
+                    text=message.text,
+                    blocks=[*hint, *message.blocks][:50],
+                ),
+            )
+        )
         for where, attempt in attempts:
             try:
                 attempt()
@@ -121,8 +128,11 @@ class Delivery:
                 code = err.response.get("error") if isinstance(err, SlackApiError) else None
                 if code in NOT_A_MEMBER and not hint:
                     hint.append(context(not_a_member(conversation.channel_id)).to_dict())
-        log.error("no way to answer %s in %s: the answer is lost", conversation.user_id,
-                  conversation.channel_id)  # fmt: skip
+        log.error(
+            "no way to answer %s in %s: the answer is lost",
+            conversation.user_id,
+            conversation.channel_id,
+        )
 
     def attach(self, files: tuple[SlackFile, ...], *, in_channel: bool) -> None:
         """Upload files to the channel (public answers) or to the person's DM (private ones)."""
@@ -133,10 +143,12 @@ class Delivery:
             channel = self._conversation.channel_id if in_channel else self._direct_channel()
             for item in files:
                 self._client.files_upload_v2(
-                    channel=channel, content=item.content, filename=item.filename,
+                    channel=channel,
+                    content=item.content,
+                    filename=item.filename,
                     title=item.title,
                     thread_ts=self._conversation.thread_ts if in_thread else None,
-                )  # fmt: skip
+                )
         except SlackClientError as err:
             log.warning("file upload failed: %s", err)
             detail = err.response.get("error") if isinstance(err, SlackApiError) else str(err)
@@ -189,9 +201,11 @@ class SlackPullProgress:
         self.ts: str | None = None
         try:
             answer = self._client.chat_postMessage(
-                channel=self._channel, text=f"Pulling {reference}", blocks=self._blocks(),
+                channel=self._channel,
+                text=f"Pulling {reference}",
+                blocks=self._blocks(),
                 thread_ts=self._thread_ts,
-            )  # fmt: skip
+            )
             self.ts = str(answer["ts"])
         except SlackClientError as err:
             log.info("no progress message for the pull (%s); answering at the end", err)
@@ -224,8 +238,9 @@ class SlackPullProgress:
     def _start_sender(self) -> None:
         if self._sender is None:
             context = contextvars.copy_context()  # its log lines keep the request ID
-            self._sender = threading.Thread(target=context.run, args=(self._send,),
-                                            name="pull-progress", daemon=True)  # fmt: skip
+            self._sender = threading.Thread(
+                target=context.run, args=(self._send,), name="pull-progress", daemon=True
+            )
             self._sender.start()
 
     def _send(self) -> None:

@@ -101,9 +101,13 @@ class WorkProcess:
     """
 
     def __init__(
-        self, *, settings: Settings, build: BuildWork,
-        tell: Callable[[WorkOrder, str], None] | None = None, metrics: Metrics | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        settings: Settings,
+        build: BuildWork,
+        tell: Callable[[WorkOrder, str], None] | None = None,
+        metrics: Metrics | None = None,
+    ) -> None:
         """``build``: makes the work side from the settings, in the child (a module-level
         function: it is sent to the child by name); ``tell``: how a person whose order was
         lost hears of it (default: through the order's response URL); ``metrics``: where the
@@ -195,11 +199,19 @@ class WorkProcess:
             self._in_flight.clear()
         # All told at once, within what is left of the 10 s: not one after another.
         telling = [
-            threading.Thread(target=self._tell, daemon=True, args=(order, (
-                "The bot was stopped (a restart or an upgrade) before this finished; it may "
-                "or may not have run. Check, then ask again if needed.")))
+            threading.Thread(
+                target=self._tell,
+                daemon=True,
+                args=(
+                    order,
+                    (
+                        "The bot was stopped (a restart or an upgrade) before this finished; it "
+                        "may or may not have run. Check, then ask again if needed."
+                    ),
+                ),
+            )
             for order in lost
-        ]  # fmt: skip
+        ]
         for thread in telling:
             thread.start()
         deadline = time.monotonic() + TELL_SECONDS
@@ -229,15 +241,20 @@ class WorkProcess:
         orders_in, orders_out = self._context.Pipe(duplex=False)
         done_in, done_out = self._context.Pipe(duplex=False)
         process = self._context.Process(
-            target=_child_main, args=(self._settings, self._build, orders_in, done_out),
-            name="chatops-work", daemon=True,
-        )  # fmt: skip
+            target=_child_main,
+            args=(self._settings, self._build, orders_in, done_out),
+            name="chatops-work",
+            daemon=True,
+        )
         process.start()
         # Lower priority from its first instruction (its imports and start-up included),
         # not only once it has got as far as lowering it itself.
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, process.pid or 0,
-                           os.getpriority(os.PRIO_PROCESS, 0) + _LOWER_PRIORITY)  # fmt: skip
+            os.setpriority(
+                os.PRIO_PROCESS,
+                process.pid or 0,
+                os.getpriority(os.PRIO_PROCESS, 0) + _LOWER_PRIORITY,
+            )
         # Only the child holds these ends now: when it dies, reading `done` ends.
         orders_in.close()
         done_out.close()
@@ -268,20 +285,23 @@ class WorkProcess:
                     continue
             if self._stopping.is_set():
                 return
-            log.error("the work process died (exit %s); starting it again",
-                      child.process.exitcode)  # fmt: skip
+            log.error("the work process died (exit %s); starting it again", child.process.exitcode)
             with self._lock:
                 # Orders not yet written go to the new child; the others may have run.
                 unsent = set(self._unsent)
-                lost = [order for order_id, order in self._in_flight.items()
-                        if order_id not in unsent]  # fmt: skip
+                lost = [
+                    order for order_id, order in self._in_flight.items() if order_id not in unsent
+                ]
                 self._in_flight = {order_id: self._in_flight[order_id] for order_id in unsent}
                 self._child = self._spawn()
             with self._writing:
                 child.orders.close()
             for order in lost:
-                self._tell(order, "The bot's work process stopped while handling this; it may "
-                           "or may not have run. Check, then ask again if needed.")  # fmt: skip
+                self._tell(
+                    order,
+                    "The bot's work process stopped while handling this; it may "
+                    "or may not have run. Check, then ask again if needed.",
+                )
 
 
 def _tell(order: WorkOrder, text: str) -> None:
@@ -302,8 +322,12 @@ def _tell(order: WorkOrder, text: str) -> None:
 def _child_main(settings: Settings, build: BuildWork, orders: Connection, done: Connection) -> None:
     """The work process: build the work side from the settings, then run orders until told
     to stop (or the front is gone), and finish what is under way."""
-    configure_logging(level=settings.log_level, json_lines=settings.log_format == "json",
-                      secrets=settings.secret_values(), process="work")  # fmt: skip
+    configure_logging(
+        level=settings.log_level,
+        json_lines=settings.log_format == "json",
+        secrets=settings.secret_values(),
+        process="work",
+    )
     report = _Reporter(done)
     work, close = build(settings, metrics=report)
     report.started()

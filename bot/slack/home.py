@@ -87,8 +87,9 @@ class HomeTab:
         anywhere = dataclasses.replace(self._rules, channels=(), engine_channels={})
         allowed, with_approval = [], []
         for name, access in ACTIONS.items():
-            verdict = authorize(actor=actor, access=access, engine=self._default,
-                                rules=anywhere).verdict  # fmt: skip
+            verdict = authorize(
+                actor=actor, access=access, engine=self._default, rules=anywhere
+            ).verdict
             if verdict is Verdict.ALLOW:
                 allowed.append(name)
             elif verdict is Verdict.NEEDS_APPROVAL:
@@ -97,19 +98,31 @@ class HomeTab:
         if not roles:
             # Nothing about the engines or anyone's requests for someone without a role.
             return HomeState(
-                user_id=user, roles=(), allowed=(), with_approval=(), engines=(), pending=(),
-                may_approve=False, approvers=self._approvers, housekeeping=None,
+                user_id=user,
+                roles=(),
+                allowed=(),
+                with_approval=(),
+                engines=(),
+                pending=(),
+                may_approve=False,
+                approvers=self._approvers,
+                housekeeping=None,
                 command=self._command,
-            )  # fmt: skip
+            )
         # Requests and schedules only of engines this person could read from here, as
         # `approvals` and `cleanup status` would show them (an engine bound to channels
         # shows its own there).
         readable = {
-            name for name in self._engines.names()
-            if authorize(actor=actor, access=ACTIONS["approvals"], engine=name,
-                         rules=dataclasses.replace(self._rules, channels=())).verdict
+            name
+            for name in self._engines.names()
+            if authorize(
+                actor=actor,
+                access=ACTIONS["approvals"],
+                engine=name,
+                rules=dataclasses.replace(self._rules, channels=()),
+            ).verdict
             is Verdict.ALLOW
-        }  # fmt: skip
+        }
         health = {engine.name: engine.ok for engine in self._health.check().engines}
         versions = self._versions([name for name, ok in health.items() if ok])
         status = self._housekeeping()

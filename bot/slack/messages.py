@@ -50,8 +50,9 @@ def command_text(text: str, *, bot_user_id: str | None) -> str:
     as typed, entities unescaped. Longer than ``MAX_MESSAGE_TEXT``: ``ParseError`` (cutting
     it would run another command than the one typed)."""
     if len(text) > MAX_MESSAGE_TEXT:
-        raise ParseError(f"That message is too long to be a command ({MAX_MESSAGE_TEXT:,} "
-                         "characters at most).")  # fmt: skip
+        raise ParseError(
+            f"That message is too long to be a command ({MAX_MESSAGE_TEXT:,} characters at most)."
+        )
     mention = _LEADING_MENTION.match(text)
     if mention and (bot_user_id is None or f"<@{bot_user_id}" in mention.group(0)):
         text = text[mention.end() :]
@@ -116,25 +117,39 @@ class MessageCommands:
             first = self._seen.first_time(event_id, now=self._clock())
         except StateUnavailable as err:
             log.error("could not record event %s: %s", event_id, err)
-            failed = ChatOpsError("The bot could not take this command now (its database did "
-                                  "not answer). Try again in a moment.")  # fmt: skip
+            failed = ChatOpsError(
+                "The bot could not take this command now (its database did "
+                "not answer). Try again in a moment."
+            )
             self._private(channel, user, thread_ts, Reply(text="", error=failed))
             return
         if not first:
             log.info("event %s was delivered again (a retry): taken once already", event_id)
             return
         try:
-            self._take(kind=str(kind), channel=channel, user=user, thread_ts=thread_ts,
-                       event=event, context=context)  # fmt: skip
+            self._take(
+                kind=str(kind),
+                channel=channel,
+                user=user,
+                thread_ts=thread_ts,
+                event=event,
+                context=context,
+            )
         except Exception:  # claimed, so Slack's retry is dropped: the person must hear of it
             log.exception("a command from %s in %s failed", user, channel)
             failed = ChatOpsError("Something went wrong while taking this command; it was not run.")
             self._private(channel, user, thread_ts, Reply(text="", error=failed))
 
     def _take(
-        self, *, kind: str, channel: str, user: str, thread_ts: str | None,
-        event: dict[str, Any], context: Any,
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        kind: str,
+        channel: str,
+        user: str,
+        thread_ts: str | None,
+        event: dict[str, Any],
+        context: Any,
+    ) -> None:
         reply_to = ThreadTarget(channel=channel, thread_ts=thread_ts)
         refusal = self._channel_refusal(channel)
         if refusal is not None:
@@ -160,17 +175,23 @@ class MessageCommands:
         # by default: ephemeral in the thread); a direct message is private anyway.
         self._dispatch(
             CommandOrder(
-                command=command, actor=actor, reply_to=reply_to, acknowledged=False,
+                command=command,
+                actor=actor,
+                reply_to=reply_to,
+                acknowledged=False,
                 public=kind == "message",
             )
-        )  # fmt: skip
+        )
 
     def _private(self, channel: str, user: str, thread_ts: str | None, reply: Reply) -> None:
         message = render_slack(reply)
         try:
             self._client.chat_postEphemeral(
-                channel=channel, user=user, text=message.text, blocks=message.blocks,
+                channel=channel,
+                user=user,
+                text=message.text,
+                blocks=message.blocks,
                 thread_ts=thread_ts,
-            )  # fmt: skip
+            )
         except SlackClientError as err:
             log.warning("could not answer %s in %s: %s", user, channel, err)

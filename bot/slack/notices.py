@@ -84,13 +84,21 @@ class SlackNoticeBoard:
     ) -> MessageRef | None:
         try:
             answer = self._client.chat_postMessage(
-                channel=channel, text=text, blocks=blocks, thread_ts=thread_ts,
-                unfurl_links=False, unfurl_media=False,
-            )  # fmt: skip
+                channel=channel,
+                text=text,
+                blocks=blocks,
+                thread_ts=thread_ts,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
         except SlackClientError as err:
             # Nobody else can be told: the notification channel is where people would look.
-            log.error("could not post a notification in %s: %s (is the bot in the channel? "
-                      "/invite @docker)", channel, err)  # fmt: skip
+            log.error(
+                "could not post a notification in %s: %s (is the bot in the channel? "
+                "/invite @docker)",
+                channel,
+                err,
+            )
             return None
         return MessageRef(channel=str(answer.get("channel") or channel), ts=str(answer["ts"]))
 
@@ -125,9 +133,12 @@ class NoticeButtons(ClickListener):
     the person who clicked had typed it."""
 
     def __call__(
-        self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],
+        self,
+        ack: Callable[..., Any],
+        body: dict[str, Any],
+        action: dict[str, Any],
         respond: Callable[..., Any],
-    ) -> None:  # fmt: skip
+    ) -> None:
         ack()
         if over_limit(body, respond, self._rate) or refused_here(
             body, respond, self._channel_refusal

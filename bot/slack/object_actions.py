@@ -110,8 +110,9 @@ def picked(action: dict[str, Any], engines: Collection[str]) -> PickedObject | N
     if action_id not in PICK_ACTIONS:
         return None
     option = action.get("selected_option") or {}
-    data = _decode(str(option.get("value", "")), engines=engines,
-                   image=action_id == PICK_IMAGE_ACTION)  # fmt: skip
+    data = _decode(
+        str(option.get("value", "")), engines=engines, image=action_id == PICK_IMAGE_ACTION
+    )
     if data is None:
         return None
     label = str((option.get("text") or {}).get("text", ""))[:200] or data["id"][:12]
@@ -122,9 +123,12 @@ class ObjectActions(ClickListener):
     """Bolt listener for the listing menus and the cards' buttons."""
 
     def __call__(
-        self, ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any],
+        self,
+        ack: Callable[..., Any],
+        body: dict[str, Any],
+        action: dict[str, Any],
         respond: Callable[..., Any],
-    ) -> None:  # fmt: skip
+    ) -> None:
         ack()
         if over_limit(body, respond, self._rate) or refused_here(
             body, respond, self._channel_refusal
@@ -137,8 +141,12 @@ class ObjectActions(ClickListener):
                 self._stale(respond)
                 return
             text, blocks = object_card(obj)
-            respond(text=text, blocks=[block.to_dict() for block in blocks],
-                    response_type="ephemeral", replace_original=False)  # fmt: skip
+            respond(
+                text=text,
+                blocks=[block.to_dict() for block in blocks],
+                response_type="ephemeral",
+                replace_original=False,
+            )
             return
         command = card_command(action_id, str(action.get("value", "")), self._engines)
         if command is None:
@@ -150,6 +158,10 @@ class ObjectActions(ClickListener):
     def _stale(respond: Callable[..., Any]) -> None:
         """A menu or button the bot cannot act on (an engine renamed since, a value it did
         not render): said, never silently ignored."""
-        say_privately(respond, ChatOpsError(
-            "This menu or button is no longer valid (the engine may have been renamed or "
-            "removed since). List again and pick from the new answer."))  # fmt: skip
+        say_privately(
+            respond,
+            ChatOpsError(
+                "This menu or button is no longer valid (the engine may have been renamed or "
+                "removed since). List again and pick from the new answer."
+            ),
+        )

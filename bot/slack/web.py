@@ -37,8 +37,9 @@ class _Counted(RetryHandler):
     """A retry handler that counts the retries it allows."""
 
     def __init__(self, inner: RetryHandler, reason: str, metrics: Metrics) -> None:
-        super().__init__(max_retry_count=inner.max_retry_count,
-                         interval_calculator=inner.interval_calculator)  # fmt: skip
+        super().__init__(
+            max_retry_count=inner.max_retry_count, interval_calculator=inner.interval_calculator
+        )
         self._inner = inner
         self._reason = reason
         self._metrics = metrics
@@ -80,9 +81,12 @@ def make_web_client(
             token=token, base_url=base_url, timeout=timeout, retry_handlers=retry_handlers()
         )
     return _CountingWebClient(
-        metrics=metrics, token=token, base_url=base_url, timeout=timeout,
+        metrics=metrics,
+        token=token,
+        base_url=base_url,
+        timeout=timeout,
         retry_handlers=retry_handlers(metrics),
-    )  # fmt: skip
+    )
 
 
 def make_probe_client(*, token: str | None, base_url: str, timeout: int = 10) -> WebClient:
@@ -90,5 +94,6 @@ def make_probe_client(*, token: str | None, base_url: str, timeout: int = 10) ->
     caller retries with backoff and says so in one line per attempt."""
     quiet = logging.getLogger("bot.slack.probe")
     quiet.setLevel(logging.CRITICAL)
-    return WebClient(token=token, base_url=base_url, timeout=timeout, retry_handlers=[],
-                     logger=quiet)  # fmt: skip
+    return WebClient(
+        token=token, base_url=base_url, timeout=timeout, retry_handlers=[], logger=quiet
+    )

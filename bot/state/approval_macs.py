@@ -25,9 +25,21 @@ _LABEL = b"docker-chatops-bot approval rows v1"
 
 # What the MAC covers, in this order; a column added to the table must be added here too
 # (tests/database/state/test_approval_macs.py edits each column of the table and fails otherwise).
-COVERED = ("id", "state", "requester", "channel_id", "engine", "command_text", "plan",
-           "created_at", "expires_at", "message_channel", "message_ts", "outcome",
-           "auto_run")  # fmt: skip
+COVERED = (
+    "id",
+    "state",
+    "requester",
+    "channel_id",
+    "engine",
+    "command_text",
+    "plan",
+    "created_at",
+    "expires_at",
+    "message_channel",
+    "message_ts",
+    "outcome",
+    "auto_run",
+)
 
 
 def approval_key(audit_key: bytes) -> bytes:

@@ -39,9 +39,17 @@ class SqlApprovalRepository:
         self._key = approval_key(key)
 
     def create(
-        self, *, requester: str, channel_id: str | None, engine: str, command_text: str,
-        plan: Plan, created_at: datetime, expires_at: datetime, auto_run: bool = False,
-    ) -> ApprovalRecord:  # fmt: skip
+        self,
+        *,
+        requester: str,
+        channel_id: str | None,
+        engine: str,
+        command_text: str,
+        plan: Plan,
+        created_at: datetime,
+        expires_at: datetime,
+        auto_run: bool = False,
+    ) -> ApprovalRecord:
         with self._engine.begin() as connection:
             inserted = connection.execute(
                 insert(approvals).values(
@@ -125,9 +133,9 @@ class SqlApprovalRepository:
             self._seal(connection, request_id)
 
     def pending(self) -> list[ApprovalRecord]:
-        return self._in_states(select(approvals.c.id).where(
-            approvals.c.state == ApprovalState.PENDING.value
-        ))  # fmt: skip
+        return self._in_states(
+            select(approvals.c.id).where(approvals.c.state == ApprovalState.PENDING.value)
+        )
 
     def begin_execution(
         self, request_id: int, *, holder: str, now: datetime
@@ -283,14 +291,22 @@ def _votes(connection: Connection, request_id: int) -> list[tuple[str, datetime]
 
 def _plan_json(plan: Plan) -> dict[str, Any]:
     return {
-        "action": plan.action, "force": plan.force, "volumes": plan.volumes,
+        "action": plan.action,
+        "force": plan.force,
+        "volumes": plan.volumes,
         "no_prune": plan.no_prune,
         "items": [
-            {"kind": i.kind, "id": i.id, "target": i.target, "description": i.description,
-             "marker": i.marker, "size": i.size}
+            {
+                "kind": i.kind,
+                "id": i.id,
+                "target": i.target,
+                "description": i.description,
+                "marker": i.marker,
+                "size": i.size,
+            }
             for i in plan.items
         ],
-    }  # fmt: skip
+    }
 
 
 def _record(row: Any, voters: tuple[str, ...], *, intact: bool) -> ApprovalRecord:
@@ -339,8 +355,15 @@ def _plan(stored: Any, *, intact: bool) -> Plan:
 def _unreadable(connection: Connection, request_id: int) -> ApprovalRecord | None:
     """A row some column of which cannot be read back: its text columns as found (their
     types convert nothing), and nothing to act on."""
-    text = ("requester", "channel_id", "engine", "command_text", "message_channel",
-            "message_ts", "outcome")  # fmt: skip
+    text = (
+        "requester",
+        "channel_id",
+        "engine",
+        "command_text",
+        "message_channel",
+        "message_ts",
+        "outcome",
+    )
     found = connection.execute(
         select(*(approvals.c[name] for name in text)).where(approvals.c.id == request_id)
     ).first()
@@ -349,9 +372,17 @@ def _unreadable(connection: Connection, request_id: int) -> ApprovalRecord | Non
     values = {name: None if value is None else str(value) for name, value in found._mapping.items()}
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return ApprovalRecord(
-        id=request_id, state=ApprovalState.TAMPERED, requester=values["requester"] or "?",
-        channel_id=values["channel_id"], engine=values["engine"] or "?",
-        command_text=values["command_text"] or "?", plan=Plan(action="?", items=()),
-        created_at=epoch, expires_at=epoch, message_channel=values["message_channel"],
-        message_ts=values["message_ts"], outcome=values["outcome"] or "", intact=False,
-    )  # fmt: skip
+        id=request_id,
+        state=ApprovalState.TAMPERED,
+        requester=values["requester"] or "?",
+        channel_id=values["channel_id"],
+        engine=values["engine"] or "?",
+        command_text=values["command_text"] or "?",
+        plan=Plan(action="?", items=()),
+        created_at=epoch,
+        expires_at=epoch,
+        message_channel=values["message_channel"],
+        message_ts=values["message_ts"],
+        outcome=values["outcome"] or "",
+        intact=False,
+    )

@@ -36,8 +36,18 @@ GENESIS = "0" * 64
 KEYED = "hmac-sha256:"
 MIN_KEY_CHARACTERS = 32
 
-_COLUMNS = ("id", "at", "event", "actor", "channel_id", "engine", "command", "detail",
-            "prev_hash", "hash")  # fmt: skip
+_COLUMNS = (
+    "id",
+    "at",
+    "event",
+    "actor",
+    "channel_id",
+    "engine",
+    "command",
+    "detail",
+    "prev_hash",
+    "hash",
+)
 
 
 def audit_key(secret: SecretStr | None) -> bytes:
@@ -55,34 +65,78 @@ def audit_key(secret: SecretStr | None) -> bytes:
 
 
 def _message(
-    *, prev_hash: str, at: datetime, event: str, actor: str, channel_id: str | None,
-    engine: str | None, command: str, detail: str,
-) -> bytes:  # fmt: skip
-    fields = [prev_hash, at.astimezone(UTC).isoformat(), event, actor, channel_id, engine,
-              command, detail]  # fmt: skip
+    *,
+    prev_hash: str,
+    at: datetime,
+    event: str,
+    actor: str,
+    channel_id: str | None,
+    engine: str | None,
+    command: str,
+    detail: str,
+) -> bytes:
+    fields = [
+        prev_hash,
+        at.astimezone(UTC).isoformat(),
+        event,
+        actor,
+        channel_id,
+        engine,
+        command,
+        detail,
+    ]
     return json.dumps(fields, separators=(",", ":")).encode()
 
 
 def entry_hash(
-    *, prev_hash: str, at: datetime, event: str, actor: str, channel_id: str | None,
-    engine: str | None, command: str, detail: str,
-) -> str:  # fmt: skip
+    *,
+    prev_hash: str,
+    at: datetime,
+    event: str,
+    actor: str,
+    channel_id: str | None,
+    engine: str | None,
+    command: str,
+    detail: str,
+) -> str:
     """The unkeyed (legacy) hash: a bare SHA-256 hex digest, as written before keys."""
-    return hashlib.sha256(_message(
-        prev_hash=prev_hash, at=at, event=event, actor=actor, channel_id=channel_id,
-        engine=engine, command=command, detail=detail,
-    )).hexdigest()  # fmt: skip
+    return hashlib.sha256(
+        _message(
+            prev_hash=prev_hash,
+            at=at,
+            event=event,
+            actor=actor,
+            channel_id=channel_id,
+            engine=engine,
+            command=command,
+            detail=detail,
+        )
+    ).hexdigest()
 
 
 def keyed_hash(
-    *, key: bytes, prev_hash: str, at: datetime, event: str, actor: str,
-    channel_id: str | None, engine: str | None, command: str, detail: str,
-) -> str:  # fmt: skip
+    *,
+    key: bytes,
+    prev_hash: str,
+    at: datetime,
+    event: str,
+    actor: str,
+    channel_id: str | None,
+    engine: str | None,
+    command: str,
+    detail: str,
+) -> str:
     """``hmac-sha256:`` and the HMAC-SHA256 hex digest of the same fields."""
     message = _message(
-        prev_hash=prev_hash, at=at, event=event, actor=actor, channel_id=channel_id,
-        engine=engine, command=command, detail=detail,
-    )  # fmt: skip
+        prev_hash=prev_hash,
+        at=at,
+        event=event,
+        actor=actor,
+        channel_id=channel_id,
+        engine=engine,
+        command=command,
+        detail=detail,
+    )
     return KEYED + hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
@@ -104,9 +158,15 @@ class SqlAuditLog:
         _prepare(engine)
 
     def record(
-        self, *, event: str, actor: str, channel_id: str | None = None, engine: str | None = None,
-        command: str = "", detail: str = "",
-    ) -> None:  # fmt: skip
+        self,
+        *,
+        event: str,
+        actor: str,
+        channel_id: str | None = None,
+        engine: str | None = None,
+        command: str = "",
+        detail: str = "",
+    ) -> None:
         at = datetime.now(UTC).replace(microsecond=0)
         shown = command  # rendered from the parsed operation: values already redacted
         with self._engine.begin() as connection:
@@ -115,9 +175,16 @@ class SqlAuditLog:
             self._refuse_foreign(newest)
             prev_hash = _chain_tip(stored_head, newest)
             digest = keyed_hash(
-                key=self._key, prev_hash=prev_hash, at=at, event=event, actor=actor,
-                channel_id=channel_id, engine=engine, command=shown, detail=detail,
-            )  # fmt: skip
+                key=self._key,
+                prev_hash=prev_hash,
+                at=at,
+                event=event,
+                actor=actor,
+                channel_id=channel_id,
+                engine=engine,
+                command=shown,
+                detail=detail,
+            )
             connection.execute(
                 insert(audit_entries).values(
                     id=1 if newest is None else int(newest["id"]) + 1,
@@ -226,10 +293,15 @@ def _chain_tip(stored_head: str, newest: RowMapping | None) -> str:
 
 def _fields(values: RowMapping) -> dict[str, Any]:
     return {
-        "prev_hash": values["prev_hash"], "at": as_utc(values["at"]), "event": values["event"],
-        "actor": values["actor"], "channel_id": values["channel_id"], "engine": values["engine"],
-        "command": values["command"], "detail": values["detail"],
-    }  # fmt: skip
+        "prev_hash": values["prev_hash"],
+        "at": as_utc(values["at"]),
+        "event": values["event"],
+        "actor": values["actor"],
+        "channel_id": values["channel_id"],
+        "engine": values["engine"],
+        "command": values["command"],
+        "detail": values["detail"],
+    }
 
 
 def _chain(connection: Connection) -> Iterator[RowMapping]:
@@ -291,7 +363,12 @@ def _verify(connection: Connection, *, key: bytes | None, published: str | None)
 
 def _entry(values: RowMapping) -> AuditEntry:
     return AuditEntry(
-        id=int(values["id"]), at=as_utc(values["at"]), event=values["event"],
-        actor=values["actor"], channel_id=values["channel_id"], engine=values["engine"],
-        command=values["command"], detail=values["detail"],
-    )  # fmt: skip
+        id=int(values["id"]),
+        at=as_utc(values["at"]),
+        event=values["event"],
+        actor=values["actor"],
+        channel_id=values["channel_id"],
+        engine=values["engine"],
+        command=values["command"],
+        detail=values["detail"],
+    )

@@ -111,19 +111,27 @@ class FakeSlack:
             return {"ok": False, "error": self.errors[method]}
         ts = f"1700000000.{next(self._ts):06d}"
         answers: dict[str, dict[str, Any]] = {
-            "auth.test": {"url": "https://fake.slack.com/", "team": "Fake", "user": "dockerbot",
-                          "team_id": "T0FAKE", "user_id": "U0BOT", "bot_id": "B0BOT",
-                          "is_enterprise_install": False},
+            "auth.test": {
+                "url": "https://fake.slack.com/",
+                "team": "Fake",
+                "user": "dockerbot",
+                "team_id": "T0FAKE",
+                "user_id": "U0BOT",
+                "bot_id": "B0BOT",
+                "is_enterprise_install": False,
+            },
             "chat.postMessage": {"channel": body.get("channel"), "ts": ts},
             "chat.update": {"channel": body.get("channel"), "ts": body.get("ts")},
             "chat.postEphemeral": {"message_ts": ts},
             "conversations.open": {"channel": {"id": "D0DIRECT"}},
-            "files.getUploadURLExternal": {"upload_url": f"{self.base_url}/upload/F{ts[-6:]}",
-                                           "file_id": f"F{ts[-6:]}"},
+            "files.getUploadURLExternal": {
+                "upload_url": f"{self.base_url}/upload/F{ts[-6:]}",
+                "file_id": f"F{ts[-6:]}",
+            },
             "files.completeUploadExternal": {"files": [{"id": "F1", "title": "file"}]},
             "apps.connections.open": {"url": self.socket_mode_url},
             "usergroups.users.list": {"users": self.usergroups.get(body.get("usergroup", ""), [])},
-        }  # fmt: skip
+        }
         return {"ok": True, **answers.get(method, {})}
 
 
@@ -219,9 +227,13 @@ def sign(secret: str, body: str, timestamp: int) -> str:
 
 
 def slash_command_body(
-    *, text: str, response_url: str, user_id: str = "U0ALICE", channel_id: str = "C0OPS",
+    *,
+    text: str,
+    response_url: str,
+    user_id: str = "U0ALICE",
+    channel_id: str = "C0OPS",
     command: str = "/docker",
-) -> str:  # fmt: skip
+) -> str:
     """Form-encoded, field for field as Slack posts a slash command."""
     return urllib.parse.urlencode(
         {
@@ -243,9 +255,14 @@ def slash_command_body(
 
 
 def post_signed(
-    url: str, body: str, *, secret: str, timestamp: int | None = None, signature: str | None = None,
+    url: str,
+    body: str,
+    *,
+    secret: str,
+    timestamp: int | None = None,
+    signature: str | None = None,
     headers: dict[str, str] | None = None,
-) -> requests.Response:  # fmt: skip
+) -> requests.Response:
     timestamp = int(time.time()) if timestamp is None else timestamp
     json_body = body.startswith("{")  # Events API deliveries are JSON; the rest form-encoded
     return requests.post(
@@ -274,49 +291,91 @@ def event_body(event: dict[str, Any], *, event_id: str = "Ev0001", team_id: str 
             "type": "event_callback",
             "event_id": event_id,
             "event_time": 1700000000,
-            "authorizations": [{"enterprise_id": None, "team_id": team_id, "user_id": "U0BOT",
-                                "is_bot": True, "is_enterprise_install": False}],
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": team_id,
+                    "user_id": "U0BOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
             "is_ext_shared_channel": False,
             "event_context": "4-fake",
         }
-    )  # fmt: skip
+    )
 
 
 def mention_event(
-    text: str, *, user: str = "U0ALICE", channel: str = "C0OPS", ts: str = "1700000100.000100",
+    text: str,
+    *,
+    user: str = "U0ALICE",
+    channel: str = "C0OPS",
+    ts: str = "1700000100.000100",
     thread_ts: str | None = None,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, Any]:
     """``app_mention``: ``text`` as Slack sends it (the mention as ``<@U0BOT>``)."""
-    event = {"type": "app_mention", "user": user, "text": f"<@U0BOT> {text}", "ts": ts,
-             "channel": channel, "client_msg_id": "c0ffee"}  # fmt: skip
+    event = {
+        "type": "app_mention",
+        "user": user,
+        "text": f"<@U0BOT> {text}",
+        "ts": ts,
+        "channel": channel,
+        "client_msg_id": "c0ffee",
+    }
     if thread_ts is not None:
         event["thread_ts"] = thread_ts
     return event
 
 
 def direct_message_event(
-    text: str, *, user: str = "U0ALICE", channel: str = "D0ALICE", ts: str = "1700000200.000100",
-) -> dict[str, Any]:  # fmt: skip
+    text: str,
+    *,
+    user: str = "U0ALICE",
+    channel: str = "D0ALICE",
+    ts: str = "1700000200.000100",
+) -> dict[str, Any]:
     """``message.im``: a direct message to the bot."""
-    return {"type": "message", "channel_type": "im", "user": user, "text": text, "ts": ts,
-            "channel": channel, "client_msg_id": "d0ffee"}  # fmt: skip
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "client_msg_id": "d0ffee",
+    }
 
 
 def block_actions_body(
-    *, action_id: str, value: str, user_id: str, response_url: str, channel_id: str = "C0OPS",
-    message_ts: str = "1700000000.000001", action: dict[str, Any] | None = None,
+    *,
+    action_id: str,
+    value: str,
+    user_id: str,
+    response_url: str,
+    channel_id: str = "C0OPS",
+    message_ts: str = "1700000000.000001",
+    action: dict[str, Any] | None = None,
     ephemeral: bool = False,
-) -> str:  # fmt: skip
+) -> str:
     """A button click (or, with ``action``, any element's action), form-encoded as Slack posts
     ``block_actions`` interactivity payloads."""
     payload: dict[str, Any] = {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(),
-                 "team_id": "T0FAKE"},
+        "user": {
+            "id": user_id,
+            "username": user_id.lower(),
+            "name": user_id.lower(),
+            "team_id": "T0FAKE",
+        },
         "api_app_id": "A0APP",
         "token": "verification-token-unused",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel_id,
-                      "is_ephemeral": ephemeral},
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel_id,
+            "is_ephemeral": ephemeral,
+        },
         "trigger_id": "1.2.3",
         "team": {"id": "T0FAKE", "domain": "fake"},
         "enterprise": None,
@@ -325,8 +384,16 @@ def block_actions_body(
         "message": {"type": "message", "ts": message_ts, "text": "Approval request"},
         "state": {"values": {}},
         "response_url": response_url,
-        "actions": [action or {"action_id": action_id, "block_id": "approval", "value": value,
-                               "type": "button", "action_ts": "1700000001.000000",
-                               "text": {"type": "plain_text", "text": "Approve"}}],
-    }  # fmt: skip
+        "actions": [
+            action
+            or {
+                "action_id": action_id,
+                "block_id": "approval",
+                "value": value,
+                "type": "button",
+                "action_ts": "1700000001.000000",
+                "text": {"type": "plain_text", "text": "Approve"},
+            }
+        ],
+    }
     return urllib.parse.urlencode({"payload": json.dumps(payload)})

@@ -24,8 +24,11 @@ class _Handler(BaseHTTPRequestHandler):
         if path.endswith("/_ping"):
             self._json(b"OK", "text/plain")
         elif path.endswith("/version"):
-            self._json(json.dumps({"Version": "27.0.0", "ApiVersion": "1.41",
-                                   "Os": "linux", "Arch": "amd64"}).encode())  # fmt: skip
+            self._json(
+                json.dumps(
+                    {"Version": "27.0.0", "ApiVersion": "1.41", "Os": "linux", "Arch": "amd64"}
+                ).encode()
+            )
         elif path.endswith("/info"):
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             self._json(json.dumps({"SystemTime": now}).encode())
@@ -34,9 +37,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Transfer-Encoding", "chunked")
             self.end_headers()
-            event = json.dumps({"Type": "container", "Action": "start",
-                                "Actor": {"ID": "c" * 64, "Attributes": {"name": "x"}},
-                                "timeNano": 1_700_000_000_000_000_000}).encode() + b"\n"  # fmt: skip
+            event = (
+                json.dumps(
+                    {
+                        "Type": "container",
+                        "Action": "start",
+                        "Actor": {"ID": "c" * 64, "Attributes": {"name": "x"}},
+                        "timeNano": 1_700_000_000_000_000_000,
+                    }
+                ).encode()
+                + b"\n"
+            )
             self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
             self.wfile.flush()
             self.release.wait(120)  # ... and then nothing

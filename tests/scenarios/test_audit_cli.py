@@ -29,8 +29,13 @@ def audit_verify(
         env["CHATOPS_AUDIT_KEY"] = key
     return subprocess.run(
         [sys.executable, "-m", "bot", "audit", "verify", *args],
-        capture_output=True, text=True, env=env, cwd=cwd, timeout=120, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=cwd,
+        timeout=120,
+        check=False,
+    )
 
 
 def one_line(text: str) -> str:

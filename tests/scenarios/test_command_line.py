@@ -11,9 +11,13 @@ from tests.conftest import REPO, TEST_IMAGE, Sandbox
 
 
 def bot_process(
-    args: list[str], *, docker_host: str, stdin: str | None = None, cwd: Path | None = None,
+    args: list[str],
+    *,
+    docker_host: str,
+    stdin: str | None = None,
+    cwd: Path | None = None,
     **values: str,
-) -> subprocess.CompletedProcess[str]:  # fmt: skip
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "CHATOPS_"))}
     env |= values
     env["DOCKER_HOST"] = docker_host
@@ -78,12 +82,14 @@ def test_exec_exits_like_docker_run(sandbox: Sandbox, tmp_path: Path) -> None:
 
 
 def test_exec_takes_the_engine_unquoted(sandbox: Sandbox, tmp_path: Path) -> None:
-    done = bot_process(["exec", "-c", "default", "ps", "-a"], docker_host=sandbox.docker_host,
-                       cwd=tmp_path)  # fmt: skip
+    done = bot_process(
+        ["exec", "-c", "default", "ps", "-a"], docker_host=sandbox.docker_host, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert "CONTAINER ID" in done.stdout
-    wrong = bot_process(["exec", "-c", "nowhere", "ps"], docker_host=sandbox.docker_host,
-                        cwd=tmp_path)  # fmt: skip
+    wrong = bot_process(
+        ["exec", "-c", "nowhere", "ps"], docker_host=sandbox.docker_host, cwd=tmp_path
+    )
     assert wrong.returncode == 1 and "nowhere" in wrong.stderr
 
 
@@ -147,17 +153,24 @@ def test_db_upgrade_adopts_a_database_from_before_migrations(
     url = f"sqlite:///{path}"
 
     def db(action: str) -> subprocess.CompletedProcess[str]:
-        return bot_process(["db", action], docker_host=sandbox.docker_host, cwd=tmp_path,
-                           CHATOPS_DATABASE_URL=url)  # fmt: skip
+        return bot_process(
+            ["db", action], docker_host=sandbox.docker_host, cwd=tmp_path, CHATOPS_DATABASE_URL=url
+        )
 
     before = db("status")
     assert before.returncode == 1 and "Schema revision: none" in before.stdout
     # A serve configured not to upgrade stops with one line saying what to run.
     refused = bot_process(
-        ["serve"], docker_host=sandbox.docker_host, cwd=tmp_path, CHATOPS_DATABASE_URL=url,
-        CHATOPS_DB_AUTO_UPGRADE="false", SLACK_BOT_TOKEN="xoxb-x", SLACK_SIGNING_SECRET="s",
-        CHATOPS_AUDIT_KEY="0123456789abcdef" * 4, SLACK_API_URL="http://127.0.0.1:9/api/",
-    )  # fmt: skip
+        ["serve"],
+        docker_host=sandbox.docker_host,
+        cwd=tmp_path,
+        CHATOPS_DATABASE_URL=url,
+        CHATOPS_DB_AUTO_UPGRADE="false",
+        SLACK_BOT_TOKEN="xoxb-x",
+        SLACK_SIGNING_SECRET="s",
+        CHATOPS_AUDIT_KEY="0123456789abcdef" * 4,
+        SLACK_API_URL="http://127.0.0.1:9/api/",
+    )
     assert refused.returncode == 2
     [line] = [line for line in refused.stderr.splitlines() if "error" in line.lower()]
     assert line.startswith("Configuration error:") and "python -m bot db upgrade" in line

@@ -83,17 +83,23 @@ class Stack:
 
     def compose(self, *args: str, timeout: float = 300) -> str:
         done = subprocess.run(
-            [str(COMPOSE), "-p", PROJECT, *args], cwd=self.workdir, env=self.env,
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+            [str(COMPOSE), "-p", PROJECT, *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         assert done.returncode == 0, f"compose {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
     def say(self, text: str, *, user: str = VIEWER) -> str:
         """``/docker text`` signed as Slack sends it; the whole answer as JSON text."""
         name = f"d{next(self._names)}"
-        body = slash_command_body(text=text, response_url=self.fake.response_url(name),
-                                  user_id=user)  # fmt: skip
+        body = slash_command_body(
+            text=text, response_url=self.fake.response_url(name), user_id=user
+        )
         ack = post_signed(f"{self.url}/slack/events", body, secret=SECRET)
         assert ack.status_code == 200, ack.text
         if ack.text and "Working on" not in ack.text:  # answered in the acknowledgement
@@ -129,14 +135,18 @@ class Stack:
         """A busybox container of the test's own (labelled), started; returns its name."""
         name = self.sandbox.name(f"dt-{stem}")
         self.api.create_container(
-            TEST_IMAGE, command, name=name, labels=self.sandbox.labels | {MADE_HERE: "1"},
+            TEST_IMAGE,
+            command,
+            name=name,
+            labels=self.sandbox.labels | {MADE_HERE: "1"},
             host_config=self.api.create_host_config(network_mode=network),
-        )  # fmt: skip
+        )
         self.api.start(name)
         return name
 
-    def probe(self, stem: str, address: str, port: int, path: str, *,
-              network: str = "bridge") -> str:  # fmt: skip
+    def probe(
+        self, stem: str, address: str, port: int, path: str, *, network: str = "bridge"
+    ) -> str:
         """An HTTP request by ``nc`` from a fresh container on ``network``: what came back.
         (Busybox's static wget crashes on name service lookups; nc needs none.)"""
         request = (
@@ -144,8 +154,9 @@ class Stack:
         )
         # It stays up after the request, so that no one's prune of stopped containers on this
         # shared engine takes it before its output is read.
-        name = self.container(stem, ["sh", "-c", f"{request} 2>&1; echo {END}; sleep 60"],
-                              network=network)  # fmt: skip
+        name = self.container(
+            stem, ["sh", "-c", f"{request} 2>&1; echo {END}; sleep 60"], network=network
+        )
         try:
             deadline = time.monotonic() + 30
             while END not in (output := self.api.logs(name).decode(errors="replace")):
@@ -158,10 +169,16 @@ class Stack:
 
 def _checkout_copy(target: Path) -> None:
     """The files a clone of this repository has (the working tree's), and wheels/."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=REPO, capture_output=True, check=True,
-    ).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     for name in filter(None, listed):
         source = REPO / name
         if source.is_file():
@@ -182,8 +199,14 @@ def _remove_made_here(api: docker.APIClient) -> None:
 
 
 def _helper(script: str, env: dict[str, str]) -> str:
-    done = subprocess.run([str(REPO / "scripts" / script)], env=env, capture_output=True,
-                          text=True, timeout=600, check=False)  # fmt: skip
+    done = subprocess.run(
+        [str(REPO / "scripts" / script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert done.returncode == 0, f"scripts/{script}:\n{done.stderr}"
     return done.stdout.strip()
 
@@ -242,10 +265,14 @@ def stack(sandbox: Sandbox, api: docker.APIClient) -> Iterator[Stack]:
         _prepare(workdir, fake=fake, socket_path=socket_path)
         services = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]
         deployed = Stack(
-            workdir=workdir, env=env, fake=fake, url=f"http://127.0.0.1:{port}", api=api,
+            workdir=workdir,
+            env=env,
+            fake=fake,
+            url=f"http://127.0.0.1:{port}",
+            api=api,
             sandbox=sandbox,
             proxy_address=services["socket-proxy"]["networks"]["engine"]["ipv4_address"],
-        )  # fmt: skip
+        )
         # Whatever a killed run left (its stack, volumes and containers), and at the end
         # everything this one made, even after a failure.
         cleanup.callback(_remove_made_here, api)
@@ -303,8 +330,10 @@ def test_chat_reaches_the_engine_through_the_proxy(stack: Stack) -> None:
 def test_the_stacks_network_cannot_be_joined_from_chat(stack: Stack) -> None:
     labels = f"{stack.sandbox.label_args()} --label {MADE_HERE}=1"
     joined = stack.sandbox.name("dt-join")
-    answer = stack.say(f"run -d --name {joined} {labels} --network {ENGINE_NETWORK} "
-                       f"{TEST_IMAGE} sleep 60", user=OPERATOR)  # fmt: skip
+    answer = stack.say(
+        f"run -d --name {joined} {labels} --network {ENGINE_NETWORK} {TEST_IMAGE} sleep 60",
+        user=OPERATOR,
+    )
     assert "ephemeral" in answer and "network_allowlist" in answer
     assert stack.api.containers(all=True, filters={"name": joined}) == []
     # Positive control: the same command on the default bridge runs.
@@ -316,8 +345,9 @@ def test_the_stacks_network_cannot_be_joined_from_chat(stack: Stack) -> None:
 def test_the_state_volume_cannot_be_mounted_from_chat(stack: Stack) -> None:
     labels = f"{stack.sandbox.label_args()} --label {MADE_HERE}=1"
     name = stack.sandbox.name("dt-mount")
-    answer = stack.say(f"run -d --name {name} {labels} -v {STATE_VOLUME}:/x {TEST_IMAGE} "
-                       "sleep 60", user=OPERATOR)  # fmt: skip
+    answer = stack.say(
+        f"run -d --name {name} {labels} -v {STATE_VOLUME}:/x {TEST_IMAGE} sleep 60", user=OPERATOR
+    )
     assert "ephemeral" in answer and "protected" in answer
     assert stack.api.containers(all=True, filters={"name": name}) == []
 
@@ -330,7 +360,7 @@ def test_the_deployed_proxy_refuses_an_import_from_a_url(stack: Stack) -> None:
         "request = urllib.request.Request('http://socket-proxy:2375/images/create?{}', b'', method='POST')\n"
         "try:\n    print(urllib.request.urlopen(request).status)\n"
         "except urllib.error.HTTPError as err:\n    print(err.code)"
-    )  # fmt: skip
+    )
     assert stack.in_bot(post.format("fromSrc=http%3A%2F%2F127.0.0.1%3A9%2Fx.tar&repo=x")) == "403"
     # Positive control: a pull's query passes the proxy, and the engine answers for itself
     # (the loopback test registry has no such image: nothing is pulled).
@@ -344,8 +374,12 @@ def _approval_requests(fake: FakeSlack) -> list[dict[str, Any]]:
 
 def test_the_bots_own_container_is_out_of_reach(stack: Stack) -> None:
     before = len(_approval_requests(stack.fake))
-    for text, user in ((f"logs {BOT}", VIEWER), (f"inspect {BOT}", VIEWER), (f"rm {BOT}", OPERATOR),
-                       (f"rm -f {BOT}", ADMIN)):  # fmt: skip
+    for text, user in (
+        (f"logs {BOT}", VIEWER),
+        (f"inspect {BOT}", VIEWER),
+        (f"rm {BOT}", OPERATOR),
+        (f"rm -f {BOT}", ADMIN),
+    ):
         answer = stack.say(text, user=user)
         assert "ephemeral" in answer and ("bot's own" in answer or "protected" in answer), text
         assert SECRET not in answer and TOKEN not in answer, text
@@ -366,8 +400,12 @@ def test_a_container_on_the_default_bridge_cannot_reach_the_proxy(stack: Stack) 
     assert answer.startswith("HTTP/1.1 200") and "chatops sandbox" in answer, answer
     # The proxy's address must be one of this machine's own bridges (the stack's internal
     # network): were it routed anywhere else, the probe would leave the machine.
-    route = subprocess.run(["ip", "-o", "route", "get", stack.proxy_address],
-                           capture_output=True, text=True, check=True).stdout  # fmt: skip
+    route = subprocess.run(
+        ["ip", "-o", "route", "get", stack.proxy_address],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert " dev br-" in route and " via " not in route, route
     # No answer at all (nc times out): not the proxy's, nor anything else's on the way.
     answer = stack.probe("bridge", stack.proxy_address, 2375, "/_ping")
@@ -386,8 +424,9 @@ def test_down_and_up_keep_a_pending_approval(stack: Stack) -> None:
     target = stack.container("target", ["sleep", "300"])
     answer = stack.say(f"rm -f {target}", user=OPERATOR)
     assert "Waiting for approval" in answer, answer
-    posted = stack.fake.wait_for("chat.postMessage",
-                                 where=lambda call: target in json.dumps(call.body))  # fmt: skip
+    posted = stack.fake.wait_for(
+        "chat.postMessage", where=lambda call: target in json.dumps(call.body)
+    )
     request = posted[-1].body["text"].rsplit("#", 1)[1]
     stack.compose("down")  # without -v: the state volume stays
     assert stack.api.inspect_volume(STATE_VOLUME)
@@ -412,8 +451,9 @@ def _simple_index(wheels: Path, target: Path) -> None:
         (target / project / "index.html").write_text(links)
 
 
-def test_the_same_dockerfile_installs_from_an_index(sandbox: Sandbox, api: docker.APIClient,
-                                                     tmp_path: Path) -> None:  # fmt: skip
+def test_the_same_dockerfile_installs_from_an_index(
+    sandbox: Sandbox, api: docker.APIClient, tmp_path: Path
+) -> None:
     """A user with internet builds with no wheels in the context: pip reads the package index.
     Here the index is a local one (served on the engine's bridge address), named by the base
     image's environment as PIP_INDEX_URL; the Dockerfile and the context are the project's."""
@@ -436,18 +476,32 @@ def test_the_same_dockerfile_installs_from_an_index(sandbox: Sandbox, api: docke
         url = f"http://{bridge}:{server.server_address[1]}/simple/"
         dockerfile = f"FROM {base}\nENV PIP_INDEX_URL={url} PIP_TRUSTED_HOST={bridge}\n"
         (tmp_path / "base.Dockerfile").write_text(dockerfile)
-        for line in api.build(path=str(tmp_path), dockerfile="base.Dockerfile", tag=indexed,
-                              decode=True, labels=sandbox.labels):  # fmt: skip
+        for line in api.build(
+            path=str(tmp_path),
+            dockerfile="base.Dockerfile",
+            tag=indexed,
+            decode=True,
+            labels=sandbox.labels,
+        ):
             assert "error" not in line, line
         output: list[str] = []
-        for line in api.build(path=str(context), tag=f"{tag}:online", decode=True, rm=True,
-                              buildargs={"BASE": indexed}, labels=sandbox.labels):  # fmt: skip
+        for line in api.build(
+            path=str(context),
+            tag=f"{tag}:online",
+            decode=True,
+            rm=True,
+            buildargs={"BASE": indexed},
+            labels=sandbox.labels,
+        ):
             assert "error" not in line, "".join(output) + str(line)
             output.append(str(line.get("stream", "")))
         assert "Looking in indexes: " + url in "".join(output)
-        found = api.create_container(f"{tag}:online", entrypoint=["python", "-c"],
-                                     command=["import bot, psycopg; print('ok')"],
-                                     labels=sandbox.labels | {MADE_HERE: "1"})  # fmt: skip
+        found = api.create_container(
+            f"{tag}:online",
+            entrypoint=["python", "-c"],
+            command=["import bot, psycopg; print('ok')"],
+            labels=sandbox.labels | {MADE_HERE: "1"},
+        )
         api.start(found["Id"])
         assert api.wait(found["Id"], timeout=60)["StatusCode"] == 0
         assert api.logs(found["Id"]).decode().strip() == "ok"

@@ -52,9 +52,15 @@ def test_stats_one_snapshot_like_docker_stats(
     printed = bot.ok(f"stats {idle}")  # without --no-stream: the same one snapshot
     header, line = printed.splitlines()
     assert re.split(r"\s{3,}", header) == [
-        "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O",
+        "CONTAINER ID",
+        "NAME",
+        "CPU %",
+        "MEM USAGE / LIMIT",
+        "MEM %",
+        "NET I/O",
+        "BLOCK I/O",
         "PIDS",
-    ]  # fmt: skip
+    ]
     assert re.search(r"\d+(\.\d+)?[KM]iB / 64MiB", line), line
 
     running = bot.handle("stats")
@@ -201,10 +207,15 @@ def test_events_in_a_bounded_past_window(
     assert actions[:3] == ["create", "attach", "start"] or actions[:2] == ["create", "start"]
     line = next(line for line in printed if " die " in line)
     assert re.fullmatch(
-        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die " + container_id
-        + r" \(.*exitCode=3, .*image=" + re.escape(TEST_IMAGE) + r", name=" + name + r"\)",
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z container die "
+        + container_id
+        + r" \(.*exitCode=3, .*image="
+        + re.escape(TEST_IMAGE)
+        + r", name="
+        + name
+        + r"\)",
         line,
-    ), line  # fmt: skip
+    ), line
     # A window that ended before the container existed shows nothing of it.
     earlier = bot.handle(f"events --since 1h --until 50m --filter container={name}")
     assert isinstance(earlier.result, EventList) and earlier.result.events == ()
@@ -228,9 +239,15 @@ def test_stats_table_reaches_slack(slack_bot: SlackBot, api: docker.APIClient) -
     [posted] = slack_bot.responses()
     table = next(block for block in posted["blocks"] if block["type"] == "table")
     assert [cell["text"] for cell in table["rows"][0]] == [
-        "CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O",
+        "CONTAINER ID",
+        "NAME",
+        "CPU %",
+        "MEM USAGE / LIMIT",
+        "MEM %",
+        "NET I/O",
+        "BLOCK I/O",
         "PIDS",
-    ]  # fmt: skip
+    ]
     row = [cell["text"] for cell in table["rows"][1]]
     assert row[:2] == [api.inspect_container(name)["Id"][:12], name]
     assert row[2].endswith("%") and " / " in row[3]

@@ -55,13 +55,19 @@ def test_the_rate_limit_holds_at_every_way_in(sandbox: Sandbox, fake_slack: Fake
             clock.now += 1
 
     def mention(user: str) -> None:
-        body = event_body(mention_event("ps", user=user, ts=f"17000001{next(events):02d}.1"),
-                          event_id=f"EvRate{next(events)}")  # fmt: skip
+        body = event_body(
+            mention_event("ps", user=user, ts=f"17000001{next(events):02d}.1"),
+            event_id=f"EvRate{next(events)}",
+        )
         assert post_signed(bot.events_url, body, secret=SIGNING_SECRET).status_code == 200
 
     def click(user: str, action_id: str, value: str, name: str) -> None:
-        body = block_actions_body(action_id=action_id, value=value, user_id=user,
-                                  response_url=fake_slack.response_url(name))  # fmt: skip
+        body = block_actions_body(
+            action_id=action_id,
+            value=value,
+            user_id=user,
+            response_url=fake_slack.response_url(name),
+        )
         assert post_signed(bot.events_url, body, secret=SIGNING_SECRET).status_code == 200
 
     try:
@@ -75,15 +81,18 @@ def test_the_rate_limit_holds_at_every_way_in(sandbox: Sandbox, fake_slack: Fake
         # Mentions and direct messages: told once, privately (each telling is a Slack call).
         use_up("U0TALK")
         mention("U0TALK")
-        told = fake_slack.wait_for("chat.postEphemeral", where=lambda c: c.body.get("user")
-                                   == "U0TALK")  # fmt: skip
+        told = fake_slack.wait_for(
+            "chat.postEphemeral", where=lambda c: c.body.get("user") == "U0TALK"
+        )
         assert "Try again in" in text_of(told[0].body)
         body = event_body(direct_message_event("ps", user="U0TALK"), event_id="EvRateDm")
         assert post_signed(bot.events_url, body, secret=SIGNING_SECRET).status_code == 200
         mention("U0OTHER")  # positive control: someone else's mention is taken and answered
         fake_slack.wait_for("chat.postEphemeral", where=lambda c: c.body.get("user") == "U0OTHER")
-        assert len([c for c in fake_slack.of("chat.postEphemeral")
-                    if c.body.get("user") == "U0TALK"]) == 1  # fmt: skip
+        assert (
+            len([c for c in fake_slack.of("chat.postEphemeral") if c.body.get("user") == "U0TALK"])
+            == 1
+        )
         assert not any("D0ALICE" in str(c.body) for c in fake_slack.calls)  # the DM: not run
 
         # Buttons and menu picks: refused, told beside the message clicked.
@@ -117,9 +126,12 @@ def test_one_persons_45_runs_leave_room_for_anothers_ps(
     run = f"run --rm {sandbox.label_args()} {TEST_IMAGE} sleep 4"
     try:
         with ThreadPoolExecutor(max_workers=45) as pool:
-            acks = list(pool.map(
-                lambda index: bot.command(run, user_id="U0FLOOD", name=f"run-{index}"),
-                range(45)))  # fmt: skip
+            acks = list(
+                pool.map(
+                    lambda index: bot.command(run, user_id="U0FLOOD", name=f"run-{index}"),
+                    range(45),
+                )
+            )
         assert all(ack.status_code == 200 for ack in acks)
         limited = [ack for ack in acks if "Try again in" in ack.text]
         assert len(limited) == 15  # past 30 a minute: refused in the acknowledgement

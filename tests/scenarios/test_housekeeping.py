@@ -37,16 +37,24 @@ def later(delta: timedelta = GRACE + timedelta(seconds=1)) -> Callable[[], datet
 def engine_with(
     rules: CleanupRules, clock: Callable[[], datetime], sandbox: Sandbox
 ) -> DockerEngine:
-    return DockerEngine(name="sandbox", url=sandbox.docker_host, limits=EngineLimits(),
-                        cleanup_rules=rules, clock=clock)  # fmt: skip
+    return DockerEngine(
+        name="sandbox",
+        url=sandbox.docker_host,
+        limits=EngineLimits(),
+        cleanup_rules=rules,
+        clock=clock,
+    )
 
 
 def only(plan: Plan, sandbox: Sandbox, *ids: str) -> Plan:
     """The part of ``plan`` that is this run's (named by it, or one of ``ids``)."""
     prefix = sandbox.name("")
-    return Plan(action=CLEANUP, items=tuple(
-        item for item in plan.items if item.target.startswith(prefix) or item.id in ids
-    ))  # fmt: skip
+    return Plan(
+        action=CLEANUP,
+        items=tuple(
+            item for item in plan.items if item.target.startswith(prefix) or item.id in ids
+        ),
+    )
 
 
 def exited(api: docker.APIClient, sandbox: Sandbox, stem: str, **labels: str) -> str:
@@ -76,8 +84,12 @@ def test_cleanup_takes_what_is_dead_long_enough_and_nothing_else(
     repository = f"chatops-test/hk-{sandbox.session}"
     old_image = import_image(api, sandbox, repository=repository, content=b"v1")
     user = sandbox.name("image-user")
-    api.create_container(f"{repository}:latest", command=["x"], name=user,
-                         labels=sandbox.labels | {"chatops.keep": "true"})  # fmt: skip
+    api.create_container(
+        f"{repository}:latest",
+        command=["x"],
+        name=user,
+        labels=sandbox.labels | {"chatops.keep": "true"},
+    )
     import_image(api, sandbox, repository=repository, content=b"v2")  # old_image now dangling
     unused = import_image(api, sandbox, repository=f"{repository}-b", content=b"b1")
     import_image(api, sandbox, repository=f"{repository}-b", content=b"b2")  # unused: dangling
@@ -120,9 +132,12 @@ def test_only_the_plan_is_applied(sandbox: Sandbox, api: docker.APIClient) -> No
     planned_name = exited(api, sandbox, "planned")
     restarted = exited(api, sandbox, "restarted")
     engine = engine_with(RULES, later(), sandbox)
-    plan = Plan(action=CLEANUP, items=tuple(
-        item for item in engine.plan_cleanup().items if item.target in (planned_name, restarted)
-    ))  # fmt: skip
+    plan = Plan(
+        action=CLEANUP,
+        items=tuple(
+            item for item in engine.plan_cleanup().items if item.target in (planned_name, restarted)
+        ),
+    )
     assert len(plan.items) == 2
     newcomer = exited(api, sandbox, "newcomer")  # appears after the plan
     api.start(restarted)  # runs again after the plan: must be skipped
@@ -140,16 +155,23 @@ def test_only_the_plan_is_applied(sandbox: Sandbox, api: docker.APIClient) -> No
 def housekeeping_bot(sandbox: Sandbox, fake_slack: FakeSlack) -> SlackBot:
     return SlackBot(
         service=serve_bot(
-            sandbox, fake_slack,
+            sandbox,
+            fake_slack,
             roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND"]},
             approvals={"required_for": ["cleanup"], "approvers": ["admin"]},
             # No grace: what this test stops is a candidate at once (grace periods are the
             # engine tests' above, with an injected clock).
-            cleanup={"schedule": "0 3 * * 0", "container_grace": "0s", "image_grace": "0s",
-                     "notify_channel": "C0HOUSE", "quiet_when_empty": False},
+            cleanup={
+                "schedule": "0 3 * * 0",
+                "container_grace": "0s",
+                "image_grace": "0s",
+                "notify_channel": "C0HOUSE",
+                "quiet_when_empty": False,
+            },
         ),
-        fake=fake_slack, sandbox=sandbox,
-    )  # fmt: skip
+        fake=fake_slack,
+        sandbox=sandbox,
+    )
 
 
 def test_cleanup_from_slack(housekeeping_bot: SlackBot, api: docker.APIClient) -> None:
@@ -187,15 +209,22 @@ def test_a_scheduled_run_cleans_and_reports(
     victim = exited(api, sandbox, "scheduled-victim")
     engine = engine_with(RULES, later(), sandbox)
     client = make_web_client(token="xoxb-test", base_url=fake_slack.api_url)
-    schedule = EngineSchedule(engine="sandbox", crontab="0 3 * * *", timezone="UTC",
-                              dry_run=False, notify_channel="C0HOUSE", quiet_when_empty=True)  # fmt: skip
+    schedule = EngineSchedule(
+        engine="sandbox",
+        crontab="0 3 * * *",
+        timezone="UTC",
+        dry_run=False,
+        notify_channel="C0HOUSE",
+        quiet_when_empty=True,
+    )
     at_three = datetime.now(UTC).replace(hour=3, minute=0, second=5, microsecond=0)
     scheduler = HousekeepingScheduler(
-        schedules=[schedule], runs=SqlCleanupRuns(engine=open_database(database_url)),
+        schedules=[schedule],
+        runs=SqlCleanupRuns(engine=open_database(database_url)),
         housekeep=lambda name, dry_run: run_cleanup(engine, dry_run=dry_run),
         notify=lambda channel, report: post_cleanup_report(client, channel, report),
         clock=lambda: at_three,
-    )  # fmt: skip
+    )
     assert scheduler.run_due("sandbox") is True
     assert not exists(api, victim)
     [report] = fake_slack.wait_for("chat.postMessage")
@@ -206,18 +235,28 @@ def test_a_scheduled_run_cleans_and_reports(
 
 
 def veto_bot(
-    sandbox: Sandbox, fake: FakeSlack, window: str,
+    sandbox: Sandbox,
+    fake: FakeSlack,
+    window: str,
     clock: Callable[[], datetime] | None = None,
-) -> SlackBot:  # fmt: skip
+) -> SlackBot:
     return SlackBot(
         service=serve_bot(
-            sandbox, fake, clock=clock,
+            sandbox,
+            fake,
+            clock=clock,
             roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
-            cleanup={"schedule": "* * * * *", "container_grace": "0s", "image_grace": "0s",
-                     "notify_channel": "C0HOUSE", "veto_window": window},
+            cleanup={
+                "schedule": "* * * * *",
+                "container_grace": "0s",
+                "image_grace": "0s",
+                "notify_channel": "C0HOUSE",
+                "veto_window": window,
+            },
         ),
-        fake=fake, sandbox=sandbox,
-    )  # fmt: skip
+        fake=fake,
+        sandbox=sandbox,
+    )
 
 
 def proposal(bot: SlackBot, victim: str) -> int:

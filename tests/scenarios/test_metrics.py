@@ -30,9 +30,12 @@ ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND"
 @pytest.fixture
 def metered(sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[SlackBot]:
     service = serve_bot(
-        sandbox, fake_slack, roles=ROLES, chatops_database_url=f"sqlite:///{tmp_path}/m.db",
+        sandbox,
+        fake_slack,
+        roles=ROLES,
+        chatops_database_url=f"sqlite:///{tmp_path}/m.db",
         approvals={"required_for": ["rm"], "approvers": ["admin"]},
-    )  # fmt: skip
+    )
     yield SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
     service.stop()
 
@@ -72,8 +75,12 @@ def test_commands_latencies_engines_and_approvals_are_counted(
     metered.responses("ask")
     posted = metered.fake.wait_for("chat.postMessage")[-1]
     request_id = str(posted.body["text"]).rsplit("#", 1)[1]
-    click = block_actions_body(action_id="chatops_approve", value=request_id,
-                               user_id="U0ADMIN", response_url=metered.fake.response_url("ok"))  # fmt: skip
+    click = block_actions_body(
+        action_id="chatops_approve",
+        value=request_id,
+        user_id="U0ADMIN",
+        response_url=metered.fake.response_url("ok"),
+    )
     post_signed(metered.events_url, click, secret=SIGNING_SECRET)
     metered.fake.wait_for("chat.update", where=lambda c: f"#{request_id}: " in str(c.body))
 
@@ -96,16 +103,22 @@ def test_slack_errors_and_retries_are_counted(metered: SlackBot) -> None:
     body = event_body(direct_message_event("images"), event_id="EvMetrics")
     assert post_signed(metered.events_url, body, secret=SIGNING_SECRET).status_code == 200
     metered.fake.wait_for("chat.postMessage", count=2)
-    body = event_body(direct_message_event("bogus-command", channel="C0OPS") | {
-        "channel_type": "im"}, event_id="EvMetrics2")  # fmt: skip
+    body = event_body(
+        direct_message_event("bogus-command", channel="C0OPS") | {"channel_type": "im"},
+        event_id="EvMetrics2",
+    )
     post_signed(metered.events_url, body, secret=SIGNING_SECRET)
     metered.fake.wait_for("chat.postEphemeral")
     # The error is counted once Slack's answer is read, after the fake saw the call (and, from
     # the work process, sent over its pipe): scrape until it shows, a bounded number of times.
     for _ in range(100):
         text = scrape(metered)
-        errors = value(text, "chatops_slack_api_errors_total", method="chat.postEphemeral",
-                       error="not_in_channel")  # fmt: skip
+        errors = value(
+            text,
+            "chatops_slack_api_errors_total",
+            method="chat.postEphemeral",
+            error="not_in_channel",
+        )
         if errors >= 1:
             break
         time.sleep(0.05)  # waiting for the count to arrive, not for time to pass
@@ -167,9 +180,11 @@ def test_serve_process_serves_metrics_on_the_metrics_port(tmp_path: Path, sandbo
     fake = start_fake_slack()
     metrics_port = free_port()
     process, base = serve_process(
-        tmp_path, DOCKER_HOST=sandbox.docker_host, SLACK_API_URL=fake.api_url,
+        tmp_path,
+        DOCKER_HOST=sandbox.docker_host,
+        SLACK_API_URL=fake.api_url,
         CHATOPS_METRICS_PORT=str(metrics_port),
-    )  # fmt: skip
+    )
     try:
         deadline = time.monotonic() + 60
         while requests.get(f"{base}/readyz", timeout=10).status_code != 200:

@@ -51,16 +51,25 @@ class NotifyingBot:
             time.sleep(0.1)
         raise AssertionError(f"not streaming: {health}")
 
-    def crash(self, stem: str, *, code: int = 3, labels: dict[str, str] | None = None,
-              restart: str | None = None, script: str | None = None) -> str:  # fmt: skip
+    def crash(
+        self,
+        stem: str,
+        *,
+        code: int = 3,
+        labels: dict[str, str] | None = None,
+        restart: str | None = None,
+        script: str | None = None,
+    ) -> str:
         """Run a container that prints a line and exits ``code``; its name."""
         name = self.sandbox.name(stem)
         host = self.api.create_host_config(restart_policy={"Name": restart} if restart else None)
         container = self.api.create_container(
-            TEST_IMAGE, name=name, labels=self.sandbox.labels | (labels or {}),
+            TEST_IMAGE,
+            name=name,
+            labels=self.sandbox.labels | (labels or {}),
             command=["sh", "-c", script or f"echo last words of {stem}; exit {code}"],
             host_config=host,
-        )  # fmt: skip
+        )
         self.api.start(container)
         return name
 
@@ -68,24 +77,31 @@ class NotifyingBot:
         """Top-level messages in the notification channel that name ``name``: its notices
         and any engine notice that lists it."""
         return [
-            call for call in self.fake.of("chat.postMessage")
-            if call.body.get("channel") == CHANNEL and not call.body.get("thread_ts")
+            call
+            for call in self.fake.of("chat.postMessage")
+            if call.body.get("channel") == CHANNEL
+            and not call.body.get("thread_ts")
             and name in str(call.body.get("text"))
-        ]  # fmt: skip
+        ]
 
     def wait_post(self, name: str, timeout: float = 30) -> Call:
         """The notice about ``name`` (not an engine notice that lists it)."""
         return self.fake.wait_for(
-            "chat.postMessage", timeout=timeout,
-            where=lambda c: c.body.get("channel") == CHANNEL and not c.body.get("thread_ts")
-            and str(c.body.get("text")).startswith(name + " "),
-        )[0]  # fmt: skip
+            "chat.postMessage",
+            timeout=timeout,
+            where=lambda c: (
+                c.body.get("channel") == CHANNEL
+                and not c.body.get("thread_ts")
+                and str(c.body.get("text")).startswith(name + " ")
+            ),
+        )[0]
 
     def wait_text(self, words: str, timeout: float = 60) -> Call:
         return self.fake.wait_for(
-            "chat.postMessage", timeout=timeout,
+            "chat.postMessage",
+            timeout=timeout,
             where=lambda c: c.body.get("channel") == CHANNEL and words in str(c.body.get("text")),
-        )[0]  # fmt: skip
+        )[0]
 
 
 @pytest.fixture
@@ -98,9 +114,11 @@ def start_bot(
         config = tmp_path / "chatops.toml"
         config.write_text(CONFIG)
         process, base = serve_process(
-            tmp_path, DOCKER_HOST=docker_host or sandbox.docker_host,
-            SLACK_API_URL=fake_slack.api_url, CHATOPS_CONFIG=str(config),
-        )  # fmt: skip
+            tmp_path,
+            DOCKER_HOST=docker_host or sandbox.docker_host,
+            SLACK_API_URL=fake_slack.api_url,
+            CHATOPS_CONFIG=str(config),
+        )
         processes.append(process)
         bot = NotifyingBot(base=base, fake=fake_slack, api=api, sandbox=sandbox)
         bot.streaming()
@@ -147,9 +165,10 @@ def test_a_crash_loop_is_one_message_that_is_updated(
     looping = bot.crash("loop", code=1, restart="always")
     bot.wait_post(looping)
     bot.fake.wait_for(
-        "chat.update", timeout=60,
+        "chat.update",
+        timeout=60,
         where=lambda c: str(c.body.get("text")).startswith(f"{looping} is restarting in a loop"),
-    )  # fmt: skip
+    )
     # More crashes after the loop was told: still the one message, counting up.
     counts = [0]
 
@@ -187,10 +206,13 @@ def test_buttons_run_as_the_person_who_clicks(
     def click(action_id: str, user: str, response: str) -> dict[str, Any]:
         button = _button(message, action_id)
         body = block_actions_body(
-            action_id=action_id, value=button["value"], user_id=user, channel_id=CHANNEL,
+            action_id=action_id,
+            value=button["value"],
+            user_id=user,
+            channel_id=CHANNEL,
             response_url=fake_slack.response_url(response),
             message_ts=str(message.body.get("ts", "1700000000.000001")),
-        )  # fmt: skip
+        )
         answer = post_signed(f"{bot.base}/slack/events", body, secret=SIGNING_SECRET)
         assert answer.status_code == 200
         return fake_slack.wait_for("response", where=lambda c: c.path.endswith(f"/{response}"))[
@@ -260,8 +282,16 @@ def test_the_engine_stopped_and_started_is_told_unreachable_then_back(
         assert "Events on it will be told when it is back" in down.body["text"]
         relay.resume()  # the engine is back
         back = bot.wait_text("reachable again", timeout=90)
-        assert len([c for c in bot.fake.of("chat.postMessage") if "is unreachable" in
-                    str(c.body.get("text"))]) == 1  # fmt: skip
+        assert (
+            len(
+                [
+                    c
+                    for c in bot.fake.of("chat.postMessage")
+                    if "is unreachable" in str(c.body.get("text"))
+                ]
+            )
+            == 1
+        )
         # What happened in between: the engine's shutdown stopped the sleeper.
         assert sleeper in back.body["text"], back.body["text"]
         assert "No longer running since then" in back.body["text"]

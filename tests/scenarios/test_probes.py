@@ -47,9 +47,11 @@ def test_ready_when_the_engine_answers(slack_bot: SlackBot) -> None:
 def test_alive_while_slack_is_not_reached_yet(tmp_path: Path, sandbox: Sandbox) -> None:
     nobody = free_port()  # no Slack here: the bot keeps retrying, "starting"
     process, base = serve_process(
-        tmp_path, started=False, DOCKER_HOST=sandbox.docker_host,
+        tmp_path,
+        started=False,
+        DOCKER_HOST=sandbox.docker_host,
         SLACK_API_URL=f"http://127.0.0.1:{nobody}/api/",
-    )  # fmt: skip
+    )
     try:
         status, body = probe(base, "/readyz")
         assert status == 503 and isinstance(body, dict) and body["status"] == "starting"

@@ -54,17 +54,23 @@ class Stack:
 def stack(api: docker.APIClient, sandbox: Sandbox) -> Iterator[Stack]:
     labels = sandbox.labels
     names = Stack(
-        own=sandbox.name("own"), proxy=sandbox.name("proxy"),
-        network=sandbox.name("engine-net"), volume=sandbox.name("state"),
-    )  # fmt: skip
+        own=sandbox.name("own"),
+        proxy=sandbox.name("proxy"),
+        network=sandbox.name("engine-net"),
+        volume=sandbox.name("state"),
+    )
     api.create_network(names.network, labels=labels | PROTECTED)
     api.create_volume(names.volume, labels=labels | PROTECTED)
     own = api.create_container(TEST_IMAGE, ["sleep", "300"], name=names.own, labels=labels)
     api.start(own["Id"])
     proxy = api.create_container(
-        TEST_IMAGE, ["sleep", "300"], name=names.proxy, labels=labels | PROTECTED,
-        ports=[80], host_config=api.create_host_config(port_bindings={80: ("127.0.0.1", None)}),
-    )  # fmt: skip
+        TEST_IMAGE,
+        ["sleep", "300"],
+        name=names.proxy,
+        labels=labels | PROTECTED,
+        ports=[80],
+        host_config=api.create_host_config(port_bindings={80: ("127.0.0.1", None)}),
+    )
     api.start(proxy["Id"])
     yield Stack(own=own["Id"], proxy=names.proxy, network=names.network, volume=names.volume)
     for container in (own["Id"], proxy["Id"]):
@@ -101,10 +107,12 @@ class ChatBot:
         settings = settings_for(sandbox, **run_policy)
         self.settings = settings
         self.engine = DockerEngine(
-            name="default", url=sandbox.docker_host, limits=EngineLimits(run_wait_seconds=20),
+            name="default",
+            url=sandbox.docker_host,
+            limits=EngineLimits(run_wait_seconds=20),
             volume_allowlist=tuple(settings.run_policy.volume_allowlist),
             protection=Protection(own_container_ids=frozenset({own})),
-        )  # fmt: skip
+        )
         self.engines = DockerEngineDirectory(engines={"default": self.engine}, default="default")
         self.approvals = ApprovalService(
             repository=SqlApprovalRepository(
@@ -140,10 +148,19 @@ def test_protected_and_own_containers_are_listed_and_nothing_else(
     assert stack.proxy in shown and stack.own in shown
     for target in (stack.proxy, stack.own, stack.own[:12]):
         for command in (
-            f"logs {target}", f"inspect {target}", f"top {target}", f"stats {target}",
-            f"port {target}", f"stop {target}", f"restart {target}", f"pause {target}",
-            f"start {target}", f"unpause {target}", f"rm -f {target}", f"rm {target}",
-        ):  # fmt: skip
+            f"logs {target}",
+            f"inspect {target}",
+            f"top {target}",
+            f"stats {target}",
+            f"port {target}",
+            f"stop {target}",
+            f"restart {target}",
+            f"pause {target}",
+            f"start {target}",
+            f"unpause {target}",
+            f"rm -f {target}",
+            f"rm {target}",
+        ):
             message = refused(chat.ask(command))
             assert "protected" in message or "the bot's own" in message, command
     # Never put to approvers: no request was made by the refused rm's.
@@ -156,8 +173,9 @@ def test_protected_and_own_containers_are_listed_and_nothing_else(
 def test_a_protected_target_among_others_stops_the_whole_command(
     chat: ChatBot, stack: Stack, sandbox: Sandbox, api: docker.APIClient
 ) -> None:
-    victim = api.create_container(TEST_IMAGE, ["sleep", "300"], name=sandbox.name("victim"),
-                                  labels=sandbox.labels)  # fmt: skip
+    victim = api.create_container(
+        TEST_IMAGE, ["sleep", "300"], name=sandbox.name("victim"), labels=sandbox.labels
+    )
     api.start(victim["Id"])
     refused(chat.ask(f"stop {sandbox.name('victim')} {stack.proxy}"))
     assert api.inspect_container(victim["Id"])["State"]["Running"] is True
@@ -180,18 +198,25 @@ def test_run_may_not_join_a_protected_network_or_namespace(
 ) -> None:
     # Even an allowlist that names the network (or every network) does not open it.
     chat = ChatBot(
-        sandbox=sandbox, own=stack.own, database=f"sqlite:///{tmp_path}/s.db",
-        network_allowlist=["*"], allow_host_network=True, allow_host_namespaces=True,
-    )  # fmt: skip
+        sandbox=sandbox,
+        own=stack.own,
+        database=f"sqlite:///{tmp_path}/s.db",
+        network_allowlist=["*"],
+        allow_host_network=True,
+        allow_host_namespaces=True,
+    )
     try:
         name = sandbox.name("joiner")
         base = f"run -d --name {name} {sandbox.label_args()}"
         network_id = api.inspect_network(stack.network)["Id"]
         for options in (
-            f"--network {stack.network}", f"--network container:{stack.proxy}",
-            f"--network container:{stack.own[:12]}", f"--pid container:{stack.proxy}",
-            f"--ipc container:{stack.own}", f"--uts container:{stack.proxy}",
-        ):  # fmt: skip
+            f"--network {stack.network}",
+            f"--network container:{stack.proxy}",
+            f"--network container:{stack.own[:12]}",
+            f"--pid container:{stack.proxy}",
+            f"--ipc container:{stack.own}",
+            f"--uts container:{stack.proxy}",
+        ):
             refused(chat.ask(f"{base} {options} {TEST_IMAGE} sleep 60"))
         # By ID (or an ID prefix a glob could match), the network is named, not judged by ID.
         refused(chat.ask(f"{base} --network {network_id[:12]} {TEST_IMAGE} sleep 60"), AccessDenied)
@@ -209,8 +234,9 @@ def test_run_may_not_join_a_protected_network_or_namespace(
                 api.remove_container(name, force=True)
             api.remove_network(free)
         # And an unprotected container's namespace is joined, by the ID that was checked.
-        host = api.create_container(TEST_IMAGE, ["sleep", "300"], name=sandbox.name("ns-host"),
-                                    labels=sandbox.labels)  # fmt: skip
+        host = api.create_container(
+            TEST_IMAGE, ["sleep", "300"], name=sandbox.name("ns-host"), labels=sandbox.labels
+        )
         api.start(host["Id"])
         try:
             reply = chat.ask(
@@ -278,9 +304,11 @@ def test_the_volume_allowlist_opens_named_volumes_but_never_a_protected_one(
     foreign = sandbox.name("team-vol")
     api.create_volume(foreign, labels=sandbox.labels)
     chat = ChatBot(
-        sandbox=sandbox, own=stack.own, database=f"sqlite:///{tmp_path}/s.db",
+        sandbox=sandbox,
+        own=stack.own,
+        database=f"sqlite:///{tmp_path}/s.db",
         volume_allowlist=[f"t{sandbox.session[:6]}-*"],
-    )  # fmt: skip
+    )
     try:
         run = f"run --rm {sandbox.label_args()}"
         assert chat.ask(f"{run} -v {foreign}:/x {TEST_IMAGE} true").error is None
@@ -319,8 +347,9 @@ def test_an_image_that_carries_the_protected_label_is_not_run(
 ) -> None:
     base = api.create_container(TEST_IMAGE, ["true"], labels=sandbox.labels)
     repository = f"chatops-test/t{sandbox.session[:6]}-protected-image"
-    api.commit(base["Id"], repository=repository, tag="latest",
-               conf={"Labels": sandbox.labels | PROTECTED})  # fmt: skip
+    api.commit(
+        base["Id"], repository=repository, tag="latest", conf={"Labels": sandbox.labels | PROTECTED}
+    )
     api.remove_container(base["Id"])
     name = sandbox.name("from-protected-image")
     try:
@@ -334,17 +363,21 @@ def test_an_image_that_carries_the_protected_label_is_not_run(
 def test_prune_and_housekeeping_leave_protected_containers(
     sandbox: Sandbox, stack: Stack, tmp_path: Any, api: docker.APIClient
 ) -> None:
-    dead_protected = api.create_container(TEST_IMAGE, ["true"], name=sandbox.name("dead-p"),
-                                          labels=sandbox.labels | PROTECTED)  # fmt: skip
-    dead_plain = api.create_container(TEST_IMAGE, ["true"], name=sandbox.name("dead-x"),
-                                      labels=sandbox.labels)  # fmt: skip
+    dead_protected = api.create_container(
+        TEST_IMAGE, ["true"], name=sandbox.name("dead-p"), labels=sandbox.labels | PROTECTED
+    )
+    dead_plain = api.create_container(
+        TEST_IMAGE, ["true"], name=sandbox.name("dead-x"), labels=sandbox.labels
+    )
     chat = ChatBot(sandbox=sandbox, own=stack.own, database=f"sqlite:///{tmp_path}/s.db")
     try:
         # Housekeeping's plan (only planned here: other tests' containers are on this engine).
         housekeeping = DockerEngine(
-            name="default", url=sandbox.docker_host, limits=EngineLimits(),
+            name="default",
+            url=sandbox.docker_host,
+            limits=EngineLimits(),
             cleanup_rules=CleanupRules(container_grace=timedelta(0), image_grace=timedelta(0)),
-        )  # fmt: skip
+        )
         plan = housekeeping.plan_cleanup()
         housekeeping.close()
         planned = {item.id for item in plan.items}
@@ -382,10 +415,12 @@ def test_a_volume_claimed_from_chat_is_the_stacks_once_a_protected_container_mou
     # Positive control: before the stack uses it, chat may mount what chat made.
     assert chat.ask(f"{run} -v {claimed}:/x {TEST_IMAGE} true").error is None
     stack_container = api.create_container(
-        TEST_IMAGE, ["sleep", "300"], name=sandbox.name("squat-stack"),
+        TEST_IMAGE,
+        ["sleep", "300"],
+        name=sandbox.name("squat-stack"),
         labels=sandbox.labels | PROTECTED,
         host_config=api.create_host_config(binds={claimed: {"bind": "/data", "mode": "rw"}}),
-    )  # fmt: skip
+    )
     try:
         message = refused(chat.ask(f"{run} -v {claimed}:/x {TEST_IMAGE} cat /x/f"))
         assert "mounted by a protected container" in message
@@ -411,8 +446,12 @@ def test_an_image_may_not_bring_reserved_labels(
     from housekeeping and notices: nobody judged those labels, so the run is refused."""
     base = api.create_container(TEST_IMAGE, ["true"], labels=sandbox.labels)
     repository = f"chatops-test/t{sandbox.session[:6]}-keep-image"
-    api.commit(base["Id"], repository=repository, tag="latest",
-               conf={"Labels": sandbox.labels | {"chatops.keep": "true", "chatops.quiet": "1"}})  # fmt: skip
+    api.commit(
+        base["Id"],
+        repository=repository,
+        tag="latest",
+        conf={"Labels": sandbox.labels | {"chatops.keep": "true", "chatops.quiet": "1"}},
+    )
     api.remove_container(base["Id"])
     name = sandbox.name("from-keep-image")
     try:

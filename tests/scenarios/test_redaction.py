@@ -32,11 +32,17 @@ def _running(api: docker.APIClient, sandbox: Sandbox, stem: str) -> str:
     name = sandbox.name(stem)
     script = f"echo start {TOKEN}; echo value $API_KEY; echo again {VALUE}; sleep 300; true"
     container = api.create_container(
-        TEST_IMAGE, name=name, command=["sh", "-c", script],
-        environment={"API_KEY": VALUE}, labels=sandbox.labels | {"hook": HOOK},
-        healthcheck={"Test": ["CMD-SHELL", f"echo health {TOKEN} $API_KEY"],
-                     "Interval": 200_000_000, "Timeout": 2_000_000_000},
-    )  # fmt: skip
+        TEST_IMAGE,
+        name=name,
+        command=["sh", "-c", script],
+        environment={"API_KEY": VALUE},
+        labels=sandbox.labels | {"hook": HOOK},
+        healthcheck={
+            "Test": ["CMD-SHELL", f"echo health {TOKEN} $API_KEY"],
+            "Interval": 200_000_000,
+            "Timeout": 2_000_000_000,
+        },
+    )
     api.start(container)
     deadline = time.monotonic() + 30
     while not (api.inspect_container(name)["State"].get("Health") or {}).get("Log"):
@@ -65,8 +71,9 @@ def test_inspect_shows_no_secret_in_command_healthcheck_log_or_labels(
     assert _leaks(shown) == []
     assert document["Config"]["Env"][0] == "API_KEY=<redacted>"
     assert document["Config"]["Healthcheck"]["Test"] == [
-        "CMD-SHELL", "echo health <redacted> $API_KEY"
-    ]  # fmt: skip
+        "CMD-SHELL",
+        "echo health <redacted> $API_KEY",
+    ]
     assert document["State"]["Health"]["Log"][-1]["Output"].startswith(
         "health <redacted> <redacted>"
     )
@@ -106,9 +113,12 @@ def test_a_crash_notice_redacts_before_it_cuts(
     name = sandbox.name("crash-cut")
     filler = "y" * (4_000 - 2 - (len(TOKEN) - 20))
     container = api.create_container(
-        TEST_IMAGE, name=name, environment={"API_KEY": VALUE}, labels=sandbox.labels,
+        TEST_IMAGE,
+        name=name,
+        environment={"API_KEY": VALUE},
+        labels=sandbox.labels,
         command=["sh", "-c", f"echo value $API_KEY; echo {TOKEN}; echo {filler}; exit 3"],
-    )  # fmt: skip
+    )
     api.start(container)
     assert api.wait(container, timeout=30)["StatusCode"] == 3
     raw = api.logs(container).decode()

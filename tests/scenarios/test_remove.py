@@ -106,13 +106,19 @@ class RepointBeforeRemoval:
 def test_an_approved_rmi_removes_the_planned_image_not_the_name(
     sandbox: Sandbox, api: docker.APIClient
 ) -> None:
-    planned = import_image(api, sandbox, repository=f"chatops-test/p-{sandbox.session}",
-                           content=b"planned")  # fmt: skip
-    other = import_image(api, sandbox, repository=f"chatops-test/o-{sandbox.session}",
-                         content=b"nobody approved this")  # fmt: skip
+    planned = import_image(
+        api, sandbox, repository=f"chatops-test/p-{sandbox.session}", content=b"planned"
+    )
+    other = import_image(
+        api,
+        sandbox,
+        repository=f"chatops-test/o-{sandbox.session}",
+        content=b"nobody approved this",
+    )
     reference = f"chatops-test/p-{sandbox.session}:latest"
-    rules = CleanupRules.from_text(container_grace="1h", image_grace="1h", keep_label="k",
-                                   exclude=[])  # fmt: skip
+    rules = CleanupRules.from_text(
+        container_grace="1h", image_grace="1h", keep_label="k", exclude=[]
+    )
     plan = make_plan(api, RemoveImages(images=(reference,)), rules)
     assert [item.id for item in plan.items] == [planned]
     racing = RepointBeforeRemoval(api, reference=reference, other=other)

@@ -76,9 +76,12 @@ def replicas(
         home = tmp_path / name
         home.mkdir()
         process, base = serve_process(
-            home, DOCKER_HOST=sandbox.docker_host, SLACK_API_URL=fake_slack.api_url,
-            CHATOPS_CONFIG=str(config), CHATOPS_DATABASE_URL=postgres_url,
-        )  # fmt: skip
+            home,
+            DOCKER_HOST=sandbox.docker_host,
+            SLACK_API_URL=fake_slack.api_url,
+            CHATOPS_CONFIG=str(config),
+            CHATOPS_DATABASE_URL=postgres_url,
+        )
         started.append(Replica(process=process, base=base, home=home))
     yield started
     for replica in started:
@@ -104,22 +107,34 @@ def test_two_replicas_act_as_one_bot(
     # An approval requested on one and clicked on both, at once: executed once.
     name = sandbox.name("replica-rm")
     api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
-    a.post(slash_command_body(text=f"rm {name}", response_url=fake_slack.response_url("ask"),
-                              user_id="U0OPS"))  # fmt: skip
+    a.post(
+        slash_command_body(
+            text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"
+        )
+    )
     posted = fake_slack.wait_for("chat.postMessage", where=lambda c: "#" in str(c.body.get("text")))
     request_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
     clicks = [
-        threading.Thread(target=replica.post, args=(block_actions_body(
-            action_id="chatops_approve", value=request_id, user_id="U0ADMIN",
-            response_url=fake_slack.response_url(f"click-{index}")),))
+        threading.Thread(
+            target=replica.post,
+            args=(
+                block_actions_body(
+                    action_id="chatops_approve",
+                    value=request_id,
+                    user_id="U0ADMIN",
+                    response_url=fake_slack.response_url(f"click-{index}"),
+                ),
+            ),
+        )
         for index, replica in enumerate((a, b))
-    ]  # fmt: skip
+    ]
     for click in clicks:
         click.start()
     for click in clicks:
         click.join()
-    fake_slack.wait_for("chat.update", where=lambda c: str(c.body.get("text")).endswith(
-        f"#{request_id}: done"))  # fmt: skip
+    fake_slack.wait_for(
+        "chat.update", where=lambda c: str(c.body.get("text")).endswith(f"#{request_id}: done")
+    )
     assert not api.containers(all=True, filters={"name": name})
     # The requester hears it once; the slower click is refused (already approved, running or
     # done, depending on when it came).
@@ -134,12 +149,14 @@ def test_two_replicas_act_as_one_bot(
 
     # A Slack event delivered to both (a retry that landed elsewhere) runs once.
     started = sandbox.name("replica-run")
-    event = mention_event(f"run -d --name {started} {sandbox.label_args()} {TEST_IMAGE} sleep 60",
-                          user="U0OPS")  # fmt: skip
+    event = mention_event(
+        f"run -d --name {started} {sandbox.label_args()} {TEST_IMAGE} sleep 60", user="U0OPS"
+    )
     a.post(event_body(event, event_id="EvReplica"))
     b.post(event_body(event, event_id="EvReplica"))
-    fake_slack.wait_for("chat.postMessage", where=lambda c: f"Started container `{started}`"
-                        in json.dumps(c.body))  # fmt: skip
+    fake_slack.wait_for(
+        "chat.postMessage", where=lambda c: f"Started container `{started}`" in json.dumps(c.body)
+    )
     assert len(api.containers(all=True, filters={"name": started})) == 1
 
     # The streaming replica is killed; the other takes the stream over (its lease lapses) and
@@ -148,21 +165,34 @@ def test_two_replicas_act_as_one_bot(
     owner.process.send_signal(signal.SIGKILL)
     owner.process.wait(timeout=30)
     crashed = sandbox.name("replica-crash")
-    api.start(api.create_container(TEST_IMAGE, ["sh", "-c", "exit 9"], name=crashed,
-                                   labels=sandbox.labels))  # fmt: skip
+    api.start(
+        api.create_container(
+            TEST_IMAGE, ["sh", "-c", "exit 9"], name=crashed, labels=sandbox.labels
+        )
+    )
     notice = fake_slack.wait_for(
-        "chat.postMessage", timeout=120,
+        "chat.postMessage",
+        timeout=120,
         where=lambda c: str(c.body.get("text", "")).startswith(crashed),
-    )  # fmt: skip
+    )
     assert "exit code 9" in notice[0].body["text"]
     assert other.streaming()
     control = sandbox.name("replica-after")  # a repeat of the first would be told by now too
-    api.start(api.create_container(TEST_IMAGE, ["sh", "-c", "exit 4"], name=control,
-                                   labels=sandbox.labels))  # fmt: skip
-    fake_slack.wait_for("chat.postMessage", timeout=60,
-                        where=lambda c: str(c.body.get("text", "")).startswith(control))  # fmt: skip
-    told_crash = [c for c in fake_slack.of("chat.postMessage")
-                  if str(c.body.get("text", "")).startswith(crashed)]  # fmt: skip
+    api.start(
+        api.create_container(
+            TEST_IMAGE, ["sh", "-c", "exit 4"], name=control, labels=sandbox.labels
+        )
+    )
+    fake_slack.wait_for(
+        "chat.postMessage",
+        timeout=60,
+        where=lambda c: str(c.body.get("text", "")).startswith(control),
+    )
+    told_crash = [
+        c
+        for c in fake_slack.of("chat.postMessage")
+        if str(c.body.get("text", "")).startswith(crashed)
+    ]
     assert len(told_crash) == 1
     # Long after the approval ran (two crashes told since), its requester was told once.
     assert len([c for c in fake_slack.of("chat.postEphemeral") if told_requester(c)]) == 1
@@ -177,30 +207,49 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
     from tests.fakes.socket_relay import SocketRelay
 
     config = tmp_path / "chatops.toml"
-    config.write_text('[roles]\nviewer = ["*"]\noperator = ["U0OPS"]\nadmin = ["U0ADMIN"]\n'
-                      '[approvals]\nrequired_for = ["rm"]\napprovers = ["admin"]\n'
-                      'interrupted_after = "2s"\n')  # fmt: skip
+    config.write_text(
+        '[roles]\nviewer = ["*"]\noperator = ["U0OPS"]\nadmin = ["U0ADMIN"]\n'
+        '[approvals]\nrequired_for = ["rm"]\napprovers = ["admin"]\n'
+        'interrupted_after = "2s"\n'
+    )
     database = f"sqlite:///{tmp_path}/state.db"
     relay = SocketRelay(path=tmp_path / "engine.sock", target=sandbox.docker_host)
     first_home, second_home = tmp_path / "first", tmp_path / "second"
     first_home.mkdir()
     second_home.mkdir()
-    first, base = serve_process(first_home, DOCKER_HOST=relay.url, CHATOPS_CONFIG=str(config),
-                                SLACK_API_URL=fake_slack.api_url, CHATOPS_DATABASE_URL=database)  # fmt: skip
+    first, base = serve_process(
+        first_home,
+        DOCKER_HOST=relay.url,
+        CHATOPS_CONFIG=str(config),
+        SLACK_API_URL=fake_slack.api_url,
+        CHATOPS_DATABASE_URL=database,
+    )
     second = None
     name = sandbox.name("interrupted")
     try:
         api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
-        post_signed(f"{base}/slack/events", slash_command_body(
-            text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"),
-            secret=SIGNING_SECRET)  # fmt: skip
-        posted = fake_slack.wait_for("chat.postMessage",
-                                     where=lambda c: "#" in str(c.body.get("text")))  # fmt: skip
+        post_signed(
+            f"{base}/slack/events",
+            slash_command_body(
+                text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"
+            ),
+            secret=SIGNING_SECRET,
+        )
+        posted = fake_slack.wait_for(
+            "chat.postMessage", where=lambda c: "#" in str(c.body.get("text"))
+        )
         request_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
         relay.stall()  # the engine hangs: the execution will wait on it
-        post_signed(f"{base}/slack/events", block_actions_body(
-            action_id="chatops_approve", value=request_id, user_id="U0ADMIN",
-            response_url=fake_slack.response_url("click")), secret=SIGNING_SECRET)  # fmt: skip
+        post_signed(
+            f"{base}/slack/events",
+            block_actions_body(
+                action_id="chatops_approve",
+                value=request_id,
+                user_id="U0ADMIN",
+                response_url=fake_slack.response_url("click"),
+            ),
+            secret=SIGNING_SECRET,
+        )
         state = create_engine(database)
 
         def executing() -> bool:
@@ -220,11 +269,18 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
                 os.kill(child, signal.SIGKILL)
         first.wait(timeout=30)
         relay.flow()
-        second, _ = serve_process(second_home, DOCKER_HOST=sandbox.docker_host,
-                                  CHATOPS_CONFIG=str(config), SLACK_API_URL=fake_slack.api_url,
-                                  CHATOPS_DATABASE_URL=database)  # fmt: skip
-        fake_slack.wait_for("chat.update", timeout=90, where=lambda c: str(
-            c.body.get("text")).endswith(f"#{request_id}: interrupted"))  # fmt: skip
+        second, _ = serve_process(
+            second_home,
+            DOCKER_HOST=sandbox.docker_host,
+            CHATOPS_CONFIG=str(config),
+            SLACK_API_URL=fake_slack.api_url,
+            CHATOPS_DATABASE_URL=database,
+        )
+        fake_slack.wait_for(
+            "chat.update",
+            timeout=90,
+            where=lambda c: str(c.body.get("text")).endswith(f"#{request_id}: interrupted"),
+        )
         # Neither lost nor run twice: reported, and the container is still there.
         api.inspect_container(name)
         with state.connect() as connection:

@@ -200,8 +200,9 @@ def test_port_ranges_publish_port_by_port_or_pick_in_the_host_range(
         "sleep 300'"
     )
     doc = api.inspect_container(name)
-    expected = {f"{8000 + i}/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(first + i)}]
-                for i in range(4)}  # fmt: skip
+    expected = {
+        f"{8000 + i}/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(first + i)}] for i in range(4)
+    }
     assert doc["HostConfig"]["PortBindings"] == expected
     assert doc["NetworkSettings"]["Ports"] == expected
     assert set(doc["Config"]["ExposedPorts"]) == set(expected)
@@ -230,12 +231,15 @@ def test_a_named_volume_that_is_a_host_path_is_refused(
     """`docker volume create -o o=bind -o device=/dir` is a bind mount under another name."""
     hostile = f"t{sandbox.session[:6]}-hostvol"
     plain = f"t{sandbox.session[:6]}-plainvol"
-    api.create_volume(hostile, driver="local", driver_opts={"type": "none", "o": "bind",
-                                                          "device": str(tmp_path)})  # fmt: skip
+    api.create_volume(
+        hostile, driver="local", driver_opts={"type": "none", "o": "bind", "device": str(tmp_path)}
+    )
     try:
         name = sandbox.name("hostvol")
-        reply = bot.handle(f"run --name {name} {sandbox.label_args()} -v {hostile}:/h "
-                           f"{TEST_IMAGE} touch /h/planted")  # fmt: skip
+        reply = bot.handle(
+            f"run --name {name} {sandbox.label_args()} -v {hostile}:/h "
+            f"{TEST_IMAGE} touch /h/planted"
+        )
         assert reply.error is not None and "volume_allowlist" in str(reply.error)
         assert not (tmp_path / "planted").exists()
         assert api.containers(all=True, filters={"name": name}) == []

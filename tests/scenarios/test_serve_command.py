@@ -29,9 +29,14 @@ from tests.serving import environment, free_port, serve_process, stop
 
 def test_missing_credentials_stop_start_up_with_one_line(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"], env=environment(), cwd=tmp_path,
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "serve"],
+        env=environment(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
@@ -45,13 +50,21 @@ def test_serve_answers_and_stops_on_sigterm(
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "serve"],
         env=environment(
-            DOCKER_HOST=sandbox.docker_host, SLACK_BOT_TOKEN="xoxb-test",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url,
-            PORT=str(port), HOST="127.0.0.1", CHATOPS_AUDIT_KEY=AUDIT_KEY,
-            CHATOPS_METRICS_HOST="127.0.0.1", CHATOPS_METRICS_PORT="0",
+            DOCKER_HOST=sandbox.docker_host,
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake_slack.api_url,
+            PORT=str(port),
+            HOST="127.0.0.1",
+            CHATOPS_AUDIT_KEY=AUDIT_KEY,
+            CHATOPS_METRICS_HOST="127.0.0.1",
+            CHATOPS_METRICS_PORT="0",
         ),
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):  # ready: Slack reached and the work process started
@@ -99,14 +112,23 @@ def test_pending_approval_survives_kill_9(
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "serve"],
             env=environment(
-                DOCKER_HOST=sandbox.docker_host, SLACK_BOT_TOKEN="xoxb-test",
-                SLACK_SIGNING_SECRET=SIGNING_SECRET, SLACK_API_URL=fake_slack.api_url,
-                PORT=str(port), HOST="127.0.0.1", CHATOPS_CONFIG=str(config),
-                CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db", CHATOPS_AUDIT_KEY=AUDIT_KEY,
-                CHATOPS_METRICS_HOST="127.0.0.1", CHATOPS_METRICS_PORT="0",
+                DOCKER_HOST=sandbox.docker_host,
+                SLACK_BOT_TOKEN="xoxb-test",
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                SLACK_API_URL=fake_slack.api_url,
+                PORT=str(port),
+                HOST="127.0.0.1",
+                CHATOPS_CONFIG=str(config),
+                CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db",
+                CHATOPS_AUDIT_KEY=AUDIT_KEY,
+                CHATOPS_METRICS_HOST="127.0.0.1",
+                CHATOPS_METRICS_PORT="0",
             ),
-            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):  # ready: Slack reached and the work process started
             try:
@@ -119,8 +141,9 @@ def test_pending_approval_survives_kill_9(
 
     first, base = launch()
     try:
-        body = slash_command_body(text=f"rm {name}", response_url=fake_slack.response_url("k"),
-                                  user_id="U0OPS")  # fmt: skip
+        body = slash_command_body(
+            text=f"rm {name}", response_url=fake_slack.response_url("k"), user_id="U0OPS"
+        )
         post_signed(f"{base}/slack/events", body, secret=SIGNING_SECRET)
         posted = fake_slack.wait_for("chat.postMessage")[-1]
         request_id = posted.body["text"].rsplit("#", 1)[1]
@@ -130,8 +153,12 @@ def test_pending_approval_survives_kill_9(
         first.wait(timeout=30)
     second, base = launch()
     try:
-        click = block_actions_body(action_id="chatops_approve", value=request_id,
-                                   user_id="U0ADMIN", response_url=fake_slack.response_url("c"))  # fmt: skip
+        click = block_actions_body(
+            action_id="chatops_approve",
+            value=request_id,
+            user_id="U0ADMIN",
+            response_url=fake_slack.response_url("c"),
+        )
         assert post_signed(f"{base}/slack/events", click, secret=SIGNING_SECRET).status_code == 200
         fake_slack.wait_for("chat.update", where=lambda c: "done" in str(c.body.get("text")))
         assert api.containers(all=True, filters={"name": name}) == []
@@ -139,11 +166,16 @@ def test_pending_approval_survives_kill_9(
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=30)
     verified = subprocess.run(
-        [sys.executable, "-m", "bot", "audit", "verify"], cwd=tmp_path, capture_output=True,
-        text=True, timeout=60, check=False,
-        env=environment(CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db",
-                        CHATOPS_AUDIT_KEY=AUDIT_KEY),
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "audit", "verify"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment(
+            CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db", CHATOPS_AUDIT_KEY=AUDIT_KEY
+        ),
+    )
     assert verified.returncode == 0, verified.stderr
     assert "Audit log intact" in verified.stdout
 
@@ -152,11 +184,19 @@ def test_a_misspelt_table_stops_start_up(tmp_path: Path) -> None:
     config = tmp_path / "chatops.toml"
     config.write_text('[acess]\nchannels = ["C0OPS"]\n')
     done = subprocess.run(
-        [sys.executable, "-m", "bot", "serve"], cwd=tmp_path, capture_output=True, text=True,
-        timeout=60, check=False,
-        env=environment(SLACK_BOT_TOKEN="xoxb-test", SLACK_SIGNING_SECRET=SIGNING_SECRET,
-                        CHATOPS_CONFIG=str(config), CHATOPS_AUDIT_KEY=AUDIT_KEY),
-    )  # fmt: skip
+        [sys.executable, "-m", "bot", "serve"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=environment(
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            CHATOPS_CONFIG=str(config),
+            CHATOPS_AUDIT_KEY=AUDIT_KEY,
+        ),
+    )
     assert done.returncode == 2
     [line] = done.stderr.strip().splitlines()
     assert "unknown table 'acess' (did you mean 'access'?)" in line
@@ -167,9 +207,11 @@ def test_slack_unreachable_at_start_is_retried_and_not_ready(
 ) -> None:
     slack_port = free_port()  # nothing listens here yet
     process, base = serve_process(
-        tmp_path, started=False, DOCKER_HOST=sandbox.docker_host,
+        tmp_path,
+        started=False,
+        DOCKER_HOST=sandbox.docker_host,
         SLACK_API_URL=f"http://127.0.0.1:{slack_port}/api/",
-    )  # fmt: skip
+    )
     fake = None
     try:
         waiting = requests.get(f"{base}/healthz", timeout=10)
@@ -258,8 +300,12 @@ def test_sigterm_drains_then_tells_who_waits_and_exits_promptly(
     plus the rest of the shutdown (10 s; 20 s allowed here for a loaded machine)."""
     config = tmp_path / "chatops.toml"
     config.write_text('[roles]\noperator = ["U0ALICE"]\n')
-    process, base = serve_process(tmp_path, DOCKER_HOST=sandbox.docker_host,
-                                  SLACK_API_URL=fake_slack.api_url, CHATOPS_CONFIG=str(config))  # fmt: skip
+    process, base = serve_process(
+        tmp_path,
+        DOCKER_HOST=sandbox.docker_host,
+        SLACK_API_URL=fake_slack.api_url,
+        CHATOPS_CONFIG=str(config),
+    )
     name = sandbox.name("drain")
     try:
         text = f"run --name {name} {sandbox.label_args()} {TEST_IMAGE} sleep 300"
@@ -286,9 +332,12 @@ def test_json_logs_one_line_per_request_with_the_id_the_user_sees(
     config = tmp_path / "chatops.toml"
     config.write_text('[roles]\noperator = ["U0ALICE"]\n')
     process, base = serve_process(
-        tmp_path, DOCKER_HOST=sandbox.docker_host, SLACK_API_URL=fake_slack.api_url,
-        CHATOPS_CONFIG=str(config), LOG_FORMAT="json",
-    )  # fmt: skip
+        tmp_path,
+        DOCKER_HOST=sandbox.docker_host,
+        SLACK_API_URL=fake_slack.api_url,
+        CHATOPS_CONFIG=str(config),
+        LOG_FORMAT="json",
+    )
     name = sandbox.name("json-secret")
     try:
         for text, url in (
@@ -300,8 +349,9 @@ def test_json_logs_one_line_per_request_with_the_id_the_user_sees(
             ),
         ):
             body = slash_command_body(text=text, response_url=fake_slack.response_url(url))
-            assert post_signed(f"{base}/slack/events", body,
-                               secret=SIGNING_SECRET).status_code == 200  # fmt: skip
+            assert (
+                post_signed(f"{base}/slack/events", body, secret=SIGNING_SECRET).status_code == 200
+            )
             fake_slack.wait_for("response", where=partial(answered_to, f"/{url}"))
     finally:
         output = stop(process, tmp_path)

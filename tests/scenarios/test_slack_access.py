@@ -42,9 +42,11 @@ def test_viewers_may_look_but_not_run(guarded_bot: SlackBot, api: docker.APIClie
     assert '"table"' in answer(guarded_bot, "ps -a", user="U0ANYONE", name="look")
     name = box.name("denied")
     text = answer(
-        guarded_bot, f"run -d --name {name} {box.label_args()} {TEST_IMAGE} sleep 60",
-        user="U0ANYONE", name="run",
-    )  # fmt: skip
+        guarded_bot,
+        f"run -d --name {name} {box.label_args()} {TEST_IMAGE} sleep 60",
+        user="U0ANYONE",
+        name="run",
+    )
     assert "`run` needs the operator role ([roles] operator); you are viewer" in text
     assert '"response_type": "ephemeral"' in text
     assert api.containers(all=True, filters={"name": name}) == []
@@ -56,9 +58,11 @@ def test_group_members_operate_with_default_limits(
     box = guarded_bot.sandbox
     name = box.name("grouped")
     text = answer(
-        guarded_bot, f"run -d --name {name} {box.label_args()} {TEST_IMAGE} sleep 60",
-        user="U0OPS", name="run",
-    )  # fmt: skip
+        guarded_bot,
+        f"run -d --name {name} {box.label_args()} {TEST_IMAGE} sleep 60",
+        user="U0OPS",
+        name="run",
+    )
     assert f"Started container `{name}`" in text
     assert api.inspect_container(name)["HostConfig"]["Memory"] == 64 * 2**20
     answer(guarded_bot, f"stop -t 0 {name}", user="U0OPS", name="stop")
@@ -75,8 +79,9 @@ def test_risky_options_are_refused_naming_the_setting(
         guarded_bot,
         f"run -d --privileged -v /var/run/docker.sock:/var/run/docker.sock --name {name} "
         f"{box.label_args()} {TEST_IMAGE} sleep 60",
-        user="U0OPS", name="risky",
-    )  # fmt: skip
+        user="U0OPS",
+        name="risky",
+    )
     assert "`--privileged` is refused (allow it with [run_policy] allow_privileged = true)" in text
     assert "allow_docker_socket = true" in text
     assert api.containers(all=True, filters={"name": name}) == []

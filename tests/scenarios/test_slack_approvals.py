@@ -22,13 +22,21 @@ ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0SECOND"
 
 
 def start(
-    sandbox: Sandbox, fake: FakeSlack, database: str, *,
-    clock: Callable[[], datetime] | None = None, **approvals: Any,
-) -> SlackService:  # fmt: skip
+    sandbox: Sandbox,
+    fake: FakeSlack,
+    database: str,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    **approvals: Any,
+) -> SlackService:
     return serve_bot(
-        sandbox, fake, clock=clock, roles=ROLES, chatops_database_url=database,
+        sandbox,
+        fake,
+        clock=clock,
+        roles=ROLES,
+        chatops_database_url=database,
         approvals={"required_for": ["rm", "rmi", "prune"], "approvers": ["admin"], **approvals},
-    )  # fmt: skip
+    )
 
 
 @pytest.fixture
@@ -45,9 +53,11 @@ def approvals_bot(sandbox: Sandbox, fake_slack: FakeSlack, database: str) -> Ite
 
 def click(bot: SlackBot, *, approve: bool, request_id: int, user: str, name: str) -> int:
     body = block_actions_body(
-        action_id="chatops_approve" if approve else "chatops_reject", value=str(request_id),
-        user_id=user, response_url=bot.fake.response_url(name),
-    )  # fmt: skip
+        action_id="chatops_approve" if approve else "chatops_reject",
+        value=str(request_id),
+        user_id=user,
+        response_url=bot.fake.response_url(name),
+    )
     return post_signed(bot.events_url, body, secret=SIGNING_SECRET).status_code
 
 
@@ -126,10 +136,18 @@ def test_twenty_concurrent_clicks_execute_once(
     approvals_bot.fake.usergroups["S0SRE"] = [f"U0SRE{i:02d}" for i in range(20)]
     name, request_id = request_removal(approvals_bot, api, "stampede")
     threads = [
-        threading.Thread(target=click, kwargs={"bot": approvals_bot, "approve": True,
-                         "request_id": request_id, "user": f"U0SRE{i:02d}", "name": f"s{i}"})
+        threading.Thread(
+            target=click,
+            kwargs={
+                "bot": approvals_bot,
+                "approve": True,
+                "request_id": request_id,
+                "user": f"U0SRE{i:02d}",
+                "name": f"s{i}",
+            },
+        )
         for i in range(20)
-    ]  # fmt: skip
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -162,8 +180,9 @@ def test_pending_request_survives_a_restart(
         second.stop()
 
 
-def test_expiry_after_a_restart(sandbox: Sandbox, fake_slack: FakeSlack, database: str,
-                                api: docker.APIClient) -> None:  # fmt: skip
+def test_expiry_after_a_restart(
+    sandbox: Sandbox, fake_slack: FakeSlack, database: str, api: docker.APIClient
+) -> None:
     service = start(sandbox, fake_slack, database, expire_after="1s")
     bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
     try:
@@ -172,8 +191,7 @@ def test_expiry_after_a_restart(sandbox: Sandbox, fake_slack: FakeSlack, databas
         service.stop()
     # The restarted bot's clock is past the expiry: nothing waits for the time to pass.
     later = datetime.now(UTC) + timedelta(seconds=5)
-    restarted = start(sandbox, fake_slack, database, expire_after="1s",
-                      clock=lambda: later)  # fmt: skip
+    restarted = start(sandbox, fake_slack, database, expire_after="1s", clock=lambda: later)
     try:
         bot = SlackBot(service=restarted, fake=fake_slack, sandbox=sandbox)
         final_update(bot, request_id, "expired")
@@ -206,8 +224,12 @@ def test_an_approved_prune_removes_only_what_was_planned(
     box = approvals_bot.sandbox
     label = f"chatops.test.prune={box.session}"
     planned = box.name("prune-planned")
-    api.create_container(TEST_IMAGE, command=["true"], name=planned,
-                         labels=box.labels | {"chatops.test.prune": box.session})  # fmt: skip
+    api.create_container(
+        TEST_IMAGE,
+        command=["true"],
+        name=planned,
+        labels=box.labels | {"chatops.test.prune": box.session},
+    )
     before = len(approvals_bot.fake.of("chat.postMessage"))
     approvals_bot.command(f"container prune --filter label={label}", name="ask", user_id="U0OPS")
     approvals_bot.responses("ask")
@@ -215,8 +237,12 @@ def test_an_approved_prune_removes_only_what_was_planned(
     assert planned in json.dumps(posted.body["blocks"])
     request_id = int(posted.body["text"].rsplit("#", 1)[1])
     late = box.name("prune-late")  # appears after the plan: must survive
-    api.create_container(TEST_IMAGE, command=["true"], name=late,
-                         labels=box.labels | {"chatops.test.prune": box.session})  # fmt: skip
+    api.create_container(
+        TEST_IMAGE,
+        command=["true"],
+        name=late,
+        labels=box.labels | {"chatops.test.prune": box.session},
+    )
     click(approvals_bot, approve=True, request_id=request_id, user="U0ADMIN", name="go")
     final_update(approvals_bot, request_id, "done")
     with pytest.raises(docker.errors.NotFound):
@@ -225,6 +251,7 @@ def test_an_approved_prune_removes_only_what_was_planned(
 
 
 def test_nothing_to_prune_needs_no_approval(approvals_bot: SlackBot) -> None:
-    approvals_bot.command("container prune --filter label=nothing.has=this", name="empty",
-                          user_id="U0OPS")  # fmt: skip
+    approvals_bot.command(
+        "container prune --filter label=nothing.has=this", name="empty", user_id="U0OPS"
+    )
     assert "Deleted 0 containers" in json.dumps(approvals_bot.responses("empty")[0])

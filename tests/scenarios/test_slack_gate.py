@@ -48,9 +48,12 @@ def everything_stored(database: str) -> str:
     """Every row of every table of the bot's database, as text."""
     with open_database(database).connect() as connection:
         return json.dumps(
-            [[str(v) for v in row] for table in metadata.sorted_tables
-             for row in connection.execute(select(table))]
-        )  # fmt: skip
+            [
+                [str(v) for v in row]
+                for table in metadata.sorted_tables
+                for row in connection.execute(select(table))
+            ]
+        )
 
 
 def everything_sent(fake: FakeSlack) -> str:
@@ -61,9 +64,13 @@ def everything_sent(fake: FakeSlack) -> str:
 
 
 def test_environment_values_are_shown_and_stored_nowhere(
-    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient, tmp_path: Path,
-    caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str],
-) -> None:  # fmt: skip
+    sandbox: Sandbox,
+    fake_slack: FakeSlack,
+    api: docker.APIClient,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     database = f"sqlite:///{tmp_path}/state.db"
     service = serve_bot(sandbox, fake_slack, chatops_database_url=database, log_level="DEBUG")
     bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
@@ -106,12 +113,16 @@ def test_a_stalled_engine_holds_only_its_own_workers(
 ) -> None:
     with stalled_engine() as stalled:
         service = serve_bot(
-            sandbox, fake_slack, engine_concurrency=2, engine_queue=1, worker_threads=2,
+            sandbox,
+            fake_slack,
+            engine_concurrency=2,
+            engine_queue=1,
+            worker_threads=2,
             engines={
                 "local": {"url": sandbox.docker_host, "default": True},
                 "stalled": {"url": stalled, "timeout_seconds": 8},
             },
-        )  # fmt: skip
+        )
         bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
         try:
             for index in range(3):  # two run, one waits (three people: each has a fair share)
@@ -141,12 +152,15 @@ def test_healthz_checks_engines_in_parallel_and_shows_no_details(
 ) -> None:
     with stalled_engine() as one, stalled_engine() as two, stalled_engine() as three:
         service = serve_bot(
-            sandbox, fake_slack,
+            sandbox,
+            fake_slack,
             engines={
                 "local": {"url": sandbox.docker_host, "default": True},
-                "a": {"url": one}, "b": {"url": two}, "c": {"url": three},
+                "a": {"url": one},
+                "b": {"url": two},
+                "c": {"url": three},
             },
-        )  # fmt: skip
+        )
         try:
             started = time.monotonic()
             answer = requests.get(f"http://127.0.0.1:{service.port}/healthz", timeout=30)
@@ -171,9 +185,11 @@ def test_an_approval_request_nobody_can_see_is_withdrawn(
 ) -> None:
     database = f"sqlite:///{tmp_path}/state.db"
     service = serve_bot(
-        sandbox, fake_slack, chatops_database_url=database,
+        sandbox,
+        fake_slack,
+        chatops_database_url=database,
         approvals={"required_for": ["rm"], "approvers": ["admin"], "channel": "C0APPROVALS"},
-    )  # fmt: skip
+    )
     bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
     name = sandbox.name("unseen")
     api.create_container(TEST_IMAGE, command=["true"], name=name, labels=sandbox.labels)
@@ -240,12 +256,26 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
     database = f"sqlite:///{tmp_path}/state.db"
     repository = SqlApprovalRepository(engine=open_database(database), key=AUDIT_KEY.encode())
     now = datetime.now(UTC)
-    plan = Plan(action="rm", items=(PlanItem(kind=ObjectKind.CONTAINER, id="c" * 64, target="web",
-                                             description="web (busybox, Exited)"),))  # fmt: skip
+    plan = Plan(
+        action="rm",
+        items=(
+            PlanItem(
+                kind=ObjectKind.CONTAINER,
+                id="c" * 64,
+                target="web",
+                description="web (busybox, Exited)",
+            ),
+        ),
+    )
     created: dict[str, Any] = {
-        "requester": "U0OPS", "channel_id": "C0OPS", "engine": "default",
-        "command_text": "rm web", "plan": plan, "created_at": now, "expires_at": now,
-    }  # fmt: skip
+        "requester": "U0OPS",
+        "channel_id": "C0OPS",
+        "engine": "default",
+        "command_text": "rm web",
+        "plan": plan,
+        "created_at": now,
+        "expires_at": now,
+    }
     dead = repository.create(**created)
     live = repository.create(**created)
     for record, holder, beat in ((dead, "dead", now - timedelta(minutes=5)), (live, "live", now)):
@@ -254,9 +284,11 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
         )
         assert repository.begin_execution(record.id, holder=holder, now=beat)
     service = serve_bot(
-        sandbox, fake_slack, chatops_database_url=database,
+        sandbox,
+        fake_slack,
+        chatops_database_url=database,
         approvals={"required_for": ["rm"], "channel": "C0APPROVALS", "interrupted_after": "60s"},
-    )  # fmt: skip
+    )
     try:
         [notice] = fake_slack.wait_for(
             "chat.postMessage", where=lambda call: "interrupted" in json.dumps(call.body)
@@ -279,12 +311,13 @@ def test_work_runs_in_a_work_process_that_is_restarted_and_tells_who_it_lost(
 ) -> None:
     with stalled_engine() as stalled:
         service = serve_bot(
-            sandbox, fake_slack,
+            sandbox,
+            fake_slack,
             engines={
                 "local": {"url": sandbox.docker_host, "default": True},
                 "stalled": {"url": stalled, "timeout_seconds": 5},
             },
-        )  # fmt: skip
+        )
         bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
         try:
             first = service.work_pid

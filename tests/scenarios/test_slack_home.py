@@ -21,9 +21,12 @@ ROLES = {"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]}
 @pytest.fixture
 def home_bot(sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path) -> Iterator[SlackBot]:
     service = serve_bot(
-        sandbox, fake_slack, roles=ROLES, chatops_database_url=f"sqlite:///{tmp_path}/h.db",
+        sandbox,
+        fake_slack,
+        roles=ROLES,
+        chatops_database_url=f"sqlite:///{tmp_path}/h.db",
         approvals={"required_for": ["rm"], "approvers": ["admin"]},
-    )  # fmt: skip
+    )
     yield SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
     service.stop()
 
@@ -31,10 +34,16 @@ def home_bot(sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path) -> Iterato
 def open_home(bot: SlackBot, user: str) -> dict[str, Any]:
     """``app_home_opened`` for ``user``; the view the bot published for them."""
     before = len(bot.fake.of("views.publish"))
-    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
-             "ts": "1700000500.000100"}  # fmt: skip
-    answer = post_signed(bot.events_url, event_body(event, event_id=f"EvHome{user}{before}"),
-                         secret=SIGNING_SECRET)  # fmt: skip
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": "D0HOME",
+        "tab": "home",
+        "ts": "1700000500.000100",
+    }
+    answer = post_signed(
+        bot.events_url, event_body(event, event_id=f"EvHome{user}{before}"), secret=SIGNING_SECRET
+    )
     assert answer.status_code == 200
     call: Call = bot.fake.wait_for("views.publish", count=before + 1)[-1]
     assert call.body["user_id"] == user
@@ -77,10 +86,12 @@ def test_home_shows_nothing_to_someone_without_a_role(
     sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path, api: docker.APIClient
 ) -> None:
     service = serve_bot(
-        sandbox, fake_slack, roles={"viewer": [], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
+        sandbox,
+        fake_slack,
+        roles={"viewer": [], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
         chatops_database_url=f"sqlite:///{tmp_path}/n.db",
         approvals={"required_for": ["rm"], "approvers": ["admin"]},
-    )  # fmt: skip
+    )
     bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
     try:
         name = sandbox.name("home-secret")
@@ -105,13 +116,16 @@ def test_approve_from_the_home_tab_runs_once_and_answers_by_dm(
     view = open_home(home_bot, "U0ADMIN")
     approve = next(b for b in buttons(view) if b["action_id"] == "chatops_approve")
     payload = {
-        "type": "block_actions", "user": {"id": "U0ADMIN", "team_id": "T0FAKE"},
-        "api_app_id": "A0APP", "token": "unused", "trigger_id": "1.2.3",
+        "type": "block_actions",
+        "user": {"id": "U0ADMIN", "team_id": "T0FAKE"},
+        "api_app_id": "A0APP",
+        "token": "unused",
+        "trigger_id": "1.2.3",
         "team": {"id": "T0FAKE", "domain": "fake"},
         "container": {"type": "view", "view_id": "V0HOME"},
         "view": {"id": "V0HOME", "type": "home", "blocks": view["blocks"]},
         "actions": [{**approve, "block_id": "home-request", "action_ts": "1700000600.0"}],
-    }  # fmt: skip
+    }
     body = urllib.parse.urlencode({"payload": json.dumps(payload)})
     for _ in range(2):  # a double click
         assert post_signed(home_bot.events_url, body, secret=SIGNING_SECRET).status_code == 200

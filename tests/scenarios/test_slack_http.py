@@ -65,9 +65,12 @@ def test_bad_signature_and_stale_timestamp_run_nothing(
     assert forged.status_code == 401
     stale_time = int(time.time()) - 600
     stale = post_signed(
-        slack_bot.events_url, body, secret=SIGNING_SECRET, timestamp=stale_time,
+        slack_bot.events_url,
+        body,
+        secret=SIGNING_SECRET,
+        timestamp=stale_time,
         signature=sign(SIGNING_SECRET, body, stale_time),
-    )  # fmt: skip
+    )
     assert stale.status_code == 401
     unsigned = requests.post(slack_bot.events_url, data=body, timeout=10)
     assert unsigned.status_code == 401

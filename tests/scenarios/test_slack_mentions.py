@@ -26,9 +26,11 @@ def served(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """One bot for the module: each test has its own event IDs and every answer it waits for."""
     database = tmp_path_factory.mktemp("mentions") / "m.db"
     with serving(
-        sandbox, roles=ROLES, chatops_database_url=f"sqlite:///{database}",
+        sandbox,
+        roles=ROLES,
+        chatops_database_url=f"sqlite:///{database}",
         access={"channels": ["C0OPS", "D0ALICE", "D0OPS"]},
-    ) as bot:  # fmt: skip
+    ) as bot:
         yield bot
 
 
@@ -40,15 +42,18 @@ def mention_bot(served: SlackBot) -> SlackBot:
 def deliver(bot: SlackBot, event: dict[str, object], *, event_id: str, retry: int = 0) -> None:
     headers = {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
     answer = post_signed(
-        bot.events_url, event_body(event, event_id=event_id), secret=SIGNING_SECRET,
+        bot.events_url,
+        event_body(event, event_id=event_id),
+        secret=SIGNING_SECRET,
         headers=headers if retry else None,
-    )  # fmt: skip
+    )
     assert answer.status_code == 200, answer.text
 
 
 def posted(bot: SlackBot, method: str, words: str, count: int = 1) -> list[Call]:
-    return bot.fake.wait_for(method, count=count,
-                             where=lambda c: words.lower() in json.dumps(c.body).lower())  # fmt: skip
+    return bot.fake.wait_for(
+        method, count=count, where=lambda c: words.lower() in json.dumps(c.body).lower()
+    )
 
 
 def test_a_mention_in_a_thread_is_answered_in_that_thread(
@@ -65,8 +70,11 @@ def test_a_mention_in_a_thread_is_answered_in_that_thread(
     # A change is for everyone in the thread, crediting who asked.
     started = sandbox.name("mention-run")
     run = f"run -d --name {started} {sandbox.label_args()} {TEST_IMAGE} sleep 60"
-    deliver(mention_bot, mention_event(run, user="U0OPS", thread_ts="1700000000.000050"),
-            event_id="EvThreadRun")  # fmt: skip
+    deliver(
+        mention_bot,
+        mention_event(run, user="U0OPS", thread_ts="1700000000.000050"),
+        event_id="EvThreadRun",
+    )
     [change] = posted(mention_bot, "chat.postMessage", f"Started container `{started}`")
     assert change.body["thread_ts"] == "1700000000.000050"
     assert "<@U0OPS>" in json.dumps(change.body["blocks"])
@@ -79,8 +87,9 @@ def test_a_mention_outside_a_thread_starts_one_and_links_are_read_as_typed(
     reference = f"{sandbox.registry}/chatops-test/absent-{sandbox.session}:v1"
     host, rest = reference.split("/", 1)
     text = f"pull <http://{host}/{rest}|{reference}>"
-    deliver(mention_bot, mention_event(text, user="U0OPS", ts="1700000300.000100"),
-            event_id="EvLink")  # fmt: skip
+    deliver(
+        mention_bot, mention_event(text, user="U0OPS", ts="1700000300.000100"), event_id="EvLink"
+    )
     answers = posted(mention_bot, "chat.postMessage", "absent-")
     assert all(call.body.get("thread_ts") == "1700000300.000100" for call in answers)
     assert reference in json.dumps([call.body for call in answers])
@@ -90,17 +99,22 @@ def test_a_retried_delivery_runs_once(
     mention_bot: SlackBot, sandbox: Sandbox, api: docker.APIClient
 ) -> None:
     name = sandbox.name("mention-once")
-    event = mention_event(f"run -d --name {name} {sandbox.label_args()} {TEST_IMAGE} sleep 60",
-                          user="U0OPS")  # fmt: skip
+    event = mention_event(
+        f"run -d --name {name} {sandbox.label_args()} {TEST_IMAGE} sleep 60", user="U0OPS"
+    )
     deliver(mention_bot, event, event_id="EvOnce")
     posted(mention_bot, "chat.postMessage", f"Started container `{name}`")
     deliver(mention_bot, event, event_id="EvOnce", retry=1)
     deliver(mention_bot, event, event_id="EvOnce", retry=2)
     # Positive control: a new event after the retries is run (so the retries had their chance).
     control = sandbox.name("mention-control")
-    deliver(mention_bot, mention_event(
-        f"run -d --name {control} {sandbox.label_args()} {TEST_IMAGE} sleep 60", user="U0OPS"),
-        event_id="EvAfter")  # fmt: skip
+    deliver(
+        mention_bot,
+        mention_event(
+            f"run -d --name {control} {sandbox.label_args()} {TEST_IMAGE} sleep 60", user="U0OPS"
+        ),
+        event_id="EvAfter",
+    )
     posted(mention_bot, "chat.postMessage", f"Started container `{control}`")
     runs = [c for c in mention_bot.fake.of("chat.postMessage") if name in json.dumps(c.body)]
     assert len(runs) == 1, [c.body.get("text") for c in runs]
@@ -109,8 +123,11 @@ def test_a_retried_delivery_runs_once(
 
 def test_the_same_access_rules_apply(mention_bot: SlackBot, sandbox: Sandbox) -> None:
     name = sandbox.name("mention-denied")
-    deliver(mention_bot, mention_event(f"run -d --name {name} {TEST_IMAGE} true", user="U0VIEW"),
-            event_id="EvDenied")  # fmt: skip
+    deliver(
+        mention_bot,
+        mention_event(f"run -d --name {name} {TEST_IMAGE} true", user="U0VIEW"),
+        event_id="EvDenied",
+    )
     [refused] = posted(mention_bot, "chat.postEphemeral", "not allowed")
     assert refused.body["user"] == "U0VIEW" and refused.body["thread_ts"]
     # A channel the bot does not serve: refused before anything is parsed.

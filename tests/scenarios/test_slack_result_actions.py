@@ -26,9 +26,11 @@ def served(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """One bot for the module: each test has every answer it clicks for before it ends."""
     database = tmp_path_factory.mktemp("actions") / "a.db"
     with serving(
-        sandbox, roles=ROLES, chatops_database_url=f"sqlite:///{database}",
+        sandbox,
+        roles=ROLES,
+        chatops_database_url=f"sqlite:///{database}",
         approvals={"required_for": ["rm", "rmi"], "approvers": ["admin"]},
-    ) as bot:  # fmt: skip
+    ) as bot:
         yield bot
 
 
@@ -50,9 +52,13 @@ def act(
 ) -> dict[str, Any]:
     """Post ``action`` as Slack would; the bot's answer to response URL ``name``."""
     body = block_actions_body(
-        action_id=str(action["action_id"]), value=str(action.get("value", "")), user_id=user,
-        response_url=bot.fake.response_url(name), action=action, ephemeral=ephemeral,
-    )  # fmt: skip
+        action_id=str(action["action_id"]),
+        value=str(action.get("value", "")),
+        user_id=user,
+        response_url=bot.fake.response_url(name),
+        action=action,
+        ephemeral=ephemeral,
+    )
     assert post_signed(bot.events_url, body, secret=SIGNING_SECRET).status_code == 200
     return bot.responses(name)[0]
 
@@ -67,8 +73,13 @@ def pick(
         if action_id in json.dumps(listing)
     )
     [option] = [o for o in menu["options"] if o["text"]["text"] == label]
-    action = {"type": "static_select", "action_id": menu["action_id"], "block_id": "pick",
-              "selected_option": option, "action_ts": "1700000001.000000"}  # fmt: skip
+    action = {
+        "type": "static_select",
+        "action_id": menu["action_id"],
+        "block_id": "pick",
+        "selected_option": option,
+        "action_ts": "1700000001.000000",
+    }
     card = act(bot, action, user=user, name=name)
     assert card["response_type"] == "ephemeral" and card.get("replace_original") is False
     return card
@@ -84,8 +95,9 @@ def test_ps_menu_card_buttons_run_as_the_clicker(
 ) -> None:
     name = sandbox.name("act-ps")
     script = STOPPABLE.format("echo hello from act; ")
-    api.start(api.create_container(TEST_IMAGE, ["sh", "-c", script], name=name,
-                                   labels=sandbox.labels))  # fmt: skip
+    api.start(
+        api.create_container(TEST_IMAGE, ["sh", "-c", script], name=name, labels=sandbox.labels)
+    )
     container_id = api.inspect_container(name)["Id"]
     acting_bot.command(f"ps --filter label={sandbox.labels_filter()}", name="ps")
     listing = acting_bot.responses("ps")[0]
@@ -101,8 +113,13 @@ def test_ps_menu_card_buttons_run_as_the_clicker(
     assert stop["confirm"]["title"]["text"] == "Stop?"  # destructive: Slack asks first
     assert "confirm" in button(card, "chatops_container_remove")
 
-    logs = act(acting_bot, button(card, "chatops_container_logs"), user="U0VIEWER", name="logs",
-               ephemeral=True)  # fmt: skip
+    logs = act(
+        acting_bot,
+        button(card, "chatops_container_logs"),
+        user="U0VIEWER",
+        name="logs",
+        ephemeral=True,
+    )
     assert "hello from act" in json.dumps(logs)
 
     refused = act(acting_bot, stop, user="U0VIEWER", name="refused", ephemeral=True)
@@ -114,8 +131,13 @@ def test_ps_menu_card_buttons_run_as_the_clicker(
     assert not api.inspect_container(name)["State"]["Running"]
 
     # Remove is destructive: it waits for an approver, as the typed `rm` would.
-    waiting = act(acting_bot, button(card, "chatops_container_remove"), user="U0OPS",
-                  name="remove", ephemeral=True)  # fmt: skip
+    waiting = act(
+        acting_bot,
+        button(card, "chatops_container_remove"),
+        user="U0OPS",
+        name="remove",
+        ephemeral=True,
+    )
     assert "Waiting for approval" in json.dumps(waiting)
     api.inspect_container(name)  # still there
 
@@ -132,8 +154,13 @@ def test_the_click_acts_on_the_object_listed_not_on_its_name(
     api.remove_container(first, force=True)
     second = api.create_container(TEST_IMAGE, ["sleep", "300"], name=name, labels=sandbox.labels)
     api.start(second)
-    answer = act(acting_bot, button(card, "chatops_container_stop"), user="U0OPS", name="stop",
-                 ephemeral=True)  # fmt: skip
+    answer = act(
+        acting_bot,
+        button(card, "chatops_container_stop"),
+        user="U0OPS",
+        name="stop",
+        ephemeral=True,
+    )
     assert "Stopped" not in json.dumps(answer)
     assert api.inspect_container(second)["State"]["Running"]
 
@@ -154,9 +181,13 @@ def test_images_menu_offers_pull_again_and_remove(
         pull = button(card, "chatops_image_pull")
         assert json.loads(pull["value"])["id"] == image_id
         body = block_actions_body(
-            action_id=pull["action_id"], value=pull["value"], user_id="U0OPS",
-            response_url=acting_bot.fake.response_url("pull"), action=pull, ephemeral=True,
-        )  # fmt: skip
+            action_id=pull["action_id"],
+            value=pull["value"],
+            user_id="U0OPS",
+            response_url=acting_bot.fake.response_url("pull"),
+            action=pull,
+            ephemeral=True,
+        )
         assert post_signed(acting_bot.events_url, body, secret=SIGNING_SECRET).status_code == 200
         # A pull shows its progress in the channel, and its result in place of the progress.
         done = acting_bot.fake.wait_for(
@@ -178,8 +209,11 @@ def test_tampered_values_do_nothing(
     acting_bot: SlackBot, sandbox: Sandbox, api: docker.APIClient
 ) -> None:
     name = sandbox.name("act-tamper")
-    api.start(api.create_container(TEST_IMAGE, ["sh", "-c", STOPPABLE.format("")], name=name,
-                                   labels=sandbox.labels))  # fmt: skip
+    api.start(
+        api.create_container(
+            TEST_IMAGE, ["sh", "-c", STOPPABLE.format("")], name=name, labels=sandbox.labels
+        )
+    )
     container_id = api.inspect_container(name)["Id"]
     for value in (
         json.dumps({"engine": "elsewhere", "id": container_id}),
@@ -187,17 +221,29 @@ def test_tampered_values_do_nothing(
         json.dumps({"engine": "default", "id": container_id[:12]}),
         "not json",
     ):
-        action = {"type": "button", "action_id": "chatops_container_stop", "value": value,
-                  "block_id": "object-card", "action_ts": "1"}  # fmt: skip
+        action = {
+            "type": "button",
+            "action_id": "chatops_container_stop",
+            "value": value,
+            "block_id": "object-card",
+            "action_ts": "1",
+        }
         body = block_actions_body(
-            action_id="chatops_container_stop", value=value, user_id="U0OPS",
-            response_url=acting_bot.fake.response_url("tampered"), action=action,
-        )  # fmt: skip
+            action_id="chatops_container_stop",
+            value=value,
+            user_id="U0OPS",
+            response_url=acting_bot.fake.response_url("tampered"),
+            action=action,
+        )
         assert post_signed(acting_bot.events_url, body, secret=SIGNING_SECRET).status_code == 200
     # Positive control: the same click with the rendered value stops it.
-    good = {"type": "button", "action_id": "chatops_container_stop", "block_id": "object-card",
-            "value": json.dumps({"engine": "default", "id": container_id, "label": name}),
-            "action_ts": "1"}  # fmt: skip
+    good = {
+        "type": "button",
+        "action_id": "chatops_container_stop",
+        "block_id": "object-card",
+        "value": json.dumps({"engine": "default", "id": container_id, "label": name}),
+        "action_ts": "1",
+    }
     act(acting_bot, good, user="U0OPS", name="good", ephemeral=True)
     assert not api.inspect_container(name)["State"]["Running"]
     # Each tampered click was answered, privately, and did nothing.

@@ -66,15 +66,27 @@ def test_slash_command_over_socket_mode(
         assert opened[0].headers["authorization"] == "Bearer xapp-test-token"
         assert socket_slack.connected.wait(10)
         payload = {
-            "token": "unused", "team_id": "T0FAKE", "team_domain": "fake", "channel_id": "C0OPS",
-            "channel_name": "ops", "user_id": "U0ALICE", "user_name": "alice",
-            "command": "/docker", "text": "ps -a", "api_app_id": "A0APP",
-            "response_url": fake_slack.response_url("sock"), "trigger_id": "1.2.3",
-        }  # fmt: skip
+            "token": "unused",
+            "team_id": "T0FAKE",
+            "team_domain": "fake",
+            "channel_id": "C0OPS",
+            "channel_name": "ops",
+            "user_id": "U0ALICE",
+            "user_name": "alice",
+            "command": "/docker",
+            "text": "ps -a",
+            "api_app_id": "A0APP",
+            "response_url": fake_slack.response_url("sock"),
+            "trigger_id": "1.2.3",
+        }
         socket_slack.to_send.put(
-            {"envelope_id": "env-1", "type": "slash_commands", "payload": payload,
-             "accepts_response_payload": True}
-        )  # fmt: skip
+            {
+                "envelope_id": "env-1",
+                "type": "slash_commands",
+                "payload": payload,
+                "accepts_response_payload": True,
+            }
+        )
         ack = socket_slack.acks.get(timeout=10)
         assert ack["envelope_id"] == "env-1"
         fake_slack.wait_for("response")
@@ -97,10 +109,19 @@ def test_bad_input_is_acknowledged_over_the_socket(
     try:
         assert socket_slack.connected.wait(10)
         socket_slack.to_send.put(
-            {"envelope_id": "env-2", "type": "slash_commands", "accepts_response_payload": True,
-             "payload": {"command": "/docker", "text": "pss", "user_id": "U0ALICE",
-                         "channel_id": "C0OPS", "response_url": fake_slack.response_url("x")}}
-        )  # fmt: skip
+            {
+                "envelope_id": "env-2",
+                "type": "slash_commands",
+                "accepts_response_payload": True,
+                "payload": {
+                    "command": "/docker",
+                    "text": "pss",
+                    "user_id": "U0ALICE",
+                    "channel_id": "C0OPS",
+                    "response_url": fake_slack.response_url("x"),
+                },
+            }
+        )
         ack = socket_slack.acks.get(timeout=10)
         assert ack["envelope_id"] == "env-2"
         assert "Did you mean `ps`?" in json.dumps(ack["payload"])

@@ -61,8 +61,12 @@ def proxy(sandbox: Sandbox) -> Iterator[str]:
         "DOCKER_SOCKET": sandbox.docker_host.removeprefix("unix://"),
         "BOT_ADDRESS": "127.0.0.1",  # compose: the bot's static address
     }
-    process = subprocess.Popen([haproxy, "-db", "-f", str(CONFIG)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    process = subprocess.Popen(
+        [haproxy, "-db", "-f", str(CONFIG)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         for _ in range(200):
             assert process.poll() is None, process.stderr.read() if process.stderr else ""
@@ -138,15 +142,19 @@ def test_every_command_works_through_the_proxy(
             api.remove_image(reference)
 
 
-def test_notifications_stream_through_the_proxy(proxy: str, sandbox: Sandbox,
-                                                api: docker.APIClient) -> None:  # fmt: skip
+def test_notifications_stream_through_the_proxy(
+    proxy: str, sandbox: Sandbox, api: docker.APIClient
+) -> None:
     directory = engine_directory(make_settings(proxy))
     engine = directory.get(None)
     try:
         start = engine.engine_time_ns()
         name = sandbox.name("px-event")
-        api.start(api.create_container(TEST_IMAGE, ["sh", "-c", "exit 5"], name=name,
-                                       labels=sandbox.labels))  # fmt: skip
+        api.start(
+            api.create_container(
+                TEST_IMAGE, ["sh", "-c", "exit 5"], name=name, labels=sandbox.labels
+            )
+        )
         api.wait(name, timeout=30)
         stream = engine.events(since_ns=start)
         try:
@@ -165,8 +173,7 @@ def test_what_the_bot_never_needs_is_refused(
     proxy: str, sandbox: Sandbox, api: docker.APIClient
 ) -> None:
     name = sandbox.name("px-exec")
-    api.start(api.create_container(TEST_IMAGE, ["sleep", "300"], name=name,
-                                   labels=sandbox.labels))  # fmt: skip
+    api.start(api.create_container(TEST_IMAGE, ["sleep", "300"], name=name, labels=sandbox.labels))
     client = docker.APIClient(base_url=proxy, version="auto", timeout=10)
     raw: Any = client  # docker-py's own request helpers (untyped), for a hand-made path
     refused = [
@@ -259,8 +266,12 @@ def test_a_privileged_create_is_refused_in_any_spelling(
     image, labels = TEST_IMAGE, json.dumps(sandbox.labels)
     try:
         with pytest.raises(docker.errors.APIError, match="403"):
-            client.create_container(image, ["true"], labels=sandbox.labels,
-                                    host_config=client.create_host_config(privileged=True))  # fmt: skip
+            client.create_container(
+                image,
+                ["true"],
+                labels=sandbox.labels,
+                host_config=client.create_host_config(privileged=True),
+            )
         spellings = [
             '{"HostConfig": {"Privileged": true}}',
             '{"HostConfig":{"privileged":true}}',
@@ -283,11 +294,14 @@ def test_a_privileged_create_is_refused_in_any_spelling(
         assert _create(proxy, plain) == 201
         ports = range(20000, 21024)
         created = client.create_container(
-            image, ["echo", '"privileged": true'], labels=sandbox.labels, ports=list(ports),
+            image,
+            ["echo", '"privileged": true'],
+            labels=sandbox.labels,
+            ports=list(ports),
             host_config=client.create_host_config(
                 port_bindings={port: ("127.0.0.1", port) for port in ports}
             ),
-        )  # fmt: skip
+        )
         assert created["Id"]
     finally:
         client.close()

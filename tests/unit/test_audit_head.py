@@ -88,9 +88,11 @@ def test_the_thread_logs_failures_and_stops(caplog: pytest.LogCaptureFixture) ->
     heads = Heads(keyed(1))
     heads.failure = RuntimeError("database gone")
     publisher = AuditHeadPublisher(
-        audit=heads, publish=lambda line: None, log=logging.getLogger("test.audit_head"),
+        audit=heads,
+        publish=lambda line: None,
+        log=logging.getLogger("test.audit_head"),
         interval=timedelta(hours=1),
-    )  # fmt: skip
+    )
     with caplog.at_level(logging.ERROR, logger="test.audit_head"):
         publisher.start()
         assert heads.asked.wait(10)

@@ -52,12 +52,15 @@ def test_run_policy() -> None:
         settings(
             docker_host="unix:///srv/docker.sock",
             run_policy={
-                "allow_cap_add": ["NET_ADMIN"], "allow_security_opt": ["label:level:s0"],
-                "host_path_allowlist": ["/srv//data/"], "default_memory": "256m",
-                "default_cpus": 0.5, "allow_mount_options": ["z"],
+                "allow_cap_add": ["NET_ADMIN"],
+                "allow_security_opt": ["label:level:s0"],
+                "host_path_allowlist": ["/srv//data/"],
+                "default_memory": "256m",
+                "default_cpus": 0.5,
+                "allow_mount_options": ["z"],
             },
         ).run_policy
-    )  # fmt: skip
+    )
     assert policy == RunPolicy(
         allow_cap_add=("NET_ADMIN",),
         allow_security_opt=("label=level:s0",),
@@ -82,8 +85,9 @@ def test_configured_policy_applies_both() -> None:
     assert decision.verdict is Verdict.ALLOW
     assert isinstance(decision.operation, RunContainer)
     assert decision.operation.memory_bytes == 64 * 2**20
-    refused = policy.decide(actor=operator, command=parse_command("run --privileged busybox"),
-                            engine="default")  # fmt: skip
+    refused = policy.decide(
+        actor=operator, command=parse_command("run --privileged busybox"), engine="default"
+    )
     assert refused.verdict is Verdict.DENY and "allow_privileged" in refused.reason
     assert policy.decide(actor=viewer, command=command, engine="default").verdict is Verdict.DENY
     listing = ParsedCommand(operation=parse_command("ps").operation)
@@ -94,12 +98,15 @@ def test_notification_rules_per_engine_override_the_global_table() -> None:
     settings = load_settings(
         notifications={"channel": "C0OPS", "exclude": ["ci-*"], "restart_loop": "4 in 2m"},
         engines={
-            "prod": {"url": "unix:///prod.sock", "default": True,
-                     "notifications": {"channel": "C0PROD", "events": ["crash", "oom"]}},
+            "prod": {
+                "url": "unix:///prod.sock",
+                "default": True,
+                "notifications": {"channel": "C0PROD", "events": ["crash", "oom"]},
+            },
             "ci": {"url": "unix:///ci.sock", "notifications": {"events": []}},
             "lab": {"url": "unix:///lab.sock"},
         },
-    )  # fmt: skip
+    )
     rules = notification_rules(settings, ["prod", "ci", "lab"])
     assert set(rules) == {"prod", "lab"}  # ci: no event kinds, not watched
     assert rules["prod"].channel == "C0PROD"

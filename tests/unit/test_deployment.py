@@ -102,8 +102,13 @@ def test_the_dockerfile_dependency_step_reads_pyproject_as_it_should(tmp_path: P
     snippet = re.search(r'python3? -c "(import tomllib.*?)" >', text)
     assert snippet is not None
     (tmp_path / "pyproject.toml").write_bytes((REPO / "pyproject.toml").read_bytes())
-    done = subprocess.run([sys.executable, "-c", snippet.group(1)],
-                          cwd=tmp_path, capture_output=True, text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", snippet.group(1)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     wanted = project["dependencies"] + project["optional-dependencies"]["postgres"]
     assert done.stdout.splitlines() == wanted  # the PostgreSQL driver included
@@ -124,9 +129,10 @@ def test_every_dependency_is_locked() -> None:
 def test_the_shipped_env_example_sets_nothing_but_empty_secrets() -> None:
     """A copied .env.example must not outrank chatops.toml: defaults are comments."""
     assigned = [
-        line for line in (REPO / ".env.example").read_text().splitlines()
+        line
+        for line in (REPO / ".env.example").read_text().splitlines()
         if line.strip() and not line.lstrip().startswith("#")
-    ]  # fmt: skip
+    ]
     assert assigned == ["CHATOPS_AUDIT_KEY=", "SLACK_BOT_TOKEN=", "SLACK_SIGNING_SECRET="]
 
 

@@ -17,11 +17,28 @@ CORE = PACKAGE / "core"
 # What bot/core/ may never import, anywhere in a module (type-only and function-local imports
 # included): the adapters, the composition side, and the libraries they wrap.
 FORBIDDEN_IN_CORE = (
-    "slack_bolt", "slack_sdk", "docker", "sqlalchemy", "waitress", "apscheduler", "requests",
-    "pydantic", "pydantic_settings",
-    "bot.settings", "bot.config", "bot.slack", "bot.engine", "bot.state", "bot.server",
-    "bot.render", "bot.housekeeping", "bot.workers", "bot.health", "bot.cli", "bot.console",
-)  # fmt: skip
+    "slack_bolt",
+    "slack_sdk",
+    "docker",
+    "sqlalchemy",
+    "waitress",
+    "apscheduler",
+    "requests",
+    "pydantic",
+    "pydantic_settings",
+    "bot.settings",
+    "bot.config",
+    "bot.slack",
+    "bot.engine",
+    "bot.state",
+    "bot.server",
+    "bot.render",
+    "bot.housekeeping",
+    "bot.workers",
+    "bot.health",
+    "bot.cli",
+    "bot.console",
+)
 
 
 def module_name(path: Path) -> str:
@@ -91,9 +108,12 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def forbidden_imports(
-    source: str, module: str, *, package: bool = False,
+    source: str,
+    module: str,
+    *,
+    package: bool = False,
     forbidden: tuple[str, ...] = FORBIDDEN_IN_CORE,
-) -> list[str]:  # fmt: skip
+) -> list[str]:
     """``line: name`` for every import of ``module`` among ``forbidden`` (the core's list)."""
     found = []
     for node in all_imports(ast.parse(source)):
@@ -144,26 +164,49 @@ CORE_MODULES = sorted(path for path in CORE.rglob("*.py"))
 # The service layer is chat-neutral: it uses the core and its own ports, never a chat SDK, the
 # Docker SDK, the database or the settings (the composition root wires those in).
 FORBIDDEN_IN_SERVICE = (
-    "slack_bolt", "slack_sdk", "docker", "sqlalchemy", "waitress", "apscheduler", "requests",
-    "pydantic", "pydantic_settings",
-    "bot.settings", "bot.config", "bot.slack", "bot.engine", "bot.state", "bot.server",
-    "bot.render", "bot.cli", "bot.console",
-)  # fmt: skip
+    "slack_bolt",
+    "slack_sdk",
+    "docker",
+    "sqlalchemy",
+    "waitress",
+    "apscheduler",
+    "requests",
+    "pydantic",
+    "pydantic_settings",
+    "bot.settings",
+    "bot.config",
+    "bot.slack",
+    "bot.engine",
+    "bot.state",
+    "bot.server",
+    "bot.render",
+    "bot.cli",
+    "bot.console",
+)
 
 
 # The engine adapter takes plain values (bot.config translates the settings), and knows no
 # chat platform.
 FORBIDDEN_IN_ENGINE = (
-    "slack_bolt", "slack_sdk", "pydantic", "pydantic_settings",
-    "bot.settings", "bot.config", "bot.slack", "bot.server", "bot.render", "bot.service",
-    "bot.state", "bot.cli", "bot.console",
-)  # fmt: skip
+    "slack_bolt",
+    "slack_sdk",
+    "pydantic",
+    "pydantic_settings",
+    "bot.settings",
+    "bot.config",
+    "bot.slack",
+    "bot.server",
+    "bot.render",
+    "bot.service",
+    "bot.state",
+    "bot.cli",
+    "bot.console",
+)
 
 
 # Each layer, and what none of its modules may import (type-only and function-local imports
 # included).
-LAYERS = {"core": FORBIDDEN_IN_CORE, "service": FORBIDDEN_IN_SERVICE,
-          "engine": FORBIDDEN_IN_ENGINE}  # fmt: skip
+LAYERS = {"core": FORBIDDEN_IN_CORE, "service": FORBIDDEN_IN_SERVICE, "engine": FORBIDDEN_IN_ENGINE}
 LAYER_MODULES = [
     (path, forbidden)
     for layer, forbidden in LAYERS.items()
@@ -171,13 +214,16 @@ LAYER_MODULES = [
 ]
 
 
-@pytest.mark.parametrize(("path", "forbidden"), LAYER_MODULES,
-                         ids=[module_name(path) for path, _ in LAYER_MODULES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("path", "forbidden"), LAYER_MODULES, ids=[module_name(path) for path, _ in LAYER_MODULES]
+)
 def test_each_layer_imports_only_what_it_may(path: Path, forbidden: tuple[str, ...]) -> None:
     found = forbidden_imports(
-        path.read_text(), module_name(path), package=path.name == "__init__.py",
+        path.read_text(),
+        module_name(path),
+        package=path.name == "__init__.py",
         forbidden=forbidden,
-    )  # fmt: skip
+    )
     assert not found, f"{path.relative_to(PACKAGE.parent)} imports {found}"
 
 
@@ -204,8 +250,11 @@ def test_forbidden_imports_are_found() -> None:
         "    from bot import slack\n"
     )
     assert forbidden_imports(source, "bot.core.parsing.example") == [
-        "3: docker.errors", "6: bot.settings", "8: bot.render", "9: bot.slack",
-    ]  # fmt: skip
+        "3: docker.errors",
+        "6: bot.settings",
+        "8: bot.render",
+        "9: bot.slack",
+    ]
     assert forbidden_imports("import dockerfile_parse\nimport bot.core\n", "bot.core.x") == []
     assert all(module_name(path).startswith("bot.core") for path in CORE_MODULES)
     assert "bot.core.policy" in {module_name(path) for path in CORE_MODULES}

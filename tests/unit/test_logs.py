@@ -18,8 +18,9 @@ def captured() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     root = logging.getLogger()
     before = (list(root.handlers), root.level)
-    configure_logging(level="INFO", json_lines=True,
-                      secrets=["xoxb-secret-token-123", "k" * 64, "short"])  # fmt: skip
+    configure_logging(
+        level="INFO", json_lines=True, secrets=["xoxb-secret-token-123", "k" * 64, "short"]
+    )
     handler = root.handlers[0]
     assert isinstance(handler, logging.StreamHandler)
     handler.setStream(stream)

@@ -12,9 +12,14 @@ from bot.settings import load_settings
 
 SLACK = Path(__file__).resolve().parents[2] / "slack"
 SCOPES = {
-    "commands", "chat:write", "files:write", "im:write", "usergroups:read", "app_mentions:read",
+    "commands",
+    "chat:write",
+    "files:write",
+    "im:write",
+    "usergroups:read",
+    "app_mentions:read",
     "im:history",
-}  # fmt: skip
+}
 EVENTS = {"app_mention", "message.im", "app_home_opened"}
 
 

@@ -15,8 +15,9 @@ from bot.workers import EngineWorkers, FairLane, FairQueue, Share
 
 
 def test_a_stalled_engine_never_holds_other_work() -> None:
-    workers = EngineWorkers(engines=["stalled", "healthy"], per_engine=2, control_threads=1,
-                            max_waiting=1)  # fmt: skip
+    workers = EngineWorkers(
+        engines=["stalled", "healthy"], per_engine=2, control_threads=1, max_waiting=1
+    )
     stall = threading.Event()
     started = threading.Semaphore(0)
 

@@ -129,7 +129,12 @@ class Classifier:
 
     def _occurrence(self, kind: NoticeKind, event: ContainerEvent, restarts: int = 0) -> Occurrence:
         return Occurrence(
-            kind=kind, engine=self._engine, container_id=event.container_id, name=event.name,
-            image=event.image, at_ns=event.time_ns, exit_code=event.exit_code,
+            kind=kind,
+            engine=self._engine,
+            container_id=event.container_id,
+            name=event.name,
+            image=event.image,
+            at_ns=event.time_ns,
+            exit_code=event.exit_code,
             restarts=restarts,
-        )  # fmt: skip
+        )

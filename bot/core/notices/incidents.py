@@ -265,10 +265,12 @@ class IncidentBook:
         for name, channel in self._channels.items():
             self._new_messages(name, channel, now, actions)
         stale = [
-            message for message in self._messages()
-            if message.ref is not None and not message.in_flight
+            message
+            for message in self._messages()
+            if message.ref is not None
+            and not message.in_flight
             and message.shown_version != message.version
-        ]  # fmt: skip
+        ]
         # The least recently refreshed first, so that no message waits behind busier ones.
         for message in sorted(stale, key=lambda message: message.shown_at):
             if message.ref is None or not self._updates.take(now):

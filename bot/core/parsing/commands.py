@@ -59,9 +59,22 @@ _ENV_NAME_SHAPE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}\Z")
 _MIN_MEMORY = 6 * 1024 * 1024
 _CONTAINER_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
 _PS_FILTERS = (
-    "ancestor", "before", "exited", "expose", "health", "id", "is-task", "isolation", "label",
-    "name", "network", "publish", "since", "status", "volume",
-)  # fmt: skip
+    "ancestor",
+    "before",
+    "exited",
+    "expose",
+    "health",
+    "id",
+    "is-task",
+    "isolation",
+    "label",
+    "name",
+    "network",
+    "publish",
+    "since",
+    "status",
+    "volume",
+)
 _IMAGE_FILTERS = ("before", "dangling", "label", "reference", "since", "until")
 _PRUNE_CONTAINER_FILTERS = ("label", "label!", "until")
 _PRUNE_IMAGE_FILTERS = ("dangling", "label", "label!", "until")
@@ -487,16 +500,23 @@ def build_audit(parsed: ParsedOptions, table: OptionTable) -> ShowAudit:
 
 def _filter_option(what: str, *, short: str | None = "f") -> OptionSpec:
     return OptionSpec(
-        long="filter", short=short, takes_value=True, repeatable=True, metavar="KEY=VALUE",
+        long="filter",
+        short=short,
+        takes_value=True,
+        repeatable=True,
+        metavar="KEY=VALUE",
         help=f"Filter {what} (repeatable)",
-    )  # fmt: skip
+    )
 
 
 _NOT_IN_CHAT = "chat has no terminal to attach to; use `-d` and then `logs`."
 _STOP_TIME = OptionSpec(
-    long="time", short="t", takes_value=True, metavar="SECONDS",
+    long="time",
+    short="t",
+    takes_value=True,
+    metavar="SECONDS",
     help="Seconds to wait before killing (default 10)",
-)  # fmt: skip
+)
 
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(

@@ -12,10 +12,17 @@ from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.state.database import open_database
 
-DAILY = EngineSchedule(engine="local", crontab="0 3 * * *", timezone="UTC", dry_run=False,
-                       notify_channel="C0OPS", quiet_when_empty=True)  # fmt: skip
-REMOVED = PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="old", description="old (exited, 2kB)",
-                   size=2000)  # fmt: skip
+DAILY = EngineSchedule(
+    engine="local",
+    crontab="0 3 * * *",
+    timezone="UTC",
+    dry_run=False,
+    notify_channel="C0OPS",
+    quiet_when_empty=True,
+)
+REMOVED = PlanItem(
+    kind=ObjectKind.CONTAINER, id="c1", target="old", description="old (exited, 2kB)", size=2000
+)
 
 
 class Recorder:
@@ -32,12 +39,16 @@ class Recorder:
         self.notes.append((channel, report))
 
 
-def scheduler(url: str, recorder: Recorder, now: datetime,
-              schedule: EngineSchedule = DAILY) -> HousekeepingScheduler:  # fmt: skip
+def scheduler(
+    url: str, recorder: Recorder, now: datetime, schedule: EngineSchedule = DAILY
+) -> HousekeepingScheduler:
     return HousekeepingScheduler(
-        schedules=[schedule], runs=SqlCleanupRuns(engine=open_database(url)),
-        housekeep=recorder.housekeep, notify=recorder.notify, clock=lambda: now,
-    )  # fmt: skip
+        schedules=[schedule],
+        runs=SqlCleanupRuns(engine=open_database(url)),
+        housekeep=recorder.housekeep,
+        notify=recorder.notify,
+        clock=lambda: now,
+    )
 
 
 def test_two_replicas_run_a_scheduled_cleanup_once(database_url: str) -> None:
@@ -99,8 +110,9 @@ def test_a_failing_run_is_recorded_not_fatal(database_url: str) -> None:
     recorder = Recorder()
     now = datetime(2026, 11, 29, 3, 0, 5, tzinfo=UTC)
     runs = SqlCleanupRuns(engine=open_database(database_url))
-    failing = HousekeepingScheduler(schedules=[DAILY], runs=runs, housekeep=broken,
-                                    notify=recorder.notify, clock=lambda: now)  # fmt: skip
+    failing = HousekeepingScheduler(
+        schedules=[DAILY], runs=runs, housekeep=broken, notify=recorder.notify, clock=lambda: now
+    )
     assert failing.run_due("local")
     assert "1 error(s)" in failing.status().engines[0][2]
     assert recorder.notes[0][1].errors == ("engine exploded",)

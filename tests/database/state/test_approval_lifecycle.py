@@ -29,8 +29,13 @@ from tests.conftest import AUDIT_KEY
 
 ADMINS = ("U0A1", "U0A2", "U0A3")
 USERS = (*ADMINS, "U0REQ", "U0VIEW")
-FINAL = {ApprovalState.DONE, ApprovalState.FAILED, ApprovalState.REJECTED,
-         ApprovalState.EXPIRED, ApprovalState.CANCELLED}  # fmt: skip
+FINAL = {
+    ApprovalState.DONE,
+    ApprovalState.FAILED,
+    ApprovalState.REJECTED,
+    ApprovalState.EXPIRED,
+    ApprovalState.CANCELLED,
+}
 
 
 class CountingPlanner:
@@ -39,8 +44,10 @@ class CountingPlanner:
         self.lock = threading.Lock()
 
     def plan(self, command: ParsedCommand) -> Plan:
-        return Plan(action="rm", items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web",
-                                                 description="web"),))  # fmt: skip
+        return Plan(
+            action="rm",
+            items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web", description="web"),),
+        )
 
     def execute_plan(self, plan: Plan) -> ActionResult:
         with self.lock:
@@ -57,11 +64,12 @@ def make_service(
     service = ApprovalService(
         repository=SqlApprovalRepository(engine=database, key=AUDIT_KEY.encode()),
         planner_for=lambda name: planner,
-        rules=ApprovalRules(approvers=("admin",), min_approvals=min_approvals,
-                            expire_after=timedelta(minutes=15)),
+        rules=ApprovalRules(
+            approvers=("admin",), min_approvals=min_approvals, expire_after=timedelta(minutes=15)
+        ),
         has_role=lambda role, user, groups: role == "admin" and user in ADMINS,
         clock=lambda: now[0],
-    )  # fmt: skip
+    )
     return service, planner, now
 
 
@@ -78,9 +86,12 @@ class ApprovalLifecycle(RuleBasedStateMachine):
     def request(self, requester: str) -> None:
         command = parse_command("rm web")
         record = self.service.request(
-            requester=requester, channel_id="C1", command=command, engine="local",
+            requester=requester,
+            channel_id="C1",
+            command=command,
+            engine="local",
             plan=self.service.plan(command, engine="local"),
-        )  # fmt: skip
+        )
         self.request_id = record.id
         self.requester = requester
 
@@ -134,9 +145,12 @@ def test_twenty_simultaneous_approvals_execute_once(database_url: str) -> None:
     service, planner, _ = make_service(1, database_url)
     command = parse_command("rm web")
     record = service.request(
-        requester="U0REQ", channel_id="C1", command=command, engine="local",
+        requester="U0REQ",
+        channel_id="C1",
+        command=command,
+        engine="local",
         plan=service.plan(command, engine="local"),
-    )  # fmt: skip
+    )
     barrier = threading.Barrier(20)
 
     def click(index: int) -> None:

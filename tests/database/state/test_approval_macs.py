@@ -57,9 +57,13 @@ class Rig:
     def ask(self, *, veto_window: timedelta | None = None) -> int:
         command = parse_command("rm web")
         return self.service.request(
-            requester="U0REQ", channel_id="C0OPS", command=command, engine="local",
-            plan=self.service.plan(command, engine="local"), veto_window=veto_window,
-        ).id  # fmt: skip
+            requester="U0REQ",
+            channel_id="C0OPS",
+            command=command,
+            engine="local",
+            plan=self.service.plan(command, engine="local"),
+            veto_window=veto_window,
+        ).id
 
     def edit(self, request_id: int, **values: Any) -> None:
         """Write the row directly, as someone with the database but not the key would."""
@@ -78,9 +82,10 @@ class Rig:
     def tampered_reports(self, request_id: int) -> tuple[int, int]:
         """How many audit entries and announcements report ``request_id`` as tampered."""
         audited = [
-            e for e in self.audit.recent(500)
+            e
+            for e in self.audit.recent(500)
             if e.event == "tampered" and e.detail.startswith(f"#{request_id} ")
-        ]  # fmt: skip
+        ]
         told = [t for i, t in self.chat.told if i == request_id and "integrity check" in t]
         return len(audited), len(told)
 
@@ -100,15 +105,23 @@ def make_rig(url: str, *, min_approvals: int = 2) -> Rig:
     service = ApprovalService(
         repository=SqlApprovalRepository(engine=database, key=KEY),
         planner_for=lambda name: planner,
-        rules=ApprovalRules(approvers=("admin",), min_approvals=min_approvals,
-                            expire_after=timedelta(minutes=15)),
+        rules=ApprovalRules(
+            approvers=("admin",), min_approvals=min_approvals, expire_after=timedelta(minutes=15)
+        ),
         has_role=lambda role, user, groups: role == "admin" and user in ADMINS,
         clock=lambda: now[0],
         on_tampered=lambda record: report_tampered(chat=chat, audit=audit, record=record),
-    )  # fmt: skip
+    )
     sweeper = ExpirySweeper(service=service, chat=chat, audit=audit)
-    return Rig(database=database, service=service, sweeper=sweeper, planner=planner,
-               audit=audit, chat=chat, now=now)  # fmt: skip
+    return Rig(
+        database=database,
+        service=service,
+        sweeper=sweeper,
+        planner=planner,
+        audit=audit,
+        chat=chat,
+        now=now,
+    )
 
 
 @pytest.fixture
@@ -167,8 +180,12 @@ EDITS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "channel_id": lambda row: {"channel_id": "C0ELSE"},
     "engine": lambda row: {"engine": "prod"},
     "command_text": lambda row: {"command_text": "rm db"},
-    "plan": lambda row: {"plan": {**row["plan"], "items": [
-        {**row["plan"]["items"][0], "id": "d" * 64, "target": "db"}]}},
+    "plan": lambda row: {
+        "plan": {
+            **row["plan"],
+            "items": [{**row["plan"]["items"][0], "id": "d" * 64, "target": "db"}],
+        }
+    },
     "created_at": lambda row: {"created_at": row["created_at"] - timedelta(days=1)},
     "expires_at": lambda row: {"expires_at": START - timedelta(minutes=1)},
     "message_channel": lambda row: {"message_channel": "C0EVIL"},
@@ -176,7 +193,7 @@ EDITS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "outcome": lambda row: {"outcome": "approved by U0A2"},
     "auto_run": lambda row: {"auto_run": True},
     "mac": lambda row: {"mac": None},  # as if from before MACs: not run either
-}  # fmt: skip
+}
 
 
 def test_every_covered_column_has_an_edit_here() -> None:
@@ -231,8 +248,9 @@ def _vote_edit(name: str) -> Callable[[Callable[[Rig, int], None]], Callable[[Ri
 @_vote_edit("inserted")
 def _insert_vote(rig: Rig, request_id: int) -> None:
     with rig.database.begin() as connection:
-        connection.execute(insert(approval_votes).values(
-            approval_id=request_id, user_id="U0A2", at=START))  # fmt: skip
+        connection.execute(
+            insert(approval_votes).values(approval_id=request_id, user_id="U0A2", at=START)
+        )
 
 
 @_vote_edit("removed")
@@ -327,8 +345,7 @@ def test_a_value_sqlite_holds_but_the_code_cannot_read_is_listed_not_raised(
             text("UPDATE approvals SET expires_at = 'soon', plan = 'not json' WHERE id = :id"),
             {"id": garbled},
         )
-        connection.execute(text("UPDATE approvals SET auto_run = 7 WHERE id = :id"),
-                           {"id": bogus})  # fmt: skip
+        connection.execute(text("UPDATE approvals SET auto_run = 7 WHERE id = :id"), {"id": bogus})
     listed = rig.service.pending()
     assert [(r.id, r.intact) for r in listed] == [(garbled, False), (bogus, False), (fine, True)]
     shown = render_reply(Reply(text="approvals", result=ApprovalList(records=tuple(listed))))
@@ -353,10 +370,10 @@ def test_a_state_the_code_does_not_know_is_shown_tampered_and_never_acted_on(rig
 
 # --- any single-column edit (hypothesis) ---------------------------------------------------
 
-_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"),
-                max_size=30)  # fmt: skip
-_MOMENT = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1),
-                       timezones=st.just(UTC))  # fmt: skip
+_TEXT = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=30)
+_MOMENT = st.datetimes(
+    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+)
 _STATES = st.sampled_from([s.value for s in ApprovalState])
 
 
@@ -371,10 +388,24 @@ def _new_value(column: str) -> st.SearchStrategy[Any]:
         case "channel_id" | "message_channel" | "message_ts" | "mac":
             return st.none() | _TEXT
         case "plan":
-            return _TEXT.map(lambda target: {"action": "rm", "force": False, "volumes": False,
-                                             "no_prune": False, "items": [
-                {"kind": "container", "id": "c1", "target": target, "description": "web",
-                 "marker": "", "size": 0}]})  # fmt: skip
+            return _TEXT.map(
+                lambda target: {
+                    "action": "rm",
+                    "force": False,
+                    "volumes": False,
+                    "no_prune": False,
+                    "items": [
+                        {
+                            "kind": "container",
+                            "id": "c1",
+                            "target": target,
+                            "description": "web",
+                            "marker": "",
+                            "size": 0,
+                        }
+                    ],
+                }
+            )
         case _:
             return _TEXT
 

@@ -116,8 +116,14 @@ def count_entries(engine: Engine) -> int:
 
 def test_chain_verifies(database_url: str) -> None:
     audit, _ = log_at(database_url)
-    audit.record(event="executed", actor="U1", channel_id="C1", engine="local",
-                 command="run -e 'TOKEN=<redacted>' busybox", detail="ok")  # fmt: skip
+    audit.record(
+        event="executed",
+        actor="U1",
+        channel_id="C1",
+        engine="local",
+        command="run -e 'TOKEN=<redacted>' busybox",
+        detail="ok",
+    )
     audit.record(event="denied", actor="U2", command="rm web", detail="needs operator")
     check = audit.verify()
     assert check.ok and check.entries == 2 and check.unkeyed == 0
@@ -287,8 +293,16 @@ def test_a_legacy_entry_after_a_keyed_one_fails(database_url: str) -> None:
     newest = audit.head()
     # An attacker without the key extends the keyed chain with a plain SHA-256 entry.
     at = datetime.now(UTC).replace(microsecond=0)
-    forged = entry_hash(prev_hash=newest.hash, at=at, event="executed", actor="U5",
-                        channel_id=None, engine=None, command="", detail="")  # fmt: skip
+    forged = entry_hash(
+        prev_hash=newest.hash,
+        at=at,
+        event="executed",
+        actor="U5",
+        channel_id=None,
+        engine=None,
+        command="",
+        detail="",
+    )
     with engine.begin() as connection:
         connection.execute(
             insert(audit_entries).values(

@@ -28,8 +28,10 @@ class BlockingPlanner:
         self.runs = 0
 
     def plan(self, command: ParsedCommand) -> Plan:
-        return Plan(action="rm", items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web",
-                                                 description="web"),))  # fmt: skip
+        return Plan(
+            action="rm",
+            items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web", description="web"),),
+        )
 
     def execute_plan(self, plan: Plan) -> ActionResult:
         self.runs += 1
@@ -56,12 +58,18 @@ def test_only_executions_whose_process_stopped_renewing_are_interrupted(
     running = service_at(database_url, planner, now)  # the process that executes
     other = service_at(database_url, planner, now)  # another replica, or the next start
     command = parse_command("rm web")
-    record = running.request(requester="U0OPS", channel_id="C1", command=command,
-                             engine="local", plan=running.plan(command, engine="local"))  # fmt: skip
+    record = running.request(
+        requester="U0OPS",
+        channel_id="C1",
+        command=command,
+        engine="local",
+        plan=running.plan(command, engine="local"),
+    )
     clicked = threading.Thread(
-        target=running.approve, args=(record.id,), kwargs={"user_id": "U0ADMIN",
-                                                            "groups": frozenset()},
-    )  # fmt: skip
+        target=running.approve,
+        args=(record.id,),
+        kwargs={"user_id": "U0ADMIN", "groups": frozenset()},
+    )
     clicked.start()
     assert planner.started.wait(30)
     # Alive: it renews its lease, so however long the plan runs, nobody interrupts it.
@@ -75,12 +83,18 @@ def test_only_executions_whose_process_stopped_renewing_are_interrupted(
     # The positive control: a second execution whose process stops renewing (it died)...
     planner.release.clear()
     planner.started.clear()
-    second = running.request(requester="U0OPS", channel_id="C1", command=command,
-                             engine="local", plan=running.plan(command, engine="local"))  # fmt: skip
+    second = running.request(
+        requester="U0OPS",
+        channel_id="C1",
+        command=command,
+        engine="local",
+        plan=running.plan(command, engine="local"),
+    )
     dying = threading.Thread(
-        target=running.approve, args=(second.id,), kwargs={"user_id": "U0ADMIN",
-                                                           "groups": frozenset()},
-    )  # fmt: skip
+        target=running.approve,
+        args=(second.id,),
+        kwargs={"user_id": "U0ADMIN", "groups": frozenset()},
+    )
     dying.start()
     assert planner.started.wait(30)
     now[0] += timedelta(seconds=59)
@@ -100,8 +114,13 @@ def test_a_request_nobody_can_see_is_withdrawn_once(database_url: str) -> None:
     now = [datetime(2026, 11, 29, 12, 0, tzinfo=UTC)]
     service = service_at(database_url, BlockingPlanner(), now)
     command = parse_command("rm web")
-    record = service.request(requester="U0OPS", channel_id="C1", command=command,
-                             engine="local", plan=service.plan(command, engine="local"))  # fmt: skip
+    record = service.request(
+        requester="U0OPS",
+        channel_id="C1",
+        command=command,
+        engine="local",
+        plan=service.plan(command, engine="local"),
+    )
     withdrawn = service.withdraw(record.id, reason="not_in_channel")
     assert withdrawn is not None and withdrawn.state is ApprovalState.WITHDRAWN
     assert service.withdraw(record.id, reason="again") is None

@@ -28,22 +28,57 @@ ALLOW, APPROVAL, DENY = Verdict.ALLOW, Verdict.NEEDS_APPROVAL, Verdict.DENY
     [
         (VIEWER, "ps", "local", ALLOW, "viewer via *"),
         (VIEWER, "logs", "local", ALLOW, "viewer via *"),
-        (VIEWER, "run", "local", DENY, "`run` needs the operator role ([roles] operator); you are viewer"),
+        (
+            VIEWER,
+            "run",
+            "local",
+            DENY,
+            "`run` needs the operator role ([roles] operator); you are viewer",
+        ),
         (VIEWER, "rm", "local", DENY, "`rm` needs the operator role to request it; you are viewer"),
         (OPERATOR, "run", "local", ALLOW, "operator via U0OPS"),
         (OPERATOR, "pull", "local", ALLOW, "operator via U0OPS"),
         (GROUP_OPERATOR, "stop", "local", ALLOW, "operator via S0PLATFORM"),
-        (OPERATOR, "rm", "local", APPROVAL, "`rm` needs approval by admin ([approvals] required_for)"),
-        (ADMIN, "rmi", "local", APPROVAL, "`rmi` needs approval by admin ([approvals] required_for)"),
+        (
+            OPERATOR,
+            "rm",
+            "local",
+            APPROVAL,
+            "`rm` needs approval by admin ([approvals] required_for)",
+        ),
+        (
+            ADMIN,
+            "rmi",
+            "local",
+            APPROVAL,
+            "`rmi` needs approval by admin ([approvals] required_for)",
+        ),
         (ADMIN, "cleanup", "local", ALLOW, "admin via U0ADMIN"),
-        (OPERATOR, "cleanup", "local", DENY, "`cleanup` needs the admin role ([roles] admin); you are operator"),
+        (
+            OPERATOR,
+            "cleanup",
+            "local",
+            DENY,
+            "`cleanup` needs the admin role ([roles] admin); you are operator",
+        ),
         (ADMIN, "run", "local", ALLOW, "admin via U0ADMIN"),
-        (Actor(user_id="U0ANYONE", channel_id="C0RANDOM"), "ps", "local", DENY,
-         "the bot does not take commands in channel C0RANDOM ([access] channels)"),
-        (OPERATOR, "ps", "prod", DENY, "engine `prod` may only be used from C0PROD ([engines.prod] channels)"),
+        (
+            Actor(user_id="U0ANYONE", channel_id="C0RANDOM"),
+            "ps",
+            "local",
+            DENY,
+            "the bot does not take commands in channel C0RANDOM ([access] channels)",
+        ),
+        (
+            OPERATOR,
+            "ps",
+            "prod",
+            DENY,
+            "engine `prod` may only be used from C0PROD ([engines.prod] channels)",
+        ),
         (Actor(user_id="U0OPS", channel_id="C0PROD"), "run", "prod", ALLOW, "operator via U0OPS"),
     ],
-)  # fmt: skip
+)
 def test_authorize(actor: Actor, action: str, engine: str, verdict: Verdict, reason: str) -> None:
     decision = authorize(actor=actor, access=ACTIONS[action], engine=engine, rules=RULES)
     assert (decision.verdict, decision.reason) == (verdict, reason)

@@ -53,8 +53,14 @@ def ask(service: ApprovalService, text: str, *, veto_window: timedelta | None = 
     """Plan ``text`` on the fake engine and file it as a request; its number."""
     command = parse_command(text)
     plan = service.plan(command, engine="fake")
-    record = service.request(requester=OPERATOR, channel_id="C0OPS", command=command,
-                             engine="fake", plan=plan, veto_window=veto_window)  # fmt: skip
+    record = service.request(
+        requester=OPERATOR,
+        channel_id="C0OPS",
+        command=command,
+        engine="fake",
+        plan=plan,
+        veto_window=veto_window,
+    )
     return record.id
 
 

@@ -18,22 +18,33 @@ from bot.core.cleanup import (
 )
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
-RULES = CleanupRules(container_grace=timedelta(hours=24), image_grace=timedelta(hours=24),
-                     exclude=("db-*", "registry.internal/keep/*"))  # fmt: skip
+RULES = CleanupRules(
+    container_grace=timedelta(hours=24),
+    image_grace=timedelta(hours=24),
+    exclude=("db-*", "registry.internal/keep/*"),
+)
 NEVER = "0001-01-01T00:00:00Z"
 
 
-def container(*, status: str = "exited", created: timedelta, finished: timedelta | None,
-              name: str = "web", image: str = "nginx", labels: dict[str, str] | None = None
-              ) -> dict[str, Any]:  # fmt: skip
+def container(
+    *,
+    status: str = "exited",
+    created: timedelta,
+    finished: timedelta | None,
+    name: str = "web",
+    image: str = "nginx",
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
     def stamp(ago: timedelta) -> str:
         return (NOW - ago).strftime("%Y-%m-%dT%H:%M:%S.123456789Z")
 
     return {
-        "Id": "c" * 64, "Name": f"/{name}", "Created": stamp(created),
+        "Id": "c" * 64,
+        "Name": f"/{name}",
+        "Created": stamp(created),
         "State": {"Status": status, "FinishedAt": stamp(finished) if finished else NEVER},
         "Config": {"Image": image, "Labels": labels or {}},
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(
@@ -47,23 +58,52 @@ def container(*, status: str = "exited", created: timedelta, finished: timedelta
         (container(status="dead", created=timedelta(days=3), finished=timedelta(days=2)), True),
         (container(status="running", created=timedelta(days=9), finished=timedelta(days=5)), False),
         (container(status="paused", created=timedelta(days=9), finished=None), False),
-        (container(created=timedelta(days=9), finished=timedelta(days=2),
-                   labels={"chatops.keep": "true"}), False),
-        (container(created=timedelta(days=9), finished=timedelta(days=2),
-                   labels={"chatops.keep": "false"}), True),
+        (
+            container(
+                created=timedelta(days=9),
+                finished=timedelta(days=2),
+                labels={"chatops.keep": "true"},
+            ),
+            False,
+        ),
+        (
+            container(
+                created=timedelta(days=9),
+                finished=timedelta(days=2),
+                labels={"chatops.keep": "false"},
+            ),
+            True,
+        ),
         (container(created=timedelta(days=9), finished=timedelta(days=2), name="db-main"), False),
-        (container(created=timedelta(days=9), finished=timedelta(days=2),
-                   image="registry.internal/keep/tool:1"), False),
+        (
+            container(
+                created=timedelta(days=9),
+                finished=timedelta(days=2),
+                image="registry.internal/keep/tool:1",
+            ),
+            False,
+        ),
     ],
-)  # fmt: skip
+)
 def test_containers(doc: dict[str, Any], goes: bool) -> None:
     assert (container_item(doc, 10, now=NOW, rules=RULES) is not None) is goes
 
 
-def image(*, age: timedelta, tags: list[str] | None = None, image_id: str = "sha256:" + "1" * 64,
-          labels: dict[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
-    return {"Id": image_id, "RepoTags": tags, "Created": int((NOW - age).timestamp()),
-            "Size": 5000, "Labels": labels, "RepoDigests": []}  # fmt: skip
+def image(
+    *,
+    age: timedelta,
+    tags: list[str] | None = None,
+    image_id: str = "sha256:" + "1" * 64,
+    labels: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "Id": image_id,
+        "RepoTags": tags,
+        "Created": int((NOW - age).timestamp()),
+        "Size": 5000,
+        "Labels": labels,
+        "RepoDigests": [],
+    }
 
 
 @pytest.mark.parametrize(
@@ -84,9 +124,12 @@ def test_images(doc: dict[str, Any], used: set[str], goes: bool) -> None:
 def test_unused_tagged_images_only_when_asked() -> None:
     tagged = image(age=timedelta(days=40), tags=["app:old"])
     assert image_item(tagged, set(), now=NOW, rules=RULES) is None
-    rules = CleanupRules(container_grace=timedelta(hours=24), image_grace=timedelta(hours=24),
-                         unused_images_after=timedelta(days=30),
-                         exclude=("registry.internal/base/*",))  # fmt: skip
+    rules = CleanupRules(
+        container_grace=timedelta(hours=24),
+        image_grace=timedelta(hours=24),
+        unused_images_after=timedelta(days=30),
+        exclude=("registry.internal/base/*",),
+    )
     item = image_item(tagged, set(), now=NOW, rules=rules)
     assert item is not None and item.target == "app:old"
     assert image_item(tagged, {tagged["Id"]}, now=NOW, rules=rules) is None

@@ -177,8 +177,16 @@ def test_a_buffer_cut_at_its_start_loses_its_first_line(tail_of: str) -> None:
 
 
 def test_environment_values_are_redacted_by_the_rules_of_the_notices() -> None:
-    env = ["API_TOKEN=plain-value-123", "PATH=/usr/bin:/bin", "SHORT=abc", "FLAG", "EMPTY=",
-           "HOME=/home/someone", "A=longer-plain-value-123", "B=plain-value-123"]  # fmt: skip
+    env = [
+        "API_TOKEN=plain-value-123",
+        "PATH=/usr/bin:/bin",
+        "SHORT=abc",
+        "FLAG",
+        "EMPTY=",
+        "HOME=/home/someone",
+        "A=longer-plain-value-123",
+        "B=plain-value-123",
+    ]
     values = secret_values(env)
     assert values == ("longer-plain-value-123", "plain-value-123")  # longest first, once
     text = "got longer-plain-value-123 and plain-value-123 in /usr/bin:/bin for abc"
@@ -209,10 +217,21 @@ _SECRETS = st.sampled_from(
     ]
 )
 _TEXT = st.lists(
-    st.sampled_from([*"ab xo-_=:/@<>\"'\n\\.?&", "xoxb-", "ghp_", "https://", "password",
-                     REDACTED, "-----END RSA PRIVATE KEY-----", "Bearer ", "AKIA"]),
+    st.sampled_from(
+        [
+            *"ab xo-_=:/@<>\"'\n\\.?&",
+            "xoxb-",
+            "ghp_",
+            "https://",
+            "password",
+            REDACTED,
+            "-----END RSA PRIVATE KEY-----",
+            "Bearer ",
+            "AKIA",
+        ]
+    ),
     max_size=60,
-).map("".join)  # fmt: skip
+).map("".join)
 _VALUES = st.lists(st.text(alphabet="abcdex<>-=", min_size=1, max_size=12), max_size=4)
 
 

@@ -43,11 +43,23 @@ def run(text: str) -> RunContainer:
         ("--userns host", "`--userns host`", "allow_host_namespaces = true"),
         ("--pid container:web", "`--pid container:web`", "allow_host_namespaces = true"),
         ("--device /dev/sda", "`--device /dev/sda`", "allow_devices = true"),
-        ("--security-opt seccomp=unconfined", "`--security-opt seccomp=unconfined`", "allow_unconfined = true"),
-        ("--security-opt seccomp:unconfined", "`--security-opt seccomp:unconfined`", "allow_unconfined = true"),
+        (
+            "--security-opt seccomp=unconfined",
+            "`--security-opt seccomp=unconfined`",
+            "allow_unconfined = true",
+        ),
+        (
+            "--security-opt seccomp:unconfined",
+            "`--security-opt seccomp:unconfined`",
+            "allow_unconfined = true",
+        ),
         ("--security-opt apparmor=unconfined", "apparmor=unconfined", "allow_unconfined = true"),
         ("--security-opt apparmor:unconfined", "apparmor:unconfined", "allow_unconfined = true"),
-        ("-v /var/run/docker.sock:/var/run/docker.sock", "Docker socket", "allow_docker_socket = true"),
+        (
+            "-v /var/run/docker.sock:/var/run/docker.sock",
+            "Docker socket",
+            "allow_docker_socket = true",
+        ),
         ("-v /var/run/docker.sock:/s:ro", "Docker socket", "allow_docker_socket = true"),
         ("-v /run:/hostrun", "Docker socket", "allow_docker_socket = true"),
         ("-v /:/host", "Docker socket", "allow_docker_socket = true"),
@@ -55,24 +67,48 @@ def run(text: str) -> RunContainer:
         ("-v /run/./docker.sock/:/s", "Docker socket", "allow_docker_socket = true"),
         ("-v /srv/../var/run:/x", "contains '..'", "exact path"),
         # Allowlists, not denylists: what the bot cannot judge is refused.
-        ('--security-opt seccomp={"defaultAction":"SCMP_ACT_ALLOW"}', "seccomp={", "allow_security_opt"),
+        (
+            '--security-opt seccomp={"defaultAction":"SCMP_ACT_ALLOW"}',
+            "seccomp={",
+            "allow_security_opt",
+        ),
         ("--security-opt seccomp=/etc/docker/allow-all.json", "seccomp=", "allow_security_opt"),
         ("--security-opt disable", "`--security-opt disable`", "allow_security_opt"),
-        ("--security-opt label=type:spc_t", "label=type:spc_t", 'allow_security_opt = ["label=type:spc_t"]'),
-        ("--security-opt label:type:spc_t", "label:type:spc_t", 'allow_security_opt = ["label=type:spc_t"]'),
+        (
+            "--security-opt label=type:spc_t",
+            "label=type:spc_t",
+            'allow_security_opt = ["label=type:spc_t"]',
+        ),
+        (
+            "--security-opt label:type:spc_t",
+            "label:type:spc_t",
+            'allow_security_opt = ["label=type:spc_t"]',
+        ),
         ("--security-opt label=disable", "label=disable", "allow_unconfined = true"),
-        ("--security-opt apparmor=my-wide-profile", "apparmor=my-wide-profile", "allow_security_opt"),
+        (
+            "--security-opt apparmor=my-wide-profile",
+            "apparmor=my-wide-profile",
+            "allow_security_opt",
+        ),
         ("--security-opt writable-cgroups=true", "writable-cgroups=true", "allow_security_opt"),
-        ("--security-opt systempaths=unconfined", "systempaths=unconfined", "allow_unconfined = true"),
+        (
+            "--security-opt systempaths=unconfined",
+            "systempaths=unconfined",
+            "allow_unconfined = true",
+        ),
         ("--pid=ns:/proc/1/ns/pid", "--pid ns:/proc/1/ns/pid", "allow_host_namespaces"),
         ("--ipc weird", "--ipc weird", "private, shareable"),
         ("--network ns:/proc/1/ns/net", "not a network name", "--network"),
         # Any other network may reach what a stack shields (its socket proxy, its database).
-        ("--network docker-chatops_engine", "`--network docker-chatops_engine`", 'network_allowlist = ["docker-chatops_engine"]'),
+        (
+            "--network docker-chatops_engine",
+            "`--network docker-chatops_engine`",
+            'network_allowlist = ["docker-chatops_engine"]',
+        ),
         ("--net=backend", "`--network backend`", 'network_allowlist = ["backend"]'),
         ("--network default", "`--network default`", "network_allowlist"),
     ],
-)  # fmt: skip
+)
 def test_refused_options_name_the_setting(options: str, refused: str, setting: str) -> None:
     problems = run_violations(run(f"{options} busybox"), STRICT)
     assert len(problems) == 1, problems

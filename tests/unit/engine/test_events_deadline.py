@@ -13,9 +13,10 @@ from tests.fakes.stalled_engine import StalledEngine
 def test_a_stalled_event_stream_is_cut_at_the_deadline(tmp_path: Path) -> None:
     stalled = StalledEngine(tmp_path / "engine.sock")
     engine = DockerEngine(
-        name="stalled", url=stalled.url,
+        name="stalled",
+        url=stalled.url,
         limits=EngineLimits(timeout_seconds=5, events_deadline_seconds=0.5),
-    )  # fmt: skip
+    )
     try:
         # Without the deadline this returns only when the fake engine gives up (120 s), as an
         # ordinary end of stream: not stopped early.

@@ -33,11 +33,18 @@ from bot.errors import ParseError
 
 def test_container_row() -> None:
     row = container_row(
-        {"Id": "abc", "Image": "nginx", "Command": "nginx", "Created": 1764417600,
-         "Status": "Up", "State": "running", "Names": ["/web"],
-         "Ports": [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}],
-         "Labels": {"a": "b"}}
-    )  # fmt: skip
+        {
+            "Id": "abc",
+            "Image": "nginx",
+            "Command": "nginx",
+            "Created": 1764417600,
+            "Status": "Up",
+            "State": "running",
+            "Names": ["/web"],
+            "Ports": [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}],
+            "Labels": {"a": "b"},
+        }
+    )
     assert row.names == ("web",)
     assert row.ports[0].host_port == 8080 and row.ports[0].host_ip == "127.0.0.1"
     assert row.created.year == 2025
@@ -45,10 +52,14 @@ def test_container_row() -> None:
 
 def test_image_rows_one_per_tag_with_digests() -> None:
     rows = image_rows(
-        {"Id": "sha256:1", "Created": 0, "Size": 5,
-         "RepoTags": ["nginx:1.27", "nginx:latest", "reg:5000/nginx:x"],
-         "RepoDigests": ["nginx@sha256:d1", "reg:5000/nginx@sha256:d2"]}
-    )  # fmt: skip
+        {
+            "Id": "sha256:1",
+            "Created": 0,
+            "Size": 5,
+            "RepoTags": ["nginx:1.27", "nginx:latest", "reg:5000/nginx:x"],
+            "RepoDigests": ["nginx@sha256:d1", "reg:5000/nginx@sha256:d2"],
+        }
+    )
     assert [(r.repository, r.tag, r.digest) for r in rows] == [
         ("nginx", "1.27", "sha256:d1"),
         ("nginx", "latest", "sha256:d1"),
@@ -58,9 +69,14 @@ def test_image_rows_one_per_tag_with_digests() -> None:
 
 def test_dangling_image_row() -> None:
     rows = image_rows(
-        {"Id": "sha256:1", "Created": 0, "Size": 5, "RepoTags": ["<none>:<none>"],
-         "RepoDigests": ["<none>@<none>"]}
-    )  # fmt: skip
+        {
+            "Id": "sha256:1",
+            "Created": 0,
+            "Size": 5,
+            "RepoTags": ["<none>:<none>"],
+            "RepoDigests": ["<none>@<none>"],
+        }
+    )
     assert [(r.repository, r.tag, r.digest) for r in rows] == [(None, None, None)]
 
 
@@ -84,11 +100,16 @@ def test_port_bindings() -> None:
 
 def test_ranges_expand_port_by_port_only_here() -> None:
     ports = (
-        PortMapping(container_port=8000, container_port_end=8002, host_ip="127.0.0.1",
-                    host_port=18000, host_port_end=18002),
+        PortMapping(
+            container_port=8000,
+            container_port_end=8002,
+            host_ip="127.0.0.1",
+            host_port=18000,
+            host_port_end=18002,
+        ),
         PortMapping(container_port=53, container_port_end=54, protocol=PortProtocol.UDP),
         PortMapping(container_port=80, host_ip="127.0.0.1", host_port=18010, host_port_end=18012),
-    )  # fmt: skip
+    )
     assert port_bindings(ports) == {
         "8000/tcp": [("127.0.0.1", "18000")],
         "8001/tcp": [("127.0.0.1", "18001")],
@@ -99,18 +120,28 @@ def test_ranges_expand_port_by_port_only_here() -> None:
         "80/tcp": [("127.0.0.1", "18010-18012")],
     }
     assert exposed_ports(ports) == [
-        (8000, "tcp"), (8001, "tcp"), (8002, "tcp"), (53, "udp"), (54, "udp"), (80, "tcp"),
-    ]  # fmt: skip
+        (8000, "tcp"),
+        (8001, "tcp"),
+        (8002, "tcp"),
+        (53, "udp"),
+        (54, "udp"),
+        (80, "tcp"),
+    ]
 
 
 def test_bindings_in_the_engine_api_form_the_docker_cli_sends() -> None:
     """What docker-py puts on the wire is what ``docker run -p`` would send."""
     ports = (
-        PortMapping(container_port=8000, container_port_end=8001, host_ip="127.0.0.1",
-                    host_port=9000, host_port_end=9001),
+        PortMapping(
+            container_port=8000,
+            container_port_end=8001,
+            host_ip="127.0.0.1",
+            host_port=9000,
+            host_port_end=9001,
+        ),
         PortMapping(container_port=80, host_port=7000, host_port_end=7005),
         PortMapping(container_port=81),
-    )  # fmt: skip
+    )
     bindings: Any = port_bindings(ports)  # types-docker's Mapping type has no host ranges
     assert convert_port_bindings(bindings) == {
         "8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "9000"}],
@@ -153,9 +184,14 @@ def test_binds_and_volumes() -> None:
     # Host paths go through the Mounts API, which never creates a missing source on the host.
     assert [dict(m) for m in mounts] == [
         {"Target": "/c", "Source": "/h", "Type": "bind", "ReadOnly": True},
-        {"Target": "/t", "Source": "/s", "Type": "bind", "ReadOnly": False,
-         "BindOptions": {"Propagation": "rslave"}},
-    ]  # fmt: skip
+        {
+            "Target": "/t",
+            "Source": "/s",
+            "Type": "bind",
+            "ReadOnly": False,
+            "BindOptions": {"Propagation": "rslave"},
+        },
+    ]
     assert binds == ["/z:/y:z", "data:/d"]
     assert anonymous == ["/tmp/x"]
 
@@ -192,21 +228,32 @@ def test_inspect_redacts_every_place_a_secret_sits() -> None:
     the labels (summary and document); shapes out of any other text; the rest intact."""
     args = ["-c", f"serve --key {_VALUE} --slack {_TOKEN}"]
     doc: dict[str, Any] = {
-        "Id": "c" * 64, "Name": "/web", "Path": "sh",
+        "Id": "c" * 64,
+        "Name": "/web",
+        "Path": "sh",
         "Args": args,
         "Config": {
-            "Image": "nginx:1.25", "Env": [f"API_KEY={_VALUE}", "PATH=/usr/bin"],
+            "Image": "nginx:1.25",
+            "Env": [f"API_KEY={_VALUE}", "PATH=/usr/bin"],
             "Cmd": ["-c", f"serve --key {_VALUE} --slack {_TOKEN}"],
             "Entrypoint": ["sh", f"--token={_VALUE}"],
             "Healthcheck": {"Test": ["CMD-SHELL", f"curl -H 'Authorization: Bearer {_VALUE}' x"]},
-            "Labels": {"hook": f"https://hooks.slack.com/services/T0/B0/{_VALUE}",
-                       "plain": f"v={_VALUE}", "version": "1.25"},
+            "Labels": {
+                "hook": f"https://hooks.slack.com/services/T0/B0/{_VALUE}",
+                "plain": f"v={_VALUE}",
+                "version": "1.25",
+            },
         },
-        "State": {"Status": "running", "Health": {"Status": "healthy", "Log": [
-            {"ExitCode": 0, "Output": f"ok {_VALUE} {_TOKEN}"}]}},
+        "State": {
+            "Status": "running",
+            "Health": {
+                "Status": "healthy",
+                "Log": [{"ExitCode": 0, "Output": f"ok {_VALUE} {_TOKEN}"}],
+            },
+        },
         "HostConfig": {"Binds": ["/srv:/srv"], "ExtraHosts": [f"db:{_TOKEN}"]},
         "Mounts": [{"Type": "bind", "Source": "/srv", "Destination": "/srv"}],
-    }  # fmt: skip
+    }
     item = container_item(doc)
     shown = str(item.summary) + str(item.document)
     assert _VALUE not in shown and "AbCdEfGh" not in shown
@@ -219,8 +266,17 @@ def test_inspect_redacts_every_place_a_secret_sits() -> None:
     assert item.document["HostConfig"]["ExtraHosts"] == ["db:<redacted>"]  # a shape anywhere
     assert item.document["Mounts"] == doc["Mounts"] and item.document["Id"] == "c" * 64
     assert args[1].endswith(_TOKEN)  # the original is left alone
-    image = image_item({"Id": "sha256:" + "a" * 64, "RepoTags": ["app:1"], "Config": {
-        "Env": [f"API_KEY={_VALUE}"], "Cmd": ["run", _VALUE], "Entrypoint": [_TOKEN]}})  # fmt: skip
+    image = image_item(
+        {
+            "Id": "sha256:" + "a" * 64,
+            "RepoTags": ["app:1"],
+            "Config": {
+                "Env": [f"API_KEY={_VALUE}"],
+                "Cmd": ["run", _VALUE],
+                "Entrypoint": [_TOKEN],
+            },
+        }
+    )
     assert _VALUE not in str(image.summary) + str(image.document)
     assert "AbCdEfGh" not in str(image.summary) + str(image.document)
 
@@ -231,8 +287,13 @@ def test_listing_commands_and_event_attributes_are_redacted() -> None:
         [_VALUE],
     )
     assert row.command == "serve --key <redacted> <redacted>"
-    event = engine_event({"Type": "container", "Action": "start", "Actor": {
-        "ID": "abc", "Attributes": {"hook": f"see {_TOKEN}", "name": "web"}}})  # fmt: skip
+    event = engine_event(
+        {
+            "Type": "container",
+            "Action": "start",
+            "Actor": {"ID": "abc", "Attributes": {"hook": f"see {_TOKEN}", "name": "web"}},
+        }
+    )
     assert dict(event.attributes) == {"hook": "see <redacted>", "name": "web"}
 
 
@@ -240,13 +301,26 @@ def test_secret_named_labels_and_log_driver_options_are_redacted() -> None:
     """A label's name can make its value a secret (db.password=...), as an assignment would;
     a log driver's options hold its credentials."""
     doc: dict[str, Any] = {
-        "Id": "d" * 64, "Name": "/victim",
-        "Config": {"Image": "app:1", "Labels": {
-            "db.password": "Hunter2Hunter2", "api_token": "tok_live_abcdef123456",
-            "team": "payments"}},
-        "HostConfig": {"LogConfig": {"Type": "splunk", "Config": {
-            "splunk-token": "5f1c2d3e-aaaa-bbbb-cccc-0123456789ab", "splunk-url": "https://x"}}},
-    }  # fmt: skip
+        "Id": "d" * 64,
+        "Name": "/victim",
+        "Config": {
+            "Image": "app:1",
+            "Labels": {
+                "db.password": "Hunter2Hunter2",
+                "api_token": "tok_live_abcdef123456",
+                "team": "payments",
+            },
+        },
+        "HostConfig": {
+            "LogConfig": {
+                "Type": "splunk",
+                "Config": {
+                    "splunk-token": "5f1c2d3e-aaaa-bbbb-cccc-0123456789ab",
+                    "splunk-url": "https://x",
+                },
+            }
+        },
+    }
     item = container_item(doc)
     shown = str(item.summary) + str(item.document)
     for secret in ("Hunter2Hunter2", "tok_live_abcdef123456", "5f1c2d3e-aaaa"):
@@ -254,8 +328,16 @@ def test_secret_named_labels_and_log_driver_options_are_redacted() -> None:
     labels = item.document["Config"]["Labels"]
     assert labels["team"] == "payments"  # the positive control: a plain label stays
     assert item.document["HostConfig"]["LogConfig"]["Type"] == "splunk"
-    event = engine_event({"Type": "container", "Action": "die", "Actor": {
-        "ID": "abc", "Attributes": {"db.password": "Hunter2Hunter2", "team": "payments"}}})  # fmt: skip
+    event = engine_event(
+        {
+            "Type": "container",
+            "Action": "die",
+            "Actor": {
+                "ID": "abc",
+                "Attributes": {"db.password": "Hunter2Hunter2", "team": "payments"},
+            },
+        }
+    )
     assert dict(event.attributes) == {"db.password": "<redacted>", "team": "payments"}
 
 
@@ -264,21 +346,32 @@ def test_secret_named_labels_and_log_driver_options_are_redacted() -> None:
 
 def _stats_doc(memory_stats: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": "c" * 64, "name": "/web",
-        "cpu_stats": {"cpu_usage": {"total_usage": 3_000_000_000}, "system_cpu_usage": 40_000_000_000,
-                      "online_cpus": 2},
-        "precpu_stats": {"cpu_usage": {"total_usage": 2_000_000_000},
-                         "system_cpu_usage": 30_000_000_000},
+        "id": "c" * 64,
+        "name": "/web",
+        "cpu_stats": {
+            "cpu_usage": {"total_usage": 3_000_000_000},
+            "system_cpu_usage": 40_000_000_000,
+            "online_cpus": 2,
+        },
+        "precpu_stats": {
+            "cpu_usage": {"total_usage": 2_000_000_000},
+            "system_cpu_usage": 30_000_000_000,
+        },
         "memory_stats": memory_stats,
-        "networks": {"eth0": {"rx_bytes": 1000, "tx_bytes": 10}, "eth1": {"rx_bytes": 500, "tx_bytes": 5}},
-        "blkio_stats": {"io_service_bytes_recursive": [
-            {"major": 8, "minor": 0, "op": "Read", "value": 4096},
-            {"major": 8, "minor": 0, "op": "Write", "value": 8192},
-            {"major": 8, "minor": 0, "op": "Total", "value": 12288},
-            {"major": 8, "minor": 16, "op": "read", "value": 4096},
-        ]},
+        "networks": {
+            "eth0": {"rx_bytes": 1000, "tx_bytes": 10},
+            "eth1": {"rx_bytes": 500, "tx_bytes": 5},
+        },
+        "blkio_stats": {
+            "io_service_bytes_recursive": [
+                {"major": 8, "minor": 0, "op": "Read", "value": 4096},
+                {"major": 8, "minor": 0, "op": "Write", "value": 8192},
+                {"major": 8, "minor": 0, "op": "Total", "value": 12288},
+                {"major": 8, "minor": 16, "op": "read", "value": 4096},
+            ]
+        },
         "pids_stats": {"current": 7},
-    }  # fmt: skip
+    }
 
 
 @pytest.mark.parametrize(
@@ -329,16 +422,26 @@ def test_cpu_percent_edge_cases() -> None:
 
 
 def test_published_ports_from_inspect() -> None:
-    doc = {"NetworkSettings": {"Ports": {
-        "81/tcp": [{"HostIp": "0.0.0.0", "HostPort": "8081"}, {"HostIp": "::", "HostPort": "8081"}],
-        "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
-        "53/udp": None,
-        "9000/tcp": [{"HostIp": "", "HostPort": "9000"}],
-    }}}  # fmt: skip
+    doc = {
+        "NetworkSettings": {
+            "Ports": {
+                "81/tcp": [
+                    {"HostIp": "0.0.0.0", "HostPort": "8081"},
+                    {"HostIp": "::", "HostPort": "8081"},
+                ],
+                "80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                "53/udp": None,
+                "9000/tcp": [{"HostIp": "", "HostPort": "9000"}],
+            }
+        }
+    }
     ports = published_ports(doc)
     assert [(p.container_port, p.host_ip, p.host_port) for p in ports] == [
-        (80, "127.0.0.1", 8080), (81, "0.0.0.0", 8081), (81, "::", 8081), (9000, "0.0.0.0", 9000),
-    ]  # fmt: skip
+        (80, "127.0.0.1", 8080),
+        (81, "0.0.0.0", 8081),
+        (81, "::", 8081),
+        (9000, "0.0.0.0", 9000),
+    ]
     assert published_ports({}) == ()
 
 
@@ -384,10 +487,15 @@ def test_lists_and_events() -> None:
     assert volume_row({"Driver": "local", "Name": "data"}) == VolumeRow(driver="local", name="data")
     network = network_row({"Id": "n" * 64, "Name": "bridge", "Driver": "bridge", "Scope": "local"})
     assert (network.name, network.driver, network.scope) == ("bridge", "bridge", "local")
-    event = engine_event({
-        "Type": "container", "Action": "die", "time": 1, "timeNano": 1_764_446_400_123_456_789,
-        "Actor": {"ID": "abc", "Attributes": {"name": "web", "exitCode": "3", "image": "x"}},
-    })  # fmt: skip
+    event = engine_event(
+        {
+            "Type": "container",
+            "Action": "die",
+            "time": 1,
+            "timeNano": 1_764_446_400_123_456_789,
+            "Actor": {"ID": "abc", "Attributes": {"name": "web", "exitCode": "3", "image": "x"}},
+        }
+    )
     assert event.time_ns == 1_764_446_400_123_456_789
     assert event.attributes == (("exitCode", "3"), ("image", "x"), ("name", "web"))
     assert engine_event({"time": 2}).time_ns == 2_000_000_000

@@ -40,9 +40,11 @@ def arranged() -> tuple[FakeEngine, FakeClock, dict[str, str]]:
     ago. Returns the engine, its clock and the IDs of the images that matter."""
     clock = FakeClock(now=START)
     engine = FakeEngine(clock=clock, cleanup_rules=RULES)
-    images = {"used": engine.add_image("app:1").id,
-              "dangling": engine.add_image("scratch:1", size=5000).id,
-              "kept": engine.add_image(size=300, labels=KEEP).id}  # fmt: skip
+    images = {
+        "used": engine.add_image("app:1").id,
+        "dangling": engine.add_image("scratch:1", size=5000).id,
+        "kept": engine.add_image(size=300, labels=KEEP).id,
+    }
     images["tagged"] = engine.add_image("scratch:1").id  # takes the tag: the first one dangles
     for name in ("old", "kept", "db-main", "web", "late"):
         engine.add_container(name, "app:1", labels=KEEP if name == "kept" else None)
@@ -87,8 +89,12 @@ def test_nothing_goes_within_the_grace_period_and_what_is_due_goes_after() -> No
 
 
 def test_unused_tagged_images_go_only_when_asked_and_excludes_hold() -> None:
-    asked = CleanupRules(container_grace=DAY, image_grace=DAY, exclude=RULES.exclude,
-                         unused_images_after=timedelta(days=30))  # fmt: skip
+    asked = CleanupRules(
+        container_grace=DAY,
+        image_grace=DAY,
+        exclude=RULES.exclude,
+        unused_images_after=timedelta(days=30),
+    )
     for rules, goes in ((RULES, []), (asked, ["app:old"])):
         clock = FakeClock(now=START)
         engine = FakeEngine(clock=clock, cleanup_rules=rules)
@@ -126,13 +132,21 @@ def test_a_scheduled_run_on_the_fake_engine_runs_and_reports_once(tmp_path: Path
     notes: list[tuple[str, CleanupReport]] = []
     directory = FakeEngineDirectory(engine)
     scheduler = HousekeepingScheduler(
-        schedules=[EngineSchedule(engine="fake", crontab="0 3 * * *", timezone="UTC",
-                                  dry_run=False, notify_channel="C0OPS", quiet_when_empty=True)],
+        schedules=[
+            EngineSchedule(
+                engine="fake",
+                crontab="0 3 * * *",
+                timezone="UTC",
+                dry_run=False,
+                notify_channel="C0OPS",
+                quiet_when_empty=True,
+            )
+        ],
         runs=SqlCleanupRuns(engine=open_database(f"sqlite:///{tmp_path}/runs.db")),
         housekeep=lambda name, dry_run: run_cleanup(directory.get(name), dry_run=dry_run),
         notify=lambda channel, report: notes.append((channel, report)),
         clock=clock,
-    )  # fmt: skip
+    )
     assert scheduler.run_due("fake") is True
     assert scheduler.run_due("fake") is False  # the same scheduled time runs once
     [(channel, report)] = notes

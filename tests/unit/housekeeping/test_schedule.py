@@ -49,9 +49,17 @@ def test_time_zone() -> None:
 
 @pytest.mark.parametrize(
     ("field", "names"),
-    [("*", "*"), ("0", "sun"), ("7", "sun"), ("1-5", "mon,tue,wed,thu,fri"), ("*/2", "sun,tue,thu,sat"),
-     ("5-7", "sun,fri,sat"), ("0,6", "sun,sat"), ("MON-wed", "mon,tue,wed")],
-)  # fmt: skip
+    [
+        ("*", "*"),
+        ("0", "sun"),
+        ("7", "sun"),
+        ("1-5", "mon,tue,wed,thu,fri"),
+        ("*/2", "sun,tue,thu,sat"),
+        ("5-7", "sun,fri,sat"),
+        ("0,6", "sun,sat"),
+        ("MON-wed", "mon,tue,wed"),
+    ],
+)
 def test_weekday_names(field: str, names: str) -> None:
     assert crontab_weekdays(field) == names
 

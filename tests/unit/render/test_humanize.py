@@ -9,9 +9,15 @@ from bot.render.humanize import ellipsis, human_duration, human_size, short_id
 
 @pytest.mark.parametrize(
     ("size", "text"),
-    [(0, "0B"), (999, "999B"), (1000, "1kB"), (1_984_000, "1.98MB"), (187_000_000, "187MB"),
-     (5_300_000_000, "5.3GB")],
-)  # fmt: skip
+    [
+        (0, "0B"),
+        (999, "999B"),
+        (1000, "1kB"),
+        (1_984_000, "1.98MB"),
+        (187_000_000, "187MB"),
+        (5_300_000_000, "5.3GB"),
+    ],
+)
 def test_sizes_like_docker(size: int, text: str) -> None:
     assert human_size(size) == text
 

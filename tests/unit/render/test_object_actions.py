@@ -21,9 +21,15 @@ NOW = datetime(2026, 11, 29, tzinfo=UTC)
 
 def container(index: int, name: str | None = None) -> ContainerRow:
     return ContainerRow(
-        id=f"{index:064x}", image="busybox", command="sh", created=NOW, status="Up",
-        state="running", ports=(), names=(name or f"c{index}",),
-    )  # fmt: skip
+        id=f"{index:064x}",
+        image="busybox",
+        command="sh",
+        created=NOW,
+        status="Up",
+        state="running",
+        ports=(),
+        names=(name or f"c{index}",),
+    )
 
 
 def test_the_menu_holds_at_most_100_options_of_at_most_150_characters() -> None:
@@ -48,11 +54,18 @@ def test_no_menu_for_quiet_or_empty_listings_or_without_an_engine() -> None:
 
 def test_image_menu_labels_and_pull_only_for_tagged_images() -> None:
     rows = (
-        ImageRow(id="sha256:" + "a" * 64, repository="nginx", tag="1.27", digest=None,
-                 created=NOW, size=1),
-        ImageRow(id="sha256:" + "b" * 64, repository=None, tag=None, digest=None, created=NOW,
-                 size=1),
-    )  # fmt: skip
+        ImageRow(
+            id="sha256:" + "a" * 64,
+            repository="nginx",
+            tag="1.27",
+            digest=None,
+            created=NOW,
+            size=1,
+        ),
+        ImageRow(
+            id="sha256:" + "b" * 64, repository=None, tag=None, digest=None, created=NOW, size=1
+        ),
+    )
     menu = listing_picker(ImageList(rows=rows), engine="e").to_dict()["elements"][0]  # type: ignore[union-attr]
     assert menu["action_id"] == PICK_IMAGE_ACTION
     labels = [o["text"]["text"] for o in menu["options"]]
@@ -61,18 +74,28 @@ def test_image_menu_labels_and_pull_only_for_tagged_images() -> None:
     cut = picked_object(PICK_IMAGE_ACTION, engine="e", object_id=rows[0].id, label="nginx:1…")
     assert tagged.reference == "nginx:1.27" and cut.reference is None
     dangling = picked_object(PICK_IMAGE_ACTION, engine="e", object_id=rows[1].id, label=labels[1])
-    pulls = [b for obj in (tagged, dangling) for b in json.dumps([x.to_dict() for x in
-             object_card(obj)[1]]).split('"action_id"') if "chatops_image_pull" in b]  # fmt: skip
+    pulls = [
+        b
+        for obj in (tagged, dangling)
+        for b in json.dumps([x.to_dict() for x in object_card(obj)[1]]).split('"action_id"')
+        if "chatops_image_pull" in b
+    ]
     assert len(pulls) == 1
 
 
 def test_an_image_under_several_tags_has_distinct_values() -> None:
     image_id = "sha256:" + "c" * 64
     rows = tuple(
-        ImageRow(id=image_id, repository="registry.example.com/team/" + "x" * 40, tag=tag,
-                 digest=None, created=NOW, size=1)
+        ImageRow(
+            id=image_id,
+            repository="registry.example.com/team/" + "x" * 40,
+            tag=tag,
+            digest=None,
+            created=NOW,
+            size=1,
+        )
         for tag in ("latest", "1.2", "1.2.3-very-long-tag-" + "y" * 30)
-    )  # fmt: skip
+    )
     menu = listing_picker(ImageList(rows=rows), engine="e").to_dict()["elements"][0]  # type: ignore[union-attr]
     values = [o["value"] for o in menu["options"]]
     assert len(values) == 3 and len(set(values)) == 3
@@ -80,8 +103,9 @@ def test_an_image_under_several_tags_has_distinct_values() -> None:
 
 
 def test_the_card_escapes_what_the_engine_named() -> None:
-    obj = picked_object(PICK_CONTAINER_ACTION, engine="e", object_id="f" * 64,
-                        label="<!channel> & <@U123>")  # fmt: skip
+    obj = picked_object(
+        PICK_CONTAINER_ACTION, engine="e", object_id="f" * 64, label="<!channel> & <@U123>"
+    )
     _, blocks = object_card(obj)
     dicts = [block.to_dict() for block in blocks]
     for button in dicts[1]["elements"]:

@@ -54,11 +54,15 @@ HOSTILE = "<!channel> & <@U123|boss> `x` ```y``` *bold* " + "z" * 5000
 
 def container(index: int, *, name: str | None = None, command: str = "sleep 1") -> ContainerRow:
     return ContainerRow(
-        id=f"{index:012x}" + "0" * 52, image="nginx:1.27", command=command,
-        created=NOW - timedelta(minutes=index), status="Up 1 minute", state="running",
+        id=f"{index:012x}" + "0" * 52,
+        image="nginx:1.27",
+        command=command,
+        created=NOW - timedelta(minutes=index),
+        status="Up 1 minute",
+        state="running",
         ports=(PublishedPort(container_port=80, protocol="tcp", host_ip="::1", host_port=8080),),
         names=(name or f"web-{index}",),
-    )  # fmt: skip
+    )
 
 
 def check_limits(blocks: list[dict[str, Any]]) -> None:
@@ -109,10 +113,16 @@ def test_container_listings_fit_at_every_size(count: int) -> None:
 @pytest.mark.parametrize("count", [0, 1, 100, 1000])
 def test_image_listings_fit_at_every_size(count: int) -> None:
     rows = tuple(
-        ImageRow(id=f"sha256:{i:064x}", repository=f"repo/{i}", tag="v1", digest=None,
-                 created=NOW, size=i * 1000)
+        ImageRow(
+            id=f"sha256:{i:064x}",
+            repository=f"repo/{i}",
+            tag="v1",
+            digest=None,
+            created=NOW,
+            size=i * 1000,
+        )
         for i in range(count)
-    )  # fmt: skip
+    )
     message = render_slack(reply_of(ImageList(rows=rows), "images"), now=NOW)
     check_limits(message.blocks)
     assert bool(message.files) == (count > 99)
@@ -133,11 +143,20 @@ def test_hostile_text_is_escaped_and_bounded_everywhere() -> None:
         ActionResult(
             action="rm", outcomes=(TargetOutcome(target=HOSTILE, ok=False, detail=HOSTILE),)
         ),
-        InspectResult(items=(InspectItem(kind=ObjectKind.CONTAINER, id="x", name=HOSTILE,
-                                         summary=(("Labels", HOSTILE),) * 25, document={}),)),
+        InspectResult(
+            items=(
+                InspectItem(
+                    kind=ObjectKind.CONTAINER,
+                    id="x",
+                    name=HOSTILE,
+                    summary=(("Labels", HOSTILE),) * 25,
+                    document={},
+                ),
+            )
+        ),
         PullResult(reference=HOSTILE, image_id=None, digest=HOSTILE, size=1, up_to_date=False),
         PruneResult(kind=ObjectKind.CONTAINER, deleted=(HOSTILE,), space_reclaimed=0),
-    ]  # fmt: skip
+    ]
     for result in results:
         message = render_slack(reply_of(result, text=HOSTILE), requester="U0ALICE", now=NOW)
         check_limits(message.blocks)
@@ -231,8 +250,13 @@ def test_inline_code_holds_no_backtick(text: str) -> None:
 
 def test_text_objects_are_verbatim_and_inline_code_stays_on_one_line() -> None:
     # Slack turns a plain "@channel" into a mention unless the text object is verbatim.
-    message = render_slack(reply_of(PruneResult(kind=ObjectKind.CONTAINER, deleted=("@channel",),
-                                                space_reclaimed=0), text="ps"), now=NOW)  # fmt: skip
+    message = render_slack(
+        reply_of(
+            PruneResult(kind=ObjectKind.CONTAINER, deleted=("@channel",), space_reclaimed=0),
+            text="ps",
+        ),
+        now=NOW,
+    )
     objects = [b["text"] for b in message.blocks if "text" in b and isinstance(b["text"], dict)]
     objects += [e for b in message.blocks for e in b.get("elements", []) if "text" in e]
     assert objects and all(o.get("verbatim") is True for o in objects if o["type"] == "mrkdwn")
@@ -243,35 +267,71 @@ def test_text_objects_are_verbatim_and_inline_code_stays_on_one_line() -> None:
 
 
 def _stats_row(index: int, name: str | None = None) -> StatsRow:
-    return StatsRow(id=f"{index:064x}", name=name or f"web-{index}", cpu_percent=1.5,
-                    memory_usage=2**20, memory_limit=2**30, memory_percent=0.1, pids=1,
-                    sampled=index % 7 != 3)  # fmt: skip
+    return StatsRow(
+        id=f"{index:064x}",
+        name=name or f"web-{index}",
+        cpu_percent=1.5,
+        memory_usage=2**20,
+        memory_limit=2**30,
+        memory_percent=0.1,
+        pids=1,
+        sampled=index % 7 != 3,
+    )
 
 
 def _event(index: int, name: str = "web") -> EngineEvent:
-    return EngineEvent(time_ns=1_795_982_400_000_000_000 + index, type="container", action="die",
-                       actor_id="a" * 64, attributes=(("exitCode", "3"), ("name", name)))  # fmt: skip
+    return EngineEvent(
+        time_ns=1_795_982_400_000_000_000 + index,
+        type="container",
+        action="die",
+        actor_id="a" * 64,
+        attributes=(("exitCode", "3"), ("name", name)),
+    )
 
 
 @pytest.mark.parametrize("count", [0, 1, 50, 99, 100, 600])
 def test_diagnostics_fit_at_every_size(count: int) -> None:
     results: list[Result] = [
         StatsResult(rows=tuple(_stats_row(i) for i in range(count)), left_out=count // 10),
-        TopResult(container="web", titles=("UID", "PID", "CMD"),
-                  processes=tuple(("root", str(i), "sleep 1") for i in range(count))),
-        PortList(container="web", ports=tuple(
-            PublishedPort(container_port=i + 1, protocol="tcp", host_ip="0.0.0.0", host_port=i + 1)
-            for i in range(count))),
+        TopResult(
+            container="web",
+            titles=("UID", "PID", "CMD"),
+            processes=tuple(("root", str(i), "sleep 1") for i in range(count)),
+        ),
+        PortList(
+            container="web",
+            ports=tuple(
+                PublishedPort(
+                    container_port=i + 1, protocol="tcp", host_ip="0.0.0.0", host_port=i + 1
+                )
+                for i in range(count)
+            ),
+        ),
         VolumeList(rows=tuple(VolumeRow(driver="local", name=f"v{i}") for i in range(count))),
-        VolumeList(rows=tuple(VolumeRow(driver="local", name=f"v{i}") for i in range(count)),
-                   quiet=True),
-        NetworkList(rows=tuple(NetworkRow(id=f"{i:064x}", name=f"n{i}", driver="bridge",
-                                          scope="local") for i in range(count))),
-        NetworkList(rows=tuple(NetworkRow(id=f"{i:064x}", name=f"n{i}", driver="bridge",
-                                          scope="local") for i in range(count)), quiet=True),
-        EventList(events=tuple(_event(i) for i in range(count)), since=NOW - timedelta(minutes=10),
-                  until=NOW, left_out=count // 3, stopped_early=count > 500),
-    ]  # fmt: skip
+        VolumeList(
+            rows=tuple(VolumeRow(driver="local", name=f"v{i}") for i in range(count)), quiet=True
+        ),
+        NetworkList(
+            rows=tuple(
+                NetworkRow(id=f"{i:064x}", name=f"n{i}", driver="bridge", scope="local")
+                for i in range(count)
+            )
+        ),
+        NetworkList(
+            rows=tuple(
+                NetworkRow(id=f"{i:064x}", name=f"n{i}", driver="bridge", scope="local")
+                for i in range(count)
+            ),
+            quiet=True,
+        ),
+        EventList(
+            events=tuple(_event(i) for i in range(count)),
+            since=NOW - timedelta(minutes=10),
+            until=NOW,
+            left_out=count // 3,
+            stopped_early=count > 500,
+        ),
+    ]
     for result in results:
         message = render_slack(reply_of(result, "stats"), now=NOW)
         check_limits(message.blocks)
@@ -288,8 +348,18 @@ def test_stats_table_and_notes() -> None:
 
 
 def test_disk_usage_and_empty_results() -> None:
-    usage = DiskUsageResult(rows=(DiskUsageRow(type="Images", total=1, active=1, size=1_984_216,
-                                               reclaimable=0, reclaimable_percent=0),))  # fmt: skip
+    usage = DiskUsageResult(
+        rows=(
+            DiskUsageRow(
+                type="Images",
+                total=1,
+                active=1,
+                size=1_984_216,
+                reclaimable=0,
+                reclaimable_percent=0,
+            ),
+        )
+    )
     dumped = json.dumps(render_slack(reply_of(usage, "system df"), now=NOW).blocks)
     assert "RECLAIMABLE" in dumped and "1.984MB" in dumped and "0B (0%)" in dumped
     empty_events = EventList(events=(), since=NOW - timedelta(minutes=10), until=NOW)

@@ -85,11 +85,23 @@ def test_empty_listing_keeps_its_header() -> None:
 
 def test_images_table() -> None:
     rows = (
-        ImageRow(id="sha256:" + "1" * 64, repository="nginx", tag="1.27", digest="sha256:abc",
-                 created=NOW - timedelta(days=3), size=187_000_000),
-        ImageRow(id="sha256:" + "2" * 64, repository=None, tag=None, digest=None,
-                 created=NOW - timedelta(days=30), size=1000),
-    )  # fmt: skip
+        ImageRow(
+            id="sha256:" + "1" * 64,
+            repository="nginx",
+            tag="1.27",
+            digest="sha256:abc",
+            created=NOW - timedelta(days=3),
+            size=187_000_000,
+        ),
+        ImageRow(
+            id="sha256:" + "2" * 64,
+            repository=None,
+            tag=None,
+            digest=None,
+            created=NOW - timedelta(days=30),
+            size=1000,
+        ),
+    )
     text = render_result(ImageList(rows=rows, digests=True), now=NOW)
     lines = [line.split() for line in text.splitlines()]
     assert lines[0] == ["REPOSITORY", "TAG", "DIGEST", "IMAGE", "ID", "CREATED", "SIZE"]
@@ -98,8 +110,13 @@ def test_images_table() -> None:
 
 
 def test_pull_run_action_logs_prune() -> None:
-    pulled = PullResult(reference="nginx:1.27", image_id="sha256:" + "a" * 64,
-                        digest="sha256:d", size=2_000_000, up_to_date=False)  # fmt: skip
+    pulled = PullResult(
+        reference="nginx:1.27",
+        image_id="sha256:" + "a" * 64,
+        digest="sha256:d",
+        size=2_000_000,
+        up_to_date=False,
+    )
     assert render_result(pulled, now=NOW) == (
         "Pulled nginx:1.27 (digest sha256:d, image aaaaaaaaaaaa, 2MB)"
     )
@@ -146,20 +163,49 @@ def test_table_alignment() -> None:
 
 
 def test_diagnostics_as_the_docker_cli_prints_them() -> None:
-    stats = StatsResult(rows=(StatsRow(id=ID, name="web", cpu_percent=0.5, memory_usage=2**20,
-                                       memory_limit=2**30, memory_percent=0.1, pids=2),))  # fmt: skip
+    stats = StatsResult(
+        rows=(
+            StatsRow(
+                id=ID,
+                name="web",
+                cpu_percent=0.5,
+                memory_usage=2**20,
+                memory_limit=2**30,
+                memory_percent=0.1,
+                pids=2,
+            ),
+        )
+    )
     header, row = render_result(stats, now=NOW).splitlines()
-    assert header.split("   ") == ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %",
-                                   "NET I/O", "BLOCK I/O", "PIDS"]  # fmt: skip
+    assert header.split("   ") == [
+        "CONTAINER ID",
+        "NAME",
+        "CPU %",
+        "MEM USAGE / LIMIT",
+        "MEM %",
+        "NET I/O",
+        "BLOCK I/O",
+        "PIDS",
+    ]
     assert row.startswith("ffffffffffff   web    0.50%   1MiB / 1GiB ")
     capped = render_result(StatsResult(rows=stats.rows, left_out=3), now=NOW)
-    assert capped.endswith("3 more container(s) left out: only the first 1 are sampled; "
-                           "name the ones you want")  # fmt: skip
+    assert capped.endswith(
+        "3 more container(s) left out: only the first 1 are sampled; name the ones you want"
+    )
     events = EventList(
-        events=(EngineEvent(time_ns=1_795_982_400_000_000_000, type="container", action="die",
-                            actor_id="abc", attributes=(("exitCode", "3"),)),),
-        since=NOW, until=NOW, left_out=2,
-    )  # fmt: skip
+        events=(
+            EngineEvent(
+                time_ns=1_795_982_400_000_000_000,
+                type="container",
+                action="die",
+                actor_id="abc",
+                attributes=(("exitCode", "3"),),
+            ),
+        ),
+        since=NOW,
+        until=NOW,
+        left_out=2,
+    )
     assert render_result(events, now=NOW).splitlines() == [
         "2026-11-29T20:00:00.000000000Z container die abc (exitCode=3)",
         "(2 older event(s) left out; narrow --since/--until)",
@@ -170,16 +216,32 @@ def test_diagnostics_as_the_docker_cli_prints_them() -> None:
     networks = NetworkList(rows=(NetworkRow(id=ID, name="bridge", driver="bridge", scope="local"),))
     assert render_result(NetworkList(rows=networks.rows, quiet=True), now=NOW) == "f" * 12
     assert render_result(networks, now=NOW).splitlines()[0].split() == [
-        "NETWORK", "ID", "NAME", "DRIVER", "SCOPE"
-    ]  # fmt: skip
-    usage = DiskUsageResult(rows=(DiskUsageRow(type="Local Volumes", total=1, active=0, size=8000,
-                                               reclaimable=8000, reclaimable_percent=100),))  # fmt: skip
+        "NETWORK",
+        "ID",
+        "NAME",
+        "DRIVER",
+        "SCOPE",
+    ]
+    usage = DiskUsageResult(
+        rows=(
+            DiskUsageRow(
+                type="Local Volumes",
+                total=1,
+                active=0,
+                size=8000,
+                reclaimable=8000,
+                reclaimable_percent=100,
+            ),
+        )
+    )
     assert render_result(usage, now=NOW).splitlines() == [
         "TYPE            TOTAL   ACTIVE   SIZE   RECLAIMABLE",
         "Local Volumes   1       0        8kB    8kB (100%)",
     ]
-    port = PortList(container="web", ports=(PublishedPort(container_port=80, protocol="tcp",
-                                                          host_ip="::", host_port=8080),))  # fmt: skip
+    port = PortList(
+        container="web",
+        ports=(PublishedPort(container_port=80, protocol="tcp", host_ip="::", host_port=8080),),
+    )
     assert render_result(port, now=NOW) == "80/tcp -> [::]:8080"
     top = TopResult(container="web", titles=("PID", "CMD"), processes=(("1", "sleep 9"),))
     assert render_result(top, now=NOW) == "PID   CMD\n1     sleep 9"

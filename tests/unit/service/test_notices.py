@@ -67,9 +67,17 @@ class RecordingBoard:
 def crash(source: FakeEventSource, name: str, *, code: int = 3, deliver: bool = True) -> None:
     at = source.time_ns + SECOND
     for action, exit_code in (("start", None), ("die", code)):
-        source.emit(ContainerEvent(action=action, container_id=name.ljust(64, "0"), name=name,
-                                   image="app", time_ns=at, exit_code=exit_code),
-                    deliver=deliver)  # fmt: skip
+        source.emit(
+            ContainerEvent(
+                action=action,
+                container_id=name.ljust(64, "0"),
+                name=name,
+                image="app",
+                time_ns=at,
+                exit_code=exit_code,
+            ),
+            deliver=deliver,
+        )
         at += 1
 
 
@@ -82,10 +90,16 @@ def cursors(tmp_path: Path) -> SqlStreamCursors:
 def run() -> Iterator[Callable[..., NoticeService]]:
     started: list[NoticeService] = []
 
-    def start(source: FakeEventSource, board: RecordingBoard, cursors: SqlStreamCursors,
-              **options: object) -> NoticeService:  # fmt: skip
-        service = NoticeService(sources={source.name: source}, rules={source.name: RULES},
-                                board=board, cursors=cursors, **options)  # type: ignore[arg-type]  # fmt: skip
+    def start(
+        source: FakeEventSource, board: RecordingBoard, cursors: SqlStreamCursors, **options: object
+    ) -> NoticeService:
+        service = NoticeService(
+            sources={source.name: source},
+            rules={source.name: RULES},
+            board=board,
+            cursors=cursors,
+            **options,  # type: ignore[arg-type]
+        )
         service.start()
         started.append(service)
         return service

@@ -35,8 +35,9 @@ from bot.workers import EngineWorkers
 START = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 RULES = AccessRules(
     roles={"viewer": ("*",), "operator": ("U0OPS",), "admin": ("U0ADMIN",)},
-    required_for=("rm",), approvers=("admin",),
-)  # fmt: skip
+    required_for=("rm",),
+    approvers=("admin",),
+)
 
 
 @dataclass
@@ -60,9 +61,14 @@ class FakeChat:
     refuse_posting: str | None = None
 
     def answer(
-        self, to: Requester, reply: Reply, *, in_channel: bool, replace: bool,
+        self,
+        to: Requester,
+        reply: Reply,
+        *,
+        in_channel: bool,
+        replace: bool,
         credit: str | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.answers.append(Answer(to, reply, in_channel, replace, credit))
 
     def tell(self, to: Requester, text: str) -> None:
@@ -101,15 +107,23 @@ class World:
     def run(self, text: str, *, user: str = "U0OPS") -> None:
         """Send ``text`` as ``user`` and wait until it has been answered."""
         answered = threading.Event()
-        order = CommandOrder(command=parse_command(text),
-                             actor=Actor(user_id=user, channel_id="C0OPS"), reply_to=text)  # fmt: skip
+        order = CommandOrder(
+            command=parse_command(text),
+            actor=Actor(user_id=user, channel_id="C0OPS"),
+            reply_to=text,
+        )
         self.service.run(order, done=answered.set)
         assert answered.wait(30)
 
     def click(self, request_id: int, *, user: str, approve: bool = True) -> None:
         answered = threading.Event()
-        order = ClickOrder(request_id=request_id, user_id=user, channel_id="C0OPS",
-                           approve=approve, reply_to="click")  # fmt: skip
+        order = ClickOrder(
+            request_id=request_id,
+            user_id=user,
+            channel_id="C0OPS",
+            approve=approve,
+            reply_to="click",
+        )
         self.service.run(order, done=answered.set)
         assert answered.wait(30)
 
@@ -117,24 +131,38 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
     clock = FakeClock(now=START)
-    engine = FakeEngine(clock=clock, cleanup_rules=CleanupRules(
-        container_grace=timedelta(hours=24), image_grace=timedelta(hours=24)))  # fmt: skip
+    engine = FakeEngine(
+        clock=clock,
+        cleanup_rules=CleanupRules(
+            container_grace=timedelta(hours=24), image_grace=timedelta(hours=24)
+        ),
+    )
     directory = FakeEngineDirectory(engine)
     database = open_database(f"sqlite:///{tmp_path}/state.db")
     audit = SqlAuditLog(engine=database, key=b"k" * 32)
     approvals = ApprovalService(
-        repository=SqlApprovalRepository(engine=database, key=b"k" * 32), planner_for=directory.get,
+        repository=SqlApprovalRepository(engine=database, key=b"k" * 32),
+        planner_for=directory.get,
         rules=ApprovalRules(approvers=("admin",)),
-        has_role=lambda role, user, groups: has_role(role, user, groups, RULES), clock=clock,
-    )  # fmt: skip
+        has_role=lambda role, user, groups: has_role(role, user, groups, RULES),
+        clock=clock,
+    )
     chat = FakeChat()
     service = RequestService(
-        pipeline=Pipeline(engines=directory, approvals=approvals, audit=audit,
-                          policy=ConfiguredPolicy(rules=RULES, run_policy=RunPolicy())),
+        pipeline=Pipeline(
+            engines=directory,
+            approvals=approvals,
+            audit=audit,
+            policy=ConfiguredPolicy(rules=RULES, run_policy=RunPolicy()),
+        ),
         workers=EngineWorkers(engines=directory.names(), per_engine=2, control_threads=2),
-        chat=chat, approvals=approvals, audit=audit, default_engine=engine.name,
-        changes_in_channel=True, listings_in_channel=False,
-    )  # fmt: skip
+        chat=chat,
+        approvals=approvals,
+        audit=audit,
+        default_engine=engine.name,
+        changes_in_channel=True,
+        listings_in_channel=False,
+    )
     world = World(service=service, chat=chat, engine=engine, audit=audit, approvals=approvals)
     yield world
     service.shutdown()

@@ -33,8 +33,10 @@ def test_a_stalled_update_does_not_hold_the_stream_reader() -> None:
     progress = SlackPullProgress(
         client=slack,  # type: ignore[arg-type]
         conversation=Conversation(channel_id="C1", user_id="U1", respond=lambda **_: None),
-        reference="nginx:1.27", credit="<@U1>", interval=0.0,
-    )  # fmt: skip
+        reference="nginx:1.27",
+        credit="<@U1>",
+        interval=0.0,
+    )
     progress(PullProgress(layer="a", status="Downloading", current=1, total=10))
     assert slack.entered.wait(10)  # the first update is stuck in "Slack"
     # Meanwhile the reader goes on: were these calls to wait for Slack, this would hang.
@@ -54,8 +56,10 @@ def test_the_result_is_never_overwritten_by_a_late_update() -> None:
     progress = SlackPullProgress(
         client=slack,  # type: ignore[arg-type]
         conversation=Conversation(channel_id="C1", user_id="U1", respond=lambda **_: None),
-        reference="nginx:1.27", credit="<@U1>", interval=0.0,
-    )  # fmt: skip
+        reference="nginx:1.27",
+        credit="<@U1>",
+        interval=0.0,
+    )
     progress(PullProgress(layer="a", status="Downloading", current=1, total=10))
     assert slack.entered.wait(10)
     finished: list[bool] = []
@@ -79,8 +83,10 @@ def test_a_network_error_past_the_retries_ends_in_an_answer_not_a_hang() -> None
     progress = SlackPullProgress(
         client=BrokenSlack(),  # type: ignore[arg-type]
         conversation=Conversation(channel_id="C1", user_id="U1", respond=lambda **_: None),
-        reference="nginx:1.27", credit="<@U1>", interval=0.0,
-    )  # fmt: skip
+        reference="nginx:1.27",
+        credit="<@U1>",
+        interval=0.0,
+    )
     progress(PullProgress(layer="a", status="Downloading", current=1, total=10))
     # False: the service answers the usual way instead of in place of the progress.
     assert progress.finish(SlackMessage(text="Pulled", blocks=[])) is False

@@ -26,10 +26,19 @@ CID = "0123456789ab" * 4 + "0123456789abcdef"
 
 def view(**changes: object) -> IncidentView:
     values: dict[str, object] = dict(
-        id=1, engine="prod", container_id=CID, name="web", image="nginx", kind=NoticeKind.CRASH,
-        count=1, first_ns=1_700_000_000 * 10**9, last_ns=1_700_000_000 * 10**9, exit_code=3,
-        restarts=0, details=NoticeDetails(log_tail="ready\n"),
-    )  # fmt: skip
+        id=1,
+        engine="prod",
+        container_id=CID,
+        name="web",
+        image="nginx",
+        kind=NoticeKind.CRASH,
+        count=1,
+        first_ns=1_700_000_000 * 10**9,
+        last_ns=1_700_000_000 * 10**9,
+        exit_code=3,
+        restarts=0,
+        details=NoticeDetails(log_tail="ready\n"),
+    )
     return IncidentView(**(values | changes))  # type: ignore[arg-type]
 
 
@@ -60,8 +69,11 @@ def test_any_value_is_a_well_formed_command_or_nothing(action: str, value: str) 
 
 
 def test_engine_text_cannot_mention_anyone() -> None:
-    hostile = view(name="web<!channel>", image="evil<@U0BOSS>",
-                   details=NoticeDetails(log_tail="<!here> ```\nboom & <b>"))  # fmt: skip
+    hostile = view(
+        name="web<!channel>",
+        image="evil<@U0BOSS>",
+        details=NoticeDetails(log_tail="<!here> ```\nboom & <b>"),
+    )
     text, blocks = incident_message(hostile)
     rendered = text + json.dumps(blocks)
     assert "<!channel>" not in rendered and "<!here>" not in rendered
@@ -69,8 +81,15 @@ def test_engine_text_cannot_mention_anyone() -> None:
     assert "&lt;!here&gt;" in json.dumps(blocks)
     summary = SummaryView(id=2, channel="C1", incidents=(hostile,), total=1, events=1)
     assert "<!channel>" not in json.dumps(summary_message(summary))
-    repeat = Occurrence(kind=NoticeKind.CRASH, engine="prod", container_id=CID,
-                        name="x<!everyone>", image="i", at_ns=0, exit_code=1)  # fmt: skip
+    repeat = Occurrence(
+        kind=NoticeKind.CRASH,
+        engine="prod",
+        container_id=CID,
+        name="x<!everyone>",
+        image="i",
+        at_ns=0,
+        exit_code=1,
+    )
     assert "<!everyone>" not in thread_text((repeat,), 0)
 
 
@@ -79,5 +98,6 @@ def test_an_incident_says_what_where_when_and_how_often() -> None:
     assert text == "web is restarting in a loop on prod (exit code 3), 4 times"
     flat = json.dumps(blocks)
     assert "nginx" in flat and "ready" in flat and "<!date^1700000000^" in flat
-    assert [e["action_id"] for b in blocks for e in b.get("elements", [])
-            if "action_id" in e] == list(NOTICE_ACTIONS)  # fmt: skip
+    assert [
+        e["action_id"] for b in blocks for e in b.get("elements", []) if "action_id" in e
+    ] == list(NOTICE_ACTIONS)

@@ -28,8 +28,9 @@ def test_each_button_is_the_typed_command_on_the_exact_id() -> None:
     assert logs is not None and isinstance(logs.operation, ShowLogs)
     rmi = card_command("chatops_image_remove", value(engine="prod", id=IMAGE), ENGINES)
     assert rmi is not None and rmi.operation == RemoveImages(images=(IMAGE,))
-    pull = card_command("chatops_image_pull", value(engine="prod", id=IMAGE, ref="nginx:1.27"),
-                        ENGINES)  # fmt: skip
+    pull = card_command(
+        "chatops_image_pull", value(engine="prod", id=IMAGE, ref="nginx:1.27"), ENGINES
+    )
     assert pull is not None and isinstance(pull.operation, Pull)
     assert str(pull.operation.image) == "nginx:1.27"
 

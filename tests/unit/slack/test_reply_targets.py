@@ -17,8 +17,12 @@ URL = "https://hooks.slack.com/commands/T0/123/secretpart"
 
 
 def test_targets_survive_the_trip_to_the_work_process() -> None:
-    for target in (ResponseUrlTarget(url=URL), ThreadTarget(channel="C0", thread_ts="1.2"),
-                   ThreadTarget(channel="D0"), DirectMessageTarget()):  # fmt: skip
+    for target in (
+        ResponseUrlTarget(url=URL),
+        ThreadTarget(channel="C0", thread_ts="1.2"),
+        ThreadTarget(channel="D0"),
+        DirectMessageTarget(),
+    ):
         again = pickle.loads(pickle.dumps(target))
         assert again == target and slack_target(again) == target
 

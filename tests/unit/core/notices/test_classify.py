@@ -11,16 +11,31 @@ from bot.core.notices.classify import Classifier
 from bot.core.notices.events import ContainerEvent
 from bot.core.notices.rules import NoticeKind, NotificationRules, RestartLoop, parse_restart_loop
 
-RULES = NotificationRules(channel="C1", exclude=("ci-*",),
-                          restart_loop=RestartLoop(count=3, span=timedelta(minutes=5)))  # fmt: skip
+RULES = NotificationRules(
+    channel="C1", exclude=("ci-*",), restart_loop=RestartLoop(count=3, span=timedelta(minutes=5))
+)
 SECOND = 1_000_000_000
 
 
-def event(action: str, at: int, *, code: int | None = None, name: str = "web",
-          health: str | None = None, labels: dict[str, str] | None = None) -> ContainerEvent:  # fmt: skip
-    return ContainerEvent(action=action, container_id="c" * 64, name=name, image="nginx",
-                          time_ns=at * SECOND, exit_code=code, health=health,
-                          labels=labels or {})  # fmt: skip
+def event(
+    action: str,
+    at: int,
+    *,
+    code: int | None = None,
+    name: str = "web",
+    health: str | None = None,
+    labels: dict[str, str] | None = None,
+) -> ContainerEvent:
+    return ContainerEvent(
+        action=action,
+        container_id="c" * 64,
+        name=name,
+        image="nginx",
+        time_ns=at * SECOND,
+        exit_code=code,
+        health=health,
+        labels=labels or {},
+    )
 
 
 def kinds(events: list[ContainerEvent], rules: NotificationRules = RULES) -> list[NoticeKind]:
@@ -85,8 +100,14 @@ def test_a_die_after_a_kill_is_never_told(steps: list[tuple[str, int]]) -> None:
 
 
 def test_a_reload_signal_does_not_hide_the_next_crash() -> None:
-    hup = ContainerEvent(action="kill", container_id="c" * 64, name="web", image="nginx",
-                         time_ns=2 * SECOND, signal="1")  # fmt: skip
+    hup = ContainerEvent(
+        action="kill",
+        container_id="c" * 64,
+        name="web",
+        image="nginx",
+        time_ns=2 * SECOND,
+        signal="1",
+    )
     assert kinds([event("start", 1), hup, event("die", 3, code=139)]) == [NoticeKind.CRASH]
     # A stop long ago does not excuse a crash now (the positive control: a recent one does).
     assert kinds([event("start", 1), event("kill", 2), event("die", 3, code=137)]) == []

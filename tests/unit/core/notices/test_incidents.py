@@ -34,8 +34,15 @@ SECOND = 1_000_000_000
 
 
 def crash(container: str, at: float, code: int = 3) -> Occurrence:
-    return Occurrence(kind=NoticeKind.CRASH, engine="prod", container_id=container,
-                      name=container, image="app", at_ns=int(at * SECOND), exit_code=code)  # fmt: skip
+    return Occurrence(
+        kind=NoticeKind.CRASH,
+        engine="prod",
+        container_id=container,
+        name=container,
+        image="app",
+        at_ns=int(at * SECOND),
+        exit_code=code,
+    )
 
 
 @dataclass
@@ -123,8 +130,11 @@ class BookMachine(RuleBasedStateMachine):
         self.slack = Slack()
         self.counts: dict[str, int] = {}
 
-    @rule(container=st.sampled_from([f"c{n}" for n in range(12)]),
-          channel=st.sampled_from(["C1", "C2"]), code=st.integers(1, 255))  # fmt: skip
+    @rule(
+        container=st.sampled_from([f"c{n}" for n in range(12)]),
+        channel=st.sampled_from(["C1", "C2"]),
+        code=st.integers(1, 255),
+    )
     def occur(self, container: str, channel: str, code: int) -> None:
         self.event_s += 0.5
         rules = NotificationRules(channel=channel)
@@ -148,10 +158,18 @@ class BookMachine(RuleBasedStateMachine):
             self.now += 0.5
             self.slack.perform(self.book, self.now)
         for key, count in self.counts.items():
-            shown = [v for v in self.slack.shown.values() if isinstance(v, IncidentView)
-                     and v.name == key]  # fmt: skip
-            in_summary = [i for v in self.slack.shown.values() if isinstance(v, SummaryView)
-                          for i in v.incidents if i.name == key]  # fmt: skip
+            shown = [
+                v
+                for v in self.slack.shown.values()
+                if isinstance(v, IncidentView) and v.name == key
+            ]
+            in_summary = [
+                i
+                for v in self.slack.shown.values()
+                if isinstance(v, SummaryView)
+                for i in v.incidents
+                if i.name == key
+            ]
             best = max([v.count for v in shown + in_summary], default=0)
             assert best == count, (key, count, best)
 

@@ -48,25 +48,39 @@ def op(text: str) -> Operation:
         ("port web", ShowPorts(container="web")),
         ("port web 80", ShowPorts(container="web", private_port=80)),
         ("port web 80/tcp", ShowPorts(container="web", private_port=80)),
-        ("container port web 53/udp",
-         ShowPorts(container="web", private_port=53, protocol=PortProtocol.UDP)),
+        (
+            "container port web 53/udp",
+            ShowPorts(container="web", private_port=53, protocol=PortProtocol.UDP),
+        ),
         ("system df", DiskUsage()),
         ("volume ls", ListVolumes()),
-        ("volume list -q --filter dangling=true",
-         ListVolumes(quiet=True, filters=(("dangling", "true"),))),
-        ("volume ls -f driver=local -f name=data", ListVolumes(filters=(("driver", "local"), ("name", "data")))),
+        (
+            "volume list -q --filter dangling=true",
+            ListVolumes(quiet=True, filters=(("dangling", "true"),)),
+        ),
+        (
+            "volume ls -f driver=local -f name=data",
+            ListVolumes(filters=(("driver", "local"), ("name", "data"))),
+        ),
         ("network ls", ListNetworks()),
-        ("network ls -q --no-trunc --filter driver=bridge",
-         ListNetworks(quiet=True, no_trunc=True, filters=(("driver", "bridge"),))),
+        (
+            "network ls -q --no-trunc --filter driver=bridge",
+            ListNetworks(quiet=True, no_trunc=True, filters=(("driver", "bridge"),)),
+        ),
         ("events", ShowEvents()),
         ("system events --since 30m", ShowEvents(since=timedelta(minutes=30))),
-        ("events --since 1h --until 30m --filter event=die --filter type=container",
-         ShowEvents(since=timedelta(hours=1), until=timedelta(minutes=30),
-                    filters=(("event", "die"), ("type", "container")))),
+        (
+            "events --since 1h --until 30m --filter event=die --filter type=container",
+            ShowEvents(
+                since=timedelta(hours=1),
+                until=timedelta(minutes=30),
+                filters=(("event", "die"), ("type", "container")),
+            ),
+        ),
         ("events --since 90s", ShowEvents(since=timedelta(seconds=90))),
         ("events --since 1.4s", ShowEvents(since=timedelta(seconds=1))),
     ],
-)  # fmt: skip
+)
 def test_forms(text: str, expected: Operation) -> None:
     assert op(text) == expected
 
@@ -203,15 +217,52 @@ def test_durations_are_shown_in_gos_spelling(seconds: int) -> None:
 # -- fuzz: arbitrary words after a diagnostics command parse or are refused ------------------
 
 _SPELLINGS = [
-    "stats", "container stats", "top", "container top", "port", "container port", "system df",
-    "volume ls", "volume list", "network ls", "network list", "events", "system events",
-    "system", "volume", "network",
-]  # fmt: skip
+    "stats",
+    "container stats",
+    "top",
+    "container top",
+    "port",
+    "container port",
+    "system df",
+    "volume ls",
+    "volume list",
+    "network ls",
+    "network list",
+    "events",
+    "system events",
+    "system",
+    "volume",
+    "network",
+]
 _OPTION_WORDS = [
-    "--no-stream", "-a", "--all", "--no-trunc", "-q", "--quiet", "-f", "--filter", "--since",
-    "--until", "-v", "--format", "--", "--help", "10m", "1h", "61m", "0s", "80/tcp", "80",
-    "web", "dangling=true", "event=die", "scope=local", "a=b", "=", "-",
-]  # fmt: skip
+    "--no-stream",
+    "-a",
+    "--all",
+    "--no-trunc",
+    "-q",
+    "--quiet",
+    "-f",
+    "--filter",
+    "--since",
+    "--until",
+    "-v",
+    "--format",
+    "--",
+    "--help",
+    "10m",
+    "1h",
+    "61m",
+    "0s",
+    "80/tcp",
+    "80",
+    "web",
+    "dangling=true",
+    "event=die",
+    "scope=local",
+    "a=b",
+    "=",
+    "-",
+]
 
 
 def _parses_or_refuses(text: str) -> None:

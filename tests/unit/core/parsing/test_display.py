@@ -62,8 +62,11 @@ _secret = st.text(
 ).map(lambda text: "Zq9" + text.replace(" ", "_") + "Xw7")
 
 
-@given(spelling=st.sampled_from(SPELLINGS), secret=_secret,
-       key=st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True))  # fmt: skip
+@given(
+    spelling=st.sampled_from(SPELLINGS),
+    secret=_secret,
+    key=st.from_regex(r"[A-Z][A-Z0-9_]{0,12}", fullmatch=True),
+)
 def test_no_accepted_spelling_shows_the_value(spelling: str, secret: str, key: str) -> None:
     text = spelling.format(k=key, v=secret)
     try:
@@ -170,11 +173,47 @@ def _without_env_values(operation: object) -> object:
 
 
 _WORDS = st.sampled_from(
-    ["-d", "--rm", "-e", "K=v", "-eK=v", "-deA=b", "-l", "a=b", "-p", "80", "8080:80/udp",
-     "-v", "/a:/b", "--name", "web", "-h", "--pid", "-u", "--network", "--", "--help",
-     "-w", "/w", "--cpus", "0.5", "--entrypoint", "", "sh", "-c", "echo hi", "-la", "x",
-     "--restart", "on-failure:2", "-t", "-i", "--security-opt", "no-new-privileges"]
-)  # fmt: skip
+    [
+        "-d",
+        "--rm",
+        "-e",
+        "K=v",
+        "-eK=v",
+        "-deA=b",
+        "-l",
+        "a=b",
+        "-p",
+        "80",
+        "8080:80/udp",
+        "-v",
+        "/a:/b",
+        "--name",
+        "web",
+        "-h",
+        "--pid",
+        "-u",
+        "--network",
+        "--",
+        "--help",
+        "-w",
+        "/w",
+        "--cpus",
+        "0.5",
+        "--entrypoint",
+        "",
+        "sh",
+        "-c",
+        "echo hi",
+        "-la",
+        "x",
+        "--restart",
+        "on-failure:2",
+        "-t",
+        "-i",
+        "--security-opt",
+        "no-new-privileges",
+    ]
+)
 
 
 @given(before=st.lists(_WORDS, max_size=6), after=st.lists(_WORDS, max_size=6))

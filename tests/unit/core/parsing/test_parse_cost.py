@@ -136,8 +136,14 @@ def assert_bounded(text: str, *, publish_options: int | None = None) -> None:
 @pytest.fixture(autouse=True, scope="module")
 def _warm() -> None:
     """Imports and regular expression caches are filled once, not charged to the first parse."""
-    for text in ["run -p 1-2:3-4 -m 1g --restart on-failure:1 busybox", "logs --since 1m x",
-                 "ps -a", "cancel 1", "x", "run a@sha256:" + "0" * 64]:  # fmt: skip
+    for text in [
+        "run -p 1-2:3-4 -m 1g --restart on-failure:1 busybox",
+        "logs --since 1m x",
+        "ps -a",
+        "cancel 1",
+        "x",
+        "run a@sha256:" + "0" * 64,
+    ]:
         parse_measured(text)
 
 
@@ -181,19 +187,39 @@ _PORT_RANGES = st.builds(lambda a, b: f"{a}-{b}", _NUMBERS, _NUMBERS)
 _PUBLISH = st.one_of(
     st.builds(lambda r: f"-p{r}", _PORT_RANGES),
     st.builds(lambda h, c: f"-p {h}:{c}", _PORT_RANGES, _PORT_RANGES),
-    st.builds(lambda h, c, proto: f"--publish=127.0.0.1:{h}:{c}/{proto}", _PORT_RANGES,
-              _PORT_RANGES, st.sampled_from(["tcp", "udp", "sctp", "xyz"])),
+    st.builds(
+        lambda h, c, proto: f"--publish=127.0.0.1:{h}:{c}/{proto}",
+        _PORT_RANGES,
+        _PORT_RANGES,
+        st.sampled_from(["tcp", "udp", "sctp", "xyz"]),
+    ),
     st.builds(lambda c: f"-p [::1]::{c}", _PORT_RANGES),
-)  # fmt: skip
+)
 _OTHER = st.one_of(
-    st.sampled_from(["-d", "--rm", "-e A=1", "-eB=2", "-l a=b", "-v /a:/b", "-dddd", "-all",
-                     "--cap-add NET_ADMIN", "--privileged", "-w /tmp", "--", "-", "-p"]),
+    st.sampled_from(
+        [
+            "-d",
+            "--rm",
+            "-e A=1",
+            "-eB=2",
+            "-l a=b",
+            "-v /a:/b",
+            "-dddd",
+            "-all",
+            "--cap-add NET_ADMIN",
+            "--privileged",
+            "-w /tmp",
+            "--",
+            "-",
+            "-p",
+        ]
+    ),
     st.builds(lambda n: f"-m {n}", _NUMBERS),
     st.builds(lambda n: f"--cpus {n}", _NUMBERS),
     st.builds(lambda n: f"--restart on-failure:{n}", _NUMBERS),
     st.builds(lambda w: shlex.quote(w), st.text(min_size=1, max_size=2000)),
     st.builds(lambda w: f"--{w}", st.text("abcdefghijklmnopqrstuvwxyz-", max_size=500)),
-)  # fmt: skip
+)
 
 
 @st.composite

@@ -145,9 +145,24 @@ def test_container_actions(text: str, action: ContainerAction, extra: dict[str, 
     parsed = op(text)
     assert isinstance(parsed, ChangeContainers)
     assert parsed.action is action
-    assert parsed.containers == tuple(w for w in text.split() if not w.startswith("-") and w not in
-                                      ("rm", "container", "remove", "start", "stop", "restart",
-                                       "pause", "unpause", "3", "1"))  # fmt: skip
+    assert parsed.containers == tuple(
+        w
+        for w in text.split()
+        if not w.startswith("-")
+        and w
+        not in (
+            "rm",
+            "container",
+            "remove",
+            "start",
+            "stop",
+            "restart",
+            "pause",
+            "unpause",
+            "3",
+            "1",
+        )
+    )
     for key, value in extra.items():
         assert getattr(parsed, key) == value
 
@@ -218,8 +233,10 @@ def test_run_basic() -> None:
     assert run_op("run --rm busybox echo hi there").command == ("echo", "hi", "there")
     assert run_op("run busybox ls -la /").command == ("ls", "-la", "/")
     assert run_op("run busybox sh -c 'echo $HOME && exit 3'").command == (
-        "sh", "-c", "echo $HOME && exit 3",
-    )  # fmt: skip
+        "sh",
+        "-c",
+        "echo $HOME && exit 3",
+    )
 
 
 def test_run_all_options() -> None:
@@ -402,6 +419,7 @@ def test_port_protocols_and_ranges() -> None:
     assert ports == (
         PortMapping(container_port=80, protocol=PortProtocol.UDP, host_port=8080),
         PortMapping(container_port=53, host_ip="127.0.0.1"),
-        PortMapping(container_port=9000, container_port_end=9001, host_port=9000,
-                    host_port_end=9001),
-    )  # fmt: skip
+        PortMapping(
+            container_port=9000, container_port_end=9001, host_port=9000, host_port_end=9001
+        ),
+    )

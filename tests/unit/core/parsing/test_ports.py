@@ -30,24 +30,53 @@ from bot.errors import ParseError
         ("1-65535", PortMapping(container_port=1, container_port_end=65535)),
         (
             "127.0.0.1:5000-5001:6000-6001",
-            PortMapping(container_port=6000, container_port_end=6001, host_ip="127.0.0.1",
-                        host_port=5000, host_port_end=5001),
+            PortMapping(
+                container_port=6000,
+                container_port_end=6001,
+                host_ip="127.0.0.1",
+                host_port=5000,
+                host_port_end=5001,
+            ),
         ),
-        ("[::1]::9000-9010/sctp", PortMapping(container_port=9000, container_port_end=9010,
-                                               host_ip="::1", protocol=PortProtocol.SCTP)),
+        (
+            "[::1]::9000-9010/sctp",
+            PortMapping(
+                container_port=9000,
+                container_port_end=9010,
+                host_ip="::1",
+                protocol=PortProtocol.SCTP,
+            ),
+        ),
         # A one-port range is a single port.
         ("80-80:90-90", PortMapping(container_port=90, host_port=80)),
     ],
-)  # fmt: skip
+)
 def test_forms(spec: str, mapping: PortMapping) -> None:
     assert parse_publish(spec) == mapping
 
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "80:", "0", "65536", "a:80", "1:2:3:4", "81-80", "[::1:80", "80/xyz", "1.1:80:80",
-     "8000-8002:80-81", "8000:80-81", "1-", "-1", "٣", "9" * 129, "1-65536"],
-)  # fmt: skip
+    [
+        "",
+        "80:",
+        "0",
+        "65536",
+        "a:80",
+        "1:2:3:4",
+        "81-80",
+        "[::1:80",
+        "80/xyz",
+        "1.1:80:80",
+        "8000-8002:80-81",
+        "8000:80-81",
+        "1-",
+        "-1",
+        "٣",
+        "9" * 129,
+        "1-65536",
+    ],
+)
 def test_invalid(spec: str) -> None:
     with pytest.raises(ParseError, match="Invalid port specification"):
         parse_publish(spec)
@@ -131,6 +160,7 @@ def test_each_publish_option_is_one_mapping() -> None:
     assert operation.ports == (
         PortMapping(container_port=80, protocol=PortProtocol.UDP, host_port=8080),
         PortMapping(container_port=53, host_ip="127.0.0.1"),
-        PortMapping(container_port=9000, container_port_end=9001, host_port=9000,
-                    host_port_end=9001),
-    )  # fmt: skip
+        PortMapping(
+            container_port=9000, container_port_end=9001, host_port=9000, host_port_end=9001
+        ),
+    )

@@ -12,9 +12,17 @@ NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     ("text", "size"),
-    [("512m", 512 * 2**20), ("1g", 2**30), ("1GB", 2**30), ("100", 100), ("64k", 65536),
-     ("1.5g", int(1.5 * 2**30)), ("7mb", 7 * 2**20), ("2MiB", 2 * 2**20)],
-)  # fmt: skip
+    [
+        ("512m", 512 * 2**20),
+        ("1g", 2**30),
+        ("1GB", 2**30),
+        ("100", 100),
+        ("64k", 65536),
+        ("1.5g", int(1.5 * 2**30)),
+        ("7mb", 7 * 2**20),
+        ("2MiB", 2 * 2**20),
+    ],
+)
 def test_sizes(text: str, size: int) -> None:
     assert parse_size(text, option="--memory") == size
 
@@ -27,10 +35,15 @@ def test_bad_sizes(text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "delta"),
-    [("30s", timedelta(seconds=30)), ("10m", timedelta(minutes=10)),
-     ("1h30m", timedelta(hours=1, minutes=30)), ("2d", timedelta(days=2)),
-     ("1.5h", timedelta(minutes=90)), ("500ms", timedelta(milliseconds=500))],
-)  # fmt: skip
+    [
+        ("30s", timedelta(seconds=30)),
+        ("10m", timedelta(minutes=10)),
+        ("1h30m", timedelta(hours=1, minutes=30)),
+        ("2d", timedelta(days=2)),
+        ("1.5h", timedelta(minutes=90)),
+        ("500ms", timedelta(milliseconds=500)),
+    ],
+)
 def test_durations(text: str, delta: timedelta) -> None:
     assert parse_duration(text, option="x") == delta
 
