@@ -30,9 +30,9 @@ from collections.abc import Callable
 import docker
 
 from bot.config import engine_directory
+from bot.console.text import render_reply
 from bot.core.pipeline import Pipeline
 from bot.core.policy import Actor, AllowEverything
-from bot.render.text import render_reply
 from bot.settings import load_settings
 
 LABEL = "chatops.bench"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from bot import __version__
 from bot.config import engine_directory
-from bot.console import Console, exit_status
+from bot.console.session import Console, exit_status
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.engine.directory import DockerEngineDirectory

@@ -25,7 +25,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from bot.config import engine_directory
-from bot.console import Console
+from bot.console.session import Console
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory

@@ -213,8 +213,11 @@ def network_table(result: NetworkList) -> list[tuple[str, ...]]:
 def event_line(event: EngineEvent) -> str:
     """``docker events``' line: ``2026-11-29T20:00:00.000000000Z container die ID (k=v, ...)``."""
     seconds, nanos = divmod(event.time_ns, 1_000_000_000)
-    moment = datetime.fromtimestamp(seconds, tz=UTC)
-    line = f"{moment:%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z {event.type} {event.action} {event.actor_id}"
+    try:
+        when = f"{datetime.fromtimestamp(seconds, tz=UTC):%Y-%m-%dT%H:%M:%S}.{nanos:09d}Z"
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds: shown as sent
+        when = f"time_ns={event.time_ns}"
+    line = f"{when} {event.type} {event.action} {event.actor_id}"
     if event.attributes:
         line += " (" + ", ".join(f"{key}={value}" for key, value in event.attributes) + ")"
     # One event a line, whatever a label or name holds: the lines are cut and kept by line.

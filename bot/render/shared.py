@@ -10,22 +10,22 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from bot.core.pipeline import Reply
-from bot.render.slack_blocks import SlackMessage
+
+Rendered = TypeVar("Rendered")
 
 
-class SharedRenders:
+class SharedRenders(Generic[Rendered]):
     """``render(reply, key, draw)``: ``draw()`` once per (result, key) among recent results."""
 
     def __init__(self, *, size: int = 32) -> None:
         self._size = size
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple[int, Hashable], tuple[object, SlackMessage]] = (
-            OrderedDict()
-        )
+        self._entries: OrderedDict[tuple[int, Hashable], tuple[object, Rendered]] = OrderedDict()
 
-    def render(self, reply: Reply, key: Hashable, draw: Callable[[], SlackMessage]) -> SlackMessage:
+    def render(self, reply: Reply, key: Hashable, draw: Callable[[], Rendered]) -> Rendered:
         if reply.result is None:
             return draw()
         slot = (id(reply.result), (key, reply.text, reply.warnings, reply.engine))

@@ -10,15 +10,15 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from bot.logs import conceal
-from bot.render.notice_blocks import NOTICE_ACTIONS
-from bot.render.object_actions import CARD_ACTIONS, PICK_ACTIONS
-from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
 from bot.slack.approvals import ApprovalButtons
 from bot.slack.commands import SlashCommandHandler
 from bot.slack.home import HomeTab
 from bot.slack.messages import MessageCommands
 from bot.slack.notices import NoticeButtons
 from bot.slack.object_actions import ObjectActions
+from bot.slack.render.notices import NOTICE_ACTIONS
+from bot.slack.render.object_actions import CARD_ACTIONS, PICK_ACTIONS
+from bot.slack.render.replies import APPROVE_ACTION, REJECT_ACTION
 
 
 def build_bolt_app(

@@ -11,10 +11,10 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.approvals import ApprovalRecord, ApprovalService
 from bot.core.rate_limit import RateLimiter
-from bot.render.block_kit import escape, section
-from bot.render.slack_blocks import APPROVE_ACTION, approval_request_blocks
 from bot.service.orders import ClickOrder, WorkOrder
 from bot.slack.clicks import over_limit
+from bot.slack.render.block_kit import escape, section
+from bot.slack.render.replies import APPROVE_ACTION, approval_request_blocks
 from bot.slack.reply_targets import DirectMessageTarget, ResponseUrlTarget
 
 log = logging.getLogger(__name__)

@@ -15,12 +15,12 @@ from bot.core.operations import Pull
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
 from bot.logs import conceal
-from bot.render.block_kit import escape
 from bot.render.shared import SharedRenders
-from bot.render.slack_blocks import SlackMessage, credit_line, render_slack
 from bot.service.chat import ProgressSink, Requester
 from bot.slack.approvals import ApprovalMessages
 from bot.slack.delivery import Conversation, Delivery, SlackPullProgress
+from bot.slack.render.block_kit import escape
+from bot.slack.render.replies import SlackMessage, credit_line, render_slack
 from bot.slack.reply_targets import (
     DirectMessageTarget,
     ResponseUrlTarget,
@@ -97,7 +97,7 @@ class SlackChat:
         self._client = client
         self._messages = messages
         self._groups_of = groups_of
-        self._renders = SharedRenders()
+        self._renders: SharedRenders[SlackMessage] = SharedRenders()
 
     def answer(
         self,

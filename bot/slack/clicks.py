@@ -11,8 +11,8 @@ from bot.core.pipeline import Reply
 from bot.core.policy import Actor
 from bot.core.rate_limit import RateLimiter, refusal
 from bot.errors import AccessDenied, ChatOpsError
-from bot.render.slack_blocks import render_slack
 from bot.service.orders import CommandOrder, WorkOrder
+from bot.slack.render.replies import render_slack
 from bot.slack.reply_targets import ResponseUrlTarget
 
 

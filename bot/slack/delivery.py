@@ -13,9 +13,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.core.pipeline import Reply
 from bot.core.results import CleanupReport, PullProgress
-from bot.render.block_kit import code, context, section
 from bot.render.progress import PullTracker, Throttle
-from bot.render.slack_blocks import SlackFile, SlackMessage, render_slack
+from bot.slack.render.block_kit import code, context, section
+from bot.slack.render.replies import SlackFile, SlackMessage, render_slack
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ from bot.core.engine import EngineDirectory
 from bot.core.operations import ACTIONS
 from bot.core.policy import ROLE_NAMES, AccessRules, Actor, Verdict, authorize, roles_of
 from bot.core.results import CleanupStatus
+from bot.core.views import EngineLine, HomeState
 from bot.health import HealthCheck
-from bot.render.home_blocks import EngineLine, HomeState, home_view
+from bot.slack.render.home import home_view
 
 log = logging.getLogger(__name__)
 

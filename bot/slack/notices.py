@@ -27,8 +27,9 @@ from bot.core.operations import (
     Operation,
     ShowLogs,
 )
-from bot.render.block_kit import section
-from bot.render.notice_blocks import (
+from bot.slack.clicks import ClickListener, click_order, over_limit, refused_here
+from bot.slack.render.block_kit import section
+from bot.slack.render.notices import (
     NOTICE_INSPECT_ACTION,
     NOTICE_LOG_LINES,
     NOTICE_LOGS_ACTION,
@@ -38,7 +39,6 @@ from bot.render.notice_blocks import (
     summary_message,
     thread_text,
 )
-from bot.slack.clicks import ClickListener, click_order, over_limit, refused_here
 
 log = logging.getLogger(__name__)
 

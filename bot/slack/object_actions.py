@@ -25,8 +25,16 @@ from bot.core.operations import (
     ShowLogs,
 )
 from bot.core.references import parse_image_reference
+from bot.core.views import PickedObject
 from bot.errors import ChatOpsError
-from bot.render.object_actions import (
+from bot.slack.clicks import (
+    ClickListener,
+    click_order,
+    over_limit,
+    refused_here,
+    say_privately,
+)
+from bot.slack.render.object_actions import (
     CARD_LOG_LINES,
     CONTAINER_INSPECT_ACTION,
     CONTAINER_LOGS_ACTION,
@@ -37,16 +45,8 @@ from bot.render.object_actions import (
     IMAGE_REMOVE_ACTION,
     PICK_ACTIONS,
     PICK_IMAGE_ACTION,
-    PickedObject,
     object_card,
     picked_object,
-)
-from bot.slack.clicks import (
-    ClickListener,
-    click_order,
-    over_limit,
-    refused_here,
-    say_privately,
 )
 
 _CONTAINER_ID = re.compile(r"[0-9a-f]{64}\Z")

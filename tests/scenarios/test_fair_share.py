@@ -15,9 +15,9 @@ from typing import Any
 
 import requests
 
-from bot.render.notice_blocks import NOTICE_LOGS_ACTION
-from bot.render.object_actions import PICK_CONTAINER_ACTION
-from bot.render.slack_blocks import APPROVE_ACTION
+from bot.slack.render.notices import NOTICE_LOGS_ACTION
+from bot.slack.render.object_actions import PICK_CONTAINER_ACTION
+from bot.slack.render.replies import APPROVE_ACTION
 from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox, SlackBot, serve_bot
 from tests.fakes.fake_slack import (
     FakeSlack,

@@ -14,9 +14,8 @@ import bot
 
 PACKAGE = Path(bot.__file__).parent
 CORE = PACKAGE / "core"
-# What bot/core/ may never import, anywhere in a module (type-only and function-local imports
-# included): the adapters, the composition side, and the libraries they wrap.
-FORBIDDEN_IN_CORE = (
+# The libraries the adapters wrap: chat, engine, database, web server, scheduler, HTTP, settings.
+CHAT_AND_IO_LIBRARIES = (
     "slack_bolt",
     "slack_sdk",
     "docker",
@@ -26,6 +25,11 @@ FORBIDDEN_IN_CORE = (
     "requests",
     "pydantic",
     "pydantic_settings",
+)
+# What bot/core/ may never import, anywhere in a module (type-only and function-local imports
+# included): the adapters, the composition side, and the libraries they wrap.
+FORBIDDEN_IN_CORE = (
+    *CHAT_AND_IO_LIBRARIES,
     "bot.settings",
     "bot.config",
     "bot.slack",
@@ -204,9 +208,34 @@ FORBIDDEN_IN_ENGINE = (
 )
 
 
+# What every platform shares in rendering knows no platform: a second one adds its own folder
+# (as bot/slack and bot/console are) and changes nothing here.
+FORBIDDEN_IN_RENDER = (
+    *CHAT_AND_IO_LIBRARIES,
+    "bot.settings",
+    "bot.config",
+    "bot.slack",
+    "bot.console",
+    "bot.engine",
+    "bot.state",
+    "bot.server",
+    "bot.service",
+    "bot.cli",
+)
+# Each platform's folder knows no other platform.
+FORBIDDEN_IN_CONSOLE = ("slack_bolt", "slack_sdk", "bot.slack")
+FORBIDDEN_IN_SLACK = ("bot.console",)
+
 # Each layer, and what none of its modules may import (type-only and function-local imports
 # included).
-LAYERS = {"core": FORBIDDEN_IN_CORE, "service": FORBIDDEN_IN_SERVICE, "engine": FORBIDDEN_IN_ENGINE}
+LAYERS = {
+    "core": FORBIDDEN_IN_CORE,
+    "service": FORBIDDEN_IN_SERVICE,
+    "engine": FORBIDDEN_IN_ENGINE,
+    "render": FORBIDDEN_IN_RENDER,
+    "console": FORBIDDEN_IN_CONSOLE,
+    "slack": FORBIDDEN_IN_SLACK,
+}
 LAYER_MODULES = [
     (path, forbidden)
     for layer, forbidden in LAYERS.items()

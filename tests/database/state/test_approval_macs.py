@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import Engine
 
+from bot.console.text import render_reply
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRules, ApprovalService, ApprovalState
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Reply
 from bot.core.results import ApprovalList
-from bot.render.slack_blocks import render_slack
-from bot.render.text import render_reply
 from bot.service.approvals import ExpirySweeper, report_tampered
+from bot.slack.render.replies import render_slack
 from bot.state.approval_macs import COVERED, approval_key, row_mac
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog

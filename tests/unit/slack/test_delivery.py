@@ -6,8 +6,8 @@ import threading
 from typing import Any
 
 from bot.core.results import PullProgress
-from bot.render.slack_blocks import SlackMessage
 from bot.slack.delivery import Conversation, SlackPullProgress
+from bot.slack.render.replies import SlackMessage
 
 
 class SlowSlack:

@@ -12,14 +12,14 @@ from bot.core.notices.events import NoticeDetails
 from bot.core.notices.incidents import IncidentView, SummaryView
 from bot.core.notices.rules import NoticeKind
 from bot.core.operations import ChangeContainers, ContainerAction, ShowLogs
-from bot.render.notice_blocks import (
+from bot.slack.notices import notice_command
+from bot.slack.render.notices import (
     NOTICE_ACTIONS,
     button_value,
     incident_message,
     summary_message,
     thread_text,
 )
-from bot.slack.notices import notice_command
 
 CID = "0123456789ab" * 4 + "0123456789abcdef"
 

@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.core.operations import ChangeContainers, ContainerAction, Pull, RemoveImages, ShowLogs
-from bot.render.object_actions import CARD_ACTIONS, PICK_CONTAINER_ACTION
 from bot.slack.object_actions import card_command, picked
+from bot.slack.render.object_actions import CARD_ACTIONS, PICK_CONTAINER_ACTION
 
 ENGINES = ("prod",)
 CONTAINER = "c" * 64

@@ -45,8 +45,8 @@ from bot.core.results import (
     VolumeRow,
 )
 from bot.errors import ParseError
-from bot.render.block_kit import code, code_block, escape
-from bot.render.slack_blocks import render_slack
+from bot.slack.render.block_kit import code, code_block, escape
+from bot.slack.render.replies import render_slack
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 HOSTILE = "<!channel> & <@U123|boss> `x` ```y``` *bold* " + "z" * 5000
@@ -386,7 +386,7 @@ def test_hostile_diagnostics_text_is_escaped() -> None:
 
 def test_tables_keep_within_slacks_limits() -> None:
     """100 rows with the header, 20 columns, 10,000 characters; the rest in a file."""
-    from bot.render.slack_blocks import _listing
+    from bot.slack.render.replies import _listing
 
     blocks: list[Any] = []
     files: list[Any] = []

@@ -21,7 +21,8 @@ from slack_sdk.models.blocks import (
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.incidents import IncidentView, SummaryView
 from bot.core.notices.rules import NoticeKind
-from bot.render.block_kit import (
+from bot.render.humanize import short_id
+from bot.slack.render.block_kit import (
     MAX_FALLBACK_TEXT,
     bounded,
     code,
@@ -31,7 +32,6 @@ from bot.render.block_kit import (
     mrkdwn,
     section,
 )
-from bot.render.humanize import short_id
 
 NOTICE_LOGS_ACTION = "chatops_notice_logs"
 NOTICE_RESTART_ACTION = "chatops_notice_restart"

@@ -11,7 +11,6 @@ destructive buttons ask Slack's ``confirm`` first.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import assert_never
 
 from slack_sdk.models.blocks import (
@@ -25,8 +24,9 @@ from slack_sdk.models.blocks import (
 
 from bot.core.plans import ObjectKind
 from bot.core.results import ContainerList, ImageList
-from bot.render.block_kit import MAX_TABLE_ROWS, bounded, code, escape, section
+from bot.core.views import PickedObject
 from bot.render.humanize import short_id
+from bot.slack.render.block_kit import MAX_TABLE_ROWS, bounded, code, escape, section
 
 PICK_CONTAINER_ACTION = "chatops_pick_container"
 PICK_IMAGE_ACTION = "chatops_pick_image"
@@ -53,17 +53,6 @@ CARD_LOG_LINES = 100  # what a card's Logs button asks for
 MAX_OPTIONS = 100  # a static select holds at most 100 options
 MAX_OPTION_VALUE = 150  # Slack's limit on an option's value
 MAX_OPTION_TEXT = 75  # ... and on its text
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class PickedObject:
-    """One listed object: where, which (full ID), a label, and an image's repo:tag."""
-
-    engine: str
-    kind: ObjectKind
-    object_id: str
-    label: str  # a name or repo:tag as listed (engine data: escape before showing)
-    reference: str | None = None  # an image's repo:tag, for Pull again
 
 
 def option_value(*, engine: str, object_id: str, index: int | None = None) -> str:

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 from bot.core.pipeline import Reply
 from bot.core.results import ContainerList, ContainerRow, ImageList, ImageRow
-from bot.render.object_actions import (
+from bot.slack.render.object_actions import (
     PICK_CONTAINER_ACTION,
     PICK_IMAGE_ACTION,
     listing_picker,
     object_card,
     picked_object,
 )
-from bot.render.slack_blocks import render_slack
+from bot.slack.render.replies import render_slack
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
 

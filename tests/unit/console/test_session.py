@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
-from bot.console import Console, exit_status
+from bot.console.session import Console, exit_status
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
 from bot.engine.fake import FakeClock, FakeEngine, FakeEngineDirectory
@@ -33,7 +33,7 @@ def test_answers_go_to_the_right_stream_with_dockers_exit_status() -> None:
 
 
 def test_exit_status_follows_docker_run() -> None:
-    from bot.console import exit_status
+    from bot.console.session import exit_status
     from bot.core.parsing.parser import parse_command
     from bot.core.pipeline import Reply
     from bot.core.results import RunResult

@@ -6,7 +6,6 @@ Rendered for the person who opens it from plain values (``HomeState``); within t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,36 +20,12 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.approval_records import ApprovalRecord
-from bot.core.results import CleanupStatus
-from bot.render.block_kit import bounded, code, context, escape, mention, section
-from bot.render.slack_blocks import APPROVE_ACTION, REJECT_ACTION
+from bot.core.views import HomeState
+from bot.slack.render.block_kit import bounded, code, context, escape, mention, section
+from bot.slack.render.replies import APPROVE_ACTION, REJECT_ACTION
 
 MAX_HOME_BLOCKS = 100
 MAX_REQUESTS_SHOWN = 15  # each takes up to three blocks
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class EngineLine:
-    name: str
-    ok: bool
-    default: bool = False
-    version: str | None = None  # None: not known (unreachable or slow)
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class HomeState:
-    """What the Home tab shows to ``user_id``."""
-
-    user_id: str
-    roles: tuple[str, ...]  # the roles this person holds, lowest first
-    allowed: tuple[str, ...]  # actions they may run at once (on the default engine)
-    with_approval: tuple[str, ...]  # actions that wait for an approver
-    engines: tuple[EngineLine, ...]
-    pending: tuple[ApprovalRecord, ...]
-    may_approve: bool
-    approvers: str  # who may approve, for people to read
-    housekeeping: CleanupStatus | None
-    command: str = "/docker"
 
 
 def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any]:

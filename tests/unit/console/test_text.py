@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+from bot.console.text import render_reply, render_result
 from bot.core.command import ParsedCommand
 from bot.core.help import build_help
 from bot.core.operations import ListContainers
@@ -38,7 +39,7 @@ from bot.core.results import (
     VolumeRow,
 )
 from bot.errors import NotFound, ParseError
-from bot.render.text import render_reply, render_result, table
+from bot.render.notes import table
 
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 ID = "f" * 64

@@ -8,6 +8,8 @@ import shlex
 import threading
 from typing import TextIO
 
+from bot.console.progress import TerminalProgress
+from bot.console.text import render_reply
 from bot.core.approval_records import ApprovalRecord
 from bot.core.command import ParsedCommand
 from bot.core.operations import RunContainer
@@ -16,8 +18,6 @@ from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
 from bot.core.results import ActionResult, InspectResult, PullProgress, RunResult
 from bot.errors import ChatOpsError, CommandNotFound, CommandNotRunnable
-from bot.render.progress import TerminalProgress
-from bot.render.text import render_reply
 from bot.service.chat import ProgressSink, Requester
 from bot.service.orders import CommandOrder
 from bot.service.requests import RequestService

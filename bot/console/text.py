@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import assert_never
 
@@ -36,6 +35,7 @@ from bot.core.results import (
 from bot.errors import ParseError
 from bot.render import columns
 from bot.render.humanize import human_size, short_id
+from bot.render.notes import events_note, stats_note, table
 
 
 def render_reply(reply: Reply, *, now: datetime | None = None) -> str:
@@ -150,32 +150,6 @@ def render_result(result: Result, *, now: datetime) -> str:
             assert_never(result)
 
 
-def stats_note(result: StatsResult, *, prefix: str = "") -> str:
-    """What a stats snapshot left out, or ""."""
-    notes = []
-    if result.left_out:
-        notes.append(
-            f"{result.left_out} more container(s) left out: only the first "
-            f"{len(result.rows)} are sampled; name the ones you want"
-        )
-    if any(not row.sampled for row in result.rows):
-        notes.append("-- : the engine sent no sample in time")
-    return prefix + "; ".join(notes) if notes else ""
-
-
-def events_note(result: EventList) -> str:
-    """What an event window left out, or ""."""
-    if result.stopped_early:
-        return (
-            f"stopped reading after {result.left_out + len(result.events)} events (a cap "
-            "on events or on time); only the last ones are shown: narrow --since/--until "
-            "or add --filter"
-        )
-    if result.left_out:
-        return f"{result.left_out} older event(s) left out; narrow --since/--until"
-    return ""
-
-
 def _cleanup(report: CleanupReport) -> str:
     verb = "Would remove" if report.dry_run else "Removed"
     lines = [
@@ -185,18 +159,6 @@ def _cleanup(report: CleanupReport) -> str:
     lines += [f"  {i.kind} {i.target} ({human_size(i.size)})" for i in report.removed]
     lines += [f"  skipped {i.kind} {i.target}: {why}" for i, why in report.skipped]
     lines += [f"  error: {error}" for error in report.errors]
-    return "\n".join(lines)
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Columns padded to their widest cell, three spaces apart, like the Docker CLI."""
-    widths = [len(header) for header in headers]
-    for row in rows:
-        widths = [max(width, len(cell)) for width, cell in zip(widths, row, strict=True)]
-    lines = []
-    for row in (headers, *rows):
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=True)]
-        lines.append("   ".join(cells).rstrip())
     return "\n".join(lines)
 
 

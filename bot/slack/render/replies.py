@@ -54,7 +54,10 @@ from bot.core.results import (
 )
 from bot.errors import ParseError
 from bot.render import columns
-from bot.render.block_kit import (
+from bot.render.humanize import human_size, short_id
+from bot.render.notes import events_note, stats_note
+from bot.render.notes import table as text_table
+from bot.slack.render.block_kit import (
     MAX_BLOCKS,
     MAX_CELL_TEXT,
     MAX_FALLBACK_TEXT,
@@ -75,10 +78,7 @@ from bot.render.block_kit import (
     mrkdwn,
     section,
 )
-from bot.render.humanize import human_size, short_id
-from bot.render.object_actions import listing_picker
-from bot.render.text import events_note, stats_note
-from bot.render.text import table as text_table
+from bot.slack.render.object_actions import listing_picker
 
 APPROVE_ACTION = "chatops_approve"
 REJECT_ACTION = "chatops_reject"

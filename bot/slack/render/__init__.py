@@ -1,0 +1,1 @@
+"""Slack's renderers: neutral results, notices, cards and the Home tab as Block Kit."""
