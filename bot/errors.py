@@ -20,7 +20,8 @@ these instead, so nothing above an adapter ever sees a library exception or show
         ├── EngineBusy            too many requests already run or wait for this engine
         ├── NotFound              no such container / image / volume / network
         ├── Conflict              the object is in a state that forbids the action
-        │   └── PlanChanged       an approved plan's objects are no longer the planned ones
+        │   ├── PlanChanged       an approved plan's objects are no longer the planned ones
+        │   └── UpgradeInProgress another upgrade of the container is pending or running
         ├── PullFailed            a pull failed (including errors inside a 200 stream)
         ├── CommandNotFound       a container's command does not exist (`docker run`: 127)
         ├── CommandNotRunnable    ... exists but cannot be run (`docker run`: 126)
@@ -117,6 +118,16 @@ class Conflict(EngineError):
 
 class PlanChanged(Conflict):
     """Objects named in an approved plan are no longer the planned ones; nothing was done."""
+
+
+class UpgradeInProgress(Conflict):
+    """An upgrade of this container is already waiting or running."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"An upgrade of {name} is already under way; wait for it to finish (or be rolled "
+            "back), then ask again."
+        )
 
 
 class PullFailed(EngineError):
