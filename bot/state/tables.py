@@ -139,3 +139,23 @@ slack_events = Table(
     Column("event_id", String(64), primary_key=True),
     Column("received_at", DateTime(timezone=True), nullable=False, index=True),
 )
+
+# Container upgrades, each step recorded before it is taken (bot.core.upgrades). While one is
+# unfinished, ``active`` holds "engine/container ID": unique, so two replicas cannot upgrade
+# one container at once; NULL once finished (NULLs never collide).
+upgrades = Table(
+    "upgrades",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("engine", String(128), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("old_id", String(64), nullable=False),
+    Column("old_image_id", String(128), nullable=False),
+    Column("new_image", Text, nullable=False),
+    Column("new_image_id", String(128), nullable=False),
+    Column("was_running", Boolean, nullable=False),
+    Column("phase", String(16), nullable=False),
+    Column("new_id", String(64)),
+    Column("reason", Text, nullable=False, default=""),
+    Column("active", String(200), unique=True),
+)
