@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from bot.core import redaction
-from bot.core.request_ids import current_request_id
+from bot.core.trace_ids import current_trace_id
 
 REDACTED = redaction.REDACTED
 _MIN_SECRET = 8  # shorter values would blank ordinary words
@@ -66,14 +66,14 @@ def conceal(value: str) -> None:
 
 
 class _RequestAndSecrets(logging.Filter):
-    """Adds ``request_id`` to every record and takes secrets out of its message."""
+    """Adds the trace ID (``trace_id``) to every record and takes secrets out of its message."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self._secrets = sorted({s for s in secrets if len(s) >= _MIN_SECRET}, key=len, reverse=True)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = current_request_id() or ""
+        record.trace_id = current_trace_id() or ""
         try:
             message = record.getMessage()
         except Exception:  # a malformed call still logs, redacted like the rest
@@ -92,7 +92,8 @@ class _RequestAndSecrets(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, request_id (and exception)."""
+    """One JSON object a line: time, level, logger, message, request_id (the trace ID, under
+    the name log pipelines already read) and exception."""
 
     def __init__(self, *, process: str) -> None:
         super().__init__()
@@ -106,9 +107,9 @@ class JsonFormatter(logging.Formatter):
             "process": self._process,
             "message": record.getMessage(),
         }
-        request = getattr(record, "request_id", "")
-        if request:
-            line["request_id"] = request
+        trace = getattr(record, "trace_id", "")
+        if trace:
+            line["request_id"] = trace
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -142,6 +143,6 @@ def configure_logging(
 
 
 def _suffix(record: logging.LogRecord) -> bool:
-    request = getattr(record, "request_id", "")
-    record.request_suffix = f" [request {request}]" if request else ""
+    trace = getattr(record, "trace_id", "")
+    record.request_suffix = f" [request {trace}]" if trace else ""
     return True

@@ -57,12 +57,12 @@ FINAL = frozenset(set(ApprovalState) - set(TRANSITIONS))
 class ApprovalTampered(ChatOpsError):
     """A request's stored row does not verify under its MAC: nothing may be done with it."""
 
-    def __init__(self, request_id: int) -> None:
+    def __init__(self, approval_id: int) -> None:
         super().__init__(
-            f"#{request_id} failed its integrity check (its stored record was changed outside "
+            f"#{approval_id} failed its integrity check (its stored record was changed outside "
             "the bot) and will never run."
         )
-        self.request_id = request_id
+        self.approval_id = approval_id
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -62,35 +62,35 @@ class ApprovalRepository(Protocol):
         auto_run: bool = False,
     ) -> ApprovalRecord: ...
 
-    def get(self, request_id: int) -> ApprovalRecord | None: ...
+    def get(self, approval_id: int) -> ApprovalRecord | None: ...
 
-    def add_approver(self, request_id: int, user_id: str) -> bool:
+    def add_approver(self, approval_id: int, user_id: str) -> bool:
         """Record an approval; False if this user had already approved."""
         ...
 
     def transition(
-        self, request_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
+        self, approval_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
     ) -> bool:
         """Move ``current`` -> ``target`` atomically; False if the state was not ``current``."""
         ...
 
-    def set_message(self, request_id: int, *, channel: str, ts: str) -> None: ...
+    def set_message(self, approval_id: int, *, channel: str, ts: str) -> None: ...
 
     def pending(self) -> list[ApprovalRecord]: ...
 
     def begin_execution(
-        self, request_id: int, *, holder: str, now: datetime
+        self, approval_id: int, *, holder: str, now: datetime
     ) -> ApprovalRecord | None:
         """approved -> executing and a lease for ``holder``, atomically; the record as verified
         in that transaction (what to run), or None if it was not approved."""
         ...
 
-    def mark_tampered(self, request_id: int, *, now: datetime) -> ApprovalRecord | None:
+    def mark_tampered(self, approval_id: int, *, now: datetime) -> ApprovalRecord | None:
         """An unfinished request that fails verification -> tampered (compare-and-set); the
         marked record, or None if there was nothing to mark."""
         ...
 
-    def end_execution(self, request_id: int) -> None:
+    def end_execution(self, approval_id: int) -> None:
         """Drop the lease of a finished execution."""
         ...
 
@@ -190,23 +190,23 @@ class ApprovalService:
                 return True
         return False
 
-    def approve(self, request_id: int, *, user_id: str, groups: frozenset[str]) -> ApprovalOutcome:
-        record, refusal = self._open(request_id)
+    def approve(self, approval_id: int, *, user_id: str, groups: frozenset[str]) -> ApprovalOutcome:
+        record, refusal = self._open(approval_id)
         if record is None:
             return refusal
         if not self.may_approve(user_id, groups):
-            return _refused(f"You are not an approver for #{request_id} ([approvals] approvers).")
+            return _refused(f"You are not an approver for #{approval_id} ([approvals] approvers).")
         if user_id == record.requester and not self._rules.allow_self_approval:
-            return _refused(f"You asked for #{request_id}: someone else has to approve it.")
+            return _refused(f"You asked for #{approval_id}: someone else has to approve it.")
         try:
-            if not self._repository.add_approver(request_id, user_id):
-                return _refused(f"You have already approved #{request_id}.")
+            if not self._repository.add_approver(approval_id, user_id):
+                return _refused(f"You have already approved #{approval_id}.")
         except ApprovalTampered as err:
-            return self._quarantined(err.request_id)
-        current = self._repository.get(request_id)
+            return self._quarantined(err.approval_id)
+        current = self._repository.get(approval_id)
         assert current is not None
         if not current.intact:
-            return self._quarantined(request_id)
+            return self._quarantined(approval_id)
         if len(current.approvers) < self._rules.min_approvals:
             count = f"{len(current.approvers)} of {self._rules.min_approvals}"
             return ApprovalOutcome(
@@ -214,11 +214,11 @@ class ApprovalService:
                 message=f"Approval {count} recorded.",
                 record=current,
             )
-        moved = self._move(request_id, ApprovalState.PENDING, ApprovalState.APPROVED)
+        moved = self._move(approval_id, ApprovalState.PENDING, ApprovalState.APPROVED)
         if moved is None:
-            return _refused(str(ApprovalTampered(request_id)))
+            return _refused(str(ApprovalTampered(approval_id)))
         if not moved:
-            return _refused(f"#{request_id} has already been handled.")
+            return _refused(f"#{approval_id} has already been handled.")
         return self._execute(current)
 
     def _execute(self, record: ApprovalRecord) -> ApprovalOutcome:
@@ -245,26 +245,26 @@ class ApprovalService:
             self._repository.end_execution(record.id)
 
     def _move(
-        self, request_id: int, current: ApprovalState, target: ApprovalState, outcome: str = ""
+        self, approval_id: int, current: ApprovalState, target: ApprovalState, outcome: str = ""
     ) -> bool | None:
         """One compare-and-set; None (and the request quarantined) if it failed verification."""
         try:
             return self._repository.transition(
-                request_id, current=current, target=target, outcome=outcome
+                approval_id, current=current, target=target, outcome=outcome
             )
         except ApprovalTampered:
-            self._quarantine(request_id)
+            self._quarantine(approval_id)
             return None
 
-    def _quarantine(self, request_id: int) -> None:
+    def _quarantine(self, approval_id: int) -> None:
         """Mark a request that failed verification; whoever marks it reports it, once."""
-        marked = self._repository.mark_tampered(request_id, now=self._clock())
+        marked = self._repository.mark_tampered(approval_id, now=self._clock())
         if marked is not None:
             self._on_tampered(marked)
 
-    def _quarantined(self, request_id: int) -> ApprovalOutcome:
-        self._quarantine(request_id)
-        return _refused(str(ApprovalTampered(request_id)))
+    def _quarantined(self, approval_id: int) -> ApprovalOutcome:
+        self._quarantine(approval_id)
+        return _refused(str(ApprovalTampered(approval_id)))
 
     def renew_leases(self) -> None:
         """This process is alive: keep its executions from being taken for interrupted."""
@@ -291,60 +291,64 @@ class ApprovalService:
                 interrupted.append(self._repository.get(record.id) or record)
         return interrupted
 
-    def withdraw(self, request_id: int, *, reason: str) -> ApprovalRecord | None:
+    def withdraw(self, approval_id: int, *, reason: str) -> ApprovalRecord | None:
         """Take back a pending request that nobody can see (it could not be posted)."""
         if not self._move(
-            request_id, ApprovalState.PENDING, ApprovalState.WITHDRAWN, f"withdrawn: {reason}"
+            approval_id, ApprovalState.PENDING, ApprovalState.WITHDRAWN, f"withdrawn: {reason}"
         ):
             return None
-        return self._repository.get(request_id)
+        return self._repository.get(approval_id)
 
     def _executed(
-        self, request_id: int, *, message: str, result: ActionResult | None = None
+        self, approval_id: int, *, message: str, result: ActionResult | None = None
     ) -> ApprovalOutcome:
         return ApprovalOutcome(
             kind=ApprovalOutcomeKind.EXECUTED,
             message=message,
-            record=self._repository.get(request_id),
+            record=self._repository.get(approval_id),
             result=result,
         )
 
-    def reject(self, request_id: int, *, user_id: str, groups: frozenset[str]) -> ApprovalOutcome:
-        record, refusal = self._open(request_id)
+    def reject(self, approval_id: int, *, user_id: str, groups: frozenset[str]) -> ApprovalOutcome:
+        record, refusal = self._open(approval_id)
         if record is None:
             return refusal
         if not self.may_approve(user_id, groups):
-            return _refused(f"You are not an approver for #{request_id} ([approvals] approvers).")
+            return _refused(f"You are not an approver for #{approval_id} ([approvals] approvers).")
         return self._close(
-            request_id, ApprovalState.REJECTED, ApprovalOutcomeKind.REJECTED, user_id, "rejected"
+            approval_id, ApprovalState.REJECTED, ApprovalOutcomeKind.REJECTED, user_id, "rejected"
         )
 
-    def cancel(self, request_id: int, *, user_id: str) -> ApprovalOutcome:
-        record, refusal = self._open(request_id)
+    def cancel(self, approval_id: int, *, user_id: str) -> ApprovalOutcome:
+        record, refusal = self._open(approval_id)
         if record is None:
             return refusal
         if record.requester != user_id:
-            return _refused(f"Only the person who asked for #{request_id} can cancel it.")
+            return _refused(f"Only the person who asked for #{approval_id} can cancel it.")
         return self._close(
-            request_id, ApprovalState.CANCELLED, ApprovalOutcomeKind.CANCELLED, user_id, "cancelled"
+            approval_id,
+            ApprovalState.CANCELLED,
+            ApprovalOutcomeKind.CANCELLED,
+            user_id,
+            "cancelled",
         )
 
     def _close(
         self,
-        request_id: int,
+        approval_id: int,
         target: ApprovalState,
         kind: ApprovalOutcomeKind,
         user_id: str,
         verb: str,
     ) -> ApprovalOutcome:
         """End a pending request without running it (one compare-and-set)."""
-        moved = self._move(request_id, ApprovalState.PENDING, target, f"{verb} by {user_id}")
+        moved = self._move(approval_id, ApprovalState.PENDING, target, f"{verb} by {user_id}")
         if moved is None:
-            return _refused(str(ApprovalTampered(request_id)))
+            return _refused(str(ApprovalTampered(approval_id)))
         if not moved:
-            return _refused(f"#{request_id} has already been handled.")
+            return _refused(f"#{approval_id} has already been handled.")
         return ApprovalOutcome(
-            kind=kind, message=f"#{request_id} {verb}.", record=self._repository.get(request_id)
+            kind=kind, message=f"#{approval_id} {verb}.", record=self._repository.get(approval_id)
         )
 
     def expire_due(self) -> list[ApprovalRecord]:
@@ -372,37 +376,37 @@ class ApprovalService:
     def pending(self) -> list[ApprovalRecord]:
         return self._repository.pending()
 
-    def attach_message(self, request_id: int, *, channel: str, ts: str) -> None:
+    def attach_message(self, approval_id: int, *, channel: str, ts: str) -> None:
         """Remember the chat message that shows the request, to update it later."""
         try:
-            self._repository.set_message(request_id, channel=channel, ts=ts)
+            self._repository.set_message(approval_id, channel=channel, ts=ts)
         except ApprovalTampered:
-            self._quarantine(request_id)
+            self._quarantine(approval_id)
 
-    def get(self, request_id: int) -> ApprovalRecord | None:
-        return self._repository.get(request_id)
+    def get(self, approval_id: int) -> ApprovalRecord | None:
+        return self._repository.get(approval_id)
 
-    def _open(self, request_id: int) -> tuple[ApprovalRecord | None, ApprovalOutcome]:
+    def _open(self, approval_id: int) -> tuple[ApprovalRecord | None, ApprovalOutcome]:
         """The request if it is still pending and in time, else the refusal to give."""
-        record = self._repository.get(request_id)
+        record = self._repository.get(approval_id)
         if record is None:
-            return None, _refused(f"There is no approval request #{request_id}.")
+            return None, _refused(f"There is no approval request #{approval_id}.")
         if not record.intact:  # marked unless finished; refused either way
-            return None, self._quarantined(request_id)
+            return None, self._quarantined(approval_id)
         if record.state is ApprovalState.TAMPERED:
-            return None, _refused(str(ApprovalTampered(request_id)))
+            return None, _refused(str(ApprovalTampered(approval_id)))
         overdue = record.state is ApprovalState.PENDING and record.expires_at <= self._clock()
         if overdue and record.auto_run:
-            return None, _refused(f"#{request_id} is running now.")
+            return None, _refused(f"#{approval_id} is running now.")
         if overdue:
             if (
-                self._move(request_id, ApprovalState.PENDING, ApprovalState.EXPIRED, "expired")
+                self._move(approval_id, ApprovalState.PENDING, ApprovalState.EXPIRED, "expired")
                 is None
             ):
-                return None, _refused(str(ApprovalTampered(request_id)))
-            return None, _refused(f"#{request_id} has expired.")
+                return None, _refused(str(ApprovalTampered(approval_id)))
+            return None, _refused(f"#{approval_id} has expired.")
         if record.state is not ApprovalState.PENDING:
-            return None, _refused(f"#{request_id} is already {record.state.value}.")
+            return None, _refused(f"#{approval_id} is already {record.state.value}.")
         return record, _refused("")
 
 

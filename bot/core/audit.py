@@ -62,11 +62,11 @@ def record_request_event(
     *,
     event: str,
     actor: str,
-    request_id: int,
+    approval_id: int,
     record: ApprovalRecord | None,
     detail: str = "",
 ) -> None:
-    """One audit entry about approval request ``request_id``: where it was asked, on which
+    """One audit entry about approval request ``approval_id``: where it was asked, on which
     engine, for which command (as stored: values redacted)."""
     if audit is None:
         return
@@ -76,5 +76,5 @@ def record_request_event(
         channel_id=record.channel_id if record else None,
         engine=record.engine if record else None,
         command=record.command_text if record else "",
-        detail=f"#{request_id} {detail}".strip(),
+        detail=f"#{approval_id} {detail}".strip(),
     )

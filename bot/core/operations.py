@@ -374,7 +374,7 @@ class CancelApproval:
 
     access: ClassVar[Access] = Access(action="cancel", permission=Permission.READ)
 
-    request_id: int
+    approval_id: int
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -29,7 +29,6 @@ from bot.core.operations import (
 from bot.core.parsing.parser import parse_command
 from bot.core.plans import ObjectKind
 from bot.core.policy import Actor, Policy, Verdict
-from bot.core.request_ids import current_request_id
 from bot.core.results import (
     ActionResult,
     ApprovalList,
@@ -41,6 +40,7 @@ from bot.core.results import (
     Result,
 )
 from bot.core.single_flight import SingleFlight
+from bot.core.trace_ids import current_trace_id
 from bot.errors import AccessDenied, ApprovalRequired, ChatOpsError, InternalError
 
 log = logging.getLogger(__name__)
@@ -183,7 +183,7 @@ class Pipeline:
             case ListApprovals():
                 return ApprovalList(records=tuple(self._approvals.pending()))
             case CancelApproval():
-                outcome = self._approvals.cancel(operation.request_id, user_id=actor.user_id)
+                outcome = self._approvals.cancel(operation.approval_id, user_id=actor.user_id)
                 if outcome.record is None:
                     raise AccessDenied(outcome.message)
                 return ApprovalUpdate(
@@ -213,7 +213,7 @@ def _first_word(text: str) -> str:
 
 def _internal_error(shown: str) -> InternalError:
     """Log the exception being handled with an incident number the user can quote."""
-    incident = current_request_id() or uuid.uuid4().hex[:8]
+    incident = current_trace_id() or uuid.uuid4().hex[:8]
     log.exception("internal error %s while handling %r", incident, shown)
     return InternalError(
         f"Something went wrong inside the bot (incident {incident}); it has been logged."

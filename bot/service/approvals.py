@@ -31,7 +31,7 @@ def post_or_withdraw(
         return None
     withdrawn = approvals.withdraw(record.id, reason=problem)
     record_request_event(
-        audit, event="withdrawn", actor="bot", request_id=record.id, record=record, detail=problem
+        audit, event="withdrawn", actor="bot", approval_id=record.id, record=record, detail=problem
     )
     log.error("approval request #%s withdrawn: %s", record.id, problem)
     return problem if withdrawn is not None else None
@@ -45,7 +45,7 @@ def report_tampered(*, chat: Chat, audit: AuditTrail | None, record: ApprovalRec
         audit,
         event="tampered",
         actor="bot",
-        request_id=record.id,
+        approval_id=record.id,
         record=record,
         detail=record.outcome,
     )
@@ -97,7 +97,7 @@ class ExpirySweeper:
         for record in self._service.expire_due():
             if not record.auto_run:
                 record_request_event(
-                    self._audit, event="expired", actor="bot", request_id=record.id, record=record
+                    self._audit, event="expired", actor="bot", approval_id=record.id, record=record
                 )
             self._chat.update_request(record)
             self._chat.tell_requester(record, f"Your request #{record.id} expired.")
@@ -115,7 +115,7 @@ class ExpirySweeper:
             self._audit,
             event="interrupted",
             actor="bot",
-            request_id=record.id,
+            approval_id=record.id,
             record=record,
             detail=record.outcome,
         )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.core.command import ParsedCommand
 from bot.core.policy import Actor
-from bot.core.request_ids import new_request_id
+from bot.core.trace_ids import new_trace_id
 
 # The chat adapter's own value (picklable, compared by equality): where answers go.
 ReplyTarget = Hashable
@@ -31,20 +31,21 @@ class CommandOrder:
     # Typed in a message everyone sees (a mention, a direct message): the answer is a message
     # in that thread for everyone too (errors and approval notes stay private).
     public: bool = False
-    # The request ID of the logs (and of errors shown): made at the front, kept to the end.
-    trace_id: str = field(default_factory=new_request_id)
+    # The trace ID (the "request ID" of the logs and of errors shown): made at the front,
+    # kept to the end.
+    trace_id: str = field(default_factory=new_trace_id)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ClickOrder:
-    """An Approve (``approve=True``) or Reject click on request ``request_id``."""
+    """An Approve (``approve=True``) or Reject click on approval request ``approval_id``."""
 
-    request_id: int
+    approval_id: int
     user_id: str
     channel_id: str
     approve: bool
     reply_to: ReplyTarget
-    trace_id: str = field(default_factory=new_request_id)
+    trace_id: str = field(default_factory=new_trace_id)
 
 
 WorkOrder = CommandOrder | ClickOrder

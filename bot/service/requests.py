@@ -19,8 +19,8 @@ from bot.core.command import ParsedCommand
 from bot.core.operations import BotOperation, Pull, action_name, changes_something
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
-from bot.core.request_ids import handling
 from bot.core.results import ApprovalRequested, ApprovalUpdate
+from bot.core.trace_ids import handling
 from bot.errors import ChatOpsError, EngineBusy
 from bot.service.approvals import post_or_withdraw
 from bot.service.chat import Chat, Requester
@@ -87,7 +87,7 @@ class RequestService:
                         self._engine_for(order.command),
                         _then(
                             lambda: self._command(
-                                order.command, order.actor, to, request_id=order.trace_id
+                                order.command, order.actor, to, trace_id=order.trace_id
                             ),
                             done,
                         ),
@@ -106,7 +106,7 @@ class RequestService:
                 # An approval runs the plan on its engine, so it queues there; a rejection
                 # needs no engine and never waits behind engine work.
                 approvals = self._approvals
-                record = approvals.get(order.request_id) if order.approve and approvals else None
+                record = approvals.get(order.approval_id) if order.approve and approvals else None
                 clicker = Requester(
                     channel_id=order.channel_id, user_id=order.user_id, reply_to=order.reply_to
                 )
@@ -130,10 +130,10 @@ class RequestService:
     # --- slash commands -------------------------------------------------------------------
 
     def _command(
-        self, command: ParsedCommand, actor: Actor, to: Requester, *, request_id: str
+        self, command: ParsedCommand, actor: Actor, to: Requester, *, trace_id: str
     ) -> None:
         self._wait_for_acks()
-        with handling(request_id):
+        with handling(trace_id):
             started = time.monotonic()
             outcome = "failed"
             try:
@@ -210,7 +210,7 @@ class RequestService:
         self,
         event: str,
         user: str,
-        request_id: int,
+        approval_id: int,
         record: ApprovalRecord | None,
         detail: str = "",
     ) -> None:
@@ -218,7 +218,7 @@ class RequestService:
             self._audit,
             event=event,
             actor=user,
-            request_id=request_id,
+            approval_id=approval_id,
             record=record,
             detail=detail,
         )
@@ -228,41 +228,42 @@ class RequestService:
             try:
                 self._decide(order, clicker)
             except Exception:
-                log.exception("failed to handle a click on #%s", order.request_id)
+                log.exception("failed to handle a click on #%s", order.approval_id)
             log.info(
                 "click: %s on #%s by %s",
                 "approve" if order.approve else "reject",
-                order.request_id,
+                order.approval_id,
                 order.user_id,
             )
 
     def _decide(self, order: ClickOrder, clicker: Requester) -> None:
-        request_id, user, approve = order.request_id, order.user_id, order.approve
+        approval_id, user, approve = order.approval_id, order.user_id, order.approve
         groups = self._chat.groups_of(user)
         if self._approvals is None:
             self._chat.tell(clicker, "Approvals are not set up here.")
             return
         if approve:
-            outcome = self._approvals.approve(request_id, user_id=user, groups=groups)
+            outcome = self._approvals.approve(approval_id, user_id=user, groups=groups)
         else:
-            outcome = self._approvals.reject(request_id, user_id=user, groups=groups)
+            outcome = self._approvals.reject(approval_id, user_id=user, groups=groups)
         record = outcome.record
         self._metrics.count(APPROVALS, (("outcome", outcome.kind.value),))
         if outcome.kind is ApprovalOutcomeKind.REFUSED or record is None:
-            self._audit_event("refused", user, request_id, record, outcome.message)
+            self._audit_event("refused", user, approval_id, record, outcome.message)
             self._chat.tell(clicker, outcome.message)
             return
         # The audit trail first: what happened is recorded before anyone is shown it.
-        self._audit_event("approved" if approve else "rejected", user, request_id, record)
+        self._audit_event("approved" if approve else "rejected", user, approval_id, record)
         if outcome.kind is ApprovalOutcomeKind.EXECUTED:
-            self._audit_event(record.state.value, user, request_id, record, record.outcome)
+            self._audit_event(record.state.value, user, approval_id, record, record.outcome)
         self._chat.update_request(record)
         if outcome.kind is ApprovalOutcomeKind.RECORDED:
             self._chat.tell(clicker, outcome.message)
             return
         verb = "approved and run" if approve else "rejected"
         self._chat.tell_requester(
-            record, f"Your request #{request_id} was {verb}: {record.outcome or record.state.value}"
+            record,
+            f"Your request #{approval_id} was {verb}: {record.outcome or record.state.value}",
         )
 
 

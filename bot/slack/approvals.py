@@ -130,7 +130,7 @@ class ApprovalButtons:
         url = body.get("response_url")
         self._dispatch(
             ClickOrder(
-                request_id=int(value),
+                approval_id=int(value),
                 user_id=str((body.get("user") or {}).get("id", "")),
                 channel_id=str((body.get("channel") or {}).get("id", "")),
                 approve=action.get("action_id") == APPROVE_ACTION,

@@ -67,24 +67,24 @@ class SqlApprovalRepository:
             )
             key = inserted.inserted_primary_key
             assert key is not None
-            request_id = int(key[0])
-            self._seal(connection, request_id)
-        record = self.get(request_id)
+            approval_id = int(key[0])
+            self._seal(connection, approval_id)
+        record = self.get(approval_id)
         assert record is not None
         return record
 
-    def get(self, request_id: int) -> ApprovalRecord | None:
+    def get(self, approval_id: int) -> ApprovalRecord | None:
         with self._engine.connect() as connection:
-            return self._read(connection, request_id)
+            return self._read(connection, approval_id)
 
-    def add_approver(self, request_id: int, user_id: str) -> bool:
+    def add_approver(self, approval_id: int, user_id: str) -> bool:
         try:
             with self._engine.begin() as connection:
-                if not self._open_for_write(connection, request_id):
+                if not self._open_for_write(connection, approval_id):
                     return False
                 voted = connection.execute(
                     select(approval_votes.c.user_id).where(
-                        approval_votes.c.approval_id == request_id,
+                        approval_votes.c.approval_id == approval_id,
                         approval_votes.c.user_id == user_id,
                     )
                 ).first()
@@ -92,16 +92,16 @@ class SqlApprovalRepository:
                     return False
                 connection.execute(
                     insert(approval_votes).values(
-                        approval_id=request_id, user_id=user_id, at=datetime.now(UTC)
+                        approval_id=approval_id, user_id=user_id, at=datetime.now(UTC)
                     )
                 )
-                self._seal(connection, request_id)
+                self._seal(connection, approval_id)
         except IntegrityError:
             return False
         return True
 
     def transition(
-        self, request_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
+        self, approval_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
     ) -> bool:
         if not can_move(current, target):
             raise ValueError(f"no transition {current} -> {target}")
@@ -109,28 +109,28 @@ class SqlApprovalRepository:
         if outcome:
             values["outcome"] = outcome
         with self._engine.begin() as connection:
-            if not self._open_for_write(connection, request_id):
+            if not self._open_for_write(connection, approval_id):
                 return False
             changed = connection.execute(
                 update(approvals)
-                .where(approvals.c.id == request_id, approvals.c.state == current.value)
+                .where(approvals.c.id == approval_id, approvals.c.state == current.value)
                 .values(**values)
             )
             if changed.rowcount != 1:
                 return False
-            self._seal(connection, request_id)
+            self._seal(connection, approval_id)
             return True
 
-    def set_message(self, request_id: int, *, channel: str, ts: str) -> None:
+    def set_message(self, approval_id: int, *, channel: str, ts: str) -> None:
         with self._engine.begin() as connection:
-            if not self._open_for_write(connection, request_id):
+            if not self._open_for_write(connection, approval_id):
                 return
             connection.execute(
                 update(approvals)
-                .where(approvals.c.id == request_id)
+                .where(approvals.c.id == approval_id)
                 .values(message_channel=channel, message_ts=ts)
             )
-            self._seal(connection, request_id)
+            self._seal(connection, approval_id)
 
     def pending(self) -> list[ApprovalRecord]:
         return self._in_states(
@@ -138,17 +138,17 @@ class SqlApprovalRepository:
         )
 
     def begin_execution(
-        self, request_id: int, *, holder: str, now: datetime
+        self, approval_id: int, *, holder: str, now: datetime
     ) -> ApprovalRecord | None:
         # One transaction: nobody may see the request executing without its lease, and what
         # runs is the plan verified here, not one read before.
         with self._engine.begin() as connection:
-            if not self._open_for_write(connection, request_id):
+            if not self._open_for_write(connection, approval_id):
                 return None
             changed = connection.execute(
                 update(approvals)
                 .where(
-                    approvals.c.id == request_id,
+                    approvals.c.id == approval_id,
                     approvals.c.state == ApprovalState.APPROVED.value,
                 )
                 .values(state=ApprovalState.EXECUTING.value)
@@ -157,27 +157,27 @@ class SqlApprovalRepository:
                 return None
             connection.execute(
                 insert(approval_executions).values(
-                    approval_id=request_id, holder=holder, heartbeat_at=now
+                    approval_id=approval_id, holder=holder, heartbeat_at=now
                 )
             )
-            self._seal(connection, request_id)
-            record = self._read(connection, request_id)
+            self._seal(connection, approval_id)
+            record = self._read(connection, approval_id)
             assert record is not None and record.intact
             return record
 
-    def mark_tampered(self, request_id: int, *, now: datetime) -> ApprovalRecord | None:
+    def mark_tampered(self, approval_id: int, *, now: datetime) -> ApprovalRecord | None:
         """Mark ``tampered`` a row that fails verification and is not finished (one
         compare-and-set on the state as found); the marked record, or None if there was
         nothing to mark (it verifies, is finished, or another process marked it first).
         The row is not sealed again: it stays as found, as evidence."""
         with self._engine.begin() as connection:
-            if not _lock(connection, request_id):
+            if not _lock(connection, approval_id):
                 return None
-            record = self._read(connection, request_id)
+            record = self._read(connection, approval_id)
             if record is None or record.intact:
                 return None
             found = connection.execute(
-                select(approvals.c.state, approvals.c.mac).where(approvals.c.id == request_id)
+                select(approvals.c.state, approvals.c.mac).where(approvals.c.id == approval_id)
             ).one()
             if found.state in {state.value for state in FINAL}:
                 return None
@@ -189,7 +189,7 @@ class SqlApprovalRepository:
             )
             changed = connection.execute(
                 update(approvals)
-                .where(approvals.c.id == request_id, approvals.c.state == found.state)
+                .where(approvals.c.id == approval_id, approvals.c.state == found.state)
                 .values(
                     state=ApprovalState.TAMPERED.value,
                     outcome=f"{reason}; never run (found {now:%Y-%m-%d %H:%M:%S} UTC)",
@@ -197,12 +197,12 @@ class SqlApprovalRepository:
             )
             if changed.rowcount != 1:
                 return None
-            return self._read(connection, request_id)
+            return self._read(connection, approval_id)
 
-    def end_execution(self, request_id: int) -> None:
+    def end_execution(self, approval_id: int) -> None:
         with self._engine.begin() as connection:
             connection.execute(
-                delete(approval_executions).where(approval_executions.c.approval_id == request_id)
+                delete(approval_executions).where(approval_executions.c.approval_id == approval_id)
             )
 
     def renew_leases(self, *, holder: str, now: datetime) -> None:
@@ -235,55 +235,55 @@ class SqlApprovalRepository:
     def _in_states(self, query: Any) -> list[ApprovalRecord]:
         with self._engine.connect() as connection:
             ids = list(connection.execute(query.order_by(approvals.c.id)).scalars())
-        found = [self.get(int(request_id)) for request_id in ids]
+        found = [self.get(int(approval_id)) for approval_id in ids]
         return [record for record in found if record is not None]
 
-    def _open_for_write(self, connection: Connection, request_id: int) -> bool:
+    def _open_for_write(self, connection: Connection, approval_id: int) -> bool:
         """Lock the row and verify it; False if there is no such row, ``ApprovalTampered``
         if it does not verify (the caller's transaction then changes nothing)."""
-        if not _lock(connection, request_id):
+        if not _lock(connection, approval_id):
             return False
-        record = self._read(connection, request_id)
+        record = self._read(connection, approval_id)
         if record is None:
             return False
         if not record.intact:
-            raise ApprovalTampered(request_id)
+            raise ApprovalTampered(approval_id)
         return True
 
-    def _seal(self, connection: Connection, request_id: int) -> None:
+    def _seal(self, connection: Connection, approval_id: int) -> None:
         """Recompute the row's MAC from what is now stored (inside the writing transaction)."""
-        row = connection.execute(select(approvals).where(approvals.c.id == request_id)).one()
-        mac = row_mac(self._key, row._mapping, _votes(connection, request_id))
-        connection.execute(update(approvals).where(approvals.c.id == request_id).values(mac=mac))
+        row = connection.execute(select(approvals).where(approvals.c.id == approval_id)).one()
+        mac = row_mac(self._key, row._mapping, _votes(connection, approval_id))
+        connection.execute(update(approvals).where(approvals.c.id == approval_id).values(mac=mac))
 
-    def _read(self, connection: Connection, request_id: int) -> ApprovalRecord | None:
+    def _read(self, connection: Connection, approval_id: int) -> ApprovalRecord | None:
         """The record, verified; an unreadable or unverified row as ``intact=False``."""
         try:
-            row = connection.execute(select(approvals).where(approvals.c.id == request_id)).first()
+            row = connection.execute(select(approvals).where(approvals.c.id == approval_id)).first()
             if row is None:
                 return None
-            votes = _votes(connection, request_id)
+            votes = _votes(connection, approval_id)
             intact = verifies(self._key, row._mapping, votes)
             return _record(row._mapping, tuple(user for user, _ in votes), intact=intact)
         except (ValueError, TypeError, KeyError, AttributeError, StatementError):
             # A value the database holds but this code cannot read (SQLite keeps any text in
             # any column): edited, so shown as found, never acted on.
-            return _unreadable(connection, request_id)
+            return _unreadable(connection, approval_id)
 
 
-def _lock(connection: Connection, request_id: int) -> bool:
+def _lock(connection: Connection, approval_id: int) -> bool:
     """Take the row's lock (PostgreSQL) or the write lock (SQLite) before reading it, so that
     what is verified is what is written over; False if there is no such row."""
     locked = connection.execute(
-        update(approvals).where(approvals.c.id == request_id).values(mac=approvals.c.mac)
+        update(approvals).where(approvals.c.id == approval_id).values(mac=approvals.c.mac)
     )
     return locked.rowcount == 1
 
 
-def _votes(connection: Connection, request_id: int) -> list[tuple[str, datetime]]:
+def _votes(connection: Connection, approval_id: int) -> list[tuple[str, datetime]]:
     rows = connection.execute(
         select(approval_votes.c.user_id, approval_votes.c.at)
-        .where(approval_votes.c.approval_id == request_id)
+        .where(approval_votes.c.approval_id == approval_id)
         .order_by(approval_votes.c.at, approval_votes.c.user_id)
     ).all()
     return [(str(user), as_utc(at)) for user, at in rows]
@@ -352,7 +352,7 @@ def _plan(stored: Any, *, intact: bool) -> Plan:
         return Plan(action="?", items=())
 
 
-def _unreadable(connection: Connection, request_id: int) -> ApprovalRecord | None:
+def _unreadable(connection: Connection, approval_id: int) -> ApprovalRecord | None:
     """A row some column of which cannot be read back: its text columns as found (their
     types convert nothing), and nothing to act on."""
     text = (
@@ -365,14 +365,14 @@ def _unreadable(connection: Connection, request_id: int) -> ApprovalRecord | Non
         "outcome",
     )
     found = connection.execute(
-        select(*(approvals.c[name] for name in text)).where(approvals.c.id == request_id)
+        select(*(approvals.c[name] for name in text)).where(approvals.c.id == approval_id)
     ).first()
     if found is None:
         return None
     values = {name: None if value is None else str(value) for name, value in found._mapping.items()}
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     return ApprovalRecord(
-        id=request_id,
+        id=approval_id,
         state=ApprovalState.TAMPERED,
         requester=values["requester"] or "?",
         channel_id=values["channel_id"],

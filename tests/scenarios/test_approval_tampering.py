@@ -37,37 +37,37 @@ def approvals_bot(sandbox: Sandbox, fake_slack: FakeSlack, database: str) -> Ite
 def test_a_pending_rm_edited_to_run_on_its_own_removes_nothing(
     approvals_bot: SlackBot, api: docker.APIClient, database: str
 ) -> None:
-    name, request_id = request_removal(approvals_bot, api, "tampered")
+    name, approval_id = request_removal(approvals_bot, api, "tampered")
     state = open_database(database)
     with state.begin() as connection:  # what the finding did, from a container on the volume
         connection.execute(
             update(approvals)
-            .where(approvals.c.id == request_id)
+            .where(approvals.c.id == approval_id)
             .values(auto_run=True, expires_at=datetime.now(UTC) - timedelta(hours=1))
         )
     before = len(approvals_bot.fake.of("chat.postMessage"))
     approvals_bot.service.sweep_approvals()
     told = approvals_bot.fake.wait_for("chat.postMessage", count=before + 1)[-1]
-    assert f"Request #{request_id} failed its integrity check" in told.body["text"]
+    assert f"Request #{approval_id} failed its integrity check" in told.body["text"]
     assert told.body["channel"] == "C0APPROVE"
     api.inspect_container(name)  # still there
     with state.connect() as connection:
         stored = connection.execute(
-            select(approvals.c.state).where(approvals.c.id == request_id)
+            select(approvals.c.state).where(approvals.c.id == approval_id)
         ).scalar_one()
     assert stored == "tampered"
     entries = SqlAuditLog(engine=state, key=AUDIT_KEY.encode()).recent(50)
-    assert any(e.event == "tampered" and e.detail.startswith(f"#{request_id} ") for e in entries)
-    click(approvals_bot, approve=True, request_id=request_id, user="U0ADMIN", name="late")
+    assert any(e.event == "tampered" and e.detail.startswith(f"#{approval_id} ") for e in entries)
+    click(approvals_bot, approve=True, approval_id=approval_id, user="U0ADMIN", name="late")
     assert "integrity check" in approvals_bot.responses("late")[0]["text"]
     api.inspect_container(name)
     approvals_bot.command("approvals", name="list", user_id="U0ADMIN")
-    assert f"#{request_id}" not in json.dumps(approvals_bot.responses("list")[0])
+    assert f"#{approval_id}" not in json.dumps(approvals_bot.responses("list")[0])
 
     # The positive control: the same steps on an unedited request remove its container.
     other, other_id = request_removal(approvals_bot, api, "untouched")
     approvals_bot.service.sweep_approvals()
-    click(approvals_bot, approve=True, request_id=other_id, user="U0ADMIN", name="go")
+    click(approvals_bot, approve=True, approval_id=other_id, user="U0ADMIN", name="go")
     final_update(approvals_bot, other_id, "done")
     with pytest.raises(docker.errors.NotFound):
         api.inspect_container(other)

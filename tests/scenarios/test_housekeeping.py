@@ -192,10 +192,10 @@ def test_cleanup_from_slack(housekeeping_bot: SlackBot, api: docker.APIClient) -
         assert "Waiting for approval" in json.dumps(bot.responses("ask")[0])
         posted = bot.fake.wait_for("chat.postMessage", count=before + 1)[-1]
         assert victim in json.dumps(posted.body["blocks"])
-        request_id = posted.body["text"].rsplit("#", 1)[1]
+        approval_id = posted.body["text"].rsplit("#", 1)[1]
         from tests.scenarios.test_slack_approvals import click
 
-        click(bot, approve=True, request_id=int(request_id), user="U0ADMIN", name="go")
+        click(bot, approve=True, approval_id=int(approval_id), user="U0ADMIN", name="go")
         bot.fake.wait_for("chat.update", where=lambda c: "done" in str(c.body.get("text")))
         assert not exists(api, victim)
 
@@ -276,12 +276,12 @@ def test_a_vetoed_scheduled_cleanup_removes_nothing(
     victim = exited(api, sandbox, "veto-kept")
     bot = veto_bot(sandbox, fake_slack, "10m")
     try:
-        request_id = proposal(bot, victim)
+        approval_id = proposal(bot, victim)
         from tests.scenarios.test_slack_approvals import click
 
-        click(bot, approve=False, request_id=request_id, user="U0OPS", name="no")
+        click(bot, approve=False, approval_id=approval_id, user="U0OPS", name="no")
         assert "not an approver" in bot.responses("no")[0]["text"]
-        click(bot, approve=False, request_id=request_id, user="U0ADMIN", name="cancel")
+        click(bot, approve=False, approval_id=approval_id, user="U0ADMIN", name="cancel")
         bot.fake.wait_for("chat.update", where=lambda c: "rejected" in str(c.body.get("text")))
         assert exists(api, victim)
     finally:
@@ -295,13 +295,13 @@ def test_a_scheduled_cleanup_runs_when_the_veto_window_ends(
     now = [datetime.now(UTC)]
     bot = veto_bot(sandbox, fake_slack, "10m", clock=lambda: now[0])
     try:
-        request_id = proposal(bot, victim)
+        approval_id = proposal(bot, victim)
         bot.service.sweep_approvals()
         assert exists(api, victim)  # the positive control's twin: within the window, it waits
         now[0] += timedelta(minutes=11)  # the window ends (on the bot's clock, not the wall's)
         bot.service.sweep_approvals()
         bot.fake.wait_for(
-            "chat.update", where=lambda c: f"#{request_id}: done" in str(c.body.get("text"))
+            "chat.update", where=lambda c: f"#{approval_id}: done" in str(c.body.get("text"))
         )
         assert not exists(api, victim)
     finally:

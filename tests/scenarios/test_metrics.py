@@ -74,15 +74,15 @@ def test_commands_latencies_engines_and_approvals_are_counted(
     metered.command(f"rm {name}", name="ask", user_id="U0OPS")
     metered.responses("ask")
     posted = metered.fake.wait_for("chat.postMessage")[-1]
-    request_id = str(posted.body["text"]).rsplit("#", 1)[1]
+    approval_id = str(posted.body["text"]).rsplit("#", 1)[1]
     click = block_actions_body(
         action_id="chatops_approve",
-        value=request_id,
+        value=approval_id,
         user_id="U0ADMIN",
         response_url=metered.fake.response_url("ok"),
     )
     post_signed(metered.events_url, click, secret=SIGNING_SECRET)
-    metered.fake.wait_for("chat.update", where=lambda c: f"#{request_id}: " in str(c.body))
+    metered.fake.wait_for("chat.update", where=lambda c: f"#{approval_id}: " in str(c.body))
 
     after = scrape(metered)
     # The work process's counts reach the front's /metrics.

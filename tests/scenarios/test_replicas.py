@@ -113,14 +113,14 @@ def test_two_replicas_act_as_one_bot(
         )
     )
     posted = fake_slack.wait_for("chat.postMessage", where=lambda c: "#" in str(c.body.get("text")))
-    request_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
+    approval_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
     clicks = [
         threading.Thread(
             target=replica.post,
             args=(
                 block_actions_body(
                     action_id="chatops_approve",
-                    value=request_id,
+                    value=approval_id,
                     user_id="U0ADMIN",
                     response_url=fake_slack.response_url(f"click-{index}"),
                 ),
@@ -133,7 +133,7 @@ def test_two_replicas_act_as_one_bot(
     for click in clicks:
         click.join()
     fake_slack.wait_for(
-        "chat.update", where=lambda c: str(c.body.get("text")).endswith(f"#{request_id}: done")
+        "chat.update", where=lambda c: str(c.body.get("text")).endswith(f"#{approval_id}: done")
     )
     assert not api.containers(all=True, filters={"name": name})
     # The requester hears it once; the slower click is refused (already approved, running or
@@ -142,7 +142,7 @@ def test_two_replicas_act_as_one_bot(
     assert re.search(r"already|running now", json.dumps(slower.body)), slower.body
 
     def told_requester(call: Call) -> bool:
-        return f"#{request_id} was approved and run" in json.dumps(call.body)
+        return f"#{approval_id} was approved and run" in json.dumps(call.body)
 
     # Told after the execution, by whichever replica ran it: waited for, not looked for.
     fake_slack.wait_for("chat.postEphemeral", where=told_requester)
@@ -238,13 +238,13 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
         posted = fake_slack.wait_for(
             "chat.postMessage", where=lambda c: "#" in str(c.body.get("text"))
         )
-        request_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
+        approval_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
         relay.stall()  # the engine hangs: the execution will wait on it
         post_signed(
             f"{base}/slack/events",
             block_actions_body(
                 action_id="chatops_approve",
-                value=request_id,
+                value=approval_id,
                 user_id="U0ADMIN",
                 response_url=fake_slack.response_url("click"),
             ),
@@ -255,7 +255,7 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
         def executing() -> bool:
             with state.connect() as connection:
                 found = connection.execute(
-                    select(approvals.c.state).where(approvals.c.id == int(request_id))
+                    select(approvals.c.state).where(approvals.c.id == int(approval_id))
                 ).scalar_one()
             return str(found) == "executing"
 
@@ -279,13 +279,13 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
         fake_slack.wait_for(
             "chat.update",
             timeout=90,
-            where=lambda c: str(c.body.get("text")).endswith(f"#{request_id}: interrupted"),
+            where=lambda c: str(c.body.get("text")).endswith(f"#{approval_id}: interrupted"),
         )
         # Neither lost nor run twice: reported, and the container is still there.
         api.inspect_container(name)
         with state.connect() as connection:
             final = connection.execute(
-                select(approvals.c.state).where(approvals.c.id == int(request_id))
+                select(approvals.c.state).where(approvals.c.id == int(approval_id))
             ).scalar_one()
         assert str(final) == "interrupted"
         state.dispose()

@@ -146,7 +146,7 @@ def test_pending_approval_survives_kill_9(
         )
         post_signed(f"{base}/slack/events", body, secret=SIGNING_SECRET)
         posted = fake_slack.wait_for("chat.postMessage")[-1]
-        request_id = posted.body["text"].rsplit("#", 1)[1]
+        approval_id = posted.body["text"].rsplit("#", 1)[1]
         fake_slack.wait_for("response")  # the requester has been told: the request is stored
     finally:
         first.send_signal(signal.SIGKILL)
@@ -155,7 +155,7 @@ def test_pending_approval_survives_kill_9(
     try:
         click = block_actions_body(
             action_id="chatops_approve",
-            value=request_id,
+            value=approval_id,
             user_id="U0ADMIN",
             response_url=fake_slack.response_url("c"),
         )

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.core.request_ids import handling
+from bot.core.trace_ids import handling
 from bot.logs import conceal, configure_logging
 
 

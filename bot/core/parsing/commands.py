@@ -487,7 +487,7 @@ def build_approvals(parsed: ParsedOptions, table: OptionTable) -> ListApprovals:
 
 def build_cancel(parsed: ParsedOptions, table: OptionTable) -> CancelApproval:
     text = parsed.positionals[0].removeprefix("#")
-    return CancelApproval(request_id=parse_count(text, option="the request number", minimum=1))
+    return CancelApproval(approval_id=parse_count(text, option="the request number", minimum=1))
 
 
 def build_audit(parsed: ParsedOptions, table: OptionTable) -> ShowAudit:

@@ -180,7 +180,7 @@ def operation_words(operation: Operation) -> list[str]:
         case ListApprovals():
             return ["approvals"]
         case CancelApproval():
-            return ["cancel", str(operation.request_id)]
+            return ["cancel", str(operation.approval_id)]
         case ShowAudit():
             return ["audit", str(operation.count)]
         case Cleanup():

@@ -26,7 +26,6 @@ from slack_sdk.models.blocks.basic_components import RawTextObject
 from bot.core.approvals import ApprovalRecord
 from bot.core.pipeline import Reply
 from bot.core.plans import ObjectKind
-from bot.core.request_ids import current_request_id
 from bot.core.results import (
     ActionResult,
     ApprovalList,
@@ -52,6 +51,7 @@ from bot.core.results import (
     TopResult,
     VolumeList,
 )
+from bot.core.trace_ids import current_trace_id
 from bot.errors import ParseError
 from bot.render import columns
 from bot.render.humanize import human_size, short_id
@@ -211,10 +211,10 @@ def render_slack(
         blocks.append(section(f":warning: {escape(str(reply.error))}"))
         if isinstance(reply.error, ParseError) and reply.error.usage:
             blocks.append(context(f"Usage: {code(reply.error.usage)}"))
-        request = current_request_id()
-        if request is not None and not isinstance(reply.error, ParseError):
+        trace = current_trace_id()
+        if trace is not None and not isinstance(reply.error, ParseError):
             # What to quote to whoever runs the bot: its log lines carry the same ID.
-            blocks.append(context(f"Request ID {code(request)}"))
+            blocks.append(context(f"Request ID {code(trace)}"))
         fallback = f"Error: {reply.error}"
     elif reply.result is not None:
         fallback = _result_blocks(reply.result, blocks, files, now=now)

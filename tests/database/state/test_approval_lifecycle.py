@@ -78,10 +78,10 @@ class ApprovalLifecycle(RuleBasedStateMachine):
         super().__init__()
         self.min_approvals = 2
         self.service, self.planner, self.now = make_service(self.min_approvals)
-        self.request_id: int | None = None
+        self.approval_id: int | None = None
         self.seen: list[ApprovalState] = []
 
-    @precondition(lambda self: self.request_id is None)
+    @precondition(lambda self: self.approval_id is None)
     @rule(requester=st.sampled_from(USERS))
     def request(self, requester: str) -> None:
         command = parse_command("rm web")
@@ -92,28 +92,28 @@ class ApprovalLifecycle(RuleBasedStateMachine):
             engine="local",
             plan=self.service.plan(command, engine="local"),
         )
-        self.request_id = record.id
+        self.approval_id = record.id
         self.requester = requester
 
-    @precondition(lambda self: self.request_id is not None)
+    @precondition(lambda self: self.approval_id is not None)
     @rule(user=st.sampled_from(USERS))
     def approve(self, user: str) -> None:
-        assert self.request_id is not None
-        self.service.approve(self.request_id, user_id=user, groups=frozenset())
+        assert self.approval_id is not None
+        self.service.approve(self.approval_id, user_id=user, groups=frozenset())
 
-    @precondition(lambda self: self.request_id is not None)
+    @precondition(lambda self: self.approval_id is not None)
     @rule(user=st.sampled_from(USERS))
     def reject(self, user: str) -> None:
-        assert self.request_id is not None
-        self.service.reject(self.request_id, user_id=user, groups=frozenset())
+        assert self.approval_id is not None
+        self.service.reject(self.approval_id, user_id=user, groups=frozenset())
 
-    @precondition(lambda self: self.request_id is not None)
+    @precondition(lambda self: self.approval_id is not None)
     @rule(user=st.sampled_from(USERS))
     def cancel(self, user: str) -> None:
-        assert self.request_id is not None
-        self.service.cancel(self.request_id, user_id=user)
+        assert self.approval_id is not None
+        self.service.cancel(self.approval_id, user_id=user)
 
-    @precondition(lambda self: self.request_id is not None)
+    @precondition(lambda self: self.approval_id is not None)
     @rule(minutes=st.integers(min_value=0, max_value=20))
     def time_passes(self, minutes: int) -> None:
         self.now[0] += timedelta(minutes=minutes)
@@ -122,9 +122,9 @@ class ApprovalLifecycle(RuleBasedStateMachine):
     @invariant()
     def executed_at_most_once_and_only_when_approved(self) -> None:
         assert len(self.planner.executed) <= 1
-        if self.request_id is None:
+        if self.approval_id is None:
             return
-        record = self.service.get(self.request_id)
+        record = self.service.get(self.approval_id)
         assert record is not None
         if self.seen and self.seen[-1] in FINAL:
             assert record.state == self.seen[-1], "a final state changed"

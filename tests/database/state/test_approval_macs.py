@@ -65,34 +65,34 @@ class Rig:
             veto_window=veto_window,
         ).id
 
-    def edit(self, request_id: int, **values: Any) -> None:
+    def edit(self, approval_id: int, **values: Any) -> None:
         """Write the row directly, as someone with the database but not the key would."""
         with self.database.begin() as connection:
             connection.execute(
-                update(approvals).where(approvals.c.id == request_id).values(**values)
+                update(approvals).where(approvals.c.id == approval_id).values(**values)
             )
 
-    def state(self, request_id: int) -> str:
+    def state(self, approval_id: int) -> str:
         with self.database.connect() as connection:
             found = connection.execute(
-                select(approvals.c.state).where(approvals.c.id == request_id)
+                select(approvals.c.state).where(approvals.c.id == approval_id)
             ).scalar_one()
         return str(found)
 
-    def tampered_reports(self, request_id: int) -> tuple[int, int]:
-        """How many audit entries and announcements report ``request_id`` as tampered."""
+    def tampered_reports(self, approval_id: int) -> tuple[int, int]:
+        """How many audit entries and announcements report ``approval_id`` as tampered."""
         audited = [
             e
             for e in self.audit.recent(500)
-            if e.event == "tampered" and e.detail.startswith(f"#{request_id} ")
+            if e.event == "tampered" and e.detail.startswith(f"#{approval_id} ")
         ]
-        told = [t for i, t in self.chat.told if i == request_id and "integrity check" in t]
+        told = [t for i, t in self.chat.told if i == approval_id and "integrity check" in t]
         return len(audited), len(told)
 
-    def assert_caught(self, request_id: int) -> None:
+    def assert_caught(self, approval_id: int) -> None:
         assert self.planner.executed == [], "an edited request ran"
-        assert self.state(request_id) == ApprovalState.TAMPERED.value
-        assert self.tampered_reports(request_id) == (1, 1)
+        assert self.state(approval_id) == ApprovalState.TAMPERED.value
+        assert self.tampered_reports(approval_id) == (1, 1)
         assert self.audit.verify().ok
 
 
@@ -135,41 +135,41 @@ def rig(database_url: str) -> Rig:
 def test_the_finding_a_pending_rm_edited_to_auto_run_with_a_past_expiry_never_runs(
     rig: Rig,
 ) -> None:
-    request_id = rig.ask()
-    rig.edit(request_id, auto_run=True, expires_at=START - timedelta(hours=1))
+    approval_id = rig.ask()
+    rig.edit(approval_id, auto_run=True, expires_at=START - timedelta(hours=1))
     rig.sweeper.sweep()
-    rig.assert_caught(request_id)
-    assert rig.service.get(request_id) is not None
+    rig.assert_caught(approval_id)
+    assert rig.service.get(approval_id) is not None
     # Reported once: later sweeps and clicks find it marked and say so, nothing more.
     rig.now[0] += timedelta(hours=1)
     rig.sweeper.sweep()
-    refused = rig.service.approve(request_id, user_id="U0A1", groups=frozenset())
+    refused = rig.service.approve(approval_id, user_id="U0A1", groups=frozenset())
     assert refused.kind is ApprovalOutcomeKind.REFUSED and "integrity check" in refused.message
-    rig.assert_caught(request_id)
+    rig.assert_caught(approval_id)
 
 
 def test_positive_control_an_unedited_veto_window_request_runs_when_its_window_ends(
     rig: Rig,
 ) -> None:
-    request_id = rig.ask(veto_window=timedelta(minutes=5))
+    approval_id = rig.ask(veto_window=timedelta(minutes=5))
     rig.sweeper.sweep()
     assert rig.planner.executed == []  # not yet: the window is open
     rig.now[0] += timedelta(minutes=6)
     rig.sweeper.sweep()
     assert len(rig.planner.executed) == 1
-    assert rig.state(request_id) == ApprovalState.DONE.value
-    assert rig.tampered_reports(request_id) == (0, 0)
+    assert rig.state(approval_id) == ApprovalState.DONE.value
+    assert rig.tampered_reports(approval_id) == (0, 0)
 
 
 def test_positive_control_an_unedited_request_runs_when_approved(rig: Rig) -> None:
-    request_id = rig.ask()
-    first = rig.service.approve(request_id, user_id="U0A1", groups=frozenset())
+    approval_id = rig.ask()
+    first = rig.service.approve(approval_id, user_id="U0A1", groups=frozenset())
     assert first.kind is ApprovalOutcomeKind.RECORDED
     rig.sweeper.sweep()
-    done = rig.service.approve(request_id, user_id="U0A2", groups=frozenset())
+    done = rig.service.approve(approval_id, user_id="U0A2", groups=frozenset())
     assert done.kind is ApprovalOutcomeKind.EXECUTED and len(rig.planner.executed) == 1
-    assert rig.state(request_id) == ApprovalState.DONE.value
-    assert rig.tampered_reports(request_id) == (0, 0)
+    assert rig.state(approval_id) == ApprovalState.DONE.value
+    assert rig.tampered_reports(approval_id) == (0, 0)
 
 
 # --- each column, each vote ----------------------------------------------------------------
@@ -202,36 +202,36 @@ def test_every_covered_column_has_an_edit_here() -> None:
     assert set(EDITS) == set(approvals.c.keys()) - {"id"}
 
 
-def _row(rig: Rig, request_id: int) -> dict[str, Any]:
+def _row(rig: Rig, approval_id: int) -> dict[str, Any]:
     with rig.database.connect() as connection:
-        found = connection.execute(select(approvals).where(approvals.c.id == request_id)).one()
+        found = connection.execute(select(approvals).where(approvals.c.id == approval_id)).one()
     return dict(found._mapping)
 
 
 @pytest.mark.parametrize("column", sorted(EDITS))
 def test_an_edited_column_is_caught_before_anything_runs(rig: Rig, column: str) -> None:
-    request_id = rig.ask()
-    rig.service.attach_message(request_id, channel="C0APPROVE", ts="1700000000.000100")
-    assert rig.service.approve(request_id, user_id="U0A1", groups=frozenset()).kind is (
+    approval_id = rig.ask()
+    rig.service.attach_message(approval_id, channel="C0APPROVE", ts="1700000000.000100")
+    assert rig.service.approve(approval_id, user_id="U0A1", groups=frozenset()).kind is (
         ApprovalOutcomeKind.RECORDED
     )
-    rig.edit(request_id, **EDITS[column](_row(rig, request_id)))
+    rig.edit(approval_id, **EDITS[column](_row(rig, approval_id)))
     # The second approval would run it; it is refused, and so is every other path.
-    outcome = rig.service.approve(request_id, user_id="U0A2", groups=frozenset())
+    outcome = rig.service.approve(approval_id, user_id="U0A2", groups=frozenset())
     assert outcome.kind is ApprovalOutcomeKind.REFUSED and "integrity check" in outcome.message
     rig.now[0] += timedelta(hours=2)
     rig.sweeper.sweep()
-    assert rig.service.cancel(request_id, user_id="U0REQ").kind is ApprovalOutcomeKind.REFUSED
-    rig.assert_caught(request_id)
+    assert rig.service.cancel(approval_id, user_id="U0REQ").kind is ApprovalOutcomeKind.REFUSED
+    rig.assert_caught(approval_id)
 
 
 def test_an_edited_state_is_caught_by_the_interrupted_sweep(rig: Rig) -> None:
     """approved with no lease: what a dead execution looks like; the sweep verifies first."""
-    request_id = rig.ask()
-    rig.edit(request_id, state="approved")
+    approval_id = rig.ask()
+    rig.edit(approval_id, state="approved")
     rig.now[0] += timedelta(minutes=5)
     assert rig.service.interrupt_abandoned() == []
-    rig.assert_caught(request_id)
+    rig.assert_caught(approval_id)
 
 
 VOTE_EDITS: dict[str, Callable[[Rig, int], None]] = {}
@@ -246,41 +246,43 @@ def _vote_edit(name: str) -> Callable[[Callable[[Rig, int], None]], Callable[[Ri
 
 
 @_vote_edit("inserted")
-def _insert_vote(rig: Rig, request_id: int) -> None:
+def _insert_vote(rig: Rig, approval_id: int) -> None:
     with rig.database.begin() as connection:
         connection.execute(
-            insert(approval_votes).values(approval_id=request_id, user_id="U0A2", at=START)
+            insert(approval_votes).values(approval_id=approval_id, user_id="U0A2", at=START)
         )
 
 
 @_vote_edit("removed")
-def _remove_vote(rig: Rig, request_id: int) -> None:
+def _remove_vote(rig: Rig, approval_id: int) -> None:
     with rig.database.begin() as connection:
-        connection.execute(delete(approval_votes).where(approval_votes.c.approval_id == request_id))
+        connection.execute(
+            delete(approval_votes).where(approval_votes.c.approval_id == approval_id)
+        )
 
 
 @_vote_edit("voter changed")
-def _change_voter(rig: Rig, request_id: int) -> None:
+def _change_voter(rig: Rig, approval_id: int) -> None:
     with rig.database.begin() as connection:
         connection.execute(update(approval_votes).values(user_id="U0A3"))
 
 
 @_vote_edit("time changed")
-def _change_vote_time(rig: Rig, request_id: int) -> None:
+def _change_vote_time(rig: Rig, approval_id: int) -> None:
     with rig.database.begin() as connection:
         connection.execute(update(approval_votes).values(at=START - timedelta(days=1)))
 
 
 @pytest.mark.parametrize("edit", sorted(VOTE_EDITS))
 def test_an_inserted_removed_or_edited_vote_is_caught(rig: Rig, edit: str) -> None:
-    request_id = rig.ask()
-    rig.service.approve(request_id, user_id="U0A1", groups=frozenset())
-    VOTE_EDITS[edit](rig, request_id)
+    approval_id = rig.ask()
+    rig.service.approve(approval_id, user_id="U0A1", groups=frozenset())
+    VOTE_EDITS[edit](rig, approval_id)
     # With an inserted vote, one more approval would have been enough.
-    outcome = rig.service.approve(request_id, user_id="U0A3", groups=frozenset())
+    outcome = rig.service.approve(approval_id, user_id="U0A3", groups=frozenset())
     assert outcome.kind is ApprovalOutcomeKind.REFUSED
     rig.sweeper.sweep()
-    rig.assert_caught(request_id)
+    rig.assert_caught(approval_id)
 
 
 def test_a_mac_copied_from_another_row_does_not_verify(rig: Rig) -> None:
@@ -294,20 +296,20 @@ def test_a_mac_copied_from_another_row_does_not_verify(rig: Rig) -> None:
 
 def test_a_mac_made_with_the_audit_chains_own_key_does_not_verify(rig: Rig) -> None:
     """Domain separation: the row key is derived, so neither MAC can stand for the other."""
-    request_id = rig.ask()
-    row = _row(rig, request_id)
+    approval_id = rig.ask()
+    row = _row(rig, approval_id)
     assert row["mac"] == row_mac(approval_key(KEY), row, [])
     assert row["mac"] != row_mac(KEY, row, [])
-    rig.edit(request_id, mac=row_mac(KEY, row, []))
+    rig.edit(approval_id, mac=row_mac(KEY, row, []))
     rig.sweeper.sweep()
-    rig.assert_caught(request_id)
+    rig.assert_caught(approval_id)
 
 
 def test_a_row_sealed_under_another_key_does_not_verify(database_url: str) -> None:
     ours = make_rig(database_url)
-    request_id = ours.ask()
+    approval_id = ours.ask()
     theirs = SqlApprovalRepository(engine=ours.database, key=b"x" * 32)
-    record = theirs.get(request_id)
+    record = theirs.get(approval_id)
     assert record is not None and not record.intact
 
 
@@ -359,13 +361,13 @@ def test_a_value_sqlite_holds_but_the_code_cannot_read_is_listed_not_raised(
 
 
 def test_a_state_the_code_does_not_know_is_shown_tampered_and_never_acted_on(rig: Rig) -> None:
-    request_id = rig.ask()
-    rig.edit(request_id, state="running")
-    record = rig.service.get(request_id)
+    approval_id = rig.ask()
+    rig.edit(approval_id, state="running")
+    record = rig.service.get(approval_id)
     assert record is not None and not record.intact and record.state is ApprovalState.TAMPERED
-    outcome = rig.service.approve(request_id, user_id="U0A1", groups=frozenset())
+    outcome = rig.service.approve(approval_id, user_id="U0A1", groups=frozenset())
     assert outcome.kind is ApprovalOutcomeKind.REFUSED
-    rig.assert_caught(request_id)
+    rig.assert_caught(approval_id)
 
 
 # --- any single-column edit (hypothesis) ---------------------------------------------------
@@ -420,24 +422,24 @@ _EDIT = st.sampled_from(sorted(EDITS)).flatmap(
 def test_any_single_column_edit_is_caught(edit: tuple[str, Any]) -> None:
     column, value = edit
     rig = _shared_rig()
-    request_id = rig.ask()
-    before = _row(rig, request_id)
-    rig.edit(request_id, **{column: value})
-    after = _row(rig, request_id)
-    record = rig.service.get(request_id)
+    approval_id = rig.ask()
+    before = _row(rig, approval_id)
+    rig.edit(approval_id, **{column: value})
+    after = _row(rig, approval_id)
+    record = rig.service.get(approval_id)
     assert record is not None
     if after == before:
         assert record.intact  # the same value written back: nothing was changed
         return
     assert not record.intact
     runs = len(rig.planner.executed)
-    rig.service.approve(request_id, user_id="U0A1", groups=frozenset())
-    rig.service.approve(request_id, user_id="U0A2", groups=frozenset())
+    rig.service.approve(approval_id, user_id="U0A1", groups=frozenset())
+    rig.service.approve(approval_id, user_id="U0A2", groups=frozenset())
     rig.now[0] += timedelta(days=36500)  # past any expiry it could have been given
     rig.sweeper.sweep()
     rig.now[0] = START
     assert len(rig.planner.executed) == runs, f"ran after {column} was edited"
-    assert rig.state(request_id) in {"tampered", *(s for s in _FINAL_AS_EDITED)}
+    assert rig.state(approval_id) in {"tampered", *(s for s in _FINAL_AS_EDITED)}
 
 
 _FINAL_AS_EDITED = {

@@ -115,10 +115,10 @@ class World:
         self.service.run(order, done=answered.set)
         assert answered.wait(30)
 
-    def click(self, request_id: int, *, user: str, approve: bool = True) -> None:
+    def click(self, approval_id: int, *, user: str, approve: bool = True) -> None:
         answered = threading.Event()
         order = ClickOrder(
-            request_id=request_id,
+            approval_id=approval_id,
             user_id=user,
             channel_id="C0OPS",
             approve=approve,
