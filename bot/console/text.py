@@ -6,32 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import assert_never
 
+from bot.core import results
 from bot.core.pipeline import Reply
-from bot.core.results import (
-    ActionResult,
-    ApprovalList,
-    ApprovalRequested,
-    ApprovalUpdate,
-    AuditList,
-    CleanupReport,
-    CleanupStatus,
-    ContainerList,
-    DiskUsageResult,
-    EventList,
-    HelpResult,
-    ImageList,
-    InspectResult,
-    LogsResult,
-    NetworkList,
-    PortList,
-    PruneResult,
-    PullResult,
-    Result,
-    RunResult,
-    StatsResult,
-    TopResult,
-    VolumeList,
-)
 from bot.errors import ParseError
 from bot.render import columns
 from bot.render.humanize import human_size, short_id
@@ -50,71 +26,71 @@ def render_reply(reply: Reply, *, now: datetime | None = None) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def render_result(result: Result, *, now: datetime) -> str:
+def render_result(result: results.Result, *, now: datetime) -> str:
     match result:
-        case ContainerList():
+        case results.ContainerList():
             if result.quiet:
                 return "\n".join(
                     columns.quiet_ids([r.id for r in result.rows], no_trunc=result.no_trunc)
                 )
             return table(columns.CONTAINER_HEADERS, columns.container_table(result, now=now))
-        case ImageList():
+        case results.ImageList():
             if result.quiet:
                 return "\n".join(
                     columns.quiet_ids([r.id for r in result.rows], no_trunc=result.no_trunc)
                 )
             return table(columns.image_headers(result), columns.image_table(result, now=now))
-        case PullResult():
+        case results.PullResult():
             return _pull(result)
-        case RunResult():
+        case results.RunResult():
             return _run(result)
-        case ActionResult():
+        case results.ActionResult():
             return _action(result)
-        case LogsResult():
+        case results.LogsResult():
             note = (
                 "\n(output shortened; use --tail N or --since to choose)"
                 if result.truncated
                 else ""
             )
             return result.text.rstrip("\n") + note
-        case InspectResult():
+        case results.InspectResult():
             text = json.dumps([item.document for item in result.items], indent=4, default=str)
             missing = "".join(f"\nError: No such object: {name}" for name in result.missing)
             return text + missing
-        case StatsResult():
+        case results.StatsResult():
             text = table(columns.STATS_HEADERS, columns.stats_table(result))
             return text + stats_note(result, prefix="\n")
-        case TopResult():
+        case results.TopResult():
             return table(result.titles, columns.top_table(result))
-        case PortList():
+        case results.PortList():
             return "\n".join(columns.port_lines(result))
-        case DiskUsageResult():
+        case results.DiskUsageResult():
             return table(columns.DISK_USAGE_HEADERS, columns.disk_usage_table(result))
-        case VolumeList():
+        case results.VolumeList():
             if result.quiet:
                 return "\n".join(row.name for row in result.rows)
             return table(columns.VOLUME_HEADERS, columns.volume_table(result))
-        case NetworkList():
+        case results.NetworkList():
             if result.quiet:
                 ids = [row.id for row in result.rows]
                 return "\n".join(columns.quiet_ids(ids, no_trunc=result.no_trunc))
             return table(columns.NETWORK_HEADERS, columns.network_table(result))
-        case EventList():
+        case results.EventList():
             lines = [columns.event_line(event) for event in result.events]
             note = events_note(result)
             return "\n".join([*lines, *([f"({note})"] if note else [])])
-        case PruneResult():
+        case results.PruneResult():
             return _prune(result)
-        case HelpResult():
+        case results.HelpResult():
             return _help(result)
-        case ApprovalRequested():
+        case results.ApprovalRequested():
             record = result.record
             plan = "\n".join(f"  - {item.kind} {item.description}" for item in record.plan.items)
             return (
                 f"Waiting for approval: request #{record.id}, {result.approvers}; expires "
                 f"{record.expires_at:%Y-%m-%d %H:%M} UTC. The plan on {record.engine}:\n{plan}"
             )
-        case ApprovalList():
+        case results.ApprovalList():
             if not result.records:
                 return "No pending approval requests."
             pending = [
@@ -124,9 +100,9 @@ def render_result(result: Result, *, now: datetime) -> str:
                 for r in result.records
             ]
             return table(("REQUEST", "REQUESTER", "ENGINE", "COMMAND", "EXPIRES"), pending)
-        case ApprovalUpdate():
+        case results.ApprovalUpdate():
             return result.message
-        case AuditList():
+        case results.AuditList():
             rows = [
                 (
                     str(e.id),
@@ -142,15 +118,15 @@ def render_result(result: Result, *, now: datetime) -> str:
             return table(
                 ("ID", "TIME (UTC)", "EVENT", "ACTOR", "ENGINE", "COMMAND", "DETAIL"), rows
             )
-        case CleanupReport():
+        case results.CleanupReport():
             return _cleanup(result)
-        case CleanupStatus():
+        case results.CleanupStatus():
             return table(("ENGINE", "SCHEDULE", "LAST RESULT"), list(result.engines))
         case _:
             assert_never(result)
 
 
-def _cleanup(report: CleanupReport) -> str:
+def _cleanup(report: results.CleanupReport) -> str:
     verb = "Would remove" if report.dry_run else "Removed"
     lines = [
         f"{verb} {len(report.removed)} object(s) on {report.engine}, "
@@ -162,7 +138,7 @@ def _cleanup(report: CleanupReport) -> str:
     return "\n".join(lines)
 
 
-def _pull(result: PullResult) -> str:
+def _pull(result: results.PullResult) -> str:
     if result.quiet:
         return result.reference
     if result.up_to_date:
@@ -179,7 +155,7 @@ def _pull(result: PullResult) -> str:
     return head + (f" ({', '.join(facts)})" if facts else "")
 
 
-def _run(result: RunResult) -> str:
+def _run(result: results.RunResult) -> str:
     if result.detached:
         return f"{result.container_id}\nStarted container {result.name}."
     lines = [result.output.rstrip("\n")] if result.output else []
@@ -197,7 +173,7 @@ def _run(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def _action(result: ActionResult) -> str:
+def _action(result: results.ActionResult) -> str:
     lines = list(result.details)
     for outcome in result.outcomes:
         if outcome.ok:
@@ -208,13 +184,13 @@ def _action(result: ActionResult) -> str:
     return "\n".join(lines)
 
 
-def _prune(result: PruneResult) -> str:
+def _prune(result: results.PruneResult) -> str:
     title = f"Deleted {result.kind.plural.title()}:"
     body = [title, *result.deleted, ""] if result.deleted else []
     return "\n".join([*body, f"Total reclaimed space: {human_size(result.space_reclaimed)}"])
 
 
-def _help(result: HelpResult) -> str:
+def _help(result: results.HelpResult) -> str:
     lines = [f"Usage: {result.usage}", "", result.summary]
     if result.entries:
         width = max(len(entry.name) for entry in result.entries)

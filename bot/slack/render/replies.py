@@ -23,34 +23,10 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.blocks.basic_components import RawTextObject
 
+from bot.core import results
 from bot.core.approvals import ApprovalRecord
 from bot.core.pipeline import Reply
 from bot.core.plans import ObjectKind
-from bot.core.results import (
-    ActionResult,
-    ApprovalList,
-    ApprovalRequested,
-    ApprovalUpdate,
-    AuditList,
-    CleanupReport,
-    CleanupStatus,
-    ContainerList,
-    DiskUsageResult,
-    EventList,
-    HelpResult,
-    ImageList,
-    InspectResult,
-    LogsResult,
-    NetworkList,
-    PortList,
-    PruneResult,
-    PullResult,
-    Result,
-    RunResult,
-    StatsResult,
-    TopResult,
-    VolumeList,
-)
 from bot.core.trace_ids import current_trace_id
 from bot.errors import ParseError
 from bot.render import columns
@@ -218,7 +194,7 @@ def render_slack(
         fallback = f"Error: {reply.error}"
     elif reply.result is not None:
         fallback = _result_blocks(reply.result, blocks, files, now=now)
-        if reply.engine and isinstance(reply.result, ContainerList | ImageList):
+        if reply.engine and isinstance(reply.result, results.ContainerList | results.ImageList):
             picker = listing_picker(reply.result, engine=reply.engine)
             if picker is not None:
                 blocks.append(picker)
@@ -235,34 +211,34 @@ def render_slack(
 
 
 def _result_blocks(
-    result: Result, blocks: list[Block], files: list[SlackFile], *, now: datetime
+    result: results.Result, blocks: list[Block], files: list[SlackFile], *, now: datetime
 ) -> str:
     """Append the blocks for ``result``; return the fallback text."""
     match result:
-        case ContainerList():
+        case results.ContainerList():
             if result.quiet:
                 ids = columns.quiet_ids([row.id for row in result.rows], no_trunc=result.no_trunc)
                 return _id_list("containers", ids, blocks, files)
             headers = columns.CONTAINER_HEADERS
             rows = columns.container_table(result, now=now)
             return _listing("container", headers, rows, blocks, files)
-        case ImageList():
+        case results.ImageList():
             if result.quiet:
                 ids = columns.quiet_ids([row.id for row in result.rows], no_trunc=result.no_trunc)
                 return _id_list("images", ids, blocks, files)
             headers = columns.image_headers(result)
             return _listing("image", headers, columns.image_table(result, now=now), blocks, files)
-        case PullResult():
+        case results.PullResult():
             return _pull(result, blocks)
-        case RunResult():
+        case results.RunResult():
             return _run(result, blocks, files)
-        case ActionResult():
+        case results.ActionResult():
             return _action(result, blocks)
-        case LogsResult():
+        case results.LogsResult():
             return _logs(result, blocks, files)
-        case InspectResult():
+        case results.InspectResult():
             return _inspect(result, blocks, files)
-        case StatsResult():
+        case results.StatsResult():
             count = _listing(
                 "container", columns.STATS_HEADERS, columns.stats_table(result), blocks, files
             )
@@ -270,33 +246,33 @@ def _result_blocks(
             if note:
                 blocks.append(context(escape(note)))
             return f"stats: {count}"
-        case TopResult():
+        case results.TopResult():
             blocks.append(context(f"Processes of {code(result.container)}"))
             return _listing("process", result.titles, columns.top_table(result), blocks, files)
-        case PortList():
+        case results.PortList():
             return _ports(result, blocks)
-        case DiskUsageResult():
+        case results.DiskUsageResult():
             headers = columns.DISK_USAGE_HEADERS
             _listing("type", headers, columns.disk_usage_table(result), blocks, files)
             return "Disk usage"
-        case VolumeList():
+        case results.VolumeList():
             if result.quiet:
                 return _id_list("volumes", [row.name for row in result.rows], blocks, files)
             headers = columns.VOLUME_HEADERS
             return _listing("volume", headers, columns.volume_table(result), blocks, files)
-        case NetworkList():
+        case results.NetworkList():
             if result.quiet:
                 ids = columns.quiet_ids([row.id for row in result.rows], no_trunc=result.no_trunc)
                 return _id_list("networks", ids, blocks, files)
             headers = columns.NETWORK_HEADERS
             return _listing("network", headers, columns.network_table(result), blocks, files)
-        case EventList():
+        case results.EventList():
             return _events(result, blocks, files)
-        case PruneResult():
+        case results.PruneResult():
             return _prune(result, blocks)
-        case HelpResult():
+        case results.HelpResult():
             return _help(result, blocks)
-        case ApprovalRequested():
+        case results.ApprovalRequested():
             record = result.record
             blocks.append(
                 section(
@@ -307,7 +283,7 @@ def _result_blocks(
             )
             blocks.append(section(plan_text(record)))
             return f"Waiting for approval: request #{record.id}"
-        case ApprovalList():
+        case results.ApprovalList():
             if not result.records:
                 blocks.append(section("No pending approval requests."))
                 return "No pending approval requests."
@@ -320,10 +296,10 @@ def _result_blocks(
             ]
             blocks.append(section("\n".join(lines)))
             return f"{len(result.records)} pending approval request(s)"
-        case ApprovalUpdate():
+        case results.ApprovalUpdate():
             blocks.append(section(escape(result.message)))
             return result.message
-        case AuditList():
+        case results.AuditList():
             rows = [
                 (
                     str(e.id),
@@ -342,9 +318,9 @@ def _result_blocks(
                 SlackFile(filename="audit.txt", content=text, title="Audit log"), blocks, files
             )
             return f"{len(rows)} audit entries"
-        case CleanupReport():
+        case results.CleanupReport():
             return _cleanup(result, blocks)
-        case CleanupStatus():
+        case results.CleanupStatus():
             lines = [
                 f"*{escape(engine)}*: {escape(schedule)} · last: {escape(last)}"
                 for engine, schedule, last in result.engines
@@ -355,7 +331,7 @@ def _result_blocks(
             assert_never(result)
 
 
-def _cleanup(report: CleanupReport, blocks: list[Block]) -> str:
+def _cleanup(report: results.CleanupReport, blocks: list[Block]) -> str:
     verb = "Would remove" if report.dry_run else "Removed"
     headline = (
         f":broom: {verb} {len(report.removed)} object(s) on {code(report.engine)}, "
@@ -425,7 +401,7 @@ def _id_list(noun: str, ids: list[str], blocks: list[Block], files: list[SlackFi
     return f"{len(ids)} {noun}"
 
 
-def _pull(result: PullResult, blocks: list[Block]) -> str:
+def _pull(result: results.PullResult, blocks: list[Block]) -> str:
     if result.up_to_date:
         headline = f":white_check_mark: {code(result.reference)} is up to date"
     else:
@@ -444,7 +420,7 @@ def _pull(result: PullResult, blocks: list[Block]) -> str:
     return f"Pulled {result.reference}"
 
 
-def _run(result: RunResult, blocks: list[Block], files: list[SlackFile]) -> str:
+def _run(result: results.RunResult, blocks: list[Block], files: list[SlackFile]) -> str:
     name = code(result.name)
     if result.detached:
         blocks.append(
@@ -484,7 +460,7 @@ def _tail_with_file(file: SlackFile, blocks: list[Block], files: list[SlackFile]
     return cut
 
 
-def _action(result: ActionResult, blocks: list[Block]) -> str:
+def _action(result: results.ActionResult, blocks: list[Block]) -> str:
     verb = _ACTION_VERBS.get(result.action, result.action)
     done = [code(o.target) for o in result.outcomes if o.ok]
     lines = []
@@ -498,7 +474,7 @@ def _action(result: ActionResult, blocks: list[Block]) -> str:
     return f"{verb} {len(done)} of {len(result.outcomes)}"
 
 
-def _logs(result: LogsResult, blocks: list[Block], files: list[SlackFile]) -> str:
+def _logs(result: results.LogsResult, blocks: list[Block], files: list[SlackFile]) -> str:
     if not result.text.strip():
         blocks.append(section(f"No log output from {code(result.container)}."))
         return "No log output."
@@ -513,7 +489,7 @@ def _logs(result: LogsResult, blocks: list[Block], files: list[SlackFile]) -> st
     return f"Logs of {result.container}"
 
 
-def _inspect(result: InspectResult, blocks: list[Block], files: list[SlackFile]) -> str:
+def _inspect(result: results.InspectResult, blocks: list[Block], files: list[SlackFile]) -> str:
     for item in result.items[:10]:
         title = escape(bounded(f"{item.kind} {item.name}", MAX_HEADER_TEXT - 20))
         blocks.append(HeaderBlock(text=PlainTextObject(text=title)))
@@ -538,7 +514,7 @@ def _inspect(result: InspectResult, blocks: list[Block], files: list[SlackFile])
     return f"inspect: {len(result.items)} object(s)"
 
 
-def _ports(result: PortList, blocks: list[Block]) -> str:
+def _ports(result: results.PortList, blocks: list[Block]) -> str:
     if not result.ports:
         blocks.append(section(f"No published ports on {code(result.container)}."))
         return "No published ports."
@@ -548,7 +524,7 @@ def _ports(result: PortList, blocks: list[Block]) -> str:
     return f"Ports of {result.container}"
 
 
-def _events(result: EventList, blocks: list[Block], files: list[SlackFile]) -> str:
+def _events(result: results.EventList, blocks: list[Block], files: list[SlackFile]) -> str:
     window = f"{result.since:%Y-%m-%d %H:%M:%S} to {result.until:%H:%M:%S} UTC"
     if not result.events:
         blocks.append(section(f"No events from {window}."))
@@ -565,7 +541,7 @@ def _events(result: EventList, blocks: list[Block], files: list[SlackFile]) -> s
     return count
 
 
-def _prune(result: PruneResult, blocks: list[Block]) -> str:
+def _prune(result: results.PruneResult, blocks: list[Block]) -> str:
     count = len(result.deleted)
     reclaimed = human_size(result.space_reclaimed)
     headline = f":broom: Deleted {count} {result.kind.plural}, reclaimed {reclaimed}."
@@ -576,7 +552,7 @@ def _prune(result: PruneResult, blocks: list[Block]) -> str:
     return headline.split(" ", 1)[1]
 
 
-def _help(result: HelpResult, blocks: list[Block]) -> str:
+def _help(result: results.HelpResult, blocks: list[Block]) -> str:
     blocks.append(
         section(f"*{escape(result.title)}*: {escape(result.summary)}\n{code(result.usage)}")
     )

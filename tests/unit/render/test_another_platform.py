@@ -15,35 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.console.text import render_result
+from bot.core import results
 from bot.core.command import ParsedCommand
 from bot.core.operations import ListContainers
 from bot.core.pipeline import Reply
-from bot.core.results import (
-    ActionResult,
-    ApprovalList,
-    ApprovalRequested,
-    ApprovalUpdate,
-    AuditList,
-    CleanupReport,
-    CleanupStatus,
-    ContainerList,
-    DiskUsageResult,
-    EventList,
-    HelpResult,
-    ImageList,
-    InspectItem,
-    InspectResult,
-    LogsResult,
-    NetworkList,
-    PortList,
-    PruneResult,
-    PullResult,
-    Result,
-    RunResult,
-    StatsResult,
-    TopResult,
-    VolumeList,
-)
 from bot.render import columns
 from bot.render.humanize import human_size, short_id
 from bot.render.notes import events_note, stats_note
@@ -64,54 +39,54 @@ def _lines(lines: list[str]) -> str:
     return "<pre>" + html.escape("\n".join(lines)) + "</pre>"
 
 
-def render_html(result: Result) -> str:
+def render_html(result: results.Result) -> str:
     """The whole of the new platform's renderer: one case per result, checked by mypy."""
     match result:
-        case ContainerList():
+        case results.ContainerList():
             return _table(columns.CONTAINER_HEADERS, columns.container_table(result, now=NOW))
-        case ImageList():
+        case results.ImageList():
             return _table(columns.image_headers(result), columns.image_table(result, now=NOW))
-        case PullResult():
+        case results.PullResult():
             return _lines([f"Pulled {result.reference} ({human_size(result.size or 0)})"])
-        case RunResult():
+        case results.RunResult():
             return _lines([f"{result.name} {short_id(result.container_id)}", result.output])
-        case ActionResult():
+        case results.ActionResult():
             return _lines([f"{o.target}: {'ok' if o.ok else o.detail}" for o in result.outcomes])
-        case LogsResult():
+        case results.LogsResult():
             return _lines([result.text])
-        case InspectResult():
+        case results.InspectResult():
             return _lines([json.dumps([item.document for item in result.items], default=str)])
-        case StatsResult():
+        case results.StatsResult():
             notes = [stats_note(result)]
             return _table(columns.STATS_HEADERS, columns.stats_table(result)) + _lines(notes)
-        case TopResult():
+        case results.TopResult():
             return _table(result.titles, columns.top_table(result))
-        case PortList():
+        case results.PortList():
             return _lines(columns.port_lines(result))
-        case DiskUsageResult():
+        case results.DiskUsageResult():
             return _table(columns.DISK_USAGE_HEADERS, columns.disk_usage_table(result))
-        case VolumeList():
+        case results.VolumeList():
             return _table(columns.VOLUME_HEADERS, columns.volume_table(result))
-        case NetworkList():
+        case results.NetworkList():
             return _table(columns.NETWORK_HEADERS, columns.network_table(result))
-        case EventList():
+        case results.EventList():
             events = [columns.event_line(event) for event in result.events]
             return _lines([*events, events_note(result)])
-        case PruneResult():
+        case results.PruneResult():
             return _lines([f"Deleted {result.kind}: {d}" for d in result.deleted])
-        case HelpResult():
+        case results.HelpResult():
             return _lines([result.usage, *(f"{e.name}: {e.summary}" for e in result.entries)])
-        case ApprovalRequested():
+        case results.ApprovalRequested():
             return _lines([f"#{result.record.id} waits for {result.approvers}"])
-        case ApprovalList():
+        case results.ApprovalList():
             return _lines([f"#{record.id} {record.shown_command}" for record in result.records])
-        case ApprovalUpdate():
+        case results.ApprovalUpdate():
             return _lines([result.message])
-        case AuditList():
+        case results.AuditList():
             return _lines([f"{entry.id} {entry.event} {entry.command}" for entry in result.entries])
-        case CleanupReport():
+        case results.CleanupReport():
             return _lines([f"{item.kind} {item.target}" for item in result.removed])
-        case CleanupStatus():
+        case results.CleanupStatus():
             return _table(("ENGINE", "SCHEDULE", "LAST RESULT"), list(result.engines))
         case _:
             assert_never(result)
@@ -119,10 +94,10 @@ def render_html(result: Result) -> str:
 
 _DOCUMENTS = st.dictionaries(st.text(max_size=8), st.text(max_size=8), max_size=3)
 _INSPECT = st.builds(
-    InspectResult,
-    items=st.lists(st.builds(InspectItem, document=_DOCUMENTS), max_size=3).map(tuple),
+    results.InspectResult,
+    items=st.lists(st.builds(results.InspectItem, document=_DOCUMENTS), max_size=3).map(tuple),
 )
-RESULT_TYPES: tuple[type, ...] = get_args(Result)
+RESULT_TYPES: tuple[type, ...] = get_args(results.Result)
 # Results carry times as the engine and the database give them: aware, in UTC. (No other test
 # draws from types, so registering here changes nothing else.)
 st.register_type_strategy(
@@ -133,14 +108,16 @@ st.register_type_strategy(
 )
 
 
-def results_of(kind: type) -> st.SearchStrategy[Result]:
+def results_of(kind: type) -> st.SearchStrategy[results.Result]:
     """Results of one type, drawn from the type (a new result type joins by itself)."""
-    return _INSPECT if kind is InspectResult else st.from_type(kind)
+    return _INSPECT if kind is results.InspectResult else st.from_type(kind)
 
 
 def test_every_result_type_is_rendered_below() -> None:
     assert (
-        len(RESULT_TYPES) >= 22 and ContainerList in RESULT_TYPES and CleanupStatus in RESULT_TYPES
+        len(RESULT_TYPES) >= 22
+        and results.ContainerList in RESULT_TYPES
+        and results.CleanupStatus in RESULT_TYPES
     )
 
 
