@@ -1,0 +1,140 @@
+"""Swarm services, the engine's part, on a single-node swarm of a private engine
+(scripts/sandbox-swarm): list, tasks, logs, scale, and image updates the engine rolls back by
+itself when a new task fails, followed to their end."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from bot.core.services import UpdateEnd
+from bot.engine.swarm import SwarmServices
+from bot.errors import Conflict
+
+REPO = Path(__file__).resolve().parents[2]
+BASE = "chatops-test/busybox:latest"
+LABEL = "chatops-test.session"
+
+
+@pytest.fixture(scope="module")
+def swarm_api() -> Iterator[docker.APIClient]:
+    """A client of the swarm manager engine; missing is a failure, not a skip."""
+    host = os.environ.get("CHATOPS_TEST_SWARM_HOST")
+    if not host:
+        done = subprocess.run(
+            [str(REPO / "scripts" / "sandbox-swarm"), "start"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            pytest.fail(f"No swarm engine: {done.stderr}", pytrace=False)
+        exports = dict(
+            line.removeprefix("export ").split("=", 1) for line in done.stdout.splitlines()
+        )
+        host = exports["CHATOPS_TEST_SWARM_HOST"]
+    api = docker.APIClient(base_url=host, version="auto", timeout=60)
+    session = uuid.uuid4().hex[:12]
+    api.chatops_session = session  # type: ignore[attr-defined]
+    yield api
+    for service in api.services(filters={"label": f"{LABEL}={session}"}):
+        api.remove_service(service["ID"])
+    api.close()
+
+
+def build(api: docker.APIClient, tag: str, command: str) -> str:
+    dockerfile = f'FROM {BASE}\nCMD ["sh", "-c", "{command}"]\n'
+    for chunk in api.build(fileobj=io.BytesIO(dockerfile.encode()), tag=tag, rm=True, decode=True):
+        assert "error" not in chunk, chunk
+    return tag
+
+
+@pytest.fixture(scope="module")
+def images(swarm_api: docker.APIClient) -> dict[str, str]:
+    stem = f"chatops-test/svc-{uuid.uuid4().hex[:8]}"
+    serve = "trap 'exit 0' TERM; echo serving $VERSION; sleep 3600 & wait"
+    return {
+        "v1": build(swarm_api, f"{stem}:v1", serve.replace("$VERSION", "v1")),
+        "v2": build(swarm_api, f"{stem}:v2", serve.replace("$VERSION", "v2")),
+        "broken": build(swarm_api, f"{stem}:broken", "echo broken; exit 3"),
+    }
+
+
+def create(api: docker.APIClient, image: str, *, replicas: int = 1) -> str:
+    name = f"svc-{uuid.uuid4().hex[:8]}"
+    api.create_service(
+        docker.types.TaskTemplate(
+            container_spec=docker.types.ContainerSpec(image=image, stop_grace_period=1_000_000_000),
+            restart_policy=docker.types.RestartPolicy(condition="on-failure", max_attempts=1),
+        ),
+        name=name,
+        labels={LABEL: api.chatops_session},  # type: ignore[attr-defined]
+        mode=docker.types.ServiceMode("replicated", replicas=replicas),
+    )
+    return name
+
+
+def services(api: docker.APIClient) -> SwarmServices:
+    # The engine's own monitor period and the bot's polling are real: swarm runs on its clock.
+    return SwarmServices(api=api, monitor=2.0, follow_for=120.0, poll=0.5)
+
+
+def wait_running(swarm: SwarmServices, name: str, count: int) -> None:
+    change = swarm.scale(name, count)
+    assert change.end is UpdateEnd.COMPLETED, change
+
+
+def test_list_tasks_and_logs(swarm_api: docker.APIClient, images: dict[str, str]) -> None:
+    swarm = services(swarm_api)
+    assert swarm.is_manager()
+    name = create(swarm_api, images["v1"])
+    wait_running(swarm, name, 1)
+    [row] = [row for row in swarm.services() if row.name == name]
+    assert (row.mode, row.running, row.desired, row.image) == ("replicated", 1, 1, images["v1"])
+    [task] = swarm.tasks(name)
+    assert task.name == f"{name}.1" and task.current_state == "running" and task.node
+    assert "serving v1" in swarm.logs(name, tail=10, limit=1000)
+
+
+def test_an_update_to_a_good_image_completes(
+    swarm_api: docker.APIClient, images: dict[str, str]
+) -> None:
+    swarm = services(swarm_api)
+    name = create(swarm_api, images["v1"])
+    wait_running(swarm, name, 1)
+    change = swarm.update_image(name, images["v2"])
+    assert change.end is UpdateEnd.COMPLETED, change
+    assert change.image == images["v2"]
+    spec = swarm_api.inspect_service(name)["Spec"]
+    assert spec["UpdateConfig"]["FailureAction"] == "rollback"
+    back = swarm.rollback(name)
+    assert back.end is UpdateEnd.ROLLED_BACK and back.image == images["v1"], back
+
+
+def test_an_update_whose_tasks_fail_is_rolled_back_by_the_engine_and_says_why(
+    swarm_api: docker.APIClient, images: dict[str, str]
+) -> None:
+    swarm = services(swarm_api)
+    name = create(swarm_api, images["v1"])
+    wait_running(swarm, name, 1)
+    change = swarm.update_image(name, images["broken"])
+    assert change.end is UpdateEnd.ROLLED_BACK, change
+    assert change.image == images["v1"]
+    assert any("exit (3)" in error for error in change.task_errors), change.task_errors
+
+
+def test_scale_and_its_refusals(swarm_api: docker.APIClient, images: dict[str, str]) -> None:
+    swarm = services(swarm_api)
+    name = create(swarm_api, images["v1"])
+    change = swarm.scale(name, 2)
+    assert change.end is UpdateEnd.COMPLETED and change.replicas == 2
+    assert len([t for t in swarm.tasks(name) if t.current_state == "running"]) == 2
+    with pytest.raises(Conflict, match="no previous version"):
+        swarm.rollback(create(swarm_api, images["v1"]))
