@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.core.approvals import ApprovalRecord, ApprovalService
 from bot.core.rate_limit import RateLimiter
 from bot.service.orders import ClickOrder, WorkOrder
-from bot.slack.clicks import over_limit
+from bot.slack.clicks import ClickListener, Respond
 from bot.slack.render.block_kit import escape, section
 from bot.slack.render.replies import APPROVE_ACTION, approval_request_blocks
 from bot.slack.reply_targets import DirectMessageTarget, ResponseUrlTarget
@@ -103,38 +103,29 @@ def _title(record: ApprovalRecord) -> str:
     return "Scheduled cleanup" if record.auto_run else "Approval request"
 
 
-class ApprovalButtons:
-    """Bolt listener for the Approve and Reject buttons: acknowledge, hand the click over
-    (``bot.service.requests.RequestService`` decides it, as the person who clicked)."""
+class ApprovalButtons(ClickListener):
+    """Bolt listener for the Approve and Reject buttons: the click is handed over as it is
+    (``bot.service.requests.RequestService`` decides it, as the person who clicked). Approvers
+    click where the request was posted, so no channel gate."""
 
     def __init__(
         self, *, dispatch: Callable[[WorkOrder], None], rate: RateLimiter | None = None
     ) -> None:
         """``rate``: each person's share (``[access] user_rate_limit``; None: no limit)."""
-        self._dispatch = dispatch
-        self._rate = rate or RateLimiter(limit=0)
+        super().__init__(dispatch=dispatch, rate=rate)
 
-    def __call__(
-        self,
-        ack: Callable[..., Any],
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: Callable[..., Any] | None = None,
-    ) -> None:
-        ack()
-        if over_limit(body, respond, self._rate):
-            return
+    def order(
+        self, body: dict[str, Any], action: dict[str, Any], respond: Respond | None
+    ) -> ClickOrder | None:
         value = str(action.get("value", ""))
         if not value.isdigit():
-            return
+            return None
         url = body.get("response_url")
-        self._dispatch(
-            ClickOrder(
-                approval_id=int(value),
-                user_id=str((body.get("user") or {}).get("id", "")),
-                channel_id=str((body.get("channel") or {}).get("id", "")),
-                approve=action.get("action_id") == APPROVE_ACTION,
-                # A click in the Home tab comes with no response URL: answered by DM.
-                reply_to=ResponseUrlTarget(url=str(url)) if url else DirectMessageTarget(),
-            )
+        return ClickOrder(
+            approval_id=int(value),
+            user_id=str((body.get("user") or {}).get("id", "")),
+            channel_id=str((body.get("channel") or {}).get("id", "")),
+            approve=action.get("action_id") == APPROVE_ACTION,
+            # A click in the Home tab comes with no response URL: answered by DM.
+            reply_to=ResponseUrlTarget(url=str(url)) if url else DirectMessageTarget(),
         )

@@ -27,7 +27,8 @@ from bot.core.operations import (
     Operation,
     ShowLogs,
 )
-from bot.slack.clicks import ClickListener, click_order, over_limit, refused_here
+from bot.service.orders import CommandOrder
+from bot.slack.clicks import ClickListener, Respond, click_order
 from bot.slack.render.block_kit import section
 from bot.slack.render.notices import (
     NOTICE_INSPECT_ACTION,
@@ -129,24 +130,13 @@ def notice_command(action_id: str, value: str, engines: Collection[str]) -> Pars
 
 
 class NoticeButtons(ClickListener):
-    """Bolt listener for a notice's buttons: acknowledge, then hand the command over as if
-    the person who clicked had typed it."""
+    """Bolt listener for a notice's buttons: the command is handed over as if the person who
+    clicked had typed it (a value that is not ours is ignored)."""
 
-    def __call__(
-        self,
-        ack: Callable[..., Any],
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: Callable[..., Any],
-    ) -> None:
-        ack()
-        if over_limit(body, respond, self._rate) or refused_here(
-            body, respond, self._channel_refusal
-        ):
-            return
+    def order(
+        self, body: dict[str, Any], action: dict[str, Any], respond: Respond | None
+    ) -> CommandOrder | None:
         command = notice_command(
             str(action.get("action_id", "")), str(action.get("value", "")), self._engines
         )
-        if command is None:
-            return
-        self._dispatch(click_order(body, command))
+        return None if command is None else click_order(body, command)

@@ -27,13 +27,8 @@ from bot.core.operations import (
 from bot.core.references import parse_image_reference
 from bot.core.views import PickedObject
 from bot.errors import ChatOpsError
-from bot.slack.clicks import (
-    ClickListener,
-    click_order,
-    over_limit,
-    refused_here,
-    say_privately,
-)
+from bot.service.orders import CommandOrder
+from bot.slack.clicks import ClickListener, Respond, click_order
 from bot.slack.render.object_actions import (
     CARD_LOG_LINES,
     CONTAINER_INSPECT_ACTION,
@@ -120,48 +115,36 @@ def picked(action: dict[str, Any], engines: Collection[str]) -> PickedObject | N
 
 
 class ObjectActions(ClickListener):
-    """Bolt listener for the listing menus and the cards' buttons."""
+    """Bolt listener for the listing menus and the cards' buttons: a pick is answered here
+    with its card; a card's button is the command it stands for."""
 
-    def __call__(
-        self,
-        ack: Callable[..., Any],
-        body: dict[str, Any],
-        action: dict[str, Any],
-        respond: Callable[..., Any],
-    ) -> None:
-        ack()
-        if over_limit(body, respond, self._rate) or refused_here(
-            body, respond, self._channel_refusal
-        ):
-            return
+    def order(
+        self, body: dict[str, Any], action: dict[str, Any], respond: Respond | None
+    ) -> CommandOrder | None:
         action_id = str(action.get("action_id", ""))
         if action_id in PICK_ACTIONS:
             obj = picked(action, self._engines)
             if obj is None:
-                self._stale(respond)
-                return
-            text, blocks = object_card(obj)
-            respond(
-                text=text,
-                blocks=[block.to_dict() for block in blocks],
-                response_type="ephemeral",
-                replace_original=False,
-            )
-            return
+                raise _stale()
+            if respond is not None:
+                text, blocks = object_card(obj)
+                respond(
+                    text=text,
+                    blocks=[block.to_dict() for block in blocks],
+                    response_type="ephemeral",
+                    replace_original=False,
+                )
+            return None
         command = card_command(action_id, str(action.get("value", "")), self._engines)
         if command is None:
-            self._stale(respond)
-            return
-        self._dispatch(click_order(body, command))
+            raise _stale()
+        return click_order(body, command)
 
-    @staticmethod
-    def _stale(respond: Callable[..., Any]) -> None:
-        """A menu or button the bot cannot act on (an engine renamed since, a value it did
-        not render): said, never silently ignored."""
-        say_privately(
-            respond,
-            ChatOpsError(
-                "This menu or button is no longer valid (the engine may have been renamed or "
-                "removed since). List again and pick from the new answer."
-            ),
-        )
+
+def _stale() -> ChatOpsError:
+    """A menu or button the bot cannot act on (an engine renamed since, a value it did not
+    render): said, never silently ignored."""
+    return ChatOpsError(
+        "This menu or button is no longer valid (the engine may have been renamed or "
+        "removed since). List again and pick from the new answer."
+    )
