@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from waitress.server import create_server
 
 from bot.audit_head import AuditHeadPublisher
+from bot.chat_ids import referenced_groups
 from bot.config import configured_policy, engine_directory, notification_rules
 from bot.core.approvals import ApprovalRecord, ApprovalRules, ApprovalService, Planner
 from bot.core.cleanup import run_cleanup
@@ -60,7 +61,6 @@ from bot.slack.delivery import post_cleanup_report
 from bot.slack.dispatch import Dispatch, InProcess, WorkProcess
 from bot.slack.groups import SlackGroups
 from bot.slack.home import HomeTab
-from bot.slack.ids import referenced_groups
 from bot.slack.messages import MessageCommands
 from bot.slack.notices import NoticeButtons, SlackNoticeBoard
 from bot.slack.object_actions import ObjectActions

@@ -30,6 +30,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.chat_ids import channel_id, channel_ids, principal_ids
 from bot.core.host_paths import (
     HostPathError,
     clean_host_path,
@@ -43,7 +44,6 @@ from bot.core.policy import ROLE_NAMES
 from bot.core.references import parse_image_reference
 from bot.core.run_policy import normalise_security_option
 from bot.errors import ChatOpsError, ConfigError
-from bot.slack.ids import channel_id, channel_ids, principal_ids
 
 DEFAULT_CONFIG_FILE = Path("chatops.toml")
 # Network and volume names as the engine takes them, with glob characters.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.chat_ids import channel_ids, is_user_group, principal_ids, referenced_groups
 from bot.core.policy import AccessRules
 from bot.settings import AccessSettings, RolesSettings
-from bot.slack.ids import channel_ids, is_user_group, principal_ids, referenced_groups
 
 
 def test_display_names_are_not_ids() -> None:

@@ -1,7 +1,9 @@
-"""Slack's ID rules: which strings are user, user group and channel IDs.
+"""The chat platform's ID rules (Slack's): which strings are user, user group and channel IDs.
 
 Configuration names people and places by these immutable IDs, never by display names (which
-anyone can change). Pure: no Slack SDK here, so the settings can check IDs without it.
+anyone can change). Plain rules beside the settings, not in the Slack adapter: the settings
+check IDs with them and import nothing of Slack's; the composition root finds the user groups
+worth looking up with ``referenced_groups``.
 """
 
 from __future__ import annotations
