@@ -24,61 +24,14 @@ import docker.tls
 import docker.utils
 import requests.exceptions
 
-from bot.core import redaction
+from bot.core import operations, redaction, results
 from bot.core.cleanup import CleanupRules, run_cleanup
 from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
 from bot.core.notices.events import ContainerBrief, NoticeDetails
-from bot.core.operations import (
-    ChangeContainers,
-    Cleanup,
-    ContainerAction,
-    DiskUsage,
-    EngineOperation,
-    Inspect,
-    InspectType,
-    ListContainers,
-    ListImages,
-    ListNetworks,
-    ListVolumes,
-    PruneContainers,
-    PruneImages,
-    Pull,
-    RemoveImages,
-    RunContainer,
-    ShowEvents,
-    ShowLogs,
-    ShowPorts,
-    ShowStats,
-    ShowTop,
-    filters_as_dict,
-)
 from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import ObjectKind, Plan
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection, is_protected
-from bot.core.results import (
-    ActionResult,
-    CleanupReport,
-    ContainerList,
-    EngineEvent,
-    EventList,
-    ImageList,
-    InspectItem,
-    InspectResult,
-    LogsResult,
-    NetworkList,
-    PortList,
-    PruneResult,
-    PullProgress,
-    PullResult,
-    Result,
-    RunResult,
-    StatsResult,
-    StatsRow,
-    TargetOutcome,
-    TopResult,
-    VolumeList,
-)
 from bot.engine import events, housekeeping, mapping, planning
 from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
@@ -185,46 +138,46 @@ class DockerEngine:
                 self._api = None
 
     def execute(
-        self, operation: EngineOperation, *, progress: ProgressCallback | None = None
-    ) -> Result:
+        self, operation: operations.EngineOperation, *, progress: ProgressCallback | None = None
+    ) -> results.Result:
         """Run ``operation``; raise only ``EngineError`` subclasses."""
         with self._errors():
             match operation:
-                case ListContainers():
+                case operations.ListContainers():
                     return self._ps(operation)
-                case ListImages():
+                case operations.ListImages():
                     return self._images(operation)
-                case Pull():
+                case operations.Pull():
                     return self._pull(operation, progress)
-                case RunContainer():
+                case operations.RunContainer():
                     return self._run(operation, progress)
-                case ChangeContainers():
+                case operations.ChangeContainers():
                     return self._change(operation)
-                case RemoveImages():
+                case operations.RemoveImages():
                     return self._rmi(operation)
-                case ShowLogs():
+                case operations.ShowLogs():
                     return self._logs(operation)
-                case Inspect():
+                case operations.Inspect():
                     return self._inspect(operation)
-                case ShowStats():
+                case operations.ShowStats():
                     return self._stats(operation)
-                case ShowTop():
+                case operations.ShowTop():
                     return self._top(operation)
-                case ShowPorts():
+                case operations.ShowPorts():
                     return self._port(operation)
-                case DiskUsage():
+                case operations.DiskUsage():
                     return mapping.disk_usage(self._client().df())
-                case ListVolumes():
+                case operations.ListVolumes():
                     return self._volumes(operation)
-                case ListNetworks():
+                case operations.ListNetworks():
                     return self._networks(operation)
-                case ShowEvents():
+                case operations.ShowEvents():
                     return self._events(operation)
-                case PruneContainers():
+                case operations.PruneContainers():
                     return self._prune_containers(operation)
-                case PruneImages():
+                case operations.PruneImages():
                     return self._prune_images(operation)
-                case Cleanup():
+                case operations.Cleanup():
                     return run_cleanup(self, dry_run=operation.dry_run)
                 case _:
                     assert_never(operation)
@@ -240,7 +193,7 @@ class DockerEngine:
                 protection=self._protection,
             )
 
-    def execute_plan(self, plan: Plan) -> ActionResult:
+    def execute_plan(self, plan: Plan) -> results.ActionResult:
         """Destroy exactly the planned objects, or nothing if any of them changed."""
         with self._errors():
             return planning.execute_plan(self._client(), plan, engine=self._name)
@@ -250,7 +203,7 @@ class DockerEngine:
         with self._errors():
             return housekeeping.plan_cleanup(self._client(), self._cleanup_rules, now=self._clock())
 
-    def apply_cleanup(self, plan: Plan) -> CleanupReport:
+    def apply_cleanup(self, plan: Plan) -> results.CleanupReport:
         """Remove exactly the cleanup ``plan``, skipping (and reporting) what changed since."""
         with self._errors():
             return housekeeping.apply_cleanup(self._client(), plan, engine=self._name)
@@ -339,26 +292,30 @@ class DockerEngine:
 
     # -- listings ---------------------------------------------------------------------------
 
-    def _ps(self, op: ListContainers) -> ContainerList:
+    def _ps(self, op: operations.ListContainers) -> results.ContainerList:
         docs = self._client().containers(
             all=op.all or op.last is not None or op.latest,
             limit=op.last if op.last is not None else -1,
             latest=op.latest,
-            filters=filters_as_dict(op.filters) or None,
+            filters=operations.filters_as_dict(op.filters) or None,
             trunc=False,
         )
         rows = tuple(self._environments.rows(self._client(), docs))
-        return ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
+        return results.ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
 
-    def _images(self, op: ListImages) -> ImageList:
-        docs = self._client().images(all=op.all, filters=filters_as_dict(op.filters) or None)
+    def _images(self, op: operations.ListImages) -> results.ImageList:
+        docs = self._client().images(
+            all=op.all, filters=operations.filters_as_dict(op.filters) or None
+        )
         rows = [row for doc in docs for row in mapping.image_rows(doc)]
         rows.sort(key=lambda row: row.created, reverse=True)
-        return ImageList(rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc)
+        return results.ImageList(
+            rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc
+        )
 
     # -- pull -------------------------------------------------------------------------------
 
-    def _pull(self, op: Pull, progress: ProgressCallback | None) -> PullResult:
+    def _pull(self, op: operations.Pull, progress: ProgressCallback | None) -> results.PullResult:
         image = op.image
         reference = image.repository if op.all_tags else image.familiar()
         digest: str | None = None
@@ -385,7 +342,7 @@ class DockerEngine:
                 if progress is not None and event.get("id"):
                     detail = event.get("progressDetail") or {}
                     progress(
-                        PullProgress(
+                        results.PullProgress(
                             layer=str(event["id"]),
                             status=status,
                             current=detail.get("current"),
@@ -395,7 +352,7 @@ class DockerEngine:
         except docker.errors.APIError as err:
             raise PullFailed(f"Pull of {reference} failed: {api_error(err)}") from None
         if op.all_tags:
-            return PullResult(
+            return results.PullResult(
                 reference=reference,
                 image_id=None,
                 digest=None,
@@ -404,7 +361,7 @@ class DockerEngine:
                 quiet=op.quiet,
             )
         doc = self._client().inspect_image(image.familiar())
-        return PullResult(
+        return results.PullResult(
             reference=reference,
             image_id=doc.get("Id"),
             digest=digest,
@@ -416,13 +373,15 @@ class DockerEngine:
 
     # -- run --------------------------------------------------------------------------------
 
-    def _run(self, op: RunContainer, progress: ProgressCallback | None) -> RunResult:
+    def _run(
+        self, op: operations.RunContainer, progress: ProgressCallback | None
+    ) -> results.RunResult:
         api = self._client()
         try:
             created = self._create(op)
         except docker.errors.ImageNotFound:
             # Like the Docker CLI: pull a missing image, then create again.
-            self._pull(Pull(image=op.image, quiet=True), progress)
+            self._pull(operations.Pull(image=op.image, quiet=True), progress)
             created = self._create(op)
         container_id = created["Id"]
         doc = api.inspect_container(container_id)
@@ -447,7 +406,7 @@ class DockerEngine:
             return self._run_removed(op, container_id, name)
         self._start(container_id)
         if op.detach:
-            return RunResult(container_id=container_id, name=name, detached=True)
+            return results.RunResult(container_id=container_id, name=name, detached=True)
         return self._wait_for(op, container_id, name)
 
     def _start(self, container_id: str) -> None:
@@ -459,7 +418,9 @@ class DockerEngine:
             error = start_error(api_error(err))
             raise type(error)(f"The container could not start and was removed: {error}") from None
 
-    def _run_removed(self, op: RunContainer, container_id: str, name: str) -> RunResult:
+    def _run_removed(
+        self, op: operations.RunContainer, container_id: str, name: str
+    ) -> results.RunResult:
         """``run --rm`` as the Docker CLI does it: the engine removes the container when it
         exits (AutoRemove), even if the bot stopped waiting first. Its exit code then reaches
         only a wait registered before the start, and its output only an attach: both are set
@@ -500,7 +461,7 @@ class DockerEngine:
         finally:
             waiting.close()
         if status is None:
-            return RunResult(
+            return results.RunResult(
                 container_id=container_id,
                 name=name,
                 detached=False,
@@ -510,7 +471,7 @@ class DockerEngine:
                 removed=False,
                 removes_on_exit=True,
             )
-        return RunResult(
+        return results.RunResult(
             container_id=container_id,
             name=name,
             detached=False,
@@ -520,7 +481,7 @@ class DockerEngine:
             removed=True,
         )
 
-    def _create(self, op: RunContainer) -> Any:
+    def _create(self, op: operations.RunContainer) -> Any:
         api = self._client()
         op = check_run_targets(api, op, self._protection, volume_allowlist=self._volume_allowlist)
         binds, host_mounts, anonymous = mapping.binds_and_volumes(op.volumes)
@@ -568,7 +529,9 @@ class DockerEngine:
             host_config=host_config,
         )
 
-    def _wait_for(self, op: RunContainer, container_id: str, name: str) -> RunResult:
+    def _wait_for(
+        self, op: operations.RunContainer, container_id: str, name: str
+    ) -> results.RunResult:
         api = self._client()
         try:
             status = api.wait(container_id, timeout=math.ceil(self._limits.run_wait_seconds))
@@ -580,7 +543,7 @@ class DockerEngine:
             status = None
         output, truncated = self._tail(container_id, self._limits.run_output_lines)
         if status is None:
-            return RunResult(
+            return results.RunResult(
                 container_id=container_id,
                 name=name,
                 detached=False,
@@ -588,7 +551,7 @@ class DockerEngine:
                 output_truncated=truncated,
                 timed_out_after=self._limits.run_wait_seconds,
             )
-        return RunResult(
+        return results.RunResult(
             container_id=container_id,
             name=name,
             detached=False,
@@ -617,15 +580,17 @@ class DockerEngine:
 
     # -- container actions --------------------------------------------------------------------
 
-    def _change(self, op: ChangeContainers) -> ActionResult:
+    def _change(self, op: operations.ChangeContainers) -> results.ActionResult:
         api = self._client()
         calls = {
-            ContainerAction.REMOVE: lambda c: api.remove_container(c, v=op.volumes, force=op.force),
-            ContainerAction.START: lambda c: api.start(c),
-            ContainerAction.STOP: lambda c: api.stop(c, **self._stop_timeout(op)),
-            ContainerAction.RESTART: lambda c: api.restart(c, **self._stop_timeout(op)),
-            ContainerAction.PAUSE: lambda c: api.pause(c),
-            ContainerAction.UNPAUSE: lambda c: api.unpause(c),
+            operations.ContainerAction.REMOVE: lambda c: api.remove_container(
+                c, v=op.volumes, force=op.force
+            ),
+            operations.ContainerAction.START: lambda c: api.start(c),
+            operations.ContainerAction.STOP: lambda c: api.stop(c, **self._stop_timeout(op)),
+            operations.ContainerAction.RESTART: lambda c: api.restart(c, **self._stop_timeout(op)),
+            operations.ContainerAction.PAUSE: lambda c: api.pause(c),
+            operations.ContainerAction.UNPAUSE: lambda c: api.unpause(c),
         }
         call = calls[op.action]
         # Every target is checked before any is acted on, and acted on by its checked ID (one
@@ -640,15 +605,15 @@ class DockerEngine:
         return self._each(op.action.value, op.containers, act)
 
     @staticmethod
-    def _stop_timeout(op: ChangeContainers) -> dict[str, int]:
+    def _stop_timeout(op: operations.ChangeContainers) -> dict[str, int]:
         return {} if op.timeout is None else {"timeout": op.timeout}
 
-    def _each(self, action: str, targets: tuple[str, ...], call: Any) -> ActionResult:
+    def _each(self, action: str, targets: tuple[str, ...], call: Any) -> results.ActionResult:
         """Apply ``call`` to each target, carrying on past failures like the Docker CLI.
 
         With a single target, its failure is raised as the error itself.
         """
-        outcomes: list[TargetOutcome] = []
+        outcomes: list[results.TargetOutcome] = []
         details: list[str] = []
         for target in targets:
             try:
@@ -657,14 +622,14 @@ class DockerEngine:
             except EngineError as err:
                 if len(targets) == 1:
                     raise
-                outcomes.append(TargetOutcome(target=target, ok=False, detail=str(err)))
+                outcomes.append(results.TargetOutcome(target=target, ok=False, detail=str(err)))
                 continue
             for entry in answer if isinstance(answer, list) else ():
                 details.extend(f"{key}: {value}" for key, value in entry.items())
-            outcomes.append(TargetOutcome(target=target, ok=True))
-        return ActionResult(action=action, outcomes=tuple(outcomes), details=tuple(details))
+            outcomes.append(results.TargetOutcome(target=target, ok=True))
+        return results.ActionResult(action=action, outcomes=tuple(outcomes), details=tuple(details))
 
-    def _rmi(self, op: RemoveImages) -> ActionResult:
+    def _rmi(self, op: operations.RemoveImages) -> results.ActionResult:
         api = self._client()
         return self._each(
             "rmi",
@@ -674,7 +639,7 @@ class DockerEngine:
 
     # -- logs, inspect, prune -----------------------------------------------------------------
 
-    def _logs(self, op: ShowLogs) -> LogsResult:
+    def _logs(self, op: operations.ShowLogs) -> results.LogsResult:
         limit = self._limits.logs_max_lines
         lines = limit if op.tail is None else min(op.tail, limit)
         options: dict[str, Any] = {"timestamps": op.timestamps}
@@ -684,10 +649,10 @@ class DockerEngine:
         doc = checked_container(self._client(), op.container, self._protection)
         text, truncated = self._tail(doc["Id"], lines, doc=doc, **options)
         bounded = truncated and (op.tail is None or op.tail > limit)
-        return LogsResult(container=op.container, text=text, truncated=bounded)
+        return results.LogsResult(container=op.container, text=text, truncated=bounded)
 
-    def _inspect(self, op: Inspect) -> InspectResult:
-        items: list[InspectItem] = []
+    def _inspect(self, op: operations.Inspect) -> results.InspectResult:
+        items: list[results.InspectItem] = []
         missing: list[str] = []
         for target in op.targets:
             item = self._inspect_one(target, op.type)
@@ -696,27 +661,28 @@ class DockerEngine:
             else:
                 items.append(item)
         if not items:
-            what = {InspectType.CONTAINER: "container", InspectType.IMAGE: "image"}.get(
-                op.type, "container or image"
-            )
+            what = {
+                operations.InspectType.CONTAINER: "container",
+                operations.InspectType.IMAGE: "image",
+            }.get(op.type, "container or image")
             raise NotFound(f"No such {what}: {', '.join(missing)}")
-        return InspectResult(items=tuple(items), missing=tuple(missing))
+        return results.InspectResult(items=tuple(items), missing=tuple(missing))
 
-    def _inspect_one(self, target: str, kind: InspectType) -> InspectItem | None:
+    def _inspect_one(self, target: str, kind: operations.InspectType) -> results.InspectItem | None:
         api = self._client()
-        if kind in (InspectType.ANY, InspectType.CONTAINER):
+        if kind in (operations.InspectType.ANY, operations.InspectType.CONTAINER):
             try:
                 return mapping.container_item(checked_container(api, target, self._protection))
             except docker.errors.NotFound:
                 pass
-        if kind in (InspectType.ANY, InspectType.IMAGE):
+        if kind in (operations.InspectType.ANY, operations.InspectType.IMAGE):
             try:
                 return mapping.image_item(api.inspect_image(target))
             except docker.errors.NotFound:
                 pass
         return None
 
-    def _prune_containers(self, op: PruneContainers) -> PruneResult:
+    def _prune_containers(self, op: operations.PruneContainers) -> results.PruneResult:
         """The stopped containers the filters select, protected ones left out, removed one by
         one by ID: the engine's own prune would take protected ones too (a ``label!`` filter
         added to the user's is and-ed with theirs, not or-ed)."""
@@ -731,12 +697,12 @@ class DockerEngine:
                 continue  # started or removed since the listing: the engine's prune skips it too
             deleted.append(item.id)
             reclaimed += item.size
-        return PruneResult(
+        return results.PruneResult(
             kind=ObjectKind.CONTAINER, deleted=tuple(deleted), space_reclaimed=reclaimed
         )
 
-    def _prune_images(self, op: PruneImages) -> PruneResult:
-        filters = filters_as_dict(op.filters)
+    def _prune_images(self, op: operations.PruneImages) -> results.PruneResult:
+        filters = operations.filters_as_dict(op.filters)
         if op.all:
             filters["dangling"] = ["false"]
         answer = self._client().prune_images(filters=filters or None)
@@ -746,7 +712,7 @@ class DockerEngine:
             for key, value in entry.items()
             if key == "Deleted"
         ]
-        return PruneResult(
+        return results.PruneResult(
             kind=ObjectKind.IMAGE,
             deleted=tuple(deleted),
             space_reclaimed=int(answer.get("SpaceReclaimed") or 0),
@@ -754,7 +720,7 @@ class DockerEngine:
 
     # -- diagnostics --------------------------------------------------------------------------
 
-    def _stats(self, op: ShowStats) -> StatsResult:
+    def _stats(self, op: operations.ShowStats) -> results.StatsResult:
         """One snapshot per container, sampled concurrently within a deadline.
 
         Where the engine offers one-shot stats (API 1.41), each container is read twice, a
@@ -765,7 +731,7 @@ class DockerEngine:
         limits = self._limits
         targets, left_out = self._stats_targets(op)
         if not targets:
-            return StatsResult(rows=(), no_trunc=op.no_trunc, left_out=left_out)
+            return results.StatsResult(rows=(), no_trunc=op.no_trunc, left_out=left_out)
         one_shot = docker.utils.version_gte(api.api_version, "1.41")
         deadline = time.monotonic() + limits.stats_deadline_seconds
         pool = ThreadPoolExecutor(max_workers=min(limits.stats_workers, len(targets)))
@@ -781,7 +747,7 @@ class DockerEngine:
                 second = self._stats_round(pool, again, one_shot, deadline, named=False)
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
-        rows: list[StatsRow] = []
+        rows: list[results.StatsRow] = []
         for ident, name in targets:
             if (ident in first and first[ident] is None) or second.get(ident, {}) is None:
                 continue  # removed between the listing and its sample
@@ -790,12 +756,12 @@ class DockerEngine:
                 later = second.get(ident)
                 doc = None if later is None else {**later, "precpu_stats": doc.get("cpu_stats")}
             if doc is None:  # not answered before the deadline
-                rows.append(StatsRow(id=ident, name=name, sampled=False))
+                rows.append(results.StatsRow(id=ident, name=name, sampled=False))
             else:
                 rows.append(mapping.stats_row(doc, fallback_id=ident, fallback_name=name))
-        return StatsResult(rows=tuple(rows), no_trunc=op.no_trunc, left_out=left_out)
+        return results.StatsResult(rows=tuple(rows), no_trunc=op.no_trunc, left_out=left_out)
 
-    def _stats_targets(self, op: ShowStats) -> tuple[list[tuple[str, str]], int]:
+    def _stats_targets(self, op: operations.ShowStats) -> tuple[list[tuple[str, str]], int]:
         """(key, name) of the containers to sample, and how many were left out by the cap."""
         cap = self._limits.stats_max_containers
         if op.containers:
@@ -844,7 +810,7 @@ class DockerEngine:
                 answers[futures[future]] = None
         return answers
 
-    def _top(self, op: ShowTop) -> TopResult:
+    def _top(self, op: operations.ShowTop) -> results.TopResult:
         api = self._client()
         checked = checked_container(api, op.container, self._protection)
         answer = api.top(checked["Id"])
@@ -856,14 +822,14 @@ class DockerEngine:
             tuple(events.redact_values(str(cell), secrets) for cell in process)
             for process in (answer.get("Processes") or ())[:_TOP_PROCESSES]
         )
-        return TopResult(container=op.container, titles=titles, processes=processes)
+        return results.TopResult(container=op.container, titles=titles, processes=processes)
 
-    def _port(self, op: ShowPorts) -> PortList:
+    def _port(self, op: operations.ShowPorts) -> results.PortList:
         ports = mapping.published_ports(
             checked_container(self._client(), op.container, self._protection)
         )
         if op.private_port is None:
-            return PortList(container=op.container, ports=ports)
+            return results.PortList(container=op.container, ports=ports)
         chosen = tuple(
             p
             for p in ports
@@ -874,22 +840,22 @@ class DockerEngine:
                 f"No public port '{op.private_port}/{op.protocol.value}' published for "
                 f"{op.container}"
             )
-        return PortList(container=op.container, ports=chosen, selected=True)
+        return results.PortList(container=op.container, ports=chosen, selected=True)
 
-    def _volumes(self, op: ListVolumes) -> VolumeList:
-        answer = self._client().volumes(filters=filters_as_dict(op.filters) or None)
+    def _volumes(self, op: operations.ListVolumes) -> results.VolumeList:
+        answer = self._client().volumes(filters=operations.filters_as_dict(op.filters) or None)
         rows = sorted(
             (mapping.volume_row(doc) for doc in answer.get("Volumes") or ()),
             key=lambda row: row.name,
         )
-        return VolumeList(rows=tuple(rows), quiet=op.quiet)
+        return results.VolumeList(rows=tuple(rows), quiet=op.quiet)
 
-    def _networks(self, op: ListNetworks) -> NetworkList:
-        docs = self._client().networks(filters=filters_as_dict(op.filters) or None)
+    def _networks(self, op: operations.ListNetworks) -> results.NetworkList:
+        docs = self._client().networks(filters=operations.filters_as_dict(op.filters) or None)
         rows = sorted((mapping.network_row(doc) for doc in docs), key=lambda row: row.name)
-        return NetworkList(rows=tuple(rows), quiet=op.quiet, no_trunc=op.no_trunc)
+        return results.NetworkList(rows=tuple(rows), quiet=op.quiet, no_trunc=op.no_trunc)
 
-    def _events(self, op: ShowEvents) -> EventList:
+    def _events(self, op: operations.ShowEvents) -> results.EventList:
         """Past events in a window that ends no later than the engine's now: the engine closes
         the stream once it has sent them, so this always ends (or times out)."""
         api = self._client()
@@ -899,10 +865,10 @@ class DockerEngine:
         stream = api.events(  # type: ignore[call-overload]
             since=_api_time(since_ns),
             until=_api_time(until_ns),
-            filters=filters_as_dict(op.filters) or None,
+            filters=operations.filters_as_dict(op.filters) or None,
             decode=True,
         )
-        kept: deque[EngineEvent] = deque(maxlen=self._limits.events_shown)
+        kept: deque[results.EngineEvent] = deque(maxlen=self._limits.events_shown)
         read = 0
         stopped = False
         # docker-py reads events with no timeout: a stalled engine (or a half-open connection)
@@ -932,7 +898,7 @@ class DockerEngine:
             watchdog.cancel()
             _close_quietly(stream)
         stopped = stopped or cut.is_set()  # cut at the deadline: what was read stands
-        return EventList(
+        return results.EventList(
             events=tuple(kept),
             since=_utc(since_ns),
             until=_utc(until_ns),

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, assert_never
 
+from bot.core import operations, results
 from bot.core.cleanup import (
     CLEANUP,
     STOPPED,
@@ -31,64 +32,13 @@ from bot.core.cleanup import (
 from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
 from bot.core.humanize import human_size, short_id
-from bot.core.operations import (
-    ChangeContainers,
-    Cleanup,
-    ContainerAction,
-    DiskUsage,
-    EngineOperation,
-    FilterPairs,
-    Inspect,
-    InspectType,
-    ListContainers,
-    ListImages,
-    ListNetworks,
-    ListVolumes,
-    PruneContainers,
-    PruneImages,
-    Pull,
-    RemoveImages,
-    RunContainer,
-    ShowEvents,
-    ShowLogs,
-    ShowPorts,
-    ShowStats,
-    ShowTop,
-    filters_as_dict,
-)
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.references import parse_image_reference
-from bot.core.results import (
-    ActionResult,
-    CleanupReport,
-    ContainerList,
-    DiskUsageResult,
-    DiskUsageRow,
-    EngineEvent,
-    EventList,
-    ImageList,
-    InspectItem,
-    InspectResult,
-    LogsResult,
-    NetworkList,
-    NetworkRow,
-    PortList,
-    PruneResult,
-    PullResult,
-    Result,
-    RunResult,
-    StatsResult,
-    StatsRow,
-    TargetOutcome,
-    TopResult,
-    VolumeList,
-    VolumeRow,
-)
 from bot.engine import mapping
 from bot.engine.exact import item_change, refuse_changed
 from bot.errors import Conflict, EngineError, NotFound, ParseError, UnknownEngine
 
-Handler = Callable[[EngineOperation], Result]
+Handler = Callable[[operations.EngineOperation], results.Result]
 _NEVER = "0001-01-01T00:00:00Z"  # what the engine reports for a time that never came
 
 
@@ -155,13 +105,17 @@ class FakeEngine:
         )
         self.containers: dict[str, FakeContainer] = {}  # by ID
         self.images: dict[str, FakeImage] = {}  # by ID
-        self.operations: list[EngineOperation] = []
+        self.operations: list[operations.EngineOperation] = []
         self.volumes: dict[str, str] = {}  # name -> driver
-        self.networks: list[NetworkRow] = [
-            NetworkRow(id=hashlib.sha256(n.encode()).hexdigest(), name=n, driver=d, scope="local")
+        self.networks: list[results.NetworkRow] = [
+            results.NetworkRow(
+                id=hashlib.sha256(n.encode()).hexdigest(), name=n, driver=d, scope="local"
+            )
             for n, d in (("bridge", "bridge"), ("host", "host"), ("none", "null"))
         ]
-        self.events: list[EngineEvent] = []  # container create/start/die/destroy, oldest first
+        self.events: list[
+            results.EngineEvent
+        ] = []  # container create/start/die/destroy, oldest first
         self._serial = itertools.count(1)
 
     @property
@@ -233,79 +187,83 @@ class FakeEngine:
     # -- the operations -----------------------------------------------------------------------
 
     def execute(
-        self, operation: EngineOperation, *, progress: ProgressCallback | None = None
-    ) -> Result:
+        self, operation: operations.EngineOperation, *, progress: ProgressCallback | None = None
+    ) -> results.Result:
         self.operations.append(operation)
         if self._handler is not None:
             return self._handler(operation)
         match operation:
-            case ListContainers():
+            case operations.ListContainers():
                 return self._ps(operation)
-            case ListImages():
+            case operations.ListImages():
                 return self._images(operation)
-            case Pull():
+            case operations.Pull():
                 return self._pull(operation)
-            case RunContainer():
+            case operations.RunContainer():
                 return self._run(operation)
-            case ChangeContainers():
+            case operations.ChangeContainers():
                 return self._each(
                     operation.action.value,
                     operation.containers,
                     lambda target: self._change(operation, target),
                 )
-            case RemoveImages():
+            case operations.RemoveImages():
                 return self._each(
                     "rmi", operation.images, lambda target: self._rmi(target, force=operation.force)
                 )
-            case ShowLogs():
-                return LogsResult(container=self.container(operation.container).name, text="")
-            case Inspect():
+            case operations.ShowLogs():
+                return results.LogsResult(
+                    container=self.container(operation.container).name, text=""
+                )
+            case operations.Inspect():
                 return self._inspect(operation)
-            case ShowStats():
+            case operations.ShowStats():
                 return self._stats(operation)
-            case ShowTop():
+            case operations.ShowTop():
                 return self._top(operation)
-            case ShowPorts():
+            case operations.ShowPorts():
                 # Fake containers publish nothing.
                 if operation.private_port is not None:
                     raise NotFound(
                         f"No public port '{operation.private_port}/{operation.protocol.value}' "
                         f"published for {operation.container}"
                     )
-                return PortList(container=self.container(operation.container).name, ports=())
-            case DiskUsage():
+                return results.PortList(
+                    container=self.container(operation.container).name, ports=()
+                )
+            case operations.DiskUsage():
                 return self._disk_usage()
-            case ListVolumes():
+            case operations.ListVolumes():
                 rows = sorted(
                     (
-                        VolumeRow(driver=driver, name=name)
+                        results.VolumeRow(driver=driver, name=name)
                         for name, driver in self.volumes.items()
                         if _matches(operation.filters, {}, None, name)
                     ),
                     key=lambda row: row.name,
                 )
-                return VolumeList(rows=tuple(rows), quiet=operation.quiet)
-            case ListNetworks():
+                return results.VolumeList(rows=tuple(rows), quiet=operation.quiet)
+            case operations.ListNetworks():
                 networks = [
                     n for n in self.networks if _matches(operation.filters, {}, None, n.name)
                 ]
-                return NetworkList(
+                return results.NetworkList(
                     rows=tuple(sorted(networks, key=lambda n: n.name)),
                     quiet=operation.quiet,
                     no_trunc=operation.no_trunc,
                 )
-            case ShowEvents():
+            case operations.ShowEvents():
                 return self._events(operation)
-            case PruneContainers():
+            case operations.PruneContainers():
                 return self._prune_containers(operation)
-            case PruneImages():
+            case operations.PruneImages():
                 return self._prune_images(operation)
-            case Cleanup():
+            case operations.Cleanup():
                 return run_cleanup(self, dry_run=operation.dry_run)
             case _:
                 assert_never(operation)
 
-    def _ps(self, op: ListContainers) -> ContainerList:
+    def _ps(self, op: operations.ListContainers) -> results.ContainerList:
         containers = sorted(self.containers.values(), key=lambda c: c.created, reverse=True)
         if not (op.all or op.last is not None or op.latest):
             containers = [c for c in containers if c.state in ("running", "paused")]
@@ -313,9 +271,9 @@ class FakeEngine:
         if op.latest or op.last is not None:
             containers = containers[: 1 if op.latest else op.last]
         rows = tuple(mapping.container_row(self._list_doc(c)) for c in containers)
-        return ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
+        return results.ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
 
-    def _images(self, op: ListImages) -> ImageList:
+    def _images(self, op: operations.ListImages) -> results.ImageList:
         docs = [
             self._image_doc(image)
             for image in self.images.values()
@@ -326,9 +284,11 @@ class FakeEngine:
             key=lambda row: row.created,
             reverse=True,
         )
-        return ImageList(rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc)
+        return results.ImageList(
+            rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc
+        )
 
-    def _stats(self, op: ShowStats) -> StatsResult:
+    def _stats(self, op: operations.ShowStats) -> results.StatsResult:
         if op.containers:
             chosen = [self.container(target) for target in op.containers]
         else:
@@ -340,7 +300,7 @@ class FakeEngine:
             # Plausible, steady figures: 10 MiB of a 2 GiB limit and one process when running.
             memory, limit = (10 * 2**20, 2 * 2**30) if running else (0, 0)
             rows.append(
-                StatsRow(
+                results.StatsRow(
                     id=c.id,
                     name=c.name,
                     cpu_percent=0.5 if running else 0.0,
@@ -354,19 +314,19 @@ class FakeEngine:
                     pids=1 if running else 0,
                 )
             )
-        return StatsResult(rows=tuple(rows), no_trunc=op.no_trunc)
+        return results.StatsResult(rows=tuple(rows), no_trunc=op.no_trunc)
 
-    def _top(self, op: ShowTop) -> TopResult:
+    def _top(self, op: operations.ShowTop) -> results.TopResult:
         container = self.container(op.container)
         if container.state != "running":
             raise Conflict(f"Container {container.id} is not running")
-        return TopResult(
+        return results.TopResult(
             container=op.container,
             titles=("UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"),
             processes=(("root", "4242", "4221", "0", "20:00", "?", "00:00:00", "sleep 300"),),
         )
 
-    def _disk_usage(self) -> DiskUsageResult:
+    def _disk_usage(self) -> results.DiskUsageResult:
         used = {c.image_id for c in self.containers.values()}
         images = list(self.images.values())
         image_size = sum(i.size for i in images)
@@ -375,9 +335,9 @@ class FakeEngine:
         container_size = sum(c.size for c in containers)
         stopped = sum(c.size for c in containers if c.state != "running")
 
-        def row(kind: str, total: int, active: int, size: int, free: int) -> DiskUsageRow:
+        def row(kind: str, total: int, active: int, size: int, free: int) -> results.DiskUsageRow:
             percent = free * 100 // size if size > 0 else None
-            return DiskUsageRow(
+            return results.DiskUsageRow(
                 type=kind,
                 total=total,
                 active=active,
@@ -386,7 +346,7 @@ class FakeEngine:
                 reclaimable_percent=percent,
             )
 
-        return DiskUsageResult(
+        return results.DiskUsageResult(
             rows=(
                 row("Images", len(images), sum(i.id in used for i in images), image_size, idle),
                 row(
@@ -397,7 +357,7 @@ class FakeEngine:
                     stopped,
                 ),
                 row("Local Volumes", len(self.volumes), 0, 0, 0),
-                DiskUsageRow(
+                results.DiskUsageRow(
                     type="Build Cache",
                     total=0,
                     active=0,
@@ -408,18 +368,18 @@ class FakeEngine:
             )
         )
 
-    def _events(self, op: ShowEvents) -> EventList:
+    def _events(self, op: operations.ShowEvents) -> results.EventList:
         now = self._clock()
         since, until = now - op.since, now - op.until
         low, high = int(since.timestamp() * 1e9), int(until.timestamp() * 1e9)
         chosen = [e for e in self.events if low <= e.time_ns <= high and _event_matches(op, e)]
-        return EventList(events=tuple(chosen), since=since, until=until)
+        return results.EventList(events=tuple(chosen), since=since, until=until)
 
-    def _pull(self, op: Pull) -> PullResult:
+    def _pull(self, op: operations.Pull) -> results.PullResult:
         reference = op.image.familiar()
         known = next((i for i in self.images.values() if reference in i.tags), None)
         image = known or self.add_image(reference)
-        return PullResult(
+        return results.PullResult(
             reference=reference,
             image_id=image.id,
             digest=None,
@@ -429,20 +389,20 @@ class FakeEngine:
             quiet=op.quiet,
         )
 
-    def _run(self, op: RunContainer) -> RunResult:
+    def _run(self, op: operations.RunContainer) -> results.RunResult:
         reference = op.image.familiar()
         if not any(reference in image.tags for image in self.images.values()):
-            self._pull(Pull(image=op.image, quiet=True))  # like the Docker CLI
+            self._pull(operations.Pull(image=op.image, quiet=True))  # like the Docker CLI
         name = op.name or f"fake_{next(self._serial)}"
         container = self.add_container(name, reference, labels=dict(op.labels))
         self._start(container)
         if op.detach:
-            return RunResult(container_id=container.id, name=name, detached=True)
+            return results.RunResult(container_id=container.id, name=name, detached=True)
         # Without -d the container "runs to completion" at once: exit code 0, no output.
         self._stop(container)
         if op.auto_remove:
             del self.containers[container.id]
-        return RunResult(
+        return results.RunResult(
             container_id=container.id,
             name=name,
             detached=False,
@@ -450,22 +410,22 @@ class FakeEngine:
             removed=op.auto_remove,
         )
 
-    def _change(self, op: ChangeContainers, target: str) -> None:
+    def _change(self, op: operations.ChangeContainers, target: str) -> None:
         container = self.container(target)
         match op.action:
-            case ContainerAction.REMOVE:
+            case operations.ContainerAction.REMOVE:
                 self._remove_container(container, force=op.force)
-            case ContainerAction.START:
+            case operations.ContainerAction.START:
                 self._start(container)
-            case ContainerAction.STOP:
+            case operations.ContainerAction.STOP:
                 self._stop(container)
-            case ContainerAction.RESTART:
+            case operations.ContainerAction.RESTART:
                 self._stop(container)
                 self._start(container)
-            case ContainerAction.PAUSE:
+            case operations.ContainerAction.PAUSE:
                 self._expect(container, "running")
                 container.state = "paused"
-            case ContainerAction.UNPAUSE:
+            case operations.ContainerAction.UNPAUSE:
                 self._expect(container, "paused")
                 container.state = "running"
 
@@ -492,7 +452,7 @@ class FakeEngine:
     def _event(self, container: FakeContainer, action: str, **extra: str) -> None:
         attributes = {**container.labels, "image": container.image, "name": container.name}
         self.events.append(
-            EngineEvent(
+            results.EngineEvent(
                 time_ns=int(self._clock().timestamp() * 1e6) * 1000,
                 type="container",
                 action=action,
@@ -526,8 +486,8 @@ class FakeEngine:
         del self.images[image.id]
         return [*({"Untagged": tag} for tag in image.tags), {"Deleted": image.id}]
 
-    def _inspect(self, op: Inspect) -> InspectResult:
-        items: list[InspectItem] = []
+    def _inspect(self, op: operations.Inspect) -> results.InspectResult:
+        items: list[results.InspectItem] = []
         missing: list[str] = []
         for target in op.targets:
             item = self._inspect_one(target, op.type)
@@ -537,36 +497,36 @@ class FakeEngine:
                 items.append(item)
         if not items:
             raise NotFound(f"No such object: {', '.join(missing)}")
-        return InspectResult(items=tuple(items), missing=tuple(missing))
+        return results.InspectResult(items=tuple(items), missing=tuple(missing))
 
-    def _inspect_one(self, target: str, kind: InspectType) -> InspectItem | None:
-        if kind in (InspectType.ANY, InspectType.CONTAINER):
+    def _inspect_one(self, target: str, kind: operations.InspectType) -> results.InspectItem | None:
+        if kind in (operations.InspectType.ANY, operations.InspectType.CONTAINER):
             try:
                 return mapping.container_item(self._inspect_doc(self.container(target)))
             except NotFound:
                 pass
-        if kind in (InspectType.ANY, InspectType.IMAGE):
+        if kind in (operations.InspectType.ANY, operations.InspectType.IMAGE):
             try:
                 return mapping.image_item(self._image_doc(self._image(target)))
             except NotFound:
                 pass
         return None
 
-    def _prune_containers(self, op: PruneContainers) -> PruneResult:
+    def _prune_containers(self, op: operations.PruneContainers) -> results.PruneResult:
         gone = [c for c in self._stopped() if _matches(op.filters, c.labels, None, None)]
         for container in gone:
             del self.containers[container.id]
-        return PruneResult(
+        return results.PruneResult(
             kind=ObjectKind.CONTAINER,
             deleted=tuple(c.id for c in gone),
             space_reclaimed=sum(c.size for c in gone),
         )
 
-    def _prune_images(self, op: PruneImages) -> PruneResult:
+    def _prune_images(self, op: operations.PruneImages) -> results.PruneResult:
         gone = self._unused_images(op)
         for image in gone:
             self._delete_image(image)
-        return PruneResult(
+        return results.PruneResult(
             kind=ObjectKind.IMAGE,
             deleted=tuple(i.id for i in gone),
             space_reclaimed=sum(i.size for i in gone),
@@ -574,9 +534,9 @@ class FakeEngine:
 
     def _each(
         self, action: str, targets: tuple[str, ...], call: Callable[[str], Any]
-    ) -> ActionResult:
+    ) -> results.ActionResult:
         """Per-target outcomes, carrying on past failures; a single target's failure raises."""
-        outcomes: list[TargetOutcome] = []
+        outcomes: list[results.TargetOutcome] = []
         details: list[str] = []
         for target in targets:
             try:
@@ -584,21 +544,21 @@ class FakeEngine:
             except EngineError as err:
                 if len(targets) == 1:
                     raise
-                outcomes.append(TargetOutcome(target=target, ok=False, detail=str(err)))
+                outcomes.append(results.TargetOutcome(target=target, ok=False, detail=str(err)))
                 continue
             for entry in answer or ():
                 details.extend(f"{key}: {value}" for key, value in entry.items())
-            outcomes.append(TargetOutcome(target=target, ok=True))
-        return ActionResult(action=action, outcomes=tuple(outcomes), details=tuple(details))
+            outcomes.append(results.TargetOutcome(target=target, ok=True))
+        return results.ActionResult(action=action, outcomes=tuple(outcomes), details=tuple(details))
 
     # -- plans --------------------------------------------------------------------------------
 
     def plan(self, command: ParsedCommand) -> Plan:
         operation = command.operation
         match operation:
-            case Cleanup():
+            case operations.Cleanup():
                 return self.plan_cleanup()
-            case ChangeContainers(action=ContainerAction.REMOVE):
+            case operations.ChangeContainers(action=operations.ContainerAction.REMOVE):
                 items = tuple(
                     self._container_plan_item(target, force=operation.force)
                     for target in operation.containers
@@ -606,7 +566,7 @@ class FakeEngine:
                 return Plan(
                     action="rm", items=items, force=operation.force, volumes=operation.volumes
                 )
-            case RemoveImages():
+            case operations.RemoveImages():
                 items = tuple(
                     self._image_plan_item(self._image(target), target)
                     for target in operation.images
@@ -614,7 +574,7 @@ class FakeEngine:
                 return Plan(
                     action="rmi", items=items, force=operation.force, no_prune=operation.no_prune
                 )
-            case PruneContainers():
+            case operations.PruneContainers():
                 items = tuple(
                     PlanItem(
                         kind=ObjectKind.CONTAINER,
@@ -626,14 +586,14 @@ class FakeEngine:
                     if _matches(operation.filters, c.labels, None, None)
                 )
                 return Plan(action="prune", items=items)
-            case PruneImages():
+            case operations.PruneImages():
                 items = tuple(
                     self._image_plan_item(i, i.id) for i in self._unused_images(operation)
                 )
                 return Plan(action="prune", items=items)
         raise EngineError(f"`{operation}` needs no approval plan.")
 
-    def execute_plan(self, plan: Plan) -> ActionResult:
+    def execute_plan(self, plan: Plan) -> results.ActionResult:
         if plan.action == CLEANUP:
             return cleanup_result(self.apply_cleanup(plan))
         refuse_changed(
@@ -651,10 +611,12 @@ class FakeEngine:
                         self._rmi(item.id, force=plan.force)
                     case _:
                         assert_never(item.kind)
-                outcomes.append(TargetOutcome(target=item.target, ok=True))
+                outcomes.append(results.TargetOutcome(target=item.target, ok=True))
             except EngineError as err:
-                outcomes.append(TargetOutcome(target=item.target, ok=False, detail=str(err)))
-        return ActionResult(action=plan.action, outcomes=tuple(outcomes))
+                outcomes.append(
+                    results.TargetOutcome(target=item.target, ok=False, detail=str(err))
+                )
+        return results.ActionResult(action=plan.action, outcomes=tuple(outcomes))
 
     def plan_cleanup(self) -> Plan:
         now = self._clock()
@@ -672,7 +634,7 @@ class FakeEngine:
         ]
         return Plan(action=CLEANUP, items=(*containers, *images))
 
-    def apply_cleanup(self, plan: Plan) -> CleanupReport:
+    def apply_cleanup(self, plan: Plan) -> results.CleanupReport:
         removed: list[PlanItem] = []
         skipped: list[tuple[PlanItem, str]] = []
         for item in (i for i in plan.items if i.kind is ObjectKind.CONTAINER):
@@ -692,7 +654,7 @@ class FakeEngine:
                 continue
             self._delete_image(image)
             removed.append(item)
-        return CleanupReport(
+        return results.CleanupReport(
             engine=self._name, dry_run=False, removed=tuple(removed), skipped=tuple(skipped)
         )
 
@@ -753,7 +715,7 @@ class FakeEngine:
     def _stopped(self) -> list[FakeContainer]:
         return [c for c in self.containers.values() if c.state in STOPPED]
 
-    def _unused_images(self, op: PruneImages) -> list[FakeImage]:
+    def _unused_images(self, op: operations.PruneImages) -> list[FakeImage]:
         used = {c.image_id for c in self.containers.values()}
         return [
             i
@@ -835,7 +797,7 @@ def _familiar_or_none(target: str) -> str | None:
         return None  # an ID, or nothing an image could be called
 
 
-def _event_matches(op: ShowEvents, event: EngineEvent) -> bool:
+def _event_matches(op: operations.ShowEvents, event: results.EngineEvent) -> bool:
     """The ``--filter`` keys the fake understands on events (type, event, container); values
     of one key are alternatives, keys must all match, as on the engine."""
     attributes = dict(event.attributes)
@@ -844,7 +806,7 @@ def _event_matches(op: ShowEvents, event: EngineEvent) -> bool:
         "event": {event.action},
         "container": {event.actor_id, attributes.get("name", "")},
     }
-    for key, values in filters_as_dict(op.filters).items():
+    for key, values in operations.filters_as_dict(op.filters).items():
         if key not in fields:
             raise EngineError(f"The fake engine does not filter events by {key!r}.")
         if not fields[key] & set(values):
@@ -868,7 +830,7 @@ def _status(c: FakeContainer) -> str:
 
 
 def _matches(
-    filters: FilterPairs,
+    filters: operations.FilterPairs,
     labels: dict[str, str],
     state: str | None,
     name: str | None,

@@ -10,40 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from bot.core.operations import (
-    BotOperation,
-    CancelApproval,
-    ChangeContainers,
-    Cleanup,
-    CleanupStatusQuery,
-    ContainerAction,
-    DiskUsage,
-    EngineOperation,
-    FilterPairs,
-    Inspect,
-    InspectType,
-    ListApprovals,
-    ListContainers,
-    ListImages,
-    ListNetworks,
-    ListVolumes,
-    PortMapping,
-    PortProtocol,
-    PruneContainers,
-    PruneImages,
-    Pull,
-    RemoveImages,
-    RestartName,
-    RestartPolicy,
-    RunContainer,
-    ShowAudit,
-    ShowEvents,
-    ShowLogs,
-    ShowPorts,
-    ShowStats,
-    ShowTop,
-    VolumeMount,
-)
+from bot.core import operations
 from bot.core.parsing.display import duration_text
 from bot.core.parsing.options import OptionSpec, OptionTable, ParsedOptions
 from bot.core.parsing.ports import check_published_ports, parse_publish
@@ -91,7 +58,9 @@ DEFAULT_EVENTS_SINCE = timedelta(minutes=10)
 MAX_EVENTS_SHOWN = 500
 _PRIVATE_PORT = re.compile(r"(\d{1,5})(?:/(tcp|udp|sctp))?\Z")
 
-Builder = Callable[[ParsedOptions, OptionTable], EngineOperation | BotOperation]
+Builder = Callable[
+    [ParsedOptions, OptionTable], operations.EngineOperation | operations.BotOperation
+]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -118,7 +87,9 @@ class CommandSpec:
         return f"/docker {spelling or self.name} {self.usage}".rstrip()
 
 
-def _filters(parsed: ParsedOptions, table: OptionTable, allowed: tuple[str, ...]) -> FilterPairs:
+def _filters(
+    parsed: ParsedOptions, table: OptionTable, allowed: tuple[str, ...]
+) -> operations.FilterPairs:
     pairs: list[tuple[str, str]] = []
     for raw in parsed.values_of("filter"):
         key, eq, value = raw.partition("=")
@@ -131,7 +102,7 @@ def _filters(parsed: ParsedOptions, table: OptionTable, allowed: tuple[str, ...]
     return tuple(pairs)
 
 
-def _check_status_filters(filters: FilterPairs, table: OptionTable) -> None:
+def _check_status_filters(filters: operations.FilterPairs, table: OptionTable) -> None:
     for key, value in filters:
         if key == "status" and value not in _CONTAINER_STATUSES:
             raise table.error(
@@ -152,12 +123,12 @@ def _timeout(parsed: ParsedOptions) -> int | None:
     return None if text is None else parse_count(text, option="--time", maximum=86400)
 
 
-def build_pull(parsed: ParsedOptions, table: OptionTable) -> Pull:
+def build_pull(parsed: ParsedOptions, table: OptionTable) -> operations.Pull:
     all_tags = parsed.flag("all_tags")
     image = parse_image_reference(parsed.positionals[0], default_tag=not all_tags)
     if all_tags and (image.tag or image.digest):
         raise table.error("A tag or digest cannot be combined with `--all-tags`.")
-    return Pull(
+    return operations.Pull(
         image=image,
         all_tags=all_tags,
         platform=parsed.value("platform"),
@@ -165,13 +136,13 @@ def build_pull(parsed: ParsedOptions, table: OptionTable) -> Pull:
     )
 
 
-def build_images(parsed: ParsedOptions, table: OptionTable) -> ListImages:
+def build_images(parsed: ParsedOptions, table: OptionTable) -> operations.ListImages:
     filters = _filters(parsed, table, _IMAGE_FILTERS)
     _check_status_filters(filters, table)
     if parsed.positionals:
         # "images nginx" lists the nginx repository, like Docker.
         filters = (*filters, ("reference", parsed.positionals[0]))
-    return ListImages(
+    return operations.ListImages(
         all=parsed.flag("all"),
         quiet=parsed.flag("quiet"),
         digests=parsed.flag("digests"),
@@ -180,18 +151,18 @@ def build_images(parsed: ParsedOptions, table: OptionTable) -> ListImages:
     )
 
 
-def build_rmi(parsed: ParsedOptions, table: OptionTable) -> RemoveImages:
-    return RemoveImages(
+def build_rmi(parsed: ParsedOptions, table: OptionTable) -> operations.RemoveImages:
+    return operations.RemoveImages(
         images=_targets(parsed), force=parsed.flag("force"), no_prune=parsed.flag("no_prune")
     )
 
 
-def build_ps(parsed: ParsedOptions, table: OptionTable) -> ListContainers:
+def build_ps(parsed: ParsedOptions, table: OptionTable) -> operations.ListContainers:
     filters = _filters(parsed, table, _PS_FILTERS)
     _check_status_filters(filters, table)
     last_text = parsed.value("last")
     last = None if last_text is None else parse_count(last_text, option="--last", minimum=-1)
-    return ListContainers(
+    return operations.ListContainers(
         all=parsed.flag("all"),
         quiet=parsed.flag("quiet"),
         last=None if last is None or last < 0 else last,
@@ -201,9 +172,9 @@ def build_ps(parsed: ParsedOptions, table: OptionTable) -> ListContainers:
     )
 
 
-def _change(action: ContainerAction) -> Builder:
-    def build(parsed: ParsedOptions, table: OptionTable) -> ChangeContainers:
-        return ChangeContainers(
+def _change(action: operations.ContainerAction) -> Builder:
+    def build(parsed: ParsedOptions, table: OptionTable) -> operations.ChangeContainers:
+        return operations.ChangeContainers(
             action=action,
             containers=_targets(parsed),
             force=parsed.flag("force"),
@@ -214,14 +185,14 @@ def _change(action: ContainerAction) -> Builder:
     return build
 
 
-def build_logs(parsed: ParsedOptions, table: OptionTable) -> ShowLogs:
+def build_logs(parsed: ParsedOptions, table: OptionTable) -> operations.ShowLogs:
     tail_text = parsed.value("tail")
     tail = None
     if tail_text is not None and tail_text != "all":
         tail = parse_count(tail_text, option="--tail", minimum=-1)
         tail = None if tail < 0 else tail
     since_text = parsed.value("since")
-    return ShowLogs(
+    return operations.ShowLogs(
         container=parsed.positionals[0],
         tail=tail,
         since=None if since_text is None else parse_point_in_time(since_text, option="--since"),
@@ -229,41 +200,41 @@ def build_logs(parsed: ParsedOptions, table: OptionTable) -> ShowLogs:
     )
 
 
-def _inspect(default: InspectType) -> Builder:
-    def build(parsed: ParsedOptions, table: OptionTable) -> Inspect:
+def _inspect(default: operations.InspectType) -> Builder:
+    def build(parsed: ParsedOptions, table: OptionTable) -> operations.Inspect:
         kind = parsed.value("type")
         if kind is None:
-            return Inspect(targets=_targets(parsed), type=default)
+            return operations.Inspect(targets=_targets(parsed), type=default)
         try:
-            chosen = InspectType(kind)
+            chosen = operations.InspectType(kind)
         except ValueError:
             raise table.error(f"Invalid --type {kind!r}: use container or image.") from None
-        if chosen is InspectType.ANY:
+        if chosen is operations.InspectType.ANY:
             raise table.error(f"Invalid --type {kind!r}: use container or image.")
-        return Inspect(targets=_targets(parsed), type=chosen)
+        return operations.Inspect(targets=_targets(parsed), type=chosen)
 
     return build
 
 
-def build_container_prune(parsed: ParsedOptions, table: OptionTable) -> PruneContainers:
-    return PruneContainers(
+def build_container_prune(parsed: ParsedOptions, table: OptionTable) -> operations.PruneContainers:
+    return operations.PruneContainers(
         filters=_checked_until(_filters(parsed, table, _PRUNE_CONTAINER_FILTERS))
     )
 
 
-def build_image_prune(parsed: ParsedOptions, table: OptionTable) -> PruneImages:
+def build_image_prune(parsed: ParsedOptions, table: OptionTable) -> operations.PruneImages:
     filters = _filters(parsed, table, _PRUNE_IMAGE_FILTERS)
-    return PruneImages(all=parsed.flag("all"), filters=_checked_until(filters))
+    return operations.PruneImages(all=parsed.flag("all"), filters=_checked_until(filters))
 
 
-def _checked_until(filters: FilterPairs) -> FilterPairs:
+def _checked_until(filters: operations.FilterPairs) -> operations.FilterPairs:
     for key, value in filters:
         if key == "until":
             parse_point_in_time(value, option="--filter until")
     return filters
 
 
-def build_run(parsed: ParsedOptions, table: OptionTable) -> RunContainer:
+def build_run(parsed: ParsedOptions, table: OptionTable) -> operations.RunContainer:
     image = parse_image_reference(parsed.positionals[0])
     name = parsed.value("name")
     if name is not None and not _NAME.match(name.removeprefix("/")):
@@ -273,20 +244,22 @@ def build_run(parsed: ParsedOptions, table: OptionTable) -> RunContainer:
         )
     restart = _restart(parsed.value("restart"), table)
     auto_remove = parsed.flag("rm")
-    if auto_remove and restart is not None and restart.name is not RestartName.NO:
+    if auto_remove and restart is not None and restart.name is not operations.RestartName.NO:
         raise table.error("`--rm` and `--restart` conflict: a removed container cannot restart.")
-    ports: list[PortMapping] = []
+    ports: list[operations.PortMapping] = []
     for spec in parsed.values_of("publish"):
         ports.append(parse_publish(spec))
     check_published_ports(ports)
-    volumes: list[VolumeMount] = [parse_volume(spec) for spec in parsed.values_of("volume")]
+    volumes: list[operations.VolumeMount] = [
+        parse_volume(spec) for spec in parsed.values_of("volume")
+    ]
     memory_text = parsed.value("memory")
     memory = None if memory_text is None else parse_size(memory_text, option="--memory")
     if memory is not None and memory < _MIN_MEMORY:
         raise table.error("--memory must be at least 6m (the engine's minimum).")
     cpus_text = parsed.value("cpus")
     pids_text = parsed.value("pids_limit")
-    return RunContainer(
+    return operations.RunContainer(
         image=image,
         command=tuple(parsed.positionals[1:]),
         detach=parsed.flag("detach"),
@@ -366,53 +339,55 @@ def _nano_cpus(text: str, table: OptionTable) -> int:
     return round(cpus * 1e9)
 
 
-def _restart(text: str | None, table: OptionTable) -> RestartPolicy | None:
+def _restart(text: str | None, table: OptionTable) -> operations.RestartPolicy | None:
     if text is None:
         return None
     name_text, colon, count_text = text.partition(":")
     try:
-        name = RestartName(name_text)
+        name = operations.RestartName(name_text)
     except ValueError:
         raise table.error(
             f"Invalid --restart {text!r}: use no, always, unless-stopped or on-failure[:N]."
         ) from None
-    if colon and name is not RestartName.ON_FAILURE:
+    if colon and name is not operations.RestartName.ON_FAILURE:
         raise table.error(f"Invalid --restart {text!r}: only on-failure takes a retry count.")
     count = parse_count(count_text, option="--restart on-failure") if colon else 0
-    return RestartPolicy(name=name, maximum_retry_count=count)
+    return operations.RestartPolicy(name=name, maximum_retry_count=count)
 
 
-def build_cleanup(parsed: ParsedOptions, table: OptionTable) -> Cleanup | CleanupStatusQuery:
+def build_cleanup(
+    parsed: ParsedOptions, table: OptionTable
+) -> operations.Cleanup | operations.CleanupStatusQuery:
     if parsed.positionals == ["status"]:
         if parsed.flag("dry_run"):
             raise table.error("`cleanup status` takes no options.")
-        return CleanupStatusQuery()
+        return operations.CleanupStatusQuery()
     if parsed.positionals:
         raise table.error(f"Unknown `cleanup` argument {parsed.positionals[0]!r}: try `status`.")
-    return Cleanup(dry_run=parsed.flag("dry_run"))
+    return operations.Cleanup(dry_run=parsed.flag("dry_run"))
 
 
-def build_stats(parsed: ParsedOptions, table: OptionTable) -> ShowStats:
+def build_stats(parsed: ParsedOptions, table: OptionTable) -> operations.ShowStats:
     # `--no-stream` is accepted and implied: chat shows one snapshot, never a live stream.
-    return ShowStats(
+    return operations.ShowStats(
         containers=_targets(parsed), all=parsed.flag("all"), no_trunc=parsed.flag("no_trunc")
     )
 
 
-def build_top(parsed: ParsedOptions, table: OptionTable) -> ShowTop:
+def build_top(parsed: ParsedOptions, table: OptionTable) -> operations.ShowTop:
     if len(parsed.positionals) > 1:
         # ps options would be handed to ps on the engine's host: none is accepted.
         raise table.error(
             "`top` takes only CONTAINER: ps options are not accepted through the bot "
             "(the engine's default columns are shown)."
         )
-    return ShowTop(container=parsed.positionals[0])
+    return operations.ShowTop(container=parsed.positionals[0])
 
 
-def build_port(parsed: ParsedOptions, table: OptionTable) -> ShowPorts:
+def build_port(parsed: ParsedOptions, table: OptionTable) -> operations.ShowPorts:
     container = parsed.positionals[0]
     if len(parsed.positionals) == 1:
-        return ShowPorts(container=container)
+        return operations.ShowPorts(container=container)
     text = parsed.positionals[1]
     match = _PRIVATE_PORT.match(text)
     if match is None or not 1 <= int(match.group(1)) <= 65535:
@@ -420,36 +395,36 @@ def build_port(parsed: ParsedOptions, table: OptionTable) -> ShowPorts:
             f"Invalid port {text[:20]!r}: use PRIVATE_PORT[/PROTO], e.g. 80 or 53/udp "
             "(a port 1-65535; tcp, udp or sctp)."
         )
-    return ShowPorts(
+    return operations.ShowPorts(
         container=container,
         private_port=int(match.group(1)),
-        protocol=PortProtocol(match.group(2) or "tcp"),
+        protocol=operations.PortProtocol(match.group(2) or "tcp"),
     )
 
 
-def build_system_df(parsed: ParsedOptions, table: OptionTable) -> DiskUsage:
-    return DiskUsage()
+def build_system_df(parsed: ParsedOptions, table: OptionTable) -> operations.DiskUsage:
+    return operations.DiskUsage()
 
 
-def build_volume_ls(parsed: ParsedOptions, table: OptionTable) -> ListVolumes:
+def build_volume_ls(parsed: ParsedOptions, table: OptionTable) -> operations.ListVolumes:
     filters = _filters(parsed, table, _VOLUME_FILTERS)
     _check_status_filters(filters, table)
-    return ListVolumes(quiet=parsed.flag("quiet"), filters=filters)
+    return operations.ListVolumes(quiet=parsed.flag("quiet"), filters=filters)
 
 
-def build_network_ls(parsed: ParsedOptions, table: OptionTable) -> ListNetworks:
+def build_network_ls(parsed: ParsedOptions, table: OptionTable) -> operations.ListNetworks:
     filters = _filters(parsed, table, _NETWORK_FILTERS)
     for key, value in filters:
         if key == "scope" and value not in ("local", "global", "swarm"):
             raise table.error(f"Invalid scope filter {value[:20]!r}: use local, global or swarm.")
         if key == "type" and value not in ("builtin", "custom"):
             raise table.error(f"Invalid type filter {value[:20]!r}: use builtin or custom.")
-    return ListNetworks(
+    return operations.ListNetworks(
         quiet=parsed.flag("quiet"), no_trunc=parsed.flag("no_trunc"), filters=filters
     )
 
 
-def build_events(parsed: ParsedOptions, table: OptionTable) -> ShowEvents:
+def build_events(parsed: ParsedOptions, table: OptionTable) -> operations.ShowEvents:
     since = _events_duration(parsed.value("since"), "--since", DEFAULT_EVENTS_SINCE, table)
     until = _events_duration(parsed.value("until"), "--until", timedelta(0), table)
     if since > MAX_EVENTS_SPAN:
@@ -462,7 +437,9 @@ def build_events(parsed: ParsedOptions, table: OptionTable) -> ShowEvents:
             "`--until` must be more recent than `--since`: both count back from now "
             "(e.g. `--since 30m --until 10m`)."
         )
-    return ShowEvents(since=since, until=until, filters=_filters(parsed, table, _EVENT_FILTERS))
+    return operations.ShowEvents(
+        since=since, until=until, filters=_filters(parsed, table, _EVENT_FILTERS)
+    )
 
 
 def _events_duration(
@@ -481,19 +458,21 @@ def _events_duration(
     return timedelta(seconds=round(duration.total_seconds()))
 
 
-def build_approvals(parsed: ParsedOptions, table: OptionTable) -> ListApprovals:
-    return ListApprovals()
+def build_approvals(parsed: ParsedOptions, table: OptionTable) -> operations.ListApprovals:
+    return operations.ListApprovals()
 
 
-def build_cancel(parsed: ParsedOptions, table: OptionTable) -> CancelApproval:
+def build_cancel(parsed: ParsedOptions, table: OptionTable) -> operations.CancelApproval:
     text = parsed.positionals[0].removeprefix("#")
-    return CancelApproval(approval_id=parse_count(text, option="the request number", minimum=1))
+    return operations.CancelApproval(
+        approval_id=parse_count(text, option="the request number", minimum=1)
+    )
 
 
-def build_audit(parsed: ParsedOptions, table: OptionTable) -> ShowAudit:
+def build_audit(parsed: ParsedOptions, table: OptionTable) -> operations.ShowAudit:
     if not parsed.positionals:
-        return ShowAudit()
-    return ShowAudit(
+        return operations.ShowAudit()
+    return operations.ShowAudit(
         count=parse_count(parsed.positionals[0], option="audit N", minimum=1, maximum=200)
     )
 
@@ -732,7 +711,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             OptionSpec(long="force", short="f", help="Force removal of a running container"),
             OptionSpec(long="volumes", short="v", help="Remove anonymous volumes too"),
         ),
-        build=_change(ContainerAction.REMOVE),
+        build=_change(operations.ContainerAction.REMOVE),
     ),
     CommandSpec(
         name="rmi",
@@ -756,7 +735,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             OptionSpec(long="attach", short="a", rejected=_NOT_IN_CHAT),
             OptionSpec(long="interactive", short="i", rejected=_NOT_IN_CHAT),
         ),
-        build=_change(ContainerAction.START),
+        build=_change(operations.ContainerAction.START),
     ),
     CommandSpec(
         name="stop",
@@ -765,7 +744,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         usage="[OPTIONS] CONTAINER [CONTAINER...]",
         min_args=1,
         options=(_STOP_TIME,),
-        build=_change(ContainerAction.STOP),
+        build=_change(operations.ContainerAction.STOP),
     ),
     CommandSpec(
         name="restart",
@@ -774,7 +753,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         usage="[OPTIONS] CONTAINER [CONTAINER...]",
         min_args=1,
         options=(_STOP_TIME,),
-        build=_change(ContainerAction.RESTART),
+        build=_change(operations.ContainerAction.RESTART),
     ),
     CommandSpec(
         name="pause",
@@ -783,7 +762,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         usage="CONTAINER [CONTAINER...]",
         min_args=1,
         options=(),
-        build=_change(ContainerAction.PAUSE),
+        build=_change(operations.ContainerAction.PAUSE),
     ),
     CommandSpec(
         name="unpause",
@@ -792,7 +771,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         usage="CONTAINER [CONTAINER...]",
         min_args=1,
         options=(),
-        build=_change(ContainerAction.UNPAUSE),
+        build=_change(operations.ContainerAction.UNPAUSE),
     ),
     CommandSpec(
         name="logs",
@@ -834,7 +813,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
             OptionSpec(long="type", takes_value=True, metavar="TYPE", help="container or image"),
             OptionSpec(long="format", short="f", takes_value=True, rejected=_NO_FORMAT),
         ),
-        build=_inspect(InspectType.ANY),
+        build=_inspect(operations.InspectType.ANY),
     ),
     CommandSpec(
         name="container inspect",
@@ -842,7 +821,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         usage="NAME|ID [NAME|ID...]",
         min_args=1,
         options=(OptionSpec(long="format", short="f", takes_value=True, rejected=_NO_FORMAT),),
-        build=_inspect(InspectType.CONTAINER),
+        build=_inspect(operations.InspectType.CONTAINER),
     ),
     CommandSpec(
         name="image inspect",
@@ -850,7 +829,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
         usage="IMAGE [IMAGE...]",
         min_args=1,
         options=(OptionSpec(long="format", short="f", takes_value=True, rejected=_NO_FORMAT),),
-        build=_inspect(InspectType.IMAGE),
+        build=_inspect(operations.InspectType.IMAGE),
     ),
     CommandSpec(
         name="stats",

@@ -13,41 +13,11 @@ from collections.abc import Iterable
 from datetime import UTC, timedelta
 from typing import assert_never
 
-from bot.core.operations import (
-    CancelApproval,
-    ChangeContainers,
-    Cleanup,
-    CleanupStatusQuery,
-    DiskUsage,
-    FilterPairs,
-    Help,
-    Inspect,
-    InspectType,
-    ListApprovals,
-    ListContainers,
-    ListImages,
-    ListNetworks,
-    ListVolumes,
-    Operation,
-    PortMapping,
-    PortProtocol,
-    PruneContainers,
-    PruneImages,
-    Pull,
-    RemoveImages,
-    RunContainer,
-    ShowAudit,
-    ShowEvents,
-    ShowLogs,
-    ShowPorts,
-    ShowStats,
-    ShowTop,
-    VolumeMount,
-)
+from bot.core import operations
 from bot.core.redaction import REDACTED, redact
 
 
-def shown_command(operation: Operation, *, engine: str | None = None) -> str:
+def shown_command(operation: operations.Operation, *, engine: str | None = None) -> str:
     """``operation`` in Docker CLI spelling, without ``docker``; ``-e`` values redacted, and
     any word holding a recognisable secret (a token typed into ``sh -c '…'``, a password in
     a URL): what is shown is also stored, in approvals and the audit log."""
@@ -55,10 +25,10 @@ def shown_command(operation: Operation, *, engine: str | None = None) -> str:
     return shlex.join(words + [redact(word) for word in operation_words(operation)])
 
 
-def operation_words(operation: Operation) -> list[str]:
+def operation_words(operation: operations.Operation) -> list[str]:
     """The words of ``operation``'s command line (environment values redacted)."""
     match operation:
-        case ListContainers():
+        case operations.ListContainers():
             return [
                 "ps",
                 *_flags(operation.all, "-a"),
@@ -68,7 +38,7 @@ def operation_words(operation: Operation) -> list[str]:
                 *_flags(operation.no_trunc, "--no-trunc"),
                 *_filters(operation.filters),
             ]
-        case ListImages():
+        case operations.ListImages():
             return [
                 "images",
                 *_flags(operation.all, "-a"),
@@ -77,7 +47,7 @@ def operation_words(operation: Operation) -> list[str]:
                 *_flags(operation.no_trunc, "--no-trunc"),
                 *_filters(operation.filters),
             ]
-        case Pull():
+        case operations.Pull():
             return [
                 "pull",
                 *_flags(operation.all_tags, "-a"),
@@ -85,14 +55,14 @@ def operation_words(operation: Operation) -> list[str]:
                 *_flags(operation.quiet, "-q"),
                 operation.image.familiar(),
             ]
-        case RemoveImages():
+        case operations.RemoveImages():
             return [
                 "rmi",
                 *_flags(operation.force, "-f"),
                 *_flags(operation.no_prune, "--no-prune"),
                 *operation.images,
             ]
-        case RunContainer():
+        case operations.RunContainer():
             # A command that starts like an option needs `--`, or it would read as one.
             separator = ["--"] if operation.command and operation.command[0].startswith("-") else []
             return [
@@ -102,7 +72,7 @@ def operation_words(operation: Operation) -> list[str]:
                 *separator,
                 *operation.command,
             ]
-        case ChangeContainers():
+        case operations.ChangeContainers():
             return [
                 operation.action.value,
                 *_flags(operation.force, "-f"),
@@ -110,7 +80,7 @@ def operation_words(operation: Operation) -> list[str]:
                 *_value("-t", operation.timeout),
                 *operation.containers,
             ]
-        case ShowLogs():
+        case operations.ShowLogs():
             since = operation.since.astimezone(UTC).isoformat() if operation.since else None
             return [
                 "logs",
@@ -119,10 +89,10 @@ def operation_words(operation: Operation) -> list[str]:
                 *_flags(operation.timestamps, "-t"),
                 operation.container,
             ]
-        case Inspect():
-            kind = None if operation.type is InspectType.ANY else operation.type.value
+        case operations.Inspect():
+            kind = None if operation.type is operations.InspectType.ANY else operation.type.value
             return ["inspect", *_value("--type", kind), *operation.targets]
-        case ShowStats():
+        case operations.ShowStats():
             return [
                 "stats",
                 "--no-stream",
@@ -130,25 +100,25 @@ def operation_words(operation: Operation) -> list[str]:
                 *_flags(operation.no_trunc, "--no-trunc"),
                 *_positionals(operation.containers),
             ]
-        case ShowTop():
+        case operations.ShowTop():
             return ["top", *_positionals((operation.container,))]
-        case ShowPorts():
+        case operations.ShowPorts():
             port = (
                 ()
                 if operation.private_port is None
                 else (f"{operation.private_port}/{operation.protocol.value}",)
             )
             return ["port", *_positionals((operation.container, *port))]
-        case DiskUsage():
+        case operations.DiskUsage():
             return ["system", "df"]
-        case ListVolumes():
+        case operations.ListVolumes():
             return [
                 "volume",
                 "ls",
                 *_flags(operation.quiet, "-q"),
                 *_filters(operation.filters),
             ]
-        case ListNetworks():
+        case operations.ListNetworks():
             return [
                 "network",
                 "ls",
@@ -156,7 +126,7 @@ def operation_words(operation: Operation) -> list[str]:
                 *_flags(operation.no_trunc, "--no-trunc"),
                 *_filters(operation.filters),
             ]
-        case ShowEvents():
+        case operations.ShowEvents():
             return [
                 "events",
                 "--since",
@@ -165,9 +135,9 @@ def operation_words(operation: Operation) -> list[str]:
                 duration_text(operation.until),
                 *_filters(operation.filters),
             ]
-        case PruneContainers():
+        case operations.PruneContainers():
             return ["container", "prune", "-f", *_filters(operation.filters)]
-        case PruneImages():
+        case operations.PruneImages():
             return [
                 "image",
                 "prune",
@@ -175,23 +145,23 @@ def operation_words(operation: Operation) -> list[str]:
                 *_flags(operation.all, "-a"),
                 *_filters(operation.filters),
             ]
-        case Help():
+        case operations.Help():
             return ["help", *([operation.topic] if operation.topic else [])]
-        case ListApprovals():
+        case operations.ListApprovals():
             return ["approvals"]
-        case CancelApproval():
+        case operations.CancelApproval():
             return ["cancel", str(operation.approval_id)]
-        case ShowAudit():
+        case operations.ShowAudit():
             return ["audit", str(operation.count)]
-        case Cleanup():
+        case operations.Cleanup():
             return ["cleanup", *_flags(operation.dry_run, "--dry-run")]
-        case CleanupStatusQuery():
+        case operations.CleanupStatusQuery():
             return ["cleanup", "status"]
         case _:
             assert_never(operation)
 
 
-def _run_options(op: RunContainer) -> list[str]:
+def _run_options(op: operations.RunContainer) -> list[str]:
     words = [*_flags(op.detach, "-d"), *_value("--name", op.name), *_flags(op.auto_remove, "--rm")]
     words += _each("-e", [f"{key}={REDACTED}" for key, _ in op.env])
     words += _each("-l", [f"{key}={value}" for key, value in op.labels])
@@ -218,7 +188,7 @@ def _run_options(op: RunContainer) -> list[str]:
     return words + _each("--device", op.devices) + _each("--security-opt", op.security_opt)
 
 
-def publish_spec(port: PortMapping) -> str:
+def publish_spec(port: operations.PortMapping) -> str:
     """``-p`` in Docker's spelling: ``127.0.0.1:8080:80``, ``[::1]::80/udp``."""
     ip = port.host_ip or ""
     if ":" in ip:
@@ -228,10 +198,10 @@ def publish_spec(port: PortMapping) -> str:
     if port.container_port_end is not None:
         container += f"-{port.container_port_end}"
     body = f"{ip}:{host}:{container}" if ip else (f"{host}:{container}" if host else container)
-    return body if port.protocol is PortProtocol.TCP else f"{body}/{port.protocol.value}"
+    return body if port.protocol is operations.PortProtocol.TCP else f"{body}/{port.protocol.value}"
 
 
-def volume_spec(volume: VolumeMount) -> str:
+def volume_spec(volume: operations.VolumeMount) -> str:
     """``-v`` in Docker's spelling: ``SOURCE:TARGET[:OPTIONS]`` or ``TARGET``."""
     parts = [volume.source] if volume.source else []
     parts.append(volume.target)
@@ -281,5 +251,5 @@ def _each(option: str, values: Iterable[str]) -> list[str]:
     return [word for value in values for word in (option, value)]
 
 
-def _filters(filters: FilterPairs) -> list[str]:
+def _filters(filters: operations.FilterPairs) -> list[str]:
     return _each("--filter", [f"{key}={value}" for key, value in filters])
