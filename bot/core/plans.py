@@ -12,10 +12,11 @@ from enum import StrEnum
 
 class ObjectKind(StrEnum):
     """What an engine object is: every ``match`` over it ends in ``assert_never``, so a new
-    kind (a volume) is named by mypy wherever it must be handled."""
+    kind is named by mypy wherever it must be handled."""
 
     CONTAINER = "container"
     IMAGE = "image"
+    VOLUME = "volume"  # no ID: its name, with its creation time as the marker
 
     @property
     def plural(self) -> str:
@@ -30,7 +31,8 @@ class PlanItem:
     id: str  # the exact object: a later change of what `target` names is refused
     target: str  # how the request named it (name, reference or ID)
     description: str  # status, image, size: what the approver sees
-    marker: str = ""  # state that must not change before execution (a container's FinishedAt)
+    # State that must not change before execution (a container's FinishedAt, a volume's CreatedAt).
+    marker: str = ""
     size: int = 0
 
 

@@ -68,6 +68,7 @@ class FakeContainer:
     exit_code: int = 0
     labels: dict[str, str] = field(default_factory=dict)
     size: int = 0  # the writable layer
+    volumes: tuple[str, ...] = ()  # the named volumes it mounts
 
 
 @dataclass(kw_only=True, slots=True)
@@ -107,6 +108,7 @@ class FakeEngine:
         self.images: dict[str, FakeImage] = {}  # by ID
         self.operations: list[operations.EngineOperation] = []
         self.volumes: dict[str, str] = {}  # name -> driver
+        self.volume_labels: dict[str, dict[str, str]] = {}  # name -> labels, where it has any
         self.networks: list[results.NetworkRow] = [
             results.NetworkRow(
                 id=hashlib.sha256(n.encode()).hexdigest(), name=n, driver=d, scope="local"
@@ -169,6 +171,12 @@ class FakeEngine:
         self.containers[container.id] = container
         self._event(container, "create")
         return container
+
+    def add_volume(
+        self, name: str, *, driver: str = "local", labels: dict[str, str] | None = None
+    ) -> None:
+        self.volumes[name] = driver
+        self.volume_labels[name] = dict(labels or {})
 
     def container(self, target: str) -> FakeContainer:
         """The container called ``target`` (name, ID or unique ID prefix)."""
@@ -609,6 +617,8 @@ class FakeEngine:
                         self._rmi(item.target, force=plan.force)  # one tag of several: untag
                     case ObjectKind.IMAGE:
                         self._rmi(item.id, force=plan.force)
+                    case ObjectKind.VOLUME:
+                        self._remove_volume(item.id)
                     case _:
                         assert_never(item.kind)
                 outcomes.append(results.TargetOutcome(target=item.target, ok=True))
@@ -687,6 +697,8 @@ class FakeEngine:
                     return self.container(item.target).id
                 case ObjectKind.IMAGE:
                     return self._image(item.target).id
+                case ObjectKind.VOLUME:
+                    return item.target if item.target in self.volumes else None
                 case _:
                     assert_never(item.kind)
         except NotFound:
@@ -705,6 +717,15 @@ class FakeEngine:
         if len(matches) != 1:
             raise NotFound(f"No such image: {target}")
         return matches[0]
+
+    def _remove_volume(self, name: str) -> None:
+        if name not in self.volumes:
+            raise NotFound(f"get {name}: no such volume")
+        users = [c.id for c in self.containers.values() if name in c.volumes]
+        if users:
+            raise Conflict(f"remove {name}: volume is in use - {users}")
+        del self.volumes[name]
+        self.volume_labels.pop(name, None)
 
     def _tag(self, image: FakeImage, tag: str) -> None:
         for other in self.images.values():

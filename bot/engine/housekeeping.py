@@ -71,6 +71,8 @@ def apply_cleanup(api: docker.APIClient, plan: Plan, *, engine: str) -> CleanupR
                     api.remove_container(item.id)
                 case ObjectKind.IMAGE:
                     api.remove_image(item.id)
+                case ObjectKind.VOLUME:
+                    api.remove_volume(item.id)  # housekeeping plans none (yet)
                 case _:
                     assert_never(item.kind)
             removed.append(item)

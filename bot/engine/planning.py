@@ -102,6 +102,8 @@ def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionRes
                     api.remove_container(item.id, force=plan.force, v=plan.volumes)
                 case ObjectKind.IMAGE:
                     _remove_planned_image(api, item, plan)
+                case ObjectKind.VOLUME:
+                    api.remove_volume(item.id, force=plan.force)
                 case _:
                     assert_never(item.kind)
             outcomes.append(TargetOutcome(target=item.target, ok=True))
@@ -183,6 +185,8 @@ def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
             inspect = api.inspect_container
         case ObjectKind.IMAGE:
             inspect = api.inspect_image
+        case ObjectKind.VOLUME:
+            return _volume_change(api, item)
         case _:
             assert_never(item.kind)
     try:
@@ -190,6 +194,18 @@ def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
     except docker.errors.NotFound:
         return item_change(item, None)
     return item_change(item, current)
+
+
+def _volume_change(api: docker.APIClient, item: PlanItem) -> str | None:
+    """A volume has no ID: the planned one is the one of that name created at that time."""
+    try:
+        doc = api.inspect_volume(item.id)
+    except docker.errors.NotFound:
+        return item_change(item, None)
+    created = str(doc.get("CreatedAt") or "")
+    if created != item.marker:
+        return f"{item.target} was made again since the plan (created {created})"
+    return None
 
 
 def _carries_all(labels: dict[str, str], wanted: list[str]) -> bool:

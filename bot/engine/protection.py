@@ -130,24 +130,33 @@ def _check_network(api: docker.APIClient, name: str) -> None:
         raise Protected(f"Not allowed: {refusal('network', name)}.")
 
 
-def _check_volume(
-    api: docker.APIClient, name: str, protection: Protection, allowlist: tuple[str, ...]
-) -> bool:
-    """Refuse volume ``name`` unless chat may mount it; False if it does not exist yet."""
-    try:
-        doc = api.inspect_volume(name)
-    except docker.errors.NotFound:
-        return False
+def checked_volume(
+    api: docker.APIClient, name: str, protection: Protection
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The inspect document of volume ``name`` and the listed containers that mount it;
+    ``Protected`` if chat may not touch it. Raises docker's ``NotFound`` for a missing one."""
+    doc: dict[str, Any] = api.inspect_volume(name)
     if is_protected(labels_of(doc)):
         raise Protected(f"Not allowed: {refusal('volume', name)}.")
     # A volume a protected container mounts is its state, whoever made it: a name claimed
     # from chat before a stack first came up is the stack's now.
-    users = api.containers(all=True, filters={"volume": name})
+    users: list[dict[str, Any]] = api.containers(all=True, filters={"volume": name})
     if not all(listable(user, protection) for user in users):
         raise Protected(
             f"Not allowed: volume `{name}` is mounted by a protected container; it may be "
             "listed, and nothing else from chat."
         )
+    return doc, users
+
+
+def _check_volume(
+    api: docker.APIClient, name: str, protection: Protection, allowlist: tuple[str, ...]
+) -> bool:
+    """Refuse volume ``name`` unless chat may mount it; False if it does not exist yet."""
+    try:
+        doc, _ = checked_volume(api, name, protection)
+    except docker.errors.NotFound:
+        return False
     if listed(name, allowlist):
         return True
     labels = labels_of(doc)

@@ -130,9 +130,14 @@ def object_card(obj: PickedObject) -> tuple[str, list[Block]]:
             text, buttons = _container_card(obj, value, label, where)
         case ObjectKind.IMAGE:
             text, buttons = _image_card(obj, value, label, where)
+        case ObjectKind.VOLUME:
+            # No listing offers volumes to pick (yet): the card says what it is, no buttons.
+            text, buttons = f"Volume {code(label)} {where}", []
         case _:
             assert_never(obj.kind)
-    blocks: list[Block] = [section(text), ActionsBlock(block_id="object-card", elements=buttons)]
+    blocks: list[Block] = [section(text)]
+    if buttons:  # Slack refuses an actions block without elements
+        blocks.append(ActionsBlock(block_id="object-card", elements=buttons))
     return escape(f"{obj.kind} {bounded(obj.label, 200)}"), blocks
 
 
