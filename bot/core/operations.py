@@ -46,6 +46,15 @@ class Access:
     permission: Permission
 
 
+class Planned:
+    """A removal that runs as its plan, approval or not: the engine plans it
+    (``Engine.plan``: the exact objects, protection checked) and executes exactly the plan.
+    What an approver is shown is then what runs, and a new one adds no case to the engines'
+    ``execute``, only its plan (``bot/engine/planning.py`` and the fake engine's)."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Pull:
     access: ClassVar[Access] = Access(action="pull", permission=Permission.OPERATE)

@@ -143,6 +143,8 @@ class DockerEngine:
         """Run ``operation``; raise only ``EngineError`` subclasses."""
         with self._errors():
             match operation:
+                case operations.Planned():
+                    return self.execute_plan(self.plan(ParsedCommand(operation=operation)))
                 case operations.ListContainers():
                     return self._ps(operation)
                 case operations.ListImages():

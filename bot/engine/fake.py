@@ -201,6 +201,8 @@ class FakeEngine:
         if self._handler is not None:
             return self._handler(operation)
         match operation:
+            case operations.Planned():
+                return self.execute_plan(self.plan(ParsedCommand(operation=operation)))
             case operations.ListContainers():
                 return self._ps(operation)
             case operations.ListImages():
