@@ -24,12 +24,13 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
+from bot.composition import build_request_service
 from bot.config import engine_directory
 from bot.console.session import Console
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor, AllowEverything
 from bot.engine.directory import DockerEngineDirectory
-from bot.server import SlackService, build_request_service
+from bot.server import SlackService
 from bot.settings import Settings, load_settings
 from bot.slack.dispatch import WorkProcess
 from bot.state.tables import metadata

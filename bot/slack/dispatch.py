@@ -205,8 +205,8 @@ class WorkProcess:
                 args=(
                     order,
                     (
-                        "The bot was stopped (a restart or an upgrade) before this finished; it "
-                        "may or may not have run. Check, then ask again if needed."
+                        ":warning: The bot was stopped (a restart or an upgrade) before this "
+                        "finished; it may or may not have run. Check, then ask again if needed."
                     ),
                 ),
             )
@@ -299,7 +299,7 @@ class WorkProcess:
             for order in lost:
                 self._tell(
                     order,
-                    "The bot's work process stopped while handling this; it may "
+                    ":warning: The bot's work process stopped while handling this; it may "
                     "or may not have run. Check, then ask again if needed.",
                 )
 
@@ -312,9 +312,7 @@ def _tell(order: WorkOrder, text: str) -> None:
         log.error("a lost order (%s) has no response URL to be told through", type(order).__name__)
         return
     try:
-        ResponseUrl(target.url)(
-            text=f":warning: {text}", response_type="ephemeral", replace_original=False
-        )
+        ResponseUrl(target.url)(text=text, response_type="ephemeral", replace_original=False)
     except Exception as err:  # Slack unreachable: the log is all that is left
         log.error("could not tell about a lost order (%s): %s", type(order).__name__, err)
 

@@ -1,6 +1,7 @@
 """Import boundaries, read from the source with ``ast``: the core imports no adapter, no
-third-party I/O library and not the settings; and no module of ``bot`` takes part in an
-import cycle."""
+third-party I/O library and not the settings; the settings import nothing of Slack's; only the
+composition root (``bot/composition.py``) imports both the Slack adapter and the engines or the
+state; and no module of ``bot`` takes part in an import cycle."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ FORBIDDEN_IN_CORE = (
     "bot.engine",
     "bot.state",
     "bot.server",
+    "bot.composition",
     "bot.render",
     "bot.housekeeping",
     "bot.workers",
@@ -183,6 +185,7 @@ FORBIDDEN_IN_SERVICE = (
     "bot.engine",
     "bot.state",
     "bot.server",
+    "bot.composition",
     "bot.render",
     "bot.cli",
     "bot.console",
@@ -200,6 +203,7 @@ FORBIDDEN_IN_ENGINE = (
     "bot.config",
     "bot.slack",
     "bot.server",
+    "bot.composition",
     "bot.render",
     "bot.service",
     "bot.state",
@@ -219,12 +223,23 @@ FORBIDDEN_IN_RENDER = (
     "bot.engine",
     "bot.state",
     "bot.server",
+    "bot.composition",
     "bot.service",
     "bot.cli",
 )
 # Each platform's folder knows no other platform.
 FORBIDDEN_IN_CONSOLE = ("slack_bolt", "slack_sdk", "bot.slack")
 FORBIDDEN_IN_SLACK = ("bot.console",)
+# The settings, their translation into plain values (bot/config.py) and the ID rules they check
+# (bot/chat_ids.py) know no chat adapter, and nothing of how the app is put together.
+FORBIDDEN_IN_SETTINGS = (
+    "slack_bolt",
+    "slack_sdk",
+    "bot.slack",
+    "bot.console",
+    "bot.server",
+    "bot.composition",
+)
 
 # Each layer, and what none of its modules may import (type-only and function-local imports
 # included).
@@ -236,11 +251,17 @@ LAYERS = {
     "console": FORBIDDEN_IN_CONSOLE,
     "slack": FORBIDDEN_IN_SLACK,
 }
+# Modules outside the layers' folders, and what each may not import.
+MODULES = {
+    "settings.py": FORBIDDEN_IN_SETTINGS,
+    "config.py": FORBIDDEN_IN_SETTINGS,
+    "chat_ids.py": FORBIDDEN_IN_SETTINGS,
+}
 LAYER_MODULES = [
     (path, forbidden)
     for layer, forbidden in LAYERS.items()
     for path in sorted((PACKAGE / layer).rglob("*.py"))
-]
+] + [(PACKAGE / name, forbidden) for name, forbidden in MODULES.items()]
 
 
 @pytest.mark.parametrize(
@@ -254,6 +275,38 @@ def test_each_layer_imports_only_what_it_may(path: Path, forbidden: tuple[str, .
         forbidden=forbidden,
     )
     assert not found, f"{path.relative_to(PACKAGE.parent)} imports {found}"
+
+
+def joins_slack_to_engines_or_state(source: str, module: str, *, package: bool) -> bool:
+    """Whether a module imports (anywhere in it) both the Slack adapter and the engines or
+    the state."""
+    names = {
+        name
+        for node in all_imports(ast.parse(source))
+        for name in imported(node, module, package=package)
+    }
+
+    def imports(package_name: str) -> bool:
+        return any(name == package_name or name.startswith(package_name + ".") for name in names)
+
+    return imports("bot.slack") and (imports("bot.engine") or imports("bot.state"))
+
+
+def test_only_the_composition_root_joins_slack_to_the_engines_and_the_state() -> None:
+    # The adapters meet the engines and the database in one place; that bot.composition is
+    # found is the check's own positive control.
+    joined = [
+        name
+        for name, path in bot_modules().items()
+        if joins_slack_to_engines_or_state(
+            path.read_text(), name, package=path.name == "__init__.py"
+        )
+    ]
+    assert joined == ["bot.composition"]
+    # Imports inside functions count; one side alone does not.
+    late = "from bot.slack.chat import SlackChat\ndef f() -> None:\n    from ..state import audit\n"
+    assert joins_slack_to_engines_or_state(late, "bot.x.y", package=False)
+    assert not joins_slack_to_engines_or_state(late.split("def")[0], "bot.x.y", package=False)
 
 
 def test_no_import_cycles() -> None:
