@@ -85,6 +85,17 @@ class RemoveImages:
     no_prune: bool = False
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RemoveVolumes(Planned):
+    """``volume rm [-f] VOLUME...``: planned, so a protected volume or one in use is refused
+    before anyone is asked; ``-f`` goes to the engine, which still refuses a volume in use."""
+
+    access: ClassVar[Access] = Access(action="volume rm", permission=Permission.DESTRUCTIVE)
+
+    volumes: tuple[str, ...]
+    force: bool = False
+
+
 class PortProtocol(StrEnum):
     TCP = "tcp"
     UDP = "udp"
@@ -435,6 +446,7 @@ EngineOperation = (
     | ShowEvents
     | Pull
     | RemoveImages
+    | RemoveVolumes
     | PruneContainers
     | PruneImages
     | Cleanup

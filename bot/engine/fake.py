@@ -33,10 +33,11 @@ from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
 from bot.core.humanize import human_size, short_id
 from bot.core.plans import ObjectKind, Plan, PlanItem
+from bot.core.protection import is_protected, refusal
 from bot.core.references import parse_image_reference
 from bot.engine import mapping
 from bot.engine.exact import item_change, refuse_changed
-from bot.errors import Conflict, EngineError, NotFound, ParseError, UnknownEngine
+from bot.errors import Conflict, EngineError, NotFound, ParseError, Protected, UnknownEngine
 
 Handler = Callable[[operations.EngineOperation], results.Result]
 _NEVER = "0001-01-01T00:00:00Z"  # what the engine reports for a time that never came
@@ -601,6 +602,9 @@ class FakeEngine:
                     self._image_plan_item(i, i.id) for i in self._unused_images(operation)
                 )
                 return Plan(action="prune", items=items)
+            case operations.RemoveVolumes():
+                items = tuple(self._volume_plan_item(name) for name in operation.volumes)
+                return Plan(action=operation.access.action, items=items, force=operation.force)
         raise EngineError(f"`{operation}` needs no approval plan.")
 
     def execute_plan(self, plan: Plan) -> results.ActionResult:
@@ -679,6 +683,26 @@ class FakeEngine:
             id=container.id,
             target=target,
             description=f"{container.name} ({container.image}, {container.state})",
+        )
+
+    def _volume_plan_item(self, name: str) -> PlanItem:
+        """As the real engine plans it: protected (by label or by a protected user) or in use
+        is refused; the fake knows no bot's own container."""
+        if name not in self.volumes:
+            raise NotFound(f"get {name}: no such volume")
+        if is_protected(self.volume_labels.get(name)):
+            raise Protected(f"Not allowed: {refusal('volume', name)}.")
+        users = [c for c in self.containers.values() if name in c.volumes]
+        if any(is_protected(c.labels) for c in users):
+            raise Protected(f"Not allowed: volume `{name}` is mounted by a protected container.")
+        if users:
+            names = ", ".join(c.name for c in users)
+            raise Conflict(f"Volume {name} is in use by container(s) {names}: remove them first.")
+        return PlanItem(
+            kind=ObjectKind.VOLUME,
+            id=name,
+            target=name,
+            description=f"{name} ({self.volumes[name]} driver, used by no container)",
         )
 
     @staticmethod

@@ -19,6 +19,7 @@ from bot.core.operations import (
     PruneContainers,
     PruneImages,
     RemoveImages,
+    RemoveVolumes,
     filters_as_dict,
 )
 from bot.core.parsing.units import parse_point_in_time
@@ -27,7 +28,7 @@ from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection
 from bot.core.results import ActionResult, TargetOutcome
 from bot.engine.exact import item_change, refuse_changed
 from bot.engine.housekeeping import apply_cleanup, plan_cleanup
-from bot.engine.protection import checked_container, listable
+from bot.engine.protection import checked_container, checked_volume, listable
 from bot.errors import Conflict, EngineError, PlanChanged
 
 
@@ -83,6 +84,9 @@ def make_plan(
             return Plan(action="prune", items=items)
         case PruneImages():
             return Plan(action="prune", items=_unused_images(api, operation))
+        case RemoveVolumes():
+            items = tuple(_volume_item(api, name, protection) for name in operation.volumes)
+            return Plan(action=operation.access.action, items=items, force=operation.force)
     raise EngineError(f"`{operation}` needs no approval plan.")
 
 
@@ -156,6 +160,26 @@ def _container_item(doc: dict[str, Any], target: str, force: bool) -> PlanItem:
     )
 
 
+def _volume_item(api: docker.APIClient, name: str, protection: Protection) -> PlanItem:
+    """Volume ``name`` as it is now; refused if protected or mounted by any container (the
+    engine refuses to remove a volume in use, even with ``-f``: better said before asking)."""
+    doc, users = checked_volume(api, name, protection)
+    if users:
+        names = ", ".join(_name(user) for user in users)
+        raise Conflict(
+            f"Volume {name} is in use by container(s) {names}: remove them first "
+            "(the engine refuses to remove a volume in use, even with -f)."
+        )
+    return PlanItem(
+        kind=ObjectKind.VOLUME,
+        id=str(doc["Name"]),
+        target=name,
+        marker=_volume_marker(doc),
+        description=f"{doc['Name']} ({doc.get('Driver')} driver, created {doc.get('CreatedAt')}, "
+        "used by no container)",
+    )
+
+
 def _image_item(doc: dict[str, Any], target: str) -> PlanItem:
     tags = ", ".join(doc.get("RepoTags") or []) or "<none>"
     size = human_size(int(doc.get("Size") or 0))
@@ -197,15 +221,21 @@ def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
 
 
 def _volume_change(api: docker.APIClient, item: PlanItem) -> str | None:
-    """A volume has no ID: the planned one is the one of that name created at that time."""
+    """A volume has no ID: the planned one is the one of that name with the planned marker."""
     try:
         doc = api.inspect_volume(item.id)
     except docker.errors.NotFound:
         return item_change(item, None)
-    created = str(doc.get("CreatedAt") or "")
-    if created != item.marker:
-        return f"{item.target} was made again since the plan (created {created})"
+    if _volume_marker(doc) != item.marker:
+        return f"{item.target} was made again since the plan (created {doc.get('CreatedAt')})"
     return None
+
+
+def _volume_marker(doc: dict[str, Any]) -> str:
+    """What tells one volume from another made under its name: its creation time (whole
+    seconds only, so its driver and labels as well)."""
+    labels = ",".join(f"{k}={v}" for k, v in sorted((doc.get("Labels") or {}).items()))
+    return f"{doc.get('CreatedAt') or ''} {doc.get('Driver') or ''} {labels}"
 
 
 def _carries_all(labels: dict[str, str], wanted: list[str]) -> bool:

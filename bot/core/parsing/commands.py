@@ -412,6 +412,17 @@ def build_volume_ls(parsed: ParsedOptions, table: OptionTable) -> operations.Lis
     return operations.ListVolumes(quiet=parsed.flag("quiet"), filters=filters)
 
 
+def build_volume_rm(parsed: ParsedOptions, table: OptionTable) -> operations.RemoveVolumes:
+    volumes = _targets(parsed)
+    for name in volumes:
+        if not _NAME.match(name):
+            raise table.error(
+                f"Invalid volume name {name[:40]!r}: a volume is named by letters, digits and "
+                "_ . - (at least two characters, the first a letter or digit)."
+            )
+    return operations.RemoveVolumes(volumes=volumes, force=parsed.flag("force"))
+
+
 def build_network_ls(parsed: ParsedOptions, table: OptionTable) -> operations.ListNetworks:
     filters = _filters(parsed, table, _NETWORK_FILTERS)
     for key, value in filters:
@@ -900,6 +911,22 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         build=build_volume_ls,
         examples=("volume ls", "volume ls --filter dangling=true"),
+    ),
+    CommandSpec(
+        name="volume rm",
+        aliases=("volume remove",),
+        summary="Remove one or more volumes (not in use, not protected)",
+        usage="[OPTIONS] VOLUME [VOLUME...]",
+        min_args=1,
+        options=(
+            OptionSpec(
+                long="force",
+                short="f",
+                help="Force the removal (a volume in use is still refused)",
+            ),
+        ),
+        build=build_volume_rm,
+        examples=("volume rm web-data", "volume rm -f old-cache old-logs"),
     ),
     CommandSpec(
         name="network ls",

@@ -118,6 +118,13 @@ def operation_words(operation: operations.Operation) -> list[str]:
                 *_flags(operation.quiet, "-q"),
                 *_filters(operation.filters),
             ]
+        case operations.RemoveVolumes():
+            return [
+                "volume",
+                "rm",
+                *_flags(operation.force, "-f"),
+                *_positionals(operation.volumes),
+            ]
         case operations.ListNetworks():
             return [
                 "network",

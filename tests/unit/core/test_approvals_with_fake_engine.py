@@ -91,6 +91,20 @@ def test_an_approved_request_removes_exactly_the_plan(
     assert outcome.message == "removed web"
 
 
+def test_an_approved_volume_rm_removes_exactly_the_planned_volumes(
+    engine: FakeEngine, service: ApprovalService
+) -> None:
+    for name in ("web-data", "db-data", "cache"):
+        engine.add_volume(name)
+    request = ask(service, "volume rm web-data cache")
+    assert set(engine.volumes) == {"web-data", "db-data", "cache"}  # a request changes nothing
+
+    outcome = service.approve(request, user_id=ADMIN, groups=frozenset())
+    assert outcome.kind is ApprovalOutcomeKind.EXECUTED
+    assert set(engine.volumes) == {"db-data"}
+    assert outcome.message == "removed web-data, cache"
+
+
 def test_a_request_that_changed_in_between_is_refused(
     engine: FakeEngine, service: ApprovalService
 ) -> None:

@@ -107,6 +107,7 @@ def test_refusals_do_not_echo_values(text: str) -> None:
         "rm -f -v web db",
         "stop -t 5 web",
         "rmi -f --no-prune nginx:1.27",
+        "volume rm -f web-data old.cache",
         "logs -n 20 -t web",
         "inspect --type image nginx",
         "container prune --filter until=24h",
