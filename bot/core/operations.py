@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
-from typing import ClassVar, get_args
+from typing import ClassVar, final, get_args
 
 from bot.core.references import ImageReference
 
@@ -50,11 +50,14 @@ class Planned:
     """A removal that runs as its plan, approval or not: the engine plans it
     (``Engine.plan``: the exact objects, protection checked) and executes exactly the plan.
     What an approver is shown is then what runs, and a new one adds no case to the engines'
-    ``execute``, only its plan (``bot/engine/planning.py`` and the fake engine's)."""
+    ``execute``, only its plan (``bot/engine/planning.py`` and the fake engine's, where mypy
+    names it: every operation class is final, so ``case Planned()`` narrows to exactly the
+    planned ones)."""
 
     __slots__ = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Pull:
     access: ClassVar[Access] = Access(action="pull", permission=Permission.OPERATE)
@@ -65,6 +68,7 @@ class Pull:
     quiet: bool = False
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListImages:
     access: ClassVar[Access] = Access(action="images", permission=Permission.READ)
@@ -76,6 +80,7 @@ class ListImages:
     filters: FilterPairs = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RemoveImages:
     access: ClassVar[Access] = Access(action="rmi", permission=Permission.DESTRUCTIVE)
@@ -85,6 +90,7 @@ class RemoveImages:
     no_prune: bool = False
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RemoveVolumes(Planned):
     """``volume rm [-f] VOLUME...``: planned, so a protected volume or one in use is refused
@@ -184,6 +190,7 @@ class RestartPolicy:
     maximum_retry_count: int = 0
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RunContainer:
     access: ClassVar[Access] = Access(action="run", permission=Permission.OPERATE)
@@ -219,6 +226,7 @@ class RunContainer:
     security_opt: tuple[str, ...] = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListContainers:
     access: ClassVar[Access] = Access(action="ps", permission=Permission.READ)
@@ -242,6 +250,7 @@ class ContainerAction(StrEnum):
     UNPAUSE = "unpause"
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ChangeContainers:
     # rm destroys containers; the other actions only change their state.
@@ -268,6 +277,7 @@ class ChangeContainers:
         return self.by_action[self.action]
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShowLogs:
     access: ClassVar[Access] = Access(action="logs", permission=Permission.READ)
@@ -284,6 +294,7 @@ class InspectType(StrEnum):
     IMAGE = "image"
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Inspect:
     access: ClassVar[Access] = Access(action="inspect", permission=Permission.READ)
@@ -292,6 +303,7 @@ class Inspect:
     type: InspectType = InspectType.ANY
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShowStats:
     """``stats --no-stream``: one snapshot of resource usage (chat cannot follow a stream)."""
@@ -303,6 +315,7 @@ class ShowStats:
     no_trunc: bool = False
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShowTop:
     """``top CONTAINER``: the container's processes, in the engine's default ps columns."""
@@ -312,6 +325,7 @@ class ShowTop:
     container: str
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShowPorts:
     """``port CONTAINER [PRIVATE_PORT[/PROTO]]``."""
@@ -323,6 +337,7 @@ class ShowPorts:
     protocol: PortProtocol = PortProtocol.TCP  # only meaningful with private_port
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class DiskUsage:
     """``system df``: space used by images, containers, volumes and the build cache."""
@@ -330,6 +345,7 @@ class DiskUsage:
     access: ClassVar[Access] = Access(action="df", permission=Permission.READ)
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListVolumes:
     access: ClassVar[Access] = Access(action="volumes", permission=Permission.READ)
@@ -338,6 +354,7 @@ class ListVolumes:
     filters: FilterPairs = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListNetworks:
     access: ClassVar[Access] = Access(action="networks", permission=Permission.READ)
@@ -347,6 +364,7 @@ class ListNetworks:
     filters: FilterPairs = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShowEvents:
     """``events --since D --until D``: past events only, in a bounded window ending now or
@@ -359,6 +377,7 @@ class ShowEvents:
     filters: FilterPairs = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PruneContainers:
     access: ClassVar[Access] = Access(action="prune", permission=Permission.DESTRUCTIVE)
@@ -366,6 +385,7 @@ class PruneContainers:
     filters: FilterPairs = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PruneImages:
     access: ClassVar[Access] = Access(action="prune", permission=Permission.DESTRUCTIVE)
@@ -374,6 +394,7 @@ class PruneImages:
     filters: FilterPairs = ()
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Help:
     access: ClassVar[Access] = Access(action="help", permission=Permission.READ)
@@ -381,6 +402,7 @@ class Help:
     topic: str | None = None
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ListApprovals:
     """``approvals``: the pending approval requests."""
@@ -388,6 +410,7 @@ class ListApprovals:
     access: ClassVar[Access] = Access(action="approvals", permission=Permission.READ)
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CancelApproval:
     """``cancel N``: the requester withdraws request N."""
@@ -397,6 +420,7 @@ class CancelApproval:
     approval_id: int
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ShowAudit:
     """``audit [N]``: the newest N audit entries."""
@@ -406,6 +430,7 @@ class ShowAudit:
     count: int = 20
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Cleanup:
     """``cleanup``: remove dead containers and dangling images past their grace periods."""
@@ -422,6 +447,7 @@ class Cleanup:
         return self.PREVIEW if self.dry_run else self.REMOVAL
 
 
+@final
 @dataclass(frozen=True, kw_only=True, slots=True)
 class CleanupStatusQuery:
     """``cleanup status``: schedules, next runs and last results."""

@@ -602,9 +602,15 @@ class FakeEngine:
                     self._image_plan_item(i, i.id) for i in self._unused_images(operation)
                 )
                 return Plan(action="prune", items=items)
-            case operations.RemoveVolumes():
-                items = tuple(self._volume_plan_item(name) for name in operation.volumes)
-                return Plan(action=operation.access.action, items=items, force=operation.force)
+            case operations.Planned():
+                match operation:
+                    case operations.RemoveVolumes():
+                        items = tuple(self._volume_plan_item(n) for n in operation.volumes)
+                        return Plan(
+                            action=operation.access.action, items=items, force=operation.force
+                        )
+                    case _:
+                        assert_never(operation)
         raise EngineError(f"`{operation}` needs no approval plan.")
 
     def execute_plan(self, plan: Plan) -> results.ActionResult:

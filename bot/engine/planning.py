@@ -16,6 +16,7 @@ from bot.core.operations import (
     ContainerAction,
     FilterPairs,
     Operation,
+    Planned,
     PruneContainers,
     PruneImages,
     RemoveImages,
@@ -84,9 +85,13 @@ def make_plan(
             return Plan(action="prune", items=items)
         case PruneImages():
             return Plan(action="prune", items=_unused_images(api, operation))
-        case RemoveVolumes():
-            items = tuple(_volume_item(api, name, protection) for name in operation.volumes)
-            return Plan(action=operation.access.action, items=items, force=operation.force)
+        case Planned():
+            match operation:
+                case RemoveVolumes():
+                    items = tuple(_volume_item(api, n, protection) for n in operation.volumes)
+                    return Plan(action=operation.access.action, items=items, force=operation.force)
+                case _:
+                    assert_never(operation)
     raise EngineError(f"`{operation}` needs no approval plan.")
 
 
