@@ -3,6 +3,7 @@ listings, past events, ``ps`` port ranges and human sizes in inspect summaries."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -27,10 +28,21 @@ from tests.conftest import TEST_IMAGE, BotDriver, Sandbox, SlackBot
 _BUSY = "sh -c 'while :; do :; done'"
 
 
+@pytest.fixture
+def stats_pair(sandbox: Sandbox, api: docker.APIClient) -> Iterator[tuple[str, str]]:
+    """The names of a busy and an idle container, removed after the test: the busy loop would
+    otherwise spin one of the machine's cores until the session ends."""
+    names = sandbox.name("stats-busy"), sandbox.name("stats-idle")
+    yield names
+    for name in names:
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(name, force=True)
+
+
 def test_stats_one_snapshot_like_docker_stats(
-    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient
+    bot: BotDriver, sandbox: Sandbox, api: docker.APIClient, stats_pair: tuple[str, str]
 ) -> None:
-    busy, idle = sandbox.name("stats-busy"), sandbox.name("stats-idle")
+    busy, idle = stats_pair
     bot.ok(f"run -d --name {busy} {sandbox.label_args()} {TEST_IMAGE} {_BUSY}")
     bot.ok(f"run -d --name {idle} {sandbox.label_args()} -m 64m {TEST_IMAGE} sleep 300")
 
