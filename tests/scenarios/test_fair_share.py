@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -116,14 +117,20 @@ def test_the_rate_limit_holds_at_every_way_in(sandbox: Sandbox, fake_slack: Fake
 
 
 def test_one_persons_45_runs_leave_room_for_anothers_ps(
-    sandbox: Sandbox, fake_slack: FakeSlack
+    sandbox: Sandbox, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
     """The finding: one person's burst made the engine "busy" for everybody. Now the flood
     is cut to its share (the rate limit, then a quarter of the queue and 3 of the 4 workers),
     and the other person's ps is answered before any of the flood's runs has finished."""
-    service = serve_bot(sandbox, fake_slack)  # defaults: 30 a minute, 4 workers, queue 50
+    # Each run waits for the test's go (a file in a folder it mounts), not for time to pass:
+    # none can finish before the other person is answered, and all finish at once after.
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    # Defaults (30 a minute, 4 workers, queue 50); the gate is the one host path allowed.
+    service = serve_bot(sandbox, fake_slack, run_policy={"host_path_allowlist": [str(gate)]})
     bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
-    run = f"run --rm {sandbox.label_args()} {TEST_IMAGE} sleep 4"
+    wait = "until [ -e /gate/go ]; do sleep 0.05; done"
+    run = f"run --rm {sandbox.label_args()} -v {gate}:/gate:ro {TEST_IMAGE} sh -c '{wait}'"
     try:
         with ThreadPoolExecutor(max_workers=45) as pool:
             acks = list(
@@ -138,6 +145,7 @@ def test_one_persons_45_runs_leave_room_for_anothers_ps(
         assert bot.command("ps -a", user_id="U0OTHER", name="other").status_code == 200
         [other] = bot.responses("other")
         assert '"table"' in text_of(other) or "CONTAINER ID" in text_of(other)
+        (gate / "go").touch()
         # Of the flood's 30 taken, 15 hold their share (3 run, 12 wait): the rest are told so.
         answers = fake_slack.wait_for(
             "response", count=30, timeout=120, where=lambda c: "/run-" in c.path
@@ -152,5 +160,5 @@ def test_one_persons_45_runs_leave_room_for_anothers_ps(
     order = [call.path.rsplit("/", 1)[-1] for call in fake_slack.of("response")]
     finished_paths = {c.path.rsplit("/", 1)[-1] for c in answers if "You have" not in str(c.body)}
     before_other = order[: order.index("other")]
-    # Not one of the flood's runs (4 s each) had finished when the other person was answered.
+    # Not one of the flood's runs had finished when the other person was answered.
     assert not finished_paths & set(before_other), before_other
