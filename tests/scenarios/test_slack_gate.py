@@ -120,7 +120,7 @@ def test_a_stalled_engine_holds_only_its_own_workers(
             worker_threads=2,
             engines={
                 "local": {"url": sandbox.docker_host, "default": True},
-                "stalled": {"url": stalled, "timeout_seconds": 8},
+                "stalled": {"url": stalled, "timeout_seconds": 5},
             },
         )
         bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
