@@ -33,11 +33,13 @@ from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AccessRules, channel_refusal, has_role
 from bot.core.rate_limit import RateLimiter
+from bot.engine.directory import DockerEngineDirectory
 from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.metrics import PrometheusMetrics
+from bot.periodic import Periodic
 from bot.service.approvals import ExpirySweeper, report_tampered
 from bot.service.housekeeping import Housekeeping
 from bot.service.lost_orders import tell_lost
@@ -64,6 +66,7 @@ from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
 from bot.state.slack_events import SqlSeenEvents
+from bot.state.upgrades import SqlUpgradeJournal
 from bot.workers import EngineWorkers
 
 Clock = Callable[[], datetime]
@@ -146,6 +149,22 @@ class Backend:
     database: Engine
 
 
+log = logging.getLogger(__name__)
+
+# An upgrade under way saves its record at every check (twice a second while it settles);
+# one not saved for a minute was left by a process that stopped.
+UPGRADE_IDLE_SECONDS = 60.0
+UPGRADE_RECOVERY_SECONDS = 30.0
+
+
+def recover_upgrades(engines: EngineDirectory) -> None:
+    """Finish what stopped processes left of upgrades (exactly one container under each
+    name); what was done is logged."""
+    if isinstance(engines, DockerEngineDirectory):
+        for line in engines.recover_upgrades(idle_for=UPGRADE_IDLE_SECONDS):
+            log.warning("%s", line)
+
+
 def build_backend(
     *,
     settings: Settings,
@@ -173,6 +192,8 @@ def build_backend(
     database = open_database(
         settings.chatops_database_url, upgrade=settings.chatops_db_auto_upgrade
     )
+    if isinstance(engines, DockerEngineDirectory):
+        engines.keep_upgrades_in(SqlUpgradeJournal(engine=database))
     key = audit_key(settings.chatops_audit_key)
     audit = SqlAuditLog(engine=database, key=key)
     try:
@@ -302,6 +323,7 @@ class Front:
     notices: NoticeService | None
     health: HealthCheck
     home: HomeTab
+    upgrade_recovery: Periodic  # finishes upgrades a stopped process left
 
 
 def build_front(
@@ -388,6 +410,11 @@ def build_front(
         notices=notices,
         health=health,
         home=home,
+        upgrade_recovery=Periodic(
+            name="upgrade-recovery",
+            interval=UPGRADE_RECOVERY_SECONDS,
+            task=partial(recover_upgrades, engines),
+        ),
     )
 
 

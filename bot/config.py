@@ -143,6 +143,7 @@ def engine_directory(settings: Settings) -> DockerEngineDirectory:
             cleanup_rules=cleanup_rules(settings.cleanup),
             volume_allowlist=volume_allowlist,
             protection=protection,
+            upgrade_settle=settings.upgrades.settle_seconds,
         )
         return DockerEngineDirectory(
             engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME
@@ -157,6 +158,7 @@ def engine_directory(settings: Settings) -> DockerEngineDirectory:
             cleanup_rules=cleanup_rules(config.cleanup or settings.cleanup),
             volume_allowlist=volume_allowlist,
             protection=protection,
+            upgrade_settle=settings.upgrades.settle_seconds,
         )
         for name, config in settings.engines.items()
     }

@@ -225,6 +225,7 @@ class SlackService:
         front.sweeper.start()
         front.backend.housekeeping.start()
         front.head_publisher.start()
+        front.upgrade_recovery.start()
         if self.notices is not None:
             self.notices.start()
         if self._socket is not None:
@@ -295,6 +296,7 @@ class SlackService:
         self._metrics_server.close()
         self._front.sweeper.stop()
         self._front.backend.housekeeping.stop()
+        self._front.upgrade_recovery.stop()
         if self.notices is not None:
             self.notices.stop()
         if self._dispatch is not None:

@@ -272,6 +272,26 @@ class ApprovalSettings(BaseModel):
         return channel_id(value)
 
 
+class UpgradeSettings(BaseModel):
+    """``[upgrades]``: how ``upgrade`` and ``rollback`` verify a replacement."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # How long a replacement must run (not restarted, healthy if it has a check) before the
+    # old container goes; a container's own: the admin-only label chatops.upgrade.settle.
+    settle: str = "30s"
+
+    @field_validator("settle")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        _parses(value, lambda text: parse_duration(text, option="settle"))
+        return value
+
+    @property
+    def settle_seconds(self) -> float:
+        return parse_duration(self.settle, option="settle").total_seconds()
+
+
 class CleanupSettings(BaseModel):
     """``[cleanup]`` (defaults for every engine) or ``[engines.NAME.cleanup]`` (one engine)."""
 
@@ -463,6 +483,7 @@ class Settings(BaseSettings):
     access: AccessSettings = Field(default_factory=AccessSettings)
     run_policy: RunPolicySettings = Field(default_factory=RunPolicySettings)
     approvals: ApprovalSettings = Field(default_factory=ApprovalSettings)
+    upgrades: UpgradeSettings = Field(default_factory=UpgradeSettings)
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)

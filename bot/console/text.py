@@ -122,6 +122,10 @@ def render_result(result: results.Result, *, now: datetime) -> str:
             return _cleanup(result)
         case results.CleanupStatus():
             return table(("ENGINE", "SCHEDULE", "LAST RESULT"), list(result.engines))
+        case results.UpdateList():
+            moved = columns.update_table(result, now=now)
+            listing = [table(columns.UPDATE_HEADERS, moved)] if moved else []
+            return "\n".join([*listing, *columns.update_notes(result)])
         case _:
             assert_never(result)
 
@@ -178,7 +182,9 @@ def _action(result: results.ActionResult) -> str:
     for outcome in result.outcomes:
         if outcome.ok:
             if result.action != "rmi":
-                lines.append(outcome.target)
+                lines.append(
+                    f"{outcome.target}: {outcome.detail}" if outcome.detail else outcome.target
+                )
         else:
             lines.append(f"Error: {outcome.target}: {outcome.detail}")
     return "\n".join(lines)

@@ -102,6 +102,38 @@ class RemoveVolumes(Planned):
     force: bool = False
 
 
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpgradeContainers(Planned):
+    """``upgrade CONTAINER... [--image REF]``: planned, so the pull and the comparison happen
+    before anyone is asked; a container already on the image its reference names is said to
+    be up to date and nobody is asked anything."""
+
+    access: ClassVar[Access] = Access(action="upgrade", permission=Permission.DESTRUCTIVE)
+
+    containers: tuple[str, ...]
+    image: ImageReference | None = None  # None: each container's own reference
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RollbackContainer(Planned):
+    """``rollback CONTAINER``: back to the image the last upgrade replaced, verified the same
+    way."""
+
+    access: ClassVar[Access] = Access(action="rollback", permission=Permission.DESTRUCTIVE)
+
+    container: str
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListUpdates:
+    """``updates``: running containers whose tag moved in its registry (read, no pull)."""
+
+    access: ClassVar[Access] = Access(action="updates", permission=Permission.READ)
+
+
 class PortProtocol(StrEnum):
     TCP = "tcp"
     UDP = "udp"
@@ -473,6 +505,9 @@ EngineOperation = (
     | Pull
     | RemoveImages
     | RemoveVolumes
+    | UpgradeContainers
+    | RollbackContainer
+    | ListUpdates
     | PruneContainers
     | PruneImages
     | Cleanup
@@ -498,6 +533,7 @@ READ_ONLY_OPERATIONS = (
     ListVolumes,
     ListNetworks,
     ShowEvents,
+    ListUpdates,
 )
 
 

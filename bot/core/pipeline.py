@@ -38,6 +38,7 @@ from bot.core.results import (
     CleanupStatus,
     PruneResult,
     Result,
+    TargetOutcome,
 )
 from bot.core.single_flight import SingleFlight
 from bot.core.trace_ids import current_trace_id
@@ -149,6 +150,15 @@ class Pipeline:
         if self._approvals is None:
             raise ApprovalRequired(f"Not run: {reason}, and approvals are not set up here.")
         plan = self._approvals.plan(command, engine=engine)
+        if not plan.items and plan.unchanged:
+            # Already as asked (an upgrade with nothing newer): nobody is asked anything.
+            return ActionResult(
+                action=plan.action,
+                outcomes=tuple(
+                    TargetOutcome(target=target, ok=True, detail="up to date")
+                    for target in plan.unchanged
+                ),
+            )
         if not plan.items:
             # Nothing would be destroyed (a prune with nothing to prune): nothing to approve.
             pruned = ObjectKind.IMAGE if isinstance(command.operation, PruneImages) else None

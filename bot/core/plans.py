@@ -43,3 +43,6 @@ class Plan:
     force: bool = False
     volumes: bool = False
     no_prune: bool = False
+    # Targets found to need nothing (an upgrade's containers already up to date): told, never
+    # stored with the plan nor approved.
+    unchanged: tuple[str, ...] = ()

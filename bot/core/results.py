@@ -320,6 +320,26 @@ class CleanupStatus:
     engines: tuple[tuple[str, str, str], ...]  # (engine, schedule and next run, last result)
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpdateRow:
+    """A running container whose tag now names another image in its registry."""
+
+    container: str  # its name
+    reference: str  # the tag it follows
+    current_digest: str | None  # what it runs, as that repository knows it; None: never pushed
+    available_digest: str  # what the tag names now
+    current_created: datetime | None = None  # when the image it runs was built
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpdateList:
+    """``updates``: the moved tags, and the registries that could not be asked."""
+
+    rows: tuple[UpdateRow, ...]
+    failures: tuple[tuple[str, str], ...] = ()  # (reference, why)
+    checked: int = 0  # containers whose registry answered
+
+
 Result = (
     ContainerList
     | ImageList
@@ -343,4 +363,5 @@ Result = (
     | AuditList
     | CleanupReport
     | CleanupStatus
+    | UpdateList
 )

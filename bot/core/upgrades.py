@@ -98,8 +98,10 @@ class UpgradeJournal(Protocol):
         """Write the record's phase, replacement ID and reason."""
         ...
 
-    def unfinished(self, engine: str) -> list[UpgradeRecord]:
-        """Records on ``engine`` not in a final phase, oldest first."""
+    def unfinished(self, engine: str, *, idle_for: float = 0.0) -> list[UpgradeRecord]:
+        """Records on ``engine`` not in a final phase, oldest first; with ``idle_for``, only
+        those not saved for that many seconds (their process stopped: an upgrade under way
+        saves its record at every check)."""
         ...
 
     def last_done(self, engine: str, name: str) -> UpgradeRecord | None:
@@ -128,7 +130,8 @@ class InMemoryUpgradeJournal:
         with self._lock:
             self._records[record.id - 1] = record
 
-    def unfinished(self, engine: str) -> list[UpgradeRecord]:
+    def unfinished(self, engine: str, *, idle_for: float = 0.0) -> list[UpgradeRecord]:
+        # One process: whatever is unfinished is idle (tests kill an upgrade by raising).
         with self._lock:
             return [r for r in self._records if r.engine == engine and r.phase not in FINAL_PHASES]
 

@@ -3,8 +3,9 @@ settings; nothing here reads them)."""
 
 from __future__ import annotations
 
+from bot.core.upgrades import UpgradeJournal
 from bot.engine.docker_engine import DockerEngine
-from bot.errors import UnknownEngine
+from bot.errors import ChatOpsError, UnknownEngine
 
 DEFAULT_ENGINE_NAME = "default"
 
@@ -30,6 +31,24 @@ class DockerEngineDirectory:
     @property
     def default(self) -> str:
         return self._default
+
+    def keep_upgrades_in(self, journal: UpgradeJournal) -> None:
+        """Every engine records its upgrades in ``journal`` (the database)."""
+        for engine in self._engines.values():
+            engine.keep_upgrades_in(journal)
+
+    def recover_upgrades(self, *, idle_for: float) -> list[str]:
+        """Finish what stopped processes left of upgrades; what was done, for the log (an
+        engine that does not answer is tried again next time)."""
+        done = []
+        for engine in self._engines.values():
+            try:
+                finished = engine.recover_upgrades(idle_for=idle_for)
+            except ChatOpsError as err:
+                done.append(f"{engine.name}: upgrades not checked: {err}")
+                continue
+            done += [f"{engine.name}: upgrade #{r.id} of {r.name}: {r.phase}" for r in finished]
+        return done
 
     def close(self) -> None:
         for engine in self._engines.values():

@@ -32,7 +32,8 @@ from bot.core.notices.events import ContainerBrief, NoticeDetails
 from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import ObjectKind, Plan
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection, is_protected
-from bot.engine import events, housekeeping, mapping, planning
+from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal, UpgradeRecord
+from bot.engine import events, housekeeping, mapping, planning, updates, upgrade
 from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.translate import api_error, engine_errors
@@ -95,6 +96,7 @@ class DockerEngine:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         volume_allowlist: tuple[str, ...] = (),
         protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
+        upgrade_settle: float = 30.0,
     ) -> None:
         self._name = name
         # Existing named volumes `run` may mount although the bot did not make them.
@@ -113,6 +115,10 @@ class DockerEngine:
         self._api: docker.APIClient | None = None
         self._lock = threading.Lock()
         self._environments = ListedEnvironments()  # what `ps` redacts from commands
+        # How long a replacement must hold; where upgrades are recorded (the database's
+        # journal once the composition root has opened it: keep_upgrades_in).
+        self._upgrade_settle = upgrade_settle
+        self._upgrades: UpgradeJournal = InMemoryUpgradeJournal()
 
     @property
     def name(self) -> str:
@@ -181,6 +187,8 @@ class DockerEngine:
                     return self._prune_images(operation)
                 case operations.Cleanup():
                     return run_cleanup(self, dry_run=operation.dry_run)
+                case operations.ListUpdates():
+                    return self._updates()
                 case _:
                     assert_never(operation)
 
@@ -193,12 +201,35 @@ class DockerEngine:
                 self._cleanup_rules,
                 now=self._clock(),
                 protection=self._protection,
+                engine=self._name,
+                upgrades=self._upgrades,
             )
 
     def execute_plan(self, plan: Plan) -> results.ActionResult:
-        """Destroy exactly the planned objects, or nothing if any of them changed."""
+        """Destroy exactly the planned objects, or nothing if any of them changed; an upgrade
+        or rollback plan replaces its containers, each verified or put back."""
         with self._errors():
+            if plan.action in (upgrade.UPGRADE, upgrade.ROLLBACK):
+                return upgrade.execute_upgrade_plan(
+                    self._client(),
+                    plan,
+                    engine=self._name,
+                    journal=self._upgrades,
+                    settle=self._upgrade_settle,
+                )
             return planning.execute_plan(self._client(), plan, engine=self._name)
+
+    def keep_upgrades_in(self, journal: UpgradeJournal) -> None:
+        """Record upgrades in ``journal`` (the database), set once at start-up."""
+        self._upgrades = journal
+
+    def recover_upgrades(self, *, idle_for: float) -> list[UpgradeRecord]:
+        """Finish the upgrades a stopped bot left on this engine, those not saved for
+        ``idle_for`` seconds (see ``bot.core.upgrades``)."""
+        with self._errors():
+            return upgrade.ContainerUpgrader(
+                api=self._client(), engine=self._name, journal=self._upgrades
+            ).recover(idle_for=idle_for)
 
     def plan_cleanup(self) -> Plan:
         """What housekeeping would remove now."""
@@ -843,6 +874,32 @@ class DockerEngine:
                 f"{op.container}"
             )
         return results.PortList(container=op.container, ports=chosen, selected=True)
+
+    def _updates(self) -> results.UpdateList:
+        api = self._client()
+        running = [
+            api.inspect_container(doc["Id"])
+            for doc in api.containers()
+            if listable(doc, self._protection)
+        ]
+        images = {}
+        for doc in running:
+            with contextlib.suppress(docker.errors.NotFound):
+                images[doc["Image"]] = api.inspect_image(doc["Image"])
+        found = updates.check_updates(
+            containers=running, images=images, read_digest=updates.engine_digest_reader(api)
+        )
+        rows = tuple(
+            results.UpdateRow(
+                container=u.name,
+                reference=u.reference,
+                current_digest=u.current_digest,
+                available_digest=u.available_digest,
+                current_created=u.current_created,
+            )
+            for u in found.updates
+        )
+        return results.UpdateList(rows=rows, failures=found.failures, checked=found.checked)
 
     def _volumes(self, op: operations.ListVolumes) -> results.VolumeList:
         answer = self._client().volumes(filters=operations.filters_as_dict(op.filters) or None)

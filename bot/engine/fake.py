@@ -271,6 +271,9 @@ class FakeEngine:
                 return self._prune_images(operation)
             case operations.Cleanup():
                 return run_cleanup(self, dry_run=operation.dry_run)
+            case operations.ListUpdates():
+                running = [c for c in self.containers.values() if c.state == "running"]
+                return results.UpdateList(rows=(), checked=len(running))
             case _:
                 assert_never(operation)
 
@@ -609,6 +612,13 @@ class FakeEngine:
                         return Plan(
                             action=operation.access.action, items=items, force=operation.force
                         )
+                    case operations.UpgradeContainers():
+                        # The fake has no registry: no image it holds ever moves.
+                        names = tuple(self.container(t).name for t in operation.containers)
+                        return Plan(action="upgrade", items=(), unchanged=names)
+                    case operations.RollbackContainer():
+                        container = self.container(operation.container)
+                        raise Conflict(f"{container.name} has no upgrade to roll back.")
                     case _:
                         assert_never(operation)
         raise EngineError(f"`{operation}` needs no approval plan.")
@@ -616,6 +626,12 @@ class FakeEngine:
     def execute_plan(self, plan: Plan) -> results.ActionResult:
         if plan.action == CLEANUP:
             return cleanup_result(self.apply_cleanup(plan))
+        if not plan.items and plan.unchanged:
+            up_to_date = (
+                results.TargetOutcome(target=t, ok=True, detail="up to date")
+                for t in plan.unchanged
+            )
+            return results.ActionResult(action=plan.action, outcomes=tuple(up_to_date))
         refuse_changed(
             [change for item in plan.items if (change := item_change(item, self._current_id(item)))]
         )

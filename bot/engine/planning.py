@@ -21,15 +21,19 @@ from bot.core.operations import (
     PruneImages,
     RemoveImages,
     RemoveVolumes,
+    RollbackContainer,
+    UpgradeContainers,
     filters_as_dict,
 )
 from bot.core.parsing.units import parse_point_in_time
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection
 from bot.core.results import ActionResult, TargetOutcome
+from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal
 from bot.engine.exact import item_change, refuse_changed
 from bot.engine.housekeeping import apply_cleanup, plan_cleanup
 from bot.engine.protection import checked_container, checked_volume, listable
+from bot.engine.upgrade import plan_rollback, plan_upgrade
 from bot.errors import Conflict, EngineError, PlanChanged
 
 
@@ -40,6 +44,8 @@ def make_plan(
     *,
     now: datetime | None = None,
     protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
+    engine: str = "",
+    upgrades: UpgradeJournal | None = None,
 ) -> Plan:
     """The exact objects ``operation`` would destroy now (``now``: the cleanup's clock).
     A protected container named in ``rm`` refuses the whole plan before anyone is asked;
@@ -90,6 +96,19 @@ def make_plan(
                 case RemoveVolumes():
                     items = tuple(_volume_item(api, n, protection) for n in operation.volumes)
                     return Plan(action=operation.access.action, items=items, force=operation.force)
+                case UpgradeContainers():
+                    image = operation.image.familiar() if operation.image else None
+                    return plan_upgrade(
+                        api, containers=operation.containers, image=image, protection=protection
+                    )
+                case RollbackContainer():
+                    return plan_rollback(
+                        api,
+                        container=operation.container,
+                        engine=engine,
+                        journal=upgrades or InMemoryUpgradeJournal(),
+                        protection=protection,
+                    )
                 case _:
                     assert_never(operation)
     raise EngineError(f"`{operation}` needs no approval plan.")

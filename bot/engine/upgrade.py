@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -20,7 +21,12 @@ from typing import Any
 import docker
 import docker.errors
 
+from bot.core.humanize import short_id
+from bot.core.parsing.units import parse_duration
+from bot.core.plans import ObjectKind, Plan, PlanItem
+from bot.core.protection import Protection
 from bot.core.redaction import redact, redacted_tail, secret_values
+from bot.core.results import ActionResult, TargetOutcome
 from bot.core.upgrades import (
     Recovery,
     UpgradeJournal,
@@ -28,7 +34,9 @@ from bot.core.upgrades import (
     UpgradeRecord,
     recovery_for,
 )
+from bot.engine.protection import checked_container, labels_of
 from bot.engine.recreate import replacement
+from bot.errors import ChatOpsError, Conflict, PlanChanged, PullFailed, UpgradeInProgress
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +109,12 @@ class ContainerUpgrader:
         self._remove_old(record)
         return UpgradeOutcome(record=self._set(record, UpgradePhase.DONE), settled_after=settled)
 
-    def recover(self) -> list[UpgradeRecord]:
-        """Finish every upgrade a stopped bot left on this engine; returns them as finished."""
+    def recover(self, *, idle_for: float = 0.0) -> list[UpgradeRecord]:
+        """Finish every upgrade a stopped bot left on this engine (with ``idle_for``: only
+        records not saved for that long, so another replica's upgrade under way is left
+        alone); returns them as finished."""
         finished = []
-        for record in self._journal.unfinished(self._engine):
+        for record in self._journal.unfinished(self._engine, idle_for=idle_for):
             match recovery_for(record.phase):
                 case Recovery.PUT_BACK:
                     why = record.reason or "the bot stopped before the upgrade was verified"
@@ -179,6 +189,7 @@ class ContainerUpgrader:
                 return self._reason(record, problem, health, secrets), 0.0
             if elapsed >= settle and status in (None, "healthy"):
                 return "", elapsed
+            self._journal.save(record)  # still under way: never taken for a stopped one's
             self._sleep(self._poll)
 
     def _reason(
@@ -245,3 +256,163 @@ def _explanation(err: docker.errors.DockerException) -> str:
     if isinstance(err, docker.errors.APIError):
         return str(err.explanation or err)
     return str(err)
+
+
+# --- Plans: what an upgrade or a rollback will do, made before anyone is asked -------------
+
+UPGRADE = "upgrade"
+ROLLBACK = "rollback"
+EXCLUDED_LABEL = "chatops.upgrade"  # "false": never upgraded from chat (an admin's label)
+SETTLE_LABEL = "chatops.upgrade.settle"  # a duration: this container's settle time
+ROLLBACK_REPOSITORY = "chatops-rollback"  # the tag that keeps a replaced image for rollback
+
+
+def plan_upgrade(
+    api: docker.APIClient,
+    *,
+    containers: tuple[str, ...],
+    image: str | None,
+    protection: Protection,
+) -> Plan:
+    """Pull each container's reference (or ``image``) and compare: a container already on
+    the image the reference names is unchanged; the others are planned, old -> new."""
+    items, unchanged, pulled = [], [], set()
+    for target in containers:
+        doc = checked_container(api, target, protection)
+        name = str(doc["Name"]).lstrip("/")
+        labels = labels_of(doc)
+        if labels.get(EXCLUDED_LABEL, "").strip().lower() == "false":
+            raise Conflict(f"{name} is kept from upgrades (label {EXCLUDED_LABEL}=false).")
+        reference = image or str(doc["Config"].get("Image") or "")
+        if not reference or reference.startswith("sha256:") or reference == doc["Image"]:
+            raise Conflict(
+                f"{name} was created from an image ID, not a reference: name the image to "
+                "upgrade to with `--image REF`."
+            )
+        if reference not in pulled:
+            _pull(api, reference)
+            pulled.add(reference)
+        new = api.inspect_image(reference)
+        if new["Id"] == doc["Image"]:
+            unchanged.append(name)
+            continue
+        old = api.inspect_image(doc["Image"])
+        items.append(_item(doc, name, reference, old, new))
+    return Plan(action=UPGRADE, items=tuple(items), unchanged=tuple(unchanged))
+
+
+def plan_rollback(
+    api: docker.APIClient,
+    *,
+    container: str,
+    engine: str,
+    journal: UpgradeJournal,
+    protection: Protection,
+) -> Plan:
+    """Back to the image the last upgrade of ``container`` replaced."""
+    doc = checked_container(api, container, protection)
+    name = str(doc["Name"]).lstrip("/")
+    last = journal.last_done(engine, name)
+    if last is None or last.new_id != doc["Id"]:
+        raise Conflict(f"{name} has no upgrade to roll back (the last one replaced another).")
+    try:
+        old = api.inspect_image(last.old_image_id)
+    except docker.errors.NotFound:
+        raise Conflict(f"The image {name} ran before its upgrade is gone.") from None
+    new = api.inspect_image(doc["Image"])
+    return Plan(action=ROLLBACK, items=(_item(doc, name, last.old_image_id, new, old),))
+
+
+def _item(
+    doc: dict[str, Any], name: str, reference: str, old: dict[str, Any], new: dict[str, Any]
+) -> PlanItem:
+    def image(image_doc: dict[str, Any]) -> str:
+        digests = [d.partition("@")[2] for d in image_doc.get("RepoDigests") or ()]
+        digest = f", {digests[0].partition(':')[2][:12]}" if digests else ""
+        built = str(image_doc.get("Created") or "")[:10]
+        return f"{short_id(str(image_doc['Id']))} ({built}{digest})"
+
+    return PlanItem(
+        kind=ObjectKind.CONTAINER,
+        id=str(doc["Id"]),
+        target=name,
+        description=f"{name}: {reference} {image(old)} -> {image(new)}",
+        # What must not change before it runs: the image the container runs, and the one the
+        # reference names (the reference itself last: it may not hold a space).
+        marker=f"{old['Id']} {new['Id']} {reference}",
+    )
+
+
+def _pull(api: docker.APIClient, reference: str) -> None:
+    repository, _, tag = reference.rpartition(":")
+    if "/" in tag or not repository:
+        repository, tag = reference, "latest"
+    try:
+        for event in api.pull(repository, tag=tag, stream=True, decode=True):
+            if "error" in event:
+                detail = (event.get("errorDetail") or {}).get("message") or event["error"]
+                raise PullFailed(f"Pull of {reference} failed: {detail}")
+    except docker.errors.APIError as err:
+        raise PullFailed(f"Pull of {reference} failed: {_explanation(err)}") from None
+
+
+def execute_upgrade_plan(
+    api: docker.APIClient,
+    plan: Plan,
+    *,
+    engine: str,
+    journal: UpgradeJournal,
+    settle: float,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ActionResult:
+    """Run an upgrade or rollback plan, container by container; each verified or put back."""
+    upgrader = ContainerUpgrader(api=api, engine=engine, journal=journal, clock=clock, sleep=sleep)
+    outcomes = [TargetOutcome(target=name, ok=True, detail="up to date") for name in plan.unchanged]
+    for item in plan.items:
+        old_image, new_image, reference = item.marker.split(" ", 2)
+        try:
+            doc = api.inspect_container(item.id)
+            if doc["Image"] != old_image or api.inspect_image(reference)["Id"] != new_image:
+                raise PlanChanged(
+                    f"{item.target} changed since it was planned (its image, or what "
+                    f"{reference} names): ask again."
+                )
+            seconds = _settle_of(labels_of(doc), settle)
+            outcome = upgrader.upgrade(container_id=item.id, image=reference, settle=seconds)
+            record = outcome.record
+        except (PlanChanged, UpgradeInProgress) as err:
+            outcomes.append(TargetOutcome(target=item.target, ok=False, detail=str(err)))
+            continue
+        except docker.errors.DockerException as err:
+            detail = f"nothing was changed: {_explanation(err)}"
+            outcomes.append(TargetOutcome(target=item.target, ok=False, detail=detail))
+            continue
+        if outcome.upgraded:
+            _keep_for_rollback(api, record)
+            detail = (
+                f"{short_id(record.old_image_id)} -> {short_id(record.new_image_id)}, "
+                f"held for {outcome.settled_after:.0f} s"
+            )
+            outcomes.append(TargetOutcome(target=item.target, ok=True, detail=detail))
+        else:
+            detail = f"rolled back: {record.reason}"
+            outcomes.append(TargetOutcome(target=item.target, ok=False, detail=detail))
+    return ActionResult(action=plan.action, outcomes=tuple(outcomes))
+
+
+def _settle_of(labels: dict[str, str], default: float) -> float:
+    text = labels.get(SETTLE_LABEL)
+    if not text:
+        return default
+    try:
+        return parse_duration(text.strip(), option=SETTLE_LABEL).total_seconds()
+    except ChatOpsError:
+        return default
+
+
+def _keep_for_rollback(api: docker.APIClient, record: UpgradeRecord) -> None:
+    """A tag on the replaced image, so that no prune takes it while a rollback may need it."""
+    tag = re.sub(r"[^A-Za-z0-9_.-]", "-", record.name)[:100] + "-" + record.old_image_id[7:19]
+    with contextlib.suppress(docker.errors.DockerException):
+        api.tag(record.old_image_id, ROLLBACK_REPOSITORY, tag)

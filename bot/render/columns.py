@@ -17,6 +17,7 @@ from bot.core.results import (
     StatsResult,
     StatsRow,
     TopResult,
+    UpdateList,
     VolumeList,
 )
 from bot.render.humanize import ago, binary_size, ellipsis, human_size, short_id
@@ -222,3 +223,34 @@ def event_line(event: EngineEvent) -> str:
         line += " (" + ", ".join(f"{key}={value}" for key, value in event.attributes) + ")"
     # One event a line, whatever a label or name holds: the lines are cut and kept by line.
     return " ".join(line.splitlines())
+
+
+UPDATE_HEADERS: tuple[str, ...] = ("CONTAINER", "TAG", "RUNS", "AVAILABLE", "BUILT")
+
+
+def _digest(digest: str | None) -> str:
+    """The first 12 hex digits of ``sha256:…``: enough to tell, as short IDs are."""
+    return digest.partition(":")[2][:12] if digest else "(never pushed)"
+
+
+def update_table(result: UpdateList, *, now: datetime) -> list[tuple[str, ...]]:
+    return [
+        (
+            row.container,
+            row.reference,
+            _digest(row.current_digest),
+            _digest(row.available_digest),
+            ago(row.current_created, now=now) if row.current_created else "",
+        )
+        for row in result.rows
+    ]
+
+
+def update_notes(result: UpdateList) -> list[str]:
+    """What the listing leaves out: registries that failed, or that nothing moved."""
+    notes = [
+        f"{reference}: its registry did not answer ({why})" for reference, why in result.failures
+    ]
+    if not result.rows:
+        notes.insert(0, f"No tag moved ({result.checked} container(s) checked).")
+    return notes

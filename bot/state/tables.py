@@ -158,4 +158,5 @@ upgrades = Table(
     Column("new_id", String(64)),
     Column("reason", Text, nullable=False, default=""),
     Column("active", String(200), unique=True),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
 )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -17,11 +19,14 @@ from bot.state.tables import upgrades
 class SqlUpgradeJournal:
     """Upgrade records; one unfinished upgrade per container, across replicas."""
 
-    def __init__(self, *, engine: Engine) -> None:
+    def __init__(
+        self, *, engine: Engine, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self._db = engine
+        self._clock = clock
 
     def begin(self, record: UpgradeRecord) -> UpgradeRecord:
-        values = _values(record) | {"active": _active(record)}
+        values = _values(record) | {"active": _active(record), "saved_at": self._clock()}
         try:
             with self._db.begin() as connection:
                 new_id = connection.execute(
@@ -42,14 +47,17 @@ class SqlUpgradeJournal:
                     new_id=record.new_id,
                     reason=record.reason,
                     active=active,
+                    saved_at=self._clock(),
                 )
             )
 
-    def unfinished(self, engine: str) -> list[UpgradeRecord]:
+    def unfinished(self, engine: str, *, idle_for: float = 0.0) -> list[UpgradeRecord]:
+        cutoff = self._clock() - timedelta(seconds=idle_for)
         with self._db.connect() as connection:
             rows = connection.execute(
                 select(upgrades)
                 .where(upgrades.c.engine == engine, upgrades.c.active.is_not(None))
+                .where(upgrades.c.saved_at <= cutoff)
                 .order_by(upgrades.c.id)
             ).all()
         return [_record(row) for row in rows]

@@ -9,6 +9,7 @@ blocks something the bot needs fails here.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import re
@@ -26,7 +27,7 @@ import pytest
 from bot.config import engine_directory
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
-from bot.core.results import EventList, RunResult
+from bot.core.results import ActionResult, EventList, RunResult, UpdateList
 from tests.conftest import REPO, TEST_IMAGE, BotDriver, Sandbox, make_settings
 from tests.serving import free_port
 
@@ -81,7 +82,9 @@ def proxy(sandbox: Sandbox) -> Iterator[str]:
 
 @pytest.fixture
 def through_proxy(proxy: str) -> Iterator[BotDriver]:
-    directory = engine_directory(make_settings(proxy, run_wait_seconds=20))
+    directory = engine_directory(
+        make_settings(proxy, run_wait_seconds=20, upgrades={"settle": "1s"})
+    )
     yield BotDriver(pipeline=Pipeline(engines=directory, policy=AllowEverything()))
     directory.close()
 
@@ -140,6 +143,49 @@ def test_every_command_works_through_the_proxy(
                 api.remove_container(leftover, force=True)
         with contextlib.suppress(docker.errors.ImageNotFound):
             api.remove_image(reference)
+
+
+def test_updates_upgrade_and_rollback_work_through_the_proxy(
+    through_proxy: BotDriver, sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    # rename, network connect, image tag and /distribution: the calls only upgrades make.
+    repository = f"{sandbox.registry}/chatops-test/proxy-upgrade-{sandbox.session}"
+    network = sandbox.name("px-upnet")
+    api.create_network(network, labels=sandbox.labels)
+    name = sandbox.name("px-upgraded")
+    try:
+        for version in ("v1", "v2"):
+            dockerfile = (
+                f"FROM {TEST_IMAGE}\nLABEL chatops-test.session={sandbox.session} v={version}\n"
+            )
+            for chunk in api.build(
+                fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", decode=True
+            ):
+                assert "error" not in chunk, chunk
+            for line in api.push(repository, tag="latest", stream=True, decode=True):
+                assert "error" not in line, line
+            if version == "v1":
+                old = api.create_container(
+                    f"{repository}:latest", ["sleep", "300"], name=name, labels=sandbox.labels
+                )["Id"]
+                api.connect_container_to_network(old, network)
+                old_image = api.inspect_container(old)["Image"]
+                api.start(old)
+        listing = through_proxy.run("updates").result
+        assert isinstance(listing, UpdateList) and [r.container for r in listing.rows] == [name]
+        done = through_proxy.run(f"upgrade {name}")
+        assert isinstance(done.result, ActionResult) and not done.result.failed, done.error
+        doc = api.inspect_container(name)
+        assert doc["Id"] != old and set(doc["NetworkSettings"]["Networks"]) == {"bridge", network}
+        kept = api.inspect_image(old_image)["RepoTags"]
+        assert any(tag.startswith("chatops-rollback:") for tag in kept), kept  # tag passed
+        back = through_proxy.run(f"rollback {name}")
+        assert isinstance(back.result, ActionResult) and not back.result.failed, back.error
+        assert api.inspect_container(name)["Image"] == api.inspect_image(old_image)["Id"]
+    finally:
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(name, force=True)
+        api.remove_network(network)
 
 
 def test_notifications_stream_through_the_proxy(

@@ -62,7 +62,7 @@ def images(api: docker.APIClient, sandbox: Sandbox) -> Iterator[dict[str, str]]:
             f"{repository}:old",
             "ENV MODE=old",
             *common,
-            "CMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; echo started old; sleep 3600 & wait\"]",
+            'CMD ["sh", "-c", "trap \'exit 0\' TERM; echo started old; sleep 3600 & wait"]',
         ),
         "new": build(
             api,
@@ -70,7 +70,7 @@ def images(api: docker.APIClient, sandbox: Sandbox) -> Iterator[dict[str, str]]:
             f"{repository}:new",
             "ENV MODE=new",
             *common,
-            "CMD [\"sh\", \"-c\", \"trap 'exit 0' TERM; echo started new; sleep 3600 & wait\"]",
+            'CMD ["sh", "-c", "trap \'exit 0\' TERM; echo started new; sleep 3600 & wait"]',
         ),
         "failing": build(
             api,

@@ -43,7 +43,15 @@ def test_access_rules() -> None:
 def test_default_access_rules() -> None:
     rules = access_rules(settings())
     assert rules.roles == {"viewer": ("*",), "operator": (), "admin": ()}
-    assert rules.required_for == ("rm", "rmi", "volume rm", "prune", "cleanup")
+    assert rules.required_for == (
+        "rm",
+        "rmi",
+        "volume rm",
+        "upgrade",
+        "rollback",
+        "prune",
+        "cleanup",
+    )
     assert rules.approvers == ("admin",) and rules.channels == ()
 
 

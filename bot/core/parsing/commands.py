@@ -423,6 +423,20 @@ def build_volume_rm(parsed: ParsedOptions, table: OptionTable) -> operations.Rem
     return operations.RemoveVolumes(volumes=volumes, force=parsed.flag("force"))
 
 
+def build_upgrade(parsed: ParsedOptions, table: OptionTable) -> operations.UpgradeContainers:
+    text = parsed.value("image")
+    image = parse_image_reference(text) if text is not None else None
+    return operations.UpgradeContainers(containers=_targets(parsed), image=image)
+
+
+def build_rollback(parsed: ParsedOptions, table: OptionTable) -> operations.RollbackContainer:
+    return operations.RollbackContainer(container=parsed.positionals[0])
+
+
+def build_updates(parsed: ParsedOptions, table: OptionTable) -> operations.ListUpdates:
+    return operations.ListUpdates()
+
+
 def build_network_ls(parsed: ParsedOptions, table: OptionTable) -> operations.ListNetworks:
     filters = _filters(parsed, table, _NETWORK_FILTERS)
     for key, value in filters:
@@ -927,6 +941,44 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         build=build_volume_rm,
         examples=("volume rm web-data", "volume rm -f old-cache old-logs"),
+    ),
+    CommandSpec(
+        name="upgrade",
+        aliases=("container upgrade",),
+        summary="Pull a container's image and replace the container if it changed: verified, "
+        "or rolled back",
+        usage="[OPTIONS] CONTAINER [CONTAINER...]",
+        min_args=1,
+        options=(
+            OptionSpec(
+                long="image",
+                takes_value=True,
+                metavar="REF",
+                help="Upgrade to this image instead of the container's own reference",
+            ),
+        ),
+        build=build_upgrade,
+        examples=("upgrade web", "upgrade --image nginx:1.27 web"),
+    ),
+    CommandSpec(
+        name="rollback",
+        aliases=("container rollback",),
+        summary="Return a container to the image its last upgrade replaced",
+        usage="CONTAINER",
+        min_args=1,
+        max_args=1,
+        options=(),
+        build=build_rollback,
+        examples=("rollback web",),
+    ),
+    CommandSpec(
+        name="updates",
+        summary="List running containers whose tag moved in its registry (no pull)",
+        usage="",
+        max_args=0,
+        options=(),
+        build=build_updates,
+        examples=("updates",),
     ),
     CommandSpec(
         name="network ls",

@@ -125,6 +125,13 @@ def operation_words(operation: operations.Operation) -> list[str]:
                 *_flags(operation.force, "-f"),
                 *_positionals(operation.volumes),
             ]
+        case operations.UpgradeContainers():
+            image = ["--image", operation.image.familiar()] if operation.image else []
+            return ["upgrade", *image, *_positionals(operation.containers)]
+        case operations.RollbackContainer():
+            return ["rollback", *_positionals((operation.container,))]
+        case operations.ListUpdates():
+            return ["updates"]
         case operations.ListNetworks():
             return [
                 "network",

@@ -66,6 +66,9 @@ _ACTION_VERBS = {
     "restart": "Restarted",
     "pause": "Paused",
     "unpause": "Unpaused",
+    "volume rm": "Removed volume",
+    "upgrade": "Upgraded",
+    "rollback": "Rolled back",
 }
 
 
@@ -327,6 +330,13 @@ def _result_blocks(
             ]
             blocks.append(section("\n".join(lines) or "No engines."))
             return "Housekeeping status"
+        case results.UpdateList():
+            rows = columns.update_table(result, now=now)
+            text = _listing("update", columns.UPDATE_HEADERS, rows, blocks, files) if rows else ""
+            notes = columns.update_notes(result)
+            if notes:
+                blocks.append(context(escape("\n".join(notes))))
+            return text or notes[0]
         case _:
             assert_never(result)
 
@@ -462,10 +472,16 @@ def _tail_with_file(file: SlackFile, blocks: list[Block], files: list[SlackFile]
 
 def _action(result: results.ActionResult, blocks: list[Block]) -> str:
     verb = _ACTION_VERBS.get(result.action, result.action)
-    done = [code(o.target) for o in result.outcomes if o.ok]
+    done = [code(o.target) for o in result.outcomes if o.ok and not o.detail]
     lines = []
     if done:
         lines.append(f":white_check_mark: {verb} {', '.join(done)}")
+    # What an action says of a target it did (an upgrade: the images and how long it took).
+    lines += [
+        f":white_check_mark: {verb} {code(o.target)}: {escape(o.detail)}"
+        for o in result.outcomes
+        if o.ok and o.detail
+    ]
     lines += [f":x: {code(o.target)}: {escape(o.detail)}" for o in result.outcomes if not o.ok]
     blocks.append(section("\n".join(lines)))
     if result.details:

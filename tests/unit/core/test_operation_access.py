@@ -82,5 +82,13 @@ def test_parsed_operations_carry_their_access(
 
 def test_destructive_actions() -> None:
     # What [approvals] required_for may name, in the order configuration errors list them.
-    assert DESTRUCTIVE_ACTIONS == ("rm", "rmi", "volume rm", "prune", "cleanup")
+    assert DESTRUCTIVE_ACTIONS == (
+        "rm",
+        "rmi",
+        "volume rm",
+        "upgrade",
+        "rollback",
+        "prune",
+        "cleanup",
+    )
     assert Cleanup(dry_run=True).access is CleanupStatusQuery.access

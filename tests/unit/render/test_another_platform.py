@@ -88,6 +88,9 @@ def render_html(result: results.Result) -> str:
             return _lines([f"{item.kind} {item.target}" for item in result.removed])
         case results.CleanupStatus():
             return _table(("ENGINE", "SCHEDULE", "LAST RESULT"), list(result.engines))
+        case results.UpdateList():
+            rows = columns.update_table(result, now=NOW)
+            return _table(columns.UPDATE_HEADERS, rows) + _lines(columns.update_notes(result))
         case _:
             assert_never(result)
 

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("new_id", sa.String(length=64), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("active", sa.String(length=200), nullable=True),
+        sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("active"),
     )

@@ -1,0 +1,173 @@
+"""`updates`, `upgrade` and `rollback` as chat asks for them, on the private engine and
+registry: the moved tag is seen, the upgrade waits for an approver and then replaces the
+container, an up-to-date one asks nobody, and rollback returns to the replaced image."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import docker
+import pytest
+
+from bot.config import configured_policy
+from bot.core.approvals import ApprovalRules, ApprovalService
+from bot.core.pipeline import Pipeline, Reply
+from bot.core.policy import Actor
+from bot.core.results import ActionResult, ApprovalRequested, UpdateList
+from bot.engine.directory import DockerEngineDirectory
+from bot.engine.docker_engine import DockerEngine, EngineLimits
+from bot.errors import Conflict
+from bot.state.approvals import SqlApprovalRepository
+from bot.state.database import open_database
+from tests.conftest import AUDIT_KEY, TEST_IMAGE, Sandbox, make_settings
+
+ADMIN = Actor(user_id="U0ADMIN", channel_id="C0OPS")
+OPERATOR = Actor(user_id="U0OPS", channel_id="C0OPS")
+
+
+class ChatBot:
+    """The pipeline as chat drives it, with the default approvals, and a 1 s settle."""
+
+    def __init__(self, *, sandbox: Sandbox, database: str) -> None:
+        settings = make_settings(
+            sandbox.docker_host,
+            roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
+            approvals={"approvers": ["admin"]},
+        )
+        engine = DockerEngine(
+            name="default", url=sandbox.docker_host, limits=EngineLimits(), upgrade_settle=1.0
+        )
+        self.engines = DockerEngineDirectory(engines={"default": engine}, default="default")
+        self.approvals = ApprovalService(
+            repository=SqlApprovalRepository(
+                engine=open_database(database), key=AUDIT_KEY.encode()
+            ),
+            planner_for=self.engines.get,
+            rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
+            has_role=lambda role, user, groups: role == "admin" and user == ADMIN.user_id,
+            clock=lambda: datetime.now(UTC),
+        )
+        self.pipeline = Pipeline(
+            engines=self.engines, policy=configured_policy(settings), approvals=self.approvals
+        )
+
+    def ask(self, text: str, actor: Actor = OPERATOR) -> Reply:
+        return self.pipeline.handle(text, actor=actor)
+
+    def approved(self, reply: Reply) -> ActionResult:
+        assert isinstance(reply.result, ApprovalRequested), reply.error
+        outcome = self.approvals.approve(
+            reply.result.record.id, user_id=ADMIN.user_id, groups=frozenset()
+        )
+        assert isinstance(outcome.result, ActionResult), outcome
+        return outcome.result
+
+
+@pytest.fixture
+def chat(sandbox: Sandbox, tmp_path: Path) -> Iterator[ChatBot]:
+    bot = ChatBot(sandbox=sandbox, database=f"sqlite:///{tmp_path}/state.db")
+    yield bot
+    bot.engines.close()
+
+
+def push(api: docker.APIClient, sandbox: Sandbox, repository: str, version: str) -> str:
+    """A build of ``version`` pushed as ``repository:latest``; its image ID."""
+    dockerfile = (
+        f"FROM {TEST_IMAGE}\n"
+        f"LABEL chatops-test.session={sandbox.session} version={version}\n"
+        f'CMD ["sh", "-c", "trap \'exit 0\' TERM; echo {version}; sleep 3600 & wait"]\n'
+    )
+    stream = api.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", decode=True
+    )
+    for chunk in stream:
+        assert "error" not in chunk, chunk
+    for line in api.push(repository, tag="latest", stream=True, decode=True):
+        assert "error" not in line, line
+    return str(api.inspect_image(f"{repository}:latest")["Id"])
+
+
+@pytest.fixture
+def moved(api: docker.APIClient, sandbox: Sandbox) -> Callable[..., tuple[str, str, str]]:
+    """A container running v1 of a tag that now names v2: (name, v1 ID, v2 ID)."""
+
+    def make(*, move: bool = True, **labels: str) -> tuple[str, str, str]:
+        repository = f"{sandbox.registry}/chatops-test/upc-{sandbox.session}-{uuid.uuid4().hex[:6]}"
+        first = push(api, sandbox, repository, "v1")
+        name = sandbox.name(f"upc-{uuid.uuid4().hex[:6]}")
+        created = api.create_container(
+            f"{repository}:latest", name=name, labels=sandbox.labels | labels
+        )
+        api.start(created["Id"])
+        second = push(api, sandbox, repository, "v2") if move else first
+        return name, first, second
+
+    return make
+
+
+def running_image(api: docker.APIClient, name: str) -> str:
+    doc = api.inspect_container(name)
+    assert doc["State"]["Running"]
+    return str(doc["Image"])
+
+
+def test_updates_then_an_approved_upgrade_then_a_rollback(
+    chat: ChatBot, api: docker.APIClient, moved: Callable[..., tuple[str, str, str]]
+) -> None:
+    name, first, second = moved()
+    listing = chat.ask("updates").result
+    assert isinstance(listing, UpdateList)
+    assert name in [row.container for row in listing.rows]
+
+    asked = chat.ask(f"upgrade {name}")
+    assert isinstance(asked.result, ApprovalRequested)
+    [item] = asked.result.record.plan.items
+    assert item.description.startswith(f"{name}: ") and " -> " in item.description
+    assert running_image(api, name) == first  # nothing happens before the approval
+
+    done = chat.approved(asked)
+    assert [(o.target, o.ok) for o in done.outcomes] == [(name, True)], done
+    assert "held for" in done.outcomes[0].detail
+    assert running_image(api, name) == second
+    assert chat.ask(f"upgrade {name}").result == ActionResult(
+        action="upgrade",
+        outcomes=(done.outcomes[0].__class__(target=name, ok=True, detail="up to date"),),
+    )
+
+    back = chat.approved(chat.ask(f"rollback {name}"))
+    assert [(o.target, o.ok) for o in back.outcomes] == [(name, True)], back
+    assert running_image(api, name) == first
+
+
+def test_an_up_to_date_container_asks_nobody(
+    chat: ChatBot, moved: Callable[..., tuple[str, str, str]]
+) -> None:
+    name, _first, _second = moved(move=False)
+    reply = chat.ask(f"upgrade {name}")
+    assert isinstance(reply.result, ActionResult), reply.error  # not ApprovalRequested
+    assert [(o.target, o.detail) for o in reply.result.outcomes] == [(name, "up to date")]
+    assert chat.approvals.pending() == []
+
+
+def test_what_cannot_be_upgraded_is_told_and_nothing_changes(
+    chat: ChatBot,
+    api: docker.APIClient,
+    sandbox: Sandbox,
+    moved: Callable[..., tuple[str, str, str]],
+) -> None:
+    kept, first, _second = moved(**{"chatops.upgrade": "false"})
+    reply = chat.ask(f"upgrade {kept}")
+    assert isinstance(reply.error, Conflict) and "kept from upgrades" in str(reply.error)
+    by_id = sandbox.name(f"upc-id-{uuid.uuid4().hex[:6]}")
+    image_id = api.inspect_image(TEST_IMAGE)["Id"]
+    api.create_container(image_id, ["sleep", "300"], name=by_id, labels=sandbox.labels)
+    reply = chat.ask(f"upgrade {by_id}")
+    assert isinstance(reply.error, Conflict) and "--image" in str(reply.error)
+    reply = chat.ask(f"rollback {kept}")
+    assert isinstance(reply.error, Conflict) and "no upgrade to roll back" in str(reply.error)
+    assert running_image(api, kept) == first
+    assert chat.approvals.pending() == []
