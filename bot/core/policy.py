@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Protocol, assert_never
 
 from bot.core.command import ParsedCommand
-from bot.core.operations import Access, Operation, Permission, Pull, RunContainer
+from bot.core.operations import Access, Operation, Permission, Pull, RunContainer, UpgradeContainers
 from bot.core.protection import reserved_label_problems
 from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 
@@ -168,6 +168,11 @@ class ConfiguredPolicy:
     def decide(self, *, actor: Actor, command: ParsedCommand, engine: str) -> Decision:
         operation = command.operation
         decision = authorize(actor=actor, access=operation.access, engine=engine, rules=self._rules)
+        if isinstance(operation, UpgradeContainers) and operation.image is not None:
+            # Judged before any approval is asked: an approver cannot allow what policy refuses.
+            refused = image_violation(operation.image, self._run_policy)
+            if refused and decision.verdict is not Verdict.DENY:
+                return _deny(refused)
         if decision.verdict is not Verdict.ALLOW:
             return decision
         # Only pull and run carry options the run policy judges; everything else is decided.

@@ -26,6 +26,7 @@ from bot.core.parsing.units import parse_duration
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.protection import Protection
 from bot.core.redaction import redact, redacted_tail, secret_values
+from bot.core.references import parse_image_reference
 from bot.core.results import ActionResult, TargetOutcome
 from bot.core.upgrades import (
     Recovery,
@@ -283,12 +284,15 @@ def plan_upgrade(
         labels = labels_of(doc)
         if labels.get(EXCLUDED_LABEL, "").strip().lower() == "false":
             raise Conflict(f"{name} is kept from upgrades (label {EXCLUDED_LABEL}=false).")
-        reference = image or str(doc["Config"].get("Image") or "")
+        own = str(doc["Config"].get("Image") or "")
+        reference = image or own
         if not reference or reference.startswith("sha256:") or reference == doc["Image"]:
             raise Conflict(
                 f"{name} was created from an image ID, not a reference: name the image to "
                 "upgrade to with `--image REF`."
             )
+        if image is not None:
+            _same_repository(api, doc, name, image)
         if reference not in pulled:
             _pull(api, reference)
             pulled.add(reference)
@@ -299,6 +303,29 @@ def plan_upgrade(
         old = api.inspect_image(doc["Image"])
         items.append(_item(doc, name, reference, old, new))
     return Plan(action=UPGRADE, items=tuple(items), unchanged=tuple(unchanged))
+
+
+def _same_repository(api: docker.APIClient, doc: dict[str, Any], name: str, image: str) -> None:
+    """``--image`` moves a container along its own repository (another tag or digest), never
+    to another image: that would run new code with whatever the container was given (its
+    mounts, its privileges), which only ``run`` and its policy may decide."""
+    wanted = parse_image_reference(image).canonical_repository
+    current = api.inspect_image(doc["Image"])
+    known = [str(doc["Config"].get("Image") or "")]
+    known += [str(entry).partition("@")[0] for entry in current.get("RepoDigests") or ()]
+    known += [str(tag) for tag in current.get("RepoTags") or ()]
+    own = set()
+    for text in known:
+        with contextlib.suppress(ChatOpsError):
+            own.add(parse_image_reference(text).canonical_repository)
+    own.discard(parse_image_reference(ROLLBACK_REPOSITORY).canonical_repository)
+    if wanted not in own:
+        shown = ", ".join(sorted(own)) or "none known"
+        raise Conflict(
+            f"`--image {image}` is another repository than {name}'s ({shown}): an upgrade "
+            "keeps a container's image and moves its version; to run another image, remove "
+            "the container and `run` that one."
+        )
 
 
 def plan_rollback(

@@ -167,7 +167,15 @@ def test_what_cannot_be_upgraded_is_told_and_nothing_changes(
     api.create_container(image_id, ["sleep", "300"], name=by_id, labels=sandbox.labels)
     reply = chat.ask(f"upgrade {by_id}")
     assert isinstance(reply.error, Conflict) and "--image" in str(reply.error)
+    name, first, _second = moved()
+    reply = chat.ask(f"upgrade --image {TEST_IMAGE} {name}")
+    assert isinstance(reply.error, Conflict) and "another repository" in str(reply.error)
+    assert running_image(api, name) == first
     reply = chat.ask(f"rollback {kept}")
     assert isinstance(reply.error, Conflict) and "no upgrade to roll back" in str(reply.error)
     assert running_image(api, kept) == first
     assert chat.approvals.pending() == []
+    # Positive control: --image along the container's own repository is planned.
+    repository = api.inspect_container(name)["Config"]["Image"].rsplit(":", 1)[0]
+    asked = chat.ask(f"upgrade --image {repository}:latest {name}")
+    assert isinstance(asked.result, ApprovalRequested), asked.error

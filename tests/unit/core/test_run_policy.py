@@ -10,6 +10,7 @@ import pytest
 from bot.config import run_policy
 from bot.core.operations import RunContainer
 from bot.core.parsing.parser import parse_command
+from bot.core.policy import AccessRules, Actor, ConfiguredPolicy, Verdict
 from bot.core.references import parse_image_reference
 from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 from bot.errors import ParseError
@@ -282,3 +283,22 @@ def test_the_process_limit_is_a_default_and_a_ceiling() -> None:
 def test_pids_limit_takes_a_positive_count(value: str) -> None:
     with pytest.raises(ParseError, match="--pids-limit"):
         parse_command(f"run --pids-limit={value} busybox")
+
+
+def test_an_upgrade_to_an_image_the_allowlist_refuses_is_denied_before_any_approval() -> None:
+    policy = ConfiguredPolicy(
+        rules=AccessRules(
+            roles={"viewer": ("*",), "operator": ("U0OPS",), "admin": ()},
+            required_for=("upgrade",),
+        ),
+        run_policy=configured(image_allowlist=["registry.example:5000/team/*"]),
+    )
+    actor = Actor(user_id="U0OPS")
+
+    def verdict(text: str) -> Verdict:
+        return policy.decide(actor=actor, command=parse_command(text), engine="default").verdict
+
+    assert verdict("upgrade --image evil/app:1 web") is Verdict.DENY
+    # Positive controls: the allowed repository, and an upgrade along the container's own.
+    assert verdict("upgrade --image registry.example:5000/team/app:2 web") is Verdict.NEEDS_APPROVAL
+    assert verdict("upgrade web") is Verdict.NEEDS_APPROVAL
