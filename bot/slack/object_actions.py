@@ -23,6 +23,7 @@ from bot.core.operations import (
     Pull,
     RemoveImages,
     ShowLogs,
+    UpgradeContainers,
 )
 from bot.core.references import parse_image_reference
 from bot.core.views import PickedObject
@@ -36,6 +37,7 @@ from bot.slack.render.object_actions import (
     CONTAINER_REMOVE_ACTION,
     CONTAINER_RESTART_ACTION,
     CONTAINER_STOP_ACTION,
+    CONTAINER_UPGRADE_ACTION,
     IMAGE_PULL_ACTION,
     IMAGE_REMOVE_ACTION,
     PICK_ACTIONS,
@@ -87,6 +89,7 @@ def card_command(action_id: str, value: str, engines: Collection[str]) -> Parsed
         CONTAINER_REMOVE_ACTION: lambda: ChangeContainers(
             action=ContainerAction.REMOVE, containers=(object_id,)
         ),
+        CONTAINER_UPGRADE_ACTION: lambda: UpgradeContainers(containers=(object_id,)),
         IMAGE_PULL_ACTION: lambda: Pull(image=parse_image_reference(data.get("ref", ""))),
         IMAGE_REMOVE_ACTION: lambda: RemoveImages(images=(object_id,)),
     }

@@ -37,6 +37,7 @@ CONTAINER_INSPECT_ACTION = "chatops_container_inspect"
 CONTAINER_RESTART_ACTION = "chatops_container_restart"
 CONTAINER_STOP_ACTION = "chatops_container_stop"
 CONTAINER_REMOVE_ACTION = "chatops_container_remove"
+CONTAINER_UPGRADE_ACTION = "chatops_container_upgrade"
 IMAGE_PULL_ACTION = "chatops_image_pull"
 IMAGE_REMOVE_ACTION = "chatops_image_remove"
 CARD_ACTIONS = (
@@ -45,6 +46,7 @@ CARD_ACTIONS = (
     CONTAINER_RESTART_ACTION,
     CONTAINER_STOP_ACTION,
     CONTAINER_REMOVE_ACTION,
+    CONTAINER_UPGRADE_ACTION,
     IMAGE_PULL_ACTION,
     IMAGE_REMOVE_ACTION,
 )
@@ -156,6 +158,13 @@ def _container_card(
         ),
         _confirmed(
             "Stop", CONTAINER_STOP_ACTION, value, f"docker stop {obj.label} on {obj.engine}"
+        ),
+        _confirmed(
+            "Upgrade",
+            CONTAINER_UPGRADE_ACTION,
+            value,
+            f"pull the image of {obj.label} on {obj.engine} and replace it if it changed "
+            "(approvals apply)",
         ),
         _confirmed(
             "Remove",

@@ -7,7 +7,14 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.operations import ChangeContainers, ContainerAction, Pull, RemoveImages, ShowLogs
+from bot.core.operations import (
+    ChangeContainers,
+    ContainerAction,
+    Pull,
+    RemoveImages,
+    ShowLogs,
+    UpgradeContainers,
+)
 from bot.slack.object_actions import card_command, picked
 from bot.slack.render.object_actions import CARD_ACTIONS, PICK_CONTAINER_ACTION
 
@@ -33,6 +40,8 @@ def test_each_button_is_the_typed_command_on_the_exact_id() -> None:
     )
     assert pull is not None and isinstance(pull.operation, Pull)
     assert str(pull.operation.image) == "nginx:1.27"
+    upgrade = card_command("chatops_container_upgrade", value(engine="prod", id=CONTAINER), ENGINES)
+    assert upgrade is not None and upgrade.operation == UpgradeContainers(containers=(CONTAINER,))
 
 
 def test_tampered_values_are_not_ours() -> None:
