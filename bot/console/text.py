@@ -126,6 +126,10 @@ def render_result(result: results.Result, *, now: datetime) -> str:
             moved = columns.update_table(result, now=now)
             listing = [table(columns.UPDATE_HEADERS, moved)] if moved else []
             return "\n".join([*listing, *columns.update_notes(result)])
+        case results.ServiceList():
+            return table(columns.SERVICE_HEADERS, columns.service_table(result))
+        case results.TaskList():
+            return table(columns.TASK_HEADERS, columns.task_table(result))
         case _:
             assert_never(result)
 

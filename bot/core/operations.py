@@ -134,6 +134,68 @@ class ListUpdates:
     access: ClassVar[Access] = Access(action="updates", permission=Permission.READ)
 
 
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListServices:
+    """``service ls``: a swarm manager's services."""
+
+    access: ClassVar[Access] = Access(action="service ls", permission=Permission.READ)
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShowServiceTasks:
+    """``service ps SERVICE``: its tasks, newest first per slot."""
+
+    access: ClassVar[Access] = Access(action="service ps", permission=Permission.READ)
+
+    service: str
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ShowServiceLogs:
+    """``service logs SERVICE``: bounded like ``logs``, redacted."""
+
+    access: ClassVar[Access] = Access(action="service logs", permission=Permission.READ)
+
+    service: str
+    tail: int = 100
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UpdateServiceImage(Planned):
+    """``service update --image REF SERVICE``: a rolling update the engine rolls back by
+    itself if a new task fails, followed to its end."""
+
+    access: ClassVar[Access] = Access(action="service update", permission=Permission.DESTRUCTIVE)
+
+    service: str
+    image: ImageReference
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ScaleService(Planned):
+    """``service scale SERVICE=N``."""
+
+    access: ClassVar[Access] = Access(action="service scale", permission=Permission.DESTRUCTIVE)
+
+    service: str
+    replicas: int
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RollbackService(Planned):
+    """``service rollback SERVICE``: back to its previous spec, as the engine keeps it."""
+
+    access: ClassVar[Access] = Access(action="service rollback", permission=Permission.DESTRUCTIVE)
+
+    service: str
+
+
 class PortProtocol(StrEnum):
     TCP = "tcp"
     UDP = "udp"
@@ -508,6 +570,12 @@ EngineOperation = (
     | UpgradeContainers
     | RollbackContainer
     | ListUpdates
+    | ListServices
+    | ShowServiceTasks
+    | ShowServiceLogs
+    | UpdateServiceImage
+    | ScaleService
+    | RollbackService
     | PruneContainers
     | PruneImages
     | Cleanup
@@ -534,6 +602,9 @@ READ_ONLY_OPERATIONS = (
     ListNetworks,
     ShowEvents,
     ListUpdates,
+    ListServices,
+    ShowServiceTasks,
+    ShowServiceLogs,
 )
 
 

@@ -17,6 +17,7 @@ class ObjectKind(StrEnum):
     CONTAINER = "container"
     IMAGE = "image"
     VOLUME = "volume"  # no ID: its name, with its creation time as the marker
+    SERVICE = "service"  # a swarm service: updated, scaled or rolled back, never removed
 
     @property
     def plural(self) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from bot.core.approval_records import ApprovalOutcomeKind, ApprovalRecord
 from bot.core.audit import AuditEntry
 from bot.core.plans import ObjectKind, PlanItem
+from bot.core.services import ServiceRow, TaskRow
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -340,6 +341,21 @@ class UpdateList:
     checked: int = 0  # containers whose registry answered
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ServiceList:
+    """``service ls``."""
+
+    rows: tuple[ServiceRow, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskList:
+    """``service ps SERVICE``."""
+
+    service: str
+    rows: tuple[TaskRow, ...]
+
+
 Result = (
     ContainerList
     | ImageList
@@ -364,4 +380,6 @@ Result = (
     | CleanupReport
     | CleanupStatus
     | UpdateList
+    | ServiceList
+    | TaskList
 )

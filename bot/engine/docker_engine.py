@@ -16,7 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, assert_never
+from typing import Any, TypeVar, assert_never
 
 import docker
 import docker.errors
@@ -33,7 +33,7 @@ from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import ObjectKind, Plan
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection, is_protected
 from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal, UpgradeRecord
-from bot.engine import events, housekeeping, mapping, planning, updates, upgrade
+from bot.engine import events, housekeeping, mapping, planning, swarm, updates, upgrade
 from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.translate import api_error, engine_errors
@@ -79,6 +79,11 @@ class EngineLimits:
     events_shown: int = MAX_EVENTS_SHOWN
     events_read: int = 10_000
     events_deadline_seconds: float = 30.0
+
+
+_T = TypeVar("_T")
+# A service's log tail, in characters (lines are bounded by logs_max_lines).
+MAX_SERVICE_LOG_CHARACTERS = 30_000
 
 
 class DockerEngine:
@@ -189,6 +194,15 @@ class DockerEngine:
                     return run_cleanup(self, dry_run=operation.dry_run)
                 case operations.ListUpdates():
                     return self._updates()
+                case operations.ListServices():
+                    return results.ServiceList(rows=self._swarm_read(lambda s: s.services()))
+                case operations.ShowServiceTasks():
+                    service = operation.service
+                    name = swarm.inspect_service(self._client(), service, engine=self._name)
+                    rows = self._swarm_read(lambda s: s.tasks(service))
+                    return results.TaskList(service=str(name["Spec"]["Name"]), rows=rows)
+                case operations.ShowServiceLogs():
+                    return self._service_logs(operation)
                 case _:
                     assert_never(operation)
 
@@ -209,6 +223,10 @@ class DockerEngine:
         """Destroy exactly the planned objects, or nothing if any of them changed; an upgrade
         or rollback plan replaces its containers, each verified or put back."""
         with self._errors():
+            if plan.action in swarm.SERVICE_ACTIONS:
+                return swarm.execute_service_change(
+                    self._client(), plan, swarm=self._swarm_services()
+                )
             if plan.action in (upgrade.UPGRADE, upgrade.ROLLBACK):
                 return upgrade.execute_upgrade_plan(
                     self._client(),
@@ -874,6 +892,32 @@ class DockerEngine:
                 f"{op.container}"
             )
         return results.PortList(container=op.container, ports=chosen, selected=True)
+
+    def _swarm_services(self) -> swarm.SwarmServices:
+        # A service's monitor period is the upgrades' settle: how long new tasks must hold.
+        return swarm.SwarmServices(api=self._client(), monitor=self._upgrade_settle)
+
+    def _swarm_read(self, read: Callable[[swarm.SwarmServices], _T]) -> _T:
+        try:
+            return read(self._swarm_services())
+        except docker.errors.APIError as err:
+            if err.status_code == 503:  # "This node is not a swarm manager"
+                raise swarm.not_a_manager(self._name) from None
+            raise
+
+    def _service_logs(self, op: operations.ShowServiceLogs) -> results.LogsResult:
+        doc = swarm.inspect_service(self._client(), op.service, engine=self._name)
+        env = ((doc["Spec"].get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Env")
+        tail = min(op.tail, self._limits.logs_max_lines)
+        text = self._swarm_read(
+            lambda s: s.logs(
+                op.service,
+                tail=tail,
+                limit=MAX_SERVICE_LOG_CHARACTERS,
+                secrets=redaction.secret_values(env or ()),
+            )
+        )
+        return results.LogsResult(container=str(doc["Spec"]["Name"]), text=text)
 
     def _updates(self) -> results.UpdateList:
         api = self._client()

@@ -274,6 +274,12 @@ class FakeEngine:
             case operations.ListUpdates():
                 running = [c for c in self.containers.values() if c.state == "running"]
                 return results.UpdateList(rows=(), checked=len(running))
+            case (
+                operations.ListServices()
+                | operations.ShowServiceTasks()
+                | operations.ShowServiceLogs()
+            ):
+                raise Conflict("This engine is not a swarm manager: it has no services.")
             case _:
                 assert_never(operation)
 
@@ -619,6 +625,12 @@ class FakeEngine:
                     case operations.RollbackContainer():
                         container = self.container(operation.container)
                         raise Conflict(f"{container.name} has no upgrade to roll back.")
+                    case (
+                        operations.UpdateServiceImage()
+                        | operations.ScaleService()
+                        | operations.RollbackService()
+                    ):
+                        raise Conflict("This engine is not a swarm manager: it has no services.")
                     case _:
                         assert_never(operation)
         raise EngineError(f"`{operation}` needs no approval plan.")
@@ -647,6 +659,8 @@ class FakeEngine:
                         self._rmi(item.id, force=plan.force)
                     case ObjectKind.VOLUME:
                         self._remove_volume(item.id)
+                    case ObjectKind.SERVICE:
+                        raise Conflict("A service is never removed by a plan.")
                     case _:
                         assert_never(item.kind)
                 outcomes.append(results.TargetOutcome(target=item.target, ok=True))
@@ -747,6 +761,8 @@ class FakeEngine:
                     return self._image(item.target).id
                 case ObjectKind.VOLUME:
                     return item.target if item.target in self.volumes else None
+                case ObjectKind.SERVICE:
+                    return None  # the fake has no swarm
                 case _:
                     assert_never(item.kind)
         except NotFound:

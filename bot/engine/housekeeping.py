@@ -26,6 +26,7 @@ from bot.core.cleanup import (
 )
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.results import CleanupReport
+from bot.errors import Conflict
 
 # Removals are mostly waiting on the engine; a few at a time finish sooner than one by one.
 _PARALLEL = 4
@@ -73,6 +74,8 @@ def apply_cleanup(api: docker.APIClient, plan: Plan, *, engine: str) -> CleanupR
                     api.remove_image(item.id)
                 case ObjectKind.VOLUME:
                     api.remove_volume(item.id)  # housekeeping plans none (yet)
+                case ObjectKind.SERVICE:
+                    raise Conflict("Housekeeping never removes a service.")
                 case _:
                     assert_never(item.kind)
             removed.append(item)

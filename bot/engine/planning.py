@@ -22,6 +22,9 @@ from bot.core.operations import (
     RemoveImages,
     RemoveVolumes,
     RollbackContainer,
+    RollbackService,
+    ScaleService,
+    UpdateServiceImage,
     UpgradeContainers,
     filters_as_dict,
 )
@@ -30,6 +33,7 @@ from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection
 from bot.core.results import ActionResult, TargetOutcome
 from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal
+from bot.engine import swarm
 from bot.engine.exact import item_change, refuse_changed
 from bot.engine.housekeeping import apply_cleanup, plan_cleanup
 from bot.engine.protection import checked_container, checked_volume, listable
@@ -109,6 +113,26 @@ def make_plan(
                         journal=upgrades or InMemoryUpgradeJournal(),
                         protection=protection,
                     )
+                case UpdateServiceImage():
+                    return swarm.plan_service_change(
+                        api,
+                        action=swarm.SERVICE_UPDATE,
+                        service=operation.service,
+                        engine=engine,
+                        image=operation.image.familiar(),
+                    )
+                case ScaleService():
+                    return swarm.plan_service_change(
+                        api,
+                        action=swarm.SERVICE_SCALE,
+                        service=operation.service,
+                        engine=engine,
+                        replicas=operation.replicas,
+                    )
+                case RollbackService():
+                    return swarm.plan_service_change(
+                        api, action=swarm.SERVICE_ROLLBACK, service=operation.service, engine=engine
+                    )
                 case _:
                     assert_never(operation)
     raise EngineError(f"`{operation}` needs no approval plan.")
@@ -132,6 +156,8 @@ def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionRes
                     _remove_planned_image(api, item, plan)
                 case ObjectKind.VOLUME:
                     api.remove_volume(item.id, force=plan.force)
+                case ObjectKind.SERVICE:
+                    raise Conflict("A service is never removed by a plan.")
                 case _:
                     assert_never(item.kind)
             outcomes.append(TargetOutcome(target=item.target, ok=True))
@@ -235,6 +261,8 @@ def _changed(api: docker.APIClient, item: PlanItem) -> str | None:
             inspect = api.inspect_image
         case ObjectKind.VOLUME:
             return _volume_change(api, item)
+        case ObjectKind.SERVICE:
+            return "a service is never removed by a plan"
         case _:
             assert_never(item.kind)
     try:

@@ -17,9 +17,11 @@ import docker
 import docker.errors
 import requests
 
+from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.redaction import redacted_tail
+from bot.core.results import ActionResult, TargetOutcome
 from bot.core.services import ServiceChange, ServiceRow, TaskRow, UpdateEnd
-from bot.errors import Conflict
+from bot.errors import Conflict, NotFound, PlanChanged, Protected
 
 _NS = 1_000_000_000
 _FINAL = {
@@ -99,7 +101,7 @@ class SwarmServices:
                     node=node,
                     desired_state=str(task.get("DesiredState") or ""),
                     current_state=str(status.get("State") or ""),
-                    error=str(status.get("Err") or ""),
+                    error=_task_error(status),
                 )
             )
         return tuple(rows)
@@ -190,6 +192,13 @@ class SwarmServices:
                 end = UpdateEnd.TIMED_OUT
                 break
             self._sleep(self._poll)
+        # The engine calls an update done once it has told its tasks; the answer waits
+        # (within the same bound) until they run, so "completed" means serving.
+        while end is not UpdateEnd.TIMED_OUT and self._clock() < deadline:
+            tasks = self.tasks(before["ID"])
+            if all(t.current_state == "running" for t in tasks if t.desired_state == "running"):
+                break
+            self._sleep(self._poll)
         errors = tuple(
             row.error
             for row in self.tasks(before["ID"])
@@ -205,7 +214,119 @@ class SwarmServices:
         )
 
 
+def _task_error(status: dict[str, Any]) -> str:
+    """The engine's words on a failed task, or its container's exit code."""
+    if status.get("Err"):
+        return str(status["Err"])
+    code = (status.get("ContainerStatus") or {}).get("ExitCode")
+    return f"exited with code {code}" if code not in (None, 0) else ""
+
+
 def _image(spec: dict[str, Any]) -> str:
     """The image a spec runs, without the digest the engine pins it by."""
     image = str(((spec.get("TaskTemplate") or {}).get("ContainerSpec") or {}).get("Image") or "")
     return image.split("@", 1)[0]
+
+
+# --- Plans: what a service change will do, made before anyone is asked --------------------
+
+SERVICE_UPDATE = "service update"
+SERVICE_SCALE = "service scale"
+SERVICE_ROLLBACK = "service rollback"
+SERVICE_ACTIONS = frozenset({SERVICE_UPDATE, SERVICE_SCALE, SERVICE_ROLLBACK})
+_PROTECTED = "chatops.protected"
+
+
+def not_a_manager(engine: str) -> Conflict:
+    return Conflict(
+        f"Engine {engine} is not a swarm manager: services are listed and changed on a "
+        "manager (`docker swarm init`, or name a manager's engine with -c)."
+    )
+
+
+def inspect_service(api: docker.APIClient, service: str, *, engine: str) -> dict[str, Any]:
+    """The service's document; a protected one (label chatops.protected=true) is refused."""
+    try:
+        doc: dict[str, Any] = api.inspect_service(service)
+    except docker.errors.NotFound:
+        raise NotFound(f"No such service: {service}") from None
+    except docker.errors.APIError as err:
+        if err.status_code == 503:
+            raise not_a_manager(engine) from None
+        raise
+    labels = doc["Spec"].get("Labels") or {}
+    if str(labels.get(_PROTECTED, "")).strip().lower() == "true":
+        raise Protected(f"Not allowed: service {doc['Spec']['Name']} is protected.")
+    return doc
+
+
+def plan_service_change(
+    api: docker.APIClient,
+    *,
+    action: str,
+    service: str,
+    engine: str,
+    image: str = "",
+    replicas: int = 0,
+) -> Plan:
+    """One service, as it is now, and what the change will make of it."""
+    doc = inspect_service(api, service, engine=engine)
+    spec = doc["Spec"]
+    name = str(spec["Name"])
+    current = _image(spec)
+    if action == SERVICE_UPDATE:
+        what, payload = f"{current} -> {image} (rolling; the engine rolls back a failure)", image
+    elif action == SERVICE_SCALE:
+        if "Replicated" not in spec.get("Mode", {}):
+            raise Conflict(f"{name} is a global service: it runs one task per node.")
+        now = spec["Mode"]["Replicated"].get("Replicas", 0)
+        what, payload = f"{now} -> {replicas} replicas", str(replicas)
+    else:
+        previous = doc.get("PreviousSpec")
+        if not previous:
+            raise Conflict(f"{name} has no previous version to go back to.")
+        what, payload = f"{current} -> {_image(previous)} (its previous spec)", "previous"
+    item = PlanItem(
+        kind=ObjectKind.SERVICE,
+        id=str(doc["ID"]),
+        target=name,
+        description=f"{name}: {what}",
+        # The service must still be at this version when the change runs.
+        marker=f"{doc['Version']['Index']} {payload}",
+    )
+    return Plan(action=action, items=(item,))
+
+
+def execute_service_change(
+    api: docker.APIClient, plan: Plan, *, swarm: SwarmServices
+) -> ActionResult:
+    """Run a planned service change, followed to its end; refused whole if the service
+    changed since the plan."""
+    outcomes = []
+    for item in plan.items:
+        version, _, payload = item.marker.partition(" ")
+        try:
+            doc = api.inspect_service(item.id)
+        except docker.errors.NotFound:
+            raise PlanChanged(f"Service {item.target} is gone since the plan.") from None
+        if str(doc["Version"]["Index"]) != version:
+            raise PlanChanged(f"Service {item.target} changed since the plan: ask again.")
+        if plan.action == SERVICE_UPDATE:
+            change = swarm.update_image(item.id, payload)
+        elif plan.action == SERVICE_SCALE:
+            change = swarm.scale(item.id, int(payload))
+        else:
+            change = swarm.rollback(item.id)
+        outcomes.append(_outcome(plan.action, change))
+    return ActionResult(action=plan.action, outcomes=tuple(outcomes))
+
+
+def _outcome(action: str, change: ServiceChange) -> TargetOutcome:
+    wanted = UpdateEnd.ROLLED_BACK if action == SERVICE_ROLLBACK else UpdateEnd.COMPLETED
+    ok = change.end is wanted
+    parts = [f"{change.end.value}" + (f": runs {change.image}" if change.image else "")]
+    if change.replicas is not None or (change.message and not ok):
+        parts.append(change.message)
+    if change.task_errors:
+        parts.append("tasks failed: " + "; ".join(change.task_errors))
+    return TargetOutcome(target=change.service, ok=ok, detail=" · ".join(parts))

@@ -14,8 +14,10 @@ from bot.core.results import (
     NetworkList,
     PortList,
     PublishedPort,
+    ServiceList,
     StatsResult,
     StatsRow,
+    TaskList,
     TopResult,
     UpdateList,
     VolumeList,
@@ -254,3 +256,37 @@ def update_notes(result: UpdateList) -> list[str]:
     if not result.rows:
         notes.insert(0, f"No tag moved ({result.checked} container(s) checked).")
     return notes
+
+
+SERVICE_HEADERS: tuple[str, ...] = ("ID", "NAME", "MODE", "REPLICAS", "IMAGE", "PORTS")
+TASK_HEADERS: tuple[str, ...] = (
+    "ID",
+    "NAME",
+    "IMAGE",
+    "NODE",
+    "DESIRED STATE",
+    "CURRENT STATE",
+    "ERROR",
+)
+
+
+def service_table(result: ServiceList) -> list[tuple[str, ...]]:
+    return [
+        (row.id[:12], row.name, row.mode, f"{row.running}/{row.desired}", row.image, row.ports)
+        for row in result.rows
+    ]
+
+
+def task_table(result: TaskList) -> list[tuple[str, ...]]:
+    return [
+        (
+            row.id[:12],
+            row.name,
+            row.image,
+            row.node,
+            row.desired_state.title(),
+            row.current_state.title(),
+            ellipsis(row.error, 60),
+        )
+        for row in result.rows
+    ]

@@ -49,6 +49,9 @@ def test_default_access_rules() -> None:
         "volume rm",
         "upgrade",
         "rollback",
+        "service update",
+        "service scale",
+        "service rollback",
         "prune",
         "cleanup",
     )

@@ -437,6 +437,54 @@ def build_updates(parsed: ParsedOptions, table: OptionTable) -> operations.ListU
     return operations.ListUpdates()
 
 
+_MAX_REPLICAS = 1000
+
+
+def _service(name: str, table: OptionTable) -> str:
+    if not _NAME.match(name) or len(name) > 63:
+        raise table.error(
+            f"Invalid service name {name[:40]!r}: letters, digits and _ . - (a name or an ID)."
+        )
+    return name
+
+
+def build_service_ls(parsed: ParsedOptions, table: OptionTable) -> operations.ListServices:
+    return operations.ListServices()
+
+
+def build_service_ps(parsed: ParsedOptions, table: OptionTable) -> operations.ShowServiceTasks:
+    return operations.ShowServiceTasks(service=_service(parsed.positionals[0], table))
+
+
+def build_service_logs(parsed: ParsedOptions, table: OptionTable) -> operations.ShowServiceLogs:
+    text = parsed.value("tail")
+    tail = 100 if text is None else parse_count(text, option="--tail", maximum=100_000)
+    return operations.ShowServiceLogs(service=_service(parsed.positionals[0], table), tail=tail)
+
+
+def build_service_update(
+    parsed: ParsedOptions, table: OptionTable
+) -> operations.UpdateServiceImage:
+    text = parsed.value("image")
+    if text is None:
+        raise table.error("`service update` changes a service's image: give `--image REF`.")
+    return operations.UpdateServiceImage(
+        service=_service(parsed.positionals[0], table), image=parse_image_reference(text)
+    )
+
+
+def build_service_scale(parsed: ParsedOptions, table: OptionTable) -> operations.ScaleService:
+    name, equals, count = parsed.positionals[0].partition("=")
+    if not equals:
+        raise table.error("Give the service and its replicas as SERVICE=N, e.g. `web=3`.")
+    replicas = parse_count(count, option="replicas", maximum=_MAX_REPLICAS)
+    return operations.ScaleService(service=_service(name, table), replicas=replicas)
+
+
+def build_service_rollback(parsed: ParsedOptions, table: OptionTable) -> operations.RollbackService:
+    return operations.RollbackService(service=_service(parsed.positionals[0], table))
+
+
 def build_network_ls(parsed: ParsedOptions, table: OptionTable) -> operations.ListNetworks:
     filters = _filters(parsed, table, _NETWORK_FILTERS)
     for key, value in filters:
@@ -979,6 +1027,71 @@ COMMANDS: tuple[CommandSpec, ...] = (
         options=(),
         build=build_updates,
         examples=("updates",),
+    ),
+    CommandSpec(
+        name="service ls",
+        aliases=("service list",),
+        summary="List a swarm manager's services",
+        usage="",
+        max_args=0,
+        options=(),
+        build=build_service_ls,
+        examples=("service ls",),
+    ),
+    CommandSpec(
+        name="service ps",
+        summary="List a service's tasks",
+        usage="SERVICE",
+        min_args=1,
+        max_args=1,
+        options=(),
+        build=build_service_ps,
+        examples=("service ps web",),
+    ),
+    CommandSpec(
+        name="service logs",
+        summary="Show a service's last log lines (bounded, never followed)",
+        usage="[OPTIONS] SERVICE",
+        min_args=1,
+        max_args=1,
+        options=(
+            OptionSpec(
+                long="tail", short="n", takes_value=True, metavar="N", help="Lines (default 100)"
+            ),
+            OptionSpec(long="follow", short="f", rejected="a chat answer cannot follow a stream"),
+        ),
+        build=build_service_logs,
+        examples=("service logs web", "service logs -n 20 web"),
+    ),
+    CommandSpec(
+        name="service update",
+        summary="Roll a service to another image; the engine rolls back a failure",
+        usage="--image REF SERVICE",
+        min_args=1,
+        max_args=1,
+        options=(OptionSpec(long="image", takes_value=True, metavar="REF", help="The new image"),),
+        build=build_service_update,
+        examples=("service update --image nginx:1.27 web",),
+    ),
+    CommandSpec(
+        name="service scale",
+        summary="Set a replicated service's number of tasks",
+        usage="SERVICE=N",
+        min_args=1,
+        max_args=1,
+        options=(),
+        build=build_service_scale,
+        examples=("service scale web=3",),
+    ),
+    CommandSpec(
+        name="service rollback",
+        summary="Return a service to its previous spec",
+        usage="SERVICE",
+        min_args=1,
+        max_args=1,
+        options=(),
+        build=build_service_rollback,
+        examples=("service rollback web",),
     ),
     CommandSpec(
         name="network ls",

@@ -132,6 +132,29 @@ def operation_words(operation: operations.Operation) -> list[str]:
             return ["rollback", *_positionals((operation.container,))]
         case operations.ListUpdates():
             return ["updates"]
+        case operations.ListServices():
+            return ["service", "ls"]
+        case operations.ShowServiceTasks():
+            return ["service", "ps", *_positionals((operation.service,))]
+        case operations.ShowServiceLogs():
+            return [
+                "service",
+                "logs",
+                "-n",
+                str(operation.tail),
+                *_positionals((operation.service,)),
+            ]
+        case operations.UpdateServiceImage():
+            wanted = operation.image.familiar()
+            return ["service", "update", "--image", wanted, *_positionals((operation.service,))]
+        case operations.ScaleService():
+            return [
+                "service",
+                "scale",
+                *_positionals((f"{operation.service}={operation.replicas}",)),
+            ]
+        case operations.RollbackService():
+            return ["service", "rollback", *_positionals((operation.service,))]
         case operations.ListNetworks():
             return [
                 "network",

@@ -13,8 +13,8 @@ from bot.core.parsing.tokens import tokenize
 from bot.errors import ParseError
 
 USAGE = "/docker [-c ENGINE] COMMAND [OPTIONS] [ARGS]   (try `/docker help`)"
-_GROUPS = ("container", "image", "system", "volume", "network")
-_READ_ONLY_GROUPS = ("system", "volume", "network")
+_GROUPS = ("container", "image", "system", "volume", "network", "service")
+_READ_ONLY_GROUPS = ("system", "volume", "network", "service")
 _INDEX = command_index()
 # Docker commands people will try that cannot work through chat, with the reason.
 _UNSUPPORTED = {

@@ -135,6 +135,8 @@ def object_card(obj: PickedObject) -> tuple[str, list[Block]]:
         case ObjectKind.VOLUME:
             # No listing offers volumes to pick (yet): the card says what it is, no buttons.
             text, buttons = f"Volume {code(label)} {where}", []
+        case ObjectKind.SERVICE:
+            text, buttons = f"Service {code(label)} {where}", []
         case _:
             assert_never(obj.kind)
     blocks: list[Block] = [section(text)]

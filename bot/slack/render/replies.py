@@ -337,6 +337,12 @@ def _result_blocks(
             if notes:
                 blocks.append(context(escape("\n".join(notes))))
             return text or notes[0]
+        case results.ServiceList():
+            rows = columns.service_table(result)
+            return _listing("service", columns.SERVICE_HEADERS, rows, blocks, files)
+        case results.TaskList():
+            rows = columns.task_table(result)
+            return _listing("task", columns.TASK_HEADERS, rows, blocks, files)
         case _:
             assert_never(result)
 

@@ -88,6 +88,9 @@ def test_destructive_actions() -> None:
         "volume rm",
         "upgrade",
         "rollback",
+        "service update",
+        "service scale",
+        "service rollback",
         "prune",
         "cleanup",
     )

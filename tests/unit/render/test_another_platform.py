@@ -91,6 +91,10 @@ def render_html(result: results.Result) -> str:
         case results.UpdateList():
             rows = columns.update_table(result, now=NOW)
             return _table(columns.UPDATE_HEADERS, rows) + _lines(columns.update_notes(result))
+        case results.ServiceList():
+            return _table(columns.SERVICE_HEADERS, columns.service_table(result))
+        case results.TaskList():
+            return _table(columns.TASK_HEADERS, columns.task_table(result))
         case _:
             assert_never(result)
 
