@@ -38,6 +38,7 @@ from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
 from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
+from bot.housekeeping.update_checks import UpdateCheckScheduler
 from bot.metrics import PrometheusMetrics
 from bot.periodic import Periodic
 from bot.service.approvals import ExpirySweeper, report_tampered
@@ -47,6 +48,7 @@ from bot.service.metrics import Metrics
 from bot.service.notices import NoticeService
 from bot.service.orders import WorkOrder
 from bot.service.requests import RequestService
+from bot.service.update_checks import UpdateChecks
 from bot.settings import Settings
 from bot.slack.app import build_bolt_app
 from bot.slack.approvals import ApprovalButtons, ApprovalMessages
@@ -60,12 +62,14 @@ from bot.slack.messages import MessageCommands
 from bot.slack.notices import NoticeButtons, SlackNoticeBoard
 from bot.slack.object_actions import ObjectActions
 from bot.slack.priority import AckFirst
+from bot.slack.update_notices import SlackUpdateBoard
 from bot.slack.web import make_probe_client, make_web_client
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
 from bot.state.slack_events import SqlSeenEvents
+from bot.state.update_notices import SqlSeenUpdates
 from bot.state.upgrades import SqlUpgradeJournal
 from bot.workers import EngineWorkers
 
@@ -163,6 +167,32 @@ def recover_upgrades(engines: EngineDirectory) -> None:
     if isinstance(engines, DockerEngineDirectory):
         for line in engines.recover_upgrades(idle_for=UPGRADE_IDLE_SECONDS):
             log.warning("%s", line)
+
+
+def build_update_checks(
+    *, settings: Settings, engines: EngineDirectory, client: WebClient, database: Engine
+) -> UpdateCheckScheduler | None:
+    """``[upgrades] check_schedule``: each engine's moved tags, new digests posted once to
+    ``[notifications] channel``."""
+    crontab = settings.upgrades.check_schedule
+    if crontab is None:
+        return None
+    channel = settings.notifications.channel
+    if channel is None:
+        raise ConfigError(
+            "[upgrades] check_schedule posts to [notifications] channel, which is not set."
+        )
+    checks = UpdateChecks(
+        engines=engines,
+        seen=SqlSeenUpdates(engine=database),
+        board=SlackUpdateBoard(client=client, channel=channel),
+    )
+    return UpdateCheckScheduler(
+        crontab=crontab,
+        timezone=settings.upgrades.timezone,
+        engines=engines.names(),
+        check=checks.check,
+    )
 
 
 def build_backend(
@@ -324,6 +354,7 @@ class Front:
     health: HealthCheck
     home: HomeTab
     upgrade_recovery: Periodic  # finishes upgrades a stopped process left
+    update_checks: UpdateCheckScheduler | None  # [upgrades] check_schedule
 
 
 def build_front(
@@ -414,6 +445,9 @@ def build_front(
             name="upgrade-recovery",
             interval=UPGRADE_RECOVERY_SECONDS,
             task=partial(recover_upgrades, engines),
+        ),
+        update_checks=build_update_checks(
+            settings=settings, engines=engines, client=client, database=backend.database
         ),
     )
 

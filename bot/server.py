@@ -226,6 +226,8 @@ class SlackService:
         front.backend.housekeeping.start()
         front.head_publisher.start()
         front.upgrade_recovery.start()
+        if front.update_checks is not None:
+            front.update_checks.start()
         if self.notices is not None:
             self.notices.start()
         if self._socket is not None:
@@ -297,6 +299,8 @@ class SlackService:
         self._front.sweeper.stop()
         self._front.backend.housekeeping.stop()
         self._front.upgrade_recovery.stop()
+        if self._front.update_checks is not None:
+            self._front.update_checks.stop()
         if self.notices is not None:
             self.notices.stop()
         if self._dispatch is not None:

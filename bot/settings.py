@@ -280,6 +280,20 @@ class UpgradeSettings(BaseModel):
     # How long a replacement must run (not restarted, healthy if it has a check) before the
     # old container goes; a container's own: the admin-only label chatops.upgrade.settle.
     settle: str = "30s"
+    # When to look for moved tags and post the new ones to [notifications] channel (crontab,
+    # e.g. "0 8 * * 1-5", in `timezone`); unset: only `updates` when asked.
+    check_schedule: str | None = None
+    timezone: str = "UTC"
+
+    @field_validator("check_schedule")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        return CleanupSettings._crontab(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return CleanupSettings._zone(value)
 
     @field_validator("settle")
     @classmethod

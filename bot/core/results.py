@@ -330,6 +330,7 @@ class UpdateRow:
     current_digest: str | None  # what it runs, as that repository knows it; None: never pushed
     available_digest: str  # what the tag names now
     current_created: datetime | None = None  # when the image it runs was built
+    container_id: str = ""  # the exact container, for an Upgrade button
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

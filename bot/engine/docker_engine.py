@@ -940,6 +940,7 @@ class DockerEngine:
                 current_digest=u.current_digest,
                 available_digest=u.available_digest,
                 current_created=u.current_created,
+                container_id=u.container_id,
             )
             for u in found.updates
         )

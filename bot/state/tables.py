@@ -160,3 +160,14 @@ upgrades = Table(
     Column("active", String(200), unique=True),
     Column("saved_at", DateTime(timezone=True), nullable=False),
 )
+
+# Updates told to the notification channel: one row per (engine, container, digest), so each
+# new digest is posted once, by one replica.
+update_notices = Table(
+    "update_notices",
+    metadata,
+    Column("engine", String(128), primary_key=True),
+    Column("container_id", String(64), primary_key=True),
+    Column("digest", String(128), primary_key=True),
+    Column("noticed_at", DateTime(timezone=True), nullable=False),
+)

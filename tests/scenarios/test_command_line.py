@@ -178,4 +178,4 @@ def test_db_upgrade_adopts_a_database_from_before_migrations(
     upgraded = db("upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
     after = db("status")
-    assert after.returncode == 0 and "Schema revision: 0003; this release: 0003" in after.stdout
+    assert after.returncode == 0 and "Schema revision: 0004; this release: 0004" in after.stdout

@@ -152,23 +152,23 @@ def _container_card(
     return text, [
         ButtonElement(text="Logs", action_id=CONTAINER_LOGS_ACTION, value=value),
         ButtonElement(text="Inspect", action_id=CONTAINER_INSPECT_ACTION, value=value),
-        _confirmed(
+        confirmed_button(
             "Restart",
             CONTAINER_RESTART_ACTION,
             value,
             f"docker restart {obj.label} on {obj.engine}",
         ),
-        _confirmed(
+        confirmed_button(
             "Stop", CONTAINER_STOP_ACTION, value, f"docker stop {obj.label} on {obj.engine}"
         ),
-        _confirmed(
+        confirmed_button(
             "Upgrade",
             CONTAINER_UPGRADE_ACTION,
             value,
             f"pull the image of {obj.label} on {obj.engine} and replace it if it changed "
             "(approvals apply)",
         ),
-        _confirmed(
+        confirmed_button(
             "Remove",
             CONTAINER_REMOVE_ACTION,
             value,
@@ -186,7 +186,7 @@ def _image_card(
     if obj.reference is not None:
         buttons.append(ButtonElement(text="Pull again", action_id=IMAGE_PULL_ACTION, value=value))
     buttons.append(
-        _confirmed(
+        confirmed_button(
             "Remove",
             IMAGE_REMOVE_ACTION,
             value,
@@ -197,9 +197,10 @@ def _image_card(
     return text, buttons
 
 
-def _confirmed(
+def confirmed_button(
     text: str, action_id: str, value: str, what: str, *, danger: bool = False
 ) -> ButtonElement:
+    """A button that asks Slack's confirm first, saying ``what`` it will do (escaped)."""
     return ButtonElement(
         text=text,
         action_id=action_id,

@@ -10,6 +10,7 @@ import pytest
 from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal, UpgradePhase, UpgradeRecord
 from bot.errors import UpgradeInProgress
 from bot.state.database import open_database
+from bot.state.update_notices import SqlSeenUpdates
 from bot.state.upgrades import SqlUpgradeJournal
 
 RECORD = UpgradeRecord(
@@ -54,3 +55,13 @@ def test_the_database_journal_tells_the_same_story_as_the_one_in_memory(database
     assert (
         exercise(SqlUpgradeJournal(engine=database), SqlUpgradeJournal(engine=database)) == expected
     )
+
+
+def test_an_update_is_told_once_across_replicas(database_url: str) -> None:
+    database = open_database(database_url)
+    one, other = SqlSeenUpdates(engine=database), SqlSeenUpdates(engine=database)
+    digest = "sha256:" + "2" * 64
+    assert one.claim("local", "c" * 64, digest)  # the positive control
+    assert not other.claim("local", "c" * 64, digest)
+    assert other.claim("local", "c" * 64, "sha256:" + "3" * 64)  # a newer digest: told again
+    assert other.claim("other", "c" * 64, digest)

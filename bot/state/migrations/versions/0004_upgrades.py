@@ -1,4 +1,5 @@
-"""Container upgrades: each step recorded before it is taken, so the next start can finish one.
+"""Container upgrades: each step recorded before it is taken, so the next start can finish one;
+and the updates told, each new digest once.
 
 Revision ID: 0004
 Revises: 0003
@@ -38,6 +39,16 @@ def upgrade() -> None:
         sa.UniqueConstraint("active"),
     )
 
+    op.create_table(
+        "update_notices",
+        sa.Column("engine", sa.String(length=128), nullable=False),
+        sa.Column("container_id", sa.String(length=64), nullable=False),
+        sa.Column("digest", sa.String(length=128), nullable=False),
+        sa.Column("noticed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("engine", "container_id", "digest"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("update_notices")
     op.drop_table("upgrades")
