@@ -108,6 +108,11 @@ class UpgradeJournal(Protocol):
         """The last upgrade of the container ``name`` that finished (for ``rollback``)."""
         ...
 
+    def last_reference(self, engine: str, name: str) -> str | None:
+        """The last image reference (not an ID) a finished upgrade of ``name`` followed: the
+        repository a container rolled back to an image ID still belongs to."""
+        ...
+
 
 class InMemoryUpgradeJournal:
     """The journal as a list, for unit tests and the console without a database."""
@@ -143,3 +148,15 @@ class InMemoryUpgradeJournal:
                 if r.engine == engine and r.name == name and r.phase is UpgradePhase.DONE
             ]
             return done[-1] if done else None
+
+    def last_reference(self, engine: str, name: str) -> str | None:
+        with self._lock:
+            followed = [
+                r.new_image
+                for r in self._records
+                if r.engine == engine
+                and r.name == name
+                and r.phase is UpgradePhase.DONE
+                and not r.new_image.startswith("sha256:")
+            ]
+            return followed[-1] if followed else None

@@ -921,11 +921,11 @@ class DockerEngine:
 
     def _updates(self) -> results.UpdateList:
         api = self._client()
-        running = [
-            api.inspect_container(doc["Id"])
-            for doc in api.containers()
-            if listable(doc, self._protection)
-        ]
+        running = []
+        for doc in api.containers():
+            if listable(doc, self._protection):
+                with contextlib.suppress(docker.errors.NotFound):  # gone since the listing
+                    running.append(api.inspect_container(doc["Id"]))
         images = {}
         for doc in running:
             with contextlib.suppress(docker.errors.NotFound):

@@ -103,7 +103,12 @@ def make_plan(
                 case UpgradeContainers():
                     image = operation.image.familiar() if operation.image else None
                     return plan_upgrade(
-                        api, containers=operation.containers, image=image, protection=protection
+                        api,
+                        containers=operation.containers,
+                        image=image,
+                        protection=protection,
+                        engine=engine,
+                        journal=upgrades or InMemoryUpgradeJournal(),
                     )
                 case RollbackContainer():
                     return plan_rollback(

@@ -8,6 +8,7 @@ act on that ID, so a name re-pointed between the check and the action cannot sli
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,6 +34,11 @@ def labels_of(doc: dict[str, Any]) -> dict[str, str]:
     return dict(labels or {})
 
 
+# The names an upgrade gives the old container and its replacement while it runs
+# (bot.core.upgrades.UpgradeRecord): chat leaves them to the upgrade and its recovery.
+_UPGRADE_NAME = re.compile(r"-chatops-(old|new)-[0-9a-f]{12}\Z")
+
+
 def checked_container(api: docker.APIClient, target: str, protection: Protection) -> dict[str, Any]:
     """The inspect document of container ``target``; ``Protected`` if chat may not touch it.
     Raises docker's ``NotFound`` as the engine does for a missing container."""
@@ -42,6 +48,11 @@ def checked_container(api: docker.APIClient, target: str, protection: Protection
     )
     if refused:
         raise Protected(f"Not allowed: {refused}.")
+    if _UPGRADE_NAME.search(str(doc.get("Name", ""))):
+        raise Protected(
+            f"Not allowed: {target} is set aside by an upgrade under way; it is removed or "
+            "put back when the upgrade ends."
+        )
     return doc
 
 
@@ -65,7 +76,8 @@ def listable(doc: dict[str, Any], protection: Protection) -> bool:
     refused = protection.container_refusal(
         container_id=str(doc.get("Id")), labels=doc.get("Labels") or {}, shown=""
     )
-    return refused is None
+    names = doc.get("Names") or ()
+    return refused is None and not any(_UPGRADE_NAME.search(str(n)) for n in names)
 
 
 def check_run_targets(

@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,6 +42,7 @@ from bot.errors import ChatOpsError, Conflict, PlanChanged, PullFailed, UpgradeI
 
 log = logging.getLogger(__name__)
 
+RENEW_SECONDS = 10.0  # while a step blocks, its record is saved this often
 LOG_LINES = 20  # the replacement's last lines, told when it is rolled back
 _REASON_LIMIT = 1_500
 
@@ -97,14 +99,17 @@ class ContainerUpgrader:
         )
         secrets = secret_values(old["Config"].get("Env") or ())
         try:
-            record = self._create(record, plan.body, plan.more_networks)
+            with self._renewing(record):
+                record = self._create(record, plan.body, plan.more_networks)
             record = self._swap(record, old)
             reason, settled = self._verify(record, settle, secrets)
+        except _Refused as refusal:
+            reason, settled = str(refusal), 0.0
         except docker.errors.DockerException as err:
             reason, settled = f"the engine refused a step: {_explanation(err)}", 0.0
         if reason:
             record = self._set(record, UpgradePhase.ROLLING_BACK, reason=reason)
-            self._put_back(record)
+            record = self._put_back(record)
             return UpgradeOutcome(record=self._set(record, UpgradePhase.ROLLED_BACK))
         record = self._set(record, UpgradePhase.VERIFIED)
         self._remove_old(record)
@@ -116,18 +121,23 @@ class ContainerUpgrader:
         alone); returns them as finished."""
         finished = []
         for record in self._journal.unfinished(self._engine, idle_for=idle_for):
-            match recovery_for(record.phase):
-                case Recovery.PUT_BACK:
-                    why = record.reason or "the bot stopped before the upgrade was verified"
-                    record = self._set(record, UpgradePhase.ROLLING_BACK, reason=why)
-                    self._put_back(record)
-                    finished.append(self._set(record, UpgradePhase.ROLLED_BACK))
-                case Recovery.REMOVE_OLD:
-                    self._remove_old(record)
-                    finished.append(self._set(record, UpgradePhase.DONE))
-                case Recovery.NOTHING:
-                    pass
-        return finished
+            try:
+                finished.append(self._finish(record))
+            except docker.errors.DockerException as err:  # tried again at the next sweep
+                log.warning("upgrade #%s of %s not finished: %s", record.id, record.name, err)
+        return [record for record in finished if record is not None]
+
+    def _finish(self, record: UpgradeRecord) -> UpgradeRecord | None:
+        match recovery_for(record.phase):
+            case Recovery.PUT_BACK:
+                why = record.reason or "the bot stopped before the upgrade was verified"
+                record = self._set(record, UpgradePhase.ROLLING_BACK, reason=why)
+                return self._set(self._put_back(record), UpgradePhase.ROLLED_BACK)
+            case Recovery.REMOVE_OLD:
+                self._remove_old(record)
+                return self._set(record, UpgradePhase.DONE)
+            case Recovery.NOTHING:
+                return None
 
     # --- Steps ------------------------------------------------------------------------------
 
@@ -140,6 +150,14 @@ class ContainerUpgrader:
         created = self._api.create_container_from_config(body, name=record.trial_name)
         new_id = str(created["Id"])
         record = self._set(record, UpgradePhase.CREATING, new_id=new_id)
+        # The reference was checked against the approved image before; it could have been
+        # moved since (a pull): the replacement runs the approved image or nothing.
+        running = str(self._api.inspect_container(new_id)["Image"])
+        if running != record.new_image_id:
+            raise _Refused(
+                f"{record.new_image} names another image than the one approved "
+                f"({short_id(running)}, not {short_id(record.new_image_id)}): ask again."
+            )
         for network, endpoint in more_networks:
             ipam = endpoint.get("IPAMConfig") or {}
             self._api.connect_container_to_network(
@@ -157,7 +175,8 @@ class ContainerUpgrader:
         record = self._set(record, UpgradePhase.SWAPPING)
         if record.was_running:
             timeout = old["Config"].get("StopTimeout")
-            self._api.stop(record.old_id, timeout=10 if timeout is None else int(timeout))
+            with self._renewing(record):  # a slow stop is no stopped process
+                self._api.stop(record.old_id, timeout=10 if timeout is None else int(timeout))
         self._api.rename(record.old_id, record.aside_name)
         self._api.rename(_replacement(record), record.name)
         record = self._set(record, UpgradePhase.VERIFYING)
@@ -212,18 +231,59 @@ class ContainerUpgrader:
                 parts.append(f"Its last log lines:\n{tail}")
         return "\n".join(parts)[:_REASON_LIMIT]
 
-    def _put_back(self, record: UpgradeRecord) -> None:
+    def _put_back(self, record: UpgradeRecord) -> UpgradeRecord:
         """The replacement gone (its volumes kept: they are the old container's too), the old
-        container under its name and, if it ran, running."""
-        trial = record.new_id or self._id_of(record.trial_name)
-        if trial is not None and trial != record.old_id:
+        container under its name and, if it ran, running. Only the replacement this record
+        created is removed (never whatever holds a name); if the old container is gone
+        meanwhile, the replacement stays under the name and the record says so."""
+        try:
+            old = self._api.inspect_container(record.old_id)
+        except docker.errors.NotFound:
+            return self._keep_replacement(record)
+        if record.new_id is not None and record.new_id != record.old_id:
             with contextlib.suppress(docker.errors.NotFound):
-                self._api.remove_container(trial, force=True, v=False)
-        old = self._api.inspect_container(record.old_id)
+                self._api.remove_container(record.new_id, force=True, v=False)
         if str(old["Name"]).lstrip("/") != record.name:
             self._api.rename(record.old_id, record.name)
         if record.was_running and not old["State"].get("Running"):
             self._api.start(record.old_id)
+        return record
+
+    def _keep_replacement(self, record: UpgradeRecord) -> UpgradeRecord:
+        why = (
+            f"{record.reason} The old container was removed meanwhile, so nothing could be put back"
+        )
+        if record.new_id is None:
+            return replace(record, reason=f"{why}, and no replacement was made.")
+        try:
+            new = self._api.inspect_container(record.new_id)
+        except docker.errors.NotFound:
+            return replace(record, reason=f"{why}, and the replacement is gone too.")
+        if str(new["Name"]).lstrip("/") != record.name:
+            self._api.rename(record.new_id, record.name)
+        if not new["State"].get("Running"):
+            with contextlib.suppress(docker.errors.APIError):
+                self._api.start(record.new_id)
+        return replace(record, reason=f"{why}: the replacement stays under the name.")
+
+    @contextlib.contextmanager
+    def _renewing(self, record: UpgradeRecord) -> Iterator[None]:
+        """Save ``record`` every few seconds during a step that may block (a long stop), so
+        no recovery sweep takes the upgrade for a stopped process's."""
+        done = threading.Event()
+
+        def renew() -> None:
+            while not done.wait(RENEW_SECONDS):
+                with contextlib.suppress(Exception):
+                    self._journal.save(record)
+
+        thread = threading.Thread(target=renew, name=f"upgrade-{record.id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _remove_old(self, record: UpgradeRecord) -> None:
         with contextlib.suppress(docker.errors.NotFound):
@@ -233,17 +293,15 @@ class ContainerUpgrader:
             if str(new["Name"]).lstrip("/") != record.name:
                 self._api.rename(record.new_id, record.name)
 
-    def _id_of(self, name: str) -> str | None:
-        try:
-            return str(self._api.inspect_container(name)["Id"])
-        except docker.errors.NotFound:
-            return None
-
     def _set(self, record: UpgradeRecord, phase: UpgradePhase, **changes: Any) -> UpgradeRecord:
         record = replace(record, phase=phase, **changes)
         self._journal.save(record)
         log.info("upgrade #%s of %s: %s", record.id, record.name, phase)
         return record
+
+
+class _Refused(Exception):
+    """A step that must not go on; the upgrade is put back with this reason."""
 
 
 def _replacement(record: UpgradeRecord) -> str:
@@ -274,6 +332,8 @@ def plan_upgrade(
     containers: tuple[str, ...],
     image: str | None,
     protection: Protection,
+    engine: str,
+    journal: UpgradeJournal,
 ) -> Plan:
     """Pull each container's reference (or ``image``) and compare: a container already on
     the image the reference names is unchanged; the others are planned, old -> new."""
@@ -292,7 +352,7 @@ def plan_upgrade(
                 "upgrade to with `--image REF`."
             )
         if image is not None:
-            _same_repository(api, doc, name, image)
+            _same_repository(doc, name, image, followed=journal.last_reference(engine, name))
         if reference not in pulled:
             _pull(api, reference)
             pulled.add(reference)
@@ -305,26 +365,30 @@ def plan_upgrade(
     return Plan(action=UPGRADE, items=tuple(items), unchanged=tuple(unchanged))
 
 
-def _same_repository(api: docker.APIClient, doc: dict[str, Any], name: str, image: str) -> None:
+def _same_repository(doc: dict[str, Any], name: str, image: str, *, followed: str | None) -> None:
     """``--image`` moves a container along its own repository (another tag or digest), never
     to another image: that would run new code with whatever the container was given (its
-    mounts, its privileges), which only ``run`` and its policy may decide."""
+    mounts, its privileges), which only ``run`` and its policy may decide. Its repository is
+    the one of the reference it was created from, or (created from an image ID, as after a
+    rollback) the one its last upgrade followed; never one that merely tags the same image."""
     wanted = parse_image_reference(image).canonical_repository
-    current = api.inspect_image(doc["Image"])
-    known = [str(doc["Config"].get("Image") or "")]
-    known += [str(entry).partition("@")[0] for entry in current.get("RepoDigests") or ()]
-    known += [str(tag) for tag in current.get("RepoTags") or ()]
-    own = set()
-    for text in known:
-        with contextlib.suppress(ChatOpsError):
-            own.add(parse_image_reference(text).canonical_repository)
-    own.discard(parse_image_reference(ROLLBACK_REPOSITORY).canonical_repository)
-    if wanted not in own:
-        shown = ", ".join(sorted(own)) or "none known"
+    own = str(doc["Config"].get("Image") or "")
+    if own.startswith("sha256:") or own == doc["Image"]:
+        own = followed or ""
+    try:
+        repository = parse_image_reference(own).canonical_repository if own else None
+    except ChatOpsError:
+        repository = None
+    if repository is None:
         raise Conflict(
-            f"`--image {image}` is another repository than {name}'s ({shown}): an upgrade "
-            "keeps a container's image and moves its version; to run another image, remove "
-            "the container and `run` that one."
+            f"{name} runs an image by ID and no upgrade of it followed a reference: remove "
+            "it and `run` the image you want."
+        )
+    if wanted != repository:
+        raise Conflict(
+            f"`--image {image}` is another repository than {name}'s ({repository}): an "
+            "upgrade keeps a container's image and moves its version; to run another image, "
+            "remove the container and `run` that one."
         )
 
 

@@ -76,6 +76,25 @@ class SqlUpgradeJournal:
             ).first()
         return _record(row) if row is not None else None
 
+    def last_reference(self, engine: str, name: str) -> str | None:
+        with self._db.connect() as connection:
+            value = connection.execute(_last_reference_query(engine, name)).scalar_one_or_none()
+        return str(value) if value is not None else None
+
+
+def _last_reference_query(engine: str, name: str) -> Any:
+    return (
+        select(upgrades.c.new_image)
+        .where(
+            upgrades.c.engine == engine,
+            upgrades.c.name == name,
+            upgrades.c.phase == UpgradePhase.DONE.value,
+            upgrades.c.new_image.not_like("sha256:%"),
+        )
+        .order_by(upgrades.c.id.desc())
+        .limit(1)
+    )
+
 
 def _active(record: UpgradeRecord) -> str:
     return f"{record.engine}/{record.old_id}"

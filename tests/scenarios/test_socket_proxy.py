@@ -168,14 +168,17 @@ def test_updates_upgrade_and_rollback_work_through_the_proxy(
             for line in api.push(repository, tag="latest", stream=True, decode=True):
                 assert "error" not in line, line
             if version == "v1":
+                # A service that stops on SIGTERM: no 10 s wait for each stop.
+                serve = ["sh", "-c", "trap 'exit 0' TERM; sleep 300 & wait"]
                 old = api.create_container(
-                    f"{repository}:latest", ["sleep", "300"], name=name, labels=sandbox.labels
+                    f"{repository}:latest", serve, name=name, labels=sandbox.labels
                 )["Id"]
                 api.connect_container_to_network(old, network)
                 old_image = api.inspect_container(old)["Image"]
                 api.start(old)
         listing = through_proxy.run("updates").result
-        assert isinstance(listing, UpdateList) and [r.container for r in listing.rows] == [name]
+        # Other tests' moved tags may be listed too: this one's container is among them.
+        assert isinstance(listing, UpdateList) and name in [r.container for r in listing.rows]
         done = through_proxy.run(f"upgrade {name}")
         assert isinstance(done.result, ActionResult) and not done.result.failed, done.error
         doc = api.inspect_container(name)

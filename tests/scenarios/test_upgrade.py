@@ -256,3 +256,56 @@ def test_an_upgrade_killed_in_any_phase_is_finished_by_the_next_start(
     assert row["Image"] in (reference, new_image) if survivor == "new" else True
     # Nothing else of this upgrade is left behind.
     assert not names(api, unfinished.trial_name) and not names(api, unfinished.aside_name)
+
+
+def test_a_container_squatting_the_replacements_name_is_never_removed(
+    api: docker.APIClient, sandbox: Sandbox, app: tuple[str, str, str]
+) -> None:
+    reference, _old, new_image = app
+    name = sandbox.name(f"web-{uuid.uuid4().hex[:6]}")
+    old_id = api.create_container(reference, name=name, labels=sandbox.labels)["Id"]
+    api.start(old_id)
+    squatter = api.create_container(
+        BASE,
+        ["sleep", "300"],
+        name=f"{name}-chatops-new-{old_id[:12]}",
+        labels={**sandbox.labels, "chatops.protected": "true"},
+    )["Id"]
+    api.tag(new_image, reference.rsplit(":", 1)[0], "latest")
+    journal, fake = InMemoryUpgradeJournal(), FakeTime()
+
+    outcome = upgrader(api, journal, fake).upgrade(container_id=old_id, image=reference, settle=5)
+
+    assert not outcome.upgraded and "refused a step" in outcome.record.reason
+    assert api.inspect_container(squatter)["Id"] == squatter  # still there
+    [row] = names(api, name)
+    assert row["Id"] == old_id and row["State"] == "running"
+
+
+def test_an_old_container_removed_during_the_settle_leaves_the_replacement_under_the_name(
+    api: docker.APIClient, sandbox: Sandbox, app: tuple[str, str, str]
+) -> None:
+    reference, _old, new_image = app
+    name = sandbox.name(f"web-{uuid.uuid4().hex[:6]}")
+    old_id = api.create_container(reference, name=name, labels=sandbox.labels)["Id"]
+    api.start(old_id)
+    api.tag(new_image, reference.rsplit(":", 1)[0], "latest")
+    journal = InMemoryUpgradeJournal()
+
+    class Meddling(FakeTime):
+        """Someone removes the old container and kills the replacement while it settles."""
+
+        def sleep(self, seconds: float) -> None:
+            if self.polls == 0:
+                api.remove_container(old_id, force=True)
+                api.kill(name)
+            super().sleep(seconds)
+
+    outcome = upgrader(api, journal, Meddling()).upgrade(
+        container_id=old_id, image=reference, settle=30
+    )
+
+    assert not outcome.upgraded and "removed meanwhile" in outcome.record.reason
+    [row] = names(api, name)
+    assert row["Id"] == outcome.record.new_id and row["State"] == "running"
+    assert journal.unfinished("local") == []

@@ -20,7 +20,7 @@ from bot.core.policy import Actor
 from bot.core.results import ActionResult, ApprovalRequested, UpdateList
 from bot.engine.directory import DockerEngineDirectory
 from bot.engine.docker_engine import DockerEngine, EngineLimits
-from bot.errors import Conflict
+from bot.errors import Conflict, Protected
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.database import open_database
 from tests.conftest import AUDIT_KEY, TEST_IMAGE, Sandbox, make_settings
@@ -175,7 +175,25 @@ def test_what_cannot_be_upgraded_is_told_and_nothing_changes(
     assert isinstance(reply.error, Conflict) and "no upgrade to roll back" in str(reply.error)
     assert running_image(api, kept) == first
     assert chat.approvals.pending() == []
+    # Another repository that merely tags the same image is still another repository.
+    api.tag(api.inspect_container(name)["Image"], "chatops-test/elsewhere", "1")
+    reply = chat.ask(f"upgrade --image chatops-test/elsewhere:1 {name}")
+    assert isinstance(reply.error, Conflict) and "another repository" in str(reply.error)
+    api.remove_image("chatops-test/elsewhere:1")
     # Positive control: --image along the container's own repository is planned.
     repository = api.inspect_container(name)["Config"]["Image"].rsplit(":", 1)[0]
     asked = chat.ask(f"upgrade --image {repository}:latest {name}")
     assert isinstance(asked.result, ApprovalRequested), asked.error
+
+
+def test_a_container_set_aside_by_an_upgrade_is_left_to_it(
+    chat: ChatBot, api: docker.APIClient, sandbox: Sandbox
+) -> None:
+    aside = sandbox.name(f"upc-{uuid.uuid4().hex[:4]}-chatops-old-{'a' * 12}")
+    api.create_container(TEST_IMAGE, ["true"], name=aside, labels=sandbox.labels)
+    reply = chat.ask(f"rm {aside}", actor=ADMIN)
+    assert isinstance(reply.error, Protected) and "set aside by an upgrade" in str(reply.error)
+    # Positive control: the same container under an ordinary name is planned for removal.
+    api.rename(aside, aside.replace("-chatops-old-", "-plain-"))
+    planned = chat.ask(f"rm {aside.replace('-chatops-old-', '-plain-')}", actor=ADMIN)
+    assert isinstance(planned.result, ApprovalRequested), planned.error
