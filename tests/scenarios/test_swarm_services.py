@@ -9,16 +9,13 @@ import os
 import subprocess
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
 import pytest
 
-from bot.config import configured_policy
-from bot.core.approvals import ApprovalRules, ApprovalService
-from bot.core.pipeline import Pipeline, Reply
-from bot.core.policy import Actor, AllowEverything
+from bot.core.pipeline import Pipeline
+from bot.core.policy import AllowEverything
 from bot.core.results import (
     ActionResult,
     ApprovalRequested,
@@ -31,9 +28,8 @@ from bot.engine.directory import DockerEngineDirectory
 from bot.engine.docker_engine import DockerEngine, EngineLimits
 from bot.engine.swarm import SwarmServices
 from bot.errors import Conflict, Protected
-from bot.state.approvals import SqlApprovalRepository
-from bot.state.database import open_database
-from tests.conftest import AUDIT_KEY, Sandbox, make_settings
+from tests.chat_bot import ADMIN, ChatBot
+from tests.conftest import Sandbox
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = "chatops-test/busybox:latest"
@@ -162,50 +158,15 @@ def test_scale_and_its_refusals(swarm_api: docker.APIClient, images: dict[str, s
 
 # --- In chat: the commands, their approvals and their answers ------------------------------
 
-ADMIN = Actor(user_id="U0ADMIN", channel_id="C0OPS")
-OPERATOR = Actor(user_id="U0OPS", channel_id="C0OPS")
-
-
-class ChatBot:
-    """The pipeline as chat drives it on the swarm engine, default approvals, 2 s monitor."""
-
-    def __init__(self, *, host: str, database: str) -> None:
-        settings = make_settings(
-            host,
-            roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
-            approvals={"approvers": ["admin"]},
-        )
-        engine = DockerEngine(name="swarm", url=host, limits=EngineLimits(), upgrade_settle=2.0)
-        self.engines = DockerEngineDirectory(engines={"swarm": engine}, default="swarm")
-        self.approvals = ApprovalService(
-            repository=SqlApprovalRepository(
-                engine=open_database(database), key=AUDIT_KEY.encode()
-            ),
-            planner_for=self.engines.get,
-            rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
-            has_role=lambda role, user, groups: role == "admin" and user == ADMIN.user_id,
-            clock=lambda: datetime.now(UTC),
-        )
-        self.pipeline = Pipeline(
-            engines=self.engines, policy=configured_policy(settings), approvals=self.approvals
-        )
-
-    def ask(self, text: str, actor: Actor = OPERATOR) -> Reply:
-        return self.pipeline.handle(text, actor=actor)
-
-    def approved(self, text: str) -> ActionResult:
-        reply = self.ask(text)
-        assert isinstance(reply.result, ApprovalRequested), reply.error
-        outcome = self.approvals.approve(
-            reply.result.record.id, user_id=ADMIN.user_id, groups=frozenset()
-        )
-        assert isinstance(outcome.result, ActionResult), outcome
-        return outcome.result
-
 
 @pytest.fixture
 def chat(swarm_api: docker.APIClient, tmp_path: Path) -> Iterator[ChatBot]:
-    bot = ChatBot(host=swarm_api.base_url_for_tests, database=f"sqlite:///{tmp_path}/s.db")  # type: ignore[attr-defined]
+    bot = ChatBot(
+        host=swarm_api.base_url_for_tests,  # type: ignore[attr-defined]
+        database=f"sqlite:///{tmp_path}/s.db",
+        settle=2.0,
+        engine="swarm",
+    )
     yield bot
     bot.engines.close()
 

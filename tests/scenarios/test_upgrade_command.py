@@ -7,69 +7,20 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import docker
 import pytest
 
-from bot.config import configured_policy
-from bot.core.approvals import ApprovalRules, ApprovalService
-from bot.core.pipeline import Pipeline, Reply
-from bot.core.policy import Actor
 from bot.core.results import ActionResult, ApprovalRequested, UpdateList
-from bot.engine.directory import DockerEngineDirectory
-from bot.engine.docker_engine import DockerEngine, EngineLimits
 from bot.errors import Conflict, Protected
-from bot.state.approvals import SqlApprovalRepository
-from bot.state.database import open_database
-from tests.conftest import AUDIT_KEY, TEST_IMAGE, Sandbox, make_settings
-
-ADMIN = Actor(user_id="U0ADMIN", channel_id="C0OPS")
-OPERATOR = Actor(user_id="U0OPS", channel_id="C0OPS")
-
-
-class ChatBot:
-    """The pipeline as chat drives it, with the default approvals, and a 1 s settle."""
-
-    def __init__(self, *, sandbox: Sandbox, database: str) -> None:
-        settings = make_settings(
-            sandbox.docker_host,
-            roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
-            approvals={"approvers": ["admin"]},
-        )
-        engine = DockerEngine(
-            name="default", url=sandbox.docker_host, limits=EngineLimits(), upgrade_settle=1.0
-        )
-        self.engines = DockerEngineDirectory(engines={"default": engine}, default="default")
-        self.approvals = ApprovalService(
-            repository=SqlApprovalRepository(
-                engine=open_database(database), key=AUDIT_KEY.encode()
-            ),
-            planner_for=self.engines.get,
-            rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
-            has_role=lambda role, user, groups: role == "admin" and user == ADMIN.user_id,
-            clock=lambda: datetime.now(UTC),
-        )
-        self.pipeline = Pipeline(
-            engines=self.engines, policy=configured_policy(settings), approvals=self.approvals
-        )
-
-    def ask(self, text: str, actor: Actor = OPERATOR) -> Reply:
-        return self.pipeline.handle(text, actor=actor)
-
-    def approved(self, reply: Reply) -> ActionResult:
-        assert isinstance(reply.result, ApprovalRequested), reply.error
-        outcome = self.approvals.approve(
-            reply.result.record.id, user_id=ADMIN.user_id, groups=frozenset()
-        )
-        assert isinstance(outcome.result, ActionResult), outcome
-        return outcome.result
+from tests.chat_bot import ADMIN, ChatBot
+from tests.conftest import TEST_IMAGE, Sandbox
 
 
 @pytest.fixture
 def chat(sandbox: Sandbox, tmp_path: Path) -> Iterator[ChatBot]:
-    bot = ChatBot(sandbox=sandbox, database=f"sqlite:///{tmp_path}/state.db")
+    bot = ChatBot(host=sandbox.docker_host, database=f"sqlite:///{tmp_path}/state.db", settle=1.0)
     yield bot
     bot.engines.close()
 
@@ -129,7 +80,7 @@ def test_updates_then_an_approved_upgrade_then_a_rollback(
     assert item.description.startswith(f"{name}: ") and " -> " in item.description
     assert running_image(api, name) == first  # nothing happens before the approval
 
-    done = chat.approved(asked)
+    done = chat.approve(asked)
     assert [(o.target, o.ok) for o in done.outcomes] == [(name, True)], done
     assert "held for" in done.outcomes[0].detail
     assert running_image(api, name) == second
@@ -138,7 +89,7 @@ def test_updates_then_an_approved_upgrade_then_a_rollback(
         outcomes=(done.outcomes[0].__class__(target=name, ok=True, detail="up to date"),),
     )
 
-    back = chat.approved(chat.ask(f"rollback {name}"))
+    back = chat.approved(f"rollback {name}")
     assert [(o.target, o.ok) for o in back.outcomes] == [(name, True)], back
     assert running_image(api, name) == first
 
