@@ -27,7 +27,7 @@ from bot.core.operations import (
     changes_something,
 )
 from bot.core.parsing.parser import parse_command
-from bot.core.plans import ObjectKind
+from bot.core.plans import ObjectKind, Plan
 from bot.core.policy import Actor, Policy, Verdict
 from bot.core.results import (
     ActionResult,
@@ -42,9 +42,12 @@ from bot.core.results import (
 )
 from bot.core.single_flight import SingleFlight
 from bot.core.trace_ids import current_trace_id
-from bot.errors import AccessDenied, ApprovalRequired, ChatOpsError, InternalError
+from bot.errors import AccessDenied, ApprovalRequired, ChatOpsError, Conflict, InternalError
 
 log = logging.getLogger(__name__)
+
+# Changes that replace a container: one request at a time per container.
+_ONE_AT_A_TIME = frozenset({"upgrade", "rollback"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -163,6 +166,8 @@ class Pipeline:
             # Nothing would be destroyed (a prune with nothing to prune): nothing to approve.
             pruned = ObjectKind.IMAGE if isinstance(command.operation, PruneImages) else None
             return PruneResult(kind=pruned or ObjectKind.CONTAINER, deleted=(), space_reclaimed=0)
+        if plan.action in _ONE_AT_A_TIME:
+            self._refuse_a_second(plan, engine)
         record = self._approvals.request(
             requester=actor.user_id,
             channel_id=actor.channel_id,
@@ -173,6 +178,20 @@ class Pipeline:
         detail = f"#{record.id}: " + "; ".join(i.description for i in record.plan.items)
         self._record("approval_requested", actor, engine, command.shown, detail)
         return ApprovalRequested(record=record, approvers=reason)
+
+    def _refuse_a_second(self, plan: Plan, engine: str) -> None:
+        """An upgrade (or rollback) of a container already waiting for an approver is not
+        asked for again: two approved would replace it twice."""
+        assert self._approvals is not None
+        planned = {item.id for item in plan.items}
+        for record in self._approvals.pending():
+            same = record.engine == engine and record.plan.action in _ONE_AT_A_TIME
+            if same and planned & {item.id for item in record.plan.items}:
+                names = ", ".join(i.target for i in record.plan.items if i.id in planned)
+                raise Conflict(
+                    f"Request #{record.id} already asks to {record.plan.action} {names}: "
+                    "it waits for an approver (or `cancel` it and ask again)."
+                )
 
     def _bot_operation(
         self,

@@ -148,3 +148,14 @@ def test_a_container_set_aside_by_an_upgrade_is_left_to_it(
     api.rename(aside, aside.replace("-chatops-old-", "-plain-"))
     planned = chat.ask(f"rm {aside.replace('-chatops-old-', '-plain-')}", actor=ADMIN)
     assert isinstance(planned.result, ApprovalRequested), planned.error
+
+
+def test_an_upgrade_already_waiting_is_not_asked_for_twice(
+    chat: ChatBot, moved: Callable[..., tuple[str, str, str]]
+) -> None:
+    name, _first, _second = moved()
+    first = chat.ask(f"upgrade {name}")
+    assert isinstance(first.result, ApprovalRequested)  # the positive control
+    again = chat.ask(f"upgrade {name}")
+    assert isinstance(again.error, Conflict) and "already asks to upgrade" in str(again.error)
+    assert len(chat.approvals.pending()) == 1
