@@ -404,8 +404,13 @@ def plan_rollback(
     doc = checked_container(api, container, protection)
     name = str(doc["Name"]).lstrip("/")
     last = journal.last_done(engine, name)
-    if last is None or last.new_id != doc["Id"]:
-        raise Conflict(f"{name} has no upgrade to roll back (the last one replaced another).")
+    if last is None:
+        raise Conflict(f"{name} has no upgrade to roll back.")
+    if last.new_id != doc["Id"]:
+        raise Conflict(
+            f"{name} has no upgrade to roll back: its last upgrade made another container, "
+            "replaced since."
+        )
     try:
         old = api.inspect_image(last.old_image_id)
     except docker.errors.NotFound:

@@ -130,7 +130,8 @@ class EngineWatcher:
         self._thread.start()
 
     def join(self, timeout: float) -> None:
-        self._thread.join(timeout)
+        if self._thread.ident is not None:  # a stop during start-up: it never started
+            self._thread.join(timeout)
 
     def cut(self) -> None:
         """Close the live stream (stop, or a lost lease); the loop decides what next."""

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from bot.core.operations import DESTRUCTIVE_ACTIONS
 from bot.errors import ConfigError
 from bot.settings import load_settings
 
@@ -169,3 +171,12 @@ def test_channel_ids_accepted_where_settings_hold_them(
     assert settings.approvals.channel == "C0APPROVALS"
     assert settings.cleanup.notify_channel == "G0PRIVATE"
     assert settings.audit.channel == "C0AUDIT"
+
+
+def test_the_example_configuration_asks_approval_for_every_destructive_action() -> None:
+    # An operator copies chatops.example.toml: an action left out of its required_for would
+    # run without an approval there, whatever the default says.
+    example = tomllib.loads(
+        (Path(__file__).resolve().parents[2] / "chatops.example.toml").read_text()
+    )
+    assert set(example["approvals"]["required_for"]) == set(DESTRUCTIVE_ACTIONS)

@@ -180,3 +180,16 @@ def test_the_stream_state_is_visible_for_health(
     source.up()
     streaming(service)
     assert service.streaming() == {"fake": True}
+
+
+def test_stopping_before_starting_is_quiet(cursors: SqlStreamCursors) -> None:
+    # `serve` stopped while it still waits for Slack at start-up: the watchers never started.
+    source = FakeEventSource(name="local")
+    service = NoticeService(
+        sources={source.name: source},
+        rules={source.name: RULES},
+        board=RecordingBoard(),
+        cursors=cursors,
+    )
+    service.stop()  # raised RuntimeError: cannot join thread before it is started
+    assert not service.watchers[0]._thread.is_alive()
