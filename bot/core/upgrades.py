@@ -9,6 +9,7 @@ the old one is removed.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -78,12 +79,22 @@ class UpgradeRecord:
     @property
     def aside_name(self) -> str:
         """The old container's name while its replacement is tried."""
-        return f"{self.name}-chatops-old-{self.old_id[:12]}"
+        return f"{self.name}-{_ASIDE}-{self.old_id[:12]}"
 
     @property
     def trial_name(self) -> str:
         """The replacement's name until it takes the container's name."""
-        return f"{self.name}-chatops-new-{self.old_id[:12]}"
+        return f"{self.name}-{_TRIAL}-{self.old_id[:12]}"
+
+
+_ASIDE, _TRIAL = "chatops-old", "chatops-new"
+_IN_AN_UPGRADE = re.compile(rf"-({_ASIDE}|{_TRIAL})-[0-9a-f]{{12}}\Z")
+
+
+def in_an_upgrade(name: str) -> bool:
+    """Is ``name`` one an upgrade gives the old container or its replacement while it runs?
+    Chat leaves such containers to the upgrade and its recovery."""
+    return _IN_AN_UPGRADE.search(name) is not None
 
 
 class UpgradeJournal(Protocol):

@@ -33,7 +33,7 @@ from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import ObjectKind, Plan
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection, is_protected
 from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal, UpgradeRecord
-from bot.engine import events, housekeeping, mapping, planning, swarm, updates, upgrade
+from bot.engine import events, housekeeping, mapping, planning, pulls, swarm, updates, upgrade
 from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.translate import api_error, engine_errors
@@ -44,7 +44,6 @@ from bot.errors import (
     EngineError,
     NotFound,
     Protected,
-    PullFailed,
 )
 
 _LOG_BYTES_LIMIT = 1_000_000
@@ -371,37 +370,24 @@ class DockerEngine:
         reference = image.repository if op.all_tags else image.familiar()
         digest: str | None = None
         up_to_date = False
-        try:
-            stream = self._client().pull(
-                image.repository,
-                tag=None if op.all_tags else (image.digest or image.tag),
-                all_tags=op.all_tags,
-                platform=op.platform,
-                stream=True,
-                decode=True,
-            )
-            for event in stream:
-                if "error" in event:
-                    # A failed pull can still answer 200 and report the error in the stream.
-                    detail = (event.get("errorDetail") or {}).get("message") or event["error"]
-                    raise PullFailed(f"Pull of {reference} failed: {detail}")
-                status = str(event.get("status", ""))
-                if status.startswith("Digest: "):
-                    digest = status.removeprefix("Digest: ").strip()
-                elif "Image is up to date" in status:
-                    up_to_date = True
-                if progress is not None and event.get("id"):
-                    detail = event.get("progressDetail") or {}
-                    progress(
-                        results.PullProgress(
-                            layer=str(event["id"]),
-                            status=status,
-                            current=detail.get("current"),
-                            total=detail.get("total"),
-                        )
+        for event in pulls.pull_events(
+            self._client(), image, all_tags=op.all_tags, platform=op.platform
+        ):
+            status = str(event.get("status", ""))
+            if status.startswith("Digest: "):
+                digest = status.removeprefix("Digest: ").strip()
+            elif "Image is up to date" in status:
+                up_to_date = True
+            if progress is not None and event.get("id"):
+                detail = event.get("progressDetail") or {}
+                progress(
+                    results.PullProgress(
+                        layer=str(event["id"]),
+                        status=status,
+                        current=detail.get("current"),
+                        total=detail.get("total"),
                     )
-        except docker.errors.APIError as err:
-            raise PullFailed(f"Pull of {reference} failed: {api_error(err)}") from None
+                )
         if op.all_tags:
             return results.PullResult(
                 reference=reference,

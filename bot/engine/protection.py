@@ -8,7 +8,6 @@ act on that ID, so a name re-pointed between the check and the action cannot sli
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +24,7 @@ from bot.core.protection import (
     refusal,
 )
 from bot.core.run_policy import listed
+from bot.core.upgrades import in_an_upgrade
 from bot.errors import AccessDenied, Protected
 
 
@@ -32,11 +32,6 @@ def labels_of(doc: dict[str, Any]) -> dict[str, str]:
     """A container's (``Config.Labels``), a network's or a volume's (``Labels``) labels."""
     labels = (doc.get("Config") or {}).get("Labels") if "Config" in doc else doc.get("Labels")
     return dict(labels or {})
-
-
-# The names an upgrade gives the old container and its replacement while it runs
-# (bot.core.upgrades.UpgradeRecord): chat leaves them to the upgrade and its recovery.
-_UPGRADE_NAME = re.compile(r"-chatops-(old|new)-[0-9a-f]{12}\Z")
 
 
 def checked_container(api: docker.APIClient, target: str, protection: Protection) -> dict[str, Any]:
@@ -48,7 +43,7 @@ def checked_container(api: docker.APIClient, target: str, protection: Protection
     )
     if refused:
         raise Protected(f"Not allowed: {refused}.")
-    if _UPGRADE_NAME.search(str(doc.get("Name", ""))):
+    if in_an_upgrade(str(doc.get("Name", ""))):
         raise Protected(
             f"Not allowed: {target} is set aside by an upgrade under way; it is removed or "
             "put back when the upgrade ends."
@@ -77,7 +72,7 @@ def listable(doc: dict[str, Any], protection: Protection) -> bool:
         container_id=str(doc.get("Id")), labels=doc.get("Labels") or {}, shown=""
     )
     names = doc.get("Names") or ()
-    return refused is None and not any(_UPGRADE_NAME.search(str(n)) for n in names)
+    return refused is None and not any(in_an_upgrade(str(n)) for n in names)
 
 
 def check_run_targets(

@@ -43,7 +43,7 @@ def engine_errors(*, engine: str, location: str) -> Iterator[None]:
 
 def api_error(err: docker.errors.APIError) -> EngineError:
     """The project's error for an error answer from the engine."""
-    explanation = _explanation(err)
+    explanation = engine_words(err)
     status = err.status_code
     if status == 404:
         return NotFound(explanation)
@@ -61,8 +61,9 @@ def unreachable(*, engine: str, location: str, cause: BaseException) -> EngineUn
     )
 
 
-def _explanation(err: docker.errors.APIError) -> str:
-    text = err.explanation
+def engine_words(err: docker.errors.DockerException) -> str:
+    """What the engine (or the client) said, redacted: for a message of our own."""
+    text = err.explanation if isinstance(err, docker.errors.APIError) else str(err)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
     # The engine's message may quote a container's command line (a start that failed).

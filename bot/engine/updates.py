@@ -18,6 +18,7 @@ import docker
 import docker.errors
 
 from bot.core.references import parse_image_reference
+from bot.engine.translate import engine_words
 from bot.errors import ChatOpsError
 
 
@@ -121,6 +122,6 @@ def _created(image: Mapping[str, Any]) -> datetime | None:
 
 
 def _why(err: Exception) -> str:
-    if isinstance(err, docker.errors.APIError):
-        return str(err.explanation or err)[:300]
+    if isinstance(err, docker.errors.DockerException):
+        return engine_words(err)[:300]
     return f"the registry's answer could not be read ({type(err).__name__})"

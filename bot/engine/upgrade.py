@@ -37,8 +37,10 @@ from bot.core.upgrades import (
     recovery_for,
 )
 from bot.engine.protection import checked_container, labels_of
+from bot.engine.pulls import pull_events
 from bot.engine.recreate import replacement
-from bot.errors import ChatOpsError, Conflict, PlanChanged, PullFailed, UpgradeInProgress
+from bot.engine.translate import engine_words
+from bot.errors import ChatOpsError, Conflict, PlanChanged, UpgradeInProgress
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +108,7 @@ class ContainerUpgrader:
         except _Refused as refusal:
             reason, settled = str(refusal), 0.0
         except docker.errors.DockerException as err:
-            reason, settled = f"the engine refused a step: {_explanation(err)}", 0.0
+            reason, settled = f"the engine refused a step: {engine_words(err)}", 0.0
         if reason:
             record = self._set(record, UpgradePhase.ROLLING_BACK, reason=reason)
             record = self._put_back(record)
@@ -311,12 +313,6 @@ def _replacement(record: UpgradeRecord) -> str:
     return record.new_id
 
 
-def _explanation(err: docker.errors.DockerException) -> str:
-    if isinstance(err, docker.errors.APIError):
-        return str(err.explanation or err)
-    return str(err)
-
-
 # --- Plans: what an upgrade or a rollback will do, made before anyone is asked -------------
 
 UPGRADE = "upgrade"
@@ -354,7 +350,8 @@ def plan_upgrade(
         if image is not None:
             _same_repository(doc, name, image, followed=journal.last_reference(engine, name))
         if reference not in pulled:
-            _pull(api, reference)
+            for _event in pull_events(api, parse_image_reference(reference)):
+                pass  # pulled before anyone is asked; its progress is not shown
             pulled.add(reference)
         new = api.inspect_image(reference)
         if new["Id"] == doc["Image"]:
@@ -424,7 +421,7 @@ def _item(
 ) -> PlanItem:
     def image(image_doc: dict[str, Any]) -> str:
         digests = [d.partition("@")[2] for d in image_doc.get("RepoDigests") or ()]
-        digest = f", {digests[0].partition(':')[2][:12]}" if digests else ""
+        digest = f", {short_id(digests[0])}" if digests else ""
         built = str(image_doc.get("Created") or "")[:10]
         return f"{short_id(str(image_doc['Id']))} ({built}{digest})"
 
@@ -437,19 +434,6 @@ def _item(
         # reference names (the reference itself last: it may not hold a space).
         marker=f"{old['Id']} {new['Id']} {reference}",
     )
-
-
-def _pull(api: docker.APIClient, reference: str) -> None:
-    repository, _, tag = reference.rpartition(":")
-    if "/" in tag or not repository:
-        repository, tag = reference, "latest"
-    try:
-        for event in api.pull(repository, tag=tag, stream=True, decode=True):
-            if "error" in event:
-                detail = (event.get("errorDetail") or {}).get("message") or event["error"]
-                raise PullFailed(f"Pull of {reference} failed: {detail}")
-    except docker.errors.APIError as err:
-        raise PullFailed(f"Pull of {reference} failed: {_explanation(err)}") from None
 
 
 def execute_upgrade_plan(
@@ -481,7 +465,7 @@ def execute_upgrade_plan(
             outcomes.append(TargetOutcome(target=item.target, ok=False, detail=str(err)))
             continue
         except docker.errors.DockerException as err:
-            detail = f"nothing was changed: {_explanation(err)}"
+            detail = f"nothing was changed: {engine_words(err)}"
             outcomes.append(TargetOutcome(target=item.target, ok=False, detail=detail))
             continue
         if outcome.upgraded:

@@ -232,7 +232,7 @@ UPDATE_HEADERS: tuple[str, ...] = ("CONTAINER", "TAG", "RUNS", "AVAILABLE", "BUI
 
 def _digest(digest: str | None) -> str:
     """The first 12 hex digits of ``sha256:…``: enough to tell, as short IDs are."""
-    return digest.partition(":")[2][:12] if digest else "(never pushed)"
+    return short_id(digest) if digest else "(never pushed)"
 
 
 def update_table(result: UpdateList, *, now: datetime) -> list[tuple[str, ...]]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block
 
+from bot.core.humanize import short_id
 from bot.core.plans import ObjectKind
 from bot.core.results import UpdateRow
 from bot.core.views import PickedObject
@@ -21,7 +22,7 @@ _PER_ROW = 2  # a section and its button
 
 
 def _digest(digest: str | None) -> str:
-    return digest.partition(":")[2][:12] if digest else "never pushed"
+    return short_id(digest) if digest else "never pushed"
 
 
 def updates_message(

@@ -12,6 +12,7 @@ from bot.core.upgrades import (
     Recovery,
     UpgradePhase,
     UpgradeRecord,
+    in_an_upgrade,
     recovery_for,
 )
 from bot.errors import UpgradeInProgress
@@ -37,6 +38,8 @@ def test_only_a_verified_replacement_stays_after_a_crash() -> None:
 def test_names_beside_the_container_are_its_own() -> None:
     assert RECORD.aside_name == "web-chatops-old-aaaaaaaaaaaa"
     assert RECORD.trial_name == "web-chatops-new-aaaaaaaaaaaa"
+    assert in_an_upgrade(RECORD.aside_name) and in_an_upgrade(RECORD.trial_name)
+    assert not in_an_upgrade(RECORD.name) and not in_an_upgrade("web-chatops-old-aaa")
 
 
 def test_one_upgrade_of_a_container_at_a_time() -> None:
