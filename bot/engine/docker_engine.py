@@ -841,7 +841,7 @@ class DockerEngine:
             error = future.exception()
             if error is None:
                 answers[futures[future]] = future.result()
-            elif named or not isinstance(error, docker.errors.NotFound):
+            elif named or not went_away(api, futures[future], error):
                 raise error
             else:
                 answers[futures[future]] = None
@@ -1080,3 +1080,18 @@ class _OutputTail:
 def _close_quietly(stream: Any) -> None:
     with contextlib.suppress(Exception):
         stream.close()
+
+
+def went_away(api: docker.APIClient, ident: str, error: BaseException) -> bool:
+    """Did reading ``ident``'s stats fail because it went away? The engine answers 404 when it
+    was gone before the read, but cuts the answer short (a connection error) when it goes
+    during one: asked again, a container that is gone is a 404."""
+    if isinstance(error, docker.errors.NotFound):
+        return True
+    try:
+        api.inspect_container(ident)
+    except docker.errors.NotFound:
+        return True
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        return False
+    return False

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import docker
 import pytest
+import requests
 
 from bot.core.results import (
     DiskUsageResult,
@@ -22,6 +23,7 @@ from bot.core.results import (
     TopResult,
     VolumeList,
 )
+from bot.engine.docker_engine import went_away
 from bot.errors import Conflict, NotFound
 from tests.conftest import TEST_IMAGE, BotDriver, Sandbox, SlackBot
 
@@ -82,6 +84,25 @@ def test_stats_one_snapshot_like_docker_stats(
     missing = bot.handle(f"stats {idle} ghost-container-xyz")
     assert isinstance(missing.error, NotFound)
     assert "ghost-container-xyz" in str(missing.error)
+
+
+def test_a_container_removed_during_its_stats_read_is_left_out(
+    sandbox: Sandbox, api: docker.APIClient
+) -> None:
+    """Removed while the engine samples it, a container's stats answer is cut short: an empty
+    body, which docker-py reports as a JSON error, not a 404 (seen on this engine). Stats of
+    all running containers leaves such a container out instead of failing as if the engine
+    were unreachable; one still there fails the request as before."""
+    cut_short = requests.exceptions.JSONDecodeError("Expecting value", "", 0)
+    gone = sandbox.name("stats-gone")
+    api.create_container(TEST_IMAGE, ["sleep", "300"], name=gone, labels=sandbox.labels)
+    ident = api.inspect_container(gone)["Id"]
+    api.remove_container(ident, force=True)
+    assert went_away(api, ident, cut_short)
+    # Positive control: the same error for a container that is still there is not "gone".
+    alive = sandbox.name("stats-alive")
+    api.create_container(TEST_IMAGE, ["sleep", "300"], name=alive, labels=sandbox.labels)
+    assert not went_away(api, api.inspect_container(alive)["Id"], cut_short)
 
 
 def test_top_shows_the_processes(bot: BotDriver, sandbox: Sandbox) -> None:
