@@ -41,6 +41,7 @@ from tests.fakes.fake_slack import (
     start_fake_slack,
     stop_fake_slack,
 )
+from tests.private_database import private_database
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_IMAGE = "chatops-test/busybox:latest"
@@ -224,16 +225,19 @@ def bot(engines: DockerEngineDirectory) -> BotDriver:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The private PostgreSQL (scripts/sandbox-postgres); missing is a failure, not a skip."""
+def postgres_url() -> Iterator[str]:
+    """A database of this test process's own on the private PostgreSQL
+    (scripts/sandbox-postgres); missing is a failure, not a skip. Its own, so that parallel
+    workers (pytest -n) and concurrent runs never empty each other's tables."""
     url = os.environ.get("CHATOPS_TEST_POSTGRES_URL")
-    if url:
-        return url
-    script = REPO / "scripts" / "sandbox-postgres"
-    done = subprocess.run([str(script), "start"], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        pytest.fail(f"No test PostgreSQL: {done.stderr}", pytrace=False)
-    return done.stdout.strip().split("=", 1)[1]
+    if not url:
+        script = REPO / "scripts" / "sandbox-postgres"
+        done = subprocess.run([str(script), "start"], capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"No test PostgreSQL: {done.stderr}", pytrace=False)
+        url = done.stdout.strip().split("=", 1)[1]
+    with private_database(url) as private:
+        yield private
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -25,6 +25,9 @@ from bot.state.database import open_database
 from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, import_image, serve_bot
 from tests.fakes.fake_slack import FakeSlack
 
+# A cleanup here takes every dead container on the shared engine, other tests' too: alone.
+pytestmark = pytest.mark.serial
+
 GRACE = timedelta(seconds=2)
 RULES = CleanupRules(container_grace=GRACE, image_grace=GRACE, exclude=("*-excluded",))
 

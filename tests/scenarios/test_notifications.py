@@ -19,6 +19,9 @@ from tests.fakes.fake_slack import Call, FakeSlack, block_actions_body, post_sig
 from tests.fakes.socket_relay import SocketRelay
 from tests.serving import serve_process, stop
 
+# The bot under test is told every container's events on the shared engine: alone.
+pytestmark = pytest.mark.serial
+
 CHANNEL = "C0ALERTS"
 CONFIG = f"""
 [roles]

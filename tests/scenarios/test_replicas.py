@@ -33,6 +33,9 @@ from tests.fakes.fake_slack import (
 )
 from tests.serving import serve_process, stop
 
+# The bot under test is told every container's events on the shared engine: alone.
+pytestmark = pytest.mark.serial
+
 CHANNEL = "C0OPS"
 CONFIG = f"""
 [roles]
