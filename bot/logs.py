@@ -1,12 +1,12 @@
-"""Logging: plain lines or one JSON object a line (``LOG_FORMAT=json``), each with the ID of
-the request being handled, and never a secret: the Slack tokens, the signing secret, the audit
-key, the response URLs the bot was given (``conceal``) and every recognisable secret shape
-(bot/core/redaction.py) are replaced wherever they would appear, whichever logger writes the
-line (slack_sdk's retries and urllib3's included), in messages and tracebacks alike."""
+"""Logging: plain lines or one JSON object a line (``LOG_FORMAT=json``, python-json-logger),
+each with the ID of the request being handled, and never a secret: the Slack tokens, the
+signing secret, the audit key, the response URLs the bot was given (``conceal``) and every
+recognisable secret shape (bot/core/redaction.py) are replaced wherever they would appear,
+whichever logger writes the line (slack_sdk's retries and urllib3's included), in messages
+and tracebacks alike."""
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -14,6 +14,10 @@ import urllib.parse
 from collections import deque
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
+
+import pythonjsonlogger.json
+from pythonjsonlogger.core import RESERVED_ATTRS
 
 from bot.core import redaction
 from bot.core.trace_ids import current_trace_id
@@ -79,10 +83,17 @@ class _RequestAndSecrets(logging.Filter):
         except Exception:  # a malformed call still logs, redacted like the rest
             message = f"{record.msg!s} {record.args!r}"
         record.msg, record.args = self._clean(message), None
+        for key in REQUEST_FIELDS:  # a command is rendered redacted already; belt and braces
+            value = getattr(record, key, None)
+            if isinstance(value, str):
+                setattr(record, key, self._clean(value))
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
             record.exc_text = self._clean(record.exc_text)
+            # Formatters would format the traceback again from exc_info, unredacted; both
+            # formats print exc_text when exc_info is gone.
+            record.exc_info = None
         if record.stack_info:
             record.stack_info = self._clean(record.stack_info)
         return True
@@ -91,30 +102,60 @@ class _RequestAndSecrets(logging.Filter):
         return redaction.redact(_CONCEALED.out_of(text), self._secrets)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object a line: time, level, logger, message, request_id (the trace ID, under
-    the name log pipelines already read) and exception."""
+# What a request's one line holds (``log.info(REQUEST, extra=request_fields(...))``): fields,
+# so that a log pipeline reads them without parsing prose.
+REQUEST = "request"
+REQUEST_FIELDS = ("user", "channel", "engine", "command", "outcome", "duration_ms")
+
+
+def request_fields(
+    *,
+    user: str,
+    channel: str | None,
+    engine: str | None,
+    command: str,
+    outcome: str,
+    seconds: float,
+) -> dict[str, object]:
+    """The ``extra`` of a request's log line."""
+    return {
+        "user": user,
+        "channel": channel or "-",
+        "engine": engine or "-",
+        "command": command,
+        "outcome": outcome,
+        "duration_ms": round(seconds * 1000.0, 1),
+    }
+
+
+class JsonFormatter(pythonjsonlogger.json.JsonFormatter):
+    """One JSON object a line (python-json-logger): time, level, logger, process, message,
+    request_id (the trace ID, under the name log pipelines already read), exception, and
+    the fields a line was logged with (a request's: ``REQUEST_FIELDS``)."""
 
     def __init__(self, *, process: str) -> None:
-        super().__init__()
-        self._process = process
+        super().__init__(
+            ["levelname", "name", "message"],
+            rename_fields={"levelname": "level", "name": "logger", "exc_info": "exception"},
+            static_fields={"process": process},
+            # Ours, for the plain format only; the trace ID is added as request_id below.
+            reserved_attrs=[*RESERVED_ATTRS, "trace_id", "request_suffix", "plain_fields"],
+            timestamp="time",
+            json_ensure_ascii=False,
+        )
 
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "process": self._process,
-            "message": record.getMessage(),
-        }
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
+        log_data["time"] = record_time(record)
         trace = getattr(record, "trace_id", "")
         if trace:
-            line["request_id"] = trace
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            line["exception"] = record.exc_text
-        return json.dumps(line, ensure_ascii=False)
+            log_data["request_id"] = trace
+
+
+def record_time(record: logging.LogRecord) -> str:
+    return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
 
 
 def configure_logging(
@@ -128,7 +169,8 @@ def configure_logging(
         tag = "" if process == "front" else f" [{process}]"
         handler.setFormatter(
             logging.Formatter(
-                f"%(asctime)s %(levelname)s %(name)s{tag}: %(message)s%(request_suffix)s"
+                f"%(asctime)s %(levelname)s %(name)s{tag}: %(message)s%(plain_fields)s"
+                "%(request_suffix)s"
             )
         )
     handler.addFilter(_RequestAndSecrets(secrets))
@@ -145,4 +187,7 @@ def configure_logging(
 def _suffix(record: logging.LogRecord) -> bool:
     trace = getattr(record, "trace_id", "")
     record.request_suffix = f" [request {trace}]" if trace else ""
+    # A request's fields, read as key=value in the plain format.
+    shown = [f"{key}={getattr(record, key)}" for key in REQUEST_FIELDS if hasattr(record, key)]
+    record.plain_fields = (": " + " ".join(shown)) if shown else ""
     return True

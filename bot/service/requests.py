@@ -22,6 +22,7 @@ from bot.core.policy import Actor
 from bot.core.results import ApprovalRequested, ApprovalUpdate
 from bot.core.trace_ids import handling
 from bot.errors import ChatOpsError, EngineBusy
+from bot.logs import REQUEST, request_fields
 from bot.service.approvals import post_or_withdraw
 from bot.service.chat import Chat, Requester
 from bot.service.metrics import APPROVALS, COMMAND_SECONDS, COMMANDS, Metrics, NoMetrics
@@ -144,13 +145,15 @@ class RequestService:
                 seconds = time.monotonic() - started
                 # One line per request (the request ID comes with every line logged meanwhile).
                 log.info(
-                    "request: %s by %s in %s on %s: %s (%.3f s)",
-                    command.shown,
-                    actor.user_id,
-                    actor.channel_id or "-",
-                    self._engine_for(command) or "-",
-                    outcome,
-                    seconds,
+                    REQUEST,
+                    extra=request_fields(
+                        user=actor.user_id,
+                        channel=actor.channel_id,
+                        engine=self._engine_for(command),
+                        command=command.shown,
+                        outcome=outcome,
+                        seconds=seconds,
+                    ),
                 )
                 action = action_name(command.operation)
                 self._metrics.count(

@@ -356,10 +356,12 @@ def test_json_logs_one_line_per_request_with_the_id_the_user_sees(
     finally:
         output = stop(process, tmp_path)
     records = [json.loads(line) for line in output.splitlines() if line.strip()]
-    requests_logged = [r for r in records if r["message"].startswith("request: ")]
+    requests_logged = [r for r in records if r["message"] == "request"]
     assert len(requests_logged) == 2
-    missing = next(r for r in requests_logged if "nothing-here" in r["message"])
-    assert "error (NotFound)" in missing["message"] and missing["process"] == "work"
+    missing = next(r for r in requests_logged if "nothing-here" in r["command"])
+    assert missing["outcome"] == "error (NotFound)" and missing["process"] == "work"
+    assert missing["user"] and missing["channel"] and missing["engine"] == "default"
+    assert missing["duration_ms"] >= 0
     # The error the user saw names the same request ID.
     [answer] = [c.body for c in fake_slack.of("response") if c.path.endswith("/missing")]
     assert f"Request ID `{missing['request_id']}`" in json.dumps(answer)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.core.trace_ids import handling
-from bot.logs import conceal, configure_logging
+from bot.logs import REQUEST, conceal, configure_logging, request_fields
 
 
 @pytest.fixture
@@ -82,3 +82,51 @@ def test_a_malformed_call_is_still_logged_and_redacted(captured: io.StringIO) ->
     logging.getLogger("bot.test").info("two %s %s", "xoxb-1-2-abcdef")  # one argument short
     [line] = [json.loads(line) for line in captured.getvalue().splitlines()]
     assert "two" in line["message"] and "abcdef" not in line["message"]
+
+
+def test_a_request_is_one_line_of_fields(captured: io.StringIO) -> None:
+    """Fields a log pipeline reads as they are: who, where, on which engine, what, how it
+    ended and how long it took; the command's secrets are out of it like any message's."""
+    log = logging.getLogger("bot.service.requests")
+    with handling("feedc0ffee12"):
+        log.info(
+            REQUEST,
+            extra=request_fields(
+                user="U0ALICE",
+                channel=None,
+                engine="prod",
+                command="run -e TOKEN=xoxb-secret-token-123 busybox",
+                outcome="ok",
+                seconds=0.2104,
+            ),
+        )
+    [line] = [json.loads(text) for text in captured.getvalue().splitlines()]
+    assert line["message"] == "request" and line["request_id"] == "feedc0ffee12"
+    assert line["user"] == "U0ALICE" and line["channel"] == "-" and line["engine"] == "prod"
+    assert line["outcome"] == "ok" and line["duration_ms"] == 210.4
+    assert "xoxb-secret-token-123" not in line["command"] and "<redacted>" in line["command"]
+    assert "trace_id" not in line and "plain_fields" not in line and "request_suffix" not in line
+
+
+def test_the_plain_format_shows_a_requests_fields_as_key_values() -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level)
+    try:
+        configure_logging(level="INFO", json_lines=False, secrets=[])
+        handler = root.handlers[0]
+        assert isinstance(handler, logging.StreamHandler)
+        handler.setStream(stream)
+        fields = request_fields(
+            user="U0BOB", channel="C0OPS", engine=None, command="ps -a", outcome="ok", seconds=1
+        )
+        logging.getLogger("bot.x").info(REQUEST, extra=fields)
+        logging.getLogger("bot.x").info("something else")  # control: no fields, no suffix
+    finally:
+        root.handlers[:] = before[0]
+        root.setLevel(before[1])
+    first, second = stream.getvalue().splitlines()
+    assert first.endswith(
+        "request: user=U0BOB channel=C0OPS engine=- command=ps -a outcome=ok duration_ms=1000.0"
+    )
+    assert second.endswith("bot.x: something else")
