@@ -1,36 +1,58 @@
-"""A task run every ``interval`` seconds on a daemon thread, which never dies of an exception."""
+"""A task run every ``interval`` seconds, by APScheduler, which never dies of an exception."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 
-log = logging.getLogger(__name__)
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+# APScheduler says at INFO each time a job runs and ends: every few seconds here. A job that
+# fails is logged by its executor at ERROR, with the traceback, and runs again next time.
+logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
+logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
 
 
 class Periodic:
-    """Runs ``task`` at start and then every ``interval`` seconds until ``stop()``."""
+    """Runs ``task`` at start and then every ``interval`` seconds until ``stop()``: never two
+    runs at once, and runs missed while one was slow are one run, not a burst."""
 
     def __init__(self, *, name: str, interval: float, task: Callable[[], None]) -> None:
         self._name = name
         self._interval = interval
         self._task = task
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._idle = threading.Event()
+        self._idle.set()
+        self._scheduler = BackgroundScheduler(
+            executors={"default": ThreadPoolExecutor(max_workers=1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+            daemon=True,
+        )
 
     def start(self) -> None:
-        self._thread.start()
+        self._scheduler.add_job(
+            self._run,
+            IntervalTrigger(seconds=self._interval, timezone=UTC),
+            id=self._name,
+            name=self._name,
+            next_run_time=datetime.now(UTC),
+        )
+        self._scheduler.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        """Stop scheduling, and wait (up to 10 s) for a run under way to end."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        self._idle.wait(timeout=10)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self._task()
-            except Exception:
-                log.exception("%s failed", self._name)
-            self._stop.wait(self._interval)
+    def _run(self) -> None:
+        self._idle.clear()
+        try:
+            self._task()
+        finally:
+            self._idle.set()
