@@ -39,10 +39,13 @@ def test_ps_last_and_latest(bot: BotDriver, sandbox: Sandbox) -> None:
     first, second = sandbox.name("ps-first"), sandbox.name("ps-second")
     bot.ok(f"run --name {first} {sandbox.label_args()} {TEST_IMAGE} true")
     bot.ok(f"run --name {second} {sandbox.label_args()} {TEST_IMAGE} true")
-    latest = bot.handle("ps -l")
+    # Filtered to this run: other tests create containers on the shared engine meanwhile
+    # (the engine applies the filter before the limit, as `docker ps -l --filter` does).
+    mine = f"--filter label={sandbox.labels_filter()}"
+    latest = bot.handle(f"ps -l {mine}")
     assert isinstance(latest.result, ContainerList)
     assert [row.names for row in latest.result.rows] == [(second,)]
-    last_two = bot.handle("ps -n 2")
+    last_two = bot.handle(f"ps -n 2 {mine}")
     assert isinstance(last_two.result, ContainerList)
     assert [row.names[0] for row in last_two.result.rows] == [second, first]
 
