@@ -49,6 +49,16 @@ def channel_id(value: str | None) -> str | None:
     return None if value is None else channel_ids([value])[0]
 
 
+def is_principal_id(value: str) -> bool:
+    """A user or user group ID (``U...``, ``W...``, ``S...``)."""
+    return _PRINCIPAL_ID.match(value) is not None
+
+
+def is_channel_id(value: str) -> bool:
+    """A channel ID (``C...``, ``G...``, ``D...``)."""
+    return _CHANNEL_ID.match(value) is not None
+
+
 def is_user_group(entry: str) -> bool:
     """A user group ID (``S...``), as opposed to a user ID, ``*`` or a role name."""
     return entry.startswith("S") and _PRINCIPAL_ID.match(entry) is not None

@@ -41,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="HASH",
         help="a head the bot published (Slack, log): it must still be in the chain",
     )
+    config = commands.add_parser("config", help="check the configuration before serving it")
+    config.add_argument(
+        "action",
+        choices=["check"],
+        help="check: read .env, the environment and the TOML file as serve would, and say "
+        "every problem (with --offline, without asking Slack and the engines)",
+    )
+    config.add_argument("--offline", action="store_true", help="check the files alone")
+    config.add_argument("--json", action="store_true", help="one JSON object, for CI")
     database = commands.add_parser("db", help="the state database's schema")
     database.add_argument(
         "action",
@@ -59,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = argparse.Namespace(command="exec", words=given[1:])
     else:
         args = build_parser().parse_args(given)
+    if args.command == "config":
+        return config_check(offline=args.offline, as_json=args.json)
     try:
         settings = load_settings()
     except ConfigError as err:
@@ -91,6 +102,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console.repl(read=sys.stdin, banner=_banner(engines))
     finally:
         engines.close()
+
+
+def config_check(*, offline: bool, as_json: bool) -> int:
+    """``config check``: 0 when all is well, 1 when anything is wrong."""
+    from bot.config_check import check_configuration
+
+    report = check_configuration(offline=offline)
+    print(report.as_json() if as_json else report.as_text())
+    return 0 if report.ok else 1
 
 
 def database_command(settings: Settings, action: str) -> int:

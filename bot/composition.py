@@ -33,7 +33,7 @@ from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AccessRules, channel_refusal, has_role
 from bot.core.rate_limit import RateLimiter
-from bot.engine.directory import DockerEngineDirectory
+from bot.engine.directory import DEFAULT_ENGINE_NAME, DockerEngineDirectory
 from bot.errors import AuditError, ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping.runs import SqlCleanupRuns
@@ -511,3 +511,41 @@ def build_dispatch(*, settings: Settings, backend: Backend, metrics: Metrics) ->
         tell=partial(tell_lost, backend.chat),
         metrics=metrics,
     )
+
+
+def required_credentials(settings: Settings) -> None:
+    """Stop with one line naming what is missing for the chosen mode."""
+    socket_mode = settings.slack_app_token is not None
+    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
+    if socket_mode:
+        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
+    else:
+        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
+    missing = [name for name, value in needed.items() if value is None]
+    if missing:
+        mode = "Socket Mode" if socket_mode else "HTTP mode"
+        raise ConfigError(
+            f"Missing {', '.join(missing)} for {mode}: set them in the environment or .env "
+            "(README, section 'Slack app')."
+        )
+
+
+def preflight(settings: Settings) -> list[tuple[str, Callable[[], object]]]:
+    """What ``serve`` builds from the settings before it starts, one step per subject, each
+    raising ``ConfigError``: ``config check`` runs them all and tells every failure."""
+    engines = list(settings.engines) or [DEFAULT_ENGINE_NAME]
+
+    def update_checks() -> None:
+        if settings.upgrades.check_schedule and settings.notifications.channel is None:
+            raise ConfigError(
+                "[upgrades] check_schedule posts to [notifications] channel, which is not set."
+            )
+
+    return [
+        ("Slack credentials", lambda: required_credentials(settings)),
+        ("CHATOPS_AUDIT_KEY", lambda: audit_key(settings.chatops_audit_key)),
+        ("access rules", lambda: configured_policy(settings)),
+        ("engines", lambda: engine_directory(settings).close()),
+        ("notifications", lambda: notification_rules(settings, engines)),
+        ("update checks", update_checks),
+    ]

@@ -17,7 +17,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
-from bot.composition import Front, build_dispatch, build_front
+from bot.composition import Front, build_dispatch, build_front, required_credentials
 from bot.core.engine import EngineDirectory
 from bot.errors import ConfigError
 from bot.health import HealthCheck
@@ -40,23 +40,6 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_HEADER_BYTES = 16 * 1024
 WORK_START_SECONDS = 60.0  # the longest readiness waits for the work process to start
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-
-
-def required_credentials(settings: Settings) -> None:
-    """Stop with one line naming what is missing for the chosen mode."""
-    socket_mode = settings.slack_app_token is not None
-    needed = {"SLACK_BOT_TOKEN": settings.slack_bot_token}
-    if socket_mode:
-        needed["SLACK_APP_TOKEN"] = settings.slack_app_token
-    else:
-        needed["SLACK_SIGNING_SECRET"] = settings.slack_signing_secret
-    missing = [name for name, value in needed.items() if value is None]
-    if missing:
-        mode = "Socket Mode" if socket_mode else "HTTP mode"
-        raise ConfigError(
-            f"Missing {', '.join(missing)} for {mode}: set them in the environment or .env "
-            "(README, section 'Slack app')."
-        )
 
 
 def make_wsgi_app(

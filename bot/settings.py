@@ -667,20 +667,55 @@ def _known_keys_only(path: Path, data: dict[str, Any], settings_cls: type[BaseSe
     The settings ignore unknown *environment* variables (the environment holds many that are
     not ours), so the TOML file's top level is checked here; tables below are strict models.
     """
+    problems = toml_key_problems(path, data, settings_cls)
+    if problems:
+        raise ConfigError(problems[0][1])
+
+
+def toml_key_problems(
+    path: Path, data: dict[str, Any], settings_cls: type[BaseSettings]
+) -> list[tuple[str, str]]:
+    """(key, what is wrong) for every top-level key of the TOML file that is not a setting,
+    or is a credential (those belong in the environment)."""
     known = set(settings_cls.model_fields)
+    problems = []
     for key in data:
         if key in _SECRET_SETTINGS:
-            raise ConfigError(
-                f"{path}: {key} is a credential: set {key.upper()} in the environment or .env, "
-                "not in the TOML file."
+            problems.append(
+                (
+                    key,
+                    f"{path}: {key} is a credential: set {key.upper()} in the environment or "
+                    ".env, not in the TOML file.",
+                )
             )
-        if key not in known:
+        elif key not in known:
             close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.6)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             kind = "table" if isinstance(data[key], dict) else "setting"
-            raise ConfigError(
-                f"{path}: unknown {kind} {key!r}{hint}. See chatops.example.toml for every key."
+            problems.append(
+                (
+                    key,
+                    f"{path}: unknown {kind} {key!r}{hint}. See chatops.example.toml for every "
+                    "key.",
+                )
             )
+    return problems
+
+
+class _ConfigFileSetting(BaseSettings):
+    """CHATOPS_CONFIG alone, from the environment and .env as the settings read it."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    chatops_config: Path | None = None
+
+
+def config_file() -> Path | None:
+    """The TOML file the settings read: CHATOPS_CONFIG, else ./chatops.toml if it is there."""
+    named = _ConfigFileSetting().chatops_config
+    if named is not None:
+        return named
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
 def load_settings(**overrides: Any) -> Settings:

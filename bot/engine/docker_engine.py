@@ -141,6 +141,12 @@ class DockerEngine:
             answer = self._client().version()
         return f"{answer.get('Version', '?')} ({answer.get('Os', '?')}/{answer.get('Arch', '?')})"
 
+    def swarm_manager(self) -> bool:
+        """Is this engine a manager of a swarm (can it run ``service`` commands)?"""
+        with self._errors():
+            answer = self._client().info()
+        return bool((answer.get("Swarm") or {}).get("ControlAvailable"))
+
     def close(self) -> None:
         with self._lock:
             if self._api is not None:

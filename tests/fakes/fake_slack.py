@@ -44,6 +44,11 @@ class FakeSlack:
     server_errors: dict[str, int] = field(default_factory=dict)
     socket_mode_url: str = ""
     usergroups: dict[str, list[str]] = field(default_factory=dict)  # group ID -> user IDs
+    # Who the IDs are, for users.info, conversations.info and usergroups.list.
+    user_names: dict[str, str] = field(default_factory=dict)  # user ID -> name
+    channel_names: dict[str, str] = field(default_factory=dict)  # channel ID -> name
+    not_a_member_of: set[str] = field(default_factory=set)  # channel IDs
+    group_handles: dict[str, str] = field(default_factory=dict)  # group ID -> handle
     # Response URL names Slack refuses (expired, used too often): answered 404 expired_url.
     refused_responses: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -75,6 +80,10 @@ class FakeSlack:
             self.server_errors.clear()
             self.refused_responses.clear()
             self.usergroups.clear()
+            self.user_names.clear()
+            self.channel_names.clear()
+            self.not_a_member_of.clear()
+            self.group_handles.clear()
 
     def record(self, call: Call) -> None:
         with self.changed:
@@ -109,6 +118,24 @@ class FakeSlack:
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         if method in self.errors:
             return {"ok": False, "error": self.errors[method]}
+        if method == "users.info":
+            user = str(body.get("user", ""))
+            if user not in self.user_names:
+                return {"ok": False, "error": "user_not_found"}
+            return {"ok": True, "user": {"id": user, "name": self.user_names[user]}}
+        if method == "conversations.info":
+            channel = str(body.get("channel", ""))
+            if channel not in self.channel_names:
+                return {"ok": False, "error": "channel_not_found"}
+            member = channel not in self.not_a_member_of
+            info = {"id": channel, "name": self.channel_names[channel], "is_member": member}
+            return {"ok": True, "channel": info}
+        if method == "usergroups.list":
+            groups = [
+                {"id": group, "handle": handle, "user_count": len(self.usergroups.get(group, []))}
+                for group, handle in self.group_handles.items()
+            ]
+            return {"ok": True, "usergroups": groups}
         ts = f"1700000000.{next(self._ts):06d}"
         answers: dict[str, dict[str, Any]] = {
             "auth.test": {

@@ -36,7 +36,9 @@ def test_the_bot_reaches_the_engine_only_through_the_proxy() -> None:
     networks = compose()["networks"]
     assert networks["engine"]["internal"] is True
     assert list(proxy["networks"]) == ["engine"] and "ports" not in proxy
-    joined = [name for name, svc in compose()["services"].items() if "engine" in svc["networks"]]
+    joined = [
+        name for name, svc in compose()["services"].items() if "engine" in svc.get("networks", {})
+    ]
     assert sorted(joined) == ["bot", "socket-proxy"]
     bot_address = bot["networks"]["engine"]["ipv4_address"]
     assert proxy["environment"]["BOT_ADDRESS"] == bot_address
@@ -45,9 +47,19 @@ def test_the_bot_reaches_the_engine_only_through_the_proxy() -> None:
     assert networks["database"]["internal"] is True
 
 
+def test_the_configuration_is_checked_before_the_bot_starts() -> None:
+    services = compose()["services"]
+    check, bot = services["config-check"], services["bot"]
+    assert check["command"] == ["config", "check", "--offline"]
+    assert check["restart"] == "no" and check["network_mode"] == "none"
+    assert check["environment"] == bot["environment"] and check["image"] == bot["image"]
+    assert check["volumes"] == ["./chatops.toml:/etc/chatops/chatops.toml:ro"]
+    assert bot["depends_on"]["config-check"] == {"condition": "service_completed_successfully"}
+
+
 def test_the_stack_is_hardened_and_labelled_protected() -> None:
     doc = compose()
-    for name in ("bot", "socket-proxy"):
+    for name in ("bot", "config-check", "socket-proxy"):
         service = doc["services"][name]
         assert service["init"] is True and service["read_only"] is True, name
         assert service["cap_drop"] == ["ALL"], name
