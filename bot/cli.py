@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot import __version__
 from bot.config import engine_directory
@@ -44,12 +45,27 @@ def build_parser() -> argparse.ArgumentParser:
     config = commands.add_parser("config", help="check the configuration before serving it")
     config.add_argument(
         "action",
-        choices=["check"],
+        choices=["check", "init"],
         help="check: read .env, the environment and the TOML file as serve would, and say "
-        "every problem (with --offline, without asking Slack and the engines)",
+        "every problem (with --offline, without asking Slack and the engines); "
+        "init: write a minimal commented chatops.toml, asking for what the flags do not give",
     )
-    config.add_argument("--offline", action="store_true", help="check the files alone")
-    config.add_argument("--json", action="store_true", help="one JSON object, for CI")
+    config.add_argument("--offline", action="store_true", help="check: the files alone")
+    config.add_argument("--json", action="store_true", help="check: one JSON object, for CI")
+    config.add_argument(
+        "--admin", action="append", default=[], metavar="ID", help="init: the first admin"
+    )
+    config.add_argument(
+        "--operator", action="append", default=[], metavar="ID", help="init: an operator"
+    )
+    config.add_argument(
+        "--channel", action="append", default=[], metavar="ID", help="init: a command channel"
+    )
+    config.add_argument("--notify", metavar="ID", help="init: the notifications channel")
+    config.add_argument(
+        "--output", default="chatops.toml", metavar="FILE", help="init: where (chatops.toml)"
+    )
+    config.add_argument("--force", action="store_true", help="init: overwrite FILE")
     database = commands.add_parser("db", help="the state database's schema")
     database.add_argument(
         "action",
@@ -68,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = argparse.Namespace(command="exec", words=given[1:])
     else:
         args = build_parser().parse_args(given)
+    if args.command == "config" and args.action == "init":
+        return config_init(args)
     if args.command == "config":
         return config_check(offline=args.offline, as_json=args.json)
     try:
@@ -111,6 +129,37 @@ def config_check(*, offline: bool, as_json: bool) -> int:
     report = check_configuration(offline=offline)
     print(report.as_json() if as_json else report.as_text())
     return 0 if report.ok else 1
+
+
+def config_init(args: argparse.Namespace) -> int:
+    """``config init``: 0 once the file is written; 1 if it exists (without --force) or a
+    flag is not an ID; asks on stdin for what the flags do not give."""
+    from datetime import date
+
+    from bot.config_init import ask_essentials, checked_essentials, render_config
+
+    target = Path(args.output)
+    if target.exists() and not args.force:
+        print(f"{target} exists; --force overwrites it.", file=sys.stderr)
+        return 1
+    try:
+        given = checked_essentials(
+            admins=args.admin, operators=args.operator, channels=args.channel, notify=args.notify
+        )
+        essentials = ask_essentials(ask=_ask, say=print, given=given)
+    except ValueError as err:
+        print(f"config init: {err}", file=sys.stderr)
+        return 1
+    except EOFError:
+        print("config init: no answer (give --admin ID to run without asking)", file=sys.stderr)
+        return 1
+    target.write_text(render_config(essentials, written=date.today()), encoding="utf-8")
+    print(f"Wrote {target}. Next: python -m bot config check")
+    return 0
+
+
+def _ask(prompt: str) -> str:
+    return input(prompt)
 
 
 def database_command(settings: Settings, action: str) -> int:

@@ -279,7 +279,15 @@ def _configured_ids(value: object) -> Iterator[str]:
 
 def _slack_error(err: Exception) -> str:
     if isinstance(err, SlackApiError):
-        return str(err.response.get("error") or err)
+        code = str(err.response.get("error") or err)
+        if code == "missing_scope":
+            needed = err.response.get("needed")
+            scope = f"the {needed} scope" if needed else "a scope this check needs"
+            return (
+                f"the app lacks {scope}: slack/manifest.*.yml lists every scope; add it and "
+                "reinstall the app"
+            )
+        return code
     # urllib's errors (URLError, a timeout) when Slack cannot be reached at all.
     reason = getattr(err, "reason", None) or err
     return f"Slack cannot be reached at the configured SLACK_API_URL ({reason})"

@@ -52,6 +52,13 @@ def test_ids_are_named_and_a_channel_without_the_bot_is_a_problem(
     assert "not a swarm manager" in lines["engine"] and "Docker " in lines["engine"]
     assert status == 1 and out.endswith("1 problem.\n")
 
+    # An app installed from an older manifest cannot read users: said, with the fix.
+    fake_slack.errors["users.info"] = "missing_scope"
+    status, out = run_check(tmp_path, fake_slack, sandbox.docker_host)
+    [admin] = [line for line in out.splitlines() if "U0ADMIN" in line]
+    assert admin.startswith("PROBLEM") and "lacks a scope" in admin and "reinstall" in admin
+    del fake_slack.errors["users.info"]
+
     # Positive control: with the bot in the channel, all is well, and --json says so.
     fake_slack.not_a_member_of.clear()
     status, out = run_check(tmp_path, fake_slack, sandbox.docker_host, "--json")

@@ -19,6 +19,9 @@ SCOPES = {
     "usergroups:read",
     "app_mentions:read",
     "im:history",
+    "users:read",
+    "channels:read",
+    "groups:read",
 }
 EVENTS = {"app_mention", "message.im", "app_home_opened"}
 
