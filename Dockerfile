@@ -82,6 +82,6 @@ STOPSIGNAL SIGTERM
 # Liveness: /livez answers while the process serves, whether the engines answer or not
 # (/readyz, alias /healthz, is about the engines; a restart would not bring them back).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '3000') + '/livez', timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + (os.environ.get('CHATOPS_PORT') or os.environ.get('PORT') or '3000') + '/livez', timeout=4)"]
 ENTRYPOINT ["python", "-m", "bot"]
 CMD ["serve"]

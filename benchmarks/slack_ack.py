@@ -9,8 +9,9 @@ Both servers run as processes of their own, as deployed, and are sent the same r
 - baseline: a bare Bolt app whose `/docker` handler only calls ack(), served by waitress with
   the bot's HTTP settings (16 threads);
 - bot: `python -m bot serve` configured as README's "Running in production" says: the work
-  process (WORK_PROCESS's default), SQLite state, CHATOPS_AUDIT_KEY, and chatops.example.toml
-  copied as chatops.toml (roles, approvals, the default `[access] user_rate_limit` of 30).
+  process (CHATOPS_WORK_PROCESS's default), SQLite state, CHATOPS_AUDIT_KEY, and
+  chatops.example.toml copied as chatops.toml (roles, approvals, the default `[access]
+  user_rate_limit` of 30).
 
 The engine first gets ``--containers`` (500) labelled containers, so that `ps -a` is real work
 for the bot's work process; they are removed at the end. A fourth process plays Slack (the Web

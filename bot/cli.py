@@ -93,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as err:
         print(f"Configuration error: {err}", file=sys.stderr)
         return 2
+    for renamed in settings.renamed_variables:
+        print(f"Warning: {renamed}", file=sys.stderr)
     configure_logging(
         level=settings.log_level,
         json_lines=settings.log_format == "json",

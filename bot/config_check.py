@@ -28,17 +28,20 @@ from bot.chat_ids import is_channel_id, is_principal_id
 from bot.composition import preflight
 from bot.config import engine_directory
 from bot.errors import ChatOpsError, ConfigError
-from bot.settings import Settings, config_file, toml_key_problems
+from bot.settings import Settings, config_file, read_settings, toml_key_problems
 from bot.slack.web import make_probe_client
 from bot.toml_lines import line_of
 
-PROBLEM, OK = "problem", "ok"
+PROBLEM, WARNING, OK = "problem", "warning", "ok"
+
+
+_LABELS = {PROBLEM: "PROBLEM", WARNING: "warning", OK: "ok"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Finding:
-    """One thing checked: ``problem`` or ``ok``, what (a file and line, a variable, an engine,
-    a Slack ID) and what was found."""
+    """One thing checked: ``problem``, ``warning`` or ``ok``; what (a file and line, a
+    variable, an engine, a Slack ID); and what was found."""
 
     status: str
     subject: str
@@ -51,14 +54,12 @@ class CheckReport:
 
     @property
     def ok(self) -> bool:
-        return all(finding.status == OK for finding in self.findings)
+        """Nothing is a problem (a warning is not one)."""
+        return all(finding.status != PROBLEM for finding in self.findings)
 
     def as_text(self) -> str:
         width = max((len(finding.subject) for finding in self.findings), default=0)
-        lines = [
-            f"{'PROBLEM' if f.status == PROBLEM else 'ok':8} {f.subject:{width}}  {f.text}"
-            for f in self.findings
-        ]
+        lines = [f"{_LABELS[f.status]:8} {f.subject:{width}}  {f.text}" for f in self.findings]
         problems = sum(finding.status == PROBLEM for finding in self.findings)
         lines.append(
             "All is well." if not problems else f"{problems} problem{'s' * (problems != 1)}."
@@ -76,7 +77,7 @@ def check_configuration(
     *,
     offline: bool,
     timeout: float = 5.0,
-    read: Callable[..., Settings] = Settings,
+    read: Callable[..., Settings] = read_settings,
     slack: Callable[[Settings, float], WebClient] | None = None,
 ) -> CheckReport:
     """Check the configuration ``read`` gives (``serve``'s sources); online unless
@@ -99,6 +100,9 @@ def check_configuration(
     where = str(path) if path else "no TOML file (defaults)"
     findings.append(
         Finding(status=OK, subject="settings", text=f"read: .env, environment, {where}")
+    )
+    findings.extend(
+        Finding(status=WARNING, subject="renamed", text=line) for line in settings.renamed_variables
     )
     findings.extend(_built(settings))
     if not offline:

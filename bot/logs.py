@@ -1,9 +1,9 @@
-"""Logging: plain lines or one JSON object a line (``LOG_FORMAT=json``, python-json-logger),
-each with the ID of the request being handled, and never a secret: the Slack tokens, the
-signing secret, the audit key, the response URLs the bot was given (``conceal``) and every
-recognisable secret shape (bot/core/redaction.py) are replaced wherever they would appear,
-whichever logger writes the line (slack_sdk's retries and urllib3's included), in messages
-and tracebacks alike."""
+"""Logging: plain lines or one JSON object a line (``CHATOPS_LOG_FORMAT=json``,
+python-json-logger), each with the ID of the request being handled, and never a secret: the
+Slack tokens, the signing secret, the audit key, the response URLs the bot was given
+(``conceal``) and every recognisable secret shape (bot/core/redaction.py) are replaced
+wherever they would appear, whichever logger writes the line (slack_sdk's retries and
+urllib3's included), in messages and tracebacks alike."""
 
 from __future__ import annotations
 

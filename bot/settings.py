@@ -10,14 +10,17 @@ import difflib
 import re
 import tomllib
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -50,6 +53,30 @@ DEFAULT_CONFIG_FILE = Path("chatops.toml")
 _OBJECT_GLOB = re.compile(r"[a-zA-Z0-9_.*?\[\]-][a-zA-Z0-9_.*?\[\]!-]{0,127}\Z")
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 _ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
+
+
+# The bot's own environment variables are named CHATOPS_...; these were read bare before (PORT,
+# LOG_FORMAT, ...). The old names are still read, with a one-line warning; both at once must
+# agree. (DOCKER_HOST and SLACK_* keep Docker's and Slack's names.)
+RENAMED = (
+    "port",
+    "host",
+    "log_level",
+    "log_format",
+    "engine_timeout_seconds",
+    "run_wait_seconds",
+    "run_output_lines",
+    "logs_max_lines",
+    "work_process",
+    "engine_concurrency",
+    "engine_queue",
+    "worker_threads",
+    "http_threads",
+)
+
+
+def _renamed(name: str) -> AliasChoices:
+    return AliasChoices(f"chatops_{name}", name)
 
 
 class TLSSettings(BaseModel):
@@ -466,31 +493,90 @@ class EngineSettings(BaseModel):
 class Settings(BaseSettings):
     """Every setting of the bot. Field names are the environment variable names, lowercased."""
 
+    _renamed_variables: tuple[str, ...] = PrivateAttr(default=())
+
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+        # A field is set by its name (the TOML file, tests) or by its variable's name.
+        populate_by_name=True,
     )
 
-    docker_host: str | None = None
-    chatops_config: Path | None = None
-    chatops_database_url: str = "sqlite:///chatops.db"
-    # An older schema is upgraded at start (migrations); false: start-up stops and says to
-    # run `python -m bot db upgrade` (for a change window with a backup first).
-    chatops_db_auto_upgrade: bool = True
-    slack_bot_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
+    docker_host: str | None = Field(
+        default=None,
+        description="The engine when the TOML file names none (Docker's own variable); "
+        "unset: `unix:///var/run/docker.sock`.",
+    )
+    chatops_config: Path | None = Field(
+        default=None,
+        description="The TOML file (engines, roles, policy, approvals, ...); unset: "
+        "`./chatops.toml` when it is there.",
+    )
+    chatops_database_url: str = Field(
+        default="sqlite:///chatops.db",
+        description="The state (approvals, audit, schedules): any SQLAlchemy URL.",
+    )
+    chatops_db_auto_upgrade: bool = Field(
+        default=True,
+        description="Upgrade an older database at start; `false`: stop and say to run "
+        "`python -m bot db upgrade`.",
+    )
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="The bot token (`xoxb-…`); or `SLACK_BOT_TOKEN_FILE`."
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="HTTP mode: the app's signing secret; or `SLACK_SIGNING_SECRET_FILE`.",
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None,
+        description="Socket Mode: an app-level token (`xapp-…`); or `SLACK_APP_TOKEN_FILE`.",
+    )
     # The audit chain's HMAC key: from the environment only, never stored in the database.
-    chatops_audit_key: SecretStr | None = None
-    slack_api_url: str = "https://slack.com/api/"
-    port: int = Field(default=3000, ge=0, le=65535)  # 0: any free port
-    host: str = "0.0.0.0"
+    chatops_audit_key: SecretStr | None = Field(
+        default=None,
+        description="The audit chain's HMAC key, 32+ characters (required by `serve`); or "
+        "`CHATOPS_AUDIT_KEY_FILE`.",
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        description="The Web API base URL for every Slack client (GovSlack; tests).",
+    )
+    port: int = Field(
+        default=3000,
+        ge=0,
+        le=65535,
+        validation_alias=_renamed("port"),
+        description="Where `serve` listens for Slack and the probes; 0: any free port.",
+    )
+    host: str = Field(
+        default="0.0.0.0", validation_alias=_renamed("host"), description="The address for it."
+    )
     # GET /metrics (Prometheus) on a port of its own, never the Slack port. 0: any free port
     # (tests); "off": not served. The host is all interfaces: compose does not publish it.
-    chatops_metrics_port: int | None = Field(default=9464, ge=0, le=65535)
-    chatops_metrics_host: str = "0.0.0.0"
-    log_level: str = "INFO"
-    # "text": one readable line per event; "json": one JSON object per line (log shippers).
-    log_format: Literal["text", "json"] = "text"
+    chatops_metrics_port: int | None = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Where `/metrics` is served, apart from the Slack port; `0`: any free "
+        "port, `off`: not served.",
+    )
+    chatops_metrics_host: str = Field(
+        default="0.0.0.0",
+        description="The address for it: outside a container, `127.0.0.1` or a firewall.",
+    )
+    log_level: str = Field(
+        default="INFO",
+        validation_alias=_renamed("log_level"),
+        description="DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        validation_alias=_renamed("log_format"),
+        description="`json`: one JSON object a line, for a log shipper.",
+    )
 
     engines: dict[str, EngineSettings] = Field(default_factory=dict)
     roles: RolesSettings = Field(default_factory=RolesSettings)
@@ -501,27 +587,84 @@ class Settings(BaseSettings):
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
-    engine_timeout_seconds: float = Field(default=60.0, gt=0)
-    run_wait_seconds: float = Field(default=60.0, gt=0)
-    run_output_lines: int = Field(default=50, ge=1, le=10_000)
-    logs_max_lines: int = Field(default=1000, ge=1, le=100_000)
+    engine_timeout_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_renamed("engine_timeout_seconds"),
+        description="Each engine call's timeout (`[engines.NAME] timeout_seconds` for one).",
+    )
+    run_wait_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=_renamed("run_wait_seconds"),
+        description="How long `run` without `-d` waits for the container.",
+    )
+    run_output_lines: int = Field(
+        default=50,
+        ge=1,
+        le=10_000,
+        validation_alias=_renamed("run_output_lines"),
+        description="How much of its output `run` without `-d` shows.",
+    )
+    logs_max_lines: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000,
+        validation_alias=_renamed("logs_max_lines"),
+        description="The most lines `logs` reads.",
+    )
 
     # Slack replies: results of changes (run, rm, pull, ...) are posted for the channel to see,
     # listings and errors only to the person who asked.
-    slack_changes_in_channel: bool = True
-    slack_listings_in_channel: bool = False
-    slack_command: str = "/docker"
+    slack_changes_in_channel: bool = Field(
+        default=True, description="Post results of changes for the channel to see."
+    )
+    slack_listings_in_channel: bool = Field(
+        default=False,
+        description="Post listings for the channel to see (else only to the asker).",
+    )
+    slack_command: str = Field(
+        default="/docker", description="The slash command, as named in the Slack app."
+    )
     # Work after Slack has been acknowledged: at most engine_concurrency requests run on one
     # engine at once and engine_queue more wait for it (past that: "engine busy"), so a
     # stalled engine holds only its own workers; worker_threads serve work that needs no
     # engine (approvals, clicks, audit). http_threads serve HTTP.
     # Run request work (engine calls, rendering, answers) in a work process beside the one
     # that acknowledges Slack, so acknowledgements never wait for it.
-    work_process: bool = True
-    engine_concurrency: int = Field(default=4, ge=1, le=64)
-    engine_queue: int = Field(default=50, ge=0, le=10_000)
-    worker_threads: int = Field(default=8, ge=1, le=256)
-    http_threads: int = Field(default=16, ge=1, le=256)
+    work_process: bool = Field(
+        default=True,
+        validation_alias=_renamed("work_process"),
+        description="Run request work in a process beside the one that acknowledges Slack.",
+    )
+    engine_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        validation_alias=_renamed("engine_concurrency"),
+        description="Requests running at once on one engine.",
+    )
+    engine_queue: int = Field(
+        default=50,
+        ge=0,
+        le=10_000,
+        validation_alias=_renamed("engine_queue"),
+        description='Requests waiting for an engine; past that: "engine busy".',
+    )
+    worker_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        validation_alias=_renamed("worker_threads"),
+        description="Threads for work that needs no engine (approvals, clicks).",
+    )
+    http_threads: int = Field(
+        default=16,
+        ge=1,
+        le=256,
+        validation_alias=_renamed("http_threads"),
+        description="Threads serving HTTP.",
+    )
 
     @field_validator(
         "slack_bot_token",
@@ -627,11 +770,81 @@ class Settings(BaseSettings):
         # from what the stronger sources found.
         return (
             init_settings,
-            env_settings,
-            dotenv_settings,
+            _RenamedAndFromFiles(env_settings, where="the environment"),
+            _RenamedAndFromFiles(dotenv_settings, where=".env"),
             TomlFileSource(settings_cls),
             file_secret_settings,
         )
+
+    @property
+    def renamed_variables(self) -> tuple[str, ...]:
+        """One line for each variable still read under its old name (``load_settings``)."""
+        return self._renamed_variables
+
+
+# What a settings read found under old names; load_settings keeps it on the settings.
+_RENAMED_SEEN: ContextVar[list[str] | None] = ContextVar("renamed_seen", default=None)
+
+
+class _RenamedAndFromFiles(PydanticBaseSettingsSource):
+    """The environment (or .env) as the settings read it, plus: an old bare name (``PORT``)
+    read as its CHATOPS_ name, with a warning, and refused when both are set and differ; and
+    a credential read from the file its ``*_FILE`` variable names (Docker and Kubernetes
+    secrets are files), refused when the file cannot be read or disagrees with the variable."""
+
+    def __init__(self, inner: PydanticBaseSettingsSource, *, where: str) -> None:
+        super().__init__(inner.settings_cls)
+        self._inner = inner
+        self._where = where
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads through the inner source
+
+    def __call__(self) -> dict[str, Any]:
+        data = self._inner()
+        given: dict[str, str | None] = dict(getattr(self._inner, "env_vars", {}) or {})
+        seen = _RENAMED_SEEN.get()
+        for old in RENAMED:
+            new = f"chatops_{old}"
+            if old not in given:
+                continue
+            if new in given and given[new] != given[old]:
+                raise ConfigError(
+                    f"{old.upper()} and {new.upper()} in {self._where} disagree: {old.upper()} "
+                    f"is the old name of {new.upper()}; keep one."
+                )
+            if seen is not None:
+                seen.append(
+                    f"{old.upper()} (in {self._where}) is read as {new.upper()}: rename it."
+                )
+        for name in _SECRET_SETTINGS:
+            named = given.get(f"{name}_file")
+            if not named:
+                continue
+            value = _secret_from_file(f"{name}_file".upper(), Path(named))
+            direct = given.get(name)
+            if direct and direct != value:
+                raise ConfigError(
+                    f"{name.upper()} and {name.upper()}_FILE in {self._where} disagree; set one."
+                )
+            data[name] = value
+        return data
+
+
+def _secret_from_file(variable: str, path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(
+            f"{variable} names {path}, which cannot be read ({err.strerror}): mount the secret "
+            f"there, or set {variable.removesuffix('_FILE')} instead."
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{variable} names {path}, which is not text.") from None
+    value = text.rstrip("\r\n")  # a secret file often ends with a newline
+    if not value.strip():
+        raise ConfigError(f"{variable} names {path}, which is empty.")
+    return value
 
 
 class TomlFileSource(PydanticBaseSettingsSource):
@@ -718,10 +931,24 @@ def config_file() -> Path | None:
     return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Read the settings once; a wrong setting raises ConfigError with one clear line."""
+def read_settings(**overrides: Any) -> Settings:
+    """The settings as ``Settings(**overrides)`` reads them (a ``ValidationError`` lists every
+    problem), with the variables read under old names on ``renamed_variables``."""
+    seen: list[str] = []
+    token = _RENAMED_SEEN.set(seen)
     try:
-        return Settings(**overrides)
+        settings = Settings(**overrides)
+    finally:
+        _RENAMED_SEEN.reset(token)
+    settings._renamed_variables = tuple(dict.fromkeys(seen))
+    return settings
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once; a wrong setting raises ConfigError with one clear line. The
+    variables read under old names are on ``renamed_variables``, for the caller to warn."""
+    try:
+        return read_settings(**overrides)
     except ValidationError as err:
         first = err.errors()[0]
         loc = [str(part) for part in first["loc"]]

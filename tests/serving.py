@@ -44,8 +44,8 @@ def serve_process(
                 {
                     "SLACK_BOT_TOKEN": "xoxb-test",
                     "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-                    "PORT": str(port),
-                    "HOST": "127.0.0.1",
+                    "CHATOPS_PORT": str(port),
+                    "CHATOPS_HOST": "127.0.0.1",
                     "CHATOPS_AUDIT_KEY": AUDIT_KEY,
                     "CHATOPS_METRICS_HOST": "127.0.0.1",
                     "CHATOPS_METRICS_PORT": "0",

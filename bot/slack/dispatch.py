@@ -67,7 +67,7 @@ TELL_SECONDS = 2.0  # then telling whose commands were cut short
 
 
 class InProcess:
-    """Work on this process's own threads (``WORK_PROCESS=false``)."""
+    """Work on this process's own threads (``CHATOPS_WORK_PROCESS=false``)."""
 
     def __init__(self, *, work: RequestService) -> None:
         self._work = work

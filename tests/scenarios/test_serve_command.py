@@ -54,8 +54,8 @@ def test_serve_answers_and_stops_on_sigterm(
             SLACK_BOT_TOKEN="xoxb-test",
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=fake_slack.api_url,
-            PORT=str(port),
-            HOST="127.0.0.1",
+            CHATOPS_PORT=str(port),
+            CHATOPS_HOST="127.0.0.1",
             CHATOPS_AUDIT_KEY=AUDIT_KEY,
             CHATOPS_METRICS_HOST="127.0.0.1",
             CHATOPS_METRICS_PORT="0",
@@ -116,8 +116,8 @@ def test_pending_approval_survives_kill_9(
                 SLACK_BOT_TOKEN="xoxb-test",
                 SLACK_SIGNING_SECRET=SIGNING_SECRET,
                 SLACK_API_URL=fake_slack.api_url,
-                PORT=str(port),
-                HOST="127.0.0.1",
+                CHATOPS_PORT=str(port),
+                CHATOPS_HOST="127.0.0.1",
                 CHATOPS_CONFIG=str(config),
                 CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db",
                 CHATOPS_AUDIT_KEY=AUDIT_KEY,
@@ -336,7 +336,7 @@ def test_json_logs_one_line_per_request_with_the_id_the_user_sees(
         DOCKER_HOST=sandbox.docker_host,
         SLACK_API_URL=fake_slack.api_url,
         CHATOPS_CONFIG=str(config),
-        LOG_FORMAT="json",
+        CHATOPS_LOG_FORMAT="json",
     )
     name = sandbox.name("json-secret")
     try:

@@ -80,8 +80,8 @@ def test_a_file_that_is_not_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 def test_the_environment_is_named_by_its_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    found = problems(checked(tmp_path, monkeypatch, GOOD, PORT="abc", LOG_FORMAT="xml"))
-    assert [subject for subject, _ in found] == ["PORT", "LOG_FORMAT"]
+    found = problems(checked(tmp_path, monkeypatch, GOOD, CHATOPS_PORT="abc", LOG_FORMAT="xml"))
+    assert [subject for subject, _ in found] == ["CHATOPS_PORT", "LOG_FORMAT"]
 
 
 def test_what_serve_builds_is_checked_too(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,3 +92,14 @@ def test_what_serve_builds_is_checked_too(tmp_path: Path, monkeypatch: pytest.Mo
     subjects = [subject for subject, _ in problems(report)]
     assert subjects == ["Slack credentials", "CHATOPS_AUDIT_KEY"]
     assert not report.ok and report.as_text().endswith("2 problems.")
+
+
+def test_an_old_variable_name_is_a_warning_not_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = checked(tmp_path, monkeypatch, GOOD, PORT="3000")
+    assert report.ok and report.as_text().endswith("All is well.")
+    warnings = [(f.subject, f.text) for f in report.findings if f.status == "warning"]
+    assert warnings == [
+        ("renamed", "PORT (in the environment) is read as CHATOPS_PORT: rename it.")
+    ]

@@ -77,9 +77,9 @@ def test_the_stack_is_hardened_and_labelled_protected() -> None:
 
 def test_only_the_slack_port_is_published_on_loopback_by_default() -> None:
     bot = compose()["services"]["bot"]
-    # Its own variable: PORT configures the bot (and stays 3000 inside the container).
+    # Its own variable: CHATOPS_PORT configures the bot (and stays 3000 inside the container).
     assert bot["ports"] == ["${CHATOPS_PUBLISH:-127.0.0.1:3000}:3000"]
-    assert bot["environment"]["PORT"] == "3000"
+    assert bot["environment"]["CHATOPS_PORT"] == "3000"
     assert not any("9464" in port for port in bot["ports"])  # metrics stay unpublished
 
 

@@ -20,7 +20,7 @@ def test_defaults() -> None:
 
 def test_environment_and_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-secret")
-    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("CHATOPS_PORT", "8080")
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9/api")
     settings = load_settings(_env_file=None)
     assert settings.port == 8080
@@ -56,7 +56,7 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     config = tmp_path / "bot.toml"
     config.write_text("port = 4000\n")
     monkeypatch.setenv("CHATOPS_CONFIG", str(config))
-    monkeypatch.setenv("PORT", "5000")
+    monkeypatch.setenv("CHATOPS_PORT", "5000")
     assert load_settings(_env_file=None).port == 5000
 
 
@@ -71,7 +71,7 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
             "only one engine",
         ),
         ("[engines.a]\nurl = 'unix:///a'\ncolour = 'red'\n", {}, "engines.a.colour"),
-        ("", {"PORT": "99999"}, "Invalid setting PORT"),
+        ("", {"CHATOPS_PORT": "99999"}, "Invalid setting CHATOPS_PORT"),
         ("", {"PORT": "abc"}, "Invalid setting PORT"),
         ("", {"SLACK_API_URL": "slack.com"}, "SLACK_API_URL: must be an http(s) URL"),
         ("", {"DOCKER_HOST": "/var/run/docker.sock"}, "DOCKER_HOST: must start with"),
@@ -180,3 +180,77 @@ def test_the_example_configuration_asks_approval_for_every_destructive_action() 
         (Path(__file__).resolve().parents[2] / "chatops.example.toml").read_text()
     )
     assert set(example["approvals"]["required_for"]) == set(DESTRUCTIVE_ACTIONS)
+
+
+def test_old_names_are_read_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("CHATOPS_LOG_FORMAT", "json")  # control: a new name warns of nothing
+    settings = load_settings(_env_file=None)
+    assert settings.port == 8080 and settings.log_format == "json"
+    assert settings.renamed_variables == (
+        "PORT (in the environment) is read as CHATOPS_PORT: rename it.",
+    )
+
+
+def test_an_old_name_in_dotenv_warns_too(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("ENGINE_CONCURRENCY=7\n")
+    settings = load_settings(_env_file=env)
+    assert settings.engine_concurrency == 7
+    assert settings.renamed_variables == (
+        "ENGINE_CONCURRENCY (in .env) is read as CHATOPS_ENGINE_CONCURRENCY: rename it.",
+    )
+
+
+def test_an_old_and_a_new_name_that_disagree_stop_start_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("CHATOPS_PORT", "8081")
+    with pytest.raises(ConfigError, match="PORT and CHATOPS_PORT in the environment disagree"):
+        load_settings(_env_file=None)
+    monkeypatch.setenv("CHATOPS_PORT", "8080")  # agreeing: read, with the warning
+    assert load_settings(_env_file=None).port == 8080
+
+
+def test_secrets_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    token, key = tmp_path / "token", tmp_path / "key"
+    token.write_text("xoxb-from-a-file\n")
+    key.write_text("k" * 64)
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(token))
+    monkeypatch.setenv("CHATOPS_AUDIT_KEY_FILE", str(key))
+    settings = load_settings(_env_file=None)
+    assert settings.slack_bot_token is not None and settings.chatops_audit_key is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-a-file"
+    assert settings.chatops_audit_key.get_secret_value() == "k" * 64
+    assert "xoxb-from-a-file" in settings.secret_values()  # kept out of logs like the rest
+
+
+@pytest.mark.parametrize(
+    ("content", "variable", "fragment"),
+    [
+        (None, "", "SLACK_BOT_TOKEN_FILE names {path}, which cannot be read (No such file"),
+        ("\n", "", "SLACK_BOT_TOKEN_FILE names {path}, which is empty"),
+        (
+            "xoxb-one",
+            "xoxb-two",
+            "SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE in the environment disagree",
+        ),
+    ],
+)
+def test_a_secret_file_that_cannot_be_used_stops_start_up(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    content: str | None,
+    variable: str,
+    fragment: str,
+) -> None:
+    path = tmp_path / "token"
+    if content is not None:
+        path.write_text(content)
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(path))
+    if variable:
+        monkeypatch.setenv("SLACK_BOT_TOKEN", variable)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(_env_file=None)
+    assert fragment.format(path=path) in str(caught.value)
