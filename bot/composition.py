@@ -334,6 +334,7 @@ def build_notices(
         rules=rules,
         board=SlackNoticeBoard(client=client),
         cursors=SqlStreamCursors(engine=database),
+        lease=parse_duration(settings.notifications.failover, option="failover"),
     )
 
 

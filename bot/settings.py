@@ -410,6 +410,20 @@ class NotificationSettings(BaseModel):
     exclude: list[str] = Field(default_factory=list)  # globs on names and image references
     group_window: str = "10m"  # repeats within this window update one message
     restart_loop: str = "3 in 5m"  # restarts within a span that count as a loop
+    # Several replicas: one streams each engine's events; if it stops (a crash, kill -9),
+    # another takes the stream over after this long.
+    failover: str = "30s"
+
+    @field_validator("failover")
+    @classmethod
+    def _failover(cls, value: str) -> str:
+        try:
+            seconds = parse_duration(value, option="failover").total_seconds()
+        except ChatOpsError as err:
+            raise ValueError(str(err)) from None
+        if not 3 <= seconds <= 600:
+            raise ValueError("failover must be between 3s and 10m")
+        return value
 
     @field_validator("channel", "group_window", "restart_loop")
     @classmethod

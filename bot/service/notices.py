@@ -43,8 +43,10 @@ log = logging.getLogger(__name__)
 
 LOG_LINES = 10  # log lines shown in a notice
 MAX_REPLAY = timedelta(hours=1)  # after a long outage of the bot, older events are not told
+# How long a process that stopped renewing keeps an engine's stream before another takes it
+# over ([notifications] failover); the lease is renewed, and a free one asked for, three
+# times per lease.
 LEASE = timedelta(seconds=30)
-RENEW_EVERY = 10.0  # seconds
 CURSOR_EVERY = 1.0  # seconds between writes of the resume point
 FLUSH_EVERY = 0.2  # seconds
 RECONNECT_PAUSE = 0.5  # seconds before reconnecting a stream that ended
@@ -93,7 +95,8 @@ class EngineWatcher:
         owner: str,
         stopping: threading.Event,
         wall_clock: Callable[[], datetime],
-        claim_every: float = RENEW_EVERY,
+        lease: timedelta = LEASE,
+        claim_every: float | None = None,
     ) -> None:
         self._source = source
         self._rules = rules
@@ -103,7 +106,8 @@ class EngineWatcher:
         self._stopping = stopping
         self._wall_clock = wall_clock
         self.last_lag: float | None = None  # seconds from the last event to its handling
-        self._claim_every = claim_every
+        self._lease = lease
+        self._claim_every = lease.total_seconds() / 3 if claim_every is None else claim_every
         self._classifier = Classifier(engine=source.name, rules=rules)
         self._stream: EventStream | None = None
         self._stream_lock = threading.Lock()
@@ -146,7 +150,7 @@ class EngineWatcher:
         if not self._owned:
             return
         if not self._cursors.claim(
-            self.engine, owner=self._owner, now=self._wall_clock(), lease=LEASE
+            self.engine, owner=self._owner, now=self._wall_clock(), lease=self._lease
         ):
             log.warning("events of %s are now streamed by another process", self.engine)
             self._owned = False
@@ -172,7 +176,10 @@ class EngineWatcher:
             try:
                 if not self._owned:
                     self._owned = self._cursors.claim(
-                        self.engine, owner=self._owner, now=self._wall_clock(), lease=LEASE
+                        self.engine,
+                        owner=self._owner,
+                        now=self._wall_clock(),
+                        lease=self._lease,
                     )
                     if not self._owned:  # another process streams it: ask again later
                         self._stopping.wait(self._claim_every)
@@ -358,10 +365,12 @@ class NoticeService:
         owner: str | None = None,
         monotonic: Callable[[], float] | None = None,
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        claim_every: float = RENEW_EVERY,
+        lease: timedelta = LEASE,
+        claim_every: float | None = None,
     ) -> None:
-        """``claim_every``: seconds between attempts to take an engine another process
-        streams."""
+        """``lease``: how long an engine's stream stays with a process that stopped renewing;
+        ``claim_every``: seconds between attempts to take an engine another process streams
+        (default: a third of the lease)."""
         clock = monotonic or time.monotonic
         self._board = board
         self._stopping = threading.Event()
@@ -381,10 +390,12 @@ class NoticeService:
                 owner=owner,
                 stopping=self._stopping,
                 wall_clock=wall_clock,
+                lease=lease,
                 claim_every=claim_every,
             )
             for name, rule in rules.items()
         ]
+        self._renew_every = lease.total_seconds() / 3
         self._flusher = threading.Thread(target=self._flush_loop, name="notices", daemon=True)
         self._leases = threading.Thread(target=self._lease_loop, name="notice-leases", daemon=True)
 
@@ -472,7 +483,7 @@ class NoticeService:
             try:
                 for watcher in self.watchers:
                     watcher.save_cursor()
-                if time.monotonic() - last_renew >= RENEW_EVERY:
+                if time.monotonic() - last_renew >= self._renew_every:
                     last_renew = time.monotonic()
                     for watcher in self.watchers:
                         watcher.renew()

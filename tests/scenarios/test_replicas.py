@@ -33,9 +33,6 @@ from tests.fakes.fake_slack import (
 )
 from tests.serving import serve_process, stop
 
-# The bot under test is told every container's events on the shared engine: alone.
-pytestmark = pytest.mark.serial
-
 CHANNEL = "C0OPS"
 CONFIG = f"""
 [roles]
@@ -49,6 +46,7 @@ approvers = ["admin"]
 
 [notifications]
 channel = "{CHANNEL}"
+failover = "6s"
 """
 
 
@@ -99,6 +97,8 @@ def wait_until(check: object, timeout: float, what: str) -> None:
         time.sleep(0.2)  # polling a condition the processes bring about, not a clock
 
 
+# Its bots are told every container's events on the shared engine: alone.
+@pytest.mark.serial
 def test_two_replicas_act_as_one_bot(
     replicas: list[Replica], sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
 ) -> None:
@@ -162,7 +162,8 @@ def test_two_replicas_act_as_one_bot(
     )
     assert len(api.containers(all=True, filters={"name": started})) == 1
 
-    # The streaming replica is killed; the other takes the stream over (its lease lapses) and
+    # The streaming replica is killed; the other takes the stream over (its lease lapses after
+    # the configured failover, 6 s) and
     # tells the crash that happened meanwhile, once.
     owner, other = (a, b) if a.streaming() else (b, a)
     owner.process.send_signal(signal.SIGKILL)

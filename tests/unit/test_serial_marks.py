@@ -15,7 +15,8 @@ from pathlib import Path
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 # How a scenario configures notifications: the TOML table, or the settings' keyword.
 _NOTIFIES = re.compile(r"\[notifications\]|\bnotifications\s*=|\"notifications\"\s*:")
-_SERIAL = re.compile(r"^pytestmark\s*=.*\bpytest\.mark\.serial\b", re.MULTILINE)
+# The whole file (pytestmark), or the tests that notify (a decorator on each).
+_SERIAL = re.compile(r"^(pytestmark\s*=.*|@)pytest\.mark\.serial\b", re.MULTILINE)
 
 
 def unmarked(sources: dict[str, str]) -> list[str]:
@@ -36,8 +37,10 @@ def test_every_scenario_with_notifications_runs_alone() -> None:
 def test_the_check_finds_an_unmarked_file() -> None:
     notifying = 'CONFIG = """\n[notifications]\nchannel = "C0"\n"""\n'
     marked = "import pytest\n\npytestmark = pytest.mark.serial\n" + notifying
+    decorated = notifying + "@pytest.mark.serial\ndef test_it() -> None: ...\n"
     keyword = "serve_bot(sandbox, fake, notifications={'channel': 'C0'})\n"
-    assert unmarked({"a.py": notifying, "b.py": marked, "c.py": keyword, "d.py": "x = 1\n"}) == [
+    files = {"a.py": notifying, "b.py": marked, "c.py": keyword, "d.py": "x = 1\n"}
+    assert unmarked(files | {"e.py": decorated}) == [
         "a.py",
         "c.py",
     ]

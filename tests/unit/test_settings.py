@@ -73,6 +73,8 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ("[engines.a]\nurl = 'unix:///a'\ncolour = 'red'\n", {}, "engines.a.colour"),
         ("", {"CHATOPS_PORT": "99999"}, "Invalid setting CHATOPS_PORT"),
         ("", {"PORT": "abc"}, "Invalid setting PORT"),
+        ("[notifications]\nfailover = '1s'\n", {}, "failover must be between 3s and 10m"),
+        ("[notifications]\nfailover = 'soon'\n", {}, "notifications.failover: Invalid duration"),
         ("", {"SLACK_API_URL": "slack.com"}, "SLACK_API_URL: must be an http(s) URL"),
         ("", {"DOCKER_HOST": "/var/run/docker.sock"}, "DOCKER_HOST: must start with"),
         ("not toml = = =", {}, "is not valid TOML"),
