@@ -12,24 +12,30 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import __version__
 from bot.config import engine_directory
 from bot.console.session import Console, exit_status
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AllowEverything
-from bot.engine.directory import DockerEngineDirectory
 from bot.errors import ChatOpsError, ConfigError
 from bot.logs import configure_logging
-from bot.server import SlackService
 from bot.settings import Settings, load_settings
-from bot.state.audit import SqlAuditLog, audit_key, verify_unkeyed
-from bot.state.database import open_database
+
+if TYPE_CHECKING:
+    from bot.engine.directory import DockerEngineDirectory
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Docker chat-ops bot.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="console and exec: show the logs on stderr (by default they print answers only)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     commands.add_parser("console", help="interactive console over the bot's command language")
     run = commands.add_parser("exec", help='run one command and exit, e.g. exec "ps -a"')
@@ -78,12 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     given = list(sys.argv[1:] if argv is None else argv)
+    verbose = given[:1] in (["-v"], ["--verbose"])
+    if verbose:
+        given = given[1:]
     if given[:1] == ["exec"] and given[1:2] not in (["-h"], ["--help"]):
         # Everything after `exec` is the command, options included (`exec -c prod ps`, as
         # `docker -c prod ps`): argparse would take `-c` for one of its own.
-        args = argparse.Namespace(command="exec", words=given[1:])
+        args = argparse.Namespace(command="exec", words=given[1:], verbose=verbose)
     else:
         args = build_parser().parse_args(given)
+        args.verbose = args.verbose or verbose
     if args.command == "config" and args.action == "init":
         return config_init(args)
     if args.command == "config":
@@ -96,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for renamed in settings.renamed_variables:
         print(f"Warning: {renamed}", file=sys.stderr)
     configure_logging(
-        level=settings.log_level,
+        level=_log_level(settings.log_level, command=args.command, verbose=args.verbose),
         json_lines=settings.log_format == "json",
         secrets=settings.secret_values(),
     )
@@ -122,6 +132,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return console.repl(read=sys.stdin, banner=_banner(engines))
     finally:
         engines.close()
+
+
+def _log_level(configured: str, *, command: str, verbose: bool) -> str:
+    """The console and exec answer on stdout and print nothing else unless something is wrong
+    (WARNING and up) or ``-v`` asks for the logs; the other commands log as configured."""
+    if command not in ("console", "exec") or verbose:
+        return configured
+    return max(configured, "WARNING", key=logging.getLevelName)
 
 
 def config_check(*, offline: bool, as_json: bool) -> int:
@@ -167,6 +185,8 @@ def _ask(prompt: str) -> str:
 def database_command(settings: Settings, action: str) -> int:
     """``db upgrade``: 0 once the schema is this release's; ``db status``: 0 if it is, 1 if it
     needs an upgrade; 2 for a database that cannot be used."""
+    # Each command imports what it needs: `exec ps` starts in a fraction of the time.
+    from bot.state.database import open_database
     from bot.state.schema import schema_state
 
     try:
@@ -192,6 +212,9 @@ def database_command(settings: Settings, action: str) -> int:
 def verify_audit(settings: Settings, *, published: str | None = None) -> int:
     """``audit verify [--head HASH]``: 0 if the chain is intact (and holds HASH), 1 naming what
     is wrong, 2 for a configuration error (CHATOPS_AUDIT_KEY missing while entries are keyed)."""
+    from bot.state.audit import SqlAuditLog, audit_key, verify_unkeyed
+    from bot.state.database import open_database
+
     note = ""
     try:
         database = open_database(settings.chatops_database_url)
@@ -231,6 +254,8 @@ def verify_audit(settings: Settings, *, published: str | None = None) -> int:
 
 def serve(settings: Settings, engines: DockerEngineDirectory) -> int:
     """Run the Slack service until SIGTERM or SIGINT."""
+    from bot.server import SlackService
+
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

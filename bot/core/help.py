@@ -27,7 +27,20 @@ def build_help(topic: str | None) -> HelpResult:
             entries=tuple(HelpEntry(name=spec.name, summary=spec.summary) for spec in COMMANDS),
             examples=tuple(f"/docker {example}" for example in _GLOBAL_EXAMPLES),
         )
-    spec = command_index()[topic]
+    index = command_index()
+    if topic not in index:  # a group: `help service` lists `service ls`, `service ps`, ...
+        group = tuple(spec for spec in COMMANDS if spec.name.startswith(f"{topic} "))
+        return HelpResult(
+            title=topic,
+            usage=f"/docker {topic} COMMAND [OPTIONS] [ARGS]",
+            summary=f"`help {topic} COMMAND` for one of them.",
+            entries_title="Commands",
+            entries=tuple(HelpEntry(name=spec.name, summary=spec.summary) for spec in group),
+            examples=tuple(
+                f"/docker {example}" for spec in group[:3] for example in spec.examples[:1]
+            ),
+        )
+    spec = index[topic]
     entries = tuple(
         HelpEntry(name=option.spelling(), summary=option.help)
         for option in spec.options

@@ -179,3 +179,21 @@ def test_db_upgrade_adopts_a_database_from_before_migrations(
     assert upgraded.returncode == 0, upgraded.stderr
     after = db("status")
     assert after.returncode == 0 and "Schema revision: 0004; this release: 0004" in after.stdout
+
+
+def test_exec_prints_the_answer_and_nothing_else_unless_asked(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Quiet by default: the answer on stdout, nothing on stderr; -v shows the logs there."""
+    quiet = bot_process(["exec", "ps"], docker_host=sandbox.docker_host, cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stdout.startswith("CONTAINER ID")
+    assert quiet.stderr == ""
+    loud = bot_process(["-v", "exec", "ps"], docker_host=sandbox.docker_host, cwd=tmp_path)
+    assert loud.returncode == 0 and loud.stdout.startswith("CONTAINER ID")
+    assert "request: user=local" in loud.stderr and "command=ps outcome=ok" in loud.stderr
+    # The console too: answers only, whatever it is asked.
+    console = bot_process(
+        ["console"], docker_host=sandbox.docker_host, cwd=tmp_path, stdin="ps\nimages\nexit\n"
+    )
+    assert console.returncode == 0 and "CONTAINER ID" in console.stdout
+    assert console.stderr == ""

@@ -142,6 +142,8 @@ def _help_topic(words: list[str]) -> str | None:
     if not words:
         return None
     topic = " ".join(words[:2]) if words[0] in _GROUPS and len(words) > 1 else words[0]
+    if topic in _GROUPS and topic not in _INDEX:
+        return topic  # `help service`: the group's commands
     spec = _INDEX.get(topic)
     if spec is None:
         raise ParseError(f"No help for `{topic}`: unknown command.{_suggest(topic)}", usage=USAGE)
