@@ -50,17 +50,23 @@ def test_ps_last_and_latest(bot: BotDriver, sandbox: Sandbox) -> None:
     assert [row.names[0] for row in last_two.result.rows] == [second, first]
 
 
-def test_listings_make_one_api_call(engines: DockerEngineDirectory, bot: BotDriver) -> None:
+def test_listings_make_one_api_call(
+    engines: DockerEngineDirectory, bot: BotDriver, sandbox: Sandbox
+) -> None:
     """No per-row requests: a listing of many objects is one engine call. (The first `ps`
     reads each container's environment once, to redact it from the commands; it never
-    changes, so it is kept.)"""
+    changes, so it is kept.) Filtered to this run: a container another test creates between
+    the two listings would be new, and read once."""
+    for stem in ("calls-one", "calls-two"):
+        bot.ok(f"run --name {sandbox.name(stem)} {sandbox.label_args()} {TEST_IMAGE} true")
+    mine = f"ps -a --filter label={sandbox.labels_filter()}"
     engine = engines.get(None)
     engine.ping()  # connect and negotiate the API version first
-    bot.handle("ps -a")
+    bot.handle(mine)
     client = engine._client()
     calls: list[str] = []
     client.hooks["response"].append(lambda response, **_: calls.append(response.request.url))
-    for text in ("ps -a", "images -a"):
+    for text in (mine, "images -a"):
         calls.clear()
         reply = bot.handle(text)
         assert isinstance(reply.result, ContainerList | ImageList)
