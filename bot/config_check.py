@@ -269,11 +269,17 @@ def _slack(settings: Settings, client: WebClient) -> Iterator[Finding]:
             yield _problem(value, _slack_error(err))
 
 
+# Tables whose strings are names of Docker objects, images or paths, never Slack IDs (a
+# network allowlisted as "C0FFEE1" must not be looked up as a channel).
+_NOT_SLACK = frozenset({"run_policy", "exclude", "url", "tls"})
+
+
 def _configured_ids(value: object) -> Iterator[str]:
-    """Every Slack user, group and channel ID anywhere in the settings."""
+    """Every Slack user, group and channel ID in the settings (outside ``_NOT_SLACK``)."""
     if isinstance(value, dict):
-        for item in value.values():
-            yield from _configured_ids(item)
+        for key, item in value.items():
+            if key not in _NOT_SLACK:
+                yield from _configured_ids(item)
     elif isinstance(value, list | tuple):
         for item in value:
             yield from _configured_ids(item)

@@ -6,10 +6,10 @@ import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 # APScheduler says at INFO each time a job runs and ends: every few seconds here. A job that
 # fails is logged by its executor at ERROR, with the traceback, and runs again next time.
@@ -27,14 +27,21 @@ class Periodic:
         self._task = task
         self._idle = threading.Event()
         self._idle.set()
+        self._scheduler: BackgroundScheduler | None = None
+
+    def start(self) -> None:
+        # Imported on start: the console and `exec` build services with periodic tasks they
+        # never start, and importing APScheduler costs them ~30 ms.
+        from apscheduler.executors.pool import ThreadPoolExecutor
+        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.triggers.interval import IntervalTrigger
+
         self._scheduler = BackgroundScheduler(
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
             timezone=UTC,
             daemon=True,
         )
-
-    def start(self) -> None:
         self._scheduler.add_job(
             self._run,
             IntervalTrigger(seconds=self._interval, timezone=UTC),
@@ -46,7 +53,7 @@ class Periodic:
 
     def stop(self) -> None:
         """Stop scheduling, and wait (up to 10 s) for a run under way to end."""
-        if self._scheduler.running:
+        if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._idle.wait(timeout=10)
 

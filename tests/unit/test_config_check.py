@@ -103,3 +103,16 @@ def test_an_old_variable_name_is_a_warning_not_a_problem(
     assert warnings == [
         ("renamed", "PORT (in the environment) is read as CHATOPS_PORT: rename it.")
     ]
+
+
+def test_only_slack_settings_are_taken_for_slack_ids() -> None:
+    from bot.config_check import _configured_ids
+
+    settings = {
+        "roles": {"admin": ["U0ADMIN"], "operator": ["S0SRE", "*"]},
+        "access": {"channels": ["C0OPS"]},
+        "run_policy": {"network_allowlist": ["C0FFEE1"], "image_allowlist": ["U2FOO/app"]},
+        "notifications": {"channel": "C0ALERTS", "exclude": ["S0METHING1"]},
+        "engines": {"prod": {"url": "ssh://U0HOST1", "channels": ["C0PROD"]}},
+    }
+    assert sorted(_configured_ids(settings)) == ["C0ALERTS", "C0OPS", "C0PROD", "S0SRE", "U0ADMIN"]
