@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot import __version__
+from bot import package_version
 from bot.config import engine_directory
 from bot.console.session import Console, exit_status
 from bot.core.pipeline import Pipeline
@@ -27,9 +27,20 @@ if TYPE_CHECKING:
     from bot.engine.directory import DockerEngineDirectory
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, read from the package metadata only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"{parser.prog} {package_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Docker chat-ops bot.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction, help="print the version and stop")
     parser.add_argument(
         "-v",
         "--verbose",
@@ -291,7 +302,7 @@ def _banner(engines: DockerEngineDirectory) -> str:
     others = [name for name in engines.names() if name != engine.name]
     also = f" (others: {', '.join(others)}; pick one with -c NAME)" if others else ""
     lines = [
-        f"Docker chat-ops console {__version__}. Type `help`, or `exit` to leave.",
+        f"Docker chat-ops console {package_version()}. Type `help`, or `exit` to leave.",
         f"Engine: {engine.name} at {engine.location}{also}",
     ]
     try:
