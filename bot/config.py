@@ -8,8 +8,11 @@ pydantic or a configuration file.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from bot.core.cleanup import CleanupRules
+from bot.core.freezes import Freeze, NextFire, clash
 from bot.core.notices.rules import NotificationRules, parse_restart_loop
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import AccessRules, ConfiguredPolicy
@@ -22,6 +25,7 @@ from bot.errors import ConfigError
 from bot.settings import (
     DEFAULT_DOCKER_HOST,
     CleanupSettings,
+    FreezeSettings,
     RunPolicySettings,
     Settings,
     TLSSettings,
@@ -68,12 +72,80 @@ def run_policy(settings: RunPolicySettings) -> RunPolicy:
     )
 
 
-def configured_policy(settings: Settings) -> ConfiguredPolicy:
-    """The Slack service's policy: the access rules, then the run policy."""
+def configured_policy(
+    settings: Settings, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+) -> ConfiguredPolicy:
+    """The Slack service's policy: the access rules, the freezes, then the run policy."""
     policy = dataclasses.replace(
         run_policy(settings.run_policy), admin_labels=admin_labels(settings)
     )
-    return ConfiguredPolicy(rules=access_rules(settings), run_policy=policy)
+    return ConfiguredPolicy(
+        rules=access_rules(settings),
+        run_policy=policy,
+        freezes=freezes(settings, now=clock()),
+        clock=clock,
+    )
+
+
+# How far ahead recurring windows are compared for a clash.
+FREEZE_CLASH_HORIZON = timedelta(days=366)
+
+
+def freezes(settings: Settings, *, now: datetime) -> tuple[Freeze, ...]:
+    """``[[freeze]]`` as values; unknown engines and overlapping windows whose reasons differ
+    (within a year of ``now``) stop start-up."""
+    known = set(settings.engines) or {DEFAULT_ENGINE_NAME}
+    built = []
+    for number, table in enumerate(settings.freeze, start=1):
+        unknown = sorted(set(table.engines) - known)
+        if unknown:
+            raise ConfigError(
+                f"[[freeze]] #{number} ({table.reason}) names unknown engines "
+                f"{', '.join(unknown)}; configured: {', '.join(sorted(known))}."
+            )
+        built.append(_freeze(table))
+    found = clash(tuple(built), since=now, until=now + FREEZE_CLASH_HORIZON)
+    if found is not None:
+        first, second = found
+        raise ConfigError(
+            f"[[freeze]] windows overlap with different reasons: {first.reason!r} "
+            f"({first.start:%Y-%m-%d %H:%M %Z} to {first.end:%Y-%m-%d %H:%M %Z}) and "
+            f"{second.reason!r} (from {second.start:%Y-%m-%d %H:%M %Z})."
+        )
+    return tuple(built)
+
+
+def _freeze(table: FreezeSettings) -> Freeze:
+    engines, actions = frozenset(table.engines), frozenset(table.actions)
+    if table.start is not None and table.end is not None:
+        return Freeze(
+            reason=table.reason,
+            start=table.aware(table.start),
+            end=table.aware(table.end),
+            engines=engines,
+            actions=actions,
+        )
+    assert table.schedule is not None and table.duration is not None  # the settings checked
+    return Freeze(
+        reason=table.reason,
+        next_fire=_next_fire(table.schedule, timezone=table.timezone),
+        duration=parse_duration(table.duration, option="duration"),
+        engines=engines,
+        actions=actions,
+    )
+
+
+def _next_fire(schedule: str, *, timezone: str) -> NextFire:
+    from bot.housekeeping.schedule import cron_trigger  # APScheduler: only for a schedule
+
+    trigger = cron_trigger(schedule, timezone=timezone)
+
+    def next_fire(moment: datetime) -> datetime | None:
+        # Cron fires on whole seconds: the first at or after a microsecond later is after.
+        fire: datetime | None = trigger.get_next_fire_time(None, moment + timedelta(microseconds=1))
+        return fire
+
+    return next_fire
 
 
 def admin_labels(settings: Settings) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,7 +42,7 @@ from bot.core.host_paths import (
     nested_entries,
 )
 from bot.core.notices.rules import DEFAULT_KINDS, NoticeKind, parse_restart_loop
-from bot.core.operations import DESTRUCTIVE_ACTIONS
+from bot.core.operations import CHANGE_ACTIONS, DESTRUCTIVE_ACTIONS
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import ROLE_NAMES
 from bot.core.references import parse_image_reference
@@ -386,6 +387,74 @@ class CleanupSettings(BaseModel):
         return value
 
 
+class FreezeSettings(BaseModel):
+    """One ``[[freeze]]``: a window in which changes are refused (an admin's need another
+    admin's approval). Fixed (``start``/``end``) or recurring (``schedule`` and ``duration``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    reason: str = Field(min_length=1)
+    start: datetime | None = None  # ISO 8601; without an offset, in `timezone`
+    end: datetime | None = None
+    schedule: str | None = None  # crontab, in `timezone`: when each window opens
+    duration: str | None = None  # how long each scheduled window lasts
+    timezone: str = "UTC"
+    engines: list[str] = Field(default_factory=list)  # empty: every engine
+    actions: list[str] = Field(default_factory=list)  # empty: every change
+
+    @field_validator("schedule")
+    @classmethod
+    def _crontab(cls, value: str | None) -> str | None:
+        return CleanupSettings._crontab(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return CleanupSettings._zone(value)
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return _parses(value, lambda text: parse_duration(text, option="duration"))
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(CHANGE_ACTIONS))
+        if unknown:
+            raise ValueError(
+                f"unknown actions {', '.join(unknown)}: a freeze holds changes, one of "
+                f"{', '.join(sorted(CHANGE_ACTIONS))}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> FreezeSettings:
+        fixed = self.start is not None or self.end is not None
+        recurring = self.schedule is not None or self.duration is not None
+        if fixed == recurring or (fixed and (self.start is None or self.end is None)):
+            raise ValueError(
+                f"freeze {self.reason!r}: give start and end, or schedule and duration"
+            )
+        if recurring and (self.schedule is None or self.duration is None):
+            raise ValueError(
+                f"freeze {self.reason!r}: give start and end, or schedule and duration"
+            )
+        if self.start is not None and self.end is not None:
+            start, end = self.aware(self.start), self.aware(self.end)
+            if end <= start:
+                raise ValueError(
+                    f"freeze {self.reason!r} ends ({self.end}) before it starts ({self.start})"
+                )
+        return self
+
+    def aware(self, moment: datetime) -> datetime:
+        """``moment`` with its offset, or in ``timezone`` if it has none."""
+        return (
+            moment if moment.tzinfo is not None else moment.replace(tzinfo=ZoneInfo(self.timezone))
+        )
+
+
 def _notification_value(field: str, value: Any) -> Any:
     """One ``[notifications]`` value checked (shared by the global and per-engine tables)."""
     if value is None:
@@ -601,6 +670,7 @@ class Settings(BaseSettings):
     cleanup: CleanupSettings = Field(default_factory=CleanupSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    freeze: list[FreezeSettings] = Field(default_factory=list)  # [[freeze]] windows
     engine_timeout_seconds: float = Field(
         default=60.0,
         gt=0,

@@ -53,7 +53,11 @@ def _is_table(field: FieldInfo) -> bool:
     annotation = field.annotation
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return True
-    return getattr(annotation, "__origin__", None) is dict
+    origin = getattr(annotation, "__origin__", None)
+    if origin is list:  # an array of tables ([[freeze]])
+        (item,) = getattr(annotation, "__args__", (None,))
+        return isinstance(item, type) and issubclass(item, BaseModel)
+    return origin is dict
 
 
 if __name__ == "__main__":

@@ -646,6 +646,10 @@ ACTIONS: Mapping[str, Access] = MappingProxyType(actions_by_name(OPERATION_TYPES
 DESTRUCTIVE_ACTIONS: tuple[str, ...] = tuple(
     name for name, access in ACTIONS.items() if access.permission is Permission.DESTRUCTIVE
 )
+# What a [[freeze]] may hold: every action that is not a read.
+CHANGE_ACTIONS: tuple[str, ...] = tuple(
+    name for name, access in ACTIONS.items() if access.permission is not Permission.READ
+)
 
 
 def changes_something(operation: Operation) -> bool:

@@ -8,13 +8,23 @@ are plain values that ``bot.config`` builds from the settings.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, assert_never
 
 from bot.core.command import ParsedCommand
-from bot.core.operations import Access, Operation, Permission, Pull, RunContainer, UpgradeContainers
+from bot.core.freezes import Freeze, in_force, refusal
+from bot.core.operations import (
+    Access,
+    Operation,
+    Permission,
+    Pull,
+    RunContainer,
+    UpgradeContainers,
+    changes_something,
+)
 from bot.core.protection import reserved_label_problems
 from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 
@@ -155,11 +165,22 @@ def has_role(role: str, user_id: str, groups: frozenset[str], rules: AccessRules
 
 
 class ConfiguredPolicy:
-    """The access rules, then the run policy."""
+    """The access rules, the freezes, then the run policy."""
 
-    def __init__(self, *, rules: AccessRules, run_policy: RunPolicy) -> None:
+    def __init__(
+        self,
+        *,
+        rules: AccessRules,
+        run_policy: RunPolicy,
+        freezes: tuple[Freeze, ...] = (),
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        if freezes and clock is None:
+            raise ValueError("freezes need a clock")
         self._rules = rules
         self._run_policy = run_policy
+        self._freezes = freezes
+        self._clock = clock
 
     @property
     def rules(self) -> AccessRules:
@@ -168,6 +189,8 @@ class ConfiguredPolicy:
     def decide(self, *, actor: Actor, command: ParsedCommand, engine: str) -> Decision:
         operation = command.operation
         decision = authorize(actor=actor, access=operation.access, engine=engine, rules=self._rules)
+        if decision.verdict is not Verdict.DENY and changes_something(operation):
+            decision = self._frozen(operation.access.action, engine) or decision
         if isinstance(operation, UpgradeContainers) and operation.image is not None:
             # Judged before any approval is asked: an approver cannot allow what policy refuses.
             refused = image_violation(operation.image, self._run_policy)
@@ -192,3 +215,10 @@ class ConfiguredPolicy:
             adjusted = with_defaults(operation, self._run_policy, owner=actor.user_id)
             return Decision(verdict=Verdict.ALLOW, reason=decision.reason, operation=adjusted)
         return decision
+
+    def _frozen(self, action: str, engine: str) -> Decision | None:
+        """A refusal if a [[freeze]] window holds ``action`` on ``engine`` now."""
+        if not self._freezes or self._clock is None:
+            return None
+        window = in_force(self._freezes, now=self._clock(), engine=engine, action=action)
+        return None if window is None else _deny(refusal(window))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -154,3 +155,109 @@ def test_notices_must_go_where_their_buttons_may_act() -> None:
     )
     with pytest.raises(ConfigError, match=r"engines\.prod\.notifications"):
         notification_rules(bound, ["prod"])
+
+
+FREEZE_NOW = datetime(2026, 12, 21, 12, 0, tzinfo=UTC)
+
+
+def test_a_freeze_refuses_changes_with_reason_and_end_and_never_reads() -> None:
+    policy = configured_policy(
+        settings(
+            roles={"operator": ["U0OPS"], "admin": ["U0ADMIN"]},
+            freeze=[
+                {
+                    "reason": "year-end freeze",
+                    "start": "2026-12-20T18:00:00",
+                    "end": "2027-01-04T08:00:00",
+                    "timezone": "Europe/Berlin",
+                },
+                {
+                    "reason": "release train",
+                    "schedule": "0 9 * 2 1",
+                    "duration": "2h",
+                    "actions": ["upgrade"],
+                },
+            ],
+        ),
+        clock=lambda: FREEZE_NOW,
+    )
+    operator, admin = Actor(user_id="U0OPS"), Actor(user_id="U0ADMIN")
+    stop = parse_command("stop web")
+    refused = policy.decide(actor=operator, command=stop, engine="default")
+    assert refused.verdict is Verdict.DENY
+    assert refused.reason == (
+        "changes are frozen until 2027-01-04 08:00 CET: year-end freeze ([[freeze]])"
+    )
+    assert policy.decide(actor=admin, command=stop, engine="default").verdict is Verdict.DENY
+    ps = parse_command("ps")
+    assert policy.decide(actor=operator, command=ps, engine="default").verdict is Verdict.ALLOW
+    # Positive control: the same stop after the window.
+    after = configured_policy(
+        settings(
+            roles={"operator": ["U0OPS"]},
+            freeze=[{"reason": "r", "start": "2026-12-01T00:00:00Z", "end": "2026-12-02T00:00Z"}],
+        ),
+        clock=lambda: FREEZE_NOW,
+    )
+    assert after.decide(actor=operator, command=stop, engine="default").verdict is Verdict.ALLOW
+
+
+def test_a_role_refusal_is_not_dressed_as_a_freeze() -> None:
+    policy = configured_policy(
+        settings(
+            freeze=[{"reason": "r", "start": "2026-12-01T00:00Z", "end": "2027-01-01T00:00Z"}]
+        ),
+        clock=lambda: FREEZE_NOW,
+    )
+    refused = policy.decide(
+        actor=Actor(user_id="U0ANYONE"), command=parse_command("stop web"), engine="default"
+    )
+    assert refused.verdict is Verdict.DENY and "operator role" in refused.reason
+
+
+@pytest.mark.parametrize(
+    ("freeze", "fragment"),
+    [
+        (
+            [
+                {
+                    "reason": "r",
+                    "start": "2026-12-01T00:00Z",
+                    "end": "2027-01-01T00:00Z",
+                    "engines": ["prod"],
+                }
+            ],
+            "[[freeze]] #1 (r) names unknown engines prod; configured: default.",
+        ),
+        (
+            [
+                {"reason": "year end", "start": "2026-12-20T00:00Z", "end": "2027-01-04T00:00Z"},
+                {"reason": "fridays", "schedule": "0 18 * * 5", "duration": "60h"},
+            ],
+            "[[freeze]] windows overlap with different reasons: 'year end'",
+        ),
+    ],
+)
+def test_freezes_that_stop_start_up(freeze: list[dict[str, Any]], fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        configured_policy(settings(freeze=freeze), clock=lambda: FREEZE_NOW)
+    assert fragment in str(caught.value)
+
+
+def test_the_same_reason_may_overlap_and_other_engines_do_not_clash() -> None:
+    configured_policy(
+        settings(
+            engines={"a": {"url": "unix:///a", "default": True}, "b": {"url": "unix:///b"}},
+            freeze=[
+                {"reason": "year end", "start": "2026-12-20T00:00Z", "end": "2027-01-04T00:00Z"}
+                | {"engines": ["a"]},
+                {"reason": "year end", "start": "2027-01-01T00:00Z", "end": "2027-01-05T00:00Z"}
+                | {"engines": ["a"]},
+                {"reason": "fridays", "schedule": "0 18 * * 5", "duration": "60h"}
+                | {"engines": ["b"], "actions": ["stop"]},
+                {"reason": "upgrades", "start": "2026-12-24T00:00Z", "end": "2026-12-27T00:00Z"}
+                | {"engines": ["b"], "actions": ["upgrade"]},
+            ],
+        ),
+        clock=lambda: FREEZE_NOW,
+    )

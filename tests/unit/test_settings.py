@@ -120,6 +120,27 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ),
         ("[run_policy]\nhost_path_allowlist = ['/var/run']\n", {}, "is or holds an engine socket"),
         ("[run_policy]\nallow_mount_options = ['rslave']\n", {}, "allow_mount_options"),
+        # [[freeze]] (issue 20): a window that ends before it starts, unknown keys and actions.
+        (
+            "[[freeze]]\nreason = 'r'\nstart = 2026-12-20T18:00:00Z\nend = 2026-12-20T08:00:00Z\n",
+            {},
+            "freeze 'r' ends (2026-12-20 08:00:00+00:00) before it starts",
+        ),
+        ("[[freeze]]\nreason = 'r'\nschedule = '0 18 * * 5'\nduraton = '1h'\n", {}, "duraton"),
+        (
+            "[[freeze]]\nreason = 'r'\nschedule = '0 18 * * 5'\nduration = '1h'\n"
+            "actions = ['stopp', 'ps']\n",
+            {},
+            "unknown actions ps, stopp: a freeze holds changes",
+        ),
+        ("[[freeze]]\nreason = 'r'\nschedule = '0 18 * *'\nduration = '1h'\n", {}, "five fields"),
+        ("[[freeze]]\nreason = 'r'\nstart = 2026-12-20T18:00:00Z\n", {}, "start and end"),
+        (
+            "[[freeze]]\nreason = 'r'\nstart = 2026-12-20T18:00:00\nend = 2026-12-21T18:00:00\n"
+            "timezone = 'Mars/Olympus'\n",
+            {},
+            "is not a time zone name",
+        ),
     ],
 )
 def test_wrong_settings_give_one_clear_line(

@@ -1,0 +1,136 @@
+"""Freeze windows as tables, and the window arithmetic as properties."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.core.freezes import Freeze, NextFire, clash, in_force, next_window, refusal
+
+T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # a Monday
+
+
+def hours(n: float) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def every(period: timedelta, *, first: datetime = T0) -> NextFire:
+    """A schedule firing at ``first`` and every ``period`` after (a crontab's stand-in)."""
+
+    def next_fire(moment: datetime) -> datetime | None:
+        if moment < first:
+            return first
+        return first + ((moment - first) // period + 1) * period
+
+    return next_fire
+
+
+RELEASE = Freeze(reason="release", start=hours(10), end=hours(20))
+NIGHTS = Freeze(
+    reason="nights",
+    next_fire=every(timedelta(days=1), first=hours(22)),
+    duration=timedelta(hours=8),
+    actions=frozenset({"stop", "rm"}),
+    engines=frozenset({"prod"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "engine", "action", "reason"),
+    [
+        (hours(9), "prod", "stop", None),  # before
+        (hours(10), "prod", "stop", "release"),  # start is inside
+        (hours(19.9), "local", "run", "release"),  # every engine, every change
+        (hours(20), "prod", "run", None),  # end is outside
+        (hours(23), "prod", "stop", "nights"),
+        (hours(23), "local", "stop", None),  # another engine
+        (hours(23), "prod", "restart", None),  # another action
+        (hours(24 + 5), "prod", "rm", "nights"),  # the window that opened yesterday
+        (hours(24 + 6), "prod", "rm", None),
+        (hours(48 + 22), "prod", "rm", "nights"),  # it recurs
+    ],
+)
+def test_in_force(now: datetime, engine: str, action: str, reason: str | None) -> None:
+    window = in_force((RELEASE, NIGHTS), now=now, engine=engine, action=action)
+    assert (window.reason if window else None) == reason
+
+
+@pytest.mark.parametrize(
+    ("now", "start", "reason"),
+    [
+        (hours(0), hours(10), "release"),
+        (hours(12), hours(22), "nights"),  # the one in force is not the next
+        (hours(23), hours(24 + 22), "nights"),
+    ],
+)
+def test_next_window(now: datetime, start: datetime, reason: str) -> None:
+    window = next_window((RELEASE, NIGHTS), now=now)
+    assert window is not None
+    assert (window.start, window.reason) == (start, reason)
+
+
+def test_nothing_next_after_the_last_fixed_window() -> None:
+    assert next_window((RELEASE,), now=hours(10)) is None
+    assert next_window((RELEASE,), now=hours(9)) is not None  # positive control
+
+
+def test_refusal_names_reason_and_end() -> None:
+    assert refusal(in_force((RELEASE,), now=hours(11), engine="x", action="stop")) == (  # type: ignore[arg-type]
+        "changes are frozen until 2026-12-07 20:00 UTC: release ([[freeze]])"
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"start": hours(2), "end": hours(1)},
+        {"start": hours(1), "end": hours(1)},
+        {"next_fire": every(timedelta(days=1))},  # no duration
+        {},
+        {"start": hours(1), "end": hours(2), "next_fire": every(timedelta(days=1))},
+    ],
+)
+def test_bad_freezes(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        Freeze(reason="r", **kwargs)
+
+
+def test_clash_of_different_reasons_only() -> None:
+    other = Freeze(reason="other", start=hours(19), end=hours(21))
+    same = Freeze(reason="release", start=hours(19), end=hours(21))
+    apart = Freeze(reason="other", start=hours(20), end=hours(21))
+    prod_nights = Freeze(reason="x", start=hours(23), end=hours(24), engines=frozenset({"lab"}))
+    assert clash((RELEASE, other), since=T0, until=hours(100)) is not None
+    assert clash((RELEASE, same), since=T0, until=hours(100)) is None
+    assert clash((RELEASE, apart), since=T0, until=hours(100)) is None
+    assert clash((NIGHTS, prod_nights), since=T0, until=hours(100)) is None  # other engines
+    on_prod = Freeze(reason="x", start=hours(23), end=hours(24), engines=frozenset({"prod"}))
+    assert clash((NIGHTS, on_prod), since=T0, until=hours(100)) is not None
+
+
+periods = st.integers(min_value=60, max_value=7 * 86400).map(lambda s: timedelta(seconds=s))
+offsets = st.integers(min_value=-30 * 86400, max_value=30 * 86400).map(
+    lambda s: timedelta(seconds=s)
+)
+
+
+@given(period=periods, share=st.floats(min_value=0.01, max_value=1.0), offset=offsets)
+def test_recurring_window_holds_exactly_the_moments_after_a_fire(
+    period: timedelta, share: float, offset: timedelta
+) -> None:
+    duration = max(timedelta(seconds=1), period * share)
+    freeze = Freeze(reason="r", next_fire=every(period), duration=duration)
+    now = T0 + offset
+    since_fire = (now - T0) % period if now >= T0 else None
+    expected = since_fire is not None and since_fire < duration
+    window = in_force((freeze,), now=now, engine="e", action="stop")
+    assert (window is not None) == expected
+    if window is not None:
+        assert window.start <= now < window.end
+        assert window.end - window.start == duration
+    upcoming = next_window((freeze,), now=now)
+    assert upcoming is not None and now < upcoming.start <= now + max(period, T0 - now)
