@@ -29,6 +29,7 @@ from bot.config import configured_policy, engine_directory, notification_rules
 from bot.core.approvals import ApprovalRecord, ApprovalRules, ApprovalService, Planner
 from bot.core.engine import EngineDirectory
 from bot.core.notices.events import EventSource
+from bot.core.notices.intents import IntentLog
 from bot.core.parsing.units import parse_duration
 from bot.core.pipeline import Pipeline
 from bot.core.policy import AccessRules, channel_refusal, has_role
@@ -68,6 +69,7 @@ from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
+from bot.state.intents import SqlIntentLog
 from bot.state.slack_events import SqlSeenEvents
 from bot.state.update_notices import SqlSeenUpdates
 from bot.state.upgrades import SqlUpgradeJournal
@@ -89,6 +91,7 @@ def build_approval_service(
     audit_key: bytes,
     on_tampered: Callable[[ApprovalRecord], None],
     clock: Clock = _now,
+    intents: IntentLog | None = None,
 ) -> ApprovalService:
     """Approvals stored in the database (each row sealed under ``audit_key``), planned and
     executed by the named engines; ``on_tampered`` reports a row that failed verification."""
@@ -112,6 +115,7 @@ def build_approval_service(
         has_role=lambda role, user, groups: has_role(role, user, groups, rules),
         clock=clock,
         on_tampered=on_tampered,
+        intents=intents,
     )
 
 
@@ -235,6 +239,8 @@ def build_backend(
         # The approvals need this before the chat exists (the chat's messages need them).
         report_tampered(chat=chat, audit=audit, record=record)
 
+    # What the bot is about to do to containers, for the notices (in any replica).
+    intents = SqlIntentLog(engine=database)
     approvals = build_approval_service(
         settings=settings,
         engines=engines,
@@ -243,6 +249,7 @@ def build_backend(
         audit_key=key,
         on_tampered=tampered,
         clock=clock,
+        intents=intents,
     )
     messages = ApprovalMessages(
         client=client,
@@ -252,7 +259,12 @@ def build_backend(
     )
     chat = SlackChat(client=client, messages=messages, groups_of=groups_of)
     cleanups = Housekeeping(
-        engines=engines, approvals=approvals, chat=chat, audit=audit, metrics=metrics
+        engines=engines,
+        approvals=approvals,
+        chat=chat,
+        audit=audit,
+        metrics=metrics,
+        intents=intents,
     )
     housekeeping = HousekeepingScheduler(
         schedules=engine_schedules(settings, engines),
@@ -269,6 +281,7 @@ def build_backend(
         approvals=approvals,
         audit=audit,
         cleanup_status=housekeeping.status,
+        intents=intents,
     )
     work = RequestService(
         pipeline=pipeline,
@@ -335,6 +348,7 @@ def build_notices(
         board=SlackNoticeBoard(client=client),
         cursors=SqlStreamCursors(engine=database),
         lease=parse_duration(settings.notifications.failover, option="failover"),
+        intents=SqlIntentLog(engine=database),
     )
 
 

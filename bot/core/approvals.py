@@ -37,6 +37,7 @@ from bot.core.approval_records import ApprovalRecord as ApprovalRecord
 from bot.core.approval_records import ApprovalState as ApprovalState
 from bot.core.approval_records import ApprovalTampered as ApprovalTampered
 from bot.core.command import ParsedCommand
+from bot.core.notices.intents import IntentLog, acting, planned
 from bot.core.plans import Plan
 from bot.core.results import ActionResult
 from bot.errors import ChatOpsError
@@ -146,8 +147,12 @@ class ApprovalService:
         clock: Callable[[], datetime],
         holder: str = "",
         on_tampered: TamperedReport = lambda record: None,
+        intents: IntentLog | None = None,
     ) -> None:
+        """``intents``: where a plan that stops containers is recorded before it runs (as
+        its requester's), so that team notifications do not tell it as a crash."""
         self._repository = repository
+        self._intents = intents
         self._on_tampered = on_tampered
         self._planner_for = planner_for
         self._rules = rules
@@ -233,7 +238,13 @@ class ApprovalService:
         try:
             try:
                 # The plan as verified when it started executing, not as read before.
-                result = self._planner_for(started.engine).execute_plan(started.plan)
+                with acting(
+                    self._intents,
+                    engine=started.engine,
+                    what=planned(started.plan),
+                    user=started.requester,
+                ):
+                    result = self._planner_for(started.engine).execute_plan(started.plan)
             except ChatOpsError as err:
                 self._move(record.id, ApprovalState.EXECUTING, ApprovalState.FAILED, str(err))
                 return self._executed(record.id, message=str(err))

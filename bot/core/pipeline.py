@@ -17,6 +17,7 @@ from bot.core.audit import AuditTrail
 from bot.core.command import ParsedCommand
 from bot.core.engine import EngineDirectory, ProgressCallback
 from bot.core.help import build_help
+from bot.core.notices.intents import IntentLog, acting, intended
 from bot.core.operations import (
     CancelApproval,
     CleanupStatusQuery,
@@ -80,12 +81,16 @@ class Pipeline:
         approvals: ApprovalService | None = None,
         audit: AuditTrail | None = None,
         cleanup_status: Callable[[], CleanupStatus] | None = None,
+        intents: IntentLog | None = None,
     ) -> None:
+        """``intents``: where a change that may stop containers is recorded before it runs,
+        so that team notifications do not tell it as a crash."""
         self._engines = engines
         self._policy = policy
         self._approvals = approvals
         self._audit = audit
         self._cleanup_status = cleanup_status
+        self._intents = intents
         self._reads: SingleFlight[Result] = SingleFlight()
 
     def handle(self, text: str, *, actor: Actor, progress: ProgressCallback | None = None) -> Reply:
@@ -128,7 +133,13 @@ class Pipeline:
                 assert not isinstance(operation, Help)
                 try:
                     if changes_something(operation) or progress is not None:
-                        result = engine.execute(operation, progress=progress)
+                        with acting(
+                            self._intents,
+                            engine=engine.name,
+                            what=intended(operation),
+                            user=actor.user_id,
+                        ):
+                            result = engine.execute(operation, progress=progress)
                     else:  # identical reads in flight share one engine call
                         read = operation
                         result = self._reads.do((engine.name, read), lambda: engine.execute(read))

@@ -97,6 +97,11 @@ def in_an_upgrade(name: str) -> bool:
     return _IN_AN_UPGRADE.search(name) is not None
 
 
+def name_outside_upgrade(name: str) -> str:
+    """The container's own name, from the one an upgrade gives it while it runs."""
+    return _IN_AN_UPGRADE.sub("", name)
+
+
 class UpgradeJournal(Protocol):
     """Where upgrade records are kept (the database; in memory in unit tests)."""
 

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 from bot.core.approvals import ApprovalService
 from bot.core.audit import AuditTrail
-from bot.core.cleanup import run_cleanup
 from bot.core.command import ParsedCommand
 from bot.core.engine import EngineDirectory
+from bot.core.notices.intents import IntentLog, acting, planned
 from bot.core.operations import Cleanup
 from bot.core.results import CleanupReport
 from bot.service.approvals import post_or_withdraw
@@ -35,20 +35,28 @@ class Housekeeping:
         chat: Chat,
         audit: AuditTrail | None,
         metrics: Metrics | None = None,
+        intents: IntentLog | None = None,
     ) -> None:
         self._engines = engines
+        self._intents = intents
         self._approvals = approvals
         self._chat = chat
         self._audit = audit
         self._metrics = metrics or NoMetrics()
 
     def clean(self, engine: str, dry_run: bool) -> CleanupReport:
-        """Run ``engine``'s cleanup now (or preview it); what a real run removed is counted."""
-        report = run_cleanup(self._engines.get(engine), dry_run=dry_run)
-        if not dry_run:
-            labels = (("engine", engine),)
-            self._metrics.count(HOUSEKEEPING_OBJECTS, labels, len(report.removed))
-            self._metrics.count(HOUSEKEEPING_BYTES, labels, report.space_reclaimed)
+        """Run ``engine``'s cleanup now (or preview it: ``bot.core.cleanup.run_cleanup``'s
+        steps); what a real run removed is counted."""
+        target = self._engines.get(engine)
+        plan = target.plan_cleanup()
+        if dry_run:
+            return CleanupReport(engine=engine, dry_run=True, removed=plan.items)
+        # Recorded before it runs, like a person's: the notices know it was housekeeping.
+        with acting(self._intents, engine=engine, what=planned(plan), user=REQUESTER):
+            report = target.apply_cleanup(plan)
+        labels = (("engine", engine),)
+        self._metrics.count(HOUSEKEEPING_OBJECTS, labels, len(report.removed))
+        self._metrics.count(HOUSEKEEPING_BYTES, labels, report.space_reclaimed)
         return report
 
     def propose(self, *, engine: str, channel: str | None, veto_window: timedelta) -> str:

@@ -35,6 +35,7 @@ from bot.core.notices.incidents import (
     PostThread,
     UpdateMessage,
 )
+from bot.core.notices.intents import Cause, Intent, covering
 from bot.core.notices.rules import NoticeKind, NotificationRules
 from bot.errors import EngineError
 from bot.service.chat import NoticeBoard
@@ -67,6 +68,12 @@ class StreamCursors(Protocol):
     def advance(self, engine: str, *, owner: str, cursor_ns: int) -> None: ...
 
 
+class IntentReader(Protocol):
+    """What the bot was doing to containers (``bot.state.intents``, written by any replica)."""
+
+    def around(self, engine: str, *, at: datetime) -> list[Intent]: ...
+
+
 def process_owner() -> str:
     """This process's name as a stream owner: host, PID and a random part."""
     return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -97,8 +104,10 @@ class EngineWatcher:
         wall_clock: Callable[[], datetime],
         lease: timedelta = LEASE,
         claim_every: float | None = None,
+        intents: IntentReader | None = None,
     ) -> None:
         self._source = source
+        self._intents = intents
         self._rules = rules
         self._shared = shared
         self._cursors = cursors
@@ -259,10 +268,24 @@ class EngineWatcher:
             self._cursor_ns, self._seen_at_cursor = event.time_ns, set()
         self._seen_at_cursor.add(event.key)
         self._track_running(event)
-        occurrence = self._classifier.observe(event)
+        occurrence = self._classifier.observe(event, self._cause(event))
         if occurrence is None:
             return
         self._record(occurrence)
+
+    def _cause(self, event: ContainerEvent) -> Cause | None:
+        """What the bot was doing to the container when ``event`` happened, for the events
+        whose meaning depends on it (asked at the event, so any replica's intent counts)."""
+        notable = event.action == "die" or event.health == "unhealthy"
+        if self._intents is None or not notable:
+            return None
+        at = datetime.fromtimestamp(event.time_ns / 1e9, UTC)
+        try:
+            intents = self._intents.around(self.engine, at=at)
+        except Exception:  # unknown, so told: a missed crash is worse than a needless notice
+            log.exception("could not read the bot's intents on %s", self.engine)
+            return None
+        return covering(intents, container_id=event.container_id, name=event.name, at=at)
 
     def _record(self, occurrence: Occurrence) -> None:
         shared = self._shared
@@ -367,10 +390,12 @@ class NoticeService:
         wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         lease: timedelta = LEASE,
         claim_every: float | None = None,
+        intents: IntentReader | None = None,
     ) -> None:
         """``lease``: how long an engine's stream stays with a process that stopped renewing;
         ``claim_every``: seconds between attempts to take an engine another process streams
-        (default: a third of the lease)."""
+        (default: a third of the lease); ``intents``: what the bot is doing to containers
+        (what it causes is not told as a crash)."""
         clock = monotonic or time.monotonic
         self._board = board
         self._stopping = threading.Event()
@@ -392,6 +417,7 @@ class NoticeService:
                 wall_clock=wall_clock,
                 lease=lease,
                 claim_every=claim_every,
+                intents=intents,
             )
             for name, rule in rules.items()
         ]

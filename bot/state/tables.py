@@ -171,3 +171,34 @@ update_notices = Table(
     Column("digest", String(128), primary_key=True),
     Column("noticed_at", DateTime(timezone=True), nullable=False),
 )
+
+# What the bot is about to do to containers (bot.core.notices.intents), written before it
+# acts: the event watcher, in this replica or another, does not tell what it caused as a
+# crash. Rows are dropped an hour after they end (the longest replay of missed events).
+intents = Table(
+    "intents",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("engine", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("targets", JSON, nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("finished_at", DateTime(timezone=True)),
+)
+
+# Silenced containers (``silence``, the notices' Silence buttons): a container name or glob
+# on an engine, until a time; ``ended_at`` set by ``unsilence``. Kept for the audit of who
+# silenced what.
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("engine", String(128), nullable=False),
+    Column("pattern", String(256), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=False, index=True),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_by", String(64)),
+)

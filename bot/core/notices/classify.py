@@ -2,7 +2,10 @@
 
 A ``die`` is a crash only if nobody asked for it: Docker sends ``kill`` before the ``die`` of a
 ``stop``, ``restart``, ``kill`` or ``rm -f`` (the bot's or anyone's), and never before a process
-that exits or crashes on its own. An OOM kill is a ``die`` after an ``oom``.
+that exits or crashes on its own. An OOM kill is a ``die`` after an ``oom``. A ``die`` while
+the bot stops, restarts, removes, upgrades or cleans the container (its ``Cause``, from the
+intents the bot records before acting: ``bot.core.notices.intents``) is asked for too, whatever
+the stop signal and exit code; an OOM kill or a failed health check then is told "during" it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from bot.core.notices.events import ContainerEvent
+from bot.core.notices.intents import Cause
 from bot.core.notices.rules import NoticeKind, NotificationRules
 
 # Containers followed at once per engine; the least recently seen are forgotten first.
@@ -35,6 +39,7 @@ class Occurrence:
     at_ns: int
     exit_code: int | None = None
     restarts: int = 0  # for a restart loop: restarts within the span
+    during: Cause | None = None  # what the bot was doing to the container then
 
 
 @dataclass(kw_only=True, slots=True)
@@ -45,6 +50,8 @@ class _Tracked:
     died_unasked: bool = False
     in_loop: bool = False
     restarts: deque[int] = field(default_factory=deque)
+    # The intents that explained a death already: each explains one (a restart's stop).
+    spent: deque[int] = field(default_factory=lambda: deque(maxlen=8))
 
 
 class Classifier:
@@ -59,8 +66,9 @@ class Classifier:
     def tracked(self) -> int:
         return len(self._tracked)
 
-    def observe(self, event: ContainerEvent) -> Occurrence | None:
-        """What ``event`` means for the team, or None (nothing to tell)."""
+    def observe(self, event: ContainerEvent, cause: Cause | None = None) -> Occurrence | None:
+        """What ``event`` means for the team, or None (nothing to tell); ``cause``: what the
+        bot was doing to the container at the time (``bot.core.notices.intents.covering``)."""
         if self._rules.ignores(name=event.name, image=event.image, labels=event.labels):
             return None
         if event.action == "destroy":
@@ -76,9 +84,9 @@ class Classifier:
             case "start":
                 return self._started(state, event)
             case "die":
-                return self._died(state, event)
+                return self._died(state, event, cause)
             case "health_status" if event.health == "unhealthy":
-                return self._occurrence(NoticeKind.UNHEALTHY, event)
+                return self._occurrence(NoticeKind.UNHEALTHY, event, during=cause)
         return None
 
     def _state(self, container_id: str) -> _Tracked:
@@ -91,12 +99,22 @@ class Classifier:
             self._tracked.move_to_end(container_id)
         return state
 
-    def _died(self, state: _Tracked, event: ContainerEvent) -> Occurrence | None:
+    def _died(
+        self, state: _Tracked, event: ContainerEvent, cause: Cause | None
+    ) -> Occurrence | None:
+        if cause is not None and cause.intent in state.spent:
+            cause = None  # it explained an earlier death: this one is the container's own
+        if cause is not None:
+            state.spent.append(cause.intent)
         # A kill long before the death did not cause it (a stop takes its timeout at most).
         asked = state.asked and event.time_ns - state.asked_at <= ASKED_FOR_NS
+        asked = asked or cause is not None
         oom = state.oom
         state.asked = state.oom = False
         state.died_unasked = not asked
+        if oom and cause is not None:
+            # Notable whoever asked: the memory ran out while the bot was at it.
+            return self._occurrence(NoticeKind.OOM, event, during=cause)
         if asked:
             return None
         if oom:
@@ -127,7 +145,13 @@ class Classifier:
         state.in_loop = True
         return self._occurrence(NoticeKind.RESTART_LOOP, event, restarts=len(state.restarts))
 
-    def _occurrence(self, kind: NoticeKind, event: ContainerEvent, restarts: int = 0) -> Occurrence:
+    def _occurrence(
+        self,
+        kind: NoticeKind,
+        event: ContainerEvent,
+        restarts: int = 0,
+        during: Cause | None = None,
+    ) -> Occurrence:
         return Occurrence(
             kind=kind,
             engine=self._engine,
@@ -137,4 +161,5 @@ class Classifier:
             at_ns=event.time_ns,
             exit_code=event.exit_code,
             restarts=restarts,
+            during=during,
         )

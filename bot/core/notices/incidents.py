@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.events import NoticeDetails
+from bot.core.notices.intents import Cause
 from bot.core.notices.pacing import TokenBucket
 from bot.core.notices.rules import NoticeKind, NotificationRules
 
@@ -78,6 +79,7 @@ class IncidentView:
     exit_code: int | None
     restarts: int
     details: NoticeDetails | None
+    during: Cause | None = None  # what the bot was doing to the container then
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -140,6 +142,7 @@ class _Incident:
     exit_code: int | None = None
     restarts: int = 0
     details: NoticeDetails | None = None
+    during: Cause | None = None
     opened_at: float = 0.0
     summary: _Summary | None = None
     ref: MessageRef | None = None  # its own message
@@ -165,6 +168,7 @@ class _Incident:
             exit_code=self.exit_code,
             restarts=self.restarts,
             details=self.details,
+            during=self.during,
         )
 
 
@@ -239,6 +243,7 @@ class IncidentBook:
             last_ns=occurrence.at_ns,
             exit_code=occurrence.exit_code,
             restarts=occurrence.restarts,
+            during=occurrence.during,
             opened_at=now,
         )
         self._forget(self._open.get(key))
@@ -332,6 +337,7 @@ class IncidentBook:
         if occurrence.exit_code is not None:
             incident.exit_code = occurrence.exit_code
         incident.restarts = max(incident.restarts, occurrence.restarts)
+        incident.during = occurrence.during or incident.during
         if _RANK[occurrence.kind] >= _RANK[incident.kind]:
             incident.kind = occurrence.kind
         incident.version += 1

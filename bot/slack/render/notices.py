@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
 
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.incidents import IncidentView, SummaryView
+from bot.core.notices.intents import HOUSEKEEPING, Cause
 from bot.core.notices.rules import NoticeKind
 from bot.render.humanize import short_id
 from bot.slack.render.block_kit import (
@@ -29,6 +30,7 @@ from bot.slack.render.block_kit import (
     code_block,
     context,
     escape,
+    mention,
     mrkdwn,
     section,
 )
@@ -61,6 +63,26 @@ def when(time_ns: int) -> str:
     return f"<!date^{seconds}^{{date_short_pretty}} {{time_secs}}|{fallback}>"
 
 
+_DURING = {
+    "stop": "a stop",
+    "restart": "a restart",
+    "rm": "a removal",
+    "upgrade": "an upgrade",
+    "rollback": "a rollback",
+}
+
+
+def during(cause: Cause, *, plain: bool = False) -> str:
+    """``during a restart by @dana`` (``plain``: unescaped, the user's ID as text, for the
+    fallback text, which is escaped whole)."""
+    if cause.action == HOUSEKEEPING or cause.user == HOUSEKEEPING:
+        return "during housekeeping"
+    what = _DURING.get(cause.action, cause.action)
+    if plain:
+        return f"during {what} by @{cause.user}"
+    return f"during {escape(what)} by {mention(cause.user)}"
+
+
 def button_value(engine: str, container_id: str) -> str:
     return json.dumps({"engine": engine, "container": container_id}, separators=(",", ":"))
 
@@ -70,6 +92,8 @@ def incident_message(view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
     icon, verb = _HEADLINES.get(view.kind, (":warning:", str(view.kind)))
     name = view.name or short_id(view.container_id)
     headline = f"{icon} {code(name)} {verb} on {code(view.engine)}"
+    if view.during is not None:
+        headline += f" {during(view.during)}"
     facts = [f"*Image:* {code(view.image)}", f"*Container:* {code(short_id(view.container_id))}"]
     if view.exit_code is not None:
         facts.append(f"*Exit code:* {view.exit_code}")
@@ -94,6 +118,8 @@ def incident_message(view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
     blocks.append(context(times))
     blocks.append(_buttons(view))
     text = f"{name} {verb} on {view.engine}"
+    if view.during is not None:
+        text += f" {during(view.during, plain=True)}"
     if view.exit_code is not None:
         text += f" (exit code {view.exit_code})"
     if view.count > 1:

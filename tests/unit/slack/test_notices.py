@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.events import NoticeDetails
 from bot.core.notices.incidents import IncidentView, SummaryView
+from bot.core.notices.intents import Cause
 from bot.core.notices.rules import NoticeKind
 from bot.core.operations import ChangeContainers, ContainerAction, ShowLogs
 from bot.slack.notices import notice_command
@@ -101,3 +102,15 @@ def test_an_incident_says_what_where_when_and_how_often() -> None:
     assert [
         e["action_id"] for b in blocks for e in b.get("elements", []) if "action_id" in e
     ] == list(NOTICE_ACTIONS)
+
+
+def test_what_happened_during_the_bots_own_action_says_which_and_whose() -> None:
+    oom = view(kind=NoticeKind.OOM, during=Cause(action="restart", user="U0DANA", intent=3))
+    text, blocks = incident_message(oom)
+    assert "during a restart by @U0DANA" in text
+    assert "during a restart by <@U0DANA>" in json.dumps(blocks)
+    housekeeping = view(during=Cause(action="housekeeping", user="housekeeping", intent=4))
+    assert "during housekeeping" in incident_message(housekeeping)[0]
+    odd = view(during=Cause(action="stop", user="<!channel>", intent=5))
+    assert "<!channel>" not in json.dumps(incident_message(odd))
+    assert "during" not in incident_message(view())[0]
