@@ -199,7 +199,11 @@ def test_cleanup_from_slack(housekeeping_bot: SlackBot, api: docker.APIClient) -
         from tests.scenarios.test_slack_approvals import click
 
         click(bot, approve=True, approval_id=int(approval_id), user="U0ADMIN", name="go")
-        bot.fake.wait_for("chat.update", where=lambda c: "done" in str(c.body.get("text")))
+        # The cleanup takes every dead container and dangling image on the shared engine,
+        # which after a whole suite's run is hundreds (seen: over 30 s on a fresh CI machine).
+        bot.fake.wait_for(
+            "chat.update", where=lambda c: "done" in str(c.body.get("text")), timeout=240
+        )
         assert not exists(api, victim)
 
     finally:
