@@ -9,6 +9,7 @@ worth looking up with ``referenced_groups``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from itertools import chain
 
 from bot.core.policy import AccessRules
@@ -64,8 +65,8 @@ def is_user_group(entry: str) -> bool:
     return entry.startswith("S") and _PRINCIPAL_ID.match(entry) is not None
 
 
-def referenced_groups(rules: AccessRules) -> frozenset[str]:
-    """The user groups the rules mention, in roles or as approvers: the only memberships
-    worth looking up."""
-    entries = [*chain.from_iterable(rules.roles.values()), *rules.approvers]
+def referenced_groups(rules: AccessRules, *, also: Iterable[str] = ()) -> frozenset[str]:
+    """The user groups the rules mention, in roles or as approvers (and ``also``: grants'
+    ``who``): the only memberships worth looking up."""
+    entries = [*chain.from_iterable(rules.roles.values()), *rules.approvers, *also]
     return frozenset(entry for entry in entries if is_user_group(entry))

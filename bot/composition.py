@@ -218,7 +218,9 @@ def build_backend(
     )
     policy = configured_policy(settings)
     groups = SlackGroups(client=client, ttl=settings.access.group_cache_seconds)
-    referenced = referenced_groups(policy.rules)
+    referenced = referenced_groups(
+        policy.rules, also=(entry for grant in policy.grants for entry in grant.who)
+    )
 
     def groups_of(user: str) -> frozenset[str]:
         return groups.groups_of(user, referenced) if referenced else frozenset()
@@ -282,6 +284,7 @@ def build_backend(
         audit=audit,
         cleanup_status=housekeeping.status,
         intents=intents,
+        groups_of=groups_of,
     )
     work = RequestService(
         pipeline=pipeline,

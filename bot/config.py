@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.cleanup import CleanupRules
 from bot.core.freezes import Freeze, NextFire, clash
+from bot.core.grants import Grant
 from bot.core.notices.rules import NotificationRules, parse_restart_loop
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import AccessRules, ConfiguredPolicy
@@ -83,8 +84,24 @@ def configured_policy(
         rules=access_rules(settings),
         run_policy=policy,
         freezes=freezes(settings, now=clock()),
+        grants=grants(settings),
         clock=clock,
     )
+
+
+def grants(settings: Settings) -> tuple[Grant, ...]:
+    """``[[grants]]`` as values, numbered as in the file; unknown engines stop start-up."""
+    known = set(settings.engines) or {DEFAULT_ENGINE_NAME}
+    built = []
+    for number, table in enumerate(settings.grants, start=1):
+        unknown = sorted(set(table.engines) - known)
+        if unknown:
+            raise ConfigError(
+                f"[[grants]] #{number} names unknown engines {', '.join(unknown)}; "
+                f"configured: {', '.join(sorted(known))}."
+            )
+        built.append(table.as_grant(number=number))
+    return tuple(built)
 
 
 # How far ahead recurring windows are compared for a clash.

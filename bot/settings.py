@@ -35,6 +35,7 @@ from pydantic_settings import (
 )
 
 from bot.chat_ids import channel_id, channel_ids, principal_ids
+from bot.core.grants import Grant, glob_problems
 from bot.core.host_paths import (
     HostPathError,
     clean_host_path,
@@ -42,7 +43,7 @@ from bot.core.host_paths import (
     nested_entries,
 )
 from bot.core.notices.rules import DEFAULT_KINDS, NoticeKind, parse_restart_loop
-from bot.core.operations import CHANGE_ACTIONS, DESTRUCTIVE_ACTIONS
+from bot.core.operations import ACTIONS, CHANGE_ACTIONS, DESTRUCTIVE_ACTIONS
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import ROLE_NAMES
 from bot.core.references import parse_image_reference
@@ -455,6 +456,69 @@ class FreezeSettings(BaseModel):
         )
 
 
+class GrantSettings(BaseModel):
+    """One ``[[grants]]``: actions beyond a person's role, on matching objects only. Every
+    scope given must hold; every target of a command must be covered (else nothing runs)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    who: list[str] = Field(min_length=1)  # user IDs, user group IDs, role names or "*"
+    actions: list[str] = Field(min_length=1)  # as [roles] and required_for name them
+    containers: list[str] = Field(default_factory=list)  # container name globs
+    labels: list[str] = Field(default_factory=list)  # key=value; a container has them all
+    images: list[str] = Field(default_factory=list)  # reference globs (nginx:*, reg/team/*)
+    own: bool = False  # containers the person ran through chat (label chatops.owner)
+    engines: list[str] = Field(default_factory=list)  # empty: every engine
+
+    @field_validator("who")
+    @classmethod
+    def _who(cls, values: list[str]) -> list[str]:
+        ids = [value for value in values if value not in ROLE_NAMES]
+        principal_ids(ids, allow_everyone=True, what="user or user group")
+        return values
+
+    @field_validator("actions")
+    @classmethod
+    def _actions(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if value not in ACTIONS:
+                close = difflib.get_close_matches(value, list(ACTIONS), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"unknown action {value!r}{hint}")
+        return values
+
+    @field_validator("labels")
+    @classmethod
+    def _labels(cls, values: list[str]) -> list[str]:
+        for value in values:
+            key, eq, _ = value.partition("=")
+            if not eq or not key.strip():
+                raise ValueError(f"label {value!r} is not key=value")
+        return values
+
+    @model_validator(mode="after")
+    def _globs(self) -> GrantSettings:
+        problems = glob_problems(self.as_grant(number=0))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def as_grant(self, *, number: int) -> Grant:
+        """The grant as the policy takes it (``number``: its place in the file, from 1)."""
+        return Grant(
+            number=number,
+            who=frozenset(self.who),
+            actions=frozenset(self.actions),
+            containers=tuple(self.containers),
+            labels=tuple(
+                (key, value) for key, _, value in (item.partition("=") for item in self.labels)
+            ),
+            images=tuple(self.images),
+            own=self.own,
+            engines=frozenset(self.engines),
+        )
+
+
 def _notification_value(field: str, value: Any) -> Any:
     """One ``[notifications]`` value checked (shared by the global and per-engine tables)."""
     if value is None:
@@ -671,6 +735,7 @@ class Settings(BaseSettings):
     audit: AuditSettings = Field(default_factory=AuditSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     freeze: list[FreezeSettings] = Field(default_factory=list)  # [[freeze]] windows
+    grants: list[GrantSettings] = Field(default_factory=list)  # [[grants]]
     engine_timeout_seconds: float = Field(
         default=60.0,
         gt=0,

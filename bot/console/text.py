@@ -102,6 +102,8 @@ def render_result(result: results.Result, *, now: datetime) -> str:
             return table(("REQUEST", "REQUESTER", "ENGINE", "COMMAND", "EXPIRES"), pending)
         case results.ApprovalUpdate():
             return result.message
+        case results.AccessAnswer():
+            return f"{result.user_id} {result.sentence()}"
         case results.AuditList():
             rows = [
                 (

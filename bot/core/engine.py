@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from bot.core.command import ParsedCommand
+from bot.core.grants import ContainerFacts
 from bot.core.operations import EngineOperation
 from bot.core.plans import Plan
 from bot.core.results import ActionResult, CleanupReport, PullProgress, Result
@@ -39,6 +40,11 @@ class Engine(Protocol):
 
     def version(self) -> str:
         """The engine's version and OS/architecture (``27.5.1 (linux/amd64)``)."""
+        ...
+
+    def container_facts(self, names: tuple[str, ...]) -> tuple[ContainerFacts, ...]:
+        """What a grant looks at in each named container (name, labels, image reference), in
+        order; one that does not exist comes back with ``name`` None."""
         ...
 
     def plan(self, command: ParsedCommand) -> Plan:

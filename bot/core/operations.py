@@ -549,6 +549,19 @@ class CleanupStatusQuery:
     access: ClassVar[Access] = Cleanup.PREVIEW
 
 
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckAccess:
+    """``can USER COMMAND...`` (admins): may that person run that command now, and by which
+    rule (role, grant, freeze, approval)? Nothing is run."""
+
+    access: ClassVar[Access] = Access(action="can", permission=Permission.ADMIN)
+
+    user_id: str
+    asked: Operation  # the command asked about, parsed like any other (its engine: the
+    # parsed command's)
+
+
 # The order is the order actions are listed in (DESTRUCTIVE_ACTIONS, configuration errors).
 EngineOperation = (
     ListContainers
@@ -580,7 +593,7 @@ EngineOperation = (
     | PruneImages
     | Cleanup
 )
-BotOperation = ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery
+BotOperation = ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery | CheckAccess
 Operation = EngineOperation | Help | BotOperation
 
 
@@ -594,6 +607,7 @@ READ_ONLY_OPERATIONS = (
     CancelApproval,
     ShowAudit,
     CleanupStatusQuery,
+    CheckAccess,
     ShowStats,
     ShowTop,
     ShowPorts,

@@ -15,11 +15,12 @@ from typing import assert_never
 from bot.core.approvals import ApprovalService
 from bot.core.audit import AuditTrail
 from bot.core.command import ParsedCommand
-from bot.core.engine import EngineDirectory, ProgressCallback
+from bot.core.engine import Engine, EngineDirectory, ProgressCallback
 from bot.core.help import build_help
 from bot.core.notices.intents import IntentLog, acting, intended
 from bot.core.operations import (
     CancelApproval,
+    CheckAccess,
     CleanupStatusQuery,
     Help,
     ListApprovals,
@@ -27,10 +28,12 @@ from bot.core.operations import (
     ShowAudit,
     changes_something,
 )
+from bot.core.parsing.display import shown_command
 from bot.core.parsing.parser import parse_command
 from bot.core.plans import ObjectKind, Plan
 from bot.core.policy import Actor, Policy, Verdict
 from bot.core.results import (
+    AccessAnswer,
     ActionResult,
     ApprovalList,
     ApprovalRequested,
@@ -82,15 +85,18 @@ class Pipeline:
         audit: AuditTrail | None = None,
         cleanup_status: Callable[[], CleanupStatus] | None = None,
         intents: IntentLog | None = None,
+        groups_of: Callable[[str], frozenset[str]] | None = None,
     ) -> None:
         """``intents``: where a change that may stop containers is recorded before it runs,
-        so that team notifications do not tell it as a crash."""
+        so that team notifications do not tell it as a crash. ``groups_of``: a person's user
+        groups, for ``can`` about someone else."""
         self._engines = engines
         self._policy = policy
         self._approvals = approvals
         self._audit = audit
         self._cleanup_status = cleanup_status
         self._intents = intents
+        self._groups_of = groups_of
         self._reads: SingleFlight[Result] = SingleFlight()
 
     def handle(self, text: str, *, actor: Actor, progress: ProgressCallback | None = None) -> Reply:
@@ -115,7 +121,9 @@ class Pipeline:
                 return Reply(text=text, command=command, result=build_help(operation.topic))
             engine = self._engines.get(command.engine)
             engine_name = engine.name
-            decision = self._policy.decide(actor=actor, command=command, engine=engine.name)
+            decision = self._policy.decide(
+                actor=actor, command=command, engine=engine.name, facts=engine.container_facts
+            )
             if decision.verdict is Verdict.NEEDS_APPROVAL:
                 result: Result = self._request_approval(
                     command, actor, engine.name, decision.reason
@@ -126,9 +134,10 @@ class Pipeline:
                 raise AccessDenied(f"Not allowed: {decision.reason}.")
             operation = decision.operation or operation
             if isinstance(
-                operation, ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery
+                operation,
+                ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery | CheckAccess,
             ):
-                result = self._bot_operation(operation, actor)
+                result = self._bot_operation(operation, actor, engine)
             else:
                 assert not isinstance(operation, Help)
                 try:
@@ -206,10 +215,13 @@ class Pipeline:
 
     def _bot_operation(
         self,
-        operation: ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery,
+        operation: ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery | CheckAccess,
         actor: Actor,
+        engine: Engine,
     ) -> Result:
         match operation:
+            case CheckAccess():
+                return self._check_access(operation, actor, engine)
             case CleanupStatusQuery():
                 if self._cleanup_status is None:
                     raise ChatOpsError("Scheduled housekeeping runs only in the Slack service.")
@@ -231,6 +243,22 @@ class Pipeline:
                 )
             case _:
                 assert_never(operation)
+
+    def _check_access(self, operation: CheckAccess, actor: Actor, engine: Engine) -> AccessAnswer:
+        """What the policy would decide if ``operation``'s person asked from here, now."""
+        groups = self._groups_of(operation.user_id) if self._groups_of else frozenset()
+        person = Actor(user_id=operation.user_id, channel_id=actor.channel_id, groups=groups)
+        asked = ParsedCommand(operation=operation.asked, engine=engine.name)
+        decision = self._policy.decide(
+            actor=person, command=asked, engine=engine.name, facts=engine.container_facts
+        )
+        return AccessAnswer(
+            user_id=operation.user_id,
+            command=shown_command(operation.asked),
+            engine=engine.name,
+            verdict=decision.verdict,
+            reason=decision.reason,
+        )
 
     def _record(
         self, event: str, actor: Actor, engine: str | None, command: str, detail: str

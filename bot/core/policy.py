@@ -16,6 +16,15 @@ from typing import Protocol, assert_never
 
 from bot.core.command import ParsedCommand
 from bot.core.freezes import Freeze, in_force, refusal
+from bot.core.grants import (
+    MAX_GRANT_TARGETS,
+    ContainerFacts,
+    Grant,
+    best,
+    candidates,
+    coverage,
+    targets_of,
+)
 from bot.core.operations import (
     Access,
     Operation,
@@ -56,14 +65,34 @@ class Decision:
     operation: Operation | None = None
 
 
+# The containers a command names -> what a grant looks at in each (the engine's answer).
+FactsLookup = Callable[[tuple[str, ...]], tuple[ContainerFacts, ...]]
+
+
 class Policy(Protocol):
-    def decide(self, *, actor: Actor, command: ParsedCommand, engine: str) -> Decision: ...
+    def decide(
+        self,
+        *,
+        actor: Actor,
+        command: ParsedCommand,
+        engine: str,
+        facts: FactsLookup | None = None,
+    ) -> Decision:
+        """``facts`` is asked only when a scoped grant could allow what the role refuses."""
+        ...
 
 
 class AllowEverything:
     """The local console's policy: whoever runs it already holds the engine's socket."""
 
-    def decide(self, *, actor: Actor, command: ParsedCommand, engine: str) -> Decision:
+    def decide(
+        self,
+        *,
+        actor: Actor,
+        command: ParsedCommand,
+        engine: str,
+        facts: FactsLookup | None = None,
+    ) -> Decision:
         return Decision(verdict=Verdict.ALLOW, reason="local console")
 
 
@@ -108,6 +137,13 @@ def channel_refusal(channel_id: str | None, rules: AccessRules) -> str | None:
 def authorize(*, actor: Actor, access: Access, engine: str, rules: AccessRules) -> Decision:
     """May ``actor`` do what ``access`` declares on ``engine`` from where they are? Pure;
     tested as a table."""
+    return place_refusal(actor=actor, engine=engine, rules=rules) or role_decision(
+        actor=actor, access=access, rules=rules
+    )
+
+
+def place_refusal(*, actor: Actor, engine: str, rules: AccessRules) -> Decision | None:
+    """A refusal if ``actor`` may not use ``engine`` from where they are (no grant lifts it)."""
     channel = actor.channel_id or "(none)"
     refused = channel_refusal(actor.channel_id, rules)
     if refused is not None:
@@ -118,6 +154,11 @@ def authorize(*, actor: Actor, access: Access, engine: str, rules: AccessRules) 
             f"engine `{engine}` may only be used from {', '.join(bound)} "
             f"([engines.{engine}] channels)"
         )
+    return None
+
+
+def role_decision(*, actor: Actor, access: Access, rules: AccessRules) -> Decision:
+    """What ``actor``'s roles alone allow for ``access``."""
     held = roles_of(actor, rules)
     top = next((role for role in reversed(ROLE_NAMES) if role in held), None)
     granted = f"{top} via {held[top]}" if top else ""
@@ -129,16 +170,27 @@ def authorize(*, actor: Actor, access: Access, engine: str, rules: AccessRules) 
             return _needs("operator", action, held, granted, top)
         case Permission.DESTRUCTIVE if action in rules.required_for:
             if "operator" in held or "admin" in held:
-                approvers = ", ".join(rules.approvers)
-                return Decision(
-                    verdict=Verdict.NEEDS_APPROVAL,
-                    reason=f"`{action}` needs approval by {approvers} ([approvals] required_for)",
-                )
+                return _needs_approval(action, rules)
             return _deny(f"`{action}` needs the operator role to request it; {_standing(top)}")
         case Permission.DESTRUCTIVE | Permission.ADMIN:
             return _needs("admin", action, held, granted, top)
         case _:
             assert_never(access.permission)
+
+
+def _needs_approval(action: str, rules: AccessRules, *, via: str = "") -> Decision:
+    approvers = ", ".join(rules.approvers)
+    return Decision(
+        verdict=Verdict.NEEDS_APPROVAL,
+        reason=f"`{action}` needs approval by {approvers} ([approvals] required_for){via}",
+    )
+
+
+def held_roles(actor: Actor, rules: AccessRules) -> frozenset[str]:
+    """Every role ``actor`` holds, nested ones included (an admin holds operator too)."""
+    held = roles_of(actor, rules)
+    ranks = [ROLE_NAMES.index(role) for role in held]
+    return frozenset(ROLE_NAMES[: max(ranks) + 1]) if ranks else frozenset()
 
 
 def _needs(role: str, action: str, held: dict[str, str], granted: str, top: str | None) -> Decision:
@@ -165,7 +217,7 @@ def has_role(role: str, user_id: str, groups: frozenset[str], rules: AccessRules
 
 
 class ConfiguredPolicy:
-    """The access rules, the freezes, then the run policy."""
+    """The access rules and grants, the freezes, then the run policy."""
 
     def __init__(
         self,
@@ -173,6 +225,7 @@ class ConfiguredPolicy:
         rules: AccessRules,
         run_policy: RunPolicy,
         freezes: tuple[Freeze, ...] = (),
+        grants: tuple[Grant, ...] = (),
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         if freezes and clock is None:
@@ -180,15 +233,32 @@ class ConfiguredPolicy:
         self._rules = rules
         self._run_policy = run_policy
         self._freezes = freezes
+        self._grants = grants
         self._clock = clock
 
     @property
     def rules(self) -> AccessRules:
         return self._rules
 
-    def decide(self, *, actor: Actor, command: ParsedCommand, engine: str) -> Decision:
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        return self._grants
+
+    def decide(
+        self,
+        *,
+        actor: Actor,
+        command: ParsedCommand,
+        engine: str,
+        facts: FactsLookup | None = None,
+    ) -> Decision:
         operation = command.operation
-        decision = authorize(actor=actor, access=operation.access, engine=engine, rules=self._rules)
+        place = place_refusal(actor=actor, engine=engine, rules=self._rules)
+        if place is not None:
+            return place
+        decision = role_decision(actor=actor, access=operation.access, rules=self._rules)
+        if decision.verdict is Verdict.DENY and self._grants:
+            decision = self._granted(actor, operation, engine, facts, refused=decision)
         if decision.verdict is not Verdict.DENY and changes_something(operation):
             decision = self._frozen(operation.access.action, engine) or decision
         if isinstance(operation, UpgradeContainers) and operation.image is not None:
@@ -215,6 +285,58 @@ class ConfiguredPolicy:
             adjusted = with_defaults(operation, self._run_policy, owner=actor.user_id)
             return Decision(verdict=Verdict.ALLOW, reason=decision.reason, operation=adjusted)
         return decision
+
+    def _granted(
+        self,
+        actor: Actor,
+        operation: Operation,
+        engine: str,
+        facts: FactsLookup | None,
+        *,
+        refused: Decision,
+    ) -> Decision:
+        """What the person's grants allow where their role refused ``refused``; the refusal,
+        naming the grant that came closest, when none covers every target."""
+        action = operation.access.action
+        found = candidates(
+            self._grants,
+            user_id=actor.user_id,
+            groups=actor.groups,
+            roles=held_roles(actor, self._rules),
+            action=action,
+            engine=engine,
+        )
+        if not found:
+            return refused
+        targets = targets_of(operation)
+        looked: tuple[ContainerFacts, ...] = ()
+        if targets.containers and any(grant.scoped for grant in found):
+            if len(targets.containers) > MAX_GRANT_TARGETS:
+                return _deny(
+                    f"a grant is checked for at most {MAX_GRANT_TARGETS} containers at once; "
+                    f"{refused.reason}"
+                )
+            if facts is None:
+                return refused
+            looked = facts(targets.containers)
+        chosen = best(
+            [
+                coverage(grant, targets=targets, facts=looked, user_id=actor.user_id)
+                for grant in found
+            ]
+        )
+        assert chosen is not None  # found is not empty
+        grant = chosen.grant
+        if not chosen.whole:
+            return _deny(
+                f"your grant #{grant.number} covers {grant.scope_text()}, not "
+                f"{', '.join(chosen.uncovered)}; {refused.reason}"
+            )
+        via = f"grant #{grant.number} ({grant.scope_text()})"
+        access = operation.access
+        if access.permission is Permission.DESTRUCTIVE and action in self._rules.required_for:
+            return _needs_approval(action, self._rules, via=f"; requested under {via}")
+        return Decision(verdict=Verdict.ALLOW, reason=via)
 
     def _frozen(self, action: str, engine: str) -> Decision | None:
         """A refusal if a [[freeze]] window holds ``action`` on ``engine`` now."""

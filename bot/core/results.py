@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from bot.core.approval_records import ApprovalOutcomeKind, ApprovalRecord
 from bot.core.audit import AuditEntry
 from bot.core.plans import ObjectKind, PlanItem
+from bot.core.policy import Verdict
 from bot.core.services import ServiceRow, TaskRow
 
 
@@ -293,6 +294,30 @@ class ApprovalUpdate:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AccessAnswer:
+    """``can USER COMMAND``: what the policy would decide for that person now, and why."""
+
+    user_id: str
+    command: str  # the command asked about, as shown (secrets redacted)
+    engine: str
+    verdict: Verdict
+    reason: str
+
+    def sentence(self) -> str:
+        """One plain line (renderers escape and decorate it)."""
+        match self.verdict:
+            case Verdict.ALLOW:
+                head = f"may run `{self.command}` on `{self.engine}` now"
+            case Verdict.NEEDS_APPROVAL:
+                head = f"may ask for `{self.command}` on `{self.engine}`; it would wait"
+            case Verdict.DENY:
+                head = f"may not run `{self.command}` on `{self.engine}` now"
+            case _:
+                assert_never(self.verdict)
+        return f"{head}: {self.reason}."
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class AuditList:
     entries: tuple[AuditEntry, ...]
 
@@ -378,6 +403,7 @@ Result = (
     | ApprovalList
     | ApprovalUpdate
     | AuditList
+    | AccessAnswer
     | CleanupReport
     | CleanupStatus
     | UpdateList

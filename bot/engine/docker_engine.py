@@ -28,6 +28,7 @@ from bot.core import operations, redaction, results
 from bot.core.cleanup import CleanupRules, run_cleanup
 from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
+from bot.core.grants import ContainerFacts
 from bot.core.notices.events import ContainerBrief, NoticeDetails
 from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import ObjectKind, Plan
@@ -140,6 +141,27 @@ class DockerEngine:
         with self._errors():
             answer = self._client().version()
         return f"{answer.get('Version', '?')} ({answer.get('Os', '?')}/{answer.get('Arch', '?')})"
+
+    def container_facts(self, names: tuple[str, ...]) -> tuple[ContainerFacts, ...]:
+        found = []
+        with self._errors():
+            api = self._client()
+            for name in names:
+                try:
+                    doc = api.inspect_container(name)
+                except docker.errors.NotFound:
+                    found.append(ContainerFacts(asked=name, name=None))
+                    continue
+                config = doc.get("Config") or {}
+                found.append(
+                    ContainerFacts(
+                        asked=name,
+                        name=str(doc.get("Name") or name).lstrip("/"),
+                        labels=dict(config.get("Labels") or {}),
+                        image=str(config.get("Image") or ""),
+                    )
+                )
+        return tuple(found)
 
     def swarm_manager(self) -> bool:
         """Is this engine a manager of a swarm (can it run ``service`` commands)?"""

@@ -31,6 +31,7 @@ from bot.core.cleanup import (
 )
 from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
+from bot.core.grants import ContainerFacts
 from bot.core.humanize import human_size, short_id
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.core.protection import is_protected, refusal
@@ -134,6 +135,24 @@ class FakeEngine:
 
     def version(self) -> str:
         return "fake (linux/amd64)"
+
+    def container_facts(self, names: tuple[str, ...]) -> tuple[ContainerFacts, ...]:
+        found = []
+        for name in names:
+            try:
+                container = self.container(name)
+            except NotFound:
+                found.append(ContainerFacts(asked=name, name=None))
+                continue
+            found.append(
+                ContainerFacts(
+                    asked=name,
+                    name=container.name,
+                    labels=dict(container.labels),
+                    image=container.image,
+                )
+            )
+        return tuple(found)
 
     # -- arranging ----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -261,3 +262,44 @@ def test_the_same_reason_may_overlap_and_other_engines_do_not_clash() -> None:
         ),
         clock=lambda: FREEZE_NOW,
     )
+
+
+@pytest.mark.parametrize(
+    ("grant", "fragment"),
+    [
+        (
+            {"who": ["U0DEV"], "actions": ["restrat"]},
+            "unknown action 'restrat' (did you mean 'restart'?)",
+        ),
+        ({"who": ["dana"], "actions": ["logs"]}, "'dana' is not a Slack user or user group ID"),
+        ({"who": ["U0DEV"], "actions": ["logs"], "containrs": ["x"]}, "Extra inputs"),
+        ({"who": ["U0DEV"], "actions": ["logs"], "labels": ["team"]}, "is not key=value"),
+        (
+            {"who": ["U0DEV"], "actions": ["logs"], "containers": ["payments web"]},
+            "can match no container name",
+        ),
+        ({"who": [], "actions": ["logs"]}, "at least 1 item"),
+    ],
+)
+def test_grants_that_stop_start_up(grant: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        settings(grants=[grant])
+
+
+def test_a_grant_on_an_unknown_engine_stops_start_up() -> None:
+    configured = settings(grants=[{"who": ["U0DEV"], "actions": ["logs"], "engines": ["prod"]}])
+    with pytest.raises(ConfigError, match=re.escape("[[grants]] #1 names unknown engines prod")):
+        configured_policy(configured)
+
+
+def test_grants_reach_the_policy_numbered_as_in_the_file() -> None:
+    configured = settings(
+        roles={"viewer": ["*"]},
+        grants=[
+            {"who": ["U0DEV"], "actions": ["logs"], "containers": ["web-*"]},
+            {"who": ["U0DEV", "operator"], "actions": ["stop"], "labels": ["team=dev"]},
+        ],
+    )
+    found = configured_policy(configured).grants
+    assert [grant.number for grant in found] == [1, 2]
+    assert found[1].labels == (("team", "dev"),) and found[1].who == {"U0DEV", "operator"}

@@ -116,3 +116,13 @@ def test_only_slack_settings_are_taken_for_slack_ids() -> None:
         "engines": {"prod": {"url": "ssh://U0HOST1", "channels": ["C0PROD"]}},
     }
     assert sorted(_configured_ids(settings)) == ["C0ALERTS", "C0OPS", "C0PROD", "S0SRE", "U0ADMIN"]
+
+
+def test_a_bad_grant_is_named_with_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bad = GOOD + '\n[[grants]]\nwho = ["U0DEV"]\nactions = ["logs"]\n\n[[grants]]\n'
+    bad += 'who = ["U0DEV"]\nactions = ["restrat"]\n'
+    found = problems(checked(tmp_path, monkeypatch, bad))
+    assert len(found) == 1 and found[0][0] == f"{tmp_path / 'chatops.toml'}:14"
+    assert "unknown action 'restrat'" in found[0][1]

@@ -76,6 +76,9 @@ class CommandSpec:
     min_args: int = 0
     max_args: int | None = None
     interspersed: bool = True
+    # The words after the first argument are a whole command of their own (``can``): the
+    # parser parses them and hands the builder the operation as ``ParsedOptions.nested``.
+    nests: bool = False
     examples: tuple[str, ...] = ()
 
     def table(self, spelling: str) -> OptionTable:
@@ -431,6 +434,24 @@ def build_upgrade(parsed: ParsedOptions, table: OptionTable) -> operations.Upgra
 
 def build_rollback(parsed: ParsedOptions, table: OptionTable) -> operations.RollbackContainer:
     return operations.RollbackContainer(container=parsed.positionals[0])
+
+
+# A person as typed in `can`: a user ID, or a chat mention of one (``<@U123|dana>``).
+_MENTION = re.compile(r"<@([A-Za-z0-9]{1,64})(?:\|[^>]{0,100})?>\Z")
+_USER_ID = re.compile(r"[A-Za-z0-9]{1,64}\Z")
+
+
+def build_can(parsed: ParsedOptions, table: OptionTable) -> operations.CheckAccess:
+    who = parsed.positionals[0]
+    mention = _MENTION.match(who)
+    user_id = mention.group(1) if mention else who.removeprefix("@")
+    if not _USER_ID.match(user_id) or user_id.lower() == user_id:
+        raise table.error(
+            f"{who[:40]!r} is not a user ID: give the person's ID (U...; in Slack, their "
+            "profile's *Copy member ID*), not a display name."
+        )
+    assert parsed.nested is not None  # the parser parsed the rest (CommandSpec.nests)
+    return operations.CheckAccess(user_id=user_id, asked=parsed.nested)
 
 
 def build_updates(parsed: ParsedOptions, table: OptionTable) -> operations.ListUpdates:
@@ -1007,6 +1028,16 @@ COMMANDS: tuple[CommandSpec, ...] = (
         ),
         build=build_upgrade,
         examples=("upgrade web", "upgrade --image nginx:1.27 web"),
+    ),
+    CommandSpec(
+        name="can",
+        summary="Say whether a person may run a command now, and by which rule (admins)",
+        usage="USER COMMAND [OPTIONS] [ARGS]",
+        min_args=2,
+        options=(),
+        build=build_can,
+        nests=True,
+        examples=("can U0123ABCD restart payments-web", "can U0123ABCD -c prod rm old-job"),
     ),
     CommandSpec(
         name="rollback",

@@ -194,6 +194,8 @@ def operation_words(operation: operations.Operation) -> list[str]:
             return ["cleanup", *_flags(operation.dry_run, "--dry-run")]
         case operations.CleanupStatusQuery():
             return ["cleanup", "status"]
+        case operations.CheckAccess():
+            return ["can", operation.user_id, *operation_words(operation.asked)]
         case _:
             assert_never(operation)
 

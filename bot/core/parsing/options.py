@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from bot.core.operations import Operation
 from bot.errors import ParseError
 
 _BOOLEAN_WORDS = {"true": True, "1": True, "false": False, "0": False}
@@ -51,6 +52,8 @@ class ParsedOptions:
     warnings: list[str] = field(default_factory=list)
     # Index (into positionals) of the first word that came after "--".
     after_double_dash: int | None = None
+    # A command that names another (``can USER COMMAND...``): that one, parsed whole.
+    nested: Operation | None = None
 
     def flag(self, dest: str) -> bool:
         return bool(self.values.get(dest, False))

@@ -41,6 +41,10 @@ def parse_command(text: str) -> ParsedCommand:
     words = tokenize(text)
     if words and words[0] in ("docker", "/docker"):
         words = words[1:]  # people paste whole Docker command lines
+    return _parse_words(words)
+
+
+def _parse_words(words: list[str], *, nested: bool = False) -> ParsedCommand:
     engine, words = _take_engine(words)
     if not words:
         return ParsedCommand(operation=Help(), engine=engine)
@@ -49,15 +53,28 @@ def parse_command(text: str) -> ParsedCommand:
     spelling, spec, rest = _find_command(words)
     table = spec.table(spelling)
     moved = False
-    if spec.interspersed:
+    if spec.nests:
+        parsed = table.parse(rest, interspersed=False)
+    elif spec.interspersed:
         parsed = table.parse(rest)
     else:
         parsed, moved = _parse_run_like(table, rest)
     if parsed.flag("help"):
         return ParsedCommand(operation=Help(topic=spec.name), engine=engine)
     _check_arity(spec, table, parsed)
-    operation = spec.build(parsed, table)
     warnings = list(parsed.warnings)
+    if spec.nests:
+        if nested:
+            raise table.error(f"`{spelling}` cannot ask about another `{spelling}`.")
+        inner = _parse_words(parsed.positionals[1:], nested=True)
+        if isinstance(inner.operation, Help):
+            raise table.error(f"`{spelling}` needs a command to ask about, not help.")
+        if engine is not None and inner.engine is not None and engine != inner.engine:
+            raise table.error(f"Two engines named: `-c {engine}` and `-c {inner.engine}`.")
+        engine = engine or inner.engine
+        parsed.nested = inner.operation
+        warnings += inner.warnings
+    operation = spec.build(parsed, table)
     if moved:
         # Docker's spelling is rendered from the operation: the words as typed may hold a
         # secret (`-e KEY=value` after the image) and must not be echoed.

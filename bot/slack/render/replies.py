@@ -302,6 +302,10 @@ def _result_blocks(
         case results.ApprovalUpdate():
             blocks.append(section(escape(result.message)))
             return result.message
+        case results.AccessAnswer():
+            line = f"{mention(result.user_id)} {escape(result.sentence())}"
+            blocks.append(section(line))
+            return f"{result.user_id} {result.sentence()}"
         case results.AuditList():
             rows = [
                 (

@@ -9,7 +9,7 @@ import pytest
 from bot.core.command import ParsedCommand
 from bot.core.operations import EngineOperation, ListContainers
 from bot.core.pipeline import Pipeline
-from bot.core.policy import Actor, AllowEverything, Decision, Verdict
+from bot.core.policy import Actor, AllowEverything, Decision, FactsLookup, Verdict
 from bot.core.results import ContainerList, HelpResult, Result
 from bot.engine.fake import FakeEngine, FakeEngineDirectory
 from bot.errors import AccessDenied, Conflict, InternalError, ParseError, UnknownEngine
@@ -80,7 +80,14 @@ def test_unknown_engine() -> None:
 
 def test_policy_denial_stops_the_request() -> None:
     class DenyRemovals:
-        def decide(self, *, actor: Actor, command: ParsedCommand, engine: str) -> Decision:
+        def decide(
+            self,
+            *,
+            actor: Actor,
+            command: ParsedCommand,
+            engine: str,
+            facts: FactsLookup | None = None,
+        ) -> Decision:
             return Decision(verdict=Verdict.DENY, reason="viewers may not remove")
 
     engine = FakeEngine(handler=empty_list)

@@ -84,6 +84,8 @@ def render_html(result: results.Result) -> str:
             return _lines([result.message])
         case results.AuditList():
             return _lines([f"{entry.id} {entry.event} {entry.command}" for entry in result.entries])
+        case results.AccessAnswer():
+            return _lines([f"{result.user_id} {result.sentence()}"])
         case results.CleanupReport():
             return _lines([f"{item.kind} {item.target}" for item in result.removed])
         case results.CleanupStatus():
