@@ -25,9 +25,10 @@ from sqlalchemy.engine import Engine
 
 from bot.audit_head import AuditHeadPublisher
 from bot.chat_ids import referenced_groups
-from bot.config import configured_policy, engine_directory, notification_rules
+from bot.config import configured_policy, engine_directory, freezes, notification_rules
 from bot.core.approvals import ApprovalRecord, ApprovalRules, ApprovalService, Planner
 from bot.core.engine import EngineDirectory
+from bot.core.freezes import HOUSEKEEPING_ACTION, UPDATE_CHECK_ACTION, FreezeCalendar
 from bot.core.notices.events import EventSource
 from bot.core.notices.intents import IntentLog
 from bot.core.parsing.units import parse_duration
@@ -55,7 +56,7 @@ from bot.slack.app import build_bolt_app
 from bot.slack.approvals import ApprovalButtons, ApprovalMessages
 from bot.slack.chat import SlackChat
 from bot.slack.commands import SlashCommandHandler
-from bot.slack.delivery import post_cleanup_report
+from bot.slack.delivery import post_cleanup_note, post_cleanup_report
 from bot.slack.dispatch import Dispatch, InProcess, WorkProcess
 from bot.slack.groups import SlackGroups
 from bot.slack.home import HomeTab
@@ -155,6 +156,7 @@ class Backend:
     work: RequestService
     rules: AccessRules
     database: Engine
+    freezes: FreezeCalendar  # [[freeze]] windows, for the schedules and the Home tab
 
 
 log = logging.getLogger(__name__)
@@ -174,10 +176,15 @@ def recover_upgrades(engines: EngineDirectory) -> None:
 
 
 def build_update_checks(
-    *, settings: Settings, engines: EngineDirectory, client: WebClient, database: Engine
+    *,
+    settings: Settings,
+    engines: EngineDirectory,
+    client: WebClient,
+    database: Engine,
+    freezes: FreezeCalendar | None = None,
 ) -> UpdateCheckScheduler | None:
     """``[upgrades] check_schedule``: each engine's moved tags, new digests posted once to
-    ``[notifications] channel``."""
+    ``[notifications] channel``; an engine a [[freeze]] holds for ``upgrade`` is skipped."""
     crontab = settings.upgrades.check_schedule
     if crontab is None:
         return None
@@ -190,6 +197,9 @@ def build_update_checks(
         engines=engines,
         seen=SqlSeenUpdates(engine=database),
         board=SlackUpdateBoard(client=client, channel=channel),
+        frozen=(
+            None if freezes is None else lambda engine: freezes.holding(engine, UPDATE_CHECK_ACTION)
+        ),
     )
     return UpdateCheckScheduler(
         crontab=crontab,
@@ -216,7 +226,9 @@ def build_backend(
         control_threads=settings.worker_threads,
         max_waiting=settings.engine_queue,
     )
-    policy = configured_policy(settings)
+    # One clock for the windows, whoever asks: the policy, the schedules, the Home tab.
+    policy = configured_policy(settings, clock=clock)
+    calendar = FreezeCalendar(freezes=freezes(settings, now=clock()), clock=clock)
     groups = SlackGroups(client=client, ttl=settings.access.group_cache_seconds)
     referenced = referenced_groups(
         policy.rules, also=(entry for grant in policy.grants for entry in grant.who)
@@ -276,6 +288,8 @@ def build_backend(
             engine=schedule.engine, channel=schedule.notify_channel, veto_window=window
         ),
         notify=partial(post_cleanup_report, client),
+        frozen=lambda engine: calendar.holding(engine, HOUSEKEEPING_ACTION),
+        tell=partial(post_cleanup_note, client),
     )
     pipeline = Pipeline(
         engines=engines,
@@ -306,6 +320,7 @@ def build_backend(
         work=work,
         rules=policy.rules,
         database=database,
+        freezes=calendar,
     )
 
 
@@ -436,6 +451,7 @@ def build_front(
         approvals=backend.approvals,
         approvers=", ".join(settings.approvals.approvers),
         housekeeping=backend.housekeeping.status,
+        freezes=backend.freezes.outlook if backend.freezes.freezes else None,
         command=settings.slack_command,
     )
     return Front(
@@ -465,7 +481,11 @@ def build_front(
             task=partial(recover_upgrades, engines),
         ),
         update_checks=build_update_checks(
-            settings=settings, engines=engines, client=client, database=backend.database
+            settings=settings,
+            engines=engines,
+            client=client,
+            database=backend.database,
+            freezes=backend.freezes,
         ),
     )
 

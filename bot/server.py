@@ -22,6 +22,7 @@ from bot.core.engine import EngineDirectory
 from bot.errors import ConfigError
 from bot.health import HealthCheck
 from bot.housekeeping.scheduler import HousekeepingScheduler
+from bot.housekeeping.update_checks import UpdateCheckScheduler
 from bot.metrics import PrometheusMetrics
 from bot.metrics_server import MetricsServer
 from bot.service.metrics import ACK_SECONDS
@@ -183,6 +184,11 @@ class SlackService:
     @property
     def housekeeping(self) -> HousekeepingScheduler:
         return self._front.backend.housekeeping
+
+    @property
+    def update_checks(self) -> UpdateCheckScheduler | None:
+        """``[upgrades] check_schedule``'s scheduler (None: not configured)."""
+        return self._front.update_checks
 
     def sweep_approvals(self) -> None:
         """One sweep now (expiry, veto windows that ended, interrupted executions), as the

@@ -2,7 +2,8 @@
 
 A window is fixed (``start``/``end``) or recurring (a schedule's fire times, each opening a
 window of ``duration``). The schedule is injected as a function (``next_fire``: the first fire
-time strictly after a moment), so this module reads no clock and imports no scheduler.
+time strictly after a moment), so this module imports no scheduler, and reads no clock but the
+one injected into ``FreezeCalendar``.
 """
 
 from __future__ import annotations
@@ -97,7 +98,67 @@ def next_window(freezes: tuple[Freeze, ...], *, now: datetime) -> Window | None:
 
 def refusal(window: Window) -> str:
     """What a person reads when a window holds their change."""
-    return f"changes are frozen until {window.end:%Y-%m-%d %H:%M %Z}: {window.reason} ([[freeze]])"
+    return f"changes are frozen until {when(window.end)}: {window.reason} ([[freeze]])"
+
+
+def when(moment: datetime) -> str:
+    """A window's start or end as people read it, in the window's own timezone."""
+    return f"{moment:%Y-%m-%d %H:%M %Z}"
+
+
+# What the bot's own scheduled work counts as, for a window's ``actions``: housekeeping removes
+# containers and images like ``cleanup``; the update check posts Upgrade buttons.
+HOUSEKEEPING_ACTION = "cleanup"
+UPDATE_CHECK_ACTION = "upgrade"
+
+
+def skipped(window: Window, *, engine: str) -> str:
+    """What the bot's own scheduled work says when ``window`` holds it on ``engine``."""
+    return f"skipped on {engine}: frozen ({window.reason}) until {when(window.end)}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Outlook:
+    """The windows in force at a moment (soonest ending first) and the next one to open."""
+
+    in_force: tuple[Window, ...]
+    upcoming: Window | None
+
+
+def outlook(freezes: tuple[Freeze, ...], *, now: datetime) -> Outlook:
+    """What is frozen at ``now``, on any engine and action, and what is frozen next."""
+    held = (
+        window
+        for freeze in freezes
+        for window in freeze.windows_from(now)
+        if window.start <= now < window.end
+    )
+    return Outlook(
+        in_force=tuple(sorted(held, key=lambda window: window.end)),
+        upcoming=next_window(freezes, now=now),
+    )
+
+
+class FreezeCalendar:
+    """The configured windows and the clock that reads them, for the bot's scheduled work and
+    the Home tab (the policy asks ``in_force`` itself)."""
+
+    def __init__(self, *, freezes: tuple[Freeze, ...], clock: Callable[[], datetime]) -> None:
+        self._freezes = freezes
+        self._clock = clock
+
+    @property
+    def freezes(self) -> tuple[Freeze, ...]:
+        return self._freezes
+
+    def holding(self, engine: str, action: str) -> Window | None:
+        """The window that holds ``action`` on ``engine`` now, or None."""
+        if not self._freezes:
+            return None
+        return in_force(self._freezes, now=self._clock(), engine=engine, action=action)
+
+    def outlook(self) -> Outlook:
+        return outlook(self._freezes, now=self._clock())
 
 
 def windows_between(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.core.approval_records import ApprovalRecord
+from bot.core.freezes import Outlook
 from bot.core.plans import ObjectKind
 from bot.core.results import CleanupStatus
 
@@ -38,6 +39,7 @@ class HomeState:
     approvers: str  # who may approve, for people to read
     housekeeping: CleanupStatus | None
     command: str = "/docker"
+    freezes: Outlook | None = None  # [[freeze]] windows in force and the next; None: not shown
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

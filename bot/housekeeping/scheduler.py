@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.core.freezes import Window, skipped
 from bot.core.humanize import human_size
 from bot.core.results import CleanupReport, CleanupStatus
 from bot.housekeeping.runs import SqlCleanupRuns
@@ -25,6 +26,8 @@ log = logging.getLogger(__name__)
 
 Housekeep = Callable[[str, bool], CleanupReport]  # (engine, dry_run) -> report
 Notify = Callable[[str, CleanupReport], None]  # (channel, report)
+Tell = Callable[[str, str], None]  # (channel, plain text to escape)
+Frozen = Callable[[str], Window | None]  # engine -> the [[freeze]] window holding its cleanup
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -51,6 +54,8 @@ class HousekeepingScheduler:
         housekeep: Housekeep,
         notify: Notify | None,
         propose: Propose | None = None,
+        frozen: Frozen | None = None,
+        tell: Tell | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._schedules = {schedule.engine: schedule for schedule in schedules}
@@ -58,6 +63,8 @@ class HousekeepingScheduler:
         self._housekeep = housekeep
         self._notify = notify
         self._propose = propose
+        self._frozen = frozen
+        self._tell = tell
         self._clock = clock
         self._replica = uuid.uuid4().hex[:12]
         self._scheduler = BackgroundScheduler(timezone="UTC")
@@ -124,6 +131,16 @@ class HousekeepingScheduler:
     def _run(self, schedule: EngineSchedule, scheduled_for: datetime) -> bool:
         if not self._runs.claim(schedule.engine, scheduled_for, replica=self._replica):
             return False  # another replica (or an earlier attempt) has it
+        window = self._frozen(schedule.engine) if self._frozen is not None else None
+        if window is not None and not schedule.dry_run:
+            # Neither run nor proposed: the window holds it. The next scheduled time runs (a
+            # skipped time is recorded, so it is not made up once the window ends).
+            note = skipped(window, engine=schedule.engine)
+            log.info("housekeeping %s", note)
+            self._runs.finish(schedule.engine, scheduled_for, result=note, at=self._clock())
+            if self._tell is not None and schedule.notify_channel:
+                self._tell(schedule.notify_channel, f"Scheduled cleanup {note}")
+            return True
         if schedule.veto_window is not None and self._propose is not None:
             # The plan waits out the veto window as a request that runs unless cancelled.
             outcome = self._propose(schedule, schedule.veto_window)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.core.engine import EngineDirectory
+from bot.core.freezes import Window, skipped
 from bot.core.operations import ListUpdates
 from bot.core.results import UpdateList, UpdateRow
 from bot.errors import ChatOpsError
@@ -21,6 +23,11 @@ class SeenUpdates(Protocol):
         ...
 
 
+# A skip is told once per window and engine, claimed like a digest under this pseudo-container
+# (no container ID has brackets), so that replicas and later checks do not repeat it.
+FROZEN_CLAIM = "[[freeze]]"
+
+
 class UpdateBoard(Protocol):
     """Where the team is told (the notification channel)."""
 
@@ -29,6 +36,8 @@ class UpdateBoard(Protocol):
     ) -> None: ...
 
     def post_problem(self, engine: str, text: str) -> None: ...
+
+    def post_note(self, text: str) -> None: ...
 
 
 class InMemorySeenUpdates:
@@ -56,13 +65,22 @@ class UpdateChecks:
         engines: EngineDirectory,
         seen: SeenUpdates,
         board: UpdateBoard,
+        frozen: Callable[[str], Window | None] | None = None,
     ) -> None:
         self._engines = engines
         self._seen = seen
         self._board = board
+        self._frozen = frozen
 
     def check(self, engine: str) -> tuple[UpdateRow, ...]:
-        """Check ``engine``; returns the updates posted (new digests only)."""
+        """Check ``engine``; returns the updates posted (new digests only). An engine that a
+        [[freeze]] window holds for ``upgrade`` is not checked (its Upgrade buttons would be
+        refused): that is told once per window."""
+        window = self._frozen(engine) if self._frozen is not None else None
+        if window is not None:
+            if self._seen.claim(engine, FROZEN_CLAIM, window.start.isoformat()):
+                self._board.post_note(f"The update check {skipped(window, engine=engine)}")
+            return ()
         try:
             found = self._engines.get(engine).execute(ListUpdates())
         except ChatOpsError as err:

@@ -14,7 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.core.pipeline import Reply
 from bot.core.results import CleanupReport, PullProgress
 from bot.render.progress import PullTracker, Throttle
-from bot.slack.render.block_kit import code, context, section
+from bot.slack.render.block_kit import code, context, escape, section
 from bot.slack.render.replies import SlackFile, SlackMessage, render_slack
 
 log = logging.getLogger(__name__)
@@ -299,3 +299,11 @@ def post_cleanup_report(client: WebClient, channel: str, report: CleanupReport) 
         client.chat_postMessage(channel=channel, text=message.text, blocks=message.blocks)
     except SlackClientError as err:
         log.warning("could not post the housekeeping report to %s: %s", channel, err)
+
+
+def post_cleanup_note(client: WebClient, channel: str, text: str) -> None:
+    """A line about a housekeeping run that did not run (a [[freeze]] held it), escaped."""
+    try:
+        client.chat_postMessage(channel=channel, text=escape(text))
+    except SlackClientError as err:
+        log.warning("could not post the housekeeping note to %s: %s", channel, err)

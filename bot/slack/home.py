@@ -2,7 +2,8 @@
 
 Everything shown is gathered at that moment: engine health from the health probe's last
 result, versions asked of the engines that answer (within one short budget), the requests
-waiting, the housekeeping schedule and its last results, and this person's role.
+waiting, the housekeeping schedule and its last results, the [[freeze]] windows in force and
+the next one, and this person's role.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from slack_sdk.errors import SlackClientError
 
 from bot.core.approvals import ApprovalService
 from bot.core.engine import EngineDirectory
+from bot.core.freezes import Outlook
 from bot.core.operations import ACTIONS
 from bot.core.policy import ROLE_NAMES, AccessRules, Actor, Verdict, authorize, roles_of
 from bot.core.results import CleanupStatus
@@ -49,6 +51,7 @@ class HomeTab:
         approvers: str,
         housekeeping: Callable[[], CleanupStatus],
         command: str,
+        freezes: Callable[[], Outlook] | None = None,
     ) -> None:
         self._client = client
         self._rules = rules
@@ -60,6 +63,7 @@ class HomeTab:
         self._approvers = approvers
         self._housekeeping = housekeeping
         self._command = command
+        self._freezes = freezes
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="home")
         self._lock = threading.Lock()
         self._known: dict[str, tuple[float, str]] = {}  # engine -> (asked at, version)
@@ -151,6 +155,7 @@ class HomeTab:
                 engines=tuple(line for line in status.engines if line[0] in readable)
             ),
             command=self._command,
+            freezes=self._freezes() if self._freezes is not None else None,
         )
 
     def _versions(self, names: list[str]) -> dict[str, str]:

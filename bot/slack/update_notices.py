@@ -28,6 +28,9 @@ class SlackUpdateBoard:
     def post_problem(self, engine: str, text: str) -> None:
         self._post(escape(f"{engine}: {text}"), None)
 
+    def post_note(self, text: str) -> None:
+        self._post(escape(text), None)
+
     def _post(self, text: str, blocks: list[dict[str, object]] | None) -> None:
         try:
             self._client.chat_postMessage(channel=self._channel, text=text, blocks=blocks)

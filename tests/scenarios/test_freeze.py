@@ -1,5 +1,7 @@
 """[[freeze]] windows from Slack, against the real engine: a change inside a window is refused
-with the reason and the end, a read is not, and the same change outside the window runs."""
+with the reason and the end, a read is not, and the same change outside the window runs;
+scheduled housekeeping skips a frozen engine and says so, and cleans one the window does not
+hold; the Home tab shows the window in force."""
 
 from __future__ import annotations
 
@@ -12,11 +14,22 @@ import pytest
 
 from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, serve_bot
 from tests.fakes.fake_slack import FakeSlack
+from tests.scenarios.test_housekeeping import exists, exited
+from tests.scenarios.test_slack_home import open_home
+from tests.scenarios.test_updates import build_and_push, run
 
 # A window in force for the whole test, whenever it runs; it holds one of two engines that
 # are the same sandbox, so the same stop on the other one is the positive control.
 START = datetime.now(UTC) - timedelta(hours=1)
 END = START + timedelta(hours=3)
+
+
+def engines(sandbox: Sandbox) -> dict[str, dict[str, object]]:
+    """Two engine names for the same sandbox: ``prod`` is frozen, ``local`` is the control."""
+    return {
+        "local": {"url": sandbox.docker_host, "default": True},
+        "prod": {"url": sandbox.docker_host},
+    }
 
 
 @pytest.fixture
@@ -25,10 +38,7 @@ def frozen_bot(sandbox: Sandbox, fake_slack: FakeSlack) -> Iterator[SlackBot]:
         sandbox,
         fake_slack,
         roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
-        engines={
-            "local": {"url": sandbox.docker_host, "default": True},
-            "prod": {"url": sandbox.docker_host},
-        },
+        engines=engines(sandbox),
         freeze=[
             {
                 "reason": "release in progress",
@@ -71,3 +81,105 @@ def test_a_stop_inside_a_window_is_refused_and_reads_are_not(
     stopped = answer(frozen_bot, f"-c local stop -t 0 {name}", user="U0OPS", name="stop-local")
     assert "Stopped" in stopped and "frozen until" not in stopped
     assert api.inspect_container(name)["State"]["Running"] is False
+
+
+def test_the_home_tab_shows_the_window_in_force(frozen_bot: SlackBot) -> None:
+    home = json.dumps(open_home(frozen_bot, "U0OPS"), ensure_ascii=False)
+    assert (
+        f"Frozen until {END:%Y-%m-%d %H:%M} UTC: release in progress · `prod` · `restart`, `stop`"
+    ) in home
+
+
+# Housekeeping removes every dead container on the shared engine: alone.
+@pytest.mark.serial
+def test_scheduled_housekeeping_skips_a_frozen_engine_and_says_so(
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
+) -> None:
+    service = serve_bot(
+        sandbox,
+        fake_slack,
+        roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
+        engines=engines(sandbox),
+        freeze=[
+            {
+                "reason": "release in progress",
+                "start": START.isoformat(),
+                "end": END.isoformat(),
+                "engines": ["prod"],
+                "actions": ["cleanup"],
+            }
+        ],
+        # 03:00 daily: a run is always due within the last day, and the job itself fires
+        # only at 03:00 (the test asks for the due run itself).
+        cleanup={
+            "schedule": "0 3 * * *",
+            "container_grace": "0s",
+            "image_grace": "0s",
+            "notify_channel": "C0HOUSE",
+            "quiet_when_empty": False,
+        },
+    )
+    bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
+    try:
+        victim = exited(api, sandbox, "frozen-victim")
+        skip = f"skipped on prod: frozen (release in progress) until {END:%Y-%m-%d %H:%M} UTC"
+        assert service.housekeeping.run_due("prod") is True
+        [told] = fake_slack.wait_for("chat.postMessage", where=lambda c: skip in str(c.body))
+        assert told.body["channel"] == "C0HOUSE"
+        assert told.body["text"] == f"Scheduled cleanup {skip}"
+        assert exists(api, victim)
+        bot.command("cleanup status", name="status", user_id="U0OPS", channel_id="C0OPS")
+        assert skip in json.dumps(bot.responses("status")[0])
+        # Positive control: the same housekeeping on the engine the window does not hold runs.
+        assert service.housekeeping.run_due("local") is True
+        [report] = fake_slack.wait_for(
+            "chat.postMessage", where=lambda c: "Removed" in str(c.body.get("text"))
+        )
+        assert report.body["channel"] == "C0HOUSE" and victim in json.dumps(report.body["blocks"])
+        assert not exists(api, victim)
+    finally:
+        service.stop()
+
+
+# [notifications] channel starts the engine-event watchers: alone.
+@pytest.mark.serial
+def test_the_scheduled_update_check_skips_a_frozen_engine_and_says_so(
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
+) -> None:
+    moving = f"{sandbox.registry}/chatops-test/frz-moving-{sandbox.session}"
+    build_and_push(api, sandbox, moving, "1")
+    web = run(api, sandbox, f"{moving}:latest")["Name"].lstrip("/")
+    build_and_push(api, sandbox, moving, "2")  # the tag moves; web still runs the first
+    service = serve_bot(
+        sandbox,
+        fake_slack,
+        engines=engines(sandbox),
+        freeze=[
+            {
+                "reason": "upgrade week",
+                "start": START.isoformat(),
+                "end": END.isoformat(),
+                "engines": ["prod"],
+                "actions": ["upgrade"],
+            }
+        ],
+        upgrades={"check_schedule": "0 3 * * *"},  # the test runs the check itself
+        notifications={"channel": "C0NOTE"},
+    )
+    try:
+        assert service.update_checks is not None
+        service.update_checks.run()
+        skip = (
+            "The update check skipped on prod: frozen (upgrade week) "
+            f"until {END:%Y-%m-%d %H:%M} UTC"
+        )
+        posts = [c.body for c in fake_slack.of("chat.postMessage") if c.body["channel"] == "C0NOTE"]
+        assert [post["text"] for post in posts].count(skip) == 1
+        # The control: the same container on the engine the window does not hold is told.
+        told = [post for post in posts if web in json.dumps(post.get("blocks"))]
+        assert len(told) == 1 and "local" in json.dumps(told[0])
+        service.update_checks.run()  # the same window: not told again
+        again = [c.body["text"] for c in fake_slack.of("chat.postMessage")]
+        assert again.count(skip) == 1
+    finally:
+        service.stop()

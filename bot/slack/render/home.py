@@ -1,4 +1,5 @@
-"""The bot's Home tab: the engines, the requests waiting, housekeeping, and what you may do.
+"""The bot's Home tab: the engines, any change freeze, the requests waiting, housekeeping, and
+what you may do.
 
 Rendered for the person who opens it from plain values (``HomeState``); within the Home tab's
 100 blocks. Engine details and commands come from configuration and engines: escaped.
@@ -20,12 +21,22 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.approval_records import ApprovalRecord
+from bot.core.freezes import Outlook, Window, when
 from bot.core.views import HomeState
-from bot.slack.render.block_kit import bounded, code, context, escape, mention, section
+from bot.slack.render.block_kit import (
+    bounded,
+    code,
+    context,
+    escape,
+    escaped_within,
+    mention,
+    section,
+)
 from bot.slack.render.replies import APPROVE_ACTION, REJECT_ACTION
 
 MAX_HOME_BLOCKS = 100
 MAX_REQUESTS_SHOWN = 15  # each takes up to three blocks
+MAX_FREEZES_SHOWN = 5  # windows in force at once, each one line
 
 
 def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any]:
@@ -45,6 +56,8 @@ def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any
         )
         default = " (default)" if engine.default else ""
         blocks.append(section(f"{icon} {code(engine.name)}{default} · {detail}"))
+    if state.freezes is not None:
+        blocks += [DividerBlock(), *_freezes(state.freezes)]
     blocks += [DividerBlock(), section(f"*Waiting for approval* ({len(state.pending)})")]
     if not state.pending:
         blocks.append(context("No request is waiting."))
@@ -85,6 +98,34 @@ def _you(state: HomeState) -> list[Block]:
         lines.append("You may approve other people's requests.")
     lines.append(f"Type `{escape(state.command)} help` in a channel, or mention the bot.")
     return [section(bounded("\n".join(lines), 3000))]
+
+
+def _freezes(outlook: Outlook) -> list[Block]:
+    """The [[freeze]] windows in force now, and the next one to open."""
+    lines = [
+        f":no_entry: Frozen until {escape(when(window.end))}: {_window(window)}"
+        for window in outlook.in_force[:MAX_FREEZES_SHOWN]
+    ]
+    if len(outlook.in_force) > MAX_FREEZES_SHOWN:
+        lines.append(f"…and {len(outlook.in_force) - MAX_FREEZES_SHOWN} more in force")
+    if outlook.upcoming is not None:
+        window = outlook.upcoming
+        lines.append(
+            f":calendar: Next: {escape(when(window.start))} to {escape(when(window.end))}: "
+            f"{_window(window)}"
+        )
+    blocks: list[Block] = [section("*Change freeze*")]
+    if lines:
+        blocks.append(section(bounded("\n".join(lines), 3000)))
+    else:
+        blocks.append(context("No window is in force or coming."))
+    return blocks
+
+
+def _window(window: Window) -> str:
+    engines = ", ".join(code(name) for name in sorted(window.engines)) or "every engine"
+    actions = ", ".join(code(name) for name in sorted(window.actions)) or "every change"
+    return f"{escaped_within(window.reason, 300)} · {engines} · {actions}"
 
 
 def _request(record: ApprovalRecord, state: HomeState) -> list[Block]:

@@ -9,7 +9,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core.freezes import Freeze, NextFire, clash, in_force, next_window, refusal
+from bot.core.freezes import (
+    HOUSEKEEPING_ACTION,
+    UPDATE_CHECK_ACTION,
+    Freeze,
+    FreezeCalendar,
+    NextFire,
+    clash,
+    in_force,
+    next_window,
+    outlook,
+    refusal,
+    skipped,
+)
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # a Monday
 
@@ -82,6 +94,77 @@ def test_refusal_names_reason_and_end() -> None:
     assert refusal(in_force((RELEASE,), now=hours(11), engine="x", action="stop")) == (  # type: ignore[arg-type]
         "changes are frozen until 2026-12-07 20:00 UTC: release ([[freeze]])"
     )
+
+
+# The bot's own scheduled work: housekeeping counts as `cleanup`, the update check as `upgrade`.
+UPGRADES_ON_PROD = Freeze(
+    reason="upgrade week",
+    start=hours(28),
+    end=hours(40),
+    engines=frozenset({"prod"}),
+    actions=frozenset({"upgrade"}),
+)
+
+
+@pytest.mark.parametrize(
+    ("now", "engine", "action", "reason"),
+    [
+        (hours(11), "prod", HOUSEKEEPING_ACTION, "release"),  # every change: cleanup too
+        (hours(11), "lab", UPDATE_CHECK_ACTION, "release"),  # every engine
+        (hours(21), "prod", HOUSEKEEPING_ACTION, None),  # unfrozen: it runs (the control)
+        (hours(23), "prod", HOUSEKEEPING_ACTION, None),  # nights hold stop and rm, not cleanup
+        (hours(31), "prod", UPDATE_CHECK_ACTION, "upgrade week"),
+        (hours(31), "prod", HOUSEKEEPING_ACTION, None),  # another action
+        (hours(31), "lab", UPDATE_CHECK_ACTION, None),  # another engine
+        (hours(40), "prod", UPDATE_CHECK_ACTION, None),  # it ended
+    ],
+)
+def test_what_the_scheduled_work_skips(
+    now: datetime, engine: str, action: str, reason: str | None
+) -> None:
+    calendar = FreezeCalendar(freezes=(RELEASE, NIGHTS, UPGRADES_ON_PROD), clock=lambda: now)
+    window = calendar.holding(engine, action)
+    assert (window.reason if window else None) == reason
+
+
+def test_a_calendar_without_freezes_holds_nothing_and_reads_no_clock() -> None:
+    def clock() -> datetime:
+        raise AssertionError("no window: no need for the time")
+
+    assert FreezeCalendar(freezes=(), clock=clock).holding("prod", HOUSEKEEPING_ACTION) is None
+
+
+def test_skipped_names_engine_reason_and_end() -> None:
+    window = in_force((RELEASE,), now=hours(11), engine="prod", action=HOUSEKEEPING_ACTION)
+    assert window is not None
+    assert skipped(window, engine="prod") == (
+        "skipped on prod: frozen (release) until 2026-12-07 20:00 UTC"
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "held", "upcoming"),
+    [
+        (hours(0), [], ("release", hours(10))),
+        (hours(11), ["release"], ("nights", hours(22))),
+        (hours(23), ["nights"], ("upgrade week", hours(28))),
+        (hours(29), ["nights", "upgrade week"], ("nights", hours(24 + 22))),  # soonest end first
+        (hours(31), ["upgrade week"], ("nights", hours(24 + 22))),
+    ],
+)
+def test_outlook_in_force_on_any_engine_and_the_next(
+    now: datetime, held: list[str], upcoming: tuple[str, datetime]
+) -> None:
+    seen = outlook((RELEASE, NIGHTS, UPGRADES_ON_PROD), now=now)
+    assert [window.reason for window in seen.in_force] == held
+    assert seen.upcoming is not None
+    assert (seen.upcoming.reason, seen.upcoming.start) == upcoming
+
+
+def test_outlook_after_the_last_window_is_empty() -> None:
+    seen = outlook((RELEASE,), now=hours(20))
+    assert seen.in_force == () and seen.upcoming is None
+    assert outlook((RELEASE,), now=hours(19)).in_force  # positive control
 
 
 @pytest.mark.parametrize(

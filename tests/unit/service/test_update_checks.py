@@ -1,8 +1,11 @@
 """Scheduled update checks: each new digest told once, failures told, an engine that fails
-told without stopping the others."""
+told without stopping the others, an engine a [[freeze]] holds for upgrade skipped and told."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
+from bot.core.freezes import UPDATE_CHECK_ACTION, Freeze, FreezeCalendar, NextFire
 from bot.core.operations import EngineOperation, ListUpdates
 from bot.core.results import Result, UpdateList, UpdateRow
 from bot.errors import EngineUnreachable
@@ -46,6 +49,7 @@ class Board:
     def __init__(self) -> None:
         self.posts: list[tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]] = []
         self.problems: list[str] = []
+        self.notes: list[str] = []
 
     def post_updates(
         self, engine: str, rows: tuple[UpdateRow, ...], failures: tuple[tuple[str, str], ...]
@@ -54,6 +58,9 @@ class Board:
 
     def post_problem(self, engine: str, text: str) -> None:
         self.problems.append(f"{engine}: {text}")
+
+    def post_note(self, text: str) -> None:
+        self.notes.append(text)
 
 
 def test_each_new_digest_is_told_once_and_a_moved_one_again() -> None:
@@ -76,3 +83,54 @@ def test_registry_failures_and_an_engine_that_fails_are_told() -> None:
     engine.answer = EngineUnreachable("Cannot reach engine a")
     assert checks.check("a") == ()
     assert board.problems == ["a: The update check could not run: Cannot reach engine a"]
+
+
+WEEK = timedelta(days=7)
+
+
+def weekly(first: datetime) -> NextFire:
+    """Fires at ``first`` and every week after."""
+
+    def next_fire(moment: datetime) -> datetime | None:
+        if moment < first:
+            return first
+        return first + ((moment - first) // WEEK + 1) * WEEK
+
+    return next_fire
+
+
+def test_an_engine_frozen_for_upgrade_is_not_checked_and_that_is_told_once_per_window() -> None:
+    a, b, board = Engine("a"), Engine("b"), Board()
+    moved = UpdateList(rows=(row("c" * 64, "sha256:" + "2" * 64),), checked=1)
+    a.answer = b.answer = moved
+    start = datetime(2026, 12, 7, 8, 0, tzinfo=UTC)
+    now = [start]
+    calendar = FreezeCalendar(
+        freezes=(
+            Freeze(
+                reason="upgrade week",
+                next_fire=weekly(start),
+                duration=timedelta(days=1),
+                engines=frozenset({"a"}),
+                actions=frozenset({"upgrade"}),
+            ),
+        ),
+        clock=lambda: now[0],
+    )
+    checks = UpdateChecks(
+        engines=Directory(a, b),  # type: ignore[arg-type]
+        seen=InMemorySeenUpdates(),
+        board=board,
+        frozen=lambda engine: calendar.holding(engine, UPDATE_CHECK_ACTION),
+    )
+    assert checks.check("a") == () and board.posts == []
+    assert board.notes == [
+        "The update check skipped on a: frozen (upgrade week) until 2026-12-08 08:00 UTC"
+    ]
+    now[0] += timedelta(hours=1)
+    assert checks.check("a") == () and len(board.notes) == 1  # the same window: told once
+    assert [r.container for r in checks.check("b")] == ["web-cc"]  # the control: b is not held
+    now[0] = start + timedelta(days=1)  # the window ended: a is checked
+    assert [r.container for r in checks.check("a")] == ["web-cc"]
+    now[0] = start + timedelta(days=7, hours=2)  # the next window is told again
+    assert checks.check("a") == () and len(board.notes) == 2
