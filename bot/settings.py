@@ -32,6 +32,7 @@ from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
+    TomlConfigSettingsSource,
 )
 
 from bot.chat_ids import channel_id, channel_ids, principal_ids
@@ -1013,8 +1014,9 @@ class TomlFileSource(PydanticBaseSettingsSource):
         else:
             return {}
         try:
-            with path.open("rb") as handle:
-                data = tomllib.load(handle)
+            # pydantic-settings' own TOML source reads the file; this one only finds it (the
+            # name comes from the stronger sources) and says what is wrong in one line.
+            data = TomlConfigSettingsSource(self.settings_cls, toml_file=path).toml_data
         except tomllib.TOMLDecodeError as err:
             raise ConfigError(f"{path} is not valid TOML: {err}.") from None
         except OSError as err:
