@@ -945,7 +945,10 @@ class DockerEngine:
             with contextlib.suppress(docker.errors.NotFound):
                 images[doc["Image"]] = api.inspect_image(doc["Image"])
         found = updates.check_updates(
-            containers=running, images=images, read_digest=updates.engine_digest_reader(api)
+            containers=running,
+            images=images,
+            read_digest=updates.engine_digest_reader(api),
+            budget=self._limits.timeout_seconds,
         )
         rows = tuple(
             results.UpdateRow(

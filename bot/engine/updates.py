@@ -9,6 +9,7 @@ reference once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,10 +63,15 @@ def check_updates(
     containers: Iterable[Mapping[str, Any]],
     images: Mapping[str, Mapping[str, Any]],
     read_digest: DigestReader,
+    budget: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> UpdateCheck:
     """``containers``: inspect documents of running containers; ``images``: their images'
-    inspect documents by ID."""
+    inspect documents by ID. ``budget``: seconds the whole check may spend asking registries
+    (each call is bounded by the engine's timeout, but a check of many references on slow
+    registries would add them up); the references not asked by then are told as such."""
     answers: dict[str, str | Exception] = {}
+    deadline = None if budget is None else clock() + budget
     updates, failures, checked = [], [], 0
     for container in containers:
         reference = str(container["Config"].get("Image") or "")
@@ -76,6 +82,11 @@ def check_updates(
         if parsed.tag is None or parsed.digest is not None:
             continue  # pinned by digest: it cannot move
         key = parsed.familiar()
+        if key not in answers and deadline is not None and clock() >= deadline:
+            answers[key] = TimeoutError()
+            failures.append(
+                (key, f"not asked: the check ran out of its {budget:g} s; ask again later")
+            )
         if key not in answers:
             try:
                 answers[key] = read_digest(key)
