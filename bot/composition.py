@@ -71,6 +71,7 @@ from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
 from bot.state.intents import SqlIntentLog
+from bot.state.silences import SqlSilenceStore
 from bot.state.slack_events import SqlSeenEvents
 from bot.state.update_notices import SqlSeenUpdates
 from bot.state.upgrades import SqlUpgradeJournal
@@ -299,6 +300,8 @@ def build_backend(
         cleanup_status=housekeeping.status,
         intents=intents,
         groups_of=groups_of,
+        silences=SqlSilenceStore(engine=database),
+        max_silence=parse_duration(settings.notifications.max_silence, option="max_silence"),
     )
     work = RequestService(
         pipeline=pipeline,
@@ -367,6 +370,7 @@ def build_notices(
         cursors=SqlStreamCursors(engine=database),
         lease=parse_duration(settings.notifications.failover, option="failover"),
         intents=SqlIntentLog(engine=database),
+        silences=SqlSilenceStore(engine=database),
     )
 
 
@@ -453,6 +457,7 @@ def build_front(
         housekeeping=backend.housekeeping.status,
         freezes=backend.freezes.outlook if backend.freezes.freezes else None,
         command=settings.slack_command,
+        silences=SqlSilenceStore(engine=backend.database).active,
     )
     return Front(
         app=_build_app(

@@ -11,7 +11,7 @@ import re
 import tomllib
 from collections.abc import Callable
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -547,6 +547,19 @@ class NotificationSettings(BaseModel):
     # Several replicas: one streams each engine's events; if it stops (a crash, kill -9),
     # another takes the stream over after this long.
     failover: str = "30s"
+    # The longest a `silence` (or a Silence button) may last; one for every engine.
+    max_silence: str = "7d"
+
+    @field_validator("max_silence")
+    @classmethod
+    def _max_silence(cls, value: str) -> str:
+        try:
+            duration = parse_duration(value, option="max_silence")
+        except ChatOpsError as err:
+            raise ValueError(str(err)) from None
+        if duration < timedelta(hours=1):
+            raise ValueError("max_silence must be at least 1h (the Silence 1h button)")
+        return value
 
     @field_validator("failover")
     @classmethod

@@ -120,6 +120,22 @@ def render_result(result: results.Result, *, now: datetime) -> str:
             return table(
                 ("ID", "TIME (UTC)", "EVENT", "ACTOR", "ENGINE", "COMMAND", "DETAIL"), rows
             )
+        case results.SilenceList():
+            if not result.silences:
+                return "No silences in force."
+            silenced = [
+                (f"#{s.id}", s.engine, s.pattern, s.created_by, f"{s.ends_at:%Y-%m-%d %H:%M} UTC")
+                for s in result.silences
+            ]
+            return table(("SILENCE", "ENGINE", "CONTAINERS", "BY", "UNTIL"), silenced)
+        case results.SilenceUpdate():
+            s = result.silence
+            if result.ended:
+                return f"Silence #{s.id} of {s.pattern} on {s.engine} ended: notices resume."
+            return (
+                f"Silenced {s.pattern} on {s.engine} until {s.ends_at:%Y-%m-%d %H:%M} UTC "
+                f"(silence #{s.id}; `unsilence {s.id}` ends it)."
+            )
         case results.CleanupReport():
             return _cleanup(result)
         case results.CleanupStatus():

@@ -526,6 +526,36 @@ class ShowAudit:
 
 @final
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SilenceContainers:
+    """``silence CONTAINER|GLOB DURATION`` (and a notice's Silence buttons): no notices about
+    the matching containers on the engine for ``duration``."""
+
+    access: ClassVar[Access] = Access(action="silence", permission=Permission.OPERATE)
+
+    pattern: str
+    duration: timedelta
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ListSilences:
+    """``silences``: the silences in force."""
+
+    access: ClassVar[Access] = Access(action="silences", permission=Permission.READ)
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Unsilence:
+    """``unsilence N``: end silence N now."""
+
+    access: ClassVar[Access] = Access(action="unsilence", permission=Permission.OPERATE)
+
+    silence_id: int
+
+
+@final
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Cleanup:
     """``cleanup``: remove dead containers and dangling images past their grace periods."""
 
@@ -593,7 +623,16 @@ EngineOperation = (
     | PruneImages
     | Cleanup
 )
-BotOperation = ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery | CheckAccess
+BotOperation = (
+    ListApprovals
+    | CancelApproval
+    | ShowAudit
+    | CleanupStatusQuery
+    | CheckAccess
+    | SilenceContainers
+    | ListSilences
+    | Unsilence
+)
 Operation = EngineOperation | Help | BotOperation
 
 
@@ -608,6 +647,7 @@ READ_ONLY_OPERATIONS = (
     ShowAudit,
     CleanupStatusQuery,
     CheckAccess,
+    ListSilences,
     ShowStats,
     ShowTop,
     ShowPorts,

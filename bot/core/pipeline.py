@@ -10,6 +10,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import assert_never
 
 from bot.core.approvals import ApprovalService
@@ -18,14 +19,19 @@ from bot.core.command import ParsedCommand
 from bot.core.engine import Engine, EngineDirectory, ProgressCallback
 from bot.core.help import build_help
 from bot.core.notices.intents import IntentLog, acting, intended
+from bot.core.notices.silences import DEFAULT_MAX_SILENCE, SilenceStore, duration_problem
 from bot.core.operations import (
+    BotOperation,
     CancelApproval,
     CheckAccess,
     CleanupStatusQuery,
     Help,
     ListApprovals,
+    ListSilences,
     PruneImages,
     ShowAudit,
+    SilenceContainers,
+    Unsilence,
     changes_something,
 )
 from bot.core.parsing.display import shown_command
@@ -42,6 +48,8 @@ from bot.core.results import (
     CleanupStatus,
     PruneResult,
     Result,
+    SilenceList,
+    SilenceUpdate,
     TargetOutcome,
 )
 from bot.core.single_flight import SingleFlight
@@ -86,10 +94,13 @@ class Pipeline:
         cleanup_status: Callable[[], CleanupStatus] | None = None,
         intents: IntentLog | None = None,
         groups_of: Callable[[str], frozenset[str]] | None = None,
+        silences: SilenceStore | None = None,
+        max_silence: timedelta = DEFAULT_MAX_SILENCE,
     ) -> None:
         """``intents``: where a change that may stop containers is recorded before it runs,
         so that team notifications do not tell it as a crash. ``groups_of``: a person's user
-        groups, for ``can`` about someone else."""
+        groups, for ``can`` about someone else. ``silences``: where ``silence`` keeps what
+        the notifications leave out ([notifications] max_silence the longest)."""
         self._engines = engines
         self._policy = policy
         self._approvals = approvals
@@ -97,6 +108,8 @@ class Pipeline:
         self._cleanup_status = cleanup_status
         self._intents = intents
         self._groups_of = groups_of
+        self._silences = silences
+        self._max_silence = max_silence
         self._reads: SingleFlight[Result] = SingleFlight()
 
     def handle(self, text: str, *, actor: Actor, progress: ProgressCallback | None = None) -> Reply:
@@ -135,7 +148,14 @@ class Pipeline:
             operation = decision.operation or operation
             if isinstance(
                 operation,
-                ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery | CheckAccess,
+                ListApprovals
+                | CancelApproval
+                | ShowAudit
+                | CleanupStatusQuery
+                | CheckAccess
+                | SilenceContainers
+                | ListSilences
+                | Unsilence,
             ):
                 result = self._bot_operation(operation, actor, engine)
             else:
@@ -158,7 +178,11 @@ class Pipeline:
                     raise
             failed = isinstance(result, ActionResult) and result.failed
             event = "failed" if failed else "executed" if changes_something(operation) else "read"
-            self._record(event, actor, engine_name, text, decision.reason)
+            detail = decision.reason
+            if isinstance(result, SilenceUpdate):  # which silence, and until when
+                silence = result.silence
+                detail = f"silence #{silence.id} until {silence.ends_at:%Y-%m-%d %H:%M:%S} UTC"
+            self._record(event, actor, engine_name, text, detail)
             return Reply(text=text, command=command, engine=engine_name, result=result)
         except ChatOpsError as err:
             return Reply(text=text, command=command, engine=engine_name, error=err)
@@ -213,15 +237,12 @@ class Pipeline:
                     "it waits for an approver (or `cancel` it and ask again)."
                 )
 
-    def _bot_operation(
-        self,
-        operation: ListApprovals | CancelApproval | ShowAudit | CleanupStatusQuery | CheckAccess,
-        actor: Actor,
-        engine: Engine,
-    ) -> Result:
+    def _bot_operation(self, operation: BotOperation, actor: Actor, engine: Engine) -> Result:
         match operation:
             case CheckAccess():
                 return self._check_access(operation, actor, engine)
+            case SilenceContainers() | ListSilences() | Unsilence():
+                return self._silence(operation, actor, engine.name)
             case CleanupStatusQuery():
                 if self._cleanup_status is None:
                     raise ChatOpsError("Scheduled housekeeping runs only in the Slack service.")
@@ -259,6 +280,37 @@ class Pipeline:
             verdict=decision.verdict,
             reason=decision.reason,
         )
+
+    def _silence(
+        self, operation: SilenceContainers | ListSilences | Unsilence, actor: Actor, engine: str
+    ) -> Result:
+        if self._silences is None:
+            raise ChatOpsError("Silences are kept only by the Slack service (its database).")
+        match operation:
+            case SilenceContainers():
+                refused = duration_problem(operation.duration, max_silence=self._max_silence)
+                if refused is not None:
+                    raise AccessDenied(f"Not silenced: {refused}.")
+                silence = self._silences.add(
+                    engine=engine,
+                    pattern=operation.pattern,
+                    user=actor.user_id,
+                    duration=operation.duration,
+                )
+                return SilenceUpdate(silence=silence)
+            case ListSilences():
+                found = sorted(self._silences.active(), key=lambda s: (s.ends_at, s.id))
+                return SilenceList(silences=tuple(found))
+            case Unsilence():
+                ended = self._silences.end(operation.silence_id, user=actor.user_id)
+                if ended is None:
+                    raise ChatOpsError(
+                        f"There is no silence #{operation.silence_id} in force "
+                        "(`silences` lists them)."
+                    )
+                return SilenceUpdate(silence=ended, ended=True)
+            case _:
+                assert_never(operation)
 
     def _record(
         self, event: str, actor: Actor, engine: str | None, command: str, detail: str

@@ -12,6 +12,7 @@ from typing import Any, assert_never
 
 from bot.core.approval_records import ApprovalOutcomeKind, ApprovalRecord
 from bot.core.audit import AuditEntry
+from bot.core.notices.silences import Silence
 from bot.core.plans import ObjectKind, PlanItem
 from bot.core.policy import Verdict
 from bot.core.services import ServiceRow, TaskRow
@@ -323,6 +324,21 @@ class AuditList:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class SilenceList:
+    """``silences``: those in force, soonest to end first."""
+
+    silences: tuple[Silence, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SilenceUpdate:
+    """A silence made (``silence``, a Silence button) or ended (``unsilence``)."""
+
+    silence: Silence
+    ended: bool = False
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class CleanupReport:
     """A housekeeping run (or its preview): what went, what stayed and why, what failed."""
 
@@ -404,6 +420,8 @@ Result = (
     | ApprovalUpdate
     | AuditList
     | AccessAnswer
+    | SilenceList
+    | SilenceUpdate
     | CleanupReport
     | CleanupStatus
     | UpdateList

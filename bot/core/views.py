@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.core.approval_records import ApprovalRecord
 from bot.core.freezes import Outlook
+from bot.core.notices.silences import Silence
 from bot.core.plans import ObjectKind
 from bot.core.results import CleanupStatus
 
@@ -40,6 +41,7 @@ class HomeState:
     housekeeping: CleanupStatus | None
     command: str = "/docker"
     freezes: Outlook | None = None  # [[freeze]] windows in force and the next; None: not shown
+    silences: tuple[Silence, ...] = ()  # in force, on engines this person may read
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -37,6 +37,7 @@ from bot.core.notices.incidents import (
 )
 from bot.core.notices.intents import Cause, Intent, covering
 from bot.core.notices.rules import NoticeKind, NotificationRules
+from bot.core.notices.silences import Silence, silencing
 from bot.errors import EngineError
 from bot.service.chat import NoticeBoard
 
@@ -74,6 +75,12 @@ class IntentReader(Protocol):
     def around(self, engine: str, *, at: datetime) -> list[Intent]: ...
 
 
+class SilenceReader(Protocol):
+    """Silenced containers (``bot.state.silences``, written by any replica)."""
+
+    def active(self, *, engine: str | None = None, at: datetime | None = None) -> list[Silence]: ...
+
+
 def process_owner() -> str:
     """This process's name as a stream owner: host, PID and a random part."""
     return f"{socket.gethostname()[:64]}:{os.getpid()}:{secrets.token_hex(4)}"
@@ -105,9 +112,11 @@ class EngineWatcher:
         lease: timedelta = LEASE,
         claim_every: float | None = None,
         intents: IntentReader | None = None,
+        silences: SilenceReader | None = None,
     ) -> None:
         self._source = source
         self._intents = intents
+        self._silences = silences
         self._rules = rules
         self._shared = shared
         self._cursors = cursors
@@ -287,10 +296,32 @@ class EngineWatcher:
             return None
         return covering(intents, container_id=event.container_id, name=event.name, at=at)
 
+    def _silenced(self, occurrence: Occurrence) -> Silence | None:
+        """The silence covering the container when ``occurrence`` happened (asked at the
+        occurrence, so a silence made in any replica a moment ago counts)."""
+        if self._silences is None:
+            return None
+        at = datetime.fromtimestamp(occurrence.at_ns / 1e9, UTC)
+        try:
+            found = self._silences.active(engine=self.engine, at=at)
+        except Exception:  # unknown, so told: a missed crash is worse than a needless notice
+            log.exception("could not read the silences on %s", self.engine)
+            return None
+        return silencing(
+            found,
+            engine=self.engine,
+            name=occurrence.name,
+            container_id=occurrence.container_id,
+            at=at,
+        )
+
     def _record(self, occurrence: Occurrence) -> None:
         shared = self._shared
+        silenced = self._silenced(occurrence)
         with shared.lock:
-            opened = shared.book.add(occurrence, self._rules, now=shared.monotonic())
+            opened = shared.book.add(
+                occurrence, self._rules, now=shared.monotonic(), silenced=silenced
+            )
         if opened is not None:
             shared.details.submit(self._fetch_details, opened, occurrence.container_id)
 
@@ -391,13 +422,17 @@ class NoticeService:
         lease: timedelta = LEASE,
         claim_every: float | None = None,
         intents: IntentReader | None = None,
+        silences: SilenceReader | None = None,
     ) -> None:
         """``lease``: how long an engine's stream stays with a process that stopped renewing;
         ``claim_every``: seconds between attempts to take an engine another process streams
         (default: a third of the lease); ``intents``: what the bot is doing to containers
-        (what it causes is not told as a crash)."""
+        (what it causes is not told as a crash); ``silences``: containers whose trouble is
+        not told (read at each occurrence, and every second for the open notices)."""
         clock = monotonic or time.monotonic
         self._board = board
+        self._silences = silences
+        self._wall_clock = wall_clock
         self._stopping = threading.Event()
         self._shared = _Shared(
             book=IncidentBook(now=clock()),
@@ -418,6 +453,7 @@ class NoticeService:
                 lease=lease,
                 claim_every=claim_every,
                 intents=intents,
+                silences=silences,
             )
             for name, rule in rules.items()
         ]
@@ -472,6 +508,20 @@ class NoticeService:
                 shared.book.posted(action, ref)
         return len(actions)
 
+    def refresh_silences(self) -> int:
+        """Show the silences in force now on the open notices (made or ended in any
+        replica); returns how many notices changed."""
+        if self._silences is None:
+            return 0
+        now = self._wall_clock()
+        found = self._silences.active(at=now)
+
+        def silence_of(engine: str, name: str, container_id: str) -> Silence | None:
+            return silencing(found, engine=engine, name=name, container_id=container_id, at=now)
+
+        with self._shared.lock:
+            return self._shared.book.mark_silenced(silence_of)
+
     def _perform(self, action: Action) -> MessageRef | None:
         board = self._board
         try:
@@ -506,6 +556,10 @@ class NoticeService:
         waited out) must never let a lease lapse."""
         last_renew = time.monotonic()
         while not self._stopping.wait(CURSOR_EVERY):
+            try:
+                self.refresh_silences()
+            except Exception:
+                log.exception("notifications: reading the silences failed")
             try:
                 for watcher in self.watchers:
                     watcher.save_cursor()

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackClientError
 from bot.core.approvals import ApprovalService
 from bot.core.engine import EngineDirectory
 from bot.core.freezes import Outlook
+from bot.core.notices.silences import Silence
 from bot.core.operations import ACTIONS
 from bot.core.policy import ROLE_NAMES, AccessRules, Actor, Verdict, authorize, roles_of
 from bot.core.results import CleanupStatus
@@ -52,6 +53,7 @@ class HomeTab:
         housekeeping: Callable[[], CleanupStatus],
         command: str,
         freezes: Callable[[], Outlook] | None = None,
+        silences: Callable[[], list[Silence]] | None = None,
     ) -> None:
         self._client = client
         self._rules = rules
@@ -64,6 +66,7 @@ class HomeTab:
         self._housekeeping = housekeeping
         self._command = command
         self._freezes = freezes
+        self._silences = silences
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="home")
         self._lock = threading.Lock()
         self._known: dict[str, tuple[float, str]] = {}  # engine -> (asked at, version)
@@ -156,6 +159,21 @@ class HomeTab:
             ),
             command=self._command,
             freezes=self._freezes() if self._freezes is not None else None,
+            silences=self._silences_on(readable),
+        )
+
+    def _silences_on(self, engines: set[str]) -> tuple[Silence, ...]:
+        """The silences in force on ``engines``, soonest to end first (none if the database
+        does not answer: the rest of the tab still shows)."""
+        if self._silences is None:
+            return ()
+        try:
+            found = self._silences()
+        except Exception:
+            log.exception("the Home tab could not read the silences")
+            return ()
+        return tuple(
+            sorted((s for s in found if s.engine in engines), key=lambda s: (s.ends_at, s.id))
         )
 
     def _versions(self, names: list[str]) -> dict[str, str]:

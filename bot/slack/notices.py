@@ -1,6 +1,7 @@
 """Team notifications in Slack: the ``NoticeBoard`` port, and the buttons on a notice.
 
-A notice's buttons (Logs, Restart, Inspect) carry the engine and the container's ID; a click
+A notice's buttons (Logs, Restart, Inspect; Silence 1h and 24h, which also carry its name)
+carry the engine and the container's ID; a click
 becomes the same ``CommandOrder`` a typed command would, run as the person who clicked, so the
 access rules, the run policy and approvals apply exactly as they do to ``/docker restart``.
 """
@@ -26,6 +27,7 @@ from bot.core.operations import (
     InspectType,
     Operation,
     ShowLogs,
+    SilenceContainers,
 )
 from bot.service.orders import CommandOrder
 from bot.slack.clicks import ClickListener, Respond, click_order
@@ -35,6 +37,8 @@ from bot.slack.render.notices import (
     NOTICE_LOG_LINES,
     NOTICE_LOGS_ACTION,
     NOTICE_RESTART_ACTION,
+    NOTICE_SILENCE_ACTIONS,
+    SILENCEABLE_NAME,
     engine_text,
     incident_message,
     summary_message,
@@ -125,6 +129,13 @@ def notice_command(action_id: str, value: str, engines: Collection[str]) -> Pars
         ),
         NOTICE_INSPECT_ACTION: lambda: Inspect(targets=(container,), type=InspectType.CONTAINER),
     }
+    if action_id in NOTICE_SILENCE_ACTIONS:
+        # The container's name, so that the silence holds for its next incarnation too.
+        name = data.get("name")
+        if not isinstance(name, str) or not SILENCEABLE_NAME.match(name):
+            return None
+        silence = SilenceContainers(pattern=name, duration=NOTICE_SILENCE_ACTIONS[action_id])
+        return ParsedCommand(operation=silence, engine=engine)
     make = operations.get(action_id)
     return ParsedCommand(operation=make(), engine=engine) if make else None
 

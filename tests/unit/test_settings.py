@@ -75,6 +75,13 @@ def test_environment_beats_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         ("", {"PORT": "abc"}, "Invalid setting PORT"),
         ("[notifications]\nfailover = '1s'\n", {}, "failover must be between 3s and 10m"),
         ("[notifications]\nfailover = 'soon'\n", {}, "notifications.failover: Invalid duration"),
+        ("[notifications]\nmax_silence = 'a week'\n", {}, "notifications.max_silence: Invalid"),
+        ("[notifications]\nmax_silence = '30m'\n", {}, "max_silence must be at least 1h"),
+        (
+            "[engines.a]\nurl = 'unix:///a'\n[engines.a.notifications]\nmax_silence = '1d'\n",
+            {},
+            "max_silence",
+        ),
         ("", {"SLACK_API_URL": "slack.com"}, "SLACK_API_URL: must be an http(s) URL"),
         ("", {"DOCKER_HOST": "/var/run/docker.sock"}, "DOCKER_HOST: must start with"),
         ("not toml = = =", {}, "is not valid TOML"),

@@ -15,6 +15,7 @@ and reports back with ``posted``.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -23,6 +24,7 @@ from bot.core.notices.events import NoticeDetails
 from bot.core.notices.intents import Cause
 from bot.core.notices.pacing import TokenBucket
 from bot.core.notices.rules import NoticeKind, NotificationRules
+from bot.core.notices.silences import Silence
 
 POSTS_PER_SECOND = 1.0
 POST_BURST = 3.0
@@ -80,6 +82,7 @@ class IncidentView:
     restarts: int
     details: NoticeDetails | None
     during: Cause | None = None  # what the bot was doing to the container then
+    silenced: Silence | None = None  # the silence in force on it now
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -143,6 +146,7 @@ class _Incident:
     restarts: int = 0
     details: NoticeDetails | None = None
     during: Cause | None = None
+    silenced: Silence | None = None
     opened_at: float = 0.0
     summary: _Summary | None = None
     ref: MessageRef | None = None  # its own message
@@ -169,6 +173,7 @@ class _Incident:
             restarts=self.restarts,
             details=self.details,
             during=self.during,
+            silenced=self.silenced,
         )
 
 
@@ -221,14 +226,26 @@ class IncidentBook:
     def open_incidents(self) -> int:
         return len(self._open)
 
-    def add(self, occurrence: Occurrence, rules: NotificationRules, *, now: float) -> int | None:
+    def add(
+        self,
+        occurrence: Occurrence,
+        rules: NotificationRules,
+        *,
+        now: float,
+        silenced: Silence | None = None,
+    ) -> int | None:
         """Record ``occurrence``; returns the ID of the incident it opened, which waits up to
-        ``DETAILS_WAIT`` for ``set_details`` before it is posted."""
+        ``DETAILS_WAIT`` for ``set_details`` before it is posted. An occurrence ``silenced``
+        (the silence covering its container then) is neither posted nor shown: no message,
+        no update, no thread reply."""
         self._latest_ns = max(self._latest_ns, occurrence.at_ns)
+        if silenced is not None:
+            return None
         family = _FAMILY[occurrence.kind]
         key = (occurrence.engine, occurrence.container_id, family)
         incident = self._open.get(key)
         if incident is not None and occurrence.at_ns <= incident.last_ns + incident.window_ns:
+            incident.silenced = None  # told again: whatever silenced it has ended
             self._repeat(incident, occurrence)
             return None
         if occurrence.kind not in rules.kinds:
@@ -252,6 +269,27 @@ class IncidentBook:
         self._channel(rules.channel).waiting.append(incident)
         self._forget_closed()
         return incident.id
+
+    def mark_silenced(self, silence_of: Callable[[str, str, str], Silence | None]) -> int:
+        """Show on each open incident the silence now in force on its container
+        (``silence_of(engine, name, container_id)``), or that none is any more: its message
+        is updated ("silenced by @dana until 14:05"); one not posted yet never is. Returns
+        how many incidents changed."""
+        changed = 0
+        for incident in list(self._open.values()):
+            first = incident.first
+            silence = silence_of(first.engine, first.name, first.container_id)
+            if silence == incident.silenced:
+                continue
+            changed += 1
+            incident.silenced = silence
+            incident.version += 1
+            if incident.summary is not None:
+                incident.summary.version += 1
+            if silence is not None:  # silenced before it was told: it never is
+                channel = self._channel(incident.channel)
+                channel.waiting = [w for w in channel.waiting if w is not incident]
+        return changed
 
     def add_text(self, channel: str, text: str) -> None:
         self._channel(channel).texts.append(text)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core import operations
+from bot.core.notices.silences import pattern_problem
 from bot.core.parsing.display import duration_text
 from bot.core.parsing.options import OptionSpec, OptionTable, ParsedOptions
 from bot.core.parsing.ports import check_published_ports, parse_publish
@@ -568,6 +569,35 @@ def build_audit(parsed: ParsedOptions, table: OptionTable) -> operations.ShowAud
         return operations.ShowAudit()
     return operations.ShowAudit(
         count=parse_count(parsed.positionals[0], option="audit N", minimum=1, maximum=200)
+    )
+
+
+def build_silence(parsed: ParsedOptions, table: OptionTable) -> operations.SilenceContainers:
+    pattern, text = parsed.positionals
+    problem = pattern_problem(pattern)
+    if problem is not None:
+        raise table.error(f"Cannot silence that: {problem}.")
+    try:
+        duration = parse_duration(text, option="silence DURATION")
+    except ParseError:
+        raise table.error(
+            f"`silence` takes how long, such as 1h, 30m or 2d, not {text[:20]!r}."
+        ) from None
+    # Whole seconds: what is shown (and audited) reads back as exactly the same silence.
+    duration = timedelta(seconds=round(duration.total_seconds()))
+    if duration <= timedelta(0):
+        raise table.error("A silence lasts a positive time, such as 1h.")
+    return operations.SilenceContainers(pattern=pattern, duration=duration)
+
+
+def build_silences(parsed: ParsedOptions, table: OptionTable) -> operations.ListSilences:
+    return operations.ListSilences()
+
+
+def build_unsilence(parsed: ParsedOptions, table: OptionTable) -> operations.Unsilence:
+    text = parsed.positionals[0].removeprefix("#")
+    return operations.Unsilence(
+        silence_id=parse_count(text, option="the silence number", minimum=1)
     )
 
 
@@ -1215,6 +1245,34 @@ COMMANDS: tuple[CommandSpec, ...] = (
         options=(),
         build=build_cancel,
         examples=("cancel 12",),
+    ),
+    CommandSpec(
+        name="silence",
+        summary="No notices about a container (or a glob of names) for a while (operators)",
+        usage="CONTAINER|GLOB DURATION",
+        min_args=2,
+        max_args=2,
+        options=(),
+        build=build_silence,
+        examples=("silence api 1h", "silence ci-* 24h"),
+    ),
+    CommandSpec(
+        name="silences",
+        summary="List the silences in force",
+        usage="",
+        max_args=0,
+        options=(),
+        build=build_silences,
+    ),
+    CommandSpec(
+        name="unsilence",
+        summary="End silence N now (operators)",
+        usage="N",
+        min_args=1,
+        max_args=1,
+        options=(),
+        build=build_unsilence,
+        examples=("unsilence 3",),
     ),
     CommandSpec(
         name="audit",

@@ -190,6 +190,16 @@ def operation_words(operation: operations.Operation) -> list[str]:
             return ["cancel", str(operation.approval_id)]
         case operations.ShowAudit():
             return ["audit", str(operation.count)]
+        case operations.SilenceContainers():
+            return [
+                "silence",
+                *_positionals((operation.pattern,)),
+                duration_text(operation.duration),
+            ]
+        case operations.ListSilences():
+            return ["silences"]
+        case operations.Unsilence():
+            return ["unsilence", str(operation.silence_id)]
         case operations.Cleanup():
             return ["cleanup", *_flags(operation.dry_run, "--dry-run")]
         case operations.CleanupStatusQuery():

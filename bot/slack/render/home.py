@@ -1,5 +1,5 @@
-"""The bot's Home tab: the engines, any change freeze, the requests waiting, housekeeping, and
-what you may do.
+"""The bot's Home tab: the engines, any change freeze, the requests waiting, the silences,
+housekeeping, and what you may do.
 
 Rendered for the person who opens it from plain values (``HomeState``); within the Home tab's
 100 blocks. Engine details and commands come from configuration and engines: escaped.
@@ -33,10 +33,12 @@ from bot.slack.render.block_kit import (
     section,
 )
 from bot.slack.render.replies import APPROVE_ACTION, REJECT_ACTION
+from bot.slack.render.silences import silence_line
 
 MAX_HOME_BLOCKS = 100
 MAX_REQUESTS_SHOWN = 15  # each takes up to three blocks
 MAX_FREEZES_SHOWN = 5  # windows in force at once, each one line
+MAX_SILENCES_SHOWN = 20  # one block for them all
 
 
 def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any]:
@@ -66,6 +68,15 @@ def home_view(state: HomeState, *, now: datetime | None = None) -> dict[str, Any
     if len(state.pending) > MAX_REQUESTS_SHOWN:
         more = len(state.pending) - MAX_REQUESTS_SHOWN
         blocks.append(context(f"…and {more} more: `{escape(state.command)} approvals` lists them."))
+    blocks += [DividerBlock(), section(f"*Silenced* ({len(state.silences)})")]
+    if not state.silences:
+        blocks.append(context("No container is silenced."))
+    else:
+        lines = [silence_line(silence) for silence in state.silences[:MAX_SILENCES_SHOWN]]
+        if len(state.silences) > MAX_SILENCES_SHOWN:
+            more = len(state.silences) - MAX_SILENCES_SHOWN
+            lines.append(f"…and {more} more: `{escape(state.command)} silences` lists them.")
+        blocks.append(section(bounded("\n".join(lines), 3000)))
     blocks += [DividerBlock(), section("*Housekeeping*")]
     status = state.housekeeping
     if status is None or not status.engines:

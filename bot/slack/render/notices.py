@@ -7,7 +7,8 @@ the log in a fence-safe code block, so none of it can mention anyone or break th
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -34,11 +35,24 @@ from bot.slack.render.block_kit import (
     mrkdwn,
     section,
 )
+from bot.slack.render.silences import silenced_note
 
 NOTICE_LOGS_ACTION = "chatops_notice_logs"
 NOTICE_RESTART_ACTION = "chatops_notice_restart"
 NOTICE_INSPECT_ACTION = "chatops_notice_inspect"
-NOTICE_ACTIONS = (NOTICE_LOGS_ACTION, NOTICE_RESTART_ACTION, NOTICE_INSPECT_ACTION)
+# Silence buttons: one click silences the container (its name) for that long.
+NOTICE_SILENCE_ACTIONS = {
+    "chatops_notice_silence_1h": timedelta(hours=1),
+    "chatops_notice_silence_24h": timedelta(hours=24),
+}
+# What a Silence button's value may name (Docker's rule for container names).
+SILENCEABLE_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}\Z")
+NOTICE_ACTIONS = (
+    NOTICE_LOGS_ACTION,
+    NOTICE_RESTART_ACTION,
+    NOTICE_INSPECT_ACTION,
+    *NOTICE_SILENCE_ACTIONS,
+)
 NOTICE_LOG_LINES = 100  # what the Logs button asks for
 _DETAIL_BUDGET = 1_500  # characters of log or health output in a notice
 
@@ -83,8 +97,11 @@ def during(cause: Cause, *, plain: bool = False) -> str:
     return f"during {escape(what)} by {mention(cause.user)}"
 
 
-def button_value(engine: str, container_id: str) -> str:
-    return json.dumps({"engine": engine, "container": container_id}, separators=(",", ":"))
+def button_value(engine: str, container_id: str, name: str | None = None) -> str:
+    value = {"engine": engine, "container": container_id}
+    if name is not None:  # the Silence buttons silence the container's name
+        value["name"] = name
+    return json.dumps(value, separators=(",", ":"))
 
 
 def incident_message(view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
@@ -116,6 +133,8 @@ def incident_message(view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
             " · each one in the thread"
         )
     blocks.append(context(times))
+    if view.silenced is not None:
+        blocks.append(context(silenced_note(view.silenced)))
     blocks.append(_buttons(view))
     text = f"{name} {verb} on {view.engine}"
     if view.during is not None:
@@ -124,12 +143,18 @@ def incident_message(view: IncidentView) -> tuple[str, list[dict[str, Any]]]:
         text += f" (exit code {view.exit_code})"
     if view.count > 1:
         text += f", {view.count} times"
+    if view.silenced is not None:
+        until = view.silenced.ends_at.astimezone(UTC)
+        text += f"; silenced by @{view.silenced.created_by} until {until:%H:%M} UTC"
     return escape(bounded(text, MAX_FALLBACK_TEXT)), [block.to_dict() for block in blocks]
 
 
 def _buttons(view: IncidentView) -> ActionsBlock:
     value = button_value(view.engine, view.container_id)
     name = view.name or short_id(view.container_id)
+    # Silenced by its name (its next incarnation too); no name Docker would give, no button.
+    own = view.name.lstrip("/")
+    silenceable = own if SILENCEABLE_NAME.match(own) else None
     return ActionsBlock(
         block_id=f"notice-{view.id}",
         elements=[
@@ -146,6 +171,15 @@ def _buttons(view: IncidentView) -> ActionsBlock:
                 ),
             ),
             ButtonElement(text="Inspect", action_id=NOTICE_INSPECT_ACTION, value=value),
+            *(
+                ButtonElement(
+                    text=f"Silence {int(duration.total_seconds()) // 3600}h",
+                    action_id=action_id,
+                    value=button_value(view.engine, view.container_id, silenceable),
+                )
+                for action_id, duration in NOTICE_SILENCE_ACTIONS.items()
+                if silenceable is not None
+            ),
         ],
     )
 
@@ -165,6 +199,8 @@ def summary_message(view: SummaryView) -> tuple[str, list[dict[str, Any]]]:
             line += f" (exit {incident.exit_code})"
         if incident.count > 1:
             line += f" ×{incident.count}"
+        if incident.silenced is not None:
+            line += " (silenced)"
         if len(engines) > 1:
             line += f" on {code(incident.engine)}"
         rows.append(line)

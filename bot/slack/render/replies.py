@@ -55,6 +55,7 @@ from bot.slack.render.block_kit import (
     section,
 )
 from bot.slack.render.object_actions import listing_picker
+from bot.slack.render.silences import silence_line, until_text
 
 APPROVE_ACTION = "chatops_approve"
 REJECT_ACTION = "chatops_reject"
@@ -325,6 +326,10 @@ def _result_blocks(
                 SlackFile(filename="audit.txt", content=text, title="Audit log"), blocks, files
             )
             return f"{len(rows)} audit entries"
+        case results.SilenceList():
+            return _silences(result, blocks)
+        case results.SilenceUpdate():
+            return _silence_update(result, blocks)
         case results.CleanupReport():
             return _cleanup(result, blocks)
         case results.CleanupStatus():
@@ -588,3 +593,35 @@ def _help(result: results.HelpResult, blocks: list[Block]) -> str:
     if result.examples:
         blocks.append(context("Examples: " + "  ".join(code(e) for e in result.examples)))
     return f"Help: {result.title}"
+
+
+def _silences(result: results.SilenceList, blocks: list[Block]) -> str:
+    if not result.silences:
+        blocks.append(section("No silences in force."))
+        return "No silences in force."
+    lines = [silence_line(s) for s in result.silences[:40]]
+    if len(result.silences) > 40:
+        lines.append(f"…and {len(result.silences) - 40} more")
+    blocks.append(section(bounded("\n".join(lines), MAX_SECTION_TEXT)))
+    return f"{len(result.silences)} silence(s) in force"
+
+
+def _silence_update(result: results.SilenceUpdate, blocks: list[Block]) -> str:
+    s = result.silence
+    if result.ended:
+        text = f"Silence #{s.id} of {s.pattern} on {s.engine} ended: notices resume."
+        blocks.append(
+            section(
+                f":bell: Silence *#{s.id}* of {code(s.pattern)} on {code(s.engine)} ended "
+                "(notices resume)."
+            )
+        )
+        return text
+    blocks.append(
+        section(
+            f":no_bell: Silenced {code(s.pattern)} on {code(s.engine)} until "
+            f"{until_text(s.ends_at)}: no notices about it meanwhile (silence *#{s.id}*; "
+            f"{code(f'/docker unsilence {s.id}')} ends it)."
+        )
+    )
+    return f"Silenced {s.pattern} on {s.engine} until {s.ends_at:%Y-%m-%d %H:%M} UTC"

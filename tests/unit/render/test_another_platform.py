@@ -86,6 +86,10 @@ def render_html(result: results.Result) -> str:
             return _lines([f"{entry.id} {entry.event} {entry.command}" for entry in result.entries])
         case results.AccessAnswer():
             return _lines([f"{result.user_id} {result.sentence()}"])
+        case results.SilenceList():
+            return _lines([f"#{s.id} {s.pattern} until {s.ends_at}" for s in result.silences])
+        case results.SilenceUpdate():
+            return _lines([f"#{result.silence.id} {result.silence.pattern} {result.ended}"])
         case results.CleanupReport():
             return _lines([f"{item.kind} {item.target}" for item in result.removed])
         case results.CleanupStatus():

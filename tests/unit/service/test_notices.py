@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from bot.engine.fake_events import FakeEventSource
 from bot.service.notices import NoticeService
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
+from bot.state.silences import SqlSilenceStore
 
 SECOND = 1_000_000_000
 RULES = NotificationRules(channel="C0OPS")
@@ -193,3 +195,34 @@ def test_stopping_before_starting_is_quiet(cursors: SqlStreamCursors) -> None:
     )
     service.stop()  # raised RuntimeError: cannot join thread before it is started
     assert not service.watchers[0]._thread.is_alive()
+
+
+def test_silenced_containers_are_not_told_and_their_notice_says_so(
+    run: Callable[..., NoticeService], cursors: SqlStreamCursors, tmp_path: Path
+) -> None:
+    # The fake engine's clock, for the events and the silences alike.
+    now = datetime.fromtimestamp(FakeEventSource().time_ns / SECOND, UTC)
+    url = f"sqlite:///{tmp_path}/state.db"
+    # One replica writes the silences (the one that ran `silence`), this one reads them.
+    writer = SqlSilenceStore(engine=open_database(url), clock=lambda: now)
+    reader = SqlSilenceStore(engine=open_database(url), clock=lambda: now)
+    source, board = FakeEventSource(), RecordingBoard()
+    service = run(source, board, cursors, silences=reader, wall_clock=lambda: now)
+    streaming(service)
+    writer.add(engine="fake", pattern="quiet-*", user="U0OPS", duration=timedelta(hours=1))
+    crash(source, "quiet-1")
+    crash(source, "web")  # the positive control
+    board.wait(lambda: len(board.crashes("web")) == 1)
+    assert board.crashes("quiet-1") == []
+    # Silenced once told: the notice is updated to say so, and its repeats say nothing.
+    web = writer.add(engine="fake", pattern="web", user="U0DANA", duration=timedelta(hours=24))
+    service.refresh_silences()
+    board.wait(lambda: any(isinstance(v, IncidentView) and v.silenced for v in board.updates))
+    [marked] = [v for v in board.updates if isinstance(v, IncidentView) and v.silenced]
+    assert marked.name == "web" and marked.silenced == web
+    updates = len(board.updates)
+    crash(source, "web")
+    crash(source, "control")
+    board.wait(lambda: len(board.crashes("control")) == 1)
+    service.flush()
+    assert len(board.updates) == updates and len(board.crashes("web")) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -12,10 +13,12 @@ from bot.core.notices.events import NoticeDetails
 from bot.core.notices.incidents import IncidentView, SummaryView
 from bot.core.notices.intents import Cause
 from bot.core.notices.rules import NoticeKind
-from bot.core.operations import ChangeContainers, ContainerAction, ShowLogs
+from bot.core.notices.silences import Silence
+from bot.core.operations import ChangeContainers, ContainerAction, ShowLogs, SilenceContainers
 from bot.slack.notices import notice_command
 from bot.slack.render.notices import (
     NOTICE_ACTIONS,
+    NOTICE_SILENCE_ACTIONS,
     button_value,
     incident_message,
     summary_message,
@@ -66,7 +69,10 @@ def test_any_value_is_a_well_formed_command_or_nothing(action: str, value: str) 
     command = notice_command(action, value, ["prod"])
     if command is not None:
         assert command.engine == "prod"
-        assert json.loads(value)["container"] in command.shown
+        data = json.loads(value)
+        assert (data["name"] if action in NOTICE_SILENCE_ACTIONS else data["container"]) in (
+            command.shown
+        )
 
 
 def test_engine_text_cannot_mention_anyone() -> None:
@@ -114,3 +120,65 @@ def test_what_happened_during_the_bots_own_action_says_which_and_whose() -> None
     odd = view(during=Cause(action="stop", user="<!channel>", intent=5))
     assert "<!channel>" not in json.dumps(incident_message(odd))
     assert "during" not in incident_message(view())[0]
+
+
+def _buttons(blocks: list[dict[str, object]]) -> dict[str, str]:
+    found = {}
+    for block in blocks:
+        for element in block.get("elements", []):  # type: ignore[attr-defined]
+            if "action_id" in element:
+                found[element["action_id"]] = element["value"]
+    return found
+
+
+def test_the_silence_buttons_silence_the_container_by_name_for_an_hour_or_a_day() -> None:
+    for kind in NoticeKind:
+        if kind is NoticeKind.ENGINE:
+            continue
+        _, blocks = incident_message(view(kind=kind))
+        values = _buttons(blocks)
+        assert {"chatops_notice_silence_1h", "chatops_notice_silence_24h"} <= set(values), kind
+    values = _buttons(incident_message(view(name="/web"))[1])
+    hour = notice_command(
+        "chatops_notice_silence_1h", values["chatops_notice_silence_1h"], ["prod"]
+    )
+    assert hour is not None and hour.engine == "prod"
+    assert hour.operation == SilenceContainers(pattern="web", duration=timedelta(hours=1))
+    day = notice_command(
+        "chatops_notice_silence_24h", values["chatops_notice_silence_24h"], ["prod"]
+    )
+    assert day is not None
+    assert day.operation == SilenceContainers(pattern="web", duration=timedelta(hours=24))
+
+
+def test_a_silence_button_with_a_tampered_name_is_nothing() -> None:
+    for name in ("web*", "web; rm", "", "-web", "<!channel>", None):
+        value = button_value("prod", CID, name)
+        assert notice_command("chatops_notice_silence_1h", value, ["prod"]) is None, name
+    assert (
+        notice_command("chatops_notice_silence_1h", button_value("x", CID, "web"), ["prod"]) is None
+    )
+    # A name Docker would never give: the notice has no Silence buttons at all.
+    assert "chatops_notice_silence_1h" not in _buttons(incident_message(view(name="a b"))[1])
+
+
+def test_a_silenced_notice_says_by_whom_and_until_when() -> None:
+    until = datetime(2026, 12, 6, 14, 5, tzinfo=UTC)
+    silence = Silence(
+        id=3,
+        engine="prod",
+        pattern="web*",
+        created_by="U0DANA",
+        created_at=until - timedelta(hours=1),
+        until=until,
+    )
+    text, blocks = incident_message(view(silenced=silence))
+    assert text.endswith("; silenced by @U0DANA until 14:05 UTC")
+    flat = json.dumps(blocks)
+    assert f"Silenced by <@U0DANA> until <!date^{int(until.timestamp())}^" in flat
+    assert "2026-12-06 14:05 UTC" in flat and "#3" in flat
+    assert "silenced" not in incident_message(view())[0]
+    summary = SummaryView(
+        id=2, channel="C1", incidents=(view(silenced=silence), view(id=3)), total=2, events=2
+    )
+    assert json.dumps(summary_message(summary)).count("(silenced)") == 1

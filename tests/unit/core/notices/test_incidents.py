@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from bot.core.notices.incidents import (
     UpdateMessage,
 )
 from bot.core.notices.rules import NoticeKind, NotificationRules
+from bot.core.notices.silences import Silence
 
 RULES = NotificationRules(channel="C1")
 SECOND = 1_000_000_000
@@ -195,3 +197,66 @@ def test_a_post_that_failed_is_posted_again() -> None:
     book.add(crash("web", 1), RULES, now=1.5)
     [again] = book.due(3.0)
     assert isinstance(again, PostIncident) and again.view.count == 2
+
+
+def _silence(pattern: str = "web", *, ended: bool = False) -> Silence:
+    made = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+    return Silence(
+        id=7,
+        engine="prod",
+        pattern=pattern,
+        created_by="U0OPS",
+        created_at=made,
+        until=made + timedelta(hours=1),
+        ended_at=made if ended else None,
+    )
+
+
+def test_a_silenced_container_is_not_told_while_another_is() -> None:
+    book, slack = IncidentBook(now=0.0), Slack()
+    assert book.add(crash("web", 0), RULES, now=0.0, silenced=_silence()) is None
+    book.add(crash("api", 0), RULES, now=0.0)  # the control
+    book.set_details(1, NoticeDetails())
+    slack.perform(book, 1.5)
+    assert [v.name for v in slack.shown.values() if isinstance(v, IncidentView)] == ["api"]
+    assert len(slack.shown) == 1
+
+
+def test_a_silenced_notice_is_updated_once_then_its_repeats_neither_post_nor_update() -> None:
+    book, slack = IncidentBook(now=0.0), Slack()
+    book.add(crash("web", 0), RULES, now=0.0)
+    book.set_details(1, NoticeDetails())
+    slack.perform(book, 0.1)
+    web = _silence()
+    silence_of = {("prod", "web"): web}
+    assert book.mark_silenced(lambda engine, name, _: silence_of.get((engine, name))) == 1
+    [update] = slack.perform(book, 10.0)
+    assert isinstance(update, UpdateMessage) and isinstance(update.view, IncidentView)
+    assert update.view.silenced == web  # "silenced by @x until 14:05"
+    # Asked again with nothing new: nothing to change, nothing to do.
+    assert book.mark_silenced(lambda engine, name, _: silence_of.get((engine, name))) == 0
+    for n in range(1, 5):
+        assert book.add(crash("web", n), RULES, now=10.0 + n, silenced=web) is None
+        assert slack.perform(book, 20.0 + n) == []  # no update, no thread reply
+    assert len(slack.posts) == 1
+    # Unsilenced (or expired): the notice says so, and repeats are told again.
+    assert book.mark_silenced(lambda engine, name, _: None) == 1
+    [cleared] = slack.perform(book, 30.0)
+    assert isinstance(cleared, UpdateMessage) and isinstance(cleared.view, IncidentView)
+    assert cleared.view.silenced is None and cleared.view.count == 1
+    book.add(crash("web", 40), RULES, now=40.0)
+    actions = slack.perform(book, 41.0)
+    counts = [
+        a.view.count
+        for a in actions
+        if isinstance(a, UpdateMessage) and isinstance(a.view, IncidentView)
+    ]
+    assert counts == [2], actions
+
+
+def test_a_notice_silenced_before_it_was_posted_never_is() -> None:
+    book, slack = IncidentBook(now=0.0), Slack()
+    book.add(crash("web", 0), RULES, now=0.0)  # waits for its log tail
+    book.mark_silenced(lambda engine, name, _: _silence() if name == "web" else None)
+    slack.perform(book, 5.0)
+    assert slack.posts == []

@@ -118,6 +118,11 @@ def test_refusals_do_not_echo_values(text: str) -> None:
         "audit 5",
         "approvals",
         "-c prod ps",
+        "silence web 1h30m",
+        "silence ci-* 2d",
+        "-c prod silence api-[12] 90s",
+        "silences",
+        "unsilence 3",
     ],
 )
 def test_what_is_shown_parses_back_to_the_same_operation(text: str) -> None:
