@@ -12,7 +12,7 @@ that exits with code 3 every ``--crash-every`` (0.5) seconds. For each crash, th
 from the engine's `die` event (its own timestamp) to the fake Slack receiving a message or an
 update that names the container. Baseline: a bare docker-py reader of the same event stream,
 in the same process and the same run (the latency of the stream itself).
-Targets: bot p99 <= 2 s; the bot keeps up (its last event is the engine's last event).
+Targets: bot p99 <= 1 s (issue 20; 2 s before); the bot keeps up (its last event is the engine's last event).
 
 Part 1b, past what this engine can make: the same service and Slack adapter fed by an
 in-memory event source at ``--burst-rate`` (200) events a second, half of them crashes of
@@ -61,6 +61,9 @@ from tests.fakes.fake_slack import start_fake_slack, stop_fake_slack
 
 IMAGE = "chatops-test/busybox:latest"
 LABEL = "chatops.benchmark"
+# Signal senders at once: one call to the engine takes some 70 ms here, so four made about
+# 56 events a second of the 100 asked; eight make the rate asked.
+SENDERS = 8
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -103,8 +106,8 @@ def real_path(host: str, seconds: float, rate: float, crash_every: float) -> Non
     lock = threading.Lock()
 
     def load() -> None:
-        # Four senders: one signal call takes longer than 1/rate seconds here.
-        interval = 4.0 / rate
+        # SENDERS at once: one signal call takes longer than 1/rate seconds here.
+        interval = SENDERS / rate
         next_at = time.monotonic()
         while not stop.is_set():
             api.kill(target, signal="USR1")
@@ -133,7 +136,7 @@ def real_path(host: str, seconds: float, rate: float, crash_every: float) -> Non
     threading.Thread(target=bare_reader, daemon=True).start()
     assert service.watchers[0].connected.wait(30), "the bot did not connect"
     rss_before = _rss_kib()
-    threads = [threading.Thread(target=load) for _ in range(4)]
+    threads = [threading.Thread(target=load) for _ in range(SENDERS)]
     threads.append(threading.Thread(target=crashes))
     started = time.monotonic()
     for thread in threads:
@@ -175,7 +178,7 @@ def real_path(host: str, seconds: float, rate: float, crash_every: float) -> Non
     print(f"  {'bot, event to Slack':28}{statistics.median(bot):9.3f}{percentile(bot, 0.99):9.3f}")
     print(
         f"  ratio p99 bot/bare: {percentile(bot, 0.99) / max(percentile(bare, 0.99), 1e-3):.1f}x"
-        f"  (target: bot p99 <= 2 s: {'met' if percentile(bot, 0.99) <= 2 else 'MISSED'})"
+        f"  (target: bot p99 <= 1 s: {'met' if percentile(bot, 0.99) <= 1 else 'MISSED'})"
     )
     print(f"  RSS of this process: {rss_before} kB before the load, {_rss_kib()} kB after")
 
