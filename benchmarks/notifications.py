@@ -12,7 +12,8 @@ that exits with code 3 every ``--crash-every`` (0.5) seconds. For each crash, th
 from the engine's `die` event (its own timestamp) to the fake Slack receiving a message or an
 update that names the container. Baseline: a bare docker-py reader of the same event stream,
 in the same process and the same run (the latency of the stream itself).
-Targets: bot p99 <= 1 s (issue 20; 2 s before); the bot keeps up (its last event is the engine's last event).
+Targets: bot p99 <= 1 s (issue 20; 2 s before); the bot keeps up (its last event is the
+engine's last event).
 
 Part 1b, past what this engine can make: the same service and Slack adapter fed by an
 in-memory event source at ``--burst-rate`` (200) events a second, half of them crashes of
