@@ -94,6 +94,7 @@ def build_approval_service(
     on_tampered: Callable[[ApprovalRecord], None],
     clock: Clock = _now,
     intents: IntentLog | None = None,
+    freezes: FreezeCalendar | None = None,
 ) -> ApprovalService:
     """Approvals stored in the database (each row sealed under ``audit_key``), planned and
     executed by the named engines; ``on_tampered`` reports a row that failed verification."""
@@ -118,6 +119,7 @@ def build_approval_service(
         clock=clock,
         on_tampered=on_tampered,
         intents=intents,
+        frozen=freezes.holding if freezes is not None else None,
     )
 
 
@@ -265,6 +267,7 @@ def build_backend(
         on_tampered=tampered,
         clock=clock,
         intents=intents,
+        freezes=calendar,
     )
     messages = ApprovalMessages(
         client=client,

@@ -390,8 +390,9 @@ class CleanupSettings(BaseModel):
 
 
 class FreezeSettings(BaseModel):
-    """One ``[[freeze]]``: a window in which changes are refused (an admin's need another
-    admin's approval). Fixed (``start``/``end``) or recurring (``schedule`` and ``duration``)."""
+    """One ``[[freeze]]``: a window in which changes are refused (an admin's destructive ones
+    wait for another admin's approval). Fixed (``start``/``end``) or recurring (``schedule``
+    and ``duration``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

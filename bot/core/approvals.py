@@ -37,6 +37,7 @@ from bot.core.approval_records import ApprovalRecord as ApprovalRecord
 from bot.core.approval_records import ApprovalState as ApprovalState
 from bot.core.approval_records import ApprovalTampered as ApprovalTampered
 from bot.core.command import ParsedCommand
+from bot.core.freezes import Window, when
 from bot.core.notices.intents import IntentLog, acting, planned
 from bot.core.plans import Plan
 from bot.core.results import ActionResult
@@ -131,6 +132,7 @@ class ApprovalRules:
 
 
 RoleCheck = Callable[[str, str, frozenset[str]], bool]  # (role, user, groups) -> holds it?
+Frozen = Callable[[str, str], Window | None]  # (engine, action) -> the [[freeze]] window now
 TamperedReport = Callable[[ApprovalRecord], None]  # audit and announce a request just marked
 
 
@@ -148,9 +150,13 @@ class ApprovalService:
         holder: str = "",
         on_tampered: TamperedReport = lambda record: None,
         intents: IntentLog | None = None,
+        frozen: Frozen | None = None,
     ) -> None:
         """``intents``: where a plan that stops containers is recorded before it runs (as
-        its requester's), so that team notifications do not tell it as a crash."""
+        its requester's), so that team notifications do not tell it as a crash. ``frozen``:
+        the [[freeze]] window holding an action on an engine now; inside one only an admin
+        who did not ask may approve."""
+        self._frozen = frozen
         self._repository = repository
         self._intents = intents
         self._on_tampered = on_tampered
@@ -199,9 +205,22 @@ class ApprovalService:
         record, refusal = self._open(approval_id)
         if record is None:
             return refusal
-        if not self.may_approve(user_id, groups):
+        held = self._frozen(record.engine, record.plan.action) if self._frozen else None
+        if held is not None:
+            # Inside a window, whoever the [approvals] approvers are: another admin.
+            if not self._has_role("admin", user_id, groups):
+                return _refused(
+                    f"#{approval_id} is held by a [[freeze]] window ({held.reason}, until "
+                    f"{when(held.end)}): only an admin may approve it."
+                )
+            if user_id == record.requester:
+                return _refused(
+                    f"You asked for #{approval_id} inside a [[freeze]] window: another admin "
+                    "has to approve it."
+                )
+        elif not self.may_approve(user_id, groups):
             return _refused(f"You are not an approver for #{approval_id} ([approvals] approvers).")
-        if user_id == record.requester and not self._rules.allow_self_approval:
+        elif user_id == record.requester and not self._rules.allow_self_approval:
             return _refused(f"You asked for #{approval_id}: someone else has to approve it.")
         try:
             if not self._repository.add_approver(approval_id, user_id):

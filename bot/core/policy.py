@@ -260,7 +260,7 @@ class ConfiguredPolicy:
         if decision.verdict is Verdict.DENY and self._grants:
             decision = self._granted(actor, operation, engine, facts, refused=decision)
         if decision.verdict is not Verdict.DENY and changes_something(operation):
-            decision = self._frozen(operation.access.action, engine) or decision
+            decision = self._frozen(actor, operation.access, engine) or decision
         if isinstance(operation, UpgradeContainers) and operation.image is not None:
             # Judged before any approval is asked: an approver cannot allow what policy refuses.
             refused = image_violation(operation.image, self._run_policy)
@@ -338,9 +338,30 @@ class ConfiguredPolicy:
             return _needs_approval(action, self._rules, via=f"; requested under {via}")
         return Decision(verdict=Verdict.ALLOW, reason=via)
 
-    def _frozen(self, action: str, engine: str) -> Decision | None:
-        """A refusal if a [[freeze]] window holds ``action`` on ``engine`` now."""
+    def _frozen(self, actor: Actor, access: Access, engine: str) -> Decision | None:
+        """A refusal if a [[freeze]] window holds ``access`` on ``engine`` now; an admin's
+        destructive change (planned exactly, as approvals need) waits for another admin."""
         if not self._freezes or self._clock is None:
             return None
-        window = in_force(self._freezes, now=self._clock(), engine=engine, action=action)
-        return None if window is None else _deny(refusal(window))
+        window = in_force(self._freezes, now=self._clock(), engine=engine, action=access.action)
+        if window is None:
+            return None
+        return frozen_decision(
+            refusal(window),
+            is_admin="admin" in roles_of(actor, self._rules),
+            destructive=access.permission is Permission.DESTRUCTIVE,
+        )
+
+
+def frozen_decision(refused: str, *, is_admin: bool, destructive: bool) -> Decision:
+    """Inside a [[freeze]] window: refused, but an admin may ask for a destructive change,
+    which then needs another admin's approval (``ApprovalService.approve`` holds to that).
+    Other changes cannot wait for an approval (nothing plans them)."""
+    if not is_admin:
+        return _deny(refused)
+    if destructive:
+        return Decision(
+            verdict=Verdict.NEEDS_APPROVAL,
+            reason=f"{refused}; an admin's change needs another admin's approval",
+        )
+    return _deny(f"{refused}; only destructive changes can wait for another admin's approval")

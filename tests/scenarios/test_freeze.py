@@ -37,7 +37,9 @@ def frozen_bot(sandbox: Sandbox, fake_slack: FakeSlack) -> Iterator[SlackBot]:
     service = serve_bot(
         sandbox,
         fake_slack,
-        roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN"]},
+        roles={"viewer": ["*"], "operator": ["U0OPS"], "admin": ["U0ADMIN", "U0ADMIN2"]},
+        # Outside a window an operator's rm waits for an admin; inside, it is refused.
+        approvals={"required_for": ["rm"], "approvers": ["admin"]},
         engines=engines(sandbox),
         freeze=[
             {
@@ -45,7 +47,7 @@ def frozen_bot(sandbox: Sandbox, fake_slack: FakeSlack) -> Iterator[SlackBot]:
                 "start": START.isoformat(),
                 "end": END.isoformat(),
                 "engines": ["prod"],
-                "actions": ["stop", "restart"],
+                "actions": ["stop", "restart", "rm"],
             }
         ],
     )
@@ -73,7 +75,8 @@ def test_a_stop_inside_a_window_is_refused_and_reads_are_not(
     )
     assert api.inspect_container(name)["State"]["Running"] is True
     admin = answer(frozen_bot, f"-c prod stop -t 0 {name}", user="U0ADMIN", name="stop-admin")
-    assert "changes are frozen until" in admin  # admins too, for now
+    # An admin too: a stop cannot wait for an approval (only destructive changes can).
+    assert "changes are frozen until" in admin and "only destructive changes can wait" in admin
     assert api.inspect_container(name)["State"]["Running"] is True
     listing = answer(frozen_bot, "-c prod ps", user="U0OPS", name="ps-prod")
     assert name in listing and "frozen until" not in listing
@@ -83,10 +86,38 @@ def test_a_stop_inside_a_window_is_refused_and_reads_are_not(
     assert api.inspect_container(name)["State"]["Running"] is False
 
 
+def test_an_admin_may_ask_inside_a_window_and_another_admin_approves(
+    frozen_bot: SlackBot, api: docker.APIClient
+) -> None:
+    from tests.scenarios.test_slack_approvals import click
+
+    box = frozen_bot.sandbox
+    name = box.name("frozen-rm")
+    api.create_container(TEST_IMAGE, command=["true"], name=name, labels=box.labels)
+    refused = answer(frozen_bot, f"-c prod rm {name}", user="U0OPS", name="rm-ops")
+    assert "changes are frozen until" in refused and "Waiting for approval" not in refused
+    before = len(frozen_bot.fake.of("chat.postMessage"))
+    asked = answer(frozen_bot, f"-c prod rm {name}", user="U0ADMIN", name="rm-admin")
+    assert "Waiting for approval" in asked and "another admin" in asked
+    posted = frozen_bot.fake.wait_for("chat.postMessage", count=before + 1)[-1]
+    approval_id = int(posted.body["text"].rsplit("#", 1)[1])
+    click(frozen_bot, approve=True, approval_id=approval_id, user="U0ADMIN", name="self")
+    assert "another admin has to approve it" in json.dumps(frozen_bot.responses("self")[0])
+    click(frozen_bot, approve=True, approval_id=approval_id, user="U0OPS", name="ops")
+    assert "only an admin may approve it" in json.dumps(frozen_bot.responses("ops")[0])
+    assert exists(api, name)
+    click(frozen_bot, approve=True, approval_id=approval_id, user="U0ADMIN2", name="other")
+    frozen_bot.fake.wait_for(
+        "chat.update", where=lambda c: f"#{approval_id}: done" in str(c.body.get("text"))
+    )
+    assert not exists(api, name)
+
+
 def test_the_home_tab_shows_the_window_in_force(frozen_bot: SlackBot) -> None:
     home = json.dumps(open_home(frozen_bot, "U0OPS"), ensure_ascii=False)
     assert (
-        f"Frozen until {END:%Y-%m-%d %H:%M} UTC: release in progress · `prod` · `restart`, `stop`"
+        f"Frozen until {END:%Y-%m-%d %H:%M} UTC: release in progress · `prod` · "
+        "`restart`, `rm`, `stop`"
     ) in home
 
 

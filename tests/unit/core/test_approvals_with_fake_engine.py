@@ -14,6 +14,7 @@ import pytest
 
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRules, ApprovalService, ApprovalState
 from bot.core.cleanup import CleanupRules
+from bot.core.freezes import Freeze, FreezeCalendar
 from bot.core.operations import ChangeContainers, ContainerAction
 from bot.core.parsing.parser import parse_command
 from bot.engine.fake import FakeClock, FakeEngine, FakeEngineDirectory
@@ -206,3 +207,64 @@ def test_a_veto_window_does_not_run_before_it_ends_nor_after_a_cancel(
     assert victim not in engine.containers
     rejected = service.get(cancelled)
     assert rejected is not None and rejected.state is ApprovalState.REJECTED
+
+
+def test_inside_a_freeze_only_another_admin_approves(
+    engine: FakeEngine, clock: FakeClock, tmp_path: Path
+) -> None:
+    window = Freeze(
+        reason="release",
+        start=START - timedelta(hours=1),
+        end=START + timedelta(hours=1),
+        engines=frozenset({"fake"}),
+        actions=frozenset({"rm"}),
+    )
+    calendar = FreezeCalendar(freezes=(window,), clock=clock)
+    admins = {ADMIN, "U0ADMIN2"}
+    service = ApprovalService(
+        repository=SqlApprovalRepository(
+            engine=open_database(f"sqlite:///{tmp_path}/f.db"), key=AUDIT_KEY.encode()
+        ),
+        planner_for=FakeEngineDirectory(engine).get,
+        # Operators approve outside windows, and anyone their own request.
+        rules=ApprovalRules(approvers=("operator",), allow_self_approval=True),
+        has_role=lambda role, user, groups: (
+            user in admins or (role == "operator" and user == OPERATOR)
+        ),
+        clock=clock,
+        frozen=calendar.holding,
+    )
+    engine.add_image("app:1")
+    stopped(engine, "web")
+    stopped(engine, "db")
+    command = parse_command("rm web")
+    record = service.request(
+        requester=ADMIN,
+        channel_id="C0OPS",
+        command=command,
+        engine="fake",
+        plan=service.plan(command, engine="fake"),
+    )
+    refused = service.approve(record.id, user_id=OPERATOR, groups=frozenset())
+    assert refused.kind is ApprovalOutcomeKind.REFUSED
+    assert refused.message == (
+        f"#{record.id} is held by a [[freeze]] window (release, until 2026-11-29 13:00 UTC): "
+        "only an admin may approve it."
+    )
+    mine = service.approve(record.id, user_id=ADMIN, groups=frozenset())
+    assert mine.kind is ApprovalOutcomeKind.REFUSED and "another admin" in mine.message
+    assert names(engine) == {"web", "db"}
+    done = service.approve(record.id, user_id="U0ADMIN2", groups=frozenset())
+    assert done.kind is ApprovalOutcomeKind.EXECUTED and names(engine) == {"db"}
+    # After the window the usual rules are back: an operator approves (the control).
+    clock.advance(timedelta(hours=1))
+    command = parse_command("rm db")
+    later = service.request(
+        requester=ADMIN,
+        channel_id="C0OPS",
+        command=command,
+        engine="fake",
+        plan=service.plan(command, engine="fake"),
+    )
+    outcome = service.approve(later.id, user_id=OPERATOR, groups=frozenset())
+    assert outcome.kind is ApprovalOutcomeKind.EXECUTED and names(engine) == set()

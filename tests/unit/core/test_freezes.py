@@ -22,8 +22,12 @@ from bot.core.freezes import (
     refusal,
     skipped,
 )
+from bot.core.parsing.parser import parse_command
+from bot.core.policy import AccessRules, Actor, ConfiguredPolicy, Verdict, frozen_decision
+from bot.core.run_policy import RunPolicy
 
 T0 = datetime(2026, 12, 7, 0, 0, tzinfo=UTC)  # a Monday
+ALLOW, APPROVAL, DENY = Verdict.ALLOW, Verdict.NEEDS_APPROVAL, Verdict.DENY
 
 
 def hours(n: float) -> datetime:
@@ -217,3 +221,50 @@ def test_recurring_window_holds_exactly_the_moments_after_a_fire(
         assert window.end - window.start == duration
     upcoming = next_window((freeze,), now=now)
     assert upcoming is not None and now < upcoming.start <= now + max(period, T0 - now)
+
+
+# The policy inside a window: an admin may ask for a destructive change, which another admin
+# approves; every other change and everyone else are refused; reads and other engines run.
+POLICY_RULES = AccessRules(
+    roles={"viewer": ("*",), "operator": ("U0OPS",), "admin": ("U0ADMIN",)},
+    required_for=("rmi",),
+    approvers=("admin",),
+)
+ON_PROD = Freeze(reason="release", start=hours(10), end=hours(20), engines=frozenset({"prod"}))
+FROZEN = "changes are frozen until 2026-12-07 20:00 UTC: release ([[freeze]])"
+
+
+@pytest.mark.parametrize(
+    ("user", "text", "engine", "verdict", "reason"),
+    [
+        ("U0ADMIN", "rm web", "prod", APPROVAL, f"{FROZEN}; an admin's change needs another "),
+        ("U0ADMIN", "rmi app:1", "prod", APPROVAL, "another admin's approval"),
+        ("U0ADMIN", "container prune -f", "prod", APPROVAL, "another admin's approval"),
+        ("U0ADMIN", "stop web", "prod", DENY, f"{FROZEN}; only destructive changes can wait"),
+        ("U0OPS", "stop web", "prod", DENY, FROZEN),
+        ("U0OPS", "rmi app:1", "prod", DENY, FROZEN),  # an approval would not lift it
+        ("U0VIEW", "stop web", "prod", DENY, "needs the operator role"),  # told as a role's
+        ("U0ADMIN", "ps", "prod", ALLOW, ""),  # reads are never frozen
+        ("U0ADMIN", "rm web", "lab", ALLOW, ""),  # the control: the window holds prod only
+        ("U0OPS", "stop web", "lab", ALLOW, ""),
+    ],
+)
+def test_the_policy_inside_a_window(
+    user: str, text: str, engine: str, verdict: Verdict, reason: str
+) -> None:
+    policy = ConfiguredPolicy(
+        rules=POLICY_RULES, run_policy=RunPolicy(), freezes=(ON_PROD,), clock=lambda: hours(11)
+    )
+    decision = policy.decide(
+        actor=Actor(user_id=user, channel_id="C0OPS"), command=parse_command(text), engine=engine
+    )
+    assert decision.verdict is verdict and reason in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("is_admin", "destructive", "verdict"),
+    [(True, True, APPROVAL), (True, False, DENY), (False, True, DENY), (False, False, DENY)],
+)
+def test_frozen_decision(is_admin: bool, destructive: bool, verdict: Verdict) -> None:
+    decision = frozen_decision("frozen", is_admin=is_admin, destructive=destructive)
+    assert decision.verdict is verdict and decision.reason.startswith("frozen")
