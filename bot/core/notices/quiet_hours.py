@@ -1,0 +1,126 @@
+"""Quiet hours: notices of the listed kinds wait, and are told as one digest when the hours end.
+
+``[notifications] quiet_hours = "22:00-07:00"`` in ``timezone``; the kinds in ``quiet_events``
+wait (an engine that goes down never does). Plain values and pure functions: the clock is the
+caller's, and the digest is what the caller holds until ``due``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta, tzinfo
+
+from bot.core.notices.classify import Occurrence
+from bot.core.notices.rules import NoticeKind
+from bot.errors import ParseError
+
+_SPAN = re.compile(r"\s*([01]?\d|2[0-3]):([0-5]\d)\s*-\s*([01]?\d|2[0-3]):([0-5]\d)\s*\Z")
+# Kinds that may wait by default: what can wait for the morning. An engine that goes down is
+# never among them (refused in the settings).
+DEFAULT_QUIET_KINDS = (NoticeKind.CRASH, NoticeKind.UNHEALTHY, NoticeKind.RESTART_LOOP)
+# The most containers a digest names; the rest are counted.
+DIGEST_NAMES = 40
+
+_SAID = {
+    NoticeKind.CRASH: ("crashed", "crashes"),
+    NoticeKind.OOM: ("was OOM-killed", "OOM kills"),
+    NoticeKind.UNHEALTHY: ("turned unhealthy", "unhealthy checks"),
+    NoticeKind.RESTART_LOOP: ("restarted in a loop", "restart loops"),
+    NoticeKind.ENGINE: ("engine event", "engine events"),
+}
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QuietHours:
+    """From ``start`` to ``end`` (wall-clock times in ``zone``; past midnight when end < start)."""
+
+    start: time
+    end: time
+    zone: tzinfo
+    kinds: frozenset[NoticeKind] = frozenset(DEFAULT_QUIET_KINDS)
+
+    def __post_init__(self) -> None:
+        if self.start == self.end:
+            raise ValueError("quiet hours that start when they end hold always or never")
+        if NoticeKind.ENGINE in self.kinds:
+            raise ValueError("an engine that goes down is always told at once")
+
+    def holds(self, now: datetime) -> bool:
+        """Is ``now`` (aware) inside the quiet hours?"""
+        clock = now.astimezone(self.zone).time()
+        if self.start < self.end:
+            return self.start <= clock < self.end
+        return clock >= self.start or clock < self.end
+
+    def holds_back(self, kind: NoticeKind, now: datetime) -> bool:
+        """Does a notice of ``kind`` wait at ``now``?"""
+        return kind in self.kinds and self.holds(now)
+
+    def text(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
+
+
+def parse_quiet_hours(text: str) -> tuple[time, time]:
+    """``"22:00-07:00"`` -> (22:00, 07:00); the same start and end is refused."""
+    match = _SPAN.match(text)
+    if match is None:
+        raise ParseError(f'Invalid quiet_hours {text!r}: use e.g. "22:00-07:00".')
+    start = time(int(match.group(1)), int(match.group(2)))
+    end = time(int(match.group(3)), int(match.group(4)))
+    if start == end:
+        raise ParseError(f"Invalid quiet_hours {text!r}: it starts when it ends.")
+    return start, end
+
+
+@dataclass(kw_only=True, slots=True)
+class QuietDigest:
+    """What waited during quiet hours, for one channel: counted per container and kind."""
+
+    channel: str
+    hours: QuietHours
+    counts: Counter[tuple[str, str, NoticeKind]] = field(default_factory=Counter)
+    first_at: datetime | None = None
+
+    def add(self, occurrence: Occurrence, *, now: datetime) -> None:
+        key = (occurrence.engine, occurrence.name, occurrence.kind)
+        self.counts[key] += 1
+        if self.first_at is None:
+            self.first_at = now
+
+    def due(self, now: datetime) -> bool:
+        """Something waited and the hours are over."""
+        return bool(self.counts) and not self.hours.holds(now)
+
+    def take(self) -> str:
+        """The digest as plain text (the chat adapter escapes it), and empty again."""
+        lines = [
+            f"While it was quiet ({self.hours.text()}): "
+            + ", ".join(
+                f"{sum(n for (_, _, k), n in self.counts.items() if k is kind)} {_SAID[kind][1]}"
+                for kind in NoticeKind
+                if any(k is kind for _, _, k in self.counts)
+            )
+            + "."
+        ]
+        ordered = sorted(self.counts.items(), key=lambda item: (-item[1], item[0][1]))
+        for (engine, name, kind), count in ordered[:DIGEST_NAMES]:
+            times = "" if count == 1 else f" ({count} times)"
+            lines.append(f"• {name} on {engine} {_SAID[kind][0]}{times}")
+        if len(ordered) > DIGEST_NAMES:
+            lines.append(f"… and {len(ordered) - DIGEST_NAMES} more")
+        self.counts.clear()
+        self.first_at = None
+        return "\n".join(lines)
+
+
+def until_end(hours: QuietHours, now: datetime) -> timedelta:
+    """How long the quiet hours in force at ``now`` still last (zero outside them)."""
+    if not hours.holds(now):
+        return timedelta(0)
+    local = now.astimezone(hours.zone)
+    end = datetime.combine(local.date(), hours.end, tzinfo=hours.zone)
+    if end <= local:
+        end += timedelta(days=1)
+    return end - local
