@@ -25,7 +25,13 @@ from sqlalchemy.engine import Engine
 
 from bot.audit_head import AuditHeadPublisher
 from bot.chat_ids import referenced_groups
-from bot.config import configured_policy, engine_directory, freezes, notification_rules
+from bot.config import (
+    configured_policy,
+    engine_directory,
+    freezes,
+    notification_rules,
+    quiet_hours,
+)
 from bot.core.approvals import ApprovalRecord, ApprovalRules, ApprovalService, Planner
 from bot.core.engine import EngineDirectory
 from bot.core.freezes import HOUSEKEEPING_ACTION, UPDATE_CHECK_ACTION, FreezeCalendar
@@ -353,7 +359,12 @@ def build_request_service(
 
 
 def build_notices(
-    *, settings: Settings, engines: EngineDirectory, database: Engine, client: WebClient
+    *,
+    settings: Settings,
+    engines: EngineDirectory,
+    database: Engine,
+    client: WebClient,
+    clock: Clock = _now,
 ) -> NoticeService | None:
     """Team notifications for the engines that have a ``[notifications]`` channel (None: no
     engine has one)."""
@@ -374,6 +385,8 @@ def build_notices(
         lease=parse_duration(settings.notifications.failover, option="failover"),
         intents=SqlIntentLog(engine=database),
         silences=SqlSilenceStore(engine=database),
+        quiet=quiet_hours(settings.notifications),
+        wall_clock=clock,
     )
 
 
@@ -441,7 +454,11 @@ def build_front(
         interval=parse_duration(settings.audit.publish_every, option="publish_every"),
     )
     notices = build_notices(
-        settings=settings, engines=engines, database=backend.database, client=client
+        settings=settings,
+        engines=engines,
+        database=backend.database,
+        client=client,
+        clock=clock,
     )
     health = HealthCheck(
         engines=engines,

@@ -10,10 +10,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.cleanup import CleanupRules
 from bot.core.freezes import Freeze, NextFire, clash
 from bot.core.grants import Grant
+from bot.core.notices.quiet_hours import QuietHours, parse_quiet_hours
 from bot.core.notices.rules import NotificationRules, parse_restart_loop
 from bot.core.parsing.units import parse_duration, parse_size
 from bot.core.policy import AccessRules, ConfiguredPolicy
@@ -27,6 +29,7 @@ from bot.settings import (
     DEFAULT_DOCKER_HOST,
     CleanupSettings,
     FreezeSettings,
+    NotificationSettings,
     RunPolicySettings,
     Settings,
     TLSSettings,
@@ -197,6 +200,19 @@ def notification_rules(settings: Settings, engines: list[str]) -> dict[str, Noti
             restart_loop=parse_restart_loop(config.restart_loop),
         )
     return rules
+
+
+def quiet_hours(settings: NotificationSettings) -> QuietHours | None:
+    """``[notifications] quiet_hours`` as a value (None: unset)."""
+    if settings.quiet_hours is None:
+        return None
+    start, end = parse_quiet_hours(settings.quiet_hours)
+    return QuietHours(
+        start=start,
+        end=end,
+        zone=ZoneInfo(settings.timezone),
+        kinds=frozenset(settings.quiet_events),
+    )
 
 
 def _notices_may_go_to(channel: str, engine: str, settings: Settings) -> None:

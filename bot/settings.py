@@ -43,6 +43,7 @@ from bot.core.host_paths import (
     exposes_docker_socket,
     nested_entries,
 )
+from bot.core.notices.quiet_hours import DEFAULT_QUIET_KINDS, parse_quiet_hours
 from bot.core.notices.rules import DEFAULT_KINDS, NoticeKind, parse_restart_loop
 from bot.core.operations import ACTIONS, CHANGE_ACTIONS, DESTRUCTIVE_ACTIONS
 from bot.core.parsing.units import parse_duration, parse_size
@@ -550,6 +551,31 @@ class NotificationSettings(BaseModel):
     failover: str = "30s"
     # The longest a `silence` (or a Silence button) may last; one for every engine.
     max_silence: str = "7d"
+    # Quiet hours ("22:00-07:00", in `timezone`; unset: none): notices of the kinds in
+    # `quiet_events` wait and are told as one digest when the hours end. An engine that goes
+    # down is always told at once. One setting for every engine.
+    quiet_hours: str | None = None
+    quiet_events: list[NoticeKind] = Field(default_factory=lambda: list(DEFAULT_QUIET_KINDS))
+    timezone: str = "UTC"
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        return _parses(value, parse_quiet_hours)
+
+    @field_validator("quiet_events")
+    @classmethod
+    def _quiet_events(cls, value: list[NoticeKind]) -> list[NoticeKind]:
+        if NoticeKind.ENGINE in value:
+            raise ValueError(
+                "quiet_events cannot hold 'engine': an engine that goes down is always told at once"
+            )
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return CleanupSettings._zone(value)
 
     @field_validator("max_silence")
     @classmethod

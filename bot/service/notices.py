@@ -19,7 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, assert_never
 
@@ -36,6 +36,7 @@ from bot.core.notices.incidents import (
     UpdateMessage,
 )
 from bot.core.notices.intents import Cause, Intent, covering
+from bot.core.notices.quiet_hours import QuietDigest, QuietHours
 from bot.core.notices.rules import NoticeKind, NotificationRules
 from bot.core.notices.silences import Silence, silencing
 from bot.errors import EngineError
@@ -94,6 +95,9 @@ class _Shared:
     lock: threading.Lock
     monotonic: Callable[[], float]
     details: ThreadPoolExecutor
+    # [notifications] quiet_hours, and what waits in them, by channel.
+    quiet: QuietHours | None = None
+    digests: dict[str, QuietDigest] = field(default_factory=dict)
 
 
 class EngineWatcher:
@@ -318,6 +322,17 @@ class EngineWatcher:
     def _record(self, occurrence: Occurrence) -> None:
         shared = self._shared
         silenced = self._silenced(occurrence)
+        # Quiet hours are about when the team is told: this host's clock, not the event's.
+        at = self._wall_clock()
+        if shared.quiet is not None and shared.quiet.holds_back(occurrence.kind, at):
+            if silenced is None:  # a silenced container stays out of the digest too
+                with shared.lock:
+                    channel = self._rules.channel
+                    digest = shared.digests.setdefault(
+                        channel, QuietDigest(channel=channel, hours=shared.quiet)
+                    )
+                    digest.add(occurrence, now=at)
+            return
         with shared.lock:
             opened = shared.book.add(
                 occurrence, self._rules, now=shared.monotonic(), silenced=silenced
@@ -423,12 +438,14 @@ class NoticeService:
         claim_every: float | None = None,
         intents: IntentReader | None = None,
         silences: SilenceReader | None = None,
+        quiet: QuietHours | None = None,
     ) -> None:
         """``lease``: how long an engine's stream stays with a process that stopped renewing;
         ``claim_every``: seconds between attempts to take an engine another process streams
         (default: a third of the lease); ``intents``: what the bot is doing to containers
         (what it causes is not told as a crash); ``silences``: containers whose trouble is
-        not told (read at each occurrence, and every second for the open notices)."""
+        not told (read at each occurrence, and every second for the open notices);
+        ``quiet``: quiet hours, whose notices of the kinds it holds wait for one digest."""
         clock = monotonic or time.monotonic
         self._board = board
         self._silences = silences
@@ -439,6 +456,7 @@ class NoticeService:
             lock=threading.Lock(),
             monotonic=clock,
             details=ThreadPoolExecutor(max_workers=2, thread_name_prefix="notice-details"),
+            quiet=quiet,
         )
         owner = owner or process_owner()
         self.watchers = [
@@ -500,7 +518,13 @@ class NoticeService:
     def flush(self) -> int:
         """Post and update what is due now; returns how many actions were taken."""
         shared = self._shared
+        now = self._wall_clock()
         with shared.lock:
+            # Quiet hours over: what waited goes out as one message per channel, paced and
+            # posted like any text.
+            for digest in shared.digests.values():
+                if digest.due(now):
+                    shared.book.add_text(digest.channel, digest.take())
             actions = shared.book.due(shared.monotonic())
         for action in actions:
             ref = self._perform(action)

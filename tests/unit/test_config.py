@@ -8,7 +8,13 @@ from typing import Any
 
 import pytest
 
-from bot.config import access_rules, configured_policy, notification_rules, run_policy
+from bot.config import (
+    access_rules,
+    configured_policy,
+    notification_rules,
+    quiet_hours,
+    run_policy,
+)
 from bot.core.command import ParsedCommand
 from bot.core.notices.rules import NoticeKind
 from bot.core.operations import RunContainer
@@ -303,3 +309,29 @@ def test_grants_reach_the_policy_numbered_as_in_the_file() -> None:
     found = configured_policy(configured).grants
     assert [grant.number for grant in found] == [1, 2]
     assert found[1].labels == (("team", "dev"),) and found[1].who == {"U0DEV", "operator"}
+
+
+@pytest.mark.parametrize(
+    ("notifications", "fragment"),
+    [
+        ({"quiet_hours": "22-07"}, "Invalid quiet_hours '22-07'"),
+        ({"quiet_hours": "22:00-22:00"}, "it starts when it ends"),
+        ({"quiet_hours": "22:00-07:00", "quiet_events": ["engine"]}, "always told at once"),
+        ({"quiet_hours": "22:00-07:00", "quiet_events": ["crsh"]}, "quiet_events"),
+        ({"quiet_hours": "22:00-07:00", "timezone": "Mars/Olympus"}, "not a time zone"),
+    ],
+)
+def test_quiet_hours_that_stop_start_up(notifications: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        settings(notifications=notifications)
+
+
+def test_quiet_hours_reach_the_notices() -> None:
+    configured = settings(
+        notifications={"quiet_hours": "22:00-07:00", "timezone": "Europe/Berlin"}
+    ).notifications
+    hours = quiet_hours(configured)
+    assert hours is not None and hours.text() == "22:00-07:00"
+    assert hours.kinds == {NoticeKind.CRASH, NoticeKind.UNHEALTHY, NoticeKind.RESTART_LOOP}
+    assert hours.holds(datetime(2026, 12, 6, 21, 30, tzinfo=UTC))  # 22:30 in Berlin
+    assert quiet_hours(settings().notifications) is None

@@ -23,12 +23,12 @@ DEFAULT_QUIET_KINDS = (NoticeKind.CRASH, NoticeKind.UNHEALTHY, NoticeKind.RESTAR
 # The most containers a digest names; the rest are counted.
 DIGEST_NAMES = 40
 
-_SAID = {
-    NoticeKind.CRASH: ("crashed", "crashes"),
-    NoticeKind.OOM: ("was OOM-killed", "OOM kills"),
-    NoticeKind.UNHEALTHY: ("turned unhealthy", "unhealthy checks"),
-    NoticeKind.RESTART_LOOP: ("restarted in a loop", "restart loops"),
-    NoticeKind.ENGINE: ("engine event", "engine events"),
+_SAID = {  # kind -> (what the container did, one, several)
+    NoticeKind.CRASH: ("crashed", "crash", "crashes"),
+    NoticeKind.OOM: ("was OOM-killed", "OOM kill", "OOM kills"),
+    NoticeKind.UNHEALTHY: ("turned unhealthy", "unhealthy check", "unhealthy checks"),
+    NoticeKind.RESTART_LOOP: ("restarted in a loop", "restart loop", "restart loops"),
+    NoticeKind.ENGINE: ("had an engine event", "engine event", "engine events"),
 }
 
 
@@ -95,15 +95,15 @@ class QuietDigest:
 
     def take(self) -> str:
         """The digest as plain text (the chat adapter escapes it), and empty again."""
-        lines = [
-            f"While it was quiet ({self.hours.text()}): "
-            + ", ".join(
-                f"{sum(n for (_, _, k), n in self.counts.items() if k is kind)} {_SAID[kind][1]}"
-                for kind in NoticeKind
-                if any(k is kind for _, _, k in self.counts)
-            )
-            + "."
+        totals = Counter[NoticeKind]()
+        for (_, _, kind), count in self.counts.items():
+            totals[kind] += count
+        said = [
+            f"{totals[kind]} {_SAID[kind][1 if totals[kind] == 1 else 2]}"
+            for kind in NoticeKind
+            if totals[kind]
         ]
+        lines = [f"While it was quiet ({self.hours.text()}): {', '.join(said)}."]
         ordered = sorted(self.counts.items(), key=lambda item: (-item[1], item[0][1]))
         for (engine, name, kind), count in ordered[:DIGEST_NAMES]:
             times = "" if count == 1 else f" ({count} times)"

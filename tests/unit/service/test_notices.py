@@ -13,6 +13,7 @@ import pytest
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.events import ContainerEvent
 from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
+from bot.core.notices.quiet_hours import QuietHours
 from bot.core.notices.rules import NotificationRules
 from bot.engine.fake_events import FakeEventSource
 from bot.service.notices import NoticeService
@@ -226,3 +227,34 @@ def test_silenced_containers_are_not_told_and_their_notice_says_so(
     board.wait(lambda: len(board.crashes("control")) == 1)
     service.flush()
     assert len(board.updates) == updates and len(board.crashes("web")) == 1
+
+
+def test_quiet_hours_hold_crashes_for_one_digest_but_never_an_engine_down(
+    run: Callable[..., NoticeService], cursors: SqlStreamCursors
+) -> None:
+    source, board = FakeEventSource(), RecordingBoard()
+    night = datetime.fromtimestamp(source.time_ns / 1e9, UTC)
+    hours = QuietHours(
+        start=(night - timedelta(hours=1)).time(), end=(night + timedelta(hours=1)).time(), zone=UTC
+    )
+    now = [night]
+    service = run(source, board, cursors, quiet=hours, wall_clock=lambda: now[0])
+    streaming(service)
+    for name in ("web", "web", "api"):
+        crash(source, name)
+    # Positive control while it is quiet: an engine that goes down is told at once, after the
+    # crashes (one stream, in order), so they were read and held, not lost on the way.
+    source.down()
+    board.wait(lambda: len(board.texts("is unreachable")) == 1)
+    assert board.crashes("web") == [] and board.crashes("api") == []
+    assert board.texts("While it was quiet") == []
+    source.up()
+    board.wait(lambda: len(board.texts("reachable again")) == 1)
+    now[0] = night + timedelta(hours=2)  # the hours end: one digest
+    board.wait(lambda: len(board.texts("While it was quiet")) == 1)
+    [digest] = board.texts("While it was quiet")
+    assert "3 crashes" in digest and "web on fake crashed (2 times)" in digest
+    assert "api on fake crashed" in digest
+    crash(source, "morning")  # after the hours: told at once, as ever
+    board.wait(lambda: len(board.crashes("morning")) == 1)
+    assert len(board.texts("While it was quiet")) == 1 and board.crashes("web") == []

@@ -89,7 +89,7 @@ def test_the_digest_counts_and_is_due_when_the_hours_end() -> None:
     assert not digest.due(night) and digest.due(morning)
     text = digest.take()
     assert text.splitlines() == [
-        "While it was quiet (22:00-07:00): 4 crashes, 1 unhealthy checks.",
+        "While it was quiet (22:00-07:00): 4 crashes, 1 unhealthy check.",
         "• web on prod crashed (3 times)",
         "• api on prod crashed",
         "• db on prod turned unhealthy",
