@@ -700,9 +700,13 @@ ACTIONS: Mapping[str, Access] = MappingProxyType(actions_by_name(OPERATION_TYPES
 DESTRUCTIVE_ACTIONS: tuple[str, ...] = tuple(
     name for name, access in ACTIONS.items() if access.permission is Permission.DESTRUCTIVE
 )
-# What a [[freeze]] may hold: every action that is not a read.
+# What a [[freeze]] may hold: every action on an engine that is not a read. The bot's own
+# state (silence, unsilence) is not an engine's: a freeze must not keep a team from quieting
+# a noisy container.
 CHANGE_ACTIONS: tuple[str, ...] = tuple(
-    name for name, access in ACTIONS.items() if access.permission is not Permission.READ
+    name
+    for name, access in actions_by_name(get_args(EngineOperation)).items()
+    if access.permission is not Permission.READ
 )
 
 

@@ -26,6 +26,7 @@ from bot.core.grants import (
     targets_of,
 )
 from bot.core.operations import (
+    CHANGE_ACTIONS,
     Access,
     Operation,
     Permission,
@@ -259,7 +260,8 @@ class ConfiguredPolicy:
         decision = role_decision(actor=actor, access=operation.access, rules=self._rules)
         if decision.verdict is Verdict.DENY and self._grants:
             decision = self._granted(actor, operation, engine, facts, refused=decision)
-        if decision.verdict is not Verdict.DENY and changes_something(operation):
+        frozen_kind = operation.access.action in CHANGE_ACTIONS
+        if decision.verdict is not Verdict.DENY and changes_something(operation) and frozen_kind:
             decision = self._frozen(actor, operation.access, engine) or decision
         if isinstance(operation, UpgradeContainers) and operation.image is not None:
             # Judged before any approval is asked: an approver cannot allow what policy refuses.

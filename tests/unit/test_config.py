@@ -198,6 +198,10 @@ def test_a_freeze_refuses_changes_with_reason_and_end_and_never_reads() -> None:
     assert policy.decide(actor=admin, command=stop, engine="default").verdict is Verdict.DENY
     ps = parse_command("ps")
     assert policy.decide(actor=operator, command=ps, engine="default").verdict is Verdict.ALLOW
+    # Silencing a noisy container changes the bot's notices, not the engine: never frozen.
+    for text in ("silence web 1h", "unsilence 3"):
+        quieting = policy.decide(actor=operator, command=parse_command(text), engine="default")
+        assert quieting.verdict is Verdict.ALLOW, text
     # Positive control: the same stop after the window.
     after = configured_policy(
         settings(
