@@ -1,4 +1,9 @@
-"""``python -m bot``: the command-line entry point (console, exec; serve comes with Slack)."""
+"""``python -m bot``: the command-line entry point (console, exec; serve comes with Slack).
+
+Each command imports what it needs when it runs: ``exec ps`` starts in a fraction of the time
+``serve`` takes to import Slack, the database and the scheduler, and reads listings without the
+docker SDK (``bot.engine.lean``).
+"""
 
 from __future__ import annotations
 
@@ -15,16 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import package_version
-from bot.config import engine_directory
-from bot.console.session import Console, exit_status
-from bot.core.pipeline import Pipeline
-from bot.core.policy import AllowEverything
 from bot.errors import ChatOpsError, ConfigError
-from bot.logs import configure_logging
-from bot.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from bot.engine.directory import DockerEngineDirectory
+    from bot.engine.docker_engine import DockerEngine
+    from bot.engine.lean import LeanEngineDirectory
+    from bot.settings import Settings
 
 
 class _VersionAction(argparse.Action):
@@ -109,6 +111,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return config_init(args)
     if args.command == "config":
         return config_check(offline=args.offline, as_json=args.json)
+    if args.command in ("console", "exec"):
+        from bot.unconfigured import DEFAULT_LOG_LEVEL, unconfigured_engine_url
+
+        url = unconfigured_engine_url(os.environ, cwd=Path.cwd())
+        if url is not None:  # every setting is its default: no need to read them
+            _configure_logging_as(DEFAULT_LOG_LEVEL, args=args, json_lines=False, secrets=[])
+            return console_command(args, unconfigured_engines(url))
+    from bot.settings import load_settings
+
     try:
         settings = load_settings()
     except ConfigError as err:
@@ -116,8 +127,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     for renamed in settings.renamed_variables:
         print(f"Warning: {renamed}", file=sys.stderr)
-    configure_logging(
-        level=_log_level(settings.log_level, command=args.command, verbose=args.verbose),
+    _configure_logging_as(
+        settings.log_level,
+        args=args,
         json_lines=settings.log_format == "json",
         secrets=settings.secret_values(),
     )
@@ -125,12 +137,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         return verify_audit(settings, published=args.head)
     if args.command == "db":
         return database_command(settings, args.action)
-    engines = engine_directory(settings)
     if args.command == "serve":
+        from bot.config import engine_directory
+
+        engines = engine_directory(settings)
         try:
             return serve(settings, engines)
         finally:
             engines.close()
+    from bot.config import lean_engine_directory
+
+    return console_command(args, lean_engine_directory(settings))
+
+
+def _configure_logging_as(
+    level: str, *, args: argparse.Namespace, json_lines: bool, secrets: list[str]
+) -> None:
+    from bot.logs import configure_logging
+
+    configure_logging(
+        level=_log_level(level, command=args.command, verbose=args.verbose),
+        json_lines=json_lines,
+        secrets=secrets,
+    )
+
+
+def unconfigured_engines(url: str) -> LeanEngineDirectory:
+    """The default engine at ``url`` for ``exec`` and the console when nothing configures the
+    bot (``bot.unconfigured``); the settings are read only to build the full engine."""
+    from bot.engine.directory import DEFAULT_ENGINE_NAME
+    from bot.engine.lean import LeanEngine, LeanEngineDirectory
+    from bot.unconfigured import DEFAULT_ENGINE_TIMEOUT_SECONDS
+
+    def full() -> DockerEngine:
+        from bot.config import engine_directory
+        from bot.settings import load_settings
+
+        return engine_directory(load_settings()).get(DEFAULT_ENGINE_NAME)
+
+    engine = LeanEngine(
+        name=DEFAULT_ENGINE_NAME, url=url, timeout=DEFAULT_ENGINE_TIMEOUT_SECONDS, full=full
+    )
+    return LeanEngineDirectory(engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME)
+
+
+def console_command(args: argparse.Namespace, engines: LeanEngineDirectory) -> int:
+    """``exec`` (one command) or ``console`` (a session) on ``engines``."""
+    from bot.console.session import Console, exit_status
+    from bot.core.pipeline import Pipeline
+    from bot.core.policy import AllowEverything
+
     console = Console(
         pipeline=Pipeline(engines=engines, policy=AllowEverything()), out=sys.stdout, err=sys.stderr
     )
@@ -297,7 +353,7 @@ def serve(settings: Settings, engines: DockerEngineDirectory) -> int:
     os._exit(0)
 
 
-def _banner(engines: DockerEngineDirectory) -> str:
+def _banner(engines: LeanEngineDirectory) -> str:
     engine = engines.get(None)
     others = [name for name in engines.names() if name != engine.name]
     also = f" (others: {', '.join(others)}; pick one with -c NAME)" if others else ""

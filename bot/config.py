@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.cleanup import CleanupRules
@@ -22,18 +23,23 @@ from bot.core.policy import AccessRules, ConfiguredPolicy
 from bot.core.protection import Protection
 from bot.core.run_policy import RunPolicy
 from bot.engine.directory import DEFAULT_ENGINE_NAME, DockerEngineDirectory
-from bot.engine.docker_engine import DockerEngine, EngineLimits, EngineTLS
+from bot.engine.lean import LeanEngine, LeanEngineDirectory
 from bot.engine.own_container import own_container_ids
 from bot.errors import ConfigError
 from bot.settings import (
-    DEFAULT_DOCKER_HOST,
     CleanupSettings,
+    EngineSettings,
     FreezeSettings,
     NotificationSettings,
     RunPolicySettings,
     Settings,
     TLSSettings,
 )
+from bot.unconfigured import DEFAULT_DOCKER_HOST
+
+if TYPE_CHECKING:
+    # The docker SDK, which the engines import, is imported when an engine is built.
+    from bot.engine.docker_engine import DockerEngine, EngineLimits, EngineTLS
 
 
 def access_rules(settings: Settings) -> AccessRules:
@@ -234,44 +240,91 @@ def _notices_may_go_to(channel: str, engine: str, settings: Settings) -> None:
 
 def engine_directory(settings: Settings) -> DockerEngineDirectory:
     """``[engines.*]`` from the TOML file, else one engine from DOCKER_HOST or the socket."""
+    engines, default = _engine_builders(settings)
+    return DockerEngineDirectory(
+        engines={name: build() for name, build in engines.items()}, default=default
+    )
+
+
+def lean_engine_directory(settings: Settings) -> LeanEngineDirectory:
+    """The same engines for a one-shot command (exec, the console): each builds its
+    ``DockerEngine`` only for what is more than a listing (``bot.engine.lean``)."""
+    builders, default = _engine_builders(settings)
+    return LeanEngineDirectory(
+        engines={
+            name: LeanEngine(name=name, url=url, timeout=timeout, full=builders[name])
+            for name, (url, timeout) in _engine_locations(settings).items()
+        },
+        default=default,
+    )
+
+
+def _engine_locations(settings: Settings) -> dict[str, tuple[str, float]]:
+    """Each engine's URL and timeout."""
+    if not settings.engines:
+        return {DEFAULT_ENGINE_NAME: (_default_url(settings), settings.engine_timeout_seconds)}
+    return {
+        name: (config.url, config.timeout_seconds or settings.engine_timeout_seconds)
+        for name, config in settings.engines.items()
+    }
+
+
+def _default_url(settings: Settings) -> str:
+    return settings.docker_host or DEFAULT_DOCKER_HOST
+
+
+def _engine_builders(settings: Settings) -> tuple[dict[str, Callable[[], DockerEngine]], str]:
+    """A function building each configured engine, and the default engine's name."""
     volume_allowlist = tuple(settings.run_policy.volume_allowlist)
     # The bot's own container, wherever it runs: protected on every engine (an ID is unique
     # across engines, and the bot cannot tell which engine runs it).
     protection = Protection(
         own_container_ids=own_container_ids(), admin_labels=frozenset(admin_labels(settings))
     )
+    # What could be refused is read now, whenever the engines are built.
+    settle = settings.upgrades.settle_seconds
+
+    def builder(name: str, url: str, config: EngineSettings | None) -> Callable[[], DockerEngine]:
+        rules = cleanup_rules((config.cleanup if config else None) or settings.cleanup)
+
+        def build() -> DockerEngine:
+            from bot.engine.docker_engine import DockerEngine
+
+            if config is None:
+                return DockerEngine(
+                    name=name,
+                    url=url,
+                    limits=_limits(settings, None),
+                    cleanup_rules=rules,
+                    volume_allowlist=volume_allowlist,
+                    protection=protection,
+                    upgrade_settle=settle,
+                )
+            return DockerEngine(
+                name=name,
+                url=url,
+                limits=_limits(settings, config.timeout_seconds),
+                tls=_tls(config.tls),
+                use_ssh_client=config.use_ssh_client,
+                cleanup_rules=rules,
+                volume_allowlist=volume_allowlist,
+                protection=protection,
+                upgrade_settle=settle,
+            )
+
+        return build
+
     if not settings.engines:
-        engine = DockerEngine(
-            name=DEFAULT_ENGINE_NAME,
-            url=settings.docker_host or DEFAULT_DOCKER_HOST,
-            limits=_limits(settings, None),
-            cleanup_rules=cleanup_rules(settings.cleanup),
-            volume_allowlist=volume_allowlist,
-            protection=protection,
-            upgrade_settle=settings.upgrades.settle_seconds,
-        )
-        return DockerEngineDirectory(
-            engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME
-        )
-    engines = {
-        name: DockerEngine(
-            name=name,
-            url=config.url,
-            limits=_limits(settings, config.timeout_seconds),
-            tls=_tls(config.tls),
-            use_ssh_client=config.use_ssh_client,
-            cleanup_rules=cleanup_rules(config.cleanup or settings.cleanup),
-            volume_allowlist=volume_allowlist,
-            protection=protection,
-            upgrade_settle=settings.upgrades.settle_seconds,
-        )
-        for name, config in settings.engines.items()
-    }
+        build = builder(DEFAULT_ENGINE_NAME, _default_url(settings), None)
+        return {DEFAULT_ENGINE_NAME: build}, DEFAULT_ENGINE_NAME
     default = next(
         (name for name, config in settings.engines.items() if config.default),
         next(iter(settings.engines)),
     )
-    return DockerEngineDirectory(engines=engines, default=default)
+    builders = {
+        name: builder(name, config.url, config) for name, config in settings.engines.items()
+    }
+    return builders, default
 
 
 def cleanup_rules(config: CleanupSettings) -> CleanupRules:
@@ -285,6 +338,8 @@ def cleanup_rules(config: CleanupSettings) -> CleanupRules:
 
 
 def _limits(settings: Settings, timeout: float | None) -> EngineLimits:
+    from bot.engine.docker_engine import EngineLimits
+
     return EngineLimits(
         timeout_seconds=timeout or settings.engine_timeout_seconds,
         run_wait_seconds=settings.run_wait_seconds,
@@ -296,6 +351,8 @@ def _limits(settings: Settings, timeout: float | None) -> EngineLimits:
 def _tls(config: TLSSettings | None) -> EngineTLS | None:
     if config is None:
         return None
+    from bot.engine.docker_engine import EngineTLS
+
     return EngineTLS(
         ca_cert=config.ca_cert,
         client_cert=config.client_cert,

@@ -51,12 +51,16 @@ from bot.core.policy import ROLE_NAMES
 from bot.core.references import parse_image_reference
 from bot.core.run_policy import normalise_security_option
 from bot.errors import ChatOpsError, ConfigError
+from bot.unconfigured import (
+    DEFAULT_CONFIG_FILE,
+    DEFAULT_DOCKER_HOST,
+    DEFAULT_ENGINE_TIMEOUT_SECONDS,
+    DEFAULT_LOG_LEVEL,
+)
+from bot.unconfigured import ENGINE_SCHEMES as _ENGINE_SCHEMES
 
-DEFAULT_CONFIG_FILE = Path("chatops.toml")
 # Network and volume names as the engine takes them, with glob characters.
 _OBJECT_GLOB = re.compile(r"[a-zA-Z0-9_.*?\[\]-][a-zA-Z0-9_.*?\[\]!-]{0,127}\Z")
-DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
-_ENGINE_SCHEMES = ("unix://", "tcp://", "ssh://", "http://", "https://", "npipe://")
 
 
 # The bot's own environment variables are named CHATOPS_...; these were read bare before (PORT,
@@ -756,7 +760,7 @@ class Settings(BaseSettings):
         description="The address for it: outside a container, `127.0.0.1` or a firewall.",
     )
     log_level: str = Field(
-        default="INFO",
+        default=DEFAULT_LOG_LEVEL,
         validation_alias=_renamed("log_level"),
         description="DEBUG, INFO, WARNING, ERROR or CRITICAL.",
     )
@@ -778,7 +782,7 @@ class Settings(BaseSettings):
     freeze: list[FreezeSettings] = Field(default_factory=list)  # [[freeze]] windows
     grants: list[GrantSettings] = Field(default_factory=list)  # [[grants]]
     engine_timeout_seconds: float = Field(
-        default=60.0,
+        default=DEFAULT_ENGINE_TIMEOUT_SECONDS,
         gt=0,
         validation_alias=_renamed("engine_timeout_seconds"),
         description="Each engine call's timeout (`[engines.NAME] timeout_seconds` for one).",

@@ -3,11 +3,19 @@ settings; nothing here reads them)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.core.upgrades import UpgradeJournal
-from bot.engine.docker_engine import DockerEngine
 from bot.errors import ChatOpsError, UnknownEngine
 
+if TYPE_CHECKING:
+    from bot.engine.docker_engine import DockerEngine
+
 DEFAULT_ENGINE_NAME = "default"
+
+
+def unknown_engine(name: str | None, names: list[str]) -> UnknownEngine:
+    return UnknownEngine(f"No engine called `{name}`. Configured engines: {', '.join(names)}.")
 
 
 class DockerEngineDirectory:
@@ -20,9 +28,7 @@ class DockerEngineDirectory:
     def get(self, name: str | None) -> DockerEngine:
         engine = self._engines.get(name or self._default)
         if engine is None:
-            raise UnknownEngine(
-                f"No engine called `{name}`. Configured engines: {', '.join(self.names())}."
-            )
+            raise unknown_engine(name, self.names())
         return engine
 
     def names(self) -> list[str]:

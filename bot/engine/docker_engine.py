@@ -34,7 +34,17 @@ from bot.core.parsing.commands import MAX_EVENTS_SHOWN, MAX_STATS_CONTAINERS
 from bot.core.plans import ObjectKind, Plan
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection, is_protected
 from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal, UpgradeRecord
-from bot.engine import events, housekeeping, mapping, planning, pulls, swarm, updates, upgrade
+from bot.engine import (
+    events,
+    housekeeping,
+    listings,
+    mapping,
+    planning,
+    pulls,
+    swarm,
+    updates,
+    upgrade,
+)
 from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.translate import api_error, engine_errors
@@ -371,25 +381,20 @@ class DockerEngine:
     # -- listings ---------------------------------------------------------------------------
 
     def _ps(self, op: operations.ListContainers) -> results.ContainerList:
-        docs = self._client().containers(
-            all=op.all or op.last is not None or op.latest,
-            limit=op.last if op.last is not None else -1,
-            latest=op.latest,
-            filters=operations.filters_as_dict(op.filters) or None,
-            trunc=False,
+        return listings.container_list(
+            self._client(), op, environments=self._environments, inspect=self._inspected
         )
-        rows = tuple(self._environments.rows(self._client(), docs))
-        return results.ContainerList(rows=rows, quiet=op.quiet, no_trunc=op.no_trunc)
+
+    def _inspected(self, container_id: str) -> dict[str, Any] | None:
+        """A container's inspect document; None if it cannot be read (removed meanwhile)."""
+        try:
+            doc: dict[str, Any] = self._client().inspect_container(container_id)
+        except (docker.errors.APIError, requests.exceptions.RequestException):
+            return None
+        return doc
 
     def _images(self, op: operations.ListImages) -> results.ImageList:
-        docs = self._client().images(
-            all=op.all, filters=operations.filters_as_dict(op.filters) or None
-        )
-        rows = [row for doc in docs for row in mapping.image_rows(doc)]
-        rows.sort(key=lambda row: row.created, reverse=True)
-        return results.ImageList(
-            rows=tuple(rows), quiet=op.quiet, digests=op.digests, no_trunc=op.no_trunc
-        )
+        return listings.image_list(self._client(), op)
 
     # -- pull -------------------------------------------------------------------------------
 

@@ -2,22 +2,25 @@
 
 A container's environment is fixed when it is created, so each is read once (``GET
 /containers/{id}/json``) and kept by ID: after the first listing, a listing is one engine call
-again, however many containers it shows.
+again, however many containers it shows. A command shorter than any value redaction looks for
+(``MIN_SECRET``) cannot hold one: its container's environment is not read at all, so a fresh
+process (``python -m bot exec ps -a``) lists such containers with one call too.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import docker
-import docker.errors
-import requests.exceptions
-
+from bot.core import redaction
 from bot.core.results import ContainerRow
-from bot.engine import events, mapping
+from bot.engine import mapping
+
+# A container's inspect document, or None when it cannot be read (removed meanwhile).
+InspectReader = Callable[[str], dict[str, Any] | None]
 
 _KEPT = 4_096  # containers remembered (the least recently listed go first)
 _WORKERS = 8  # environments read at once
@@ -30,19 +33,20 @@ class ListedEnvironments:
         self._known: OrderedDict[str, list[str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def rows(self, api: docker.APIClient, docs: list[dict[str, Any]]) -> list[ContainerRow]:
-        """Listing rows with commands redacted. A container whose environment cannot be read
-        (removed meanwhile) shows no command: fail closed."""
-        unknown = [doc for doc in docs if doc.get("Command") and self._get(doc["Id"]) is None]
+    def rows(self, inspect: InspectReader, docs: list[dict[str, Any]]) -> list[ContainerRow]:
+        """Listing rows with commands redacted; ``inspect`` reads a container's environment.
+        A container whose environment cannot be read (removed meanwhile) shows no command:
+        fail closed."""
+        unknown = [doc for doc in docs if _may_hold_values(doc) and self._get(doc["Id"]) is None]
         if unknown:
             with ThreadPoolExecutor(max_workers=min(_WORKERS, len(unknown))) as pool:
-                found = list(pool.map(lambda doc: _read(api, doc), unknown))
+                found = list(pool.map(lambda doc: _read(inspect, doc), unknown))
             for doc, values in zip(unknown, found, strict=True):
                 if values is not None:
                     self._put(str(doc["Id"]), values)
         rows = []
         for doc in docs:
-            values = self._get(doc["Id"]) if doc.get("Command") else []
+            values = self._get(doc["Id"]) if _may_hold_values(doc) else []
             if values is None:
                 rows.append(mapping.container_row({**doc, "Command": mapping.REDACTED}))
             else:
@@ -63,8 +67,11 @@ class ListedEnvironments:
                 self._known.popitem(last=False)
 
 
-def _read(api: docker.APIClient, doc: dict[str, Any]) -> list[str] | None:
-    try:
-        return events.secret_values(api.inspect_container(str(doc["Id"])))
-    except (docker.errors.APIError, requests.exceptions.RequestException):
-        return None
+def _may_hold_values(doc: dict[str, Any]) -> bool:
+    """Could the listed command hold an environment value that redaction would replace?"""
+    return len(str(doc.get("Command") or "")) >= redaction.MIN_SECRET
+
+
+def _read(inspect: InspectReader, doc: dict[str, Any]) -> list[str] | None:
+    found = inspect(str(doc["Id"]))
+    return None if found is None else mapping.secret_values(found)

@@ -14,6 +14,7 @@ import docker.errors
 from bot.core import redaction
 from bot.core.cleanup import parse_engine_time
 from bot.core.notices.events import WATCHED_ACTIONS, ContainerBrief, ContainerEvent, NoticeDetails
+from bot.engine import mapping
 from bot.errors import EngineError
 
 # Attributes Docker adds to a container event beside the container's labels.
@@ -129,5 +130,4 @@ def redact_values(text: str, secrets: list[str]) -> str:
 def secret_values(doc: dict[str, Any]) -> list[str]:
     """The values of a container's environment (an inspect document) that could be secrets,
     longest first: what is redacted from its logs and process lists."""
-    config = doc.get("Config") if isinstance(doc.get("Config"), dict) else None
-    return list(redaction.secret_values((config or {}).get("Env") or []))
+    return mapping.secret_values(doc)

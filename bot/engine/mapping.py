@@ -5,9 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-import docker.types
+from typing import TYPE_CHECKING, Any
 
 from bot.core import redaction
 from bot.core.humanize import human_size
@@ -27,7 +25,17 @@ from bot.core.results import (
     VolumeRow,
 )
 
+if TYPE_CHECKING:
+    import docker.types
+
 REDACTED = redaction.REDACTED
+
+
+def secret_values(doc: dict[str, Any]) -> list[str]:
+    """The values of a container's environment (an inspect document) that could be secrets,
+    longest first: what is redacted from its command, logs and process lists."""
+    config = doc.get("Config") if isinstance(doc.get("Config"), dict) else None
+    return list(redaction.secret_values((config or {}).get("Env") or []))
 
 
 def container_row(doc: dict[str, Any], secrets: Sequence[str] = ()) -> ContainerRow:
@@ -138,6 +146,8 @@ def binds_and_volumes(
     not exist instead of creating it on the host as root. Only an allowed SELinux relabel
     (``z``/``Z``), which the Mounts API cannot express, keeps the binds form.
     """
+    import docker.types  # the docker SDK only for `run`: listings need none of it
+
     binds: list[str] = []
     host_mounts: list[docker.types.Mount] = []
     anonymous: list[str] = []

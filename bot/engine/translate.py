@@ -1,12 +1,14 @@
-"""Translating docker SDK and ``requests`` exceptions into the project's errors."""
+"""Translating docker SDK and ``requests`` exceptions into the project's errors.
+
+The docker SDK is imported only once an error needs it: ``bot.engine.lean``, which reads
+listings without the SDK, words its errors with the same functions.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import docker.errors
-import requests.exceptions
+from typing import TYPE_CHECKING
 
 from bot.core import redaction
 from bot.errors import (
@@ -19,6 +21,9 @@ from bot.errors import (
     NotFound,
 )
 
+if TYPE_CHECKING:
+    import docker.errors
+
 
 @contextmanager
 def engine_errors(*, engine: str, location: str) -> Iterator[None]:
@@ -27,29 +32,42 @@ def engine_errors(*, engine: str, location: str) -> Iterator[None]:
         yield
     except ChatOpsError:
         raise
-    except docker.errors.APIError as err:
-        raise api_error(err) from None
-    except (requests.exceptions.RequestException, docker.errors.DockerException, OSError) as err:
+    except Exception as err:
+        import docker.errors
+        import requests.exceptions
+
+        if isinstance(err, docker.errors.APIError):
+            raise api_error(err) from None
+        if not isinstance(
+            err, requests.exceptions.RequestException | docker.errors.DockerException | OSError
+        ):
+            raise
         # docker-py wraps a timeout during API version negotiation in a DockerException.
         if isinstance(err, requests.exceptions.Timeout) or isinstance(
             err.__cause__, requests.exceptions.Timeout
         ):
-            raise EngineTimeout(
-                f"Docker engine `{engine}` at {location} did not answer in time."
-            ) from None
+            raise timed_out(engine=engine, location=location) from None
         # After start-up, docker-py lets requests' connection errors through unwrapped.
         raise unreachable(engine=engine, location=location, cause=err) from None
 
 
 def api_error(err: docker.errors.APIError) -> EngineError:
     """The project's error for an error answer from the engine."""
-    explanation = engine_words(err)
-    status = err.status_code
+    return answer_error(err.status_code, engine_words(err))
+
+
+def answer_error(status: int | None, explanation: str) -> EngineError:
+    """The project's error for an error answer (``status``) from the engine, whose words
+    (``explanation``) are already redacted."""
     if status == 404:
         return NotFound(explanation)
     if status == 409:
         return Conflict(explanation)
     return EngineRequestFailed(explanation)
+
+
+def timed_out(*, engine: str, location: str) -> EngineTimeout:
+    return EngineTimeout(f"Docker engine `{engine}` at {location} did not answer in time.")
 
 
 def unreachable(*, engine: str, location: str, cause: BaseException) -> EngineUnreachable:
@@ -63,11 +81,18 @@ def unreachable(*, engine: str, location: str, cause: BaseException) -> EngineUn
 
 def engine_words(err: docker.errors.DockerException) -> str:
     """What the engine (or the client) said, redacted: for a message of our own."""
+    import docker.errors
+
     text = err.explanation if isinstance(err, docker.errors.APIError) else str(err)
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    # The engine's message may quote a container's command line (a start that failed).
-    text = redaction.redact((text or str(err)).strip())
+    return said(text or str(err))
+
+
+def said(text: str) -> str:
+    """The engine's words as a message of our own: redacted (they may quote a container's
+    command line, for a start that failed), with a capital letter."""
+    text = redaction.redact(text.strip())
     return text[:1].upper() + text[1:] if text else "The engine refused the request."
 
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.core.approval_records import ApprovalRecord
 from bot.core.command import ParsedCommand
-from bot.core.notices.classify import Occurrence
-from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
 from bot.service.orders import ReplyTarget
+
+if TYPE_CHECKING:  # the notices' types: a one-shot command (exec) need not import them
+    from bot.core.notices.classify import Occurrence
+    from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

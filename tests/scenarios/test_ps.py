@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import docker
 
+from bot.core.operations import ListContainers, ListImages
+from bot.core.redaction import REDACTED
 from bot.core.results import ContainerList, ImageList
 from bot.engine.directory import DockerEngineDirectory
+from bot.engine.lean import LeanEngine
 from tests.conftest import TEST_IMAGE, BotDriver, Sandbox
 
 
@@ -72,3 +77,39 @@ def test_listings_make_one_api_call(
         assert isinstance(reply.result, ContainerList | ImageList)
         assert len(reply.result.rows) >= 2
         assert len(calls) == 1, calls
+
+
+def test_exec_lists_as_serve_does(
+    engines: DockerEngineDirectory, bot: BotDriver, sandbox: Sandbox
+) -> None:
+    """`exec` and the console read listings with the standard library (`bot.engine.lean`): on
+    the real engine they list, filter and redact as the docker SDK's engine does."""
+    secret = "cold-start-secret-value"
+    talker = sandbox.name("cold-talker")
+    bot.ok(
+        f"run --name {talker} {sandbox.label_args()} -e TOKEN={secret} {TEST_IMAGE} echo {secret}"
+    )
+    bot.ok(f"run --name {sandbox.name('cold-quiet')} {sandbox.label_args()} {TEST_IMAGE} true")
+    mine = ("name", sandbox.name("cold-"))
+    full = engines.get(None)
+    lean = LeanEngine(name=full.name, url=sandbox.docker_host, timeout=20, full=lambda: full)
+    for operation in (
+        ListContainers(all=True, filters=(mine,)),
+        ListContainers(all=True, quiet=True, no_trunc=True, filters=(mine,)),
+        ListContainers(filters=(mine,)),
+        ListContainers(last=1, filters=(mine,)),
+        ListImages(filters=(("reference", "chatops-test/busybox"),)),
+    ):
+        expected, got = full.execute(operation), lean.execute(operation)
+        # A status ("Exited (0) 2 seconds ago") may change between the two listings.
+        assert _without_status(got) == _without_status(expected), operation
+    listed = lean.execute(ListContainers(all=True, filters=(mine,)))
+    assert isinstance(listed, ContainerList) and len(listed.rows) == 2
+    shown = {row.names[0]: row.command for row in listed.rows}
+    assert shown[talker] == f"echo {REDACTED}"
+
+
+def _without_status(result: object) -> object:
+    if isinstance(result, ContainerList):
+        return [dataclasses.replace(row, status="") for row in result.rows]
+    return result
