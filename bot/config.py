@@ -283,12 +283,16 @@ def _engine_builders(settings: Settings) -> tuple[dict[str, Callable[[], DockerE
     )
     # What could be refused is read now, whenever the engines are built.
     settle = settings.upgrades.settle_seconds
+    credentials = settings.registry_credentials()  # [registries] with their passwords
 
     def builder(name: str, url: str, config: EngineSettings | None) -> Callable[[], DockerEngine]:
         rules = cleanup_rules((config.cleanup if config else None) or settings.cleanup)
 
         def build() -> DockerEngine:
             from bot.engine.docker_engine import DockerEngine
+            from bot.engine.registry_auth import RegistryAuth
+
+            registry_auth = RegistryAuth(credentials=credentials)
 
             if config is None:
                 return DockerEngine(
@@ -299,6 +303,7 @@ def _engine_builders(settings: Settings) -> tuple[dict[str, Callable[[], DockerE
                     volume_allowlist=volume_allowlist,
                     protection=protection,
                     upgrade_settle=settle,
+                    registry_auth=registry_auth,
                 )
             return DockerEngine(
                 name=name,
@@ -310,6 +315,7 @@ def _engine_builders(settings: Settings) -> tuple[dict[str, Callable[[], DockerE
                 volume_allowlist=volume_allowlist,
                 protection=protection,
                 upgrade_settle=settle,
+                registry_auth=registry_auth,
             )
 
         return build

@@ -7,6 +7,7 @@ Sources, strongest first: environment variables, the ``.env`` file, the TOML fil
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from collections.abc import Callable
@@ -105,6 +106,7 @@ _SECRET_SETTINGS = (
     "slack_signing_secret",
     "slack_app_token",
     "chatops_audit_key",
+    "chatops_registry_passwords",
 )
 
 
@@ -305,6 +307,20 @@ class ApprovalSettings(BaseModel):
     @classmethod
     def _channel(cls, value: str | None) -> str | None:
         return channel_id(value)
+
+
+# A registry as image references name it: a host with an optional port (no scheme, no path).
+_REGISTRY_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]{1,5})?\Z")
+
+
+class RegistrySettings(BaseModel):
+    """``[registries."HOST"]``: who the bot pulls and reads tags as on that registry, where the
+    engine's client has no credentials of its own. The password (or token) comes from
+    ``CHATOPS_REGISTRY_PASSWORDS`` (a JSON object, host -> password), never from this file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    username: str = Field(min_length=1, max_length=256)
 
 
 class UpgradeSettings(BaseModel):
@@ -732,6 +748,11 @@ class Settings(BaseSettings):
         description="The audit chain's HMAC key, 32+ characters (required by `serve`); or "
         "`CHATOPS_AUDIT_KEY_FILE`.",
     )
+    chatops_registry_passwords: SecretStr | None = Field(
+        default=None,
+        description='The password (or token) of each `[registries."HOST"]`, as a JSON object '
+        '(`{"registry.example.com": "…"}`); or `CHATOPS_REGISTRY_PASSWORDS_FILE`.',
+    )
     slack_api_url: str = Field(
         default="https://slack.com/api/",
         description="The Web API base URL for every Slack client (GovSlack; tests).",
@@ -781,6 +802,55 @@ class Settings(BaseSettings):
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
     freeze: list[FreezeSettings] = Field(default_factory=list)  # [[freeze]] windows
     grants: list[GrantSettings] = Field(default_factory=list)  # [[grants]]
+    registries: dict[str, RegistrySettings] = Field(default_factory=dict)  # [registries."HOST"]
+
+    @field_validator("registries")
+    @classmethod
+    def _registry_hosts(cls, value: dict[str, RegistrySettings]) -> dict[str, RegistrySettings]:
+        for host in value:
+            if not _REGISTRY_HOST.match(host):
+                raise ValueError(
+                    f"{host!r} is not a registry host (registry.example.com or host:5000; no "
+                    "scheme, no path)"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _registry_passwords(self) -> Settings:
+        self.registry_credentials()  # every host has its password, and no password is stray
+        return self
+
+    def registry_credentials(self) -> dict[str, tuple[str, str]]:
+        """host -> (username, password), from [registries] and CHATOPS_REGISTRY_PASSWORDS."""
+        secret = self.chatops_registry_passwords
+        passwords: Any = {}
+        if secret is not None and secret.get_secret_value().strip():
+            try:
+                passwords = json.loads(secret.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "CHATOPS_REGISTRY_PASSWORDS is not a JSON object (host -> password)"
+                ) from None
+        if not isinstance(passwords, dict) or not all(
+            isinstance(v, str) for v in passwords.values()
+        ):
+            raise ValueError("CHATOPS_REGISTRY_PASSWORDS is not a JSON object (host -> password)")
+        missing = sorted(set(self.registries) - set(passwords))
+        if missing:
+            raise ValueError(
+                f'[registries."{missing[0]}"] has no password: add "{missing[0]}" to '
+                "CHATOPS_REGISTRY_PASSWORDS"
+            )
+        stray = sorted(set(passwords) - set(self.registries))
+        if stray:
+            raise ValueError(
+                f'CHATOPS_REGISTRY_PASSWORDS names {stray[0]!r}, which has no [registries."'
+                f'{stray[0]}"] table (its username)'
+            )
+        return {
+            host: (table.username, str(passwords[host])) for host, table in self.registries.items()
+        }
+
     engine_timeout_seconds: float = Field(
         default=DEFAULT_ENGINE_TIMEOUT_SECONDS,
         gt=0,

@@ -104,7 +104,20 @@ _BOT_VARIABLES = (
     "SLACK_APP_TOKEN_FILE",
     "CHATOPS_AUDIT_KEY",
     "CHATOPS_AUDIT_KEY_FILE",
+    "CHATOPS_REGISTRY_PASSWORDS",
+    "CHATOPS_REGISTRY_PASSWORDS_FILE",
 )
+
+# The sandbox's registry that wants a login (scripts/sandbox-engine): the tests' own account.
+AUTH_REGISTRY_USER = "chatops-test"
+AUTH_REGISTRY_PASSWORD = "chatops-test-password"
+
+
+def auth_registry() -> str:
+    """The sandbox's registry with a login (started with the engine if the environment does
+    not name it)."""
+    named = os.environ.get("CHATOPS_TEST_AUTH_REGISTRY")
+    return named or _start_sandbox()["CHATOPS_TEST_AUTH_REGISTRY"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -47,6 +47,7 @@ from bot.engine import (
 )
 from bot.engine.environments import ListedEnvironments
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
+from bot.engine.registry_auth import NO_REGISTRY_AUTH, RegistryAuth
 from bot.engine.translate import api_error, engine_errors
 from bot.errors import (
     AccessDenied,
@@ -112,8 +113,11 @@ class DockerEngine:
         volume_allowlist: tuple[str, ...] = (),
         protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
         upgrade_settle: float = 30.0,
+        registry_auth: RegistryAuth = NO_REGISTRY_AUTH,
     ) -> None:
         self._name = name
+        # Credentials for pulls and tag reads where the client has none ([registries]).
+        self._registry_auth = registry_auth
         # Existing named volumes `run` may mount although the bot did not make them.
         self._volume_allowlist = volume_allowlist
         # The bot's own container and the labelled ones: listed, never touched from chat.
@@ -254,6 +258,7 @@ class DockerEngine:
                 protection=self._protection,
                 engine=self._name,
                 upgrades=self._upgrades,
+                registry_auth=self._registry_auth,
             )
 
     def execute_plan(self, plan: Plan) -> results.ActionResult:
@@ -404,7 +409,11 @@ class DockerEngine:
         digest: str | None = None
         up_to_date = False
         for event in pulls.pull_events(
-            self._client(), image, all_tags=op.all_tags, platform=op.platform
+            self._client(),
+            image,
+            all_tags=op.all_tags,
+            platform=op.platform,
+            auth_config=self._registry_auth.for_reference(reference),
         ):
             status = str(event.get("status", ""))
             if status.startswith("Digest: "):
@@ -952,7 +961,7 @@ class DockerEngine:
         found = updates.check_updates(
             containers=running,
             images=images,
-            read_digest=updates.engine_digest_reader(api),
+            read_digest=updates.engine_digest_reader(api, self._registry_auth),
             budget=self._limits.timeout_seconds,
         )
         rows = tuple(

@@ -37,6 +37,7 @@ from bot.engine import swarm
 from bot.engine.exact import item_change, refuse_changed
 from bot.engine.housekeeping import apply_cleanup, plan_cleanup
 from bot.engine.protection import checked_container, checked_volume, listable
+from bot.engine.registry_auth import NO_REGISTRY_AUTH, RegistryAuth
 from bot.engine.upgrade import plan_rollback, plan_upgrade
 from bot.errors import Conflict, EngineError, PlanChanged
 
@@ -50,6 +51,7 @@ def make_plan(
     protection: Protection = NOTHING_PROTECTED_BUT_LABELS,
     engine: str = "",
     upgrades: UpgradeJournal | None = None,
+    registry_auth: RegistryAuth = NO_REGISTRY_AUTH,
 ) -> Plan:
     """The exact objects ``operation`` would destroy now (``now``: the cleanup's clock).
     A protected container named in ``rm`` refuses the whole plan before anyone is asked;
@@ -109,6 +111,7 @@ def make_plan(
                         protection=protection,
                         engine=engine,
                         journal=upgrades or InMemoryUpgradeJournal(),
+                        auth=registry_auth,
                     )
                 case RollbackContainer():
                     return plan_rollback(

@@ -19,6 +19,7 @@ def pull_events(
     *,
     all_tags: bool = False,
     platform: str | None = None,
+    auth_config: dict[str, str] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """The pull's progress events; ``PullFailed`` for an error answer or an error inside the
     stream (a failed pull can still answer 200 and report the error in the stream)."""
@@ -29,6 +30,7 @@ def pull_events(
             tag=None if all_tags else (image.digest or image.tag),
             all_tags=all_tags,
             platform=platform,
+            auth_config=auth_config,
             stream=True,
             decode=True,
         )

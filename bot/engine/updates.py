@@ -19,6 +19,7 @@ import docker
 import docker.errors
 
 from bot.core.references import parse_image_reference
+from bot.engine.registry_auth import NO_REGISTRY_AUTH, RegistryAuth
 from bot.engine.translate import engine_words
 from bot.errors import ChatOpsError
 
@@ -48,11 +49,13 @@ class UpdateCheck:
 DigestReader = Callable[[str], str]
 
 
-def engine_digest_reader(api: docker.APIClient) -> DigestReader:
+def engine_digest_reader(
+    api: docker.APIClient, auth: RegistryAuth = NO_REGISTRY_AUTH
+) -> DigestReader:
     """The tag's digest as the engine reads it from the registry (no pull)."""
 
     def read(reference: str) -> str:
-        document = api.inspect_distribution(reference)
+        document = api.inspect_distribution(reference, auth_config=auth.for_reference(reference))
         return str(document["Descriptor"]["digest"])
 
     return read

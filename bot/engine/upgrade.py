@@ -39,6 +39,7 @@ from bot.core.upgrades import (
 from bot.engine.protection import checked_container, labels_of
 from bot.engine.pulls import pull_events
 from bot.engine.recreate import replacement
+from bot.engine.registry_auth import NO_REGISTRY_AUTH, RegistryAuth
 from bot.engine.translate import engine_words
 from bot.errors import ChatOpsError, Conflict, PlanChanged, UpgradeInProgress
 
@@ -330,6 +331,7 @@ def plan_upgrade(
     protection: Protection,
     engine: str,
     journal: UpgradeJournal,
+    auth: RegistryAuth = NO_REGISTRY_AUTH,
 ) -> Plan:
     """Pull each container's reference (or ``image``) and compare: a container already on
     the image the reference names is unchanged; the others are planned, old -> new."""
@@ -350,7 +352,9 @@ def plan_upgrade(
         if image is not None:
             _same_repository(doc, name, image, followed=journal.last_reference(engine, name))
         if reference not in pulled:
-            for _event in pull_events(api, parse_image_reference(reference)):
+            pulling = parse_image_reference(reference)
+            credentials = auth.for_reference(reference)
+            for _event in pull_events(api, pulling, auth_config=credentials):
                 pass  # pulled before anyone is asked; its progress is not shown
             pulled.add(reference)
         new = api.inspect_image(reference)

@@ -339,3 +339,42 @@ def test_quiet_hours_reach_the_notices() -> None:
     assert hours.kinds == {NoticeKind.CRASH, NoticeKind.UNHEALTHY, NoticeKind.RESTART_LOOP}
     assert hours.holds(datetime(2026, 12, 6, 21, 30, tzinfo=UTC))  # 22:30 in Berlin
     assert quiet_hours(settings().notifications) is None
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"registries": {"reg.example.com": {"username": "bot"}}}, "has no password"),
+        (
+            {"chatops_registry_passwords": '{"reg.example.com": "pw"}'},
+            "names 'reg.example.com', which has no [registries",
+        ),
+        (
+            {
+                "registries": {"reg.example.com": {"username": "bot"}},
+                "chatops_registry_passwords": "not json",
+            },
+            "is not a JSON object",
+        ),
+        (
+            {
+                "registries": {"https://reg.example.com/x": {"username": "bot"}},
+                "chatops_registry_passwords": '{"https://reg.example.com/x": "pw"}',
+            },
+            "is not a registry host",
+        ),
+        ({"registries": {"reg.example.com": {"username": "bot", "password": "pw"}}}, "Extra"),
+    ],
+)
+def test_registry_logins_that_stop_start_up(values: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(fragment)):
+        settings(**values)
+
+
+def test_registry_logins_are_joined_with_their_passwords() -> None:
+    configured = settings(
+        registries={"reg.example.com:5000": {"username": "bot"}},
+        chatops_registry_passwords='{"reg.example.com:5000": "s3cret"}',
+    )
+    assert configured.registry_credentials() == {"reg.example.com:5000": ("bot", "s3cret")}
+    assert "s3cret" not in repr(configured)

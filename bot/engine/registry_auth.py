@@ -1,0 +1,41 @@
+"""Registry credentials for pulls and tag reads: the Docker client's own where it has them
+(``config.json`` under ``DOCKER_CONFIG``, as ``docker login`` writes it: docker-py reads it),
+else the bot's ``[registries."HOST"]``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+
+import docker.auth
+
+
+class RegistryAuth:
+    """The credentials to send with a pull or a tag read of one reference, or None (the
+    client sends its own, or the registry is anonymous)."""
+
+    def __init__(self, *, credentials: Mapping[str, tuple[str, str]]) -> None:
+        """``credentials``: registry host -> (username, password)."""
+        self._credentials = dict(credentials)
+        self._own: docker.auth.AuthConfig | None = None
+        self._lock = threading.Lock()
+
+    def for_reference(self, reference: str) -> dict[str, str] | None:
+        if not self._credentials:
+            return None
+        registry, _ = docker.auth.resolve_repository_name(reference)
+        found = self._credentials.get(registry)
+        if found is None or self._client_has(registry):
+            return None
+        username, password = found
+        return {"username": username, "password": password, "serveraddress": registry}
+
+    def _client_has(self, registry: str) -> bool:
+        with self._lock:
+            if self._own is None:
+                self._own = docker.auth.load_config()
+        return bool(self._own.resolve_authconfig(registry))
+
+
+NO_REGISTRY_AUTH = RegistryAuth(credentials={})
