@@ -170,17 +170,16 @@ class Backend:
 
 log = logging.getLogger(__name__)
 
-# An upgrade under way saves its record at every check (twice a second while it settles);
-# one not saved for a minute was left by a process that stopped.
-UPGRADE_IDLE_SECONDS = 60.0
+# How often the records of upgrades left by stopped processes are looked for (at most).
 UPGRADE_RECOVERY_SECONDS = 30.0
 
 
-def recover_upgrades(engines: EngineDirectory) -> None:
+def recover_upgrades(engines: EngineDirectory, *, idle_for: float) -> None:
     """Finish what stopped processes left of upgrades (exactly one container under each
-    name); what was done is logged."""
+    name): records not saved for ``idle_for`` seconds ([upgrades] recovery_after); what was
+    done is logged."""
     if isinstance(engines, DockerEngineDirectory):
-        for line in engines.recover_upgrades(idle_for=UPGRADE_IDLE_SECONDS):
+        for line in engines.recover_upgrades(idle_for=idle_for):
             log.warning("%s", line)
 
 
@@ -502,8 +501,12 @@ def build_front(
         home=home,
         upgrade_recovery=Periodic(
             name="upgrade-recovery",
-            interval=UPGRADE_RECOVERY_SECONDS,
-            task=partial(recover_upgrades, engines),
+            # Looked for at start, then often enough that one is finished within about
+            # recovery_after and a half.
+            interval=min(UPGRADE_RECOVERY_SECONDS, settings.upgrades.recovery_after_seconds / 2),
+            task=partial(
+                recover_upgrades, engines, idle_for=settings.upgrades.recovery_after_seconds
+            ),
         ),
         update_checks=build_update_checks(
             settings=settings,

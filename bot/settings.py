@@ -331,6 +331,11 @@ class UpgradeSettings(BaseModel):
     # How long a replacement must run (not restarted, healthy if it has a check) before the
     # old container goes; a container's own: the admin-only label chatops.upgrade.settle.
     settle: str = "30s"
+    # An upgrade under way saves its record twice a second; one not saved for this long was
+    # left by a process that stopped (kill -9, a lost host), and any running bot finishes it.
+    # Longer than the slowest stop of a container that is upgraded (replicas: another's
+    # upgrade must not look abandoned while its old container stops).
+    recovery_after: str = "60s"
     # When to look for moved tags and post the new ones to [notifications] channel (crontab,
     # e.g. "0 8 * * 1-5", in `timezone`); unset: only `updates` when asked.
     check_schedule: str | None = None
@@ -351,6 +356,21 @@ class UpgradeSettings(BaseModel):
     def _duration(cls, value: str) -> str:
         _parses(value, lambda text: parse_duration(text, option="settle"))
         return value
+
+    @field_validator("recovery_after")
+    @classmethod
+    def _recovery_after(cls, value: str) -> str:
+        try:
+            seconds = parse_duration(value, option="recovery_after").total_seconds()
+        except ChatOpsError as err:
+            raise ValueError(str(err)) from None
+        if not 2 <= seconds <= 3600:
+            raise ValueError("recovery_after must be between 2s and 1h")
+        return value
+
+    @property
+    def recovery_after_seconds(self) -> float:
+        return parse_duration(self.recovery_after, option="recovery_after").total_seconds()
 
     @property
     def settle_seconds(self) -> float:

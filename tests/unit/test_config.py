@@ -378,3 +378,14 @@ def test_registry_logins_are_joined_with_their_passwords() -> None:
     )
     assert configured.registry_credentials() == {"reg.example.com:5000": ("bot", "s3cret")}
     assert "s3cret" not in repr(configured)
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"), [("1s", False), ("2s", True), ("60s", True), ("2h", False)]
+)
+def test_upgrade_recovery_after_is_bounded(value: str, ok: bool) -> None:
+    if ok:
+        assert settings(upgrades={"recovery_after": value}).upgrades.recovery_after == value
+    else:
+        with pytest.raises(ConfigError, match="recovery_after must be between 2s and 1h"):
+            settings(upgrades={"recovery_after": value})
