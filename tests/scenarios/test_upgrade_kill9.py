@@ -9,6 +9,7 @@ import contextlib
 import io
 import os
 import signal
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -77,13 +78,17 @@ def test_a_bot_killed_while_an_upgrade_settles_is_finished_by_the_next_start(
     first_home, second_home = tmp_path / "first", tmp_path / "second"
     first_home.mkdir()
     second_home.mkdir()
-    environment = {
-        "DOCKER_HOST": sandbox.docker_host,
-        "CHATOPS_CONFIG": str(config),
-        "SLACK_API_URL": fake_slack.api_url,
-        "CHATOPS_DATABASE_URL": database,
-    }
-    first, base = serve_process(first_home, **environment)
+
+    def serve(home: Path) -> tuple[subprocess.Popen[str], str]:
+        return serve_process(
+            home,
+            DOCKER_HOST=sandbox.docker_host,
+            CHATOPS_CONFIG=str(config),
+            SLACK_API_URL=fake_slack.api_url,
+            CHATOPS_DATABASE_URL=database,
+        )
+
+    first, base = serve(first_home)
     second = None
     state = create_engine(database)
     try:
@@ -116,7 +121,7 @@ def test_a_bot_killed_while_an_upgrade_settles_is_finished_by_the_next_start(
         first.wait(timeout=30)
         assert len(under(api, sandbox, name)) == 2  # both left behind by the killed bot
 
-        second, _ = serve_process(second_home, **environment)
+        second, _ = serve(second_home)
 
         def finished() -> bool:
             with state.connect() as connection:
