@@ -76,6 +76,7 @@ from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog, audit_key
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
+from bot.state.held_notices import SqlHeldNotices
 from bot.state.intents import SqlIntentLog
 from bot.state.silences import SqlSilenceStore
 from bot.state.slack_events import SqlSeenEvents
@@ -385,6 +386,7 @@ def build_notices(
         intents=SqlIntentLog(engine=database),
         silences=SqlSilenceStore(engine=database),
         quiet=quiet_hours(settings.notifications),
+        held=SqlHeldNotices(engine=database),
         wall_clock=clock,
     )
 

@@ -36,7 +36,12 @@ from bot.core.notices.incidents import (
     UpdateMessage,
 )
 from bot.core.notices.intents import Cause, Intent, covering
-from bot.core.notices.quiet_hours import QuietDigest, QuietHours
+from bot.core.notices.quiet_hours import (
+    HeldNotices,
+    InMemoryHeldNotices,
+    QuietHours,
+    digest_text,
+)
 from bot.core.notices.rules import NoticeKind, NotificationRules
 from bot.core.notices.silences import Silence, silencing
 from bot.errors import EngineError
@@ -52,6 +57,7 @@ MAX_REPLAY = timedelta(hours=1)  # after a long outage of the bot, older events 
 LEASE = timedelta(seconds=30)
 CURSOR_EVERY = 1.0  # seconds between writes of the resume point
 FLUSH_EVERY = 0.2  # seconds
+HELD_CHECK_EVERY = 2.0  # seconds between looks for notices held during quiet hours, after them
 RECONNECT_PAUSE = 0.5  # seconds before reconnecting a stream that ended
 STOPPED_LATELY = 200  # containers remembered as stopped lately
 SHUTDOWN_SPAN = timedelta(seconds=30)  # stops this close before a lost stream are told "back"
@@ -95,9 +101,9 @@ class _Shared:
     lock: threading.Lock
     monotonic: Callable[[], float]
     details: ThreadPoolExecutor
-    # [notifications] quiet_hours, and what waits in them, by channel.
+    # [notifications] quiet_hours, and where what waits in them is kept.
     quiet: QuietHours | None = None
-    digests: dict[str, QuietDigest] = field(default_factory=dict)
+    held: HeldNotices = field(default_factory=InMemoryHeldNotices)
 
 
 class EngineWatcher:
@@ -325,14 +331,13 @@ class EngineWatcher:
         # Quiet hours are about when the team is told: this host's clock, not the event's.
         at = self._wall_clock()
         if shared.quiet is not None and shared.quiet.holds_back(occurrence.kind, at):
-            if silenced is None:  # a silenced container stays out of the digest too
-                with shared.lock:
-                    channel = self._rules.channel
-                    digest = shared.digests.setdefault(
-                        channel, QuietDigest(channel=channel, hours=shared.quiet)
-                    )
-                    digest.add(occurrence, now=at)
-            return
+            if silenced is not None:
+                return  # a silenced container stays out of the digest too
+            try:
+                shared.held.hold(channel=self._rules.channel, occurrence=occurrence, at=at)
+                return
+            except Exception:  # told now rather than lost: a notice must reach a person
+                log.exception("could not hold a notice for quiet hours; telling it now")
         with shared.lock:
             opened = shared.book.add(
                 occurrence, self._rules, now=shared.monotonic(), silenced=silenced
@@ -439,13 +444,15 @@ class NoticeService:
         intents: IntentReader | None = None,
         silences: SilenceReader | None = None,
         quiet: QuietHours | None = None,
+        held: HeldNotices | None = None,
     ) -> None:
         """``lease``: how long an engine's stream stays with a process that stopped renewing;
         ``claim_every``: seconds between attempts to take an engine another process streams
         (default: a third of the lease); ``intents``: what the bot is doing to containers
         (what it causes is not told as a crash); ``silences``: containers whose trouble is
         not told (read at each occurrence, and every second for the open notices);
-        ``quiet``: quiet hours, whose notices of the kinds it holds wait for one digest."""
+        ``quiet``: quiet hours, whose notices of the kinds it holds wait for one digest, kept
+        in ``held`` (the database: a restart loses none; default: this process)."""
         clock = monotonic or time.monotonic
         self._board = board
         self._silences = silences
@@ -457,7 +464,9 @@ class NoticeService:
             monotonic=clock,
             details=ThreadPoolExecutor(max_workers=2, thread_name_prefix="notice-details"),
             quiet=quiet,
+            held=held or InMemoryHeldNotices(),
         )
+        self._held_checked = -HELD_CHECK_EVERY
         owner = owner or process_owner()
         self.watchers = [
             EngineWatcher(
@@ -518,19 +527,37 @@ class NoticeService:
     def flush(self) -> int:
         """Post and update what is due now; returns how many actions were taken."""
         shared = self._shared
-        now = self._wall_clock()
+        digests = self._digests_due()
         with shared.lock:
-            # Quiet hours over: what waited goes out as one message per channel, paced and
-            # posted like any text.
-            for digest in shared.digests.values():
-                if digest.due(now):
-                    shared.book.add_text(digest.channel, digest.take())
+            for channel, text in digests:  # paced and posted like any text
+                shared.book.add_text(channel, text)
             actions = shared.book.due(shared.monotonic())
         for action in actions:
             ref = self._perform(action)
             with shared.lock:
                 shared.book.posted(action, ref)
         return len(actions)
+
+    def _digests_due(self) -> list[tuple[str, str]]:
+        """Quiet hours over: each channel's digest of what waited (taken from the store, so
+        one replica posts it), looked for every HELD_CHECK_EVERY seconds."""
+        shared = self._shared
+        quiet = shared.quiet
+        if quiet is None or quiet.holds(self._wall_clock()):
+            return []
+        moment = shared.monotonic()
+        if moment - self._held_checked < HELD_CHECK_EVERY:
+            return []
+        self._held_checked = moment
+        digests = []
+        try:
+            for channel in shared.held.channels():
+                counts = shared.held.take(channel)
+                if counts:
+                    digests.append((channel, digest_text(quiet, counts)))
+        except Exception:
+            log.exception("could not read the notices held during quiet hours")
+        return digests
 
     def refresh_silences(self) -> int:
         """Show the silences in force now on the open notices (made or ended in any

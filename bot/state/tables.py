@@ -202,3 +202,19 @@ silences = Table(
     Column("ended_at", DateTime(timezone=True)),
     Column("ended_by", String(64)),
 )
+
+# Notices held during [notifications] quiet_hours, counted per container and kind, until the
+# digest for their channel is posted (whichever replica posts it takes the rows): a restart
+# during the hours loses nothing.
+held_notices = Table(
+    "held_notices",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("channel", String(64), nullable=False),
+    Column("engine", String(128), nullable=False),
+    Column("name", String(256), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("first_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("channel", "engine", "name", "kind", name="uq_held_notices"),
+)

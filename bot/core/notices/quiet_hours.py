@@ -2,15 +2,19 @@
 
 ``[notifications] quiet_hours = "22:00-07:00"`` in ``timezone``; the kinds in ``quiet_events``
 wait (an engine that goes down never does). Plain values and pure functions: the clock is the
-caller's, and the digest is what the caller holds until ``due``.
+caller's; what waits is kept by a ``HeldNotices`` store (``bot.state.held_notices`` in the
+database), and ``digest_text`` says it when the hours are over.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta, tzinfo
+from typing import Protocol
 
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.rules import NoticeKind
@@ -74,45 +78,65 @@ def parse_quiet_hours(text: str) -> tuple[time, time]:
     return start, end
 
 
-@dataclass(kw_only=True, slots=True)
-class QuietDigest:
-    """What waited during quiet hours, for one channel: counted per container and kind."""
+# What waited, for one channel: (engine, container name, kind) -> how many times.
+HeldCounts = Mapping[tuple[str, str, NoticeKind], int]
 
-    channel: str
-    hours: QuietHours
-    counts: Counter[tuple[str, str, NoticeKind]] = field(default_factory=Counter)
-    first_at: datetime | None = None
 
-    def add(self, occurrence: Occurrence, *, now: datetime) -> None:
-        key = (occurrence.engine, occurrence.name, occurrence.kind)
-        self.counts[key] += 1
-        if self.first_at is None:
-            self.first_at = now
+class HeldNotices(Protocol):
+    """Where notices wait during quiet hours (the database, so a restart loses none)."""
 
-    def due(self, now: datetime) -> bool:
-        """Something waited and the hours are over."""
-        return bool(self.counts) and not self.hours.holds(now)
+    def hold(self, *, channel: str, occurrence: Occurrence, at: datetime) -> None:
+        """Count ``occurrence`` in ``channel``'s digest."""
+        ...
 
-    def take(self) -> str:
-        """The digest as plain text (the chat adapter escapes it), and empty again."""
-        totals = Counter[NoticeKind]()
-        for (_, _, kind), count in self.counts.items():
-            totals[kind] += count
-        said = [
-            f"{totals[kind]} {_SAID[kind][1 if totals[kind] == 1 else 2]}"
-            for kind in NoticeKind
-            if totals[kind]
-        ]
-        lines = [f"While it was quiet ({self.hours.text()}): {', '.join(said)}."]
-        ordered = sorted(self.counts.items(), key=lambda item: (-item[1], item[0][1]))
-        for (engine, name, kind), count in ordered[:DIGEST_NAMES]:
-            times = "" if count == 1 else f" ({count} times)"
-            lines.append(f"• {name} on {engine} {_SAID[kind][0]}{times}")
-        if len(ordered) > DIGEST_NAMES:
-            lines.append(f"… and {len(ordered) - DIGEST_NAMES} more")
-        self.counts.clear()
-        self.first_at = None
-        return "\n".join(lines)
+    def channels(self) -> list[str]:
+        """The channels with notices waiting."""
+        ...
+
+    def take(self, channel: str) -> dict[tuple[str, str, NoticeKind], int]:
+        """What waits for ``channel``, removed (one taker gets it, however many replicas)."""
+        ...
+
+
+class InMemoryHeldNotices:
+    """``HeldNotices`` in this process only (tests; a service without a database)."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, Counter[tuple[str, str, NoticeKind]]] = {}
+        self._lock = threading.Lock()
+
+    def hold(self, *, channel: str, occurrence: Occurrence, at: datetime) -> None:
+        with self._lock:
+            counts = self._held.setdefault(channel, Counter())
+            counts[(occurrence.engine, occurrence.name, occurrence.kind)] += 1
+
+    def channels(self) -> list[str]:
+        with self._lock:
+            return [channel for channel, counts in self._held.items() if counts]
+
+    def take(self, channel: str) -> dict[tuple[str, str, NoticeKind], int]:
+        with self._lock:
+            return dict(self._held.pop(channel, Counter()))
+
+
+def digest_text(hours: QuietHours, counts: HeldCounts) -> str:
+    """The digest of what waited, as plain text (the chat adapter escapes it)."""
+    totals = Counter[NoticeKind]()
+    for (_, _, kind), count in counts.items():
+        totals[kind] += count
+    said = [
+        f"{totals[kind]} {_SAID[kind][1 if totals[kind] == 1 else 2]}"
+        for kind in NoticeKind
+        if totals[kind]
+    ]
+    lines = [f"While it was quiet ({hours.text()}): {', '.join(said)}."]
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0][1], item[0][0]))
+    for (engine, name, kind), count in ordered[:DIGEST_NAMES]:
+        times = "" if count == 1 else f" ({count} times)"
+        lines.append(f"• {name} on {engine} {_SAID[kind][0]}{times}")
+    if len(ordered) > DIGEST_NAMES:
+        lines.append(f"… and {len(ordered) - DIGEST_NAMES} more")
+    return "\n".join(lines)
 
 
 def until_end(hours: QuietHours, now: datetime) -> timedelta:

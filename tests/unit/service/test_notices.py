@@ -19,6 +19,7 @@ from bot.engine.fake_events import FakeEventSource
 from bot.service.notices import NoticeService
 from bot.state.database import open_database
 from bot.state.event_streams import SqlStreamCursors
+from bot.state.held_notices import SqlHeldNotices
 from bot.state.silences import SqlSilenceStore
 
 SECOND = 1_000_000_000
@@ -258,3 +259,39 @@ def test_quiet_hours_hold_crashes_for_one_digest_but_never_an_engine_down(
     crash(source, "morning")  # after the hours: told at once, as ever
     board.wait(lambda: len(board.crashes("morning")) == 1)
     assert len(board.texts("While it was quiet")) == 1 and board.crashes("web") == []
+
+
+def test_what_waits_in_quiet_hours_survives_a_restart(
+    run: Callable[..., NoticeService], cursors: SqlStreamCursors, tmp_path: Path
+) -> None:
+    source = FakeEventSource()
+    night = datetime.fromtimestamp(source.time_ns / 1e9, UTC)
+    hours = QuietHours(
+        start=(night - timedelta(hours=1)).time(), end=(night + timedelta(hours=1)).time(), zone=UTC
+    )
+    database = f"sqlite:///{tmp_path}/held.db"
+    held = SqlHeldNotices(engine=open_database(database))
+    first_board = RecordingBoard()
+    first = run(source, first_board, cursors, quiet=hours, held=held, wall_clock=lambda: night)
+    streaming(first)
+    crash(source, "web")
+    deadline = datetime.now(UTC) + timedelta(seconds=10)
+    while held.channels() != ["C0OPS"]:
+        assert datetime.now(UTC) < deadline, "the crash was not held"
+        threading.Event().wait(0.05)
+    first.stop()  # a restart during the hours: what waited is in the database
+    assert first_board.posts == []
+    morning = night + timedelta(hours=2)
+    second_board = RecordingBoard()
+    second = run(
+        source,
+        second_board,
+        cursors,
+        quiet=hours,
+        held=SqlHeldNotices(engine=open_database(database)),
+        wall_clock=lambda: morning,
+    )
+    streaming(second)
+    second_board.wait(lambda: len(second_board.texts("While it was quiet")) == 1)
+    assert "web on fake crashed" in second_board.texts("While it was quiet")[0]
+    assert second_board.crashes("web") == []  # told in the digest, not again on its own

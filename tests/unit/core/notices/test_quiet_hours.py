@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.quiet_hours import (
     DIGEST_NAMES,
-    QuietDigest,
+    InMemoryHeldNotices,
     QuietHours,
+    digest_text,
     parse_quiet_hours,
     until_end,
 )
@@ -79,29 +80,30 @@ def crash(name: str, kind: NoticeKind = NoticeKind.CRASH) -> Occurrence:
     )
 
 
-def test_the_digest_counts_and_is_due_when_the_hours_end() -> None:
-    digest = QuietDigest(channel="C0OPS", hours=NIGHT)
-    night, morning = at("2026-12-07T03:00:00+01:00"), at("2026-12-07T07:00:00+01:00")
-    assert not digest.due(morning)  # nothing waited
+def test_the_digest_counts_per_container_and_kind() -> None:
+    held = InMemoryHeldNotices()
+    night = at("2026-12-07T03:00:00+01:00")
+    assert held.channels() == []
     for name in ("web", "web", "web", "api"):
-        digest.add(crash(name), now=night)
-    digest.add(crash("db", NoticeKind.UNHEALTHY), now=night)
-    assert not digest.due(night) and digest.due(morning)
-    text = digest.take()
+        held.hold(channel="C0OPS", occurrence=crash(name), at=night)
+    held.hold(channel="C0OPS", occurrence=crash("db", NoticeKind.UNHEALTHY), at=night)
+    held.hold(channel="C0OTHER", occurrence=crash("x"), at=night)
+    assert held.channels() == ["C0OPS", "C0OTHER"]
+    text = digest_text(NIGHT, held.take("C0OPS"))
     assert text.splitlines() == [
         "While it was quiet (22:00-07:00): 4 crashes, 1 unhealthy check.",
         "• web on prod crashed (3 times)",
         "• api on prod crashed",
         "• db on prod turned unhealthy",
     ]
-    assert not digest.due(morning)  # taken
+    assert held.take("C0OPS") == {} and held.channels() == ["C0OTHER"]  # taken once
 
 
 def test_a_long_digest_names_the_first_and_counts_the_rest() -> None:
-    digest = QuietDigest(channel="C0OPS", hours=NIGHT)
+    held = InMemoryHeldNotices()
     for n in range(DIGEST_NAMES + 5):
-        digest.add(crash(f"c{n:03d}"), now=at("2026-12-07T03:00:00+01:00"))
-    lines = digest.take().splitlines()
+        held.hold(channel="C", occurrence=crash(f"c{n:03d}"), at=at("2026-12-07T03:00:00+01:00"))
+    lines = digest_text(NIGHT, held.take("C")).splitlines()
     assert len(lines) == 1 + DIGEST_NAMES + 1 and lines[-1] == "… and 5 more"
 
 
