@@ -241,7 +241,10 @@ def config_init(args: argparse.Namespace) -> int:
         print("config init: no answer (give --admin ID to run without asking)", file=sys.stderr)
         return 1
     target.write_text(render_config(essentials, written=date.today()), encoding="utf-8")
-    print(f"Wrote {target}. Next: python -m bot config check")
+    print(
+        f"Wrote {target}. Next: python -m bot config check "
+        "(add --offline until the Slack credentials are set)"
+    )
     return 0
 
 

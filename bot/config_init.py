@@ -39,6 +39,11 @@ def render_config(essentials: Essentials, *, written: date) -> str:
         if essentials.notify_channel
         else '# channel = "C0123ABCD"   # unset: no notifications'
     )
+    # A notice's buttons act from its channel, so the bot must take commands there too (the
+    # settings refuse a notifications channel outside [access] channels).
+    channels = list(essentials.channels)
+    if channels and essentials.notify_channel and essentials.notify_channel not in channels:
+        channels.append(essentials.notify_channel)
     return f"""\
 # chatops.toml, written by `python -m bot config init` on {written.isoformat()}.
 # Every other key keeps its default: chatops.example.toml documents them all.
@@ -54,8 +59,9 @@ operator = {_toml_list(essentials.operators)}
 admin = {_toml_list(essentials.admins)}
 
 [access]
-# Channel IDs (C...) where the bot takes commands; empty: any channel it is in.
-channels = {_toml_list(essentials.channels)}
+# Channel IDs (C...) where the bot takes commands; empty: any channel it is in. The
+# notifications channel is among them: its notices' buttons are commands.
+channels = {_toml_list(tuple(channels))}
 
 [notifications]
 # Where crashes, OOM kills and restart loops are posted (invite the bot there).

@@ -985,7 +985,8 @@ class Settings(BaseSettings):
         return url or None
 
     def secret_values(self) -> list[str]:
-        """The secrets the bot holds (tokens, signing secret, audit key): kept out of logs."""
+        """The secrets the bot holds (tokens, signing secret, audit key, registry passwords):
+        kept out of logs."""
         fields = (
             self.slack_bot_token,
             self.slack_signing_secret,
@@ -993,6 +994,10 @@ class Settings(BaseSettings):
             self.chatops_audit_key,
         )
         values = [field.get_secret_value() for field in fields if field is not None]
+        # The registry logins' passwords (each, and the JSON that holds them).
+        if self.chatops_registry_passwords is not None:
+            values.append(self.chatops_registry_passwords.get_secret_value())
+            values += [password for _, password in self.registry_credentials().values()]
         # The database's password, should a driver's message ever quote the URL.
         _, at, rest = self.chatops_database_url.partition("://")
         credentials = rest.rpartition("@")[0] if at else ""

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fnmatch import fnmatchcase
 
 from bot.core.operations import (
     ChangeContainers,
     Inspect,
+    InspectType,
     Operation,
     Pull,
     RollbackContainer,
@@ -122,6 +123,9 @@ class ContainerFacts:
 
     asked: str  # as the command named it
     name: str | None
+    # Its full ID: what the command then acts on, so that the name (or an ID prefix another
+    # container could take meanwhile) cannot come to mean another container.
+    container_id: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
     image: str = ""  # the reference it was created from, as the engine keeps it
 
@@ -222,7 +226,15 @@ def _container_scope(grant: Grant, fact: ContainerFacts) -> bool:
 
 
 def _image_matches(grant: Grant, reference: str) -> bool:
-    return any(fnmatchcase(reference, glob) for glob in grant.images)
+    """A glob's ``*`` stands within one path component: ``nginx:*`` is not
+    ``nginx:5000/evil`` (the host nginx), ``registry:5000/tools/*`` is not
+    ``registry:5000/tools/x/y``."""
+    parts = reference.split("/")
+    for glob in grant.images:
+        globs = glob.split("/")
+        if len(globs) == len(parts) and all(map(fnmatchcase, parts, globs)):
+            return True
+    return False
 
 
 def _familiar(reference: str) -> str:
@@ -230,6 +242,27 @@ def _familiar(reference: str) -> str:
         return parse_image_reference(reference, default_tag=True).familiar()
     except ChatOpsError:  # an image ID, or a reference the engine kept that does not parse
         return reference
+
+
+def pinned(operation: Operation, facts: tuple[ContainerFacts, ...]) -> Operation | None:
+    """``operation`` acting on the checked containers by their full IDs (None: nothing to
+    pin, or a container without its ID). The engine resolves a full ID before any name."""
+    ids = {fact.asked: fact.container_id for fact in facts}
+    if not facts or not all(ids.values()):
+        return None
+
+    def by_id(targets: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(ids[target] for target in targets)
+
+    match operation:
+        case ChangeContainers() | ShowStats() | UpgradeContainers():
+            return replace(operation, containers=by_id(operation.containers))
+        case ShowLogs() | ShowTop() | ShowPorts() | RollbackContainer():
+            return replace(operation, container=ids[operation.container])
+        case Inspect():
+            return replace(operation, targets=by_id(operation.targets), type=InspectType.CONTAINER)
+        case _:
+            return None
 
 
 def candidates(

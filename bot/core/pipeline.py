@@ -6,6 +6,7 @@ request; everything that reaches the policy is written to the audit trail.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from collections.abc import Callable
@@ -138,9 +139,13 @@ class Pipeline:
                 actor=actor, command=command, engine=engine.name, facts=engine.container_facts
             )
             if decision.verdict is Verdict.NEEDS_APPROVAL:
-                result: Result = self._request_approval(
-                    command, actor, engine.name, decision.reason
+                # What policy allowed is what is planned (a grant's containers by their IDs).
+                asked = (
+                    dataclasses.replace(command, operation=decision.operation)
+                    if decision.operation is not None
+                    else command
                 )
+                result: Result = self._request_approval(asked, actor, engine.name, decision.reason)
                 return Reply(text=text, command=command, engine=engine_name, result=result)
             if decision.verdict is not Verdict.ALLOW:
                 self._record("denied", actor, engine_name, text, decision.reason)

@@ -9,7 +9,7 @@ are plain values that ``bot.config`` builds from the settings.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol, assert_never
@@ -23,11 +23,13 @@ from bot.core.grants import (
     best,
     candidates,
     coverage,
+    pinned,
     targets_of,
 )
 from bot.core.operations import (
     CHANGE_ACTIONS,
     Access,
+    MountKind,
     Operation,
     Permission,
     Pull,
@@ -209,6 +211,34 @@ def _deny(reason: str) -> Decision:
     return Decision(verdict=Verdict.DENY, reason=reason)
 
 
+def granted_run_problems(operation: RunContainer) -> list[str]:
+    """What a ``run`` that only a grant allows may not do: reach what the grant does not name
+    (an existing volume or a host path, which may be another team's; another container's
+    namespaces)."""
+    found = [
+        f"`-v {mount.source}:{mount.target}`"
+        for mount in operation.volumes
+        if mount.kind is not MountKind.ANONYMOUS
+    ]
+    modes = {
+        "--network": operation.network,
+        "--pid": operation.pid_mode,
+        "--ipc": operation.ipc_mode,
+        "--uts": operation.uts_mode,
+    }
+    found += [
+        f"`{option} {mode}`"
+        for option, mode in modes.items()
+        if mode is not None and (mode.startswith("container:") or mode == "host")
+    ]
+    if not found:
+        return []
+    return [
+        f"a `run` that a grant allows mounts no named volume or host path and shares no other "
+        f"container's or the host's namespaces ({', '.join(found)}); ask an operator"
+    ]
+
+
 def has_role(role: str, user_id: str, groups: frozenset[str], rules: AccessRules) -> bool:
     """Does the user hold ``role`` (or a higher one)? False for names that are not roles."""
     if role not in ROLE_NAMES:
@@ -258,8 +288,10 @@ class ConfiguredPolicy:
         if place is not None:
             return place
         decision = role_decision(actor=actor, access=operation.access, rules=self._rules)
+        by_grant = False
         if decision.verdict is Verdict.DENY and self._grants:
             decision = self._granted(actor, operation, engine, facts, refused=decision)
+            by_grant = decision.verdict is not Verdict.DENY
         frozen_kind = operation.access.action in CHANGE_ACTIONS
         if decision.verdict is not Verdict.DENY and changes_something(operation) and frozen_kind:
             decision = self._frozen(actor, operation.access, engine) or decision
@@ -282,6 +314,8 @@ class ConfiguredPolicy:
                 admin_labels=self._run_policy.admin_labels,
             )
             problems += run_violations(operation, self._run_policy)
+            if by_grant:
+                problems += granted_run_problems(operation)
             if problems:
                 return _deny("; ".join(problems))
             adjusted = with_defaults(operation, self._run_policy, owner=actor.user_id)
@@ -335,10 +369,15 @@ class ConfiguredPolicy:
                 f"{', '.join(chosen.uncovered)}; {refused.reason}"
             )
         via = f"grant #{grant.number} ({grant.scope_text()})"
+        # What was checked is what runs: the containers by the IDs the grant was judged on.
+        exact = pinned(operation, looked)
+        if targets.containers and grant.scoped and exact is None:
+            return _deny(f"the containers could not be pinned to their IDs; {refused.reason}")
         access = operation.access
         if access.permission is Permission.DESTRUCTIVE and action in self._rules.required_for:
-            return _needs_approval(action, self._rules, via=f"; requested under {via}")
-        return Decision(verdict=Verdict.ALLOW, reason=via)
+            decision = _needs_approval(action, self._rules, via=f"; requested under {via}")
+            return replace(decision, operation=exact)
+        return Decision(verdict=Verdict.ALLOW, reason=via, operation=exact)
 
     def _frozen(self, actor: Actor, access: Access, engine: str) -> Decision | None:
         """A refusal if a [[freeze]] window holds ``access`` on ``engine`` now; an admin's

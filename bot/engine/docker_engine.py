@@ -167,10 +167,15 @@ class DockerEngine:
                     found.append(ContainerFacts(asked=name, name=None))
                     continue
                 config = doc.get("Config") or {}
+                if not doc.get("Name") or "State" not in doc or not doc.get("Id"):
+                    # Not a container's document: never judged as one, nor by the typed text.
+                    found.append(ContainerFacts(asked=name, name=None))
+                    continue
                 found.append(
                     ContainerFacts(
                         asked=name,
-                        name=str(doc.get("Name") or name).lstrip("/"),
+                        name=str(doc["Name"]).lstrip("/"),
+                        container_id=str(doc["Id"]),
                         labels=dict(config.get("Labels") or {}),
                         image=str(config.get("Image") or ""),
                     )

@@ -148,6 +148,7 @@ class FakeEngine:
                 ContainerFacts(
                     asked=name,
                     name=container.name,
+                    container_id=container.id,
                     labels=dict(container.labels),
                     image=container.image,
                 )

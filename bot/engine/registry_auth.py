@@ -9,6 +9,10 @@ import threading
 from collections.abc import Mapping
 
 import docker.auth
+import docker.errors
+
+from bot.core.references import parse_image_reference
+from bot.errors import ChatOpsError
 
 
 class RegistryAuth:
@@ -24,7 +28,15 @@ class RegistryAuth:
     def for_reference(self, reference: str) -> dict[str, str] | None:
         if not self._credentials:
             return None
-        registry, _ = docker.auth.resolve_repository_name(reference)
+        try:
+            ours = parse_image_reference(reference, default_tag=False).registry
+            registry, _ = docker.auth.resolve_repository_name(reference)
+        except (ChatOpsError, docker.errors.DockerException):
+            return None
+        if ours != registry:
+            # Read differently by two parsers (`LOCALHOST/x`: a host to the engine, Docker Hub
+            # to docker-py): a login must never go where the engine would send it elsewhere.
+            return None
         found = self._credentials.get(registry)
         if found is None or self._client_has(registry):
             return None

@@ -330,7 +330,9 @@ class EngineWatcher:
         silenced = self._silenced(occurrence)
         # Quiet hours are about when the team is told: this host's clock, not the event's.
         at = self._wall_clock()
-        if shared.quiet is not None and shared.quiet.holds_back(occurrence.kind, at):
+        quiet = shared.quiet
+        wanted = occurrence.kind in self._rules.kinds  # a kind the channel does not take waits not
+        if quiet is not None and wanted and quiet.holds_back(occurrence.kind, at):
             if silenced is not None:
                 return  # a silenced container stays out of the digest too
             try:

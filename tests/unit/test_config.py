@@ -389,3 +389,11 @@ def test_upgrade_recovery_after_is_bounded(value: str, ok: bool) -> None:
     else:
         with pytest.raises(ConfigError, match="recovery_after must be between 2s and 1h"):
             settings(upgrades={"recovery_after": value})
+
+
+def test_registry_passwords_are_kept_out_of_logs() -> None:
+    configured = settings(
+        registries={"reg.example.com": {"username": "bot"}},
+        chatops_registry_passwords='{"reg.example.com": "s3cret-pw"}',
+    )
+    assert "s3cret-pw" in configured.secret_values()

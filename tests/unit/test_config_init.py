@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import notification_rules
 from bot.config_init import Essentials, ask_essentials, checked_essentials, render_config
 from bot.settings import Settings
 
@@ -28,8 +29,11 @@ def test_the_written_file_is_what_the_settings_read(tmp_path: Path) -> None:
     assert tomllib.loads(config.read_text())["roles"]["admin"] == ["U0ADMIN"]
     settings = Settings(chatops_config=config)
     assert settings.roles.admin == ["U0ADMIN"] and settings.roles.operator == ["S0SRE", "U0OPS"]
-    assert settings.access.channels == ["C0OPS"]
+    # The notices' channel is one the bot takes commands in (their buttons are commands):
+    # serve and config check refuse it otherwise, which the README's own example hit.
+    assert settings.access.channels == ["C0OPS", "C0ALERTS"]
     assert settings.notifications.channel == "C0ALERTS"
+    assert set(notification_rules(settings, ["default"])) == {"default"}
 
 
 def test_without_a_notifications_channel_none_is_set(tmp_path: Path) -> None:

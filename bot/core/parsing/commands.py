@@ -122,6 +122,46 @@ def _targets(parsed: ParsedOptions) -> tuple[str, ...]:
     return tuple(dict.fromkeys(parsed.positionals))
 
 
+# What names a container: its name (an optional leading /) or its ID or a prefix of it. The
+# engine API takes it into a URL path: a `/` or `..` in it would reach other endpoints
+# (`rmi x/../../containers/NAME` removed a container, protected or not).
+_CONTAINER_WORD = re.compile(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}\Z")
+_IMAGE_ID = re.compile(r"(?:sha256:)?[0-9a-f]{1,64}\Z")
+
+
+def _container(word: str, table: OptionTable) -> str:
+    """``word`` as a container's name or ID, or a precise refusal."""
+    if not _CONTAINER_WORD.match(word):
+        raise table.error(
+            f"Invalid container {word[:40]!r}: name a container by its name (letters, digits, "
+            "_ . -) or its ID."
+        )
+    return word
+
+
+def _containers(parsed: ParsedOptions, table: OptionTable) -> tuple[str, ...]:
+    return tuple(_container(word, table) for word in _targets(parsed))
+
+
+def _image(word: str, table: OptionTable) -> str:
+    """``word`` as an image's reference or ID, or a precise refusal."""
+    if not _IMAGE_ID.match(word):
+        parse_image_reference(word, default_tag=False)  # its ParseError says what is wrong
+    return word
+
+
+def _container_or_image(word: str, table: OptionTable) -> str:
+    if _CONTAINER_WORD.match(word):
+        return word
+    try:
+        return _image(word, table)
+    except ParseError:
+        raise table.error(
+            f"Invalid name {word[:40]!r}: name a container (its name or ID) or an image (its "
+            "reference or ID)."
+        ) from None
+
+
 def _timeout(parsed: ParsedOptions) -> int | None:
     text = parsed.value("time")
     return None if text is None else parse_count(text, option="--time", maximum=86400)
@@ -157,7 +197,9 @@ def build_images(parsed: ParsedOptions, table: OptionTable) -> operations.ListIm
 
 def build_rmi(parsed: ParsedOptions, table: OptionTable) -> operations.RemoveImages:
     return operations.RemoveImages(
-        images=_targets(parsed), force=parsed.flag("force"), no_prune=parsed.flag("no_prune")
+        images=tuple(_image(word, table) for word in _targets(parsed)),
+        force=parsed.flag("force"),
+        no_prune=parsed.flag("no_prune"),
     )
 
 
@@ -180,7 +222,7 @@ def _change(action: operations.ContainerAction) -> Builder:
     def build(parsed: ParsedOptions, table: OptionTable) -> operations.ChangeContainers:
         return operations.ChangeContainers(
             action=action,
-            containers=_targets(parsed),
+            containers=_containers(parsed, table),
             force=parsed.flag("force"),
             volumes=parsed.flag("volumes"),
             timeout=_timeout(parsed),
@@ -197,7 +239,7 @@ def build_logs(parsed: ParsedOptions, table: OptionTable) -> operations.ShowLogs
         tail = None if tail < 0 else tail
     since_text = parsed.value("since")
     return operations.ShowLogs(
-        container=parsed.positionals[0],
+        container=_container(parsed.positionals[0], table),
         tail=tail,
         since=None if since_text is None else parse_point_in_time(since_text, option="--since"),
         timestamps=parsed.flag("timestamps"),
@@ -208,14 +250,17 @@ def _inspect(default: operations.InspectType) -> Builder:
     def build(parsed: ParsedOptions, table: OptionTable) -> operations.Inspect:
         kind = parsed.value("type")
         if kind is None:
-            return operations.Inspect(targets=_targets(parsed), type=default)
+            targets = tuple(_container_or_image(word, table) for word in _targets(parsed))
+            return operations.Inspect(targets=targets, type=default)
         try:
             chosen = operations.InspectType(kind)
         except ValueError:
             raise table.error(f"Invalid --type {kind!r}: use container or image.") from None
         if chosen is operations.InspectType.ANY:
             raise table.error(f"Invalid --type {kind!r}: use container or image.")
-        return operations.Inspect(targets=_targets(parsed), type=chosen)
+        check = _container if chosen is operations.InspectType.CONTAINER else _image
+        targets = tuple(check(word, table) for word in _targets(parsed))
+        return operations.Inspect(targets=targets, type=chosen)
 
     return build
 
@@ -374,7 +419,9 @@ def build_cleanup(
 def build_stats(parsed: ParsedOptions, table: OptionTable) -> operations.ShowStats:
     # `--no-stream` is accepted and implied: chat shows one snapshot, never a live stream.
     return operations.ShowStats(
-        containers=_targets(parsed), all=parsed.flag("all"), no_trunc=parsed.flag("no_trunc")
+        containers=_containers(parsed, table),
+        all=parsed.flag("all"),
+        no_trunc=parsed.flag("no_trunc"),
     )
 
 
@@ -385,11 +432,11 @@ def build_top(parsed: ParsedOptions, table: OptionTable) -> operations.ShowTop:
             "`top` takes only CONTAINER: ps options are not accepted through the bot "
             "(the engine's default columns are shown)."
         )
-    return operations.ShowTop(container=parsed.positionals[0])
+    return operations.ShowTop(container=_container(parsed.positionals[0], table))
 
 
 def build_port(parsed: ParsedOptions, table: OptionTable) -> operations.ShowPorts:
-    container = parsed.positionals[0]
+    container = _container(parsed.positionals[0], table)
     if len(parsed.positionals) == 1:
         return operations.ShowPorts(container=container)
     text = parsed.positionals[1]
@@ -430,11 +477,11 @@ def build_volume_rm(parsed: ParsedOptions, table: OptionTable) -> operations.Rem
 def build_upgrade(parsed: ParsedOptions, table: OptionTable) -> operations.UpgradeContainers:
     text = parsed.value("image")
     image = parse_image_reference(text) if text is not None else None
-    return operations.UpgradeContainers(containers=_targets(parsed), image=image)
+    return operations.UpgradeContainers(containers=_containers(parsed, table), image=image)
 
 
 def build_rollback(parsed: ParsedOptions, table: OptionTable) -> operations.RollbackContainer:
-    return operations.RollbackContainer(container=parsed.positionals[0])
+    return operations.RollbackContainer(container=_container(parsed.positionals[0], table))
 
 
 # A person as typed in `can`: a user ID, or a chat mention of one (``<@U123|dana>``).

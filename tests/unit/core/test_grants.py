@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -58,11 +59,21 @@ GRANTS = (
     Grant(number=5, who=frozenset({"U0STAGING"}), actions=frozenset({"prune", "stop"})),
 )
 CONTAINERS = {
-    "payments-web-1": ContainerFacts(asked="", name="payments-web-1", image="nginx:1.27"),
-    "payments-db": ContainerFacts(asked="", name="payments-db", image="postgres:16"),
-    "mine": ContainerFacts(asked="", name="mine", labels={"chatops.owner": "U0DEV"}),
-    "yours": ContainerFacts(asked="", name="yours", labels={"chatops.owner": "U0OTHER"}),
-    "dev-api": ContainerFacts(asked="", name="dev-api", labels={"team": "dev"}),
+    "payments-web-1": ContainerFacts(
+        asked="", name="payments-web-1", container_id="a" * 64, image="nginx:1.27"
+    ),
+    "payments-db": ContainerFacts(
+        asked="", name="payments-db", container_id="b" * 64, image="postgres:16"
+    ),
+    "mine": ContainerFacts(
+        asked="", name="mine", container_id="c" * 64, labels={"chatops.owner": "U0DEV"}
+    ),
+    "yours": ContainerFacts(
+        asked="", name="yours", container_id="d" * 64, labels={"chatops.owner": "U0OTHER"}
+    ),
+    "dev-api": ContainerFacts(
+        asked="", name="dev-api", container_id="e" * 64, labels={"team": "dev"}
+    ),
 }
 PAY = Actor(user_id="U0PAYER", channel_id="C0OPS", groups=frozenset({"S0PAY"}))
 DEV = Actor(user_id="U0DEV", channel_id="C0OPS")
@@ -78,7 +89,12 @@ class Lookups:
 
     def __call__(self, names: tuple[str, ...]) -> tuple[ContainerFacts, ...]:
         self.asked.append(names)
-        return tuple(CONTAINERS.get(name, ContainerFacts(asked=name, name=None)) for name in names)
+        return tuple(
+            dataclasses.replace(CONTAINERS[name], asked=name)
+            if name in CONTAINERS
+            else ContainerFacts(asked=name, name=None)
+            for name in names
+        )
 
 
 def decide(actor: Actor, text: str, *, engine: str = "prod", **policy: Any) -> tuple[Any, ...]:
@@ -264,3 +280,86 @@ def test_targets_of_images() -> None:
     )
     assert targets_of(parse_command("ps -a").operation) == Targets()
     assert not ParsedCommand(operation=parse_command("ps").operation).warnings
+
+
+def test_what_a_grant_allows_runs_on_the_ids_it_was_judged_on() -> None:
+    """The name (or an ID prefix another container could take meanwhile) is not looked up
+    again: the operation and an approval's plan act on the checked containers' full IDs."""
+    policy = ConfiguredPolicy(rules=RULES, run_policy=RunPolicy(), grants=GRANTS)
+    allowed = policy.decide(
+        actor=DEV, command=parse_command("stop -t 0 mine"), engine="prod", facts=Lookups()
+    )
+    assert allowed.verdict is ALLOW
+    assert allowed.operation == parse_command(f"stop -t 0 {'c' * 64}").operation
+    waiting = policy.decide(
+        actor=DEV, command=parse_command("rm mine"), engine="prod", facts=Lookups()
+    )
+    assert waiting.verdict is APPROVAL
+    assert waiting.operation == parse_command(f"rm {'c' * 64}").operation
+    logs = policy.decide(
+        actor=PAY, command=parse_command("inspect payments-web-1"), engine="prod", facts=Lookups()
+    )
+    assert logs.verdict is ALLOW and logs.operation is None  # a viewer's read: the role allows
+    # A container the engine gave no ID for is never acted on by a grant.
+    no_id = ContainerFacts(asked="mine", name="mine", labels={"chatops.owner": "U0DEV"})
+    refused = policy.decide(
+        actor=DEV,
+        command=parse_command("stop mine"),
+        engine="prod",
+        facts=lambda names: (no_id,),
+    )
+    assert refused.verdict is DENY and "could not be pinned" in refused.reason
+
+
+@pytest.mark.parametrize(
+    ("text", "allowed"),
+    [
+        ("run registry:5000/tools/debug:1 sh", True),
+        ("run -v /data registry:5000/tools/debug:1 sh", True),  # an anonymous volume: its own
+        ("run -v team-vol:/d registry:5000/tools/debug:1 cat /d/secret", False),
+        ("run -v /etc:/host registry:5000/tools/debug:1 sh", False),
+        ("run --network container:db registry:5000/tools/debug:1 sh", False),
+        ("run --pid container:db registry:5000/tools/debug:1 sh", False),
+    ],
+)
+def test_a_run_a_grant_allows_reaches_nothing_the_grant_does_not_name(
+    text: str, allowed: bool
+) -> None:
+    permissive = RunPolicy(
+        allow_host_namespaces=True,
+        network_allowlist=("container:*",),
+        host_path_allowlist=("/etc",),
+    )
+    policy = ConfiguredPolicy(rules=RULES, run_policy=permissive, grants=GRANTS)
+    decision = policy.decide(actor=NOBODY, command=parse_command(text), engine="prod")
+    assert (decision.verdict is ALLOW) is allowed, decision.reason
+    if not allowed:
+        assert "a `run` that a grant allows mounts no named volume" in decision.reason
+    # Positive control: an operator's same run is judged by the run policy alone, which
+    # allows the host path and the namespaces here.
+    if text.startswith(("run -v /etc", "run --pid")):
+        operator = Actor(user_id="U0OPS", channel_id="C0OPS")
+        judged = policy.decide(actor=operator, command=parse_command(text), engine="prod")
+        assert judged.verdict is ALLOW, judged.reason
+
+
+@pytest.mark.parametrize(
+    ("reference", "covered"),
+    [
+        ("registry:5000/tools/debug:1", True),
+        ("registry:5000/tools/x/y:1", False),  # * stays within one path component
+        ("registry:5000/tools/debug@sha256:" + "a" * 64, True),
+    ],
+)
+def test_an_image_glob_stays_within_its_path_components(reference: str, covered: bool) -> None:
+    targets = Targets(images=(parse_image_reference(reference),))
+    found = coverage(GRANTS[2], targets=targets, facts=(), user_id="U0X")
+    assert found.whole is covered
+
+
+def test_a_tag_glob_does_not_cover_a_host_of_that_name() -> None:
+    grant = Grant(number=1, who=frozenset({"*"}), actions=frozenset({"pull"}), images=("nginx:*",))
+    hosted = Targets(images=(parse_image_reference("nginx:5000/evil"),))
+    assert not coverage(grant, targets=hosted, facts=(), user_id="U").whole
+    tagged = Targets(images=(parse_image_reference("nginx:1.27"),))
+    assert coverage(grant, targets=tagged, facts=(), user_id="U").whole

@@ -36,3 +36,17 @@ def test_the_clients_own_login_wins(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert auth.for_reference("reg.example.com:5000/team/app:1") is None  # docker-py sends its own
     # Positive control: another registry still gets the configured login.
     assert auth.for_reference("nginx")["username"] == "hub-bot"  # type: ignore[index]
+
+
+def test_a_reference_two_parsers_read_differently_gets_no_login(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`LOCALHOST/x` names the host LOCALHOST to the engine (and to our parser) but Docker Hub
+    to docker-py: Hub's login must not go to whatever answers there."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    auth = RegistryAuth(credentials=CREDENTIALS)
+    assert auth.for_reference("LOCALHOST/x:latest") is None
+    assert auth.for_reference("Evil/x:1") is None
+    assert auth.for_reference("x/../y") is None  # not a reference at all
+    # Positive control: Hub's own reference still gets Hub's login.
+    assert auth.for_reference("library/nginx:1")["username"] == "hub-bot"  # type: ignore[index]

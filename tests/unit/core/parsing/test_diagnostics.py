@@ -151,8 +151,9 @@ def test_help_documents_the_limits() -> None:
 _NAMES = st.from_regex(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}", fullmatch=True)
 # Text the tokenizer keeps as typed: no NUL, no quotes or dashes it straightens.
 _TYPED = st.characters(blacklist_characters="\x00\u201c\u201d\u2018\u2019\u2014\u2013")
-# Any word a user could pass as a container reference, options-looking ones included.
-_WORDS = _NAMES | st.text(_TYPED, min_size=1, max_size=12)
+# Any word the parser takes as a container: a name or an ID, with an optional leading /
+# (anything else is refused: tests/unit/core/parsing/test_targets.py).
+_WORDS = st.from_regex(r"/?[a-zA-Z0-9][a-zA-Z0-9_.-]{0,20}", fullmatch=True)
 _FILTER_VALUES = st.text(_TYPED, max_size=12)
 _SECONDS = st.integers(min_value=1, max_value=int(MAX_EVENTS_SPAN.total_seconds()))
 
