@@ -98,8 +98,9 @@ def check_configuration(
         findings.extend(_without_wrong_keys(read, path=path, text=text) if toml else ())
         return CheckReport(findings=tuple(findings))
     where = str(path) if path else "no TOML file (defaults)"
+    dotenv = ".env, " if Path(".env").is_file() else "no .env, "
     findings.append(
-        Finding(status=OK, subject="settings", text=f"read: .env, environment, {where}")
+        Finding(status=OK, subject="settings", text=f"read: {dotenv}environment, {where}")
     )
     findings.extend(
         Finding(status=WARNING, subject="renamed", text=line) for line in settings.renamed_variables
