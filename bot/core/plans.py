@@ -37,6 +37,11 @@ class PlanItem:
     size: int = 0
 
 
+# Container state changes an approved plan may make (an admin's inside a [[freeze]] window):
+# on exactly the planned containers, by ID, like a removal.
+STATE_CHANGES = ("start", "stop", "restart", "pause", "unpause")
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Plan:
     action: str  # rm, rmi, prune, cleanup

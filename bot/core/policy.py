@@ -37,6 +37,7 @@ from bot.core.operations import (
     UpgradeContainers,
     changes_something,
 )
+from bot.core.plans import STATE_CHANGES
 from bot.core.protection import reserved_label_problems
 from bot.core.run_policy import RunPolicy, image_violation, run_violations, with_defaults
 
@@ -390,19 +391,20 @@ class ConfiguredPolicy:
         return frozen_decision(
             refusal(window),
             is_admin="admin" in roles_of(actor, self._rules),
-            destructive=access.permission is Permission.DESTRUCTIVE,
+            plannable=access.permission is Permission.DESTRUCTIVE or access.action in STATE_CHANGES,
         )
 
 
-def frozen_decision(refused: str, *, is_admin: bool, destructive: bool) -> Decision:
-    """Inside a [[freeze]] window: refused, but an admin may ask for a destructive change,
+def frozen_decision(refused: str, *, is_admin: bool, plannable: bool) -> Decision:
+    """Inside a [[freeze]] window: refused, but an admin may ask for a change that can be
+    planned exactly (a removal, an upgrade, a container's start/stop/restart/pause/unpause),
     which then needs another admin's approval (``ApprovalService.approve`` holds to that).
-    Other changes cannot wait for an approval (nothing plans them)."""
+    ``run`` and ``pull`` make something new: nothing plans them, so they cannot wait."""
     if not is_admin:
         return _deny(refused)
-    if destructive:
+    if plannable:
         return Decision(
             verdict=Verdict.NEEDS_APPROVAL,
             reason=f"{refused}; an admin's change needs another admin's approval",
         )
-    return _deny(f"{refused}; only destructive changes can wait for another admin's approval")
+    return _deny(f"{refused}; `run` and `pull` cannot wait for another admin's approval")

@@ -33,7 +33,7 @@ from bot.core.command import ParsedCommand
 from bot.core.engine import ProgressCallback
 from bot.core.grants import ContainerFacts
 from bot.core.humanize import human_size, short_id
-from bot.core.plans import ObjectKind, Plan, PlanItem
+from bot.core.plans import STATE_CHANGES, ObjectKind, Plan, PlanItem
 from bot.core.protection import is_protected, refusal
 from bot.core.references import parse_image_reference
 from bot.engine import mapping
@@ -606,6 +606,22 @@ class FakeEngine:
                 return Plan(
                     action="rm", items=items, force=operation.force, volumes=operation.volumes
                 )
+            case operations.ChangeContainers():
+                if operation.timeout is not None:
+                    raise Conflict(
+                        f"`{operation.action.value} -t` cannot wait for an approval (an "
+                        "approved plan keeps no timeout): ask without `-t`."
+                    )
+                items = tuple(
+                    PlanItem(
+                        kind=ObjectKind.CONTAINER,
+                        id=(found := self.container(target)).id,
+                        target=target,
+                        description=f"{found.name} ({found.image}, {found.state})",
+                    )
+                    for target in operation.containers
+                )
+                return Plan(action=operation.action.value, items=items)
             case operations.RemoveImages():
                 items = tuple(
                     self._image_plan_item(self._image(target), target)
@@ -671,6 +687,11 @@ class FakeEngine:
         for item in plan.items:
             try:
                 match item.kind:
+                    case ObjectKind.CONTAINER if plan.action in STATE_CHANGES:
+                        state_change = operations.ChangeContainers(
+                            action=operations.ContainerAction(plan.action), containers=(item.id,)
+                        )
+                        self._change(state_change, item.id)
                     case ObjectKind.CONTAINER:
                         self._remove_container(self.container(item.id), force=plan.force)
                     case ObjectKind.IMAGE if plan.action == "rmi" and item.target != item.id:

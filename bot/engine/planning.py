@@ -29,7 +29,7 @@ from bot.core.operations import (
     filters_as_dict,
 )
 from bot.core.parsing.units import parse_point_in_time
-from bot.core.plans import ObjectKind, Plan, PlanItem
+from bot.core.plans import STATE_CHANGES, ObjectKind, Plan, PlanItem
 from bot.core.protection import NOTHING_PROTECTED_BUT_LABELS, Protection
 from bot.core.results import ActionResult, TargetOutcome
 from bot.core.upgrades import InMemoryUpgradeJournal, UpgradeJournal
@@ -65,6 +65,18 @@ def make_plan(
                 for target in operation.containers
             )
             return Plan(action="rm", items=items, force=operation.force, volumes=operation.volumes)
+        case ChangeContainers():
+            # A state change planned for an approver (an admin's, inside a freeze window).
+            if operation.timeout is not None:
+                raise Conflict(
+                    f"`{operation.action.value} -t` cannot wait for an approval (an approved "
+                    "plan keeps no timeout): ask without `-t`."
+                )
+            items = tuple(
+                _state_item(checked_container(api, target, protection), target)
+                for target in operation.containers
+            )
+            return Plan(action=operation.action.value, items=items)
         case RemoveImages():
             items = tuple(
                 _image_item(api.inspect_image(target), target) for target in operation.images
@@ -158,6 +170,8 @@ def execute_plan(api: docker.APIClient, plan: Plan, *, engine: str) -> ActionRes
     for item in plan.items:
         try:
             match item.kind:
+                case ObjectKind.CONTAINER if plan.action in STATE_CHANGES:
+                    _change_state(api, plan.action, item.id)
                 case ObjectKind.CONTAINER:
                     api.remove_container(item.id, force=plan.force, v=plan.volumes)
                 case ObjectKind.IMAGE:
@@ -202,6 +216,29 @@ def _remove_planned_image(api: docker.APIClient, item: PlanItem, plan: Plan) -> 
         api.remove_image(item.target, force=plan.force, noprune=plan.no_prune)
     else:
         api.remove_image(item.id, force=plan.force, noprune=plan.no_prune)
+
+
+def _state_item(doc: dict[str, Any], target: str) -> PlanItem:
+    state = doc.get("State") or {}
+    name = str(doc.get("Name", "")).lstrip("/")
+    image = (doc.get("Config") or {}).get("Image", "")
+    return PlanItem(
+        kind=ObjectKind.CONTAINER,
+        id=doc["Id"],
+        target=target,
+        description=f"{name} ({image}, {state.get('Status', '?')})",
+    )
+
+
+def _change_state(api: docker.APIClient, action: str, container_id: str) -> None:
+    calls = {
+        "start": api.start,
+        "stop": api.stop,
+        "restart": api.restart,
+        "pause": api.pause,
+        "unpause": api.unpause,
+    }
+    calls[action](container_id)
 
 
 def _container_item(doc: dict[str, Any], target: str, force: bool) -> PlanItem:

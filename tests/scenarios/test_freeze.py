@@ -75,8 +75,8 @@ def test_a_stop_inside_a_window_is_refused_and_reads_are_not(
     )
     assert api.inspect_container(name)["State"]["Running"] is True
     admin = answer(frozen_bot, f"-c prod stop -t 0 {name}", user="U0ADMIN", name="stop-admin")
-    # An admin too: a stop cannot wait for an approval (only destructive changes can).
-    assert "changes are frozen until" in admin and "only destructive changes can wait" in admin
+    # An admin's stop may wait for another admin, but not with -t: the plan keeps no timeout.
+    assert "cannot wait for an approval" in admin and "ask without `-t`" in admin
     assert api.inspect_container(name)["State"]["Running"] is True
     listing = answer(frozen_bot, "-c prod ps", user="U0OPS", name="ps-prod")
     assert name in listing and "frozen until" not in listing
@@ -111,6 +111,32 @@ def test_an_admin_may_ask_inside_a_window_and_another_admin_approves(
         "chat.update", where=lambda c: f"#{approval_id}: done" in str(c.body.get("text"))
     )
     assert not exists(api, name)
+
+
+def test_an_admins_stop_inside_a_window_waits_for_another_admin(
+    frozen_bot: SlackBot, api: docker.APIClient
+) -> None:
+    from tests.scenarios.test_slack_approvals import click
+
+    box = frozen_bot.sandbox
+    name = box.name("frozen-stop")
+    api.start(
+        api.create_container(TEST_IMAGE, command=["sleep", "60"], name=name, labels=box.labels)
+    )
+    before = len(frozen_bot.fake.of("chat.postMessage"))
+    asked = answer(frozen_bot, f"-c prod stop {name}", user="U0ADMIN", name="stop-admin")
+    assert "Waiting for approval" in asked and "another admin" in asked
+    assert api.inspect_container(name)["State"]["Running"] is True
+    posted = frozen_bot.fake.wait_for("chat.postMessage", count=before + 1)[-1]
+    approval_id = int(posted.body["text"].rsplit("#", 1)[1])
+    click(frozen_bot, approve=True, approval_id=approval_id, user="U0ADMIN", name="self-stop")
+    assert "another admin has to approve it" in json.dumps(frozen_bot.responses("self-stop")[0])
+    assert api.inspect_container(name)["State"]["Running"] is True
+    click(frozen_bot, approve=True, approval_id=approval_id, user="U0ADMIN2", name="other-stop")
+    frozen_bot.fake.wait_for(
+        "chat.update", where=lambda c: f"#{approval_id}: done" in str(c.body.get("text"))
+    )
+    assert api.inspect_container(name)["State"]["Running"] is False
 
 
 def test_the_home_tab_shows_the_window_in_force(frozen_bot: SlackBot) -> None:

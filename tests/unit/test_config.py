@@ -195,7 +195,8 @@ def test_a_freeze_refuses_changes_with_reason_and_end_and_never_reads() -> None:
     assert refused.reason == (
         "changes are frozen until 2027-01-04 08:00 CET: year-end freeze ([[freeze]])"
     )
-    assert policy.decide(actor=admin, command=stop, engine="default").verdict is Verdict.DENY
+    asked = policy.decide(actor=admin, command=stop, engine="default")
+    assert asked.verdict is Verdict.NEEDS_APPROVAL and "another admin's approval" in asked.reason
     ps = parse_command("ps")
     assert policy.decide(actor=operator, command=ps, engine="default").verdict is Verdict.ALLOW
     # Silencing a noisy container changes the bot's notices, not the engine: never frozen.

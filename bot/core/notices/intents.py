@@ -41,7 +41,14 @@ _STOPPING = {
     ContainerAction.REMOVE: "rm",
 }
 # What a planned (approved) action's plan is called, as an intent.
-_PLANNED = {"rm": "rm", "upgrade": "upgrade", "rollback": "rollback", "cleanup": HOUSEKEEPING}
+_PLANNED = {
+    "rm": "rm",
+    "upgrade": "upgrade",
+    "rollback": "rollback",
+    "cleanup": HOUSEKEEPING,
+    "stop": "stop",
+    "restart": "restart",
+}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

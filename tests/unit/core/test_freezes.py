@@ -223,8 +223,9 @@ def test_recurring_window_holds_exactly_the_moments_after_a_fire(
     assert upcoming is not None and now < upcoming.start <= now + max(period, T0 - now)
 
 
-# The policy inside a window: an admin may ask for a destructive change, which another admin
-# approves; every other change and everyone else are refused; reads and other engines run.
+# The policy inside a window: an admin may ask for a change that can be planned (a removal, a
+# container's stop/restart/...), which another admin approves; `run`, `pull` and everyone else
+# are refused; reads and other engines run.
 POLICY_RULES = AccessRules(
     roles={"viewer": ("*",), "operator": ("U0OPS",), "admin": ("U0ADMIN",)},
     required_for=("rmi",),
@@ -240,7 +241,9 @@ FROZEN = "changes are frozen until 2026-12-07 20:00 UTC: release ([[freeze]])"
         ("U0ADMIN", "rm web", "prod", APPROVAL, f"{FROZEN}; an admin's change needs another "),
         ("U0ADMIN", "rmi app:1", "prod", APPROVAL, "another admin's approval"),
         ("U0ADMIN", "container prune -f", "prod", APPROVAL, "another admin's approval"),
-        ("U0ADMIN", "stop web", "prod", DENY, f"{FROZEN}; only destructive changes can wait"),
+        ("U0ADMIN", "stop web", "prod", APPROVAL, f"{FROZEN}; an admin's change needs another "),
+        ("U0ADMIN", "restart web", "prod", APPROVAL, "another admin's approval"),
+        ("U0ADMIN", "run -d busybox", "prod", DENY, "`run` and `pull` cannot wait"),
         ("U0OPS", "stop web", "prod", DENY, FROZEN),
         ("U0OPS", "rmi app:1", "prod", DENY, FROZEN),  # an approval would not lift it
         ("U0VIEW", "stop web", "prod", DENY, "needs the operator role"),  # told as a role's
@@ -262,9 +265,9 @@ def test_the_policy_inside_a_window(
 
 
 @pytest.mark.parametrize(
-    ("is_admin", "destructive", "verdict"),
+    ("is_admin", "plannable", "verdict"),
     [(True, True, APPROVAL), (True, False, DENY), (False, True, DENY), (False, False, DENY)],
 )
-def test_frozen_decision(is_admin: bool, destructive: bool, verdict: Verdict) -> None:
-    decision = frozen_decision("frozen", is_admin=is_admin, destructive=destructive)
+def test_frozen_decision(is_admin: bool, plannable: bool, verdict: Verdict) -> None:
+    decision = frozen_decision("frozen", is_admin=is_admin, plannable=plannable)
     assert decision.verdict is verdict and decision.reason.startswith("frozen")

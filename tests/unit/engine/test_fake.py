@@ -123,3 +123,26 @@ def test_diagnostics_on_the_fake(engine: FakeEngine, clock: FakeClock) -> None:
     older = run(engine, "events --since 1h --until 20m --filter event=create")
     assert isinstance(older, EventList)
     assert [dict(e.attributes)["name"] for e in older.events] == ["web", "job"]
+
+
+def test_a_state_change_plan_acts_on_exactly_its_containers(engine: FakeEngine) -> None:
+    """An admin's stop inside a freeze window waits as a plan: by ID, refused with -t, and
+    refused whole if a planned container was replaced meanwhile."""
+    from bot.core.command import ParsedCommand
+    from bot.core.parsing.parser import parse_command
+    from bot.errors import PlanChanged
+
+    run(engine, "run -d --name web nginx")
+    web = engine.container("web").id
+    plan = engine.plan(ParsedCommand(operation=parse_command("stop web").operation))
+    assert plan.action == "stop" and [item.id for item in plan.items] == [web]
+    with pytest.raises(Conflict, match="ask without `-t`"):
+        engine.plan(ParsedCommand(operation=parse_command("stop -t 0 web").operation))
+    done = engine.execute_plan(plan)
+    assert [o.ok for o in done.outcomes] == [True] and engine.container("web").state == "exited"
+    # Replaced under the same name since the plan: nothing runs.
+    replan = engine.plan(ParsedCommand(operation=parse_command("start web").operation))
+    run(engine, "rm web")
+    run(engine, "run -d --name web nginx")
+    with pytest.raises(PlanChanged):
+        engine.execute_plan(replan)
