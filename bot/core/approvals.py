@@ -393,6 +393,16 @@ class ApprovalService:
                 continue
             if record.expires_at > now:
                 continue
+            held = self._frozen(record.engine, record.plan.action) if self._frozen else None
+            if record.auto_run and held is not None:
+                # A housekeeping plan whose veto window ends inside a [[freeze]] window: not
+                # run (the scheduler would not have proposed it then), and told why.
+                note = (
+                    f"not run: a [[freeze]] window holds it ({held.reason}, until {when(held.end)})"
+                )
+                if self._move(record.id, ApprovalState.PENDING, ApprovalState.EXPIRED, note):
+                    settled.append(self._repository.get(record.id) or record)
+                continue
             if record.auto_run:
                 if self._move(record.id, ApprovalState.PENDING, ApprovalState.APPROVED):
                     self._execute(record)

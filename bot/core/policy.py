@@ -222,16 +222,15 @@ def granted_run_problems(operation: RunContainer) -> list[str]:
         if mount.kind is not MountKind.ANONYMOUS
     ]
     modes = {
-        "--network": operation.network,
         "--pid": operation.pid_mode,
         "--ipc": operation.ipc_mode,
         "--uts": operation.uts_mode,
+        "--userns": operation.userns_mode,
     }
-    found += [
-        f"`{option} {mode}`"
-        for option, mode in modes.items()
-        if mode is not None and (mode.startswith("container:") or mode == "host")
-    ]
+    found += [f"`{option} {mode}`" for option, mode in modes.items() if mode is not None]
+    # The default network only: a named one may be another team's.
+    if operation.network not in (None, "bridge", "default", "none"):
+        found.append(f"`--network {operation.network}`")
     if not found:
         return []
     return [

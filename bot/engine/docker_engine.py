@@ -46,6 +46,7 @@ from bot.engine import (
     upgrade,
 )
 from bot.engine.environments import ListedEnvironments
+from bot.engine.guarded_client import GuardedAPIClient
 from bot.engine.protection import check_run_targets, checked_container, checked_ids, listable
 from bot.engine.registry_auth import NO_REGISTRY_AUTH, RegistryAuth
 from bot.engine.translate import api_error, engine_errors
@@ -358,7 +359,7 @@ class DockerEngine:
                 return self._api
         # Negotiating the API version is a network call: make it outside the lock, so that
         # a stalled engine does not queue every request behind one attempt.
-        api = docker.APIClient(
+        api = GuardedAPIClient(
             base_url=self._url,
             version="auto",
             timeout=int(self._limits.timeout_seconds),

@@ -14,6 +14,9 @@ import docker.errors
 from bot.core.references import parse_image_reference
 from bot.errors import ChatOpsError
 
+# Sent as the login (an empty one): docker-py then looks up none of its own.
+NO_LOGIN: dict[str, str] = {}
+
 
 class RegistryAuth:
     """The credentials to send with a pull or a tag read of one reference, or None (the
@@ -26,16 +29,19 @@ class RegistryAuth:
         self._lock = threading.Lock()
 
     def for_reference(self, reference: str) -> dict[str, str] | None:
-        if not self._credentials:
-            return None
+        """None: the client sends its own login for that registry, if it has one. ``{}``: no
+        login at all, not even the client's."""
         try:
             ours = parse_image_reference(reference, default_tag=False).registry
             registry, _ = docker.auth.resolve_repository_name(reference)
         except (ChatOpsError, docker.errors.DockerException):
-            return None
+            return NO_LOGIN
         if ours != registry:
             # Read differently by two parsers (`LOCALHOST/x`: a host to the engine, Docker Hub
-            # to docker-py): a login must never go where the engine would send it elsewhere.
+            # to docker-py, which would pick Hub's login): no login goes at all, neither ours
+            # nor the one docker login wrote.
+            return NO_LOGIN
+        if not self._credentials:
             return None
         found = self._credentials.get(registry)
         if found is None or self._client_has(registry):

@@ -18,6 +18,7 @@ import docker.errors
 import requests
 
 from bot.core.plans import ObjectKind, Plan, PlanItem
+from bot.core.protection import is_protected
 from bot.core.redaction import redacted_tail
 from bot.core.results import ActionResult, TargetOutcome
 from bot.core.services import ServiceChange, ServiceRow, TaskRow, UpdateEnd
@@ -234,7 +235,6 @@ SERVICE_UPDATE = "service update"
 SERVICE_SCALE = "service scale"
 SERVICE_ROLLBACK = "service rollback"
 SERVICE_ACTIONS = frozenset({SERVICE_UPDATE, SERVICE_SCALE, SERVICE_ROLLBACK})
-_PROTECTED = "chatops.protected"
 
 
 def not_a_manager(engine: str) -> Conflict:
@@ -255,7 +255,7 @@ def inspect_service(api: docker.APIClient, service: str, *, engine: str) -> dict
             raise not_a_manager(engine) from None
         raise
     labels = doc["Spec"].get("Labels") or {}
-    if str(labels.get(_PROTECTED, "")).strip().lower() == "true":
+    if is_protected(labels):  # as containers are: any value but an explicit no
         raise Protected(f"Not allowed: service {doc['Spec']['Name']} is protected.")
     return doc
 

@@ -150,6 +150,14 @@ def _image(word: str, table: OptionTable) -> str:
     return word
 
 
+def _mode(value: str | None, option: str, table: OptionTable) -> str | None:
+    """A namespace or network mode; ``container:NAME`` names a container like any argument
+    (the engine looks it up by a URL path)."""
+    if value is not None and value.startswith("container:"):
+        _container(value.removeprefix("container:"), table)
+    return value
+
+
 def _container_or_image(word: str, table: OptionTable) -> str:
     if _CONTAINER_WORD.match(word):
         return word
@@ -326,13 +334,13 @@ def build_run(parsed: ParsedOptions, table: OptionTable) -> operations.RunContai
         nano_cpus=None if cpus_text is None else _nano_cpus(cpus_text, table),
         pids_limit=None if pids_text is None else _pids_limit(pids_text, table),
         hostname=parsed.value("hostname"),
-        network=parsed.value("network") or parsed.value("net"),
+        network=_mode(parsed.value("network") or parsed.value("net"), "--network", table),
         privileged=parsed.flag("privileged"),
         cap_add=tuple(parsed.values_of("cap_add")),
         cap_drop=tuple(parsed.values_of("cap_drop")),
-        pid_mode=parsed.value("pid"),
-        ipc_mode=parsed.value("ipc"),
-        uts_mode=parsed.value("uts"),
+        pid_mode=_mode(parsed.value("pid"), "--pid", table),
+        ipc_mode=_mode(parsed.value("ipc"), "--ipc", table),
+        uts_mode=_mode(parsed.value("uts"), "--uts", table),
         userns_mode=parsed.value("userns"),
         devices=tuple(parsed.values_of("device")),
         security_opt=tuple(parsed.values_of("security_opt")),

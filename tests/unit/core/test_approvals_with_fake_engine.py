@@ -268,3 +268,41 @@ def test_inside_a_freeze_only_another_admin_approves(
     )
     outcome = service.approve(later.id, user_id=OPERATOR, groups=frozenset())
     assert outcome.kind is ApprovalOutcomeKind.EXECUTED and names(engine) == set()
+
+
+def test_a_veto_window_ending_inside_a_freeze_does_not_run(
+    engine: FakeEngine, clock: FakeClock, tmp_path: Path
+) -> None:
+    """Proposed before a [[freeze]] window opened, its veto window ends inside it: expired,
+    saying why, and nothing removed (the control above runs the same plan outside one)."""
+    from bot.core.freezes import Window
+
+    window = Window(
+        reason="release",
+        start=START + timedelta(hours=25, minutes=10),
+        end=START + timedelta(days=3),
+    )
+
+    def frozen(engine_name: str, action: str) -> Window | None:
+        return window if window.start <= clock() < window.end else None
+
+    service = ApprovalService(
+        repository=SqlApprovalRepository(
+            engine=open_database(f"sqlite:///{tmp_path}/f.db"), key=AUDIT_KEY.encode()
+        ),
+        planner_for=FakeEngineDirectory(engine).get,
+        rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
+        has_role=lambda role, user, groups: role == "admin" and user == ADMIN,
+        clock=clock,
+        frozen=frozen,
+    )
+    engine.add_image("app:1")
+    victim = stopped(engine, "victim")
+    clock.advance(timedelta(hours=25))
+    request = ask(service, "cleanup", veto_window=timedelta(minutes=30))
+    clock.advance(timedelta(minutes=31))  # the veto window ends inside the freeze
+
+    [record] = service.expire_due()
+    assert record.id == request and record.state is ApprovalState.EXPIRED
+    assert "not run: a [[freeze]] window holds it (release" in (record.outcome or "")
+    assert victim in engine.containers

@@ -320,6 +320,9 @@ def test_what_a_grant_allows_runs_on_the_ids_it_was_judged_on() -> None:
         ("run -v /etc:/host registry:5000/tools/debug:1 sh", False),
         ("run --network container:db registry:5000/tools/debug:1 sh", False),
         ("run --pid container:db registry:5000/tools/debug:1 sh", False),
+        ("run --network team-payments-internal registry:5000/tools/debug:1 sh", False),
+        ("run --userns host registry:5000/tools/debug:1 sh", False),
+        ("run --network bridge registry:5000/tools/debug:1 sh", True),
     ],
 )
 def test_a_run_a_grant_allows_reaches_nothing_the_grant_does_not_name(
@@ -327,7 +330,7 @@ def test_a_run_a_grant_allows_reaches_nothing_the_grant_does_not_name(
 ) -> None:
     permissive = RunPolicy(
         allow_host_namespaces=True,
-        network_allowlist=("container:*",),
+        network_allowlist=("container:*", "team-*"),
         host_path_allowlist=("/etc",),
     )
     policy = ConfiguredPolicy(rules=RULES, run_policy=permissive, grants=GRANTS)

@@ -45,8 +45,12 @@ def test_a_reference_two_parsers_read_differently_gets_no_login(
     to docker-py: Hub's login must not go to whatever answers there."""
     monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
     auth = RegistryAuth(credentials=CREDENTIALS)
-    assert auth.for_reference("LOCALHOST/x:latest") is None
-    assert auth.for_reference("Evil/x:1") is None
-    assert auth.for_reference("x/../y") is None  # not a reference at all
+    # {}: an empty login, so docker-py does not look up its own (docker login's) either.
+    assert auth.for_reference("LOCALHOST/x:latest") == {}
+    assert auth.for_reference("Evil/x:1") == {}
+    assert auth.for_reference("x/../y") == {}  # not a reference at all
+    without = RegistryAuth(credentials={})  # no [registries] at all: the same
+    assert without.for_reference("LOCALHOST/x:latest") == {}
+    assert without.for_reference("nginx:1") is None  # the client's own login, if any
     # Positive control: Hub's own reference still gets Hub's login.
     assert auth.for_reference("library/nginx:1")["username"] == "hub-bot"  # type: ignore[index]

@@ -29,6 +29,10 @@ TRAVERSALS = [
     "upgrade a/b",
     "rollback ../x",
     "can U0DEV restart x/../y",
+    "run --pid container:x/../../distribution/127.0.0.1:5987/evil/x busybox true",
+    "run --network container:x/../../containers/db busybox true",
+    "run --ipc container:a/b busybox true",
+    "run --uts container:.. busybox true",
 ]
 
 
