@@ -929,7 +929,9 @@ class DockerEngine:
 
     def _swarm_services(self) -> swarm.SwarmServices:
         # A service's monitor period is the upgrades' settle: how long new tasks must hold.
-        return swarm.SwarmServices(api=self._client(), monitor=self._upgrade_settle)
+        return swarm.SwarmServices(
+            api=self._client(), monitor=self._upgrade_settle, registry_auth=self._registry_auth
+        )
 
     def _swarm_read(self, read: Callable[[swarm.SwarmServices], _T]) -> _T:
         try:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import docker
+import docker.auth
 import docker.errors
 import requests
 
@@ -22,6 +23,7 @@ from bot.core.protection import is_protected
 from bot.core.redaction import redacted_tail
 from bot.core.results import ActionResult, TargetOutcome
 from bot.core.services import ServiceChange, ServiceRow, TaskRow, UpdateEnd
+from bot.engine.registry_auth import NO_REGISTRY_AUTH, RegistryAuth
 from bot.errors import Conflict, NotFound, PlanChanged, Protected
 
 _NS = 1_000_000_000
@@ -45,8 +47,12 @@ class SwarmServices:
         poll: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        registry_auth: RegistryAuth = NO_REGISTRY_AUTH,
     ) -> None:
+        """``registry_auth``: the login sent with an update to a new image, which the swarm
+        hands to the nodes that pull it (as ``docker service update --with-registry-auth``)."""
         self._api = api
+        self._registry_auth = registry_auth
         self._monitor = monitor
         self._follow_for = follow_for
         self._poll = poll
@@ -124,7 +130,7 @@ class SwarmServices:
         update.setdefault("Parallelism", 1)
         body = {**spec, "TaskTemplate": template, "UpdateConfig": update}
         body.setdefault("RollbackConfig", {"Parallelism": 1, "Monitor": int(self._monitor * _NS)})
-        self._post_update(doc, body)
+        self._post_update(doc, body, login=self._login(image))
         return self._follow(doc, "update")
 
     def scale(self, service: str, replicas: int) -> ServiceChange:
@@ -164,15 +170,34 @@ class SwarmServices:
 
     # --- Following ------------------------------------------------------------------------
 
+    def _login(self, image: str) -> str | None:
+        """The X-Registry-Auth header for ``image``: the bot's [registries] login, else the
+        client's own (docker login's), else none."""
+        login = self._registry_auth.for_reference(image)
+        if login is not None:
+            header: bytes | str | None = docker.auth.encode_header(login) if login else None
+        else:
+            registry, _ = docker.auth.resolve_repository_name(image)
+            header = docker.auth.get_config_header(self._api, registry)
+        if isinstance(header, bytes):  # docker-py encodes it as base64 bytes
+            return header.decode("ascii")
+        return header or None
+
     def _post_update(
-        self, doc: dict[str, Any], body: dict[str, Any], *, rollback: bool = False
+        self,
+        doc: dict[str, Any],
+        body: dict[str, Any],
+        *,
+        rollback: bool = False,
+        login: str | None = None,
     ) -> None:
         params: dict[str, Any] = {"version": doc["Version"]["Index"]}
         if rollback:
             params["rollback"] = "previous"
         # docker-py's update_service sends no ``rollback``: the update is posted as it would.
         url = f"{self._api.base_url}/v{self._api.api_version}/services/{doc['ID']}/update"
-        response = self._api.post(url, json=body, params=params)
+        headers = {"X-Registry-Auth": login} if login else None
+        response = self._api.post(url, json=body, params=params, headers=headers)
         try:
             response.raise_for_status()
         except requests.HTTPError as err:

@@ -225,3 +225,45 @@ def test_a_protected_service_and_an_engine_that_is_no_manager_are_told(
     answer = pipeline.handle("service ls", actor=ADMIN)
     assert isinstance(answer.error, Conflict) and "not a swarm manager" in str(answer.error)
     plain.close()
+
+
+def test_an_update_to_a_private_image_sends_the_bot_s_registry_login(
+    swarm_api: docker.APIClient,
+) -> None:
+    """The swarm's nodes pull the new image with the login the update carries (as `docker
+    service update --with-registry-auth`): the bot's [registries] login. Without it the
+    same update cannot pull (the control)."""
+    from bot.engine.registry_auth import RegistryAuth
+    from tests.conftest import AUTH_REGISTRY_PASSWORD, AUTH_REGISTRY_USER, auth_registry
+
+    registry = auth_registry()
+    login = {"username": AUTH_REGISTRY_USER, "password": AUTH_REGISTRY_PASSWORD}
+    stem = f"chatops-test/svc-{uuid.uuid4().hex[:8]}"
+    serve = "trap 'exit 0' TERM; echo serving private; sleep 3600 & wait"
+    local = build(swarm_api, f"{stem}:v1", serve)
+    private = f"{registry}/{stem}"
+    swarm_api.tag(local, private, "v2")
+    for line in swarm_api.push(private, tag="v2", stream=True, decode=True, auth_config=login):
+        assert "error" not in line, line
+    swarm_api.remove_image(f"{private}:v2")  # the nodes must pull it
+
+    anonymous = services(swarm_api)
+    refused_name = create(swarm_api, local)
+    wait_running(anonymous, refused_name, 1)
+    refused = SwarmServices(api=swarm_api, monitor=2.0, follow_for=20.0, poll=0.5)
+    assert refused.update_image(refused_name, f"{private}:v2").end is not UpdateEnd.COMPLETED
+
+    with_login = SwarmServices(
+        api=swarm_api,
+        monitor=2.0,
+        follow_for=120.0,
+        poll=0.5,
+        registry_auth=RegistryAuth(
+            credentials={registry: (AUTH_REGISTRY_USER, AUTH_REGISTRY_PASSWORD)}
+        ),
+    )
+    name = create(swarm_api, local)
+    wait_running(with_login, name, 1)
+    change = with_login.update_image(name, f"{private}:v2")
+    assert change.end is UpdateEnd.COMPLETED, change
+    assert change.image == f"{private}:v2"
