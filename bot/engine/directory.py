@@ -3,13 +3,13 @@ settings; nothing here reads them)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.core.upgrades import UpgradeJournal
 from bot.errors import ChatOpsError, UnknownEngine
 
 if TYPE_CHECKING:
-    from bot.engine.docker_engine import DockerEngine
+    from bot.engine.docker_engine import DockerEngine  # noqa: F401 (the base class's argument)
 
 DEFAULT_ENGINE_NAME = "default"
 
@@ -18,14 +18,17 @@ def unknown_engine(name: str | None, names: list[str]) -> UnknownEngine:
     return UnknownEngine(f"No engine called `{name}`. Configured engines: {', '.join(names)}.")
 
 
-class DockerEngineDirectory:
-    """Named ``DockerEngine`` instances; clients connect lazily, on first use."""
+E = TypeVar("E")
 
-    def __init__(self, *, engines: dict[str, DockerEngine], default: str) -> None:
+
+class NamedEngines(Generic[E]):
+    """Engines by name, one of them the default (``bot.core.engine.EngineDirectory``)."""
+
+    def __init__(self, *, engines: dict[str, E], default: str) -> None:
         self._engines = engines
         self._default = default
 
-    def get(self, name: str | None) -> DockerEngine:
+    def get(self, name: str | None) -> E:
         engine = self._engines.get(name or self._default)
         if engine is None:
             raise unknown_engine(name, self.names())
@@ -37,6 +40,10 @@ class DockerEngineDirectory:
     @property
     def default(self) -> str:
         return self._default
+
+
+class DockerEngineDirectory(NamedEngines["DockerEngine"]):
+    """Named ``DockerEngine`` instances; clients connect lazily, on first use."""
 
     def keep_upgrades_in(self, journal: UpgradeJournal) -> None:
         """Every engine records its upgrades in ``journal`` (the database)."""

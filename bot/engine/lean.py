@@ -25,7 +25,7 @@ from bot.core.engine import ProgressCallback
 from bot.core.grants import ContainerFacts
 from bot.core.plans import Plan
 from bot.engine import listings
-from bot.engine.directory import unknown_engine
+from bot.engine.directory import NamedEngines
 from bot.engine.environments import ListedEnvironments
 from bot.engine.translate import answer_error, said, timed_out, unreachable
 from bot.errors import ChatOpsError
@@ -272,25 +272,8 @@ class LeanEngine:
             raise unreachable(engine=self._name, location=self._url, cause=err) from None
 
 
-class LeanEngineDirectory:
+class LeanEngineDirectory(NamedEngines[LeanEngine]):
     """``LeanEngine``s by name (``bot.core.engine.EngineDirectory``)."""
-
-    def __init__(self, *, engines: dict[str, LeanEngine], default: str) -> None:
-        self._engines = engines
-        self._default = default
-
-    def get(self, name: str | None) -> LeanEngine:
-        engine = self._engines.get(name or self._default)
-        if engine is None:
-            raise unknown_engine(name, self.names())
-        return engine
-
-    def names(self) -> list[str]:
-        return list(self._engines)
-
-    @property
-    def default(self) -> str:
-        return self._default
 
     def close(self) -> None:
         for engine in self._engines.values():

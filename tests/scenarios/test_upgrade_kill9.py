@@ -6,7 +6,6 @@ the old one (the replacement had not held), running; nothing of the upgrade left
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import signal
 import subprocess
@@ -17,9 +16,10 @@ import docker
 from sqlalchemy import create_engine, select
 
 from bot.state.tables import upgrades
-from tests.conftest import SIGNING_SECRET, TEST_IMAGE, Sandbox
+from tests.conftest import SIGNING_SECRET, Sandbox
 from tests.fakes.fake_slack import FakeSlack, post_signed, slash_command_body
 from tests.scenarios.test_replicas import children_of, wait_until
+from tests.scenarios.test_upgrade_command import push
 from tests.serving import serve_process, stop
 
 CONFIG = """
@@ -35,22 +35,6 @@ required_for = []
 settle = "120s"          # the replacement is still settling when the bot is killed
 recovery_after = "2s"    # a record not saved for 2 s was left by a stopped bot
 """
-
-
-def push(api: docker.APIClient, sandbox: Sandbox, repository: str, version: str) -> str:
-    dockerfile = (
-        f"FROM {TEST_IMAGE}\n"
-        f"LABEL chatops-test.session={sandbox.session} version={version}\n"
-        f'CMD ["sh", "-c", "trap \'exit 0\' TERM; echo {version}; sleep 3600 & wait"]\n'
-    )
-    stream = api.build(
-        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", decode=True
-    )
-    for chunk in stream:
-        assert "error" not in chunk, chunk
-    for line in api.push(repository, tag="latest", stream=True, decode=True):
-        assert "error" not in line, line
-    return str(api.inspect_image(f"{repository}:latest")["Id"])
 
 
 def under(api: docker.APIClient, sandbox: Sandbox, name: str) -> list[dict[str, object]]:
