@@ -615,7 +615,7 @@ class FakeEngine:
                 items = tuple(
                     PlanItem(
                         kind=ObjectKind.CONTAINER,
-                        id=(found := self.container(target)).id,
+                        id=(found := self._unprotected(target)).id,
                         target=target,
                         description=f"{found.name} ({found.image}, {found.state})",
                     )
@@ -751,8 +751,16 @@ class FakeEngine:
             engine=self._name, dry_run=False, removed=tuple(removed), skipped=tuple(skipped)
         )
 
-    def _container_plan_item(self, target: str, *, force: bool) -> PlanItem:
+    def _unprotected(self, target: str) -> FakeContainer:
+        """Container ``target``, refused as the real engine refuses one when it plans
+        (``bot.engine.protection.checked_container``): a protected one never gets a plan."""
         container = self.container(target)
+        if is_protected(container.labels):
+            raise Protected(f"Not allowed: {refusal('container', target)}.")
+        return container
+
+    def _container_plan_item(self, target: str, *, force: bool) -> PlanItem:
+        container = self._unprotected(target)
         if container.state in ("running", "paused") and not force:
             raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")
         return PlanItem(

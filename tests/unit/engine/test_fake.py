@@ -146,3 +146,19 @@ def test_a_state_change_plan_acts_on_exactly_its_containers(engine: FakeEngine) 
     run(engine, "run -d --name web nginx")
     with pytest.raises(PlanChanged):
         engine.execute_plan(replan)
+
+
+def test_a_protected_container_gets_no_plan_as_on_the_real_engine(engine: FakeEngine) -> None:
+    from bot.core.command import ParsedCommand
+    from bot.core.parsing.parser import parse_command
+    from bot.errors import Protected
+
+    run(engine, "run -d --name guarded nginx")
+    engine.container("guarded").labels["chatops.protected"] = "true"
+    run(engine, "run -d --name plain nginx")
+    for text in ("rm -f guarded", "stop guarded"):
+        with pytest.raises(Protected, match="is protected"):
+            engine.plan(ParsedCommand(operation=parse_command(text).operation))
+    # Positive control: the same plans of an unprotected container are made.
+    for text in ("rm -f plain", "stop plain"):
+        assert engine.plan(ParsedCommand(operation=parse_command(text).operation)).items
