@@ -90,6 +90,9 @@ class _TerminalSink:
         self._progress.finish()
         return False  # the result is printed below the progress, not in its place
 
+    def conclude(self, text: str) -> None:
+        self._progress.finish()
+
 
 class Console:
     """Runs command lines through the service and prints the answers."""

@@ -31,12 +31,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-# The record's vocabulary, importable from here too: adapters speak of approvals as one thing.
 from bot.core.approval_records import ApprovalOutcomeKind as ApprovalOutcomeKind
 from bot.core.approval_records import ApprovalRecord as ApprovalRecord
 from bot.core.approval_records import ApprovalState as ApprovalState
 from bot.core.approval_records import ApprovalTampered as ApprovalTampered
 from bot.core.command import ParsedCommand
+
+# The record's vocabulary, importable from here too: adapters speak of approvals as one thing.
+from bot.core.engine import ProgressCallback
 from bot.core.freezes import Window, when
 from bot.core.notices.intents import IntentLog, acting, planned
 from bot.core.plans import Plan
@@ -108,7 +110,7 @@ class ApprovalRepository(Protocol):
 class Planner(Protocol):
     """What an engine offers approvals: exact plans, and executing exactly a plan."""
 
-    def plan(self, command: ParsedCommand) -> Plan: ...
+    def plan(self, command: ParsedCommand, *, progress: ProgressCallback | None = None) -> Plan: ...
 
     def execute_plan(self, plan: Plan) -> ActionResult: ...
 
@@ -167,9 +169,16 @@ class ApprovalService:
         # This process, as the holder of execution leases (unique per process start).
         self._holder = holder or uuid.uuid4().hex
 
-    def plan(self, command: ParsedCommand, *, engine: str) -> Plan:
-        """The exact objects ``command`` would destroy on ``engine`` now."""
-        return self._planner_for(engine).plan(command)
+    def plan(
+        self,
+        command: ParsedCommand,
+        *,
+        engine: str,
+        progress: ProgressCallback | None = None,
+    ) -> Plan:
+        """The exact objects ``command`` would destroy on ``engine`` now (``progress``: an
+        upgrade's pulls)."""
+        return self._planner_for(engine).plan(command, progress=progress)
 
     def request(
         self,

@@ -47,7 +47,7 @@ class Engine(Protocol):
         order; one that does not exist comes back with ``name`` None."""
         ...
 
-    def plan(self, command: ParsedCommand) -> Plan:
+    def plan(self, command: ParsedCommand, *, progress: ProgressCallback | None = None) -> Plan:
         """The exact objects a destructive command (``rm``, ``rmi``, a prune, ``cleanup``)
         would destroy now."""
         ...

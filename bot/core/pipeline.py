@@ -145,7 +145,9 @@ class Pipeline:
                     if decision.operation is not None
                     else command
                 )
-                result: Result = self._request_approval(asked, actor, engine.name, decision.reason)
+                result: Result = self._request_approval(
+                    asked, actor, engine.name, decision.reason, progress
+                )
                 return Reply(text=text, command=command, engine=engine_name, result=result)
             if decision.verdict is not Verdict.ALLOW:
                 self._record("denied", actor, engine_name, text, decision.reason)
@@ -197,11 +199,16 @@ class Pipeline:
             )
 
     def _request_approval(
-        self, command: ParsedCommand, actor: Actor, engine: str, reason: str
+        self,
+        command: ParsedCommand,
+        actor: Actor,
+        engine: str,
+        reason: str,
+        progress: ProgressCallback | None = None,
     ) -> Result:
         if self._approvals is None:
             raise ApprovalRequired(f"Not run: {reason}, and approvals are not set up here.")
-        plan = self._approvals.plan(command, engine=engine)
+        plan = self._approvals.plan(command, engine=engine, progress=progress)
         if not plan.items and plan.unchanged:
             # Already as asked (an upgrade with nothing newer): nobody is asked anything.
             return ActionResult(

@@ -202,7 +202,8 @@ class DockerEngine:
         with self._errors():
             match operation:
                 case operations.Planned():
-                    return self.execute_plan(self.plan(ParsedCommand(operation=operation)))
+                    planned = self.plan(ParsedCommand(operation=operation), progress=progress)
+                    return self.execute_plan(planned)
                 case operations.ListContainers():
                     return self._ps(operation)
                 case operations.ListImages():
@@ -253,8 +254,9 @@ class DockerEngine:
                 case _:
                     assert_never(operation)
 
-    def plan(self, command: ParsedCommand) -> Plan:
-        """The exact objects a destructive command would destroy now."""
+    def plan(self, command: ParsedCommand, *, progress: ProgressCallback | None = None) -> Plan:
+        """The exact objects a destructive command would destroy now (``progress``: an
+        upgrade's pulls, layer by layer)."""
         with self._errors():
             return planning.make_plan(
                 self._client(),
@@ -265,6 +267,7 @@ class DockerEngine:
                 engine=self._name,
                 upgrades=self._upgrades,
                 registry_auth=self._registry_auth,
+                progress=progress,
             )
 
     def execute_plan(self, plan: Plan) -> results.ActionResult:
@@ -426,16 +429,9 @@ class DockerEngine:
                 digest = status.removeprefix("Digest: ").strip()
             elif "Image is up to date" in status:
                 up_to_date = True
-            if progress is not None and event.get("id"):
-                detail = event.get("progressDetail") or {}
-                progress(
-                    results.PullProgress(
-                        layer=str(event["id"]),
-                        status=status,
-                        current=detail.get("current"),
-                        total=detail.get("total"),
-                    )
-                )
+            layer = pulls.progress_of(event)
+            if progress is not None and layer is not None:
+                progress(layer)
         if op.all_tags:
             return results.PullResult(
                 reference=reference,

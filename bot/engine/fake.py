@@ -593,7 +593,7 @@ class FakeEngine:
 
     # -- plans --------------------------------------------------------------------------------
 
-    def plan(self, command: ParsedCommand) -> Plan:
+    def plan(self, command: ParsedCommand, *, progress: ProgressCallback | None = None) -> Plan:
         operation = command.operation
         match operation:
             case operations.Cleanup():

@@ -225,8 +225,8 @@ class LeanEngine:
     def container_facts(self, names: tuple[str, ...]) -> tuple[ContainerFacts, ...]:
         return self._engine().container_facts(names)
 
-    def plan(self, command: ParsedCommand) -> Plan:
-        return self._engine().plan(command)
+    def plan(self, command: ParsedCommand, *, progress: ProgressCallback | None = None) -> Plan:
+        return self._engine().plan(command, progress=progress)
 
     def execute_plan(self, plan: Plan) -> results.ActionResult:
         return self._engine().execute_plan(plan)

@@ -9,6 +9,7 @@ import docker
 import docker.errors
 
 from bot.core.cleanup import CLEANUP, STOPPED, CleanupRules, cleanup_result
+from bot.core.engine import ProgressCallback
 from bot.core.humanize import human_size, short_id
 from bot.core.operations import (
     ChangeContainers,
@@ -52,6 +53,7 @@ def make_plan(
     engine: str = "",
     upgrades: UpgradeJournal | None = None,
     registry_auth: RegistryAuth = NO_REGISTRY_AUTH,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """The exact objects ``operation`` would destroy now (``now``: the cleanup's clock).
     A protected container named in ``rm`` refuses the whole plan before anyone is asked;
@@ -124,6 +126,7 @@ def make_plan(
                         engine=engine,
                         journal=upgrades or InMemoryUpgradeJournal(),
                         auth=registry_auth,
+                        progress=progress,
                     )
                 case RollbackContainer():
                     return plan_rollback(

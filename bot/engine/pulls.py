@@ -9,8 +9,24 @@ import docker
 import docker.errors
 
 from bot.core.references import ImageReference
+from bot.core.results import PullProgress
 from bot.engine.translate import api_error
 from bot.errors import PullFailed
+
+
+def progress_of(event: dict[str, Any]) -> PullProgress | None:
+    """A pull stream's event as layer progress (None: a status line of no layer, such as
+    "Pulling from REPO", whose id is the tag)."""
+    status = str(event.get("status", ""))
+    if not event.get("id") or status.startswith("Pulling from"):
+        return None
+    detail = event.get("progressDetail") or {}
+    return PullProgress(
+        layer=str(event["id"]),
+        status=status,
+        current=detail.get("current"),
+        total=detail.get("total"),
+    )
 
 
 def pull_events(

@@ -22,6 +22,7 @@ from typing import Any
 import docker
 import docker.errors
 
+from bot.core.engine import ProgressCallback
 from bot.core.humanize import short_id
 from bot.core.parsing.units import parse_duration
 from bot.core.plans import ObjectKind, Plan, PlanItem
@@ -37,7 +38,7 @@ from bot.core.upgrades import (
     recovery_for,
 )
 from bot.engine.protection import checked_container, labels_of
-from bot.engine.pulls import pull_events
+from bot.engine.pulls import progress_of, pull_events
 from bot.engine.recreate import replacement
 from bot.engine.registry_auth import NO_REGISTRY_AUTH, RegistryAuth
 from bot.engine.translate import engine_words
@@ -332,6 +333,7 @@ def plan_upgrade(
     engine: str,
     journal: UpgradeJournal,
     auth: RegistryAuth = NO_REGISTRY_AUTH,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Pull each container's reference (or ``image``) and compare: a container already on
     the image the reference names is unchanged; the others are planned, old -> new."""
@@ -354,8 +356,11 @@ def plan_upgrade(
         if reference not in pulled:
             pulling = parse_image_reference(reference)
             credentials = auth.for_reference(reference)
-            for _event in pull_events(api, pulling, auth_config=credentials):
-                pass  # pulled before anyone is asked; its progress is not shown
+            # Pulled before anyone is asked, its layers shown as they come.
+            for event in pull_events(api, pulling, auth_config=credentials):
+                layer = progress_of(event)
+                if progress is not None and layer is not None:
+                    progress(layer)
             pulled.add(reference)
         new = api.inspect_image(reference)
         if new["Id"] == doc["Image"]:

@@ -36,6 +36,11 @@ class ProgressSink(Protocol):
         """Show ``reply`` in place of the progress; False if there is none to replace."""
         ...
 
+    def conclude(self, text: str) -> None:
+        """End the progress with a plain line, where the result is told elsewhere (a request
+        that waits for an approver is told to the requester alone)."""
+        ...
+
 
 class Chat(Protocol):
     """One chat platform, as the service uses it."""

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from bot.core.approvals import ApprovalOutcomeKind, ApprovalRecord, ApprovalService
 from bot.core.audit import AuditTrail, record_request_event
 from bot.core.command import ParsedCommand
-from bot.core.operations import BotOperation, Pull, action_name, changes_something
+from bot.core.operations import (
+    BotOperation,
+    Pull,
+    UpgradeContainers,
+    action_name,
+    changes_something,
+)
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import Actor
 from bot.core.results import ApprovalRequested, ApprovalUpdate
@@ -170,10 +176,16 @@ class RequestService:
         )
         replace = changes and to.acknowledged
         progress = None
-        if isinstance(command.operation, Pull) and in_channel and not command.operation.quiet:
+        operation = command.operation
+        pulls = isinstance(operation, UpgradeContainers) or (
+            isinstance(operation, Pull) and not operation.quiet
+        )
+        if pulls and in_channel:
             progress = self._chat.pull_progress(to, command)
         reply = self._pipeline.run(command, actor=actor, progress=progress)
         if reply.error is not None:
+            if progress is not None:
+                progress.conclude("The pull stopped; the person who asked was told why.")
             # Errors go to the person who asked, in place of the "working on" note.
             self._chat.answer(to, reply, in_channel=False, replace=replace)
             return f"error ({type(reply.error).__name__})"
@@ -196,6 +208,8 @@ class RequestService:
                     return f"withdrawn (#{record.id})"
             elif record is not None:
                 self._chat.update_request(record)
+            if progress is not None:
+                progress.conclude("Pulled; what the upgrade would do waits for an approver.")
             # Only the requester hears that their request waits (or was withdrawn).
             self._chat.answer(to, reply, in_channel=False, replace=replace)
             return f"approval (#{record.id})" if record is not None else "approval"

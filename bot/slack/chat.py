@@ -11,7 +11,7 @@ from slack_sdk.webhook import WebhookClient
 
 from bot.core.approval_records import ApprovalRecord
 from bot.core.command import ParsedCommand
-from bot.core.operations import Pull
+from bot.core.operations import Pull, UpgradeContainers
 from bot.core.pipeline import Reply
 from bot.core.results import PullProgress
 from bot.logs import conceal
@@ -120,14 +120,26 @@ class SlackChat:
 
     def pull_progress(self, to: Requester, command: ParsedCommand) -> ProgressSink | None:
         operation = command.operation
-        if not isinstance(operation, Pull):
+        if isinstance(operation, UpgradeContainers):
+            # An upgrade pulls before anyone is asked; shown once a layer comes (an image
+            # already here shows nothing).
+            reference = (
+                str(operation.image)
+                if operation.image
+                else "the image of " + ", ".join(operation.containers)
+            )
+            lazy = True
+        elif isinstance(operation, Pull):
+            reference, lazy = str(operation.image), False
+        else:
             return None
         delivery = self._delivery(to)
         progress = SlackPullProgress(
             client=self._client,
             conversation=delivery.conversation,
-            reference=str(operation.image),
+            reference=reference,
             credit=credit_line(to.user_id, command.shown, command.engine),
+            lazy=lazy,
         )
         return _PullSink(progress=progress, delivery=delivery, render=self._render)
 
@@ -195,6 +207,9 @@ class _PullSink:
 
     def __call__(self, event: PullProgress) -> None:
         self._progress(event)
+
+    def conclude(self, text: str) -> None:
+        self._progress.conclude(text)
 
     def finish(self, reply: Reply, *, credit: str | None) -> bool:
         message = self._render(reply, credit)

@@ -184,7 +184,9 @@ class SlackPullProgress:
         reference: str,
         credit: str,
         interval: float = 1.0,
+        lazy: bool = False,
     ) -> None:
+        """``lazy``: post the message with the first layer's progress, not at once."""
         self._client = client
         self._channel = conversation.channel_id
         self._thread_ts = conversation.thread_ts
@@ -199,10 +201,16 @@ class SlackPullProgress:
         self._sent = threading.Event()  # the result was sent (or could not be)
         self._sender: threading.Thread | None = None
         self.ts: str | None = None
+        self._posted = False
+        if not lazy:
+            self._post()
+
+    def _post(self) -> None:
+        self._posted = True
         try:
             answer = self._client.chat_postMessage(
                 channel=self._channel,
-                text=f"Pulling {reference}",
+                text=f"Pulling {self._reference}",
                 blocks=self._blocks(),
                 thread_ts=self._thread_ts,
             )
@@ -214,6 +222,9 @@ class SlackPullProgress:
         """Called on the thread that reads the pull's stream: it only notes the progress; a
         sender thread of its own takes the Slack call (and its retries), latest state only."""
         self._tracker.add(event)
+        if not self._posted:
+            self._post()  # a lazy message: its first layer
+            return
         if self.ts is None or not self._throttle.ready():
             return
         with self._lock:
@@ -234,6 +245,16 @@ class SlackPullProgress:
             self._start_sender()
         self._sent.wait()
         return self._final_ok
+
+    def conclude(self, text: str) -> None:
+        """End the progress message with a plain line (nothing if none was posted)."""
+        if self.ts is not None:
+            self.finish(
+                SlackMessage(
+                    text=text,
+                    blocks=[context(self._credit).to_dict(), section(escape(text)).to_dict()],
+                )
+            )
 
     def _start_sender(self) -> None:
         if self._sender is None:

@@ -43,7 +43,7 @@ class CountingPlanner:
         self.executed: list[Plan] = []
         self.lock = threading.Lock()
 
-    def plan(self, command: ParsedCommand) -> Plan:
+    def plan(self, command: ParsedCommand, *, progress: object = None) -> Plan:
         return Plan(
             action="rm",
             items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web", description="web"),),

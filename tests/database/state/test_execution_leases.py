@@ -27,7 +27,7 @@ class BlockingPlanner:
         self.release = threading.Event()
         self.runs = 0
 
-    def plan(self, command: ParsedCommand) -> Plan:
+    def plan(self, command: ParsedCommand, *, progress: object = None) -> Plan:
         return Plan(
             action="rm",
             items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web", description="web"),),
