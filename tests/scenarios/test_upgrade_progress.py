@@ -4,6 +4,7 @@ with nothing newer to pull posts no progress at all."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -11,9 +12,27 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from tests.conftest import Sandbox, SlackBot, serve_bot
+from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, serve_bot
 from tests.fakes.fake_slack import FakeSlack
-from tests.scenarios.test_upgrade_command import push
+
+
+def push(api: docker.APIClient, sandbox: Sandbox, repository: str, version: str) -> str:
+    """A build of ``version`` with a layer of its own (so that pulling it downloads a layer,
+    whatever else the engine holds), pushed as ``repository:latest``; its image ID."""
+    dockerfile = (
+        f"FROM {TEST_IMAGE}\n"
+        f"LABEL chatops-test.session={sandbox.session}\n"
+        f"RUN echo {version} {uuid.uuid4().hex} > /version\n"
+        'CMD ["sh", "-c", "trap \'exit 0\' TERM; sleep 3600 & wait"]\n'
+    )
+    stream = api.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", decode=True
+    )
+    for chunk in stream:
+        assert "error" not in chunk, chunk
+    for line in api.push(repository, tag="latest", stream=True, decode=True):
+        assert "error" not in line, line
+    return str(api.inspect_image(f"{repository}:latest")["Id"])
 
 
 @pytest.fixture
