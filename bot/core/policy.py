@@ -35,7 +35,6 @@ from bot.core.operations import (
     Pull,
     RunContainer,
     UpgradeContainers,
-    changes_something,
 )
 from bot.core.plans import STATE_CHANGES
 from bot.core.protection import reserved_label_problems
@@ -241,10 +240,7 @@ def granted_run_problems(operation: RunContainer) -> list[str]:
 
 def has_role(role: str, user_id: str, groups: frozenset[str], rules: AccessRules) -> bool:
     """Does the user hold ``role`` (or a higher one)? False for names that are not roles."""
-    if role not in ROLE_NAMES:
-        return False
-    held = roles_of(Actor(user_id=user_id, groups=groups), rules)
-    return any(ROLE_NAMES.index(mine) >= ROLE_NAMES.index(role) for mine in held)
+    return role in held_roles(Actor(user_id=user_id, groups=groups), rules)
 
 
 class ConfiguredPolicy:
@@ -292,8 +288,8 @@ class ConfiguredPolicy:
         if decision.verdict is Verdict.DENY and self._grants:
             decision = self._granted(actor, operation, engine, facts, refused=decision)
             by_grant = decision.verdict is not Verdict.DENY
-        frozen_kind = operation.access.action in CHANGE_ACTIONS
-        if decision.verdict is not Verdict.DENY and changes_something(operation) and frozen_kind:
+        # What a freeze may hold: changes to an engine (a preview or a silence is none).
+        if decision.verdict is not Verdict.DENY and operation.access.action in CHANGE_ACTIONS:
             decision = self._frozen(actor, operation.access, engine) or decision
         if isinstance(operation, UpgradeContainers) and operation.image is not None:
             # Judged before any approval is asked: an approver cannot allow what policy refuses.
@@ -381,7 +377,7 @@ class ConfiguredPolicy:
 
     def _frozen(self, actor: Actor, access: Access, engine: str) -> Decision | None:
         """A refusal if a [[freeze]] window holds ``access`` on ``engine`` now; an admin's
-        destructive change (planned exactly, as approvals need) waits for another admin."""
+        change that can be planned exactly (as approvals need) waits for another admin."""
         if not self._freezes or self._clock is None:
             return None
         window = in_force(self._freezes, now=self._clock(), engine=engine, action=access.action)

@@ -613,13 +613,7 @@ class FakeEngine:
                         "approved plan keeps no timeout): ask without `-t`."
                     )
                 items = tuple(
-                    PlanItem(
-                        kind=ObjectKind.CONTAINER,
-                        id=(found := self._unprotected(target)).id,
-                        target=target,
-                        description=f"{found.name} ({found.image}, {found.state})",
-                    )
-                    for target in operation.containers
+                    self._container_plan_item(target, force=True) for target in operation.containers
                 )
                 return Plan(action=operation.action.value, items=items)
             case operations.RemoveImages():
@@ -760,6 +754,8 @@ class FakeEngine:
         return container
 
     def _container_plan_item(self, target: str, *, force: bool) -> PlanItem:
+        """Container ``target`` as a plan names it; running only with ``force`` (``rm -f``, or
+        a state change, which any state may ask for)."""
         container = self._unprotected(target)
         if container.state in ("running", "paused") and not force:
             raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")

@@ -222,6 +222,7 @@ def _remove_planned_image(api: docker.APIClient, item: PlanItem, plan: Plan) -> 
 
 
 def _state_item(doc: dict[str, Any], target: str) -> PlanItem:
+    """Container ``doc`` as a plan names it (by ID, with its name, image and status)."""
     state = doc.get("State") or {}
     name = str(doc.get("Name", "")).lstrip("/")
     image = (doc.get("Config") or {}).get("Image", "")
@@ -245,17 +246,10 @@ def _change_state(api: docker.APIClient, action: str, container_id: str) -> None
 
 
 def _container_item(doc: dict[str, Any], target: str, force: bool) -> PlanItem:
-    state = doc.get("State") or {}
-    if state.get("Running") and not force:
+    """A removal's item: a running container only with ``force``."""
+    if (doc.get("State") or {}).get("Running") and not force:
         raise Conflict(f"Container {target} is running: stop it first, or ask for `rm -f`.")
-    name = str(doc.get("Name", "")).lstrip("/")
-    image = (doc.get("Config") or {}).get("Image", "")
-    return PlanItem(
-        kind=ObjectKind.CONTAINER,
-        id=doc["Id"],
-        target=target,
-        description=f"{name} ({image}, {state.get('Status', '?')})",
-    )
+    return _state_item(doc, target)
 
 
 def _volume_item(api: docker.APIClient, name: str, protection: Protection) -> PlanItem:

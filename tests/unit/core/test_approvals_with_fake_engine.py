@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.approvals import ApprovalOutcomeKind, ApprovalRules, ApprovalService, ApprovalState
+from bot.core.approvals import (
+    ApprovalOutcomeKind,
+    ApprovalRules,
+    ApprovalService,
+    ApprovalState,
+    Frozen,
+)
 from bot.core.cleanup import CleanupRules
 from bot.core.freezes import Freeze, FreezeCalendar
 from bot.core.operations import ChangeContainers, ContainerAction
@@ -37,17 +43,24 @@ def engine(clock: FakeClock) -> FakeEngine:
     return FakeEngine(clock=clock, cleanup_rules=RULES)
 
 
-@pytest.fixture
-def service(engine: FakeEngine, clock: FakeClock, tmp_path: Path) -> ApprovalService:
+def approval_service(
+    engine: FakeEngine, clock: FakeClock, database: Path, frozen: Frozen | None = None
+) -> ApprovalService:
     return ApprovalService(
         repository=SqlApprovalRepository(
-            engine=open_database(f"sqlite:///{tmp_path}/a.db"), key=AUDIT_KEY.encode()
+            engine=open_database(f"sqlite:///{database}"), key=AUDIT_KEY.encode()
         ),
         planner_for=FakeEngineDirectory(engine).get,
         rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
         has_role=lambda role, user, groups: role == "admin" and user == ADMIN,
         clock=clock,
+        frozen=frozen,
     )
+
+
+@pytest.fixture
+def service(engine: FakeEngine, clock: FakeClock, tmp_path: Path) -> ApprovalService:
+    return approval_service(engine, clock, tmp_path / "a.db")
 
 
 def ask(service: ApprovalService, text: str, *, veto_window: timedelta | None = None) -> int:
@@ -286,16 +299,7 @@ def test_a_veto_window_ending_inside_a_freeze_does_not_run(
     def frozen(engine_name: str, action: str) -> Window | None:
         return window if window.start <= clock() < window.end else None
 
-    service = ApprovalService(
-        repository=SqlApprovalRepository(
-            engine=open_database(f"sqlite:///{tmp_path}/f.db"), key=AUDIT_KEY.encode()
-        ),
-        planner_for=FakeEngineDirectory(engine).get,
-        rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
-        has_role=lambda role, user, groups: role == "admin" and user == ADMIN,
-        clock=clock,
-        frozen=frozen,
-    )
+    service = approval_service(engine, clock, tmp_path / "f.db", frozen)
     engine.add_image("app:1")
     victim = stopped(engine, "victim")
     clock.advance(timedelta(hours=25))
