@@ -469,6 +469,9 @@ class NoticeService:
             held=held or InMemoryHeldNotices(),
         )
         self._held_checked = -HELD_CHECK_EVERY
+        # Look in the store once after start and once after each quiet period (until a look
+        # succeeds): held notices exist only from quiet hours, not every flush of the day.
+        self._look_for_held = True
         owner = owner or process_owner()
         self.watchers = [
             EngineWatcher(
@@ -542,13 +545,17 @@ class NoticeService:
 
     def _digests_due(self) -> list[tuple[str, str]]:
         """Quiet hours over: each channel's digest of what waited (taken from the store, so
-        one replica posts it), looked for every HELD_CHECK_EVERY seconds."""
+        one replica posts it). Looked for once after start and once after each quiet period
+        (a failed look is tried again every HELD_CHECK_EVERY seconds)."""
         shared = self._shared
         quiet = shared.quiet
-        if quiet is None or quiet.holds(self._wall_clock()):
+        if quiet is None:
+            return []
+        if quiet.holds(self._wall_clock()):
+            self._look_for_held = True
             return []
         moment = shared.monotonic()
-        if moment - self._held_checked < HELD_CHECK_EVERY:
+        if not self._look_for_held or moment - self._held_checked < HELD_CHECK_EVERY:
             return []
         self._held_checked = moment
         digests = []
@@ -559,6 +566,8 @@ class NoticeService:
                     digests.append((channel, digest_text(quiet, counts)))
         except Exception:
             log.exception("could not read the notices held during quiet hours")
+            return digests
+        self._look_for_held = False
         return digests
 
     def refresh_silences(self) -> int:

@@ -13,7 +13,7 @@ import pytest
 from bot.core.notices.classify import Occurrence
 from bot.core.notices.events import ContainerEvent
 from bot.core.notices.incidents import IncidentView, MessageRef, SummaryView
-from bot.core.notices.quiet_hours import QuietHours
+from bot.core.notices.quiet_hours import InMemoryHeldNotices, QuietHours
 from bot.core.notices.rules import NotificationRules
 from bot.engine.fake_events import FakeEventSource
 from bot.service.notices import NoticeService
@@ -295,3 +295,42 @@ def test_what_waits_in_quiet_hours_survives_a_restart(
     second_board.wait(lambda: len(second_board.texts("While it was quiet")) == 1)
     assert "web on fake crashed" in second_board.texts("While it was quiet")[0]
     assert second_board.crashes("web") == []  # told in the digest, not again on its own
+
+
+def test_the_held_notices_are_looked_for_after_quiet_hours_not_at_every_flush(
+    cursors: SqlStreamCursors,
+) -> None:
+    class CountingHeld(InMemoryHeldNotices):
+        looks = 0
+
+        def channels(self) -> list[str]:
+            CountingHeld.looks += 1
+            return super().channels()
+
+    source = FakeEventSource()
+    night = datetime.fromtimestamp(source.time_ns / 1e9, UTC)
+    hours = QuietHours(
+        start=(night - timedelta(hours=1)).time(), end=(night + timedelta(hours=1)).time(), zone=UTC
+    )
+    now, tick = [night + timedelta(hours=2)], [0.0]
+    service = NoticeService(
+        sources={source.name: source},
+        rules={source.name: RULES},
+        board=RecordingBoard(),
+        cursors=cursors,
+        quiet=hours,
+        held=CountingHeld(),
+        wall_clock=lambda: now[0],
+        monotonic=lambda: tick[0],
+    )
+    service.flush()  # once after start
+    for _ in range(5):
+        tick[0] += 60
+        service.flush()
+    assert CountingHeld.looks == 1
+    # Positive control: a quiet period that ends makes it look again.
+    now[0] = night
+    service.flush()
+    now[0], tick[0] = night + timedelta(hours=2), tick[0] + 60
+    service.flush()
+    assert CountingHeld.looks == 2
