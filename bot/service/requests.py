@@ -204,6 +204,10 @@ class RequestService:
                         f"Request #{record.id} was withdrawn and nothing was run: {problem}."
                     )
                     refused = dataclasses.replace(reply, result=None, error=error)
+                    if progress is not None:  # else it stays "Pulling", and nothing follows
+                        progress.conclude(
+                            "Pulled; the request was withdrawn (the person who asked was told why)."
+                        )
                     self._chat.answer(to, refused, in_channel=False, replace=replace)
                     return f"withdrawn (#{record.id})"
             elif record is not None:

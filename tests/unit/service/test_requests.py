@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,7 +22,7 @@ from bot.core.command import ParsedCommand
 from bot.core.parsing.parser import parse_command
 from bot.core.pipeline import Pipeline, Reply
 from bot.core.policy import AccessRules, Actor, ConfiguredPolicy, has_role
-from bot.core.results import ActionResult, ApprovalRequested, ContainerList
+from bot.core.results import ActionResult, ApprovalRequested, ContainerList, PullProgress
 from bot.core.run_policy import RunPolicy
 from bot.engine.fake import FakeClock, FakeEngine, FakeEngineDirectory
 from bot.service.chat import ProgressSink, Requester
@@ -208,3 +209,45 @@ def test_a_request_nobody_can_see_is_withdrawn_and_the_requester_told(world: Wor
     assert told.reply.error is not None and "withdrawn and nothing was run" in str(told.reply.error)
     assert world.audit.recent(1)[0].event == "withdrawn"
     assert {c.name for c in world.engine.containers.values()} == {"web"}
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.events: list[PullProgress] = []
+        self.concluded: list[str] = []
+
+    def __call__(self, event: PullProgress) -> None:
+        self.events.append(event)
+
+    def finish(self, reply: Reply, *, credit: str | None) -> bool:
+        return False
+
+    def conclude(self, text: str) -> None:
+        self.concluded.append(text)
+
+
+def test_an_upgrade_s_progress_ends_when_its_request_is_withdrawn(world: World) -> None:
+    """The pull's progress message is ended with the request's fate, withdrawn included (it
+    stayed "Pulling" before). The fake engine finds every upgrade up to date, so the request
+    is an `rm`'s, asked as the upgrade that pulled."""
+    world.engine.add_image("app:1")
+    world.engine.add_container("web", "app:1")
+    sink = RecordingSink()
+    world.chat.pull_progress = lambda to, command: sink  # type: ignore[method-assign]
+    inner = world.service._pipeline
+
+    class PullsThenAsks:
+        def run(self, command: ParsedCommand, **kwargs: Any) -> Reply:
+            kwargs["progress"](PullProgress(layer="l1", status="Downloading"))
+            return inner.run(parse_command("rm web"), actor=kwargs["actor"])
+
+    world.service._pipeline = PullsThenAsks()  # type: ignore[assignment]
+    world.chat.refuse_posting = "the bot cannot post in channel C0APPROVALS (not_in_channel)"
+    world.run("upgrade web")
+    assert sink.events and sink.concluded == [
+        "Pulled; the request was withdrawn (the person who asked was told why)."
+    ]
+    # Positive control: a request that is posted ends its progress saying it waits.
+    world.chat.refuse_posting = None
+    world.run("upgrade web")
+    assert sink.concluded[-1] == "Pulled; what the upgrade would do waits for an approver."
