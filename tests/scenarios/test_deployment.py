@@ -480,6 +480,7 @@ def test_the_same_dockerfile_installs_from_an_index(
             path=str(tmp_path),
             dockerfile="base.Dockerfile",
             tag=indexed,
+            rm=True,  # no intermediate container left to keep the image alive
             decode=True,
             labels=sandbox.labels,
         ):
