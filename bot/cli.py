@@ -24,7 +24,6 @@ from bot.errors import ChatOpsError, ConfigError
 
 if TYPE_CHECKING:
     from bot.engine.directory import DockerEngineDirectory
-    from bot.engine.docker_engine import DockerEngine
     from bot.engine.lean import LeanEngineDirectory
     from bot.settings import Settings
 
@@ -112,12 +111,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "config":
         return config_check(offline=args.offline, as_json=args.json)
     if args.command in ("console", "exec"):
-        from bot.unconfigured import DEFAULT_LOG_LEVEL, unconfigured_engine_url
+        from bot.composition.console import unconfigured_engines
+        from bot.unconfigured import (
+            DEFAULT_ENGINE_TIMEOUT_SECONDS,
+            DEFAULT_LOG_LEVEL,
+            unconfigured_engine_url,
+        )
 
         url = unconfigured_engine_url(os.environ, cwd=Path.cwd())
         if url is not None:  # every setting is its default: no need to read them
             _configure_logging_as(DEFAULT_LOG_LEVEL, args=args, json_lines=False, secrets=[])
-            return console_command(args, unconfigured_engines(url))
+            lean = unconfigured_engines(url=url, timeout=DEFAULT_ENGINE_TIMEOUT_SECONDS)
+            return console_command(args, lean)
     from bot.settings import load_settings
 
     try:
@@ -145,9 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return serve(settings, engines)
         finally:
             engines.close()
-    from bot.config import lean_engine_directory
+    from bot.composition.console import configured_engines
 
-    return console_command(args, lean_engine_directory(settings))
+    return console_command(args, configured_engines(settings))
 
 
 def _configure_logging_as(
@@ -162,34 +167,12 @@ def _configure_logging_as(
     )
 
 
-def unconfigured_engines(url: str) -> LeanEngineDirectory:
-    """The default engine at ``url`` for ``exec`` and the console when nothing configures the
-    bot (``bot.unconfigured``); the settings are read only to build the full engine."""
-    from bot.engine.directory import DEFAULT_ENGINE_NAME
-    from bot.engine.lean import LeanEngine, LeanEngineDirectory
-    from bot.unconfigured import DEFAULT_ENGINE_TIMEOUT_SECONDS
-
-    def full() -> DockerEngine:
-        from bot.config import engine_directory
-        from bot.settings import load_settings
-
-        return engine_directory(load_settings()).get(DEFAULT_ENGINE_NAME)
-
-    engine = LeanEngine(
-        name=DEFAULT_ENGINE_NAME, url=url, timeout=DEFAULT_ENGINE_TIMEOUT_SECONDS, full=full
-    )
-    return LeanEngineDirectory(engines={DEFAULT_ENGINE_NAME: engine}, default=DEFAULT_ENGINE_NAME)
-
-
 def console_command(args: argparse.Namespace, engines: LeanEngineDirectory) -> int:
     """``exec`` (one command) or ``console`` (a session) on ``engines``."""
-    from bot.console.session import Console, exit_status
-    from bot.core.pipeline import Pipeline
-    from bot.core.policy import AllowEverything
+    from bot.composition.console import build_console
+    from bot.console.session import exit_status
 
-    console = Console(
-        pipeline=Pipeline(engines=engines, policy=AllowEverything()), out=sys.stdout, err=sys.stderr
-    )
+    console = build_console(engines=engines, out=sys.stdout, err=sys.stderr)
     try:
         if args.command == "exec":
             # One argument is the whole command line ("ps -a"); several are its words.

@@ -25,7 +25,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.chat_ids import is_channel_id, is_principal_id
-from bot.composition import preflight
+from bot.composition.slack import preflight
 from bot.config import engine_directory
 from bot.errors import ChatOpsError, ConfigError
 from bot.settings import Settings, config_file, read_settings, toml_key_problems

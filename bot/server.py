@@ -1,6 +1,6 @@
 """``python -m bot serve``: the Slack app over HTTP (waitress) or Socket Mode, the probes
 (/livez, /readyz and its alias /healthz), and /metrics on a port of its own. Serving only:
-the parts are built and connected by ``bot.composition``; this starts and stops them."""
+the parts are built and connected by ``bot.composition.slack``; this starts and stops them."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.errors import SlackApiError
 from waitress.server import create_server
 
-from bot.composition import Front, build_dispatch, build_front, required_credentials
+from bot.composition.slack import Front, build_dispatch, build_front, required_credentials
 from bot.core.engine import EngineDirectory
 from bot.errors import ConfigError
 from bot.health import HealthCheck
@@ -96,7 +96,7 @@ def _json(start_response: Callable[..., Any], status: str, body: dict[str, Any])
 
 class SlackService:
     """The running bot: HTTP server (events and health) and, in Socket Mode, the socket,
-    over what ``bot.composition.build_front`` builds; starts and stops its parts."""
+    over what ``bot.composition.slack.build_front`` builds; starts and stops its parts."""
 
     def __init__(
         self,

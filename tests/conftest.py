@@ -24,7 +24,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from bot.composition import build_request_service
+from bot.composition.slack import build_request_service
 from bot.config import engine_directory
 from bot.console.session import Console
 from bot.core.pipeline import Pipeline, Reply

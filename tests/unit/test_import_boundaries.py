@@ -1,7 +1,9 @@
 """Import boundaries, read from the source with ``ast``: the core imports no adapter, no
-third-party I/O library and not the settings; the settings import nothing of Slack's; only the
-composition root (``bot/composition.py``) imports both the Slack adapter and the engines or the
-state; and no module of ``bot`` takes part in an import cycle."""
+third-party I/O library and not the settings; the settings import nothing of Slack's; only
+``serve``'s composition root (``bot/composition/slack.py``) imports both the Slack adapter and
+the engines or the state, and the console's (``bot/composition/console.py``) nothing of Slack's,
+the database's or the scheduler's; only the composition roots build a pipeline; and no module
+of ``bot`` takes part in an import cycle."""
 
 from __future__ import annotations
 
@@ -230,6 +232,20 @@ FORBIDDEN_IN_RENDER = (
 # Each platform's folder knows no other platform.
 FORBIDDEN_IN_CONSOLE = ("slack_bolt", "slack_sdk", "bot.slack")
 FORBIDDEN_IN_SLACK = ("bot.console",)
+# The console's composition root builds what `exec` starts cold with (bot/composition/__init__
+# runs before it, so it must import nothing either).
+FORBIDDEN_IN_CONSOLE_COMPOSITION = (
+    "slack_bolt",
+    "slack_sdk",
+    "sqlalchemy",
+    "apscheduler",
+    "waitress",
+    "bot.slack",
+    "bot.state",
+    "bot.server",
+    "bot.housekeeping",
+    "bot.composition.slack",
+)
 # The settings, their translation into plain values (bot/config.py) and the ID rules they check
 # (bot/chat_ids.py) know no chat adapter, and nothing of how the app is put together.
 FORBIDDEN_IN_SETTINGS = (
@@ -256,6 +272,8 @@ MODULES = {
     "settings.py": FORBIDDEN_IN_SETTINGS,
     "config.py": FORBIDDEN_IN_SETTINGS,
     "chat_ids.py": FORBIDDEN_IN_SETTINGS,
+    "composition/__init__.py": FORBIDDEN_IN_CONSOLE_COMPOSITION,
+    "composition/console.py": FORBIDDEN_IN_CONSOLE_COMPOSITION,
 }
 LAYER_MODULES = [
     (path, forbidden)
@@ -293,8 +311,8 @@ def joins_slack_to_engines_or_state(source: str, module: str, *, package: bool) 
 
 
 def test_only_the_composition_root_joins_slack_to_the_engines_and_the_state() -> None:
-    # The adapters meet the engines and the database in one place; that bot.composition is
-    # found is the check's own positive control.
+    # The adapters meet the engines and the database in one place; that serve's composition
+    # root is found is the check's own positive control.
     joined = [
         name
         for name, path in bot_modules().items()
@@ -302,7 +320,7 @@ def test_only_the_composition_root_joins_slack_to_the_engines_and_the_state() ->
             path.read_text(), name, package=path.name == "__init__.py"
         )
     ]
-    assert joined == ["bot.composition"]
+    assert joined == ["bot.composition.slack"]
     # Imports inside functions count; one side alone does not.
     late = "from bot.slack.chat import SlackChat\ndef f() -> None:\n    from ..state import audit\n"
     assert joins_slack_to_engines_or_state(late, "bot.x.y", package=False)
@@ -356,3 +374,23 @@ def test_cycles_are_found() -> None:
     assert find_cycle(graph) == ["bot.a", "bot.b", "bot.c", "bot.a"]
     del sources["bot.c"]
     assert find_cycle(import_graph(sources)) is None
+
+
+def builds_a_pipeline(source: str) -> bool:
+    """Whether a module calls ``Pipeline(...)`` (the core's request path, built once per app)."""
+    return any(
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Pipeline"
+        for node in ast.walk(ast.parse(source))
+    )
+
+
+def test_only_the_composition_roots_build_a_pipeline() -> None:
+    # The wiring is apart: an entry point (bot/cli.py) or an adapter asks a composition root
+    # for what to run; both roots are found, the check's own positive control.
+    building = sorted(
+        name for name, path in bot_modules().items() if builds_a_pipeline(path.read_text())
+    )
+    assert building == ["bot.composition.console", "bot.composition.slack"]
+    assert not builds_a_pipeline("from bot.core.pipeline import Pipeline\npipeline: Pipeline\n")

@@ -1,4 +1,4 @@
-"""The composition root: builds the bot from its settings and connects the parts, in one
+"""``serve``'s composition root: builds the bot from its settings and connects the parts, in one
 direction: settings → engines → state (database, audit, approvals) → service → adapters
 (Slack's chat port and listeners, the schedules, the probes).
 
