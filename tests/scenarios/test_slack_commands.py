@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from tests.conftest import TEST_IMAGE, SlackBot, serve_bot, shared_slack_bot
 from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.silent_listener import SilentListener
 
 
 @pytest.fixture
@@ -162,23 +162,19 @@ def test_hostile_output_pings_nobody(slack_bot: SlackBot) -> None:
 
 
 @pytest.fixture
-def stalled_engine(tmp_path: Path) -> Iterator[str]:
-    path = tmp_path / "stalled.sock"
-    listener = socket.socket(socket.AF_UNIX)
-    listener.bind(str(path))
-    listener.listen(64)
-    yield f"unix://{path}"
-    listener.close()
+def stalled_engine(tmp_path: Path) -> Iterator[SilentListener]:
+    with SilentListener(path=tmp_path / "stalled.sock") as listener:
+        yield listener
 
 
 def test_a_stalled_engine_does_not_delay_acknowledgements(
-    sandbox: object, fake_slack: FakeSlack, stalled_engine: str
+    sandbox: object, fake_slack: FakeSlack, stalled_engine: SilentListener
 ) -> None:
     from tests.conftest import Sandbox
 
     assert isinstance(sandbox, Sandbox)
     stalled = Sandbox(
-        docker_host=stalled_engine, registry=sandbox.registry, session=sandbox.session
+        docker_host=stalled_engine.url, registry=sandbox.registry, session=sandbox.session
     )
     service = serve_bot(stalled, fake_slack, engine_timeout_seconds=2, worker_threads=2)
     bot = SlackBot(service=service, fake=fake_slack, sandbox=stalled)
@@ -190,4 +186,5 @@ def test_a_stalled_engine_does_not_delay_acknowledgements(
         posted = bot.responses("s0")[0]
         assert "did not answer in time" in blocks_text(posted)
     finally:
+        stalled_engine.close()  # fails what is stuck on it: stopping need not wait it out
         service.stop()

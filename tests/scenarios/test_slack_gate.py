@@ -7,10 +7,7 @@ import json
 import logging
 import os
 import signal
-import socket
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +27,7 @@ from tests.conftest import (
     start_work_process,
 )
 from tests.fakes.fake_slack import FakeSlack
-
-
-@contextmanager
-def stalled_engine() -> Iterator[str]:
-    """A TCP engine address that accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    try:
-        yield f"tcp://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        listener.close()
+from tests.fakes.silent_listener import SilentListener
 
 
 def everything_stored(database: str) -> str:
@@ -111,7 +97,7 @@ def test_environment_values_are_shown_and_stored_nowhere(
 def test_a_stalled_engine_holds_only_its_own_workers(
     sandbox: Sandbox, fake_slack: FakeSlack
 ) -> None:
-    with stalled_engine() as stalled:
+    with SilentListener() as stalled:
         service = serve_bot(
             sandbox,
             fake_slack,
@@ -120,7 +106,9 @@ def test_a_stalled_engine_holds_only_its_own_workers(
             worker_threads=2,
             engines={
                 "local": {"url": sandbox.docker_host, "default": True},
-                "stalled": {"url": stalled, "timeout_seconds": 5},
+                # Each stalled command waits this long, twice over (two rounds); the
+                # other commands are answered in about 0.1 s.
+                "stalled": {"url": stalled.url, "timeout_seconds": 3},
             },
         )
         bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
@@ -144,21 +132,22 @@ def test_a_stalled_engine_holds_only_its_own_workers(
             for index in range(3):
                 assert "did not answer in time" in json.dumps(bot.responses(f"stalled-{index}"))
         finally:
+            stalled.close()  # fails what is stuck on it: stopping need not wait it out
             service.stop()
 
 
 def test_healthz_checks_engines_in_parallel_and_shows_no_details(
     sandbox: Sandbox, fake_slack: FakeSlack
 ) -> None:
-    with stalled_engine() as one, stalled_engine() as two, stalled_engine() as three:
+    with SilentListener() as one, SilentListener() as two, SilentListener() as three:
         service = serve_bot(
             sandbox,
             fake_slack,
             engines={
                 "local": {"url": sandbox.docker_host, "default": True},
-                "a": {"url": one},
-                "b": {"url": two},
-                "c": {"url": three},
+                "a": {"url": one.url},
+                "b": {"url": two.url},
+                "c": {"url": three.url},
             },
         )
         try:
@@ -166,6 +155,8 @@ def test_healthz_checks_engines_in_parallel_and_shows_no_details(
             answer = requests.get(f"http://127.0.0.1:{service.port}/healthz", timeout=30)
             elapsed = time.monotonic() - started
         finally:
+            for listener in (one, two, three):
+                listener.close()  # fails what is stuck on them: stopping need not wait it out
             service.stop()
     # One 2 s budget for all engines (one after another took 2 s each: 6 s here).
     assert elapsed < 5, elapsed
@@ -309,13 +300,13 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
 def test_work_runs_in_a_work_process_that_is_restarted_and_tells_who_it_lost(
     sandbox: Sandbox, fake_slack: FakeSlack
 ) -> None:
-    with stalled_engine() as stalled:
+    with SilentListener() as stalled:
         service = serve_bot(
             sandbox,
             fake_slack,
             engines={
                 "local": {"url": sandbox.docker_host, "default": True},
-                "stalled": {"url": stalled, "timeout_seconds": 5},
+                "stalled": {"url": stalled.url, "timeout_seconds": 5},
             },
         )
         bot = SlackBot(service=service, fake=fake_slack, sandbox=sandbox)
@@ -335,6 +326,7 @@ def test_work_runs_in_a_work_process_that_is_restarted_and_tells_who_it_lost(
             bot.command("ps -a", name="after")  # the new work process answers
             assert '"table"' in json.dumps(bot.responses("after")[0])
         finally:
+            stalled.close()  # fails what is stuck on it: stopping need not wait it out
             service.stop()
 
 
