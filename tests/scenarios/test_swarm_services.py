@@ -34,6 +34,11 @@ from tests.conftest import Sandbox
 REPO = Path(__file__).resolve().parents[2]
 BASE = "chatops-test/busybox:latest"
 LABEL = "chatops-test.session"
+# How long the engine watches each new task before it calls an update (or a rollback) done:
+# the bot's setting (SwarmServices' monitor, the chat bot's settle) and each service's own
+# rollback monitor. Every update and rollback waits it out, and a broken task fails within
+# a fraction of it (it exits as soon as it starts).
+MONITOR = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -91,13 +96,16 @@ def create(api: docker.APIClient, image: str, *, replicas: int = 1) -> str:
         name=name,
         labels={LABEL: api.chatops_session},  # type: ignore[attr-defined]
         mode=docker.types.ServiceMode("replicated", replicas=replicas),
+        # As `docker service create --rollback-monitor`: a rollback to this spec (`service
+        # rollback`) watches its tasks this long, not the engine's default 5 s.
+        rollback_config=docker.types.RollbackConfig(parallelism=1, monitor=int(MONITOR * 1e9)),
     )
     return name
 
 
 def services(api: docker.APIClient) -> SwarmServices:
     # The engine's own monitor period and the bot's polling are real: swarm runs on its clock.
-    return SwarmServices(api=api, monitor=2.0, follow_for=120.0, poll=0.5)
+    return SwarmServices(api=api, monitor=MONITOR, follow_for=120.0, poll=0.5)
 
 
 def wait_running(swarm: SwarmServices, name: str, count: int) -> None:
@@ -164,7 +172,7 @@ def chat(swarm_api: docker.APIClient, tmp_path: Path) -> Iterator[ChatBot]:
     bot = ChatBot(
         host=swarm_api.base_url_for_tests,  # type: ignore[attr-defined]
         database=f"sqlite:///{tmp_path}/s.db",
-        settle=2.0,
+        settle=MONITOR,
         engine="swarm",
     )
     yield bot
@@ -250,12 +258,12 @@ def test_an_update_to_a_private_image_sends_the_bot_s_registry_login(
     anonymous = services(swarm_api)
     refused_name = create(swarm_api, local)
     wait_running(anonymous, refused_name, 1)
-    refused = SwarmServices(api=swarm_api, monitor=2.0, follow_for=20.0, poll=0.5)
+    refused = SwarmServices(api=swarm_api, monitor=MONITOR, follow_for=20.0, poll=0.5)
     assert refused.update_image(refused_name, f"{private}:v2").end is not UpdateEnd.COMPLETED
 
     with_login = SwarmServices(
         api=swarm_api,
-        monitor=2.0,
+        monitor=MONITOR,
         follow_for=120.0,
         poll=0.5,
         registry_auth=RegistryAuth(
