@@ -103,7 +103,10 @@ def test_every_command_works_through_the_proxy(
     api.remove_image(reference)
     try:
         bot.ok(f"pull {reference}")
-        bot.ok(f"run -d --name {name} {labels} -p 127.0.0.1::80 {TEST_IMAGE} sleep 300")
+        # It exits on SIGTERM, as a served process does: `stop` and `restart` do not wait out
+        # their grace period (10 s) for a PID 1 that ignores the signal.
+        serve = "sh -c \"trap 'exit 0' TERM; sleep 300 & wait\""
+        bot.ok(f"run -d --name {name} {labels} -p 127.0.0.1::80 {TEST_IMAGE} {serve}")
         reply = bot.run(f"run --name {quick} {labels} {TEST_IMAGE} sh -c 'echo hi; exit 3'")
         assert isinstance(reply.result, RunResult) and reply.result.exit_code == 3
         removed = bot.run(f"run --rm --name {gone} {labels} {TEST_IMAGE} sh -c 'echo bye'")
