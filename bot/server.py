@@ -28,7 +28,7 @@ from bot.metrics_server import MetricsServer
 from bot.service.metrics import ACK_SECONDS
 from bot.service.orders import WorkOrder
 from bot.settings import Settings
-from bot.slack.dispatch import Dispatch, WorkProcess
+from bot.slack.dispatch import DRAIN_SECONDS, Dispatch, WorkProcess
 from bot.slack.priority import AckFirst
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ EVENTS_PATH = "/slack/events"
 # 413 from the Content-Length (or as a chunked body passes it) without reading the rest, and
 # before the signature check could even start.
 MAX_BODY_BYTES = 64 * 1024
+# The audit head's last publish on the way out (after the drain and the telling: 10 s in all).
+HEAD_PUBLISH_SECONDS = 1.0
 MAX_HEADER_BYTES = 16 * 1024
 WORK_START_SECONDS = 60.0  # the longest readiness waits for the work process to start
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -278,24 +280,46 @@ class SlackService:
             if not self._stopping.is_set():
                 raise
 
-    def stop(self) -> None:
-        """Stop taking requests, then let running work finish."""
+    def stop(self, *, drain: float = DRAIN_SECONDS) -> None:
+        """Stop taking requests, then let running work finish: the commands under way (up to
+        ``drain`` seconds, then their requesters are told) and, at the same time and within the
+        same ``drain``, the background tasks (schedules, sweeps, notices, probes). An engine
+        that hangs one of those delays the exit by ``drain`` at most, never one wait after
+        another: the process must be gone within its grace period (README, Running in
+        production), and the people whose commands were cut short told before that."""
         self._stopping.set()
         if self._socket is not None:
             self._socket.close()
         self._http.close()
         self._metrics_server.close()
-        self._front.sweeper.stop()
-        self._front.backend.housekeeping.stop()
-        self._front.upgrade_recovery.stop()
+        until = time.monotonic() + drain
+        background = [
+            ("approval-sweeps", self._front.sweeper.stop),
+            ("housekeeping", self._front.backend.housekeeping.stop),
+            ("upgrade-recovery", self._front.upgrade_recovery.stop),
+            ("health-probe", self.health.close),
+        ]
         if self._front.update_checks is not None:
-            self._front.update_checks.stop()
+            background.append(("update-checks", self._front.update_checks.stop))
         if self.notices is not None:
-            self.notices.stop()
+            background.append(("notices", self.notices.stop))
+        stopping = [
+            threading.Thread(target=stop, name=f"stop-{name}", daemon=True)
+            for name, stop in background
+        ]
+        for thread in stopping:
+            thread.start()
         if self._dispatch is not None:
-            self._dispatch.close()  # the work under way finishes
-        self._front.head_publisher.stop()  # after the work: its entries are covered too
-        self.health.close()
+            self._dispatch.close(drain=drain)  # the work under way finishes, or is told
+        for thread in stopping:
+            thread.join(timeout=max(0.0, until - time.monotonic()))
+        hung = [thread.name.removeprefix("stop-") for thread in stopping if thread.is_alive()]
+        if hung:
+            # Each is built to be cut short (a leased plan, a journalled upgrade, a cleanup
+            # planned again): the next start finishes what they leave.
+            log.warning("stopping without waiting longer for: %s", ", ".join(hung))
+        # After the work: its entries are covered too. Its last publish is one Web API call.
+        self._front.head_publisher.stop(timeout=HEAD_PUBLISH_SECONDS)
         self._front.home.close()
 
     def _send(self, order: WorkOrder) -> None:

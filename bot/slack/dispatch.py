@@ -56,8 +56,9 @@ class BuildWork(Protocol):
 class Dispatch(Protocol):
     def __call__(self, order: WorkOrder) -> None: ...
 
-    def close(self) -> None:
-        """Stop taking orders and let the work under way finish."""
+    def close(self, *, drain: float = ...) -> None:
+        """Stop taking orders and let the work under way finish (for up to ``drain`` seconds,
+        then tell whose work was cut short)."""
         ...
 
 

@@ -27,6 +27,14 @@ class SilentListener:
             self.url = f"unix://{path}"
         self._socket.listen(64)  # every connection waits in the backlog, never accepted
 
+    def waiting(self) -> int:
+        """How many connections wait on it (TCP only): someone is stuck on the engine."""
+        port = self._socket.getsockname()[1]
+        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+        # Fields: sl, local address:port (hex), remote address:port, state (01: established).
+        fields = (line.split() for line in lines)
+        return sum(1 for f in fields if int(f[1].split(":")[1], 16) == port and f[3] == "01")
+
     def close(self) -> None:
         """Reset the connections waiting on it, and refuse new ones."""
         self._socket.close()

@@ -95,8 +95,10 @@ def test_environment_values_are_shown_and_stored_nowhere(
 
 
 def test_a_stalled_engine_holds_only_its_own_workers(
-    sandbox: Sandbox, fake_slack: FakeSlack
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
 ) -> None:
+    # A container of its own, so that `ps -a` answers with a table whatever ran before.
+    api.create_container(TEST_IMAGE, name=sandbox.name("listed"), labels=sandbox.labels)
     with SilentListener() as stalled:
         service = serve_bot(
             sandbox,
@@ -166,6 +168,35 @@ def test_healthz_checks_engines_in_parallel_and_shows_no_details(
         "engines": {"local": "ok", "a": "unreachable", "b": "unreachable", "c": "unreachable"},
     }
     assert "127.0.0.1" not in answer.text and "unix://" not in answer.text
+
+
+def test_an_engine_that_hangs_background_tasks_delays_the_stop_by_the_drain_at_most(
+    sandbox: Sandbox, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The background tasks (upgrade recovery, the health probe, ...) are stopped together
+    and within the drain: each used to be waited for in turn (12 s here, upgrade recovery
+    alone up to 10 s on a hung engine), so a stop could overrun the 15 s grace period before
+    the people whose commands it cut short were told."""
+    with SilentListener() as stalled:
+        service = serve_bot(
+            sandbox,
+            fake_slack,
+            engines={
+                "local": {"url": sandbox.docker_host, "default": True},
+                "stalled": {"url": stalled.url, "timeout_seconds": 60},
+            },
+        )
+        deadline = time.monotonic() + 30
+        while not stalled.waiting():  # a task asked the hung engine and waits for it
+            assert time.monotonic() < deadline, "nothing reached the stalled engine"
+            time.sleep(0.05)
+        with caplog.at_level(logging.WARNING, logger="bot.server"):
+            started = time.monotonic()
+            service.stop(drain=1.0)
+            elapsed = time.monotonic() - started
+    # Positive control: something was still hung on the engine when the stop gave up on it.
+    assert "stopping without waiting longer for" in caplog.text, caplog.text
+    assert elapsed < 5, elapsed  # 1 s of drain, not 12 s of waits one after another
 
 
 # --- Every failure reaches a person ---------------------------------------------------------
@@ -298,8 +329,10 @@ def test_an_execution_left_by_a_crash_is_reported_interrupted(
 
 
 def test_work_runs_in_a_work_process_that_is_restarted_and_tells_who_it_lost(
-    sandbox: Sandbox, fake_slack: FakeSlack
+    sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
 ) -> None:
+    # A container of its own, so that `ps -a` answers with a table whatever ran before.
+    api.create_container(TEST_IMAGE, name=sandbox.name("listed-work"), labels=sandbox.labels)
     with SilentListener() as stalled:
         service = serve_bot(
             sandbox,
