@@ -44,6 +44,25 @@ from tests.fakes.fake_slack import (
 from tests.private_database import private_database
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+# The tiers in the order scripts/test's parallel run should start them (it passes
+# --no-loadscope-reorder, else pytest-xdist hands out the files with the most tests first:
+# the unit files of many short tests, leaving a long scenario file to end the run alone).
+_TIER_ORDER = {"scenarios": 0, "database": 1, "unit": 2}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow tier first: its files start at once on the parallel workers, and the many short
+    unit files fill what time is left at the end. Stable: within a tier, the files' own order."""
+
+    def tier(item: pytest.Item) -> int:
+        parts = item.path.resolve().relative_to(REPO / "tests").parts
+        return _TIER_ORDER.get(parts[0], len(_TIER_ORDER))
+
+    items.sort(key=tier)
+
+
 TEST_IMAGE = "chatops-test/busybox:latest"
 SESSION_LABEL = "chatops-test.session"  # outside the bot's reserved chatops. namespace
 
