@@ -171,6 +171,8 @@ class Backend:
 
 log = logging.getLogger(__name__)
 
+# How often a process renews the leases of the approved plans it runs (ExpirySweeper's too).
+LEASE_RENEW_SECONDS = 5.0
 # How often the records of upgrades left by stopped processes are looked for (at most).
 UPGRADE_RECOVERY_SECONDS = 30.0
 
@@ -355,7 +357,21 @@ def build_request_service(
         client=client,
         metrics=metrics,
     )
-    return backend.work, engines.close
+    # Approved plans run here, under leases held by this process's approval service: it
+    # renews them, or the front's sweep would report a plan that runs longer than
+    # [approvals] interrupted_after as interrupted while it still runs.
+    leases = Periodic(
+        name="approval-leases",
+        interval=LEASE_RENEW_SECONDS,
+        task=backend.approvals.renew_leases,
+    )
+    leases.start()
+
+    def close() -> None:
+        leases.stop()
+        engines.close()
+
+    return backend.work, close
 
 
 def build_notices(
@@ -496,7 +512,12 @@ def build_front(
         ack_first=ack_first,
         metrics=metrics,
         backend=backend,
-        sweeper=ExpirySweeper(service=backend.approvals, chat=backend.chat, audit=backend.audit),
+        sweeper=ExpirySweeper(
+            service=backend.approvals,
+            chat=backend.chat,
+            audit=backend.audit,
+            renew_interval=LEASE_RENEW_SECONDS,
+        ),
         head_publisher=head_publisher,
         notices=notices,
         health=health,

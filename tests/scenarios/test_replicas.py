@@ -302,6 +302,94 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
             api.remove_container(name, force=True)
 
 
+def test_an_approved_execution_in_the_work_process_keeps_its_lease_while_it_runs(
+    tmp_path: Path, sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
+) -> None:
+    """The work process runs approved plans and renews their leases: before, only the front
+    renewed its own, so the front's sweep reported any plan running longer than
+    interrupted_after (60 s) as interrupted while it still ran."""
+    from sqlalchemy import create_engine, select
+
+    from bot.state.tables import approval_executions, approvals
+    from tests.fakes.socket_relay import SocketRelay
+
+    config = tmp_path / "chatops.toml"
+    config.write_text(
+        '[roles]\nviewer = ["*"]\noperator = ["U0OPS"]\nadmin = ["U0ADMIN"]\n'
+        '[approvals]\nrequired_for = ["rm"]\napprovers = ["admin"]\n'
+    )
+    database = f"sqlite:///{tmp_path}/state.db"
+    relay = SocketRelay(path=tmp_path / "engine.sock", target=sandbox.docker_host)
+    process, base = serve_process(
+        tmp_path,
+        DOCKER_HOST=relay.url,
+        CHATOPS_CONFIG=str(config),
+        SLACK_API_URL=fake_slack.api_url,
+        CHATOPS_DATABASE_URL=database,
+    )
+    name = sandbox.name("leased")
+    state = create_engine(database)
+    try:
+        api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
+        post_signed(
+            f"{base}/slack/events",
+            slash_command_body(
+                text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"
+            ),
+            secret=SIGNING_SECRET,
+        )
+        posted = fake_slack.wait_for(
+            "chat.postMessage", where=lambda c: "#" in str(c.body.get("text"))
+        )
+        approval_id = int(str(posted[-1].body["text"]).rsplit("#", 1)[1])
+        relay.stall()  # the engine hangs: the execution waits on it, in the work process
+        post_signed(
+            f"{base}/slack/events",
+            block_actions_body(
+                action_id="chatops_approve",
+                value=str(approval_id),
+                user_id="U0ADMIN",
+                response_url=fake_slack.response_url("click"),
+            ),
+            secret=SIGNING_SECRET,
+        )
+
+        def heartbeats() -> list[object]:
+            with state.connect() as connection:
+                return list(
+                    connection.execute(
+                        select(approval_executions.c.heartbeat_at).where(
+                            approval_executions.c.approval_id == approval_id
+                        )
+                    ).scalars()
+                )
+
+        wait_until(lambda: bool(heartbeats()), 60, "the approved plan did not start executing")
+        [taken] = heartbeats()
+        # Renewed while the plan waits on the engine (every 5 s): the lease of a live process.
+        wait_until(lambda: heartbeats() != [taken], 30, "the execution's lease was not renewed")
+        relay.flow()
+        fake_slack.wait_for(
+            "chat.update",
+            timeout=60,
+            where=lambda c: str(c.body.get("text")).endswith(f"#{approval_id}: done"),
+        )
+        with state.connect() as connection:
+            final = connection.execute(
+                select(approvals.c.state).where(approvals.c.id == approval_id)
+            ).scalar_one()
+        assert str(final) == "done"
+        with pytest.raises(docker.errors.NotFound):
+            api.inspect_container(name)
+    finally:
+        state.dispose()
+        relay.stop()
+        if process.poll() is None:
+            stop(process, tmp_path)
+        with contextlib.suppress(docker.errors.NotFound):
+            api.remove_container(name, force=True)
+
+
 def children_of(pid: int) -> list[int]:
     """The processes whose parent is ``pid`` (from /proc)."""
     found = []
