@@ -287,12 +287,12 @@ class SlackService:
         that hangs one of those delays the exit by ``drain`` at most, never one wait after
         another: the process must be gone within its grace period (README, Running in
         production), and the people whose commands were cut short told before that."""
+        until = time.monotonic() + drain  # closing the socket counts too (its listeners end)
         self._stopping.set()
         if self._socket is not None:
             self._socket.close()
         self._http.close()
         self._metrics_server.close()
-        until = time.monotonic() + drain
         background = [
             ("approval-sweeps", self._front.sweeper.stop),
             ("housekeeping", self._front.backend.housekeeping.stop),
@@ -309,14 +309,15 @@ class SlackService:
         ]
         for thread in stopping:
             thread.start()
-        if self._dispatch is not None:
-            self._dispatch.close(drain=drain)  # the work under way finishes, or is told
+        if self._dispatch is not None:  # the work under way finishes, or is told
+            self._dispatch.close(drain=max(0.0, until - time.monotonic()))
         for thread in stopping:
             thread.join(timeout=max(0.0, until - time.monotonic()))
         hung = [thread.name.removeprefix("stop-") for thread in stopping if thread.is_alive()]
         if hung:
-            # Each is built to be cut short (a leased plan, a journalled upgrade, a cleanup
-            # planned again): the next start finishes what they leave.
+            # As on a kill -9, which each is built to survive: an upgrade's journal is
+            # finished by the next start, a plan's lease goes stale and is reported
+            # interrupted; a cut cleanup or update check waits for its next scheduled time.
             log.warning("stopping without waiting longer for: %s", ", ".join(hung))
         # After the work: its entries are covered too. Its last publish is one Web API call.
         self._front.head_publisher.stop(timeout=HEAD_PUBLISH_SECONDS)

@@ -46,21 +46,27 @@ from tests.private_database import private_database
 REPO = Path(__file__).resolve().parent.parent
 
 
-# The tiers in the order scripts/test's parallel run should start them (it passes
-# --no-loadscope-reorder, else pytest-xdist hands out the files with the most tests first:
-# the unit files of many short tests, leaving a long scenario file to end the run alone).
+# The tiers in the order scripts/test's parallel run starts them: it passes
+# --no-loadscope-reorder, else pytest-xdist hands out the files with the most tests first (the
+# unit files of many short tests), leaving a long scenario file to end the run alone.
 _TIER_ORDER = {"scenarios": 0, "database": 1, "unit": 2}
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tier first: its files start at once on the parallel workers, and the many short
-    unit files fill what time is left at the end. Stable: within a tier, the files' own order."""
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --no-loadscope-reorder, the slow tier first: its files start at once on the
+    parallel workers, and the many short unit files fill what time is left at the end.
+    Otherwise pytest's order (testpaths: the fast tiers first, for quick feedback)."""
+    if config.getoption("loadscopereorder", default=True):
+        return
 
     def tier(item: pytest.Item) -> int:
-        parts = item.path.resolve().relative_to(REPO / "tests").parts
+        try:
+            parts = item.path.resolve().relative_to(REPO / "tests").parts
+        except ValueError:  # collected elsewhere (a doctest in bot/, say): last
+            return len(_TIER_ORDER)
         return _TIER_ORDER.get(parts[0], len(_TIER_ORDER))
 
-    items.sort(key=tier)
+    items.sort(key=tier)  # stable: within a tier, the files' own order
 
 
 TEST_IMAGE = "chatops-test/busybox:latest"

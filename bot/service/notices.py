@@ -513,15 +513,19 @@ class NoticeService:
             self._flusher.start()
             self._leases.start()
 
-    def stop(self) -> None:
+    def stop(self, *, within: float = 5.0) -> None:
+        """Stop watching, then release every stream (its resume point saved, its lease given up
+        for another replica): the threads get ``within`` seconds in all, not each, so that the
+        releases happen inside the service's drain even when an engine hangs a watcher."""
         self._stopping.set()
         for watcher in self.watchers:
             watcher.cut()
+        until = time.monotonic() + within
         for watcher in self.watchers:
-            watcher.join(timeout=5)
+            watcher.join(timeout=max(0.0, until - time.monotonic()))
         for thread in (self._flusher, self._leases):
             if thread.is_alive():
-                thread.join(timeout=5)
+                thread.join(timeout=max(0.0, until - time.monotonic()))
         self._shared.details.shutdown(wait=False, cancel_futures=True)
         for watcher in self.watchers:
             try:

@@ -2,8 +2,8 @@
 
 scripts/test runs the scenarios in parallel workers on one shared engine. A bot with
 notifications hears every container's events there, other workers' crashes included, and a
-storm of them folds its own into a summary: such a file runs alone, after the rest
-(``pytestmark = pytest.mark.serial``). A cleanup applied to the whole engine needs the mark too;
+storm of them folds its own into a summary: such a file runs alone, on an engine of its own
+(``pytestmark = pytest.mark.serial``; scripts/test runs these beside the rest). A cleanup applied to the whole engine needs the mark too;
 that is not something this check can read off the source, so it is the author's to add.
 """
 
