@@ -171,8 +171,17 @@ class Backend:
 
 log = logging.getLogger(__name__)
 
-# How often a process renews the leases of the approved plans it runs (ExpirySweeper's too).
+# How often a process renews the leases of the approved plans it runs (at most): a third of
+# [approvals] interrupted_after when that is shorter, so that a live lease never looks stale.
 LEASE_RENEW_SECONDS = 5.0
+
+
+def lease_renewal_seconds(settings: Settings) -> float:
+    """How often this process renews its executions' leases."""
+    stale_after = parse_duration(settings.approvals.interrupted_after, option="interrupted_after")
+    return max(0.5, min(LEASE_RENEW_SECONDS, stale_after.total_seconds() / 3))
+
+
 # How often the records of upgrades left by stopped processes are looked for (at most).
 UPGRADE_RECOVERY_SECONDS = 30.0
 
@@ -362,7 +371,7 @@ def build_request_service(
     # [approvals] interrupted_after as interrupted while it still runs.
     leases = Periodic(
         name="approval-leases",
-        interval=LEASE_RENEW_SECONDS,
+        interval=lease_renewal_seconds(settings),
         task=backend.approvals.renew_leases,
     )
     leases.start()
@@ -516,7 +525,7 @@ def build_front(
             service=backend.approvals,
             chat=backend.chat,
             audit=backend.audit,
-            renew_interval=LEASE_RENEW_SECONDS,
+            renew_interval=lease_renewal_seconds(settings),
         ),
         head_publisher=head_publisher,
         notices=notices,
