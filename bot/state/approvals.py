@@ -75,6 +75,16 @@ class SqlApprovalRepository:
 
     def get(self, approval_id: int) -> ApprovalRecord | None:
         with self._engine.connect() as connection:
+            record = self._read(connection, approval_id)
+        if record is None or record.intact:
+            return record
+        # Read again under the row's lock. The row and its votes are two reads: a vote or a
+        # move another process commits between them (a second approver, a replica) makes
+        # them disagree, which looked like an edit and told the clicker so. What was
+        # changed outside the bot still fails here.
+        with self._engine.begin() as connection:
+            if not _lock(connection, approval_id):
+                return None
             return self._read(connection, approval_id)
 
     def add_approver(self, approval_id: int, user_id: str) -> bool:

@@ -459,3 +459,33 @@ def _shared_rig() -> Rig:
     if not _RIG:
         _RIG.append(make_rig(f"sqlite:///{tempfile.mkdtemp()}/state.db"))
     return _RIG[0]
+
+
+def test_a_vote_committed_between_reading_the_row_and_its_votes_is_no_edit(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found with two replicas: the slower of two approvers was told the request "failed its
+    integrity check" because another process's vote landed between the two reads."""
+    import bot.state.approvals as stored
+
+    approval_id = rig.ask()
+    real_votes = stored._votes
+    interleaved: list[bool] = []
+
+    def votes_after_another_vote(connection: Any, wanted: int) -> Any:
+        if not interleaved:  # once: another approver's vote commits right now
+            interleaved.append(True)
+            assert rig.service.approve(wanted, user_id="U0A1", groups=frozenset()).kind
+        return real_votes(connection, wanted)
+
+    monkeypatch.setattr(stored, "_votes", votes_after_another_vote)
+    record = rig.service.get(approval_id)
+    assert interleaved, "the vote did not come between the two reads"
+    assert record is not None and record.intact
+    assert record.approvers == ("U0A1",)
+    assert rig.state(approval_id) == ApprovalState.PENDING.value
+    assert rig.tampered_reports(approval_id) == (0, 0)
+    # Positive control: an edit made outside the bot is still caught by the same read.
+    rig.edit(approval_id, command_text="rm -f everything")
+    edited = rig.service.get(approval_id)
+    assert edited is not None and not edited.intact
