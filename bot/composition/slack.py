@@ -49,7 +49,7 @@ from bot.housekeeping.scheduler import EngineSchedule, HousekeepingScheduler
 from bot.housekeeping.update_checks import UpdateCheckScheduler
 from bot.metrics import PrometheusMetrics
 from bot.periodic import Periodic
-from bot.service.approvals import ExpirySweeper, report_tampered
+from bot.service.approvals import ExpirySweeper, lease_renewal, report_tampered
 from bot.service.housekeeping import Housekeeping
 from bot.service.lost_orders import tell_lost
 from bot.service.metrics import Metrics
@@ -170,17 +170,6 @@ class Backend:
 
 
 log = logging.getLogger(__name__)
-
-# How often a process renews the leases of the approved plans it runs (at most): a third of
-# [approvals] interrupted_after when that is shorter, so that a live lease never looks stale.
-LEASE_RENEW_SECONDS = 5.0
-
-
-def lease_renewal_seconds(settings: Settings) -> float:
-    """How often this process renews its executions' leases."""
-    stale_after = parse_duration(settings.approvals.interrupted_after, option="interrupted_after")
-    return max(0.5, min(LEASE_RENEW_SECONDS, stale_after.total_seconds() / 3))
-
 
 # How often the records of upgrades left by stopped processes are looked for (at most).
 UPGRADE_RECOVERY_SECONDS = 30.0
@@ -369,11 +358,7 @@ def build_request_service(
     # Approved plans run here, under leases held by this process's approval service: it
     # renews them, or the front's sweep would report a plan that runs longer than
     # [approvals] interrupted_after as interrupted while it still runs.
-    leases = Periodic(
-        name="approval-leases",
-        interval=lease_renewal_seconds(settings),
-        task=backend.approvals.renew_leases,
-    )
+    leases = lease_renewal(backend.approvals)
     leases.start()
 
     def close() -> None:
@@ -521,12 +506,7 @@ def build_front(
         ack_first=ack_first,
         metrics=metrics,
         backend=backend,
-        sweeper=ExpirySweeper(
-            service=backend.approvals,
-            chat=backend.chat,
-            audit=backend.audit,
-            renew_interval=lease_renewal_seconds(settings),
-        ),
+        sweeper=ExpirySweeper(service=backend.approvals, chat=backend.chat, audit=backend.audit),
         head_publisher=head_publisher,
         notices=notices,
         health=health,

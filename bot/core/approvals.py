@@ -123,6 +123,10 @@ class ApprovalOutcome:
     result: ActionResult | None = None
 
 
+_LEASE_RENEWAL = timedelta(seconds=5)
+_SHORTEST_RENEWAL = timedelta(seconds=0.5)
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ApprovalRules:
     approvers: tuple[str, ...]  # role names ("admin"), user IDs or user group IDs
@@ -131,6 +135,13 @@ class ApprovalRules:
     expire_after: timedelta = field(default=timedelta(minutes=15))
     # An execution whose process has not renewed its lease for this long is interrupted.
     interrupted_after: timedelta = field(default=timedelta(seconds=60))
+
+    @property
+    def renew_leases_every(self) -> timedelta:
+        """How often a live process renews its executions' leases: every 5 s, or a third of
+        ``interrupted_after`` when that is shorter (0.5 s at least), so that a live lease
+        never looks stale between two renewals."""
+        return max(_SHORTEST_RENEWAL, min(_LEASE_RENEWAL, self.interrupted_after / 3))
 
 
 RoleCheck = Callable[[str, str, frozenset[str]], bool]  # (role, user, groups) -> holds it?
@@ -304,6 +315,11 @@ class ApprovalService:
     def _quarantined(self, approval_id: int) -> ApprovalOutcome:
         self._quarantine(approval_id)
         return _refused(str(ApprovalTampered(approval_id)))
+
+    @property
+    def renew_leases_every(self) -> timedelta:
+        """How often this process must call ``renew_leases`` (``ApprovalRules``)."""
+        return self._rules.renew_leases_every
 
     def renew_leases(self) -> None:
         """This process is alive: keep its executions from being taken for interrupted."""

@@ -60,6 +60,17 @@ def report_tampered(*, chat: Chat, audit: AuditTrail | None, record: ApprovalRec
     )
 
 
+def lease_renewal(service: ApprovalService) -> Periodic:
+    """Renews ``service``'s execution leases while its process lives, as often as its rules
+    need (started and stopped by its owner): in the front, by ``ExpirySweeper``; in the work
+    process, which runs the approved plans, by its composition root."""
+    return Periodic(
+        name="approval-leases",
+        interval=service.renew_leases_every.total_seconds(),
+        task=service.renew_leases,
+    )
+
+
 class ExpirySweeper:
     """Every ``interval`` seconds (and once at start, after a restart): expires overdue
     requests and reports executions that their process abandoned (a crash) as interrupted.
@@ -73,15 +84,12 @@ class ExpirySweeper:
         chat: Chat,
         audit: AuditTrail | None,
         interval: float = 10.0,
-        renew_interval: float = 5.0,
     ) -> None:
         self._service = service
         self._chat = chat
         self._audit = audit
         self._sweeps = Periodic(name="approval-expiry", interval=interval, task=self.sweep)
-        self._leases = Periodic(
-            name="approval-leases", interval=renew_interval, task=service.renew_leases
-        )
+        self._leases = lease_renewal(service)
 
     def start(self) -> None:
         self._leases.start()
