@@ -31,6 +31,7 @@ from tests.fakes.fake_slack import (
     post_signed,
     slash_command_body,
 )
+from tests.fakes.socket_relay import SocketRelay
 from tests.serving import serve_process, stop
 
 CHANNEL = "C0OPS"
@@ -202,20 +203,51 @@ def test_two_replicas_act_as_one_bot(
     assert len([c for c in fake_slack.of("chat.postEphemeral") if told_requester(c)]) == 1
 
 
+# U0OPS may ask for `rm`, which waits for U0ADMIN's approval.
+RM_NEEDS_AN_ADMIN = (
+    '[roles]\nviewer = ["*"]\noperator = ["U0OPS"]\nadmin = ["U0ADMIN"]\n'
+    '[approvals]\nrequired_for = ["rm"]\napprovers = ["admin"]\n'
+)
+
+
+def approve_rm_on_a_hung_engine(
+    base: str, fake_slack: FakeSlack, relay: SocketRelay, name: str
+) -> int:
+    """U0OPS asks ``serve`` at ``base`` for `rm name`; the engine behind ``relay`` then hangs,
+    and U0ADMIN approves: the execution starts and waits on the engine. Returns the request's
+    number."""
+    post_signed(
+        f"{base}/slack/events",
+        slash_command_body(
+            text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"
+        ),
+        secret=SIGNING_SECRET,
+    )
+    posted = fake_slack.wait_for("chat.postMessage", where=lambda c: "#" in str(c.body.get("text")))
+    approval_id = int(str(posted[-1].body["text"]).rsplit("#", 1)[1])
+    relay.stall()
+    post_signed(
+        f"{base}/slack/events",
+        block_actions_body(
+            action_id="chatops_approve",
+            value=str(approval_id),
+            user_id="U0ADMIN",
+            response_url=fake_slack.response_url("click"),
+        ),
+        secret=SIGNING_SECRET,
+    )
+    return approval_id
+
+
 def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_again(
     tmp_path: Path, sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
 ) -> None:
     from sqlalchemy import create_engine, select
 
     from bot.state.tables import approvals
-    from tests.fakes.socket_relay import SocketRelay
 
     config = tmp_path / "chatops.toml"
-    config.write_text(
-        '[roles]\nviewer = ["*"]\noperator = ["U0OPS"]\nadmin = ["U0ADMIN"]\n'
-        '[approvals]\nrequired_for = ["rm"]\napprovers = ["admin"]\n'
-        'interrupted_after = "2s"\n'
-    )
+    config.write_text(RM_NEEDS_AN_ADMIN + 'interrupted_after = "2s"\n')
     database = f"sqlite:///{tmp_path}/state.db"
     relay = SocketRelay(path=tmp_path / "engine.sock", target=sandbox.docker_host)
     first_home, second_home = tmp_path / "first", tmp_path / "second"
@@ -232,28 +264,7 @@ def test_kill_9_during_an_approved_execution_is_reported_interrupted_not_run_aga
     name = sandbox.name("interrupted")
     try:
         api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
-        post_signed(
-            f"{base}/slack/events",
-            slash_command_body(
-                text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"
-            ),
-            secret=SIGNING_SECRET,
-        )
-        posted = fake_slack.wait_for(
-            "chat.postMessage", where=lambda c: "#" in str(c.body.get("text"))
-        )
-        approval_id = str(posted[-1].body["text"]).rsplit("#", 1)[1]
-        relay.stall()  # the engine hangs: the execution will wait on it
-        post_signed(
-            f"{base}/slack/events",
-            block_actions_body(
-                action_id="chatops_approve",
-                value=approval_id,
-                user_id="U0ADMIN",
-                response_url=fake_slack.response_url("click"),
-            ),
-            secret=SIGNING_SECRET,
-        )
+        approval_id = str(approve_rm_on_a_hung_engine(base, fake_slack, relay, name))
         state = create_engine(database)
 
         def executing() -> bool:
@@ -311,13 +322,9 @@ def test_an_approved_execution_in_the_work_process_keeps_its_lease_while_it_runs
     from sqlalchemy import create_engine, select
 
     from bot.state.tables import approval_executions, approvals
-    from tests.fakes.socket_relay import SocketRelay
 
     config = tmp_path / "chatops.toml"
-    config.write_text(
-        '[roles]\nviewer = ["*"]\noperator = ["U0OPS"]\nadmin = ["U0ADMIN"]\n'
-        '[approvals]\nrequired_for = ["rm"]\napprovers = ["admin"]\n'
-    )
+    config.write_text(RM_NEEDS_AN_ADMIN)
     database = f"sqlite:///{tmp_path}/state.db"
     relay = SocketRelay(path=tmp_path / "engine.sock", target=sandbox.docker_host)
     process, base = serve_process(
@@ -331,28 +338,7 @@ def test_an_approved_execution_in_the_work_process_keeps_its_lease_while_it_runs
     state = create_engine(database)
     try:
         api.create_container(TEST_IMAGE, ["true"], name=name, labels=sandbox.labels)
-        post_signed(
-            f"{base}/slack/events",
-            slash_command_body(
-                text=f"rm {name}", response_url=fake_slack.response_url("ask"), user_id="U0OPS"
-            ),
-            secret=SIGNING_SECRET,
-        )
-        posted = fake_slack.wait_for(
-            "chat.postMessage", where=lambda c: "#" in str(c.body.get("text"))
-        )
-        approval_id = int(str(posted[-1].body["text"]).rsplit("#", 1)[1])
-        relay.stall()  # the engine hangs: the execution waits on it, in the work process
-        post_signed(
-            f"{base}/slack/events",
-            block_actions_body(
-                action_id="chatops_approve",
-                value=str(approval_id),
-                user_id="U0ADMIN",
-                response_url=fake_slack.response_url("click"),
-            ),
-            secret=SIGNING_SECRET,
-        )
+        approval_id = approve_rm_on_a_hung_engine(base, fake_slack, relay, name)
 
         def heartbeats() -> list[object]:
             with state.connect() as connection:
