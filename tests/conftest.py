@@ -138,6 +138,17 @@ AUTH_REGISTRY_USER = "chatops-test"
 AUTH_REGISTRY_PASSWORD = "chatops-test-password"
 
 
+def build_and_push(api: docker.APIClient, *, dockerfile: str, repository: str) -> None:
+    """Builds ``dockerfile`` (no context) as ``repository:latest`` and pushes it, failing on
+    any error either reports."""
+    for chunk in api.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", rm=True, decode=True
+    ):
+        assert "error" not in chunk, chunk
+    for line in api.push(repository, tag="latest", stream=True, decode=True):
+        assert "error" not in line, line
+
+
 def auth_registry() -> str:
     """The sandbox's registry with a login (started with the engine if the environment does
     not name it)."""

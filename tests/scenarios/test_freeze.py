@@ -16,7 +16,7 @@ from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, serve_bot
 from tests.fakes.fake_slack import FakeSlack
 from tests.scenarios.test_housekeeping import exists, exited
 from tests.scenarios.test_slack_home import open_home
-from tests.scenarios.test_updates import build_and_push, run
+from tests.scenarios.test_updates import push_marked, run
 
 # A window in force for the whole test, whenever it runs; it holds one of two engines that
 # are the same sandbox, so the same stop on the other one is the positive control.
@@ -204,9 +204,9 @@ def test_the_scheduled_update_check_skips_a_frozen_engine_and_says_so(
     sandbox: Sandbox, fake_slack: FakeSlack, api: docker.APIClient
 ) -> None:
     moving = f"{sandbox.registry}/chatops-test/frz-moving-{sandbox.session}"
-    build_and_push(api, sandbox, moving, "1")
+    push_marked(api, sandbox, moving, "1")
     web = run(api, sandbox, f"{moving}:latest")["Name"].lstrip("/")
-    build_and_push(api, sandbox, moving, "2")  # the tag moves; web still runs the first
+    push_marked(api, sandbox, moving, "2")  # the tag moves; web still runs the first
     service = serve_bot(
         sandbox,
         fake_slack,

@@ -3,28 +3,22 @@ tag that did not move is not listed; a registry that fails is told and the rest 
 
 from __future__ import annotations
 
-import io
 import uuid
 from typing import Any
 
 import docker
 
 from bot.engine.updates import check_updates, engine_digest_reader
-from tests.conftest import Sandbox
+from tests.conftest import Sandbox, build_and_push
 
 
-def build_and_push(api: docker.APIClient, sandbox: Sandbox, repository: str, marker: str) -> str:
+def push_marked(api: docker.APIClient, sandbox: Sandbox, repository: str, marker: str) -> str:
     """An image unlike any other (``marker``), pushed as ``repository:latest``; its digest."""
     dockerfile = (
         "FROM chatops-test/busybox:latest\n"
         f"LABEL chatops-test.session={sandbox.session} marker={marker}\n"
     )
-    for chunk in api.build(
-        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", rm=True, decode=True
-    ):
-        assert "error" not in chunk, chunk
-    for line in api.push(repository, tag="latest", stream=True, decode=True):
-        assert "error" not in line, line
+    build_and_push(api, dockerfile=dockerfile, repository=repository)
     digests = api.inspect_image(f"{repository}:latest")["RepoDigests"]
     return str(next(d for d in digests if d.startswith(repository + "@")).partition("@")[2])
 
@@ -46,10 +40,10 @@ def test_a_moved_tag_is_found_in_the_registry_and_others_are_not(
 ) -> None:
     moving = f"{sandbox.registry}/chatops-test/upd-moving-{sandbox.session}"
     still = f"{sandbox.registry}/chatops-test/upd-still-{sandbox.session}"
-    first = build_and_push(api, sandbox, moving, "1")
-    build_and_push(api, sandbox, still, "1")
+    first = push_marked(api, sandbox, moving, "1")
+    push_marked(api, sandbox, still, "1")
     web, db = run(api, sandbox, f"{moving}:latest"), run(api, sandbox, f"{still}:latest")
-    second = build_and_push(api, sandbox, moving, "2")  # the tag moves; web still runs the first
+    second = push_marked(api, sandbox, moving, "2")  # the tag moves; web still runs the first
     assert first != second
     images = {doc["Image"]: api.inspect_image(doc["Image"]) for doc in (web, db)}
     asked: list[str] = []
@@ -74,7 +68,7 @@ def test_a_registry_that_fails_is_told_and_the_others_are_still_asked(
     api: docker.APIClient, sandbox: Sandbox
 ) -> None:
     still = f"{sandbox.registry}/chatops-test/upd-ok-{sandbox.session}"
-    build_and_push(api, sandbox, still, "3")
+    push_marked(api, sandbox, still, "3")
     ok = run(api, sandbox, f"{still}:latest")
     broken = dict(ok, Config=dict(ok["Config"], Image="127.0.0.1:1/nowhere/app:latest"))
     images = {ok["Image"]: api.inspect_image(ok["Image"])}

@@ -4,7 +4,6 @@ container, an up-to-date one asks nobody, and rollback returns to the replaced i
 
 from __future__ import annotations
 
-import io
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from bot.core.results import ActionResult, ApprovalRequested, UpdateList
 from bot.errors import Conflict, Protected
 from tests.chat_bot import ADMIN, ChatBot
-from tests.conftest import TEST_IMAGE, Sandbox
+from tests.conftest import TEST_IMAGE, Sandbox, build_and_push
 
 
 @pytest.fixture
@@ -32,13 +31,7 @@ def push(api: docker.APIClient, sandbox: Sandbox, repository: str, version: str)
         f"LABEL chatops-test.session={sandbox.session} version={version}\n"
         f'CMD ["sh", "-c", "trap \'exit 0\' TERM; echo {version}; sleep 3600 & wait"]\n'
     )
-    stream = api.build(
-        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", decode=True
-    )
-    for chunk in stream:
-        assert "error" not in chunk, chunk
-    for line in api.push(repository, tag="latest", stream=True, decode=True):
-        assert "error" not in line, line
+    build_and_push(api, dockerfile=dockerfile, repository=repository)
     return str(api.inspect_image(f"{repository}:latest")["Id"])
 
 

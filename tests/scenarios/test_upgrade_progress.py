@@ -4,7 +4,6 @@ with nothing newer to pull posts no progress at all."""
 
 from __future__ import annotations
 
-import io
 import json
 import uuid
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, serve_bot
+from tests.conftest import TEST_IMAGE, Sandbox, SlackBot, build_and_push, serve_bot
 from tests.fakes.fake_slack import FakeSlack
 
 
@@ -25,13 +24,7 @@ def push(api: docker.APIClient, sandbox: Sandbox, repository: str, version: str)
         f"RUN echo {version} {uuid.uuid4().hex} > /version\n"
         'CMD ["sh", "-c", "trap \'exit 0\' TERM; sleep 3600 & wait"]\n'
     )
-    stream = api.build(
-        fileobj=io.BytesIO(dockerfile.encode()), tag=f"{repository}:latest", decode=True
-    )
-    for chunk in stream:
-        assert "error" not in chunk, chunk
-    for line in api.push(repository, tag="latest", stream=True, decode=True):
-        assert "error" not in line, line
+    build_and_push(api, dockerfile=dockerfile, repository=repository)
     return str(api.inspect_image(f"{repository}:latest")["Id"])
 
 
