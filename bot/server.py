@@ -38,10 +38,10 @@ EVENTS_PATH = "/slack/events"
 # 413 from the Content-Length (or as a chunked body passes it) without reading the rest, and
 # before the signature check could even start.
 MAX_BODY_BYTES = 64 * 1024
-# The audit head's last publish on the way out (after the drain and the telling: 10 s in all).
-HEAD_PUBLISH_SECONDS = 1.0
 MAX_HEADER_BYTES = 16 * 1024
 WORK_START_SECONDS = 60.0  # the longest readiness waits for the work process to start
+# The audit head's last publish on the way out (after the drain and the telling: 10 s in all).
+HEAD_PUBLISH_SECONDS = 1.0
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
