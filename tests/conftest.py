@@ -42,8 +42,14 @@ from tests.fakes.fake_slack import (
     stop_fake_slack,
 )
 from tests.private_database import private_database
+from tests.worker_crashes import register as register_worker_crashes
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A parallel worker that dies says why (tests/worker_crashes.py)."""
+    register_worker_crashes(config)
 
 
 # The tiers in the order scripts/test's parallel run starts them: it passes

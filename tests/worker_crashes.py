@@ -1,0 +1,209 @@
+"""When a parallel worker dies (pytest-xdist: "worker 'gw1' crashed while running ..."), say why,
+and let the test it was running count by the run xdist gives it again.
+
+A worker that dies takes its own account with it: xdist only knows that its pipe closed. So each
+worker keeps a short log of its own (the tests it started, its threads and memory at each, a
+catchable fatal signal it received and every thread's stack at that moment, or the stack of a
+fatal error such as a segfault, through ``faulthandler``), and the controller prints, at the end
+of the run, the tail of that log, how the worker's process ended (a signal's name, an exit code)
+and what the kernel logged of killed processes.
+
+xdist runs the tests the dead worker had not finished again on another worker, the crashed one
+among them. A first crash of a test is reported as "crashed" (not failed), so that its second
+run decides; a second crash of the same test fails the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+import pytest
+
+_LOG_KEY = "chatops_worker_log"
+_SHOWN_LINES = 60
+# Fatal by default and catchable: who sent them is unknown, but that one came is worth a line.
+_RECORDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+
+
+class WorkerCrashes:
+    """The controller's side: hands each worker a log file, reads the dead ones'."""
+
+    def __init__(self, *, folder: Path) -> None:
+        self.folder = folder
+        self.started = 0
+        self.logs: dict[str, Path] = {}  # by worker id
+        self.deaths: list[tuple[str, str, Path | None]] = []  # worker id, how, its log
+        self.crashed: dict[str, int] = {}  # test id -> how many times it crashed a worker
+        self.awaiting: set[str] = set()  # crashed once, not yet run again
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        self.started += 1
+        log = self.folder / f"{node.gateway.id}-{self.started}.log"
+        log.unlink(missing_ok=True)
+        self.logs[node.gateway.id] = log
+        node.workerinput[_LOG_KEY] = str(log)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object | None) -> None:
+        if error is None:
+            return
+        self.deaths.append(
+            (node.gateway.id, _how_it_ended(node, error), self.logs.get(node.gateway.id))
+        )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+        self.crashed[crashitem] = self.crashed.get(crashitem, 0) + 1
+        if self.crashed[crashitem] > 1:
+            return  # a second crash fails the run, as xdist reports it
+        # Not "failed": it neither fails the run nor counts for --lf; its next run decides.
+        report.outcome = "crashed"  # type: ignore[assignment]
+        self.awaiting.add(crashitem)
+        # --dist loadfile/loadscope have no such call: they queue the unfinished part of its
+        # file again themselves.
+        with contextlib.suppress(NotImplementedError):
+            sched.mark_test_pending(crashitem)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        # Run again: its call reported, or its setup failed or skipped it.
+        ran = report.when == "call" or (report.when == "setup" and not report.passed)
+        if ran:
+            self.awaiting.discard(report.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.awaiting:  # a crashed test that never ran again proves nothing
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_report_teststatus(
+        self, report: pytest.TestReport, config: pytest.Config
+    ) -> tuple[str, str, str] | None:
+        if report.outcome == "crashed":  # type: ignore[comparison-overlap]
+            return "crashed", "C", "CRASHED (its worker died; it runs again)"
+        return None
+
+    def pytest_unconfigure(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if not self.deaths:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.write_sep("=", "parallel workers that died")
+        for worker, how, log in self.deaths:
+            write(f"{worker}: {how}")
+            for line in _tail(log):
+                write(f"  {line}")
+        killed = _kernel_says()
+        if killed:
+            write("the kernel's log, on killed processes:")
+            for line in killed:
+                write(f"  {line}")
+        for test, times in self.crashed.items():
+            if times > 1:
+                verdict = "fails the run"
+            elif test in self.awaiting:
+                verdict = "did not run again: fails the run"
+            else:
+                verdict = "ran again; that run decides"
+            write(f"{test}: crashed a worker {times} time(s): {verdict}")
+
+
+def _how_it_ended(node: Any, error: object) -> str:
+    """The dead worker's exit status (a signal's name), from its process if xdist still
+    holds it (execnet's Popen, a private attribute: absent, the error is all there is)."""
+    popen = getattr(getattr(node.gateway, "_io", None), "popen", None)
+    code = None
+    if popen is not None:
+        try:
+            code = popen.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return f"{error}; its process still runs"
+    if code is None:
+        return str(error)
+    if code < 0:
+        return f"{error}; killed by {signal.Signals(-code).name}"
+    return f"{error}; exit code {code}"
+
+
+def _tail(log: Path | None) -> list[str]:
+    """The worker's log from the last test it started: how it went down, if it could tell
+    (the current thread's stack comes first)."""
+    if log is None or not log.exists():
+        return ["(no log of its own)"]
+    lines = log.read_text(errors="replace").splitlines()
+    starts = [i for i, line in enumerate(lines) if " start " in line]
+    last = lines[starts[-1] - 1 if len(starts) > 1 else 0 :]
+    return last[:_SHOWN_LINES] + (["  ..."] if len(last) > _SHOWN_LINES else [])
+
+
+def _kernel_says() -> list[str]:
+    """What the kernel logged of killed or crashed processes (dmesg needs root)."""
+    try:
+        done = subprocess.run(["dmesg"], capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    words = ("out of memory", "oom-kill", "killed process", "segfault", "traps:")
+    return [line for line in done.stdout.splitlines() if any(w in line.lower() for w in words)][
+        -10:
+    ]
+
+
+class WorkerLog:
+    """A worker's side: what it started, and how it went down if it could tell."""
+
+    def __init__(self, *, path: Path) -> None:
+        self.file: TextIO = path.open("a", buffering=1)  # a line reaches the file at once
+        faulthandler.enable(file=self.file, all_threads=True)
+        for signum in _RECORDED_SIGNALS:
+            signal.signal(signum, self._received)
+
+    def _received(self, signum: int, frame: object) -> None:
+        self.file.write(f"{time.strftime('%H:%M:%S')} received {signal.Signals(signum).name}\n")
+        faulthandler.dump_traceback(file=self.file, all_threads=True)
+        self.file.flush()
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # die of it, as it would have
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.file.write(
+            f"{time.strftime('%H:%M:%S')} start {nodeid} threads={threading.active_count()} "
+            f"rss={_rss()}\n"
+        )
+
+
+def _rss() -> str:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return "?"
+    return next(
+        (line.split(":", 1)[1].strip() for line in status.splitlines() if line.startswith("VmRSS")),
+        "?",
+    )
+
+
+def register(config: pytest.Config) -> None:
+    """Install the controller's or the worker's side, in a parallel run (none otherwise)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        if _LOG_KEY in workerinput:
+            config.pluginmanager.register(
+                WorkerLog(path=Path(workerinput[_LOG_KEY])), "chatops-worker-log"
+            )
+        return
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("numprocesses", None):
+        folder = Path(tempfile.mkdtemp(prefix="chatops-worker-logs-"))
+        config.pluginmanager.register(WorkerCrashes(folder=folder), "chatops-worker-crashes")
