@@ -56,11 +56,11 @@ class CountingPlanner:
 
 
 def make_service(
-    min_approvals: int, url: str | None = None
+    min_approvals: int, url: str
 ) -> tuple[ApprovalService, CountingPlanner, list[datetime]]:
     planner = CountingPlanner()
     now = [datetime(2026, 11, 29, 12, 0, tzinfo=UTC)]
-    database = open_database(url or f"sqlite:///{tempfile.mkdtemp()}/approvals.db")
+    database = open_database(url)
     service = ApprovalService(
         repository=SqlApprovalRepository(engine=database, key=AUDIT_KEY.encode()),
         planner_for=lambda name: planner,
@@ -77,7 +77,10 @@ class ApprovalLifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.min_approvals = 2
-        self.service, self.planner, self.now = make_service(self.min_approvals)
+        self.folder = tempfile.TemporaryDirectory()  # one database per example, removed after
+        self.service, self.planner, self.now = make_service(
+            self.min_approvals, f"sqlite:///{self.folder.name}/approvals.db"
+        )
         self.approval_id: int | None = None
         self.seen: list[ApprovalState] = []
 
@@ -135,6 +138,9 @@ class ApprovalLifecycle(RuleBasedStateMachine):
         if self.planner.executed:
             assert record.state is ApprovalState.DONE
             assert len(set(record.approvers)) >= self.min_approvals
+
+    def teardown(self) -> None:
+        self.folder.cleanup()
 
 
 TestApprovalLifecycle = ApprovalLifecycle.TestCase

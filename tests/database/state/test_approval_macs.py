@@ -452,12 +452,13 @@ _FINAL_AS_EDITED = {
     "interrupted",
 }  # a finished state written in: left as found, never run
 _RIG: list[Rig] = []
+_RIG_FOLDER = tempfile.TemporaryDirectory()  # removed when the process ends
 
 
 def _shared_rig() -> Rig:
     """One SQLite database for every example (a fresh request each)."""
     if not _RIG:
-        _RIG.append(make_rig(f"sqlite:///{tempfile.mkdtemp()}/state.db"))
+        _RIG.append(make_rig(f"sqlite:///{_RIG_FOLDER.name}/state.db"))
     return _RIG[0]
 
 
