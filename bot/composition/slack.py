@@ -580,9 +580,9 @@ def _build_app(
 def build_dispatch(*, settings: Settings, backend: Backend, metrics: Metrics) -> Dispatch:
     """Where acknowledged orders run: a work process beside this one, which builds its own
     backend (``CHATOPS_WORK_PROCESS``, the default), or this process's threads. The people whose
-    orders a work process lost are told through the front's chat."""
+    orders a stop or a dead work process cut short are told through the front's chat."""
     if not settings.work_process:
-        return InProcess(work=backend.work)
+        return InProcess(work=backend.work, tell=partial(tell_lost, backend.chat))
     return WorkProcess(
         settings=settings,
         build=build_request_service,

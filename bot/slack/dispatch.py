@@ -68,23 +68,66 @@ DRAIN_SECONDS = 7.0
 TELL_SECONDS = 2.0  # then telling whose commands were cut short
 
 
+class Work(Protocol):
+    """Where ``InProcess`` runs orders: the request service."""
+
+    def run(self, order: WorkOrder, *, done: Callable[[], None] = ...) -> None: ...
+
+    def shutdown(self) -> None: ...
+
+
 class InProcess:
     """Work on this process's own threads (``CHATOPS_WORK_PROCESS=false``)."""
 
-    def __init__(self, *, work: RequestService) -> None:
+    def __init__(self, *, work: Work, tell: Callable[[WorkOrder, str], None] | None = None) -> None:
+        """``tell``: how a person whose order was cut short by the stop hears of it (default:
+        through the order's response URL)."""
         self._work = work
+        self._tell = tell or _tell
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, WorkOrder] = {}  # taken, not yet answered
 
     def __call__(self, order: WorkOrder) -> None:
-        self._work.run(order)
+        order_id = next(self._ids)
+        with self._lock:
+            self._in_flight[order_id] = order
+        self._work.run(order, done=lambda: self._answered(order_id))
+
+    def _answered(self, order_id: int) -> None:
+        with self._lock:
+            self._in_flight.pop(order_id, None)
 
     def close(self, *, drain: float = DRAIN_SECONDS) -> None:
-        """Let the work under way finish for up to ``drain`` seconds (threads cannot be
-        stopped: what is still running then ends with the process)."""
+        """Let the work under way finish for up to ``drain`` seconds, then tell the people
+        whose orders were not answered (threads cannot be stopped: what is still running then
+        ends with the process, so it may or may not have run)."""
         finishing = threading.Thread(target=self._work.shutdown, name="drain", daemon=True)
         finishing.start()
         finishing.join(timeout=drain)
         if finishing.is_alive():
             log.warning("the work under way did not finish within %g s", drain)
+        with self._lock:
+            lost = list(self._in_flight.values())
+            self._in_flight.clear()
+        _tell_all(self._tell, lost, _CUT_SHORT_BY_STOP)
+
+
+# What the people whose orders a stop cut short are told, whichever way the work ran.
+_CUT_SHORT_BY_STOP = (
+    ":warning: The bot was stopped (a restart or an upgrade) before this finished; it may or "
+    "may not have run. Check, then ask again if needed."
+)
+
+
+def _tell_all(tell: Callable[[WorkOrder, str], None], orders: list[WorkOrder], text: str) -> None:
+    """Tell each of ``orders`` at once, within ``TELL_SECONDS`` in all: not one after another."""
+    telling = [threading.Thread(target=tell, daemon=True, args=(order, text)) for order in orders]
+    for thread in telling:
+        thread.start()
+    deadline = time.monotonic() + TELL_SECONDS
+    for thread in telling:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -199,26 +242,7 @@ class WorkProcess:
         with self._lock:
             lost = list(self._in_flight.values())
             self._in_flight.clear()
-        # All told at once, within what is left of the 10 s: not one after another.
-        telling = [
-            threading.Thread(
-                target=self._tell,
-                daemon=True,
-                args=(
-                    order,
-                    (
-                        ":warning: The bot was stopped (a restart or an upgrade) before this "
-                        "finished; it may or may not have run. Check, then ask again if needed."
-                    ),
-                ),
-            )
-            for order in lost
-        ]
-        for thread in telling:
-            thread.start()
-        deadline = time.monotonic() + TELL_SECONDS
-        for thread in telling:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        _tell_all(self._tell, lost, _CUT_SHORT_BY_STOP)
 
     def _record(self, message: tuple[object, ...]) -> None:
         """A metric the work process sent (``_Reporter``); a malformed one is logged, never
