@@ -73,9 +73,26 @@ class ApprovalRepository(Protocol):
         ...
 
     def transition(
-        self, approval_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
+        self,
+        approval_id: int,
+        *,
+        current: ApprovalState,
+        target: ApprovalState,
+        outcome: str = "",
+        owe_report: datetime | None = None,
     ) -> bool:
-        """Move ``current`` -> ``target`` atomically; False if the state was not ``current``."""
+        """Move ``current`` -> ``target`` atomically; False if the state was not ``current``.
+        ``owe_report``: in the same transaction, owe a report of the request's end (from that
+        time), unless one is owed already."""
+        ...
+
+    def claim_reports(self, *, now: datetime, until: datetime) -> list[ApprovalRecord]:
+        """The ended requests whose report is owed and not claimed (or claimed before
+        ``now``), each claimed for this caller until ``until``."""
+        ...
+
+    def report_made(self, approval_id: int) -> None:
+        """The report owed about ``approval_id`` was made."""
         ...
 
     def set_message(self, approval_id: int, *, channel: str, ts: str) -> None: ...
@@ -124,6 +141,9 @@ class ApprovalOutcome:
 
 
 _LEASE_RENEWAL = timedelta(seconds=5)
+# How long a sweep holds an owed report it is making: past it (the sweep stopped), another
+# sweep makes it. Long enough for Slack's retries.
+REPORT_CLAIM = timedelta(minutes=2)
 _SHORTEST_RENEWAL = timedelta(seconds=0.5)
 
 
@@ -295,12 +315,23 @@ class ApprovalService:
             self._repository.end_execution(record.id)
 
     def _move(
-        self, approval_id: int, current: ApprovalState, target: ApprovalState, outcome: str = ""
+        self,
+        approval_id: int,
+        current: ApprovalState,
+        target: ApprovalState,
+        outcome: str = "",
+        *,
+        report: bool = False,
     ) -> bool | None:
-        """One compare-and-set; None (and the request quarantined) if it failed verification."""
+        """One compare-and-set; None (and the request quarantined) if it failed verification.
+        ``report``: a sweep's move, whose report is owed with it (``owed_reports``)."""
         try:
             return self._repository.transition(
-                approval_id, current=current, target=target, outcome=outcome
+                approval_id,
+                current=current,
+                target=target,
+                outcome=outcome,
+                owe_report=self._clock() if report else None,
             )
         except ApprovalTampered:
             self._quarantine(approval_id)
@@ -341,6 +372,7 @@ class ApprovalService:
                 ApprovalState.INTERRUPTED,
                 "interrupted: the bot stopped while running it; nothing was run again, "
                 "check what is left on the engine",
+                report=True,
             ):
                 self._repository.end_execution(record.id)
                 interrupted.append(self._repository.get(record.id) or record)
@@ -425,18 +457,45 @@ class ApprovalService:
                 note = (
                     f"not run: a [[freeze]] window holds it ({held.reason}, until {when(held.end)})"
                 )
-                if self._move(record.id, ApprovalState.PENDING, ApprovalState.EXPIRED, note):
+                if self._move(
+                    record.id, ApprovalState.PENDING, ApprovalState.EXPIRED, note, report=True
+                ):
                     settled.append(self._repository.get(record.id) or record)
                 continue
             if record.auto_run:
-                if self._move(record.id, ApprovalState.PENDING, ApprovalState.APPROVED):
+                # Its report is owed from here: it is made once the plan has run (or been
+                # interrupted), whichever process runs it.
+                if self._move(
+                    record.id, ApprovalState.PENDING, ApprovalState.APPROVED, report=True
+                ):
                     self._execute(record)
                     after = self._repository.get(record.id)
                     if after is not None and after.intact:
                         settled.append(after)
-            elif self._move(record.id, ApprovalState.PENDING, ApprovalState.EXPIRED, "expired"):
+            elif self._move(
+                record.id, ApprovalState.PENDING, ApprovalState.EXPIRED, "expired", report=True
+            ):
                 settled.append(self._repository.get(record.id) or record)
         return settled
+
+    def owed_reports(self) -> list[ApprovalRecord]:
+        """The ended requests whose report a sweep owes (its own moves', or those a stop cut
+        short between the move and the report, in any process), each claimed for
+        ``REPORT_CLAIM``: call ``report_made`` once told. A record that fails verification is
+        quarantined instead (a finished one is left as found)."""
+        now = self._clock()
+        owed = []
+        for record in self._repository.claim_reports(now=now, until=now + REPORT_CLAIM):
+            if record.intact:
+                owed.append(record)
+            else:
+                self._quarantine(record.id)
+                self._repository.report_made(record.id)
+        return owed
+
+    def report_made(self, approval_id: int) -> None:
+        """The people were told of ``approval_id``'s end: its report is no longer owed."""
+        self._repository.report_made(approval_id)
 
     def pending(self) -> list[ApprovalRecord]:
         return self._repository.pending()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.approval_records import ApprovalRecord
+from bot.core.approval_records import ApprovalRecord, ApprovalState
 from bot.core.approvals import ApprovalService
 from bot.core.audit import AuditTrail, record_request_event
 from bot.periodic import Periodic
@@ -100,23 +100,38 @@ class ExpirySweeper:
         self._leases.stop()
 
     def sweep(self) -> None:
-        for record in self._service.interrupt_abandoned():
+        """Move what is due (abandoned executions, ended windows), then make the reports owed:
+        these moves', and any a stop cut short before (each move owes its report in its own
+        transaction: nothing moved goes untold)."""
+        self._service.interrupt_abandoned()
+        self._report_owed()
+        self._service.expire_due()  # runs veto-window plans: the interrupted are told first
+        self._report_owed()
+
+    def _report_owed(self) -> None:
+        for record in self._service.owed_reports():
+            self._report(record)
+            self._service.report_made(record.id)
+
+    def _report(self, record: ApprovalRecord) -> None:
+        if record.state is ApprovalState.INTERRUPTED:
             self._report_interrupted(record)
-        for record in self._service.expire_due():
-            if not record.auto_run:
-                record_request_event(
-                    self._audit, event="expired", actor="bot", approval_id=record.id, record=record
-                )
-            self._chat.update_request(record)
+            return
+        if not record.auto_run:
+            record_request_event(
+                self._audit, event="expired", actor="bot", approval_id=record.id, record=record
+            )
+        self._chat.update_request(record)
+        if record.state is ApprovalState.EXPIRED:
             self._chat.tell_requester(record, f"Your request #{record.id} expired.")
-            if record.auto_run and self._audit is not None:
-                self._audit.record(
-                    event=record.state.value,
-                    actor="bot",
-                    engine=record.engine,
-                    command=record.command_text,
-                    detail=f"#{record.id} {record.outcome}",
-                )
+        if record.auto_run and self._audit is not None:
+            self._audit.record(
+                event=record.state.value,
+                actor="bot",
+                engine=record.engine,
+                command=record.command_text,
+                detail=f"#{record.id} {record.outcome}",
+            )
 
     def _report_interrupted(self, record: ApprovalRecord) -> None:
         record_request_event(

@@ -20,7 +20,7 @@ from bot.core.approval_records import (
 from bot.core.plans import ObjectKind, Plan, PlanItem
 from bot.state.approval_macs import approval_key, row_mac, verifies
 from bot.state.database import as_utc
-from bot.state.tables import approval_executions, approval_votes, approvals
+from bot.state.tables import approval_executions, approval_reports, approval_votes, approvals
 
 
 class SqlApprovalRepository:
@@ -111,7 +111,13 @@ class SqlApprovalRepository:
         return True
 
     def transition(
-        self, approval_id: int, *, current: ApprovalState, target: ApprovalState, outcome: str = ""
+        self,
+        approval_id: int,
+        *,
+        current: ApprovalState,
+        target: ApprovalState,
+        outcome: str = "",
+        owe_report: datetime | None = None,
     ) -> bool:
         if not can_move(current, target):
             raise ValueError(f"no transition {current} -> {target}")
@@ -129,7 +135,61 @@ class SqlApprovalRepository:
             if changed.rowcount != 1:
                 return False
             self._seal(connection, approval_id)
+            if owe_report is not None:
+                # Under the row's lock, so no other move of this request races this one.
+                owed = connection.execute(
+                    select(approval_reports.c.approval_id).where(
+                        approval_reports.c.approval_id == approval_id
+                    )
+                ).first()
+                if owed is None:
+                    connection.execute(
+                        insert(approval_reports).values(approval_id=approval_id, owed_at=owe_report)
+                    )
             return True
+
+    def claim_reports(self, *, now: datetime, until: datetime) -> list[ApprovalRecord]:
+        # Only ended requests: one run when its veto window ended is reported once it is done.
+        ended = [state.value for state in FINAL]
+        due = (
+            select(approval_reports.c.approval_id)
+            .join(approvals, approvals.c.id == approval_reports.c.approval_id)
+            .where(
+                approvals.c.state.in_(ended),
+                or_(
+                    approval_reports.c.claimed_until.is_(None),
+                    approval_reports.c.claimed_until < now,
+                ),
+            )
+            .order_by(approval_reports.c.approval_id)
+        )
+        claimed = []
+        with self._engine.connect() as connection:
+            found = [int(approval_id) for approval_id in connection.execute(due).scalars()]
+        for approval_id in found:
+            with self._engine.begin() as connection:
+                taken = connection.execute(
+                    update(approval_reports)
+                    .where(
+                        approval_reports.c.approval_id == approval_id,
+                        or_(
+                            approval_reports.c.claimed_until.is_(None),
+                            approval_reports.c.claimed_until < now,
+                        ),
+                    )
+                    .values(claimed_until=until)
+                )
+            if taken.rowcount == 1:  # else another sweep claimed it first
+                record = self.get(approval_id)
+                if record is not None:
+                    claimed.append(record)
+        return claimed
+
+    def report_made(self, approval_id: int) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(approval_reports).where(approval_reports.c.approval_id == approval_id)
+            )
 
     def set_message(self, approval_id: int, *, channel: str, ts: str) -> None:
         with self._engine.begin() as connection:

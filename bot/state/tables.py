@@ -57,6 +57,17 @@ approval_executions = Table(
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
 )
 
+# A report owed about a request's end, written in the same transaction as the move that ended
+# it: a sweep that stops (a crash, a restart) between the move and the report leaves the row,
+# and the next sweep, in any replica, reports it (claimed until claimed_until, then deleted).
+approval_reports = Table(
+    "approval_reports",
+    metadata,
+    Column("approval_id", _ID, ForeignKey("approvals.id"), primary_key=True),
+    Column("owed_at", DateTime(timezone=True), nullable=False),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+)
+
 approval_votes = Table(
     "approval_votes",
     metadata,

@@ -1,0 +1,177 @@
+"""A sweep's report of a request it ended is owed in the move's own transaction: a sweep cut
+short between the move and the report (a stop, a crash) leaves it owed, and the next sweep, in
+any process, makes it once (both databases)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.core.approvals import (
+    REPORT_CLAIM,
+    ApprovalRecord,
+    ApprovalRules,
+    ApprovalService,
+    ApprovalState,
+)
+from bot.core.command import ParsedCommand
+from bot.core.parsing.parser import parse_command
+from bot.core.pipeline import Reply
+from bot.core.plans import ObjectKind, Plan, PlanItem
+from bot.core.results import ActionResult, TargetOutcome
+from bot.service.approvals import ExpirySweeper
+from bot.service.chat import ProgressSink, Requester
+from bot.state.approvals import SqlApprovalRepository
+from bot.state.database import open_database
+from tests.conftest import AUDIT_KEY
+
+START = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
+
+
+class Planner:
+    def plan(self, command: ParsedCommand, *, progress: object = None) -> Plan:
+        return Plan(
+            action="rm",
+            items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web", description="web"),),
+        )
+
+    def execute_plan(self, plan: Plan) -> ActionResult:
+        return ActionResult(action="rm", outcomes=(TargetOutcome(target="web", ok=True),))
+
+
+class Stopped(Exception):
+    """Where the sweep was cut short (the process stopped there)."""
+
+
+class RecordingChat:
+    """What the sweep tells about requests; ``stop_at_update`` cuts it short at the first
+    update of a request's message, as a stop would."""
+
+    def __init__(self, *, stop_at_update: bool = False) -> None:
+        self.stop_at_update = stop_at_update
+        self.updated: list[tuple[int, ApprovalState]] = []
+        self.told: list[str] = []
+
+    def update_request(self, record: ApprovalRecord) -> None:
+        if self.stop_at_update:
+            raise Stopped
+        self.updated.append((record.id, record.state))
+
+    def tell_requester(self, record: ApprovalRecord, text: str) -> None:
+        self.told.append(text)
+
+    def announce(self, record: ApprovalRecord, text: str) -> None:
+        self.told.append(text)
+
+    def answer(
+        self,
+        to: Requester,
+        reply: Reply,
+        *,
+        in_channel: bool,
+        replace: bool,
+        credit: str | None = None,
+    ) -> None:
+        raise AssertionError("a sweep answers no command")
+
+    def tell(self, to: Requester, text: str) -> None:
+        raise AssertionError("a sweep answers no click")
+
+    def pull_progress(self, to: Requester, command: ParsedCommand) -> ProgressSink | None:
+        return None
+
+    def post_request(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
+        return None
+
+    def groups_of(self, user: str) -> frozenset[str]:
+        return frozenset()
+
+
+def service_at(url: str, now: list[datetime]) -> ApprovalService:
+    return ApprovalService(
+        repository=SqlApprovalRepository(engine=open_database(url), key=AUDIT_KEY.encode()),
+        planner_for=lambda name: Planner(),
+        rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
+        has_role=lambda role, user, groups: False,
+        clock=lambda: now[0],
+    )
+
+
+def ask(service: ApprovalService, *, veto_window: timedelta | None = None) -> ApprovalRecord:
+    command = parse_command("rm web")
+    return service.request(
+        requester="U0OPS",
+        channel_id="C1",
+        command=command,
+        engine="local",
+        plan=service.plan(command, engine="local"),
+        veto_window=veto_window,
+    )
+
+
+def test_an_expiry_cut_short_before_its_report_is_reported_once_by_the_next_sweep(
+    database_url: str,
+) -> None:
+    now = [START]
+    first = service_at(database_url, now)
+    record = ask(first)
+    now[0] += timedelta(minutes=16)
+    cut = RecordingChat(stop_at_update=True)
+    with pytest.raises(Stopped):
+        ExpirySweeper(service=first, chat=cut, audit=None).sweep()
+    assert first.get(record.id).state is ApprovalState.EXPIRED  # type: ignore[union-attr]
+    assert cut.told == []  # moved, and nobody told yet
+
+    chat = RecordingChat()
+    restarted = ExpirySweeper(service=service_at(database_url, now), chat=chat, audit=None)
+    # Within the claim of the sweep that stopped, it is that sweep's report: not made twice.
+    now[0] += REPORT_CLAIM / 2
+    restarted.sweep()
+    assert chat.told == []
+    now[0] += REPORT_CLAIM  # the claim lapsed: the stopped sweep will not make it
+    restarted.sweep()
+    assert chat.updated == [(record.id, ApprovalState.EXPIRED)]
+    assert chat.told == [f"Your request #{record.id} expired."]
+    restarted.sweep()
+    assert chat.told == [f"Your request #{record.id} expired."]  # made: no longer owed
+
+
+def test_a_veto_window_plan_is_reported_once_it_has_run_even_if_the_sweep_stopped(
+    database_url: str,
+) -> None:
+    now = [START]
+    service = service_at(database_url, now)
+    record = ask(service, veto_window=timedelta(minutes=5))
+    now[0] += timedelta(minutes=6)
+    with pytest.raises(Stopped):
+        ExpirySweeper(service=service, chat=RecordingChat(stop_at_update=True), audit=None).sweep()
+    assert service.get(record.id).state is ApprovalState.DONE  # type: ignore[union-attr]
+    now[0] += REPORT_CLAIM * 2
+    chat = RecordingChat()
+    ExpirySweeper(service=service_at(database_url, now), chat=chat, audit=None).sweep()
+    assert chat.updated == [(record.id, ApprovalState.DONE)]
+
+
+def test_a_report_is_claimed_only_once_the_request_has_ended_and_by_one_sweep(
+    database_url: str,
+) -> None:
+    repository = SqlApprovalRepository(engine=open_database(database_url), key=AUDIT_KEY.encode())
+    service = service_at(database_url, [START])
+    record = ask(service, veto_window=timedelta(minutes=5))
+    later = START + timedelta(minutes=6)
+    assert repository.transition(
+        record.id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED, owe_report=later
+    )
+    # Approved, still to run: its report waits for its end.
+    assert repository.claim_reports(now=later, until=later + REPORT_CLAIM) == []
+    assert repository.begin_execution(record.id, holder="me", now=later) is not None
+    assert repository.transition(
+        record.id, current=ApprovalState.EXECUTING, target=ApprovalState.DONE, owe_report=later
+    )  # owed already: still one report
+    [claimed] = repository.claim_reports(now=later, until=later + REPORT_CLAIM)
+    assert (claimed.id, claimed.state) == (record.id, ApprovalState.DONE)
+    assert repository.claim_reports(now=later, until=later + REPORT_CLAIM) == []  # claimed
+    repository.report_made(record.id)
+    after = later + REPORT_CLAIM * 2
+    assert repository.claim_reports(now=after, until=after + REPORT_CLAIM) == []
