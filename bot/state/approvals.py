@@ -156,10 +156,7 @@ class SqlApprovalRepository:
             .join(approvals, approvals.c.id == approval_reports.c.approval_id)
             .where(
                 approvals.c.state.in_(ended),
-                or_(
-                    approval_reports.c.claimed_until.is_(None),
-                    approval_reports.c.claimed_until < now,
-                ),
+                _unclaimed(now),
             )
             .order_by(approval_reports.c.approval_id)
         )
@@ -170,13 +167,7 @@ class SqlApprovalRepository:
             with self._engine.begin() as connection:
                 taken = connection.execute(
                     update(approval_reports)
-                    .where(
-                        approval_reports.c.approval_id == approval_id,
-                        or_(
-                            approval_reports.c.claimed_until.is_(None),
-                            approval_reports.c.claimed_until < now,
-                        ),
-                    )
+                    .where(approval_reports.c.approval_id == approval_id, _unclaimed(now))
                     .values(claimed_until=until)
                 )
             if taken.rowcount == 1:  # else another sweep claimed it first
@@ -348,6 +339,11 @@ def _lock(connection: Connection, approval_id: int) -> bool:
         update(approvals).where(approvals.c.id == approval_id).values(mac=approvals.c.mac)
     )
     return locked.rowcount == 1
+
+
+def _unclaimed(now: datetime) -> Any:
+    """An owed report nobody holds: never claimed, or its claim lapsed (the sweep stopped)."""
+    return or_(approval_reports.c.claimed_until.is_(None), approval_reports.c.claimed_until < now)
 
 
 def _votes(connection: Connection, approval_id: int) -> list[tuple[str, datetime]]:
