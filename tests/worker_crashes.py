@@ -1,12 +1,13 @@
 """When a parallel worker dies (pytest-xdist: "worker 'gw1' crashed while running ..."), say why,
 and let the test it was running count by the run xdist gives it again.
 
-A worker that dies takes its own account with it: xdist only knows that its pipe closed. So each
-worker keeps a short log of its own (the tests it started, its threads and memory at each, a
-catchable fatal signal it received and every thread's stack at that moment, or the stack of a
-fatal error such as a segfault, through ``faulthandler``), and the controller prints, at the end
-of the run, the tail of that log, how the worker's process ended (a signal's name, an exit code)
-and what the kernel logged of killed processes.
+A worker that dies takes its own account with it: xdist only knows that its pipe closed. So
+each worker keeps a short log of its own (the tests it started, with its threads, open files
+and memory at each; a catchable fatal signal it received and every thread's stack at that
+moment; a fatal error's stacks, such as a segfault's, through ``faulthandler``), and the
+controller prints, at the end of the run, that log from the last test the worker started, how
+its process ended (a signal's name, an exit code) and what the kernel logged of killed
+processes.
 
 xdist runs the tests the dead worker had not finished again on another worker, the crashed one
 among them. A first crash of a test is reported as "crashed" (not failed), so that its second
@@ -180,8 +181,15 @@ class WorkerLog:
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.file.write(
             f"{time.strftime('%H:%M:%S')} start {nodeid} threads={threading.active_count()} "
-            f"rss={_rss()}\n"
+            f"fds={_open_files()} rss={_rss()}\n"
         )
+
+
+def _open_files() -> int | str:
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return "?"
 
 
 def _rss() -> str:
