@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from bot.core.approval_records import ApprovalOutcomeKind as ApprovalOutcomeKind
@@ -86,9 +87,9 @@ class ApprovalRepository(Protocol):
         time), unless one is owed already."""
         ...
 
-    def claim_reports(self, *, now: datetime, until: datetime) -> list[ApprovalRecord]:
-        """The ended requests whose report is owed and not claimed (or claimed before
-        ``now``), each claimed for this caller until ``until``."""
+    def claim_report(self, *, now: datetime, until: datetime) -> ApprovalRecord | None:
+        """The first ended request whose report is owed and not claimed (or claimed before
+        ``now``), claimed for this caller until ``until``; None when there is none."""
         ...
 
     def report_made(self, approval_id: int) -> None:
@@ -122,6 +123,37 @@ class ApprovalRepository(Protocol):
     def abandoned(self, *, renewed_before: datetime) -> list[ApprovalRecord]:
         """Approved or executing requests whose lease is missing or older than the bound."""
         ...
+
+
+class ReportKind(StrEnum):
+    """What a sweep tells about a request it ended."""
+
+    INTERRUPTED = "interrupted"  # its execution's process died
+    EXPIRED = "expired"  # nobody decided in time (or a freeze held its veto window)
+    RAN = "ran"  # a veto-window plan, run when its window ended: done or failed
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OwedReport:
+    """A report a sweep owes: ``kind`` None when the record cannot be told (it fails
+    verification, or ended in a way no sweep's move ends one: a report row added by hand)."""
+
+    record: ApprovalRecord
+    kind: ReportKind | None
+
+
+def _report_kind(record: ApprovalRecord) -> ReportKind | None:
+    """Only what a sweep's own moves end in: an expiry, an interruption, a veto-window
+    plan's end."""
+    match record.state:
+        case ApprovalState.INTERRUPTED:
+            return ReportKind.INTERRUPTED
+        case ApprovalState.EXPIRED:
+            return ReportKind.EXPIRED
+        case ApprovalState.DONE | ApprovalState.FAILED if record.auto_run:
+            return ReportKind.RAN
+        case _:
+            return None
 
 
 class Planner(Protocol):
@@ -478,20 +510,20 @@ class ApprovalService:
                 settled.append(self._repository.get(record.id) or record)
         return settled
 
-    def owed_reports(self) -> list[ApprovalRecord]:
-        """The ended requests whose report a sweep owes (its own moves', or those a stop cut
-        short between the move and the report, in any process), each claimed for
-        ``REPORT_CLAIM``: call ``report_made`` once told. A record that fails verification is
-        quarantined instead (a finished one is left as found)."""
+    def next_owed_report(self) -> OwedReport | None:
+        """The next ended request whose report a sweep owes (its own moves', or one a stop cut
+        short between the move and the report, in any process), claimed for
+        ``REPORT_CLAIM``: call ``report_made`` once told. Claimed one at a time, just before
+        it is made, so that a long queue of them (after an outage) does not outlive its
+        claims. None when none is owed."""
         now = self._clock()
-        owed = []
-        for record in self._repository.claim_reports(now=now, until=now + REPORT_CLAIM):
-            if record.intact:
-                owed.append(record)
-            else:
-                self._quarantine(record.id)
-                self._repository.report_made(record.id)
-        return owed
+        record = self._repository.claim_report(now=now, until=now + REPORT_CLAIM)
+        if record is None:
+            return None
+        if not record.intact:
+            self._quarantine(record.id)  # reported as tampered if it had not ended
+            return OwedReport(record=record, kind=None)
+        return OwedReport(record=record, kind=_report_kind(record))
 
     def report_made(self, approval_id: int) -> None:
         """The people were told of ``approval_id``'s end: its report is no longer owed."""

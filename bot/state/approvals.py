@@ -148,19 +148,15 @@ class SqlApprovalRepository:
                     )
             return True
 
-    def claim_reports(self, *, now: datetime, until: datetime) -> list[ApprovalRecord]:
+    def claim_report(self, *, now: datetime, until: datetime) -> ApprovalRecord | None:
         # Only ended requests: one run when its veto window ended is reported once it is done.
         ended = [state.value for state in FINAL]
         due = (
             select(approval_reports.c.approval_id)
             .join(approvals, approvals.c.id == approval_reports.c.approval_id)
-            .where(
-                approvals.c.state.in_(ended),
-                _unclaimed(now),
-            )
+            .where(approvals.c.state.in_(ended), _unclaimed(now))
             .order_by(approval_reports.c.approval_id)
         )
-        claimed = []
         with self._engine.connect() as connection:
             found = [int(approval_id) for approval_id in connection.execute(due).scalars()]
         for approval_id in found:
@@ -170,11 +166,11 @@ class SqlApprovalRepository:
                     .where(approval_reports.c.approval_id == approval_id, _unclaimed(now))
                     .values(claimed_until=until)
                 )
-            if taken.rowcount == 1:  # else another sweep claimed it first
+            if taken.rowcount == 1:  # else another sweep claimed it first: the next one
                 record = self.get(approval_id)
                 if record is not None:
-                    claimed.append(record)
-        return claimed
+                    return record
+        return None
 
     def report_made(self, approval_id: int) -> None:
         with self._engine.begin() as connection:

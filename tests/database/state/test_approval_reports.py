@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import insert
 
 from bot.core.approvals import (
     REPORT_CLAIM,
@@ -23,7 +24,9 @@ from bot.core.results import ActionResult, TargetOutcome
 from bot.service.approvals import ExpirySweeper
 from bot.service.chat import ProgressSink, Requester
 from bot.state.approvals import SqlApprovalRepository
+from bot.state.audit import SqlAuditLog
 from bot.state.database import open_database
+from bot.state.tables import approval_reports
 from tests.conftest import AUDIT_KEY
 
 START = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
@@ -164,14 +167,46 @@ def test_a_report_is_claimed_only_once_the_request_has_ended_and_by_one_sweep(
         record.id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED, owe_report=later
     )
     # Approved, still to run: its report waits for its end.
-    assert repository.claim_reports(now=later, until=later + REPORT_CLAIM) == []
+    assert repository.claim_report(now=later, until=later + REPORT_CLAIM) is None
     assert repository.begin_execution(record.id, holder="me", now=later) is not None
     assert repository.transition(
         record.id, current=ApprovalState.EXECUTING, target=ApprovalState.DONE, owe_report=later
     )  # owed already: still one report
-    [claimed] = repository.claim_reports(now=later, until=later + REPORT_CLAIM)
+    claimed = repository.claim_report(now=later, until=later + REPORT_CLAIM)
+    assert claimed is not None
     assert (claimed.id, claimed.state) == (record.id, ApprovalState.DONE)
-    assert repository.claim_reports(now=later, until=later + REPORT_CLAIM) == []  # claimed
+    assert repository.claim_report(now=later, until=later + REPORT_CLAIM) is None  # claimed
     repository.report_made(record.id)
     after = later + REPORT_CLAIM * 2
-    assert repository.claim_reports(now=after, until=after + REPORT_CLAIM) == []
+    assert repository.claim_report(now=after, until=after + REPORT_CLAIM) is None
+
+
+def test_a_report_row_added_outside_the_bot_tells_and_audits_nothing(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The threat model of the MACs: someone who can write the database. A report row is not
+    sealed, so what is told is decided by the sealed request: a person-approved request that
+    ran is no report any sweep owes."""
+    now = [START]
+    service = service_at(database_url, now)
+    ran = ask(service)
+    repository = SqlApprovalRepository(engine=open_database(database_url), key=AUDIT_KEY.encode())
+    assert repository.transition(
+        ran.id, current=ApprovalState.PENDING, target=ApprovalState.APPROVED
+    )  # as an approver's click does: no report owed
+    assert repository.begin_execution(ran.id, holder="me", now=START) is not None
+    assert repository.transition(ran.id, current=ApprovalState.EXECUTING, target=ApprovalState.DONE)
+    with open_database(database_url).begin() as connection:  # the edit
+        connection.execute(insert(approval_reports).values(approval_id=ran.id, owed_at=START))
+    expired = ask(service)  # the control: a report a sweep does owe is made
+    now[0] += timedelta(minutes=16)
+    chat = RecordingChat()
+    audit = SqlAuditLog(engine=open_database(database_url), key=AUDIT_KEY.encode())
+    sweeper = ExpirySweeper(service=service, chat=chat, audit=audit)
+    sweeper.sweep()
+    assert chat.updated == [(expired.id, ApprovalState.EXPIRED)]
+    assert chat.told == [f"Your request #{expired.id} expired."]
+    assert [entry.detail for entry in audit.recent(10)] == [f"#{expired.id}"]
+    assert f"request #{ran.id} (done) was not made" in caplog.text
+    sweeper.sweep()  # dropped, not owed again
+    assert chat.updated == [(expired.id, ApprovalState.EXPIRED)]
