@@ -32,7 +32,8 @@ import pytest
 
 _LOG_KEY = "chatops_worker_log"
 _SHOWN_LINES = 60
-# Fatal by default and catchable: who sent them is unknown, but that one came is worth a line.
+# Fatal by default and catchable: who sent them is unknown, but the stacks when one came are
+# worth keeping.
 _RECORDED_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
 
@@ -46,6 +47,8 @@ class WorkerCrashes:
         self.deaths: list[tuple[str, str, Path | None]] = []  # worker id, how, its log
         self.crashed: dict[str, int] = {}  # test id -> how many times it crashed a worker
         self.awaiting: set[str] = set()  # crashed once, not yet run again
+        self.collected: set[str] = set()
+        self.ran: set[str] = set()
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
@@ -54,6 +57,10 @@ class WorkerCrashes:
         log.unlink(missing_ok=True)
         self.logs[node.gateway.id] = log
         node.workerinput[_LOG_KEY] = str(log)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.collected.update(ids)
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
@@ -77,15 +84,25 @@ class WorkerCrashes:
             sched.mark_test_pending(crashitem)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        # Run again: its call reported, or its setup failed or skipped it.
-        ran = report.when == "call" or (report.when == "setup" and not report.passed)
-        if ran:
+        # Run: its call reported, or its setup failed or skipped it.
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            self.ran.add(report.nodeid)
             self.awaiting.discard(report.nodeid)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
-        if self.awaiting:  # a crashed test that never ran again proves nothing
+        # A crashed test that never ran again proves nothing, and workers that kept dying
+        # (xdist's --max-worker-restart) leave the files still queued unrun: either fails a
+        # run that would pass. A run stopped otherwise (-x, Ctrl-C, an internal error) keeps
+        # its own status.
+        if session.exitstatus not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+            return
+        if self.awaiting or self.never_ran():
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def never_ran(self) -> set[str]:
+        """Tests collected that no worker ran (only once a worker died: else none)."""
+        return self.collected - self.ran if self.deaths else set()
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_report_teststatus(
@@ -112,6 +129,11 @@ class WorkerCrashes:
             write("the kernel's log, on killed processes:")
             for line in killed:
                 write(f"  {line}")
+        unrun = self.never_ran() - self.awaiting
+        if unrun:
+            write(f"{len(unrun)} test(s) never ran (the workers kept dying), among them:")
+            for test in sorted(unrun)[:5]:
+                write(f"  {test}")
         for test, times in self.crashed.items():
             if times > 1:
                 verdict = "fails the run"
@@ -168,15 +190,10 @@ class WorkerLog:
     def __init__(self, *, path: Path) -> None:
         self.file: TextIO = path.open("a", buffering=1)  # a line reaches the file at once
         faulthandler.enable(file=self.file, all_threads=True)
+        # In C, not Python: the stacks are written whatever the main thread is doing, and the
+        # worker then dies of the signal as it would have (the controller names it).
         for signum in _RECORDED_SIGNALS:
-            signal.signal(signum, self._received)
-
-    def _received(self, signum: int, frame: object) -> None:
-        self.file.write(f"{time.strftime('%H:%M:%S')} received {signal.Signals(signum).name}\n")
-        faulthandler.dump_traceback(file=self.file, all_threads=True)
-        self.file.flush()
-        signal.signal(signum, signal.SIG_DFL)
-        os.kill(os.getpid(), signum)  # die of it, as it would have
+            faulthandler.register(signum, file=self.file, all_threads=True, chain=True)
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.file.write(
