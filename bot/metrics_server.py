@@ -84,6 +84,8 @@ class MetricsServer:
         self._stopping.set()
         if self._server is not None:
             self._server.close()
+            # Its request threads too (close() leaves them waiting: bot.server's stop).
+            self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") in (

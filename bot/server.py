@@ -322,6 +322,11 @@ class SlackService:
         # After the work: its entries are covered too. Its last publish is one Web API call.
         self._front.head_publisher.stop(timeout=HEAD_PUBLISH_SECONDS)
         self._front.home.close()
+        # waitress's close() leaves a single-socket server's request threads waiting for work
+        # (only its multi-socket server ends them): an exiting process does not mind, but one
+        # that serves again (an embedding, the tests) gathered http_threads more each time.
+        # One second at most: they are idle by now (the socket was closed first).
+        self._http.task_dispatcher.shutdown(cancel_pending=True, timeout=1)
 
     def _send(self, order: WorkOrder) -> None:
         dispatch = self._dispatch

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import docker
 import pytest
 import requests
 
-from tests.conftest import SIGNING_SECRET, TEST_IMAGE, SlackBot, shared_slack_bot
-from tests.fakes.fake_slack import post_signed, sign, slash_command_body
+from tests.conftest import (
+    SIGNING_SECRET,
+    TEST_IMAGE,
+    Sandbox,
+    SlackBot,
+    serve_bot,
+    shared_slack_bot,
+)
+from tests.fakes.fake_slack import FakeSlack, post_signed, sign, slash_command_body
 
 
 @pytest.fixture
@@ -94,3 +102,21 @@ def test_healthz_reports_engines(slack_bot: SlackBot) -> None:
     assert answer.json() == {"status": "ok", "engines": {"default": "ok"}}
     missing = requests.get(f"http://127.0.0.1:{slack_bot.service.port}/nothing", timeout=10)
     assert missing.status_code == 404
+
+
+def test_a_stopped_service_leaves_no_request_threads_behind(
+    sandbox: Sandbox, fake_slack: FakeSlack
+) -> None:
+    before = set(threading.enumerate())
+    service = serve_bot(sandbox, fake_slack)
+    # The control: serving, it has request threads of its own (the Slack port's, /metrics').
+    started = [
+        thread
+        for thread in threading.enumerate()
+        if thread not in before and thread.name.startswith("waitress-")
+    ]
+    assert started
+    service.stop()
+    for thread in started:
+        thread.join(timeout=5)
+    assert [thread.name for thread in started if thread.is_alive()] == []
