@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import subprocess
 import tarfile
 import time
@@ -186,11 +187,26 @@ def sandbox() -> Iterator[Sandbox]:
     _remove_labelled(box)
 
 
+_ANONYMOUS_VOLUME = re.compile(r"[0-9a-f]{64}")
+
+
 def _remove_labelled(box: Sandbox) -> None:
     api = docker.APIClient(base_url=box.docker_host, version="auto", timeout=60)
     label = f"{SESSION_LABEL}={box.session}"
-    for doc in api.containers(all=True, filters={"label": label}):
+    containers = api.containers(all=True, filters={"label": label})
+    # The engine's own volumes for them (an image's VOLUME): `rm -v` leaves one an upgrade
+    # carried over to the new container, which mounts it by name (bot/engine/recreate.py).
+    anonymous = {
+        str(mount["Name"])
+        for doc in containers
+        for mount in doc.get("Mounts") or ()
+        if mount.get("Type") == "volume" and _ANONYMOUS_VOLUME.fullmatch(mount.get("Name", ""))
+    }
+    for doc in containers:
         api.remove_container(doc["Id"], force=True, v=True)
+    for name in anonymous:
+        with contextlib.suppress(docker.errors.APIError):  # gone with its container, or in use
+            api.remove_volume(name)
     for doc in api.images(filters={"label": label}):
         with contextlib.suppress(docker.errors.APIError):
             api.remove_image(doc["Id"], force=True)
