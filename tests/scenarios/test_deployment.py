@@ -506,7 +506,7 @@ def test_the_same_dockerfile_installs_from_an_index(
         api.start(found["Id"])
         assert api.wait(found["Id"], timeout=60)["StatusCode"] == 0
         assert api.logs(found["Id"]).decode().strip() == "ok"
-        api.remove_container(found["Id"], force=True)
+        api.remove_container(found["Id"], force=True, v=True)  # the image's VOLUME /data
     finally:
         server.shutdown()
         server.server_close()
