@@ -136,16 +136,27 @@ class ExpirySweeper:
                 self._audit_auto_run(record)
             case None:
                 # Not a report any sweep owes: a request edited after it ended (quarantined
-                # by the service), or a report row added outside the bot. Nothing is told,
-                # nor audited, from it.
+                # by the service), or a report row added outside the bot. Nothing is told of
+                # the request, nor audited; an edit of the database is, where approvers look
+                # (not through a record that fails verification: it may name any channel).
+                why = (
+                    "its record fails verification"
+                    if not record.intact
+                    else "no sweep ends a request that way (the row was added outside the bot)"
+                )
                 log.error(
                     "a report owed about request #%s (%s) was not made: %s",
                     record.id,
                     record.state.value,
-                    "its record fails verification"
-                    if not record.intact
-                    else "no sweep ends a request that way (the row was added outside the bot)",
+                    why,
                 )
+                if record.intact:
+                    self._chat.announce(
+                        record,
+                        f"The approvals database was edited outside the bot: a report about "
+                        f"request #{record.id} ({record.state.value}) was found owed, which "
+                        "no sweep owes. Nothing was told or audited from it.",
+                    )
             case _:
                 assert_never(owed.kind)
 

@@ -181,7 +181,7 @@ def test_a_report_is_claimed_only_once_the_request_has_ended_and_by_one_sweep(
     assert repository.claim_report(now=after, until=after + REPORT_CLAIM) is None
 
 
-def test_a_report_row_added_outside_the_bot_tells_and_audits_nothing(
+def test_a_report_row_added_outside_the_bot_is_told_as_an_edit_and_nothing_else(
     database_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The threat model of the MACs: someone who can write the database. A report row is not
@@ -205,8 +205,11 @@ def test_a_report_row_added_outside_the_bot_tells_and_audits_nothing(
     sweeper = ExpirySweeper(service=service, chat=chat, audit=audit)
     sweeper.sweep()
     assert chat.updated == [(expired.id, ApprovalState.EXPIRED)]
-    assert chat.told == [f"Your request #{expired.id} expired."]
+    [edited, told] = chat.told  # the edit is told where approvers look, not the request
+    assert f"edited outside the bot: a report about request #{ran.id} (done)" in edited
+    assert told == f"Your request #{expired.id} expired."
     assert [entry.detail for entry in audit.recent(10)] == [f"#{expired.id}"]
     assert f"request #{ran.id} (done) was not made" in caplog.text
     sweeper.sweep()  # dropped, not owed again
     assert chat.updated == [(expired.id, ApprovalState.EXPIRED)]
+    assert len(chat.told) == 2
