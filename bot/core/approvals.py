@@ -356,7 +356,7 @@ class ApprovalService:
         report: bool = False,
     ) -> bool | None:
         """One compare-and-set; None (and the request quarantined) if it failed verification.
-        ``report``: a sweep's move, whose report is owed with it (``owed_reports``)."""
+        ``report``: a sweep's move, whose report is owed with it (``next_owed_report``)."""
         try:
             return self._repository.transition(
                 approval_id,
