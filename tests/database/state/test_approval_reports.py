@@ -16,85 +16,39 @@ from bot.core.approvals import (
     ApprovalService,
     ApprovalState,
 )
-from bot.core.command import ParsedCommand
 from bot.core.parsing.parser import parse_command
-from bot.core.pipeline import Reply
-from bot.core.plans import ObjectKind, Plan, PlanItem
-from bot.core.results import ActionResult, TargetOutcome
 from bot.service.approvals import ExpirySweeper
-from bot.service.chat import ProgressSink, Requester
 from bot.state.approvals import SqlApprovalRepository
 from bot.state.audit import SqlAuditLog
 from bot.state.database import open_database
 from bot.state.tables import approval_reports
 from tests.conftest import AUDIT_KEY
+from tests.database.state.test_approval_lifecycle import CountingPlanner
+from tests.unit.service.test_requests import FakeChat
 
 START = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
-
-
-class Planner:
-    def plan(self, command: ParsedCommand, *, progress: object = None) -> Plan:
-        return Plan(
-            action="rm",
-            items=(PlanItem(kind=ObjectKind.CONTAINER, id="c1", target="web", description="web"),),
-        )
-
-    def execute_plan(self, plan: Plan) -> ActionResult:
-        return ActionResult(action="rm", outcomes=(TargetOutcome(target="web", ok=True),))
 
 
 class Stopped(Exception):
     """Where the sweep was cut short (the process stopped there)."""
 
 
-class RecordingChat:
-    """What the sweep tells about requests; ``stop_at_update`` cuts it short at the first
-    update of a request's message, as a stop would."""
-
-    def __init__(self, *, stop_at_update: bool = False) -> None:
-        self.stop_at_update = stop_at_update
-        self.updated: list[tuple[int, ApprovalState]] = []
-        self.told: list[str] = []
+class StoppedChat(FakeChat):
+    """Cuts the sweep short at its first update of a request's message, as a stop would."""
 
     def update_request(self, record: ApprovalRecord) -> None:
-        if self.stop_at_update:
-            raise Stopped
-        self.updated.append((record.id, record.state))
+        raise Stopped
 
-    def tell_requester(self, record: ApprovalRecord, text: str) -> None:
-        self.told.append(text)
 
-    def announce(self, record: ApprovalRecord, text: str) -> None:
-        self.told.append(text)
-
-    def answer(
-        self,
-        to: Requester,
-        reply: Reply,
-        *,
-        in_channel: bool,
-        replace: bool,
-        credit: str | None = None,
-    ) -> None:
-        raise AssertionError("a sweep answers no command")
-
-    def tell(self, to: Requester, text: str) -> None:
-        raise AssertionError("a sweep answers no click")
-
-    def pull_progress(self, to: Requester, command: ParsedCommand) -> ProgressSink | None:
-        return None
-
-    def post_request(self, record: ApprovalRecord, *, channel: str | None = None) -> str | None:
-        return None
-
-    def groups_of(self, user: str) -> frozenset[str]:
-        return frozenset()
+def updates(chat: FakeChat) -> list[tuple[int, ApprovalState]]:
+    """Each request message the sweep updated, as the state it showed."""
+    return [(record.id, record.state) for record in chat.updated]
 
 
 def service_at(url: str, now: list[datetime]) -> ApprovalService:
     return ApprovalService(
         repository=SqlApprovalRepository(engine=open_database(url), key=AUDIT_KEY.encode()),
-        planner_for=lambda name: Planner(),
+        planner_for=lambda name: CountingPlanner(),
         rules=ApprovalRules(approvers=("admin",), expire_after=timedelta(minutes=15)),
         has_role=lambda role, user, groups: False,
         clock=lambda: now[0],
@@ -120,13 +74,13 @@ def test_an_expiry_cut_short_before_its_report_is_reported_once_by_the_next_swee
     first = service_at(database_url, now)
     record = ask(first)
     now[0] += timedelta(minutes=16)
-    cut = RecordingChat(stop_at_update=True)
+    cut = StoppedChat()
     with pytest.raises(Stopped):
         ExpirySweeper(service=first, chat=cut, audit=None).sweep()
     assert first.get(record.id).state is ApprovalState.EXPIRED  # type: ignore[union-attr]
     assert cut.told == []  # moved, and nobody told yet
 
-    chat = RecordingChat()
+    chat = FakeChat()
     restarted = ExpirySweeper(service=service_at(database_url, now), chat=chat, audit=None)
     # Within the claim of the sweep that stopped, it is that sweep's report: not made twice.
     now[0] += REPORT_CLAIM / 2
@@ -134,10 +88,10 @@ def test_an_expiry_cut_short_before_its_report_is_reported_once_by_the_next_swee
     assert chat.told == []
     now[0] += REPORT_CLAIM  # the claim lapsed: the stopped sweep will not make it
     restarted.sweep()
-    assert chat.updated == [(record.id, ApprovalState.EXPIRED)]
-    assert chat.told == [f"Your request #{record.id} expired."]
+    assert updates(chat) == [(record.id, ApprovalState.EXPIRED)]
+    assert chat.told == [(record.id, f"Your request #{record.id} expired.")]
     restarted.sweep()
-    assert chat.told == [f"Your request #{record.id} expired."]  # made: no longer owed
+    assert chat.told == [(record.id, f"Your request #{record.id} expired.")]  # made: no longer owed
 
 
 def test_a_veto_window_plan_is_reported_once_it_has_run_even_if_the_sweep_stopped(
@@ -148,12 +102,12 @@ def test_a_veto_window_plan_is_reported_once_it_has_run_even_if_the_sweep_stoppe
     record = ask(service, veto_window=timedelta(minutes=5))
     now[0] += timedelta(minutes=6)
     with pytest.raises(Stopped):
-        ExpirySweeper(service=service, chat=RecordingChat(stop_at_update=True), audit=None).sweep()
+        ExpirySweeper(service=service, chat=StoppedChat(), audit=None).sweep()
     assert service.get(record.id).state is ApprovalState.DONE  # type: ignore[union-attr]
     now[0] += REPORT_CLAIM * 2
-    chat = RecordingChat()
+    chat = FakeChat()
     ExpirySweeper(service=service_at(database_url, now), chat=chat, audit=None).sweep()
-    assert chat.updated == [(record.id, ApprovalState.DONE)]
+    assert updates(chat) == [(record.id, ApprovalState.DONE)]
 
 
 def test_a_report_is_claimed_only_once_the_request_has_ended_and_by_one_sweep(
@@ -200,16 +154,18 @@ def test_a_report_row_added_outside_the_bot_is_told_as_an_edit_and_nothing_else(
         connection.execute(insert(approval_reports).values(approval_id=ran.id, owed_at=START))
     expired = ask(service)  # the control: a report a sweep does owe is made
     now[0] += timedelta(minutes=16)
-    chat = RecordingChat()
+    chat = FakeChat()
     audit = SqlAuditLog(engine=open_database(database_url), key=AUDIT_KEY.encode())
     sweeper = ExpirySweeper(service=service, chat=chat, audit=audit)
     sweeper.sweep()
-    assert chat.updated == [(expired.id, ApprovalState.EXPIRED)]
-    [edited, told] = chat.told  # the edit is told where approvers look, not the request
+    assert updates(chat) == [(expired.id, ApprovalState.EXPIRED)]
+    # The edit is told where approvers look, not the request.
+    [(edited_id, edited), told] = chat.told
+    assert edited_id == ran.id
     assert f"edited outside the bot: a report about request #{ran.id} (done)" in edited
-    assert told == f"Your request #{expired.id} expired."
+    assert told == (expired.id, f"Your request #{expired.id} expired.")
     assert [entry.detail for entry in audit.recent(10)] == [f"#{expired.id}"]
     assert f"request #{ran.id} (done) was not made" in caplog.text
     sweeper.sweep()  # dropped, not owed again
-    assert chat.updated == [(expired.id, ApprovalState.EXPIRED)]
+    assert updates(chat) == [(expired.id, ApprovalState.EXPIRED)]
     assert len(chat.told) == 2
