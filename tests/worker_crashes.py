@@ -43,7 +43,6 @@ class WorkerCrashes:
     def __init__(self, *, folder: Path) -> None:
         self.folder = folder
         self.started = 0
-        self.logs: dict[str, Path] = {}  # by worker id
         self.deaths: list[tuple[str, str, Path | None]] = []  # worker id, how, its log
         self.crashed: dict[str, int] = {}  # test id -> how many times it crashed a worker
         self.awaiting: set[str] = set()  # crashed once, not yet run again
@@ -52,11 +51,8 @@ class WorkerCrashes:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        self.started += 1
-        log = self.folder / f"{node.gateway.id}-{self.started}.log"
-        log.unlink(missing_ok=True)
-        self.logs[node.gateway.id] = log
-        node.workerinput[_LOG_KEY] = str(log)
+        self.started += 1  # a worker started again after a crash has a log of its own
+        node.workerinput[_LOG_KEY] = str(self.folder / f"{node.gateway.id}-{self.started}.log")
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
@@ -66,8 +62,9 @@ class WorkerCrashes:
     def pytest_testnodedown(self, node: Any, error: object | None) -> None:
         if error is None:
             return
+        log = node.workerinput.get(_LOG_KEY)
         self.deaths.append(
-            (node.gateway.id, _how_it_ended(node, error), self.logs.get(node.gateway.id))
+            (node.gateway.id, _how_it_ended(node, error), Path(log) if log else None)
         )
 
     @pytest.hookimpl(optionalhook=True)
@@ -168,7 +165,7 @@ def _tail(log: Path | None) -> list[str]:
         return ["(no log of its own)"]
     lines = log.read_text(errors="replace").splitlines()
     starts = [i for i, line in enumerate(lines) if " start " in line]
-    last = lines[starts[-1] - 1 if len(starts) > 1 else 0 :]
+    last = lines[starts[-1] if starts else 0 :]
     return last[:_SHOWN_LINES] + (["  ..."] if len(last) > _SHOWN_LINES else [])
 
 
