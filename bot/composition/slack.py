@@ -581,14 +581,10 @@ def build_dispatch(*, settings: Settings, backend: Backend, metrics: Metrics) ->
     """Where acknowledged orders run: a work process beside this one, which builds its own
     backend (``CHATOPS_WORK_PROCESS``, the default), or this process's threads. The people whose
     orders a stop or a dead work process cut short are told through the front's chat."""
+    tell = partial(tell_lost, backend.chat)
     if not settings.work_process:
-        return InProcess(work=backend.work, tell=partial(tell_lost, backend.chat))
-    return WorkProcess(
-        settings=settings,
-        build=build_request_service,
-        tell=partial(tell_lost, backend.chat),
-        metrics=metrics,
-    )
+        return InProcess(work=backend.work, tell=tell)
+    return WorkProcess(settings=settings, build=build_request_service, tell=tell, metrics=metrics)
 
 
 def required_credentials(settings: Settings) -> None:

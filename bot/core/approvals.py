@@ -173,10 +173,10 @@ class ApprovalOutcome:
 
 
 _LEASE_RENEWAL = timedelta(seconds=5)
+_SHORTEST_RENEWAL = timedelta(seconds=0.5)
 # How long a sweep holds an owed report it is making: past it (the sweep stopped), another
 # sweep makes it. Long enough for Slack's retries.
 REPORT_CLAIM = timedelta(minutes=2)
-_SHORTEST_RENEWAL = timedelta(seconds=0.5)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
