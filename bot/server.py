@@ -147,19 +147,25 @@ class SlackService:
             metrics=front.metrics,
             metrics_state=lambda: self._metrics_server.state,
         )
-        self._http = create_server(
-            wsgi,
-            host=settings.host,
-            port=settings.port,
-            threads=settings.http_threads,
-            ident="docker-chatops",
-            max_request_body_size=MAX_BODY_BYTES,
-            max_request_header_size=MAX_HEADER_BYTES,
-            # Idle or trickling connections cost a socket, never a thread; close them sooner
-            # and allow more of them, so a few hundred cannot lock Slack out.
-            connection_limit=1000,
-            channel_timeout=30,
-        )
+        try:
+            self._http = create_server(
+                wsgi,
+                host=settings.host,
+                port=settings.port,
+                threads=settings.http_threads,
+                ident="docker-chatops",
+                max_request_body_size=MAX_BODY_BYTES,
+                max_request_header_size=MAX_HEADER_BYTES,
+                # Idle or trickling connections cost a socket, never a thread; close them
+                # sooner and allow more of them, so a few hundred cannot lock Slack out.
+                connection_limit=1000,
+                channel_timeout=30,
+            )
+        except OSError as err:  # the port is taken, or the address is not this host's
+            raise ConfigError(
+                f"Cannot listen on {settings.host}:{settings.port} (CHATOPS_HOST, "
+                f"CHATOPS_PORT): {err.strerror or err}."
+            ) from None
         self._stopping = threading.Event()
         self._http_thread = threading.Thread(target=self._serve_http, name="http", daemon=True)
 

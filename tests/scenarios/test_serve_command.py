@@ -202,6 +202,37 @@ def test_a_misspelt_table_stops_start_up(tmp_path: Path) -> None:
     assert "unknown table 'acess' (did you mean 'access'?)" in line
 
 
+def test_a_port_already_taken_stops_start_up_with_one_line(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "serve"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env=environment(
+                SLACK_BOT_TOKEN="xoxb-test",
+                SLACK_SIGNING_SECRET=SIGNING_SECRET,
+                CHATOPS_AUDIT_KEY=AUDIT_KEY,
+                CHATOPS_HOST="127.0.0.1",
+                CHATOPS_PORT=str(port),
+                CHATOPS_METRICS_PORT="0",
+                CHATOPS_DATABASE_URL=f"sqlite:///{tmp_path}/state.db",
+                DOCKER_HOST=sandbox.docker_host,
+            ),
+        )
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()  # not a traceback
+    assert f"Cannot listen on 127.0.0.1:{port} (CHATOPS_HOST, CHATOPS_PORT)" in line
+    assert "already in use" in line
+
+
 def test_slack_unreachable_at_start_is_retried_and_not_ready(
     tmp_path: Path, sandbox: Sandbox
 ) -> None:
